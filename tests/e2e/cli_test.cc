@@ -1,0 +1,122 @@
+// The tpusim command as users run it: exit codes, messages, and files left
+// (or not left) behind.
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome tpusim(const std::string& args) {
+  const std::string cmd = std::string(TPUSIM_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class Cli : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(testing::TempDir()) / ("tpusim_cli_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(path(name)) << text; }
+  static std::string read(const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  }
+  fs::path dir_;
+};
+
+const std::string kExample = std::string(TPUSIM_SOURCE_DIR) + "/workloads/asm/fc_layer.s";
+
+TEST_F(Cli, AssembleDisassembleReassembleGivesTheSameBytes) {
+  ASSERT_EQ(tpusim("asm " + kExample + " -o " + path("a.tpb")).status, 0);
+  const Outcome listing = tpusim("disasm " + path("a.tpb") + " -o " + path("a.s"));
+  ASSERT_EQ(listing.status, 0) << listing.output;
+  ASSERT_EQ(tpusim("asm " + path("a.s") + " -o " + path("b.tpb")).status, 0);
+  EXPECT_EQ(read(path("a.tpb")), read(path("b.tpb")));
+}
+
+TEST_F(Cli, DefaultOutputNameReplacesTheExtension) {
+  write("prog.s", "halt\n");
+  ASSERT_EQ(tpusim("asm " + path("prog.s")).status, 0);
+  EXPECT_TRUE(fs::exists(path("prog.tpb")));
+}
+
+TEST_F(Cli, AssemblyErrorsExitNonZeroAndWriteNothing) {
+  write("bad.s", "halt\nmmult ub=0\n");
+  const Outcome r = tpusim("asm " + path("bad.s") + " -o " + path("bad.tpb"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find(path("bad.s") + ":2:1: error: unknown mnemonic 'mmult'; did you mean 'mmul'?"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("no output written"), std::string::npos);
+  EXPECT_FALSE(fs::exists(path("bad.tpb")));
+  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().extension(), ".s") << e.path();
+}
+
+TEST_F(Cli, AFailedAssemblyLeavesAnEarlierOutputUntouched) {
+  write("p.s", "halt\n");
+  ASSERT_EQ(tpusim("asm " + path("p.s") + " -o " + path("p.tpb")).status, 0);
+  const std::string before = read(path("p.tpb"));
+  write("p.s", "halt x\n");
+  EXPECT_EQ(tpusim("asm " + path("p.s") + " -o " + path("p.tpb")).status, 1);
+  EXPECT_EQ(read(path("p.tpb")), before);
+}
+
+TEST_F(Cli, DisassemblingSomethingElseIsAClearError) {
+  write("notes.txt", "hello");
+  const Outcome r = tpusim("disasm " + path("notes.txt"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find(path("notes.txt") + ": not a tpusim program (bad magic"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, MissingInputIsAClearError) {
+  const Outcome r = tpusim("asm " + path("none.s"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("none.s"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, UnknownSubcommandAndOptionsAreRejected) {
+  EXPECT_NE(tpusim("frobnicate").status, 0);
+  EXPECT_NE(tpusim("asm --bogus " + kExample).status, 0);
+  EXPECT_NE(tpusim("").status, 0);
+}
+
+TEST_F(Cli, EverySubcommandHasHelp) {
+  for (const char* cmd : {"", "asm ", "disasm ", "isa "}) {
+    const Outcome r = tpusim(std::string(cmd) + "--help");
+    EXPECT_EQ(r.status, 0) << cmd;
+    EXPECT_NE(r.output.find("Usage:"), std::string::npos) << cmd;
+  }
+}
+
+TEST_F(Cli, IsaPrintsTheReference) {
+  const Outcome r = tpusim("isa --markdown");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.output, read(std::string(TPUSIM_SOURCE_DIR) + "/isa/ISA.md"));
+}
+
+}  // namespace
