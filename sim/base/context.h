@@ -1,0 +1,96 @@
+#pragma once
+
+// What every unit of one chip shares: the parameters, the program being run,
+// the scoreboard, and the way to stop the run with a fault. A unit reaches
+// the others only through the ports and references its constructor takes.
+
+#include <deque>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "isa/disassembler.h"
+#include "isa/program.h"
+#include "sim/base/fault.h"
+#include "sim/base/params.h"
+#include "sim/base/scoreboard.h"
+#include "sim/base/stats.h"
+#include "sim/base/trace.h"
+
+namespace tpu::sim {
+
+// One instruction on its way from the sequencer to a unit.
+struct Issued {
+  int64_t pc = 0;
+  isa::Word word;
+  Cycle issued = 0;                                 // cycle the sequencer issued it
+  isa::Rounding rounding = isa::Rounding::half_away;  // the `round` register at issue
+  uint64_t seq = 0;                                 // scoreboard entry
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Issued& i) { return os << "pc " << i.pc; }
+
+// The weight-tile shapes the matrix unit will see, followed in program order
+// at issue: rdw appends, mmul ... swap takes the next.
+struct TileShapes {
+  struct Shape {
+    uint64_t k, n;
+  };
+  std::deque<Shape> queued;
+  std::optional<Shape> active;
+};
+
+struct ChipContext {
+  ChipContext(const ChipParams& p, const isa::Program& prog) : params(p), program(prog) {}
+
+  const ChipParams& params;
+  const isa::Program& program;
+  Scoreboard scoreboard;
+  TileShapes tile_shapes;
+  bool compute_values = true;          // false: timing only (--no-values)
+  TraceRecorder* trace = nullptr;      // optional
+  std::optional<FaultInfo> fault;      // the first fault raised
+  std::vector<StatGroup*> stat_groups;  // every unit's statistics, in chip order
+
+  // Notified (after a delta) whenever an instruction's end becomes known.
+  sc_core::sc_event progress;
+
+  // Records when instruction `seq` is done: all its effects visible from cycle `done`.
+  void set_done(uint64_t seq, Cycle done) {
+    scoreboard.set_done(seq, done);
+    progress.notify(sc_core::SC_ZERO_TIME);
+  }
+
+  // A slice on the trace, when one is being recorded.
+  void trace_slice(const char* track, const Issued& insn, Cycle start, Cycle end) {
+    if (trace == nullptr) return;
+    const isa::InsnSpec* spec = isa::find_insn(static_cast<uint8_t>(insn.word.get(0, isa::kOpcodeBits)));
+    trace->add({track, spec ? std::string(spec->mnemonic) : "?", insn.pc, start, end});
+  }
+
+  // Records the first fault at the current cycle and stops the simulation.
+  void raise(int64_t pc, std::string reason) {
+    if (!fault) {
+      FaultInfo f;
+      f.pc = pc;
+      if (pc >= 0 && static_cast<size_t>(pc) < program.text.size())
+        f.instruction = isa::format_word(program.text[static_cast<size_t>(pc)]);
+      f.cycle = now();
+      f.reason = std::move(reason);
+      fault = std::move(f);
+    }
+    sc_core::sc_stop();
+  }
+
+  // Faults unless the instruction `seq` may start now without a hazard; true if it may.
+  bool check_hazards(const Issued& insn) {
+    const Scoreboard::Clash clash = scoreboard.conflict(insn.seq, now());
+    if (clash.earlier == nullptr) return true;
+    raise(insn.pc, Scoreboard::describe(clash));
+    return false;
+  }
+};
+
+}  // namespace tpu::sim

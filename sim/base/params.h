@@ -1,0 +1,166 @@
+#pragma once
+
+// Typed parameters of the chip, one struct per module, mapping 1:1 to the YAML
+// keys of configs/*.yaml. There are no defaults here: configs/tpu_v1.yaml is
+// the one table of values, and other configs name it as their `base`. Every
+// struct lists its fields once, in visit(); reading, range checks, the
+// resolved-config dump and the documentation all walk that list.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "sim/base/config.h"
+
+namespace tpu::sim {
+
+// Walks the fields of a parameter struct.
+class ParamVisitor {
+ public:
+  virtual ~ParamVisitor() = default;
+  virtual void field(const char* key, int64_t& v, const char* unit, const char* doc, int64_t min, int64_t max) = 0;
+  virtual void field(const char* key, double& v, const char* unit, const char* doc, double min, double max) = 0;
+  // A string drawn from `choices`.
+  virtual void field(const char* key, std::string& v, const char* doc, const std::vector<std::string>& choices) = 0;
+  virtual void begin(const char* key, const char* doc) = 0;
+  virtual void end() = 0;
+
+  template <class Params>
+  void group(const char* key, const char* doc, Params& p) {
+    begin(key, doc);
+    p.visit(*this);
+    end();
+  }
+};
+
+inline constexpr int64_t kMaxInt = int64_t{1} << 50;
+
+struct SequencerParams {
+  int64_t instruction_buffer;  // instructions the host may have in flight to the chip
+  int64_t unit_queue;          // instructions waiting in each unit's queue
+  int64_t pipeline_stages;     // fetch, decode, read, issue
+  void visit(ParamVisitor& v) {
+    v.field("instruction_buffer", instruction_buffer, "instructions", "Depth of the on-chip instruction buffer", 1,
+            1 << 20);
+    v.field("unit_queue", unit_queue, "instructions", "Depth of each unit's instruction queue", 1, 1 << 20);
+    v.field("pipeline_stages", pipeline_stages, "stages", "Stages from instruction buffer to issue", 1, 64);
+  }
+};
+
+struct HostInterfaceParams {
+  double bandwidth_gb_s;  // 1e9 bytes per second
+  double latency_ns;
+  void visit(ParamVisitor& v) {
+    v.field("bandwidth_gb_s", bandwidth_gb_s, "GB/s", "Host link bandwidth (instructions and data)", 1e-3, 1e6);
+    v.field("latency_ns", latency_ns, "ns", "Latency of one host transfer", 0, 1e9);
+  }
+};
+
+struct UnifiedBufferParams {
+  int64_t size_bytes;
+  int64_t row_bytes;  // bytes one port reads or writes per cycle
+  void visit(ParamVisitor& v) {
+    v.field("size_bytes", size_bytes, "bytes", "Capacity of the unified buffer", 1, kMaxInt);
+    v.field("row_bytes", row_bytes, "bytes", "Row width: bytes each port reads or writes per cycle", 1, 1 << 16);
+  }
+};
+
+struct MatrixUnitParams {
+  int64_t rows;  // input lanes (K of a weight tile)
+  int64_t cols;  // output lanes (N of a weight tile)
+  void visit(ParamVisitor& v) {
+    v.field("rows", rows, "MACs", "Rows of the systolic array: input lanes", 1, 4096);
+    v.field("cols", cols, "MACs", "Columns of the systolic array: output lanes", 1, 4096);
+  }
+};
+
+struct AccumulatorParams {
+  int64_t entries;  // rows of `cols` int32 accumulators
+  void visit(ParamVisitor& v) {
+    v.field("entries", entries, "rows", "Accumulator rows, each one int32 per array column", 1, 1 << 16);
+  }
+};
+
+struct WeightMemoryParams {
+  int64_t size_bytes;
+  double bandwidth_gb_s;
+  double latency_ns;
+  int64_t burst_bytes;  // transfers are whole bursts
+  void visit(ParamVisitor& v) {
+    v.field("size_bytes", size_bytes, "bytes", "Capacity of weight DRAM", 1, int64_t{1} << 40);
+    v.field("bandwidth_gb_s", bandwidth_gb_s, "GB/s", "Weight DRAM bandwidth", 1e-3, 1e6);
+    v.field("latency_ns", latency_ns, "ns", "Access latency of weight DRAM", 0, 1e9);
+    v.field("burst_bytes", burst_bytes, "bytes", "Burst size; every transfer is rounded up to whole bursts", 1,
+            1 << 20);
+  }
+};
+
+struct WeightFifoParams {
+  int64_t depth_tiles;
+  void visit(ParamVisitor& v) {
+    v.field("depth_tiles", depth_tiles, "tiles", "Weight tiles the FIFO holds", 1, 1024);
+  }
+};
+
+struct ActivationUnitParams {
+  int64_t lanes;           // elements processed per cycle
+  int64_t latency_cycles;  // pipeline depth from accumulator read to unified-buffer write
+  void visit(ParamVisitor& v) {
+    v.field("lanes", lanes, "elements/cycle", "Elements the activation pipeline takes per cycle", 1, 1 << 16);
+    v.field("latency_cycles", latency_cycles, "cycles", "Pipeline latency of the activation unit", 0, 1 << 20);
+  }
+};
+
+struct EnergyParams {
+  std::string table;  // configs/energy/*.yaml, relative to the configs folder
+  double technology_nm;
+  double static_power_w;
+  void visit(ParamVisitor& v) {
+    v.field("table", table, "Energy table, relative to the configuration file that names it", {});
+    v.field("technology_nm", technology_nm, "nm", "Process node the table is scaled to", 1, 1000);
+    v.field("static_power_w", static_power_w, "W", "Power drawn whether or not units are busy", 0, 1e6);
+  }
+};
+
+struct ChipParams {
+  double clock_mhz;
+  std::string fidelity;  // "fast" or "pe"
+  int64_t watchdog_cycles;
+  SequencerParams sequencer;
+  HostInterfaceParams host_interface;
+  UnifiedBufferParams unified_buffer;
+  MatrixUnitParams matrix_unit;
+  AccumulatorParams accumulators;
+  WeightMemoryParams weight_memory;
+  WeightFifoParams weight_fifo;
+  ActivationUnitParams activation_unit;
+  EnergyParams energy;
+
+  void visit(ParamVisitor& v) {
+    v.field("clock_mhz", clock_mhz, "MHz", "Clock frequency", 1e-3, 1e6);
+    v.field("fidelity", fidelity, "fast: closed-form timing; pe: every PE stepped each cycle", {"fast", "pe"});
+    v.field("watchdog_cycles", watchdog_cycles, "cycles", "A run that has not halted by then is stopped", 1,
+            kMaxInt);
+    v.group("sequencer", "Instruction buffer, decoder and in-order issue", sequencer);
+    v.group("host_interface", "Link to host memory", host_interface);
+    v.group("unified_buffer", "On-chip activation SRAM", unified_buffer);
+    v.group("matrix_unit", "Weight-stationary systolic array", matrix_unit);
+    v.group("accumulators", "int32 accumulator memory", accumulators);
+    v.group("weight_memory", "Off-chip weight DRAM", weight_memory);
+    v.group("weight_fifo", "Tiles between weight DRAM and the matrix unit", weight_fifo);
+    v.group("activation_unit", "Requantization, nonlinearities, pooling, vector ops", activation_unit);
+    v.group("energy", "Energy accounting", energy);
+  }
+};
+
+// Reads and validates the parameters; every problem (missing, unknown or
+// mistyped key, value out of range, inconsistent values) is reported at its
+// origin, all at once, in one ConfigError.
+ChipParams read_chip_params(const Config& config);
+
+// The resolved parameters as a JSON tree mirroring the YAML.
+void to_json(nlohmann::json& out, const ChipParams& params);
+
+}  // namespace tpu::sim

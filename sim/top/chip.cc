@@ -1,0 +1,125 @@
+#include "sim/top/chip.h"
+
+#include <functional>
+#include <stdexcept>
+
+#include "sim/units/accumulators/accumulators.h"
+#include "sim/units/activation_unit/activation_unit.h"
+#include "sim/units/host_interface/host_interface.h"
+#include "sim/units/matrix_unit/matrix_unit.h"
+#include "sim/units/unified_buffer/unified_buffer.h"
+#include "sim/units/weight_fifo/weight_fifo.h"
+#include "sim/units/weight_memory/weight_memory.h"
+
+namespace tpu::sim {
+
+namespace {
+constexpr uint64_t kHostAddressSpace = uint64_t{1} << 40;  // the 40-bit host field of rhm and whm
+
+void load_image(const isa::MemoryImage& image, uint64_t limit, const char* what,
+                const std::function<void(uint64_t, const uint8_t*, uint64_t)>& write) {
+  for (const auto& [addr, bytes] : image.segments()) {
+    if (addr + bytes.size() > limit)
+      throw std::invalid_argument(std::string("the program's ") + what + " image reaches address " +
+                                  std::to_string(addr + bytes.size()) + ", beyond the " + std::to_string(limit) +
+                                  " bytes this chip has");
+    write(addr, bytes.data(), bytes.size());
+  }
+}
+}  // namespace
+
+Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptions& options)
+    : params_(params), program_(program), options_(options), ctx_(params, program), host_memory_(kHostAddressSpace) {
+  sc_core::sc_set_time_resolution(1, sc_core::SC_NS);
+  // sc_stop() ends every run; its informational message says nothing useful.
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  ctx_.compute_values = options.compute_values;
+  if (options.trace) ctx_.trace = &trace_;
+  instruction_buffer_ = std::make_unique<sc_core::sc_fifo<int64_t>>(
+      "instruction_buffer", static_cast<int>(params.sequencer.instruction_buffer));
+  ub_ = std::make_unique<UnifiedBuffer>("unified_buffer", params.unified_buffer);
+  acc_ = std::make_unique<Accumulators>("accumulators", params.accumulators, params.matrix_unit.cols);
+  fifo_ = std::make_unique<WeightFifo>("weight_fifo", params.weight_fifo);
+  weight_memory_ = std::make_unique<WeightMemory>("weight_memory", ctx_, *fifo_);
+  host_ = std::make_unique<HostInterface>("host_interface", ctx_, *ub_, host_memory_, *instruction_buffer_);
+  sequencer_ = std::make_unique<Sequencer>("sequencer", ctx_, *instruction_buffer_);
+  matrix_ = std::make_unique<MatrixUnit>("matrix_unit", ctx_, *ub_, *acc_, *fifo_);
+  activation_ = std::make_unique<ActivationUnit>("activation_unit", ctx_, *ub_, *acc_);
+  sequencer_->attach(isa::Unit::host, host_.get());
+  sequencer_->attach(isa::Unit::weights, weight_memory_.get());
+  sequencer_->attach(isa::Unit::matrix, matrix_.get());
+  sequencer_->attach(isa::Unit::activation, activation_.get());
+  // The sparse engine is not part of this chip: its instructions fault at issue.
+
+  load_image(program.dram, weight_memory_->dram().size(), "weight-DRAM",
+             [&](uint64_t a, const uint8_t* p, uint64_t n) { weight_memory_->dram().write(a, p, n); });
+  load_image(program.host, host_memory_.size(), "host-memory",
+             [&](uint64_t a, const uint8_t* p, uint64_t n) { host_memory_.write(a, p, n); });
+}
+
+Chip::~Chip() = default;
+
+void Chip::set_input(const std::string& name, const std::vector<uint8_t>& bytes) {
+  for (const isa::TensorDesc& t : program_.tensors) {
+    if (t.name != name) continue;
+    if (t.role != isa::TensorRole::kInput) throw std::invalid_argument("tensor '" + name + "' is an output, not an input");
+    const uint64_t expected = static_cast<uint64_t>(t.elements()) * isa::dtype_bytes(t.dtype);
+    if (bytes.size() != expected)
+      throw std::invalid_argument("input '" + name + "' needs " + std::to_string(expected) + " bytes, got " +
+                                  std::to_string(bytes.size()));
+    if (t.space != isa::Space::kHost)
+      throw std::invalid_argument("input '" + name + "' lives in " + std::string(isa::to_string(t.space)) +
+                                  "; only host tensors can be supplied");
+    host_memory_.write(t.addr, bytes.data(), bytes.size());
+    return;
+  }
+  throw std::invalid_argument("the program has no tensor named '" + name + "'");
+}
+
+std::vector<uint8_t> Chip::tensor_bytes(const isa::TensorDesc& t) const {
+  std::vector<uint8_t> out(static_cast<size_t>(t.elements()) * isa::dtype_bytes(t.dtype));
+  switch (t.space) {
+    case isa::Space::kHost: host_memory_.read(t.addr, out.data(), out.size()); break;
+    case isa::Space::kDram: weight_memory_->dram().read(t.addr, out.data(), out.size()); break;
+    case isa::Space::kUb:
+      if (t.addr + out.size() <= ub_->size()) std::copy(ub_->data(t.addr), ub_->data(t.addr) + out.size(), out.begin());
+      break;
+  }
+  return out;
+}
+
+RunOutcome Chip::run() {
+  sc_core::sc_start(cycles(static_cast<Cycle>(params_.watchdog_cycles)));
+  RunOutcome out;
+  out.halted = sequencer_->halted();
+  out.fault = ctx_.fault;
+  if (!out.halted && !out.fault) {
+    FaultInfo f;
+    f.cycle = now();
+    const int64_t waiting = matrix_->waiting_for_weights();
+    if (now() >= static_cast<Cycle>(params_.watchdog_cycles)) {
+      f.pc = sequencer_->last_pc();
+      f.reason = "watchdog: no halt within " + std::to_string(params_.watchdog_cycles) + " cycles";
+    } else if (waiting >= 0) {
+      f.pc = waiting;
+      f.reason = "deadlock: this mmul waits for a weight tile that no issued rdw brings";
+    } else {
+      f.pc = sequencer_->last_pc();
+      f.reason = "deadlock: every unit is waiting and none can proceed";
+    }
+    if (f.pc >= 0 && static_cast<size_t>(f.pc) < program_.text.size())
+      f.instruction = isa::format_word(program_.text[static_cast<size_t>(f.pc)]);
+    out.fault = f;
+  }
+  out.cycles = out.halted ? sequencer_->halt_cycle() : now();
+  out.stats = {&sequencer_->stats(), &host_->stats(),     &ub_->stats(),       &weight_memory_->stats(),
+               &fifo_->stats(),      &matrix_->stats(),   &acc_->stats(),      &activation_->stats()};
+  out.instructions_by_opcode = sequencer_->issued_by_opcode();
+  out.interrupts = sequencer_->interrupts();
+  out.regions = sequencer_->regions();
+  out.trace = trace_.slices();
+  out.ub_bytes_used = ub_->bytes_used();
+  return out;
+}
+
+}  // namespace tpu::sim

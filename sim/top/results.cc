@@ -1,0 +1,214 @@
+#include "sim/top/results.h"
+
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace tpu::sim {
+
+namespace {
+
+uint64_t stat(const RunOutcome& o, const std::string& group, const std::string& name) {
+  for (const StatGroup* g : o.stats)
+    if (g->name() == group) return g->value(name);
+  return 0;
+}
+
+double share(uint64_t part, uint64_t whole) { return whole ? static_cast<double>(part) / whole : 0.0; }
+
+// Inferences one run performs: the program's "batch" metadata, else 1.
+uint64_t batch_of(const isa::Program& p) {
+  for (const auto& [k, v] : p.metadata)
+    if (k == "batch") {
+      try {
+        return std::max<uint64_t>(1, std::stoull(v));
+      } catch (const std::exception&) {
+      }
+    }
+  return 1;
+}
+
+nlohmann::json tensor_values(const isa::TensorDesc& t, const std::vector<uint8_t>& bytes) {
+  nlohmann::json values = nlohmann::json::array();
+  const size_t n = static_cast<size_t>(t.elements());
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = bytes.data() + i * isa::dtype_bytes(t.dtype);
+    switch (t.dtype) {
+      case isa::DType::kI8: values.push_back(static_cast<int8_t>(p[0])); break;
+      case isa::DType::kU8: values.push_back(p[0]); break;
+      case isa::DType::kI16: values.push_back(static_cast<int16_t>(p[0] | (p[1] << 8))); break;
+      case isa::DType::kI32: {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        values.push_back(v);
+        break;
+      }
+      case isa::DType::kF32: {
+        float v;
+        std::memcpy(&v, p, 4);
+        values.push_back(v);
+        break;
+      }
+    }
+  }
+  return values;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const RunRecord& run) {
+  const RunOutcome& o = run.outcome;
+  const ChipParams& p = run.params;
+  nlohmann::json j;
+  j["status"] = o.halted ? "halted" : "fault";
+  if (o.fault) {
+    j["fault"] = {{"pc", o.fault->pc},
+                  {"instruction", o.fault->instruction},
+                  {"cycle", o.fault->cycle},
+                  {"reason", o.fault->reason}};
+  }
+  const double seconds = static_cast<double>(o.cycles) / (p.clock_mhz * 1e6);
+  const uint64_t useful = stat(o, "matrix_unit", "useful_macs");
+  const uint64_t batch = batch_of(run.program);
+  j["cycles"] = o.cycles;
+  j["latency_us"] = seconds * 1e6;
+  j["batch"] = batch;
+  j["throughput"] = {{"inferences_per_s", seconds > 0 ? batch / seconds : 0.0},
+                     {"tops", seconds > 0 ? 2.0 * useful / seconds / 1e12 : 0.0},
+                     {"peak_tops", 2.0 * p.matrix_unit.rows * p.matrix_unit.cols * p.clock_mhz * 1e6 / 1e12}};
+
+  // The TPU's performance-counter breakdown: the first four shares add up to 1.
+  const uint64_t active = stat(o, "matrix_unit", "array_active_cycles");
+  const uint64_t wstall = stat(o, "matrix_unit", "weight_stall_cycles");
+  const uint64_t wshift = stat(o, "matrix_unit", "weight_shift_cycles");
+  const uint64_t non_matrix = o.cycles - active - wstall - wshift;
+  const double peak_macs = static_cast<double>(p.matrix_unit.rows * p.matrix_unit.cols) * o.cycles;
+  j["counters"] = {
+      {"array_active", {{"cycles", active}, {"share", share(active, o.cycles)}}},
+      {"weight_stall", {{"cycles", wstall}, {"share", share(wstall, o.cycles)}}},
+      {"weight_shift", {{"cycles", wshift}, {"share", share(wshift, o.cycles)}}},
+      {"non_matrix", {{"cycles", non_matrix}, {"share", share(non_matrix, o.cycles)}}},
+      {"useful_macs", {{"macs", useful}, {"share_of_peak", peak_macs > 0 ? useful / peak_macs : 0.0}}},
+      {"unused_macs",
+       {{"macs", stat(o, "matrix_unit", "unused_macs")},
+        {"share_of_peak", peak_macs > 0 ? stat(o, "matrix_unit", "unused_macs") / peak_macs : 0.0}}},
+      {"raw_stall",
+       {{"cycles", stat(o, "sequencer", "raw_stall_cycles")},
+        {"share", share(stat(o, "sequencer", "raw_stall_cycles"), o.cycles)}}},
+      {"input_stall",
+       {{"cycles", stat(o, "matrix_unit", "input_stall_cycles")},
+        {"share", share(stat(o, "matrix_unit", "input_stall_cycles"), o.cycles)}}}};
+
+  nlohmann::json units = nlohmann::json::object();
+  for (const StatGroup* g : o.stats)
+    for (const auto& s : g->stats()) units[g->name()][s.name] = s.counter.value();
+  j["units"] = units;
+  nlohmann::json utilization;
+  utilization["matrix_unit"] = share(active, o.cycles);
+  utilization["activation_unit"] = share(stat(o, "activation_unit", "busy_cycles"), o.cycles);
+  utilization["host_interface"] = share(stat(o, "host_interface", "busy_cycles"), o.cycles);
+  utilization["weight_memory"] = share(stat(o, "weight_memory", "busy_cycles"), o.cycles);
+  j["utilization"] = utilization;
+
+  nlohmann::json by_opcode = nlohmann::json::object();
+  for (const auto& insn : isa::kInsns)
+    if (o.instructions_by_opcode[insn.opcode]) by_opcode[std::string(insn.mnemonic)] = o.instructions_by_opcode[insn.opcode];
+  j["instructions"] = by_opcode;
+  j["bytes"] = {{"host_to_unified_buffer", stat(o, "host_interface", "host_read_bytes")},
+                {"unified_buffer_to_host", stat(o, "host_interface", "host_write_bytes")},
+                {"weight_dram_to_fifo", stat(o, "weight_memory", "read_bytes")},
+                {"unified_buffer_read", stat(o, "unified_buffer", "read_bytes")},
+                {"unified_buffer_write", stat(o, "unified_buffer", "write_bytes")},
+                {"accumulators_read", stat(o, "accumulators", "read_bytes")},
+                {"accumulators_write", stat(o, "accumulators", "write_bytes")}};
+  j["unified_buffer_used_bytes"] = o.ub_bytes_used;
+
+  const EnergyReport& e = run.energy;
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& l : e.lines) events.push_back({{"counter", l.counter}, {"count", l.count}, {"pj", l.pj}});
+  j["energy"] = {{"table", p.energy.table},
+                 {"scale", e.scale},
+                 {"dynamic_uj", e.dynamic_pj * 1e-6},
+                 {"static_uj", e.static_pj * 1e-6},
+                 {"total_uj", e.total_pj * 1e-6},
+                 {"per_inference_uj", e.total_pj * 1e-6 / batch},
+                 {"average_power_w", e.average_power_w},
+                 {"by_unit_uj", [&] {
+                    nlohmann::json u = nlohmann::json::object();
+                    for (const auto& [k, v] : e.unit_pj) u[k] = v * 1e-6;
+                    return u;
+                  }()},
+                 {"events", events}};
+
+  nlohmann::json irq = nlohmann::json::array();
+  for (const auto& i : o.interrupts) irq.push_back({{"cycle", i.cycle}, {"pc", i.pc}, {"code", i.code}});
+  j["interrupts"] = irq;
+  nlohmann::json regions = nlohmann::json::array();
+  for (const auto& r : o.regions) regions.push_back({{"cycle", r.cycle}, {"pc", r.pc}, {"id", r.id}});
+  j["regions"] = regions;
+
+  nlohmann::json outputs = nlohmann::json::object();
+  for (const isa::TensorDesc& t : run.program.tensors) {
+    const auto it = run.outputs.find(t.name);
+    if (it == run.outputs.end()) continue;
+    nlohmann::json tj = {{"dtype", std::string(isa::to_string(t.dtype))}, {"shape", t.shape}, {"scale", t.scale},
+                         {"zero_point", t.zero_point}};
+    tj["values"] = tensor_values(t, it->second);
+    outputs[t.name] = tj;
+  }
+  j["outputs"] = outputs;
+  nlohmann::json config;
+  to_json(config, p);
+  j["config"] = config;
+  return j;
+}
+
+std::string summary(const RunRecord& run) {
+  const nlohmann::json j = to_json(run);
+  std::ostringstream s;
+  char line[256];
+  if (run.outcome.fault) s << SimFault::describe(*run.outcome.fault) << "\n";
+  std::snprintf(line, sizeof line, "cycles %llu   latency %.3f us   %.1f inferences/s   %.3f TOPS (peak %.1f)\n",
+                static_cast<unsigned long long>(run.outcome.cycles), j["latency_us"].get<double>(),
+                j["throughput"]["inferences_per_s"].get<double>(), j["throughput"]["tops"].get<double>(),
+                j["throughput"]["peak_tops"].get<double>());
+  s << line;
+  const auto& c = j["counters"];
+  std::snprintf(line, sizeof line,
+                "array active %.1f%%   weight stall %.1f%%   weight shift %.1f%%   non-matrix %.1f%%\n",
+                100 * c["array_active"]["share"].get<double>(), 100 * c["weight_stall"]["share"].get<double>(),
+                100 * c["weight_shift"]["share"].get<double>(), 100 * c["non_matrix"]["share"].get<double>());
+  s << line;
+  std::snprintf(line, sizeof line, "useful MACs %.1f%% of peak   RAW stalls %.1f%%   input stalls %.1f%%\n",
+                100 * c["useful_macs"]["share_of_peak"].get<double>(), 100 * c["raw_stall"]["share"].get<double>(),
+                100 * c["input_stall"]["share"].get<double>());
+  s << line;
+  std::snprintf(line, sizeof line, "energy %.3f uJ (%.3f dynamic, %.3f static)   average power %.2f W\n",
+                j["energy"]["total_uj"].get<double>(), j["energy"]["dynamic_uj"].get<double>(),
+                j["energy"]["static_uj"].get<double>(), j["energy"]["average_power_w"].get<double>());
+  s << line;
+  return s.str();
+}
+
+nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params) {
+  nlohmann::json events = nlohmann::json::array();
+  std::map<std::string, int> tids;
+  const double us_per_cycle = 1.0 / params.clock_mhz;
+  for (const TraceSlice& s : outcome.trace) {
+    const auto [it, inserted] = tids.emplace(s.track, static_cast<int>(tids.size()) + 1);
+    events.push_back({{"name", s.name},
+                      {"cat", s.track},
+                      {"ph", "X"},
+                      {"ts", s.start * us_per_cycle},
+                      {"dur", (s.end - s.start) * us_per_cycle},
+                      {"pid", 1},
+                      {"tid", it->second},
+                      {"args", {{"pc", s.pc}, {"start_cycle", s.start}, {"end_cycle", s.end}}}});
+  }
+  for (const auto& [track, tid] : tids)
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", tid}, {"args", {{"name", track}}}});
+  return {{"traceEvents", events}, {"displayTimeUnit", "ns"}};
+}
+
+}  // namespace tpu::sim

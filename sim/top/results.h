@@ -1,0 +1,33 @@
+#pragma once
+
+// A run's results as JSON (run.json) and as a short text summary. Everything
+// in them is derived from the model's counters; the fully resolved
+// configuration is included so a result can be reproduced.
+
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "isa/program.h"
+#include "sim/base/params.h"
+#include "sim/top/chip.h"
+#include "sim/top/energy.h"
+
+namespace tpu::sim {
+
+struct RunRecord {
+  const RunOutcome& outcome;
+  const ChipParams& params;
+  const isa::Program& program;
+  const EnergyReport& energy;
+  std::map<std::string, std::vector<uint8_t>> outputs;  // output tensors by name
+};
+
+nlohmann::json to_json(const RunRecord& run);
+std::string summary(const RunRecord& run);
+
+// The Chrome/Perfetto trace-event JSON of the run's slices: one track per unit.
+nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params);
+
+}  // namespace tpu::sim

@@ -1,0 +1,68 @@
+#pragma once
+
+// Accumulators: `entries` rows of one int32 per array column, written or
+// accumulated by the matrix unit and read by the activation unit. The compiler
+// double-buffers them (one half filled while the other is activated); the
+// hardware only keeps the values. Sums wrap modulo 2^32.
+
+#include <cstdint>
+#include <systemc>
+#include <vector>
+
+#include "sim/base/params.h"
+#include "sim/base/stats.h"
+
+namespace tpu::sim {
+
+class Accumulators : public sc_core::sc_module {
+ public:
+  Accumulators(sc_core::sc_module_name name, const AccumulatorParams& p, int64_t cols)
+      : sc_module(name),
+        entries_(static_cast<size_t>(p.entries)),
+        cols_(static_cast<size_t>(cols)),
+        values_(entries_ * cols_, 0) {}
+
+  size_t entries() const { return entries_; }
+  size_t cols() const { return cols_; }
+  int32_t* row(size_t r) { return values_.data() + r * cols_; }
+  const int32_t* row(size_t r) const { return values_.data() + r * cols_; }
+
+  // Lanes [0, n) of row r become v (or v is added when `accumulate`).
+  void store(size_t r, const int32_t* v, size_t n, bool accumulate) {
+    int32_t* dst = row(r);
+    if (accumulate) {
+      for (size_t c = 0; c < n; ++c)
+        dst[c] = static_cast<int32_t>(static_cast<uint32_t>(dst[c]) + static_cast<uint32_t>(v[c]));
+    } else {
+      for (size_t c = 0; c < n; ++c) dst[c] = v[c];
+    }
+  }
+
+  // One lane: what the matrix unit's pe fidelity writes as each column drains.
+  void store_lane(size_t r, size_t c, int32_t v, bool accumulate) {
+    int32_t& dst = row(r)[c];
+    dst = accumulate ? static_cast<int32_t>(static_cast<uint32_t>(dst) + static_cast<uint32_t>(v)) : v;
+  }
+
+  void count_row_reads(uint64_t n) {
+    row_reads_ += n;
+    read_bytes_ += n * cols_ * sizeof(int32_t);
+  }
+  void count_row_writes(uint64_t n) {
+    row_writes_ += n;
+    write_bytes_ += n * cols_ * sizeof(int32_t);
+  }
+  StatGroup& stats() { return stats_; }
+
+ private:
+  size_t entries_;
+  size_t cols_;
+  std::vector<int32_t> values_;
+  StatGroup stats_{"accumulators"};
+  Counter& row_writes_ = stats_.add("row_writes", "rows", "Accumulator rows written or accumulated");
+  Counter& row_reads_ = stats_.add("row_reads", "rows", "Accumulator rows read by the activation unit");
+  Counter& write_bytes_ = stats_.add("write_bytes", "bytes", "Bytes of accumulator rows written");
+  Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes of accumulator rows read");
+};
+
+}  // namespace tpu::sim

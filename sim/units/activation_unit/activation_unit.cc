@@ -1,0 +1,233 @@
+#include "sim/units/activation_unit/activation_unit.h"
+
+#include <cstring>
+#include <vector>
+
+#include "isa/arith.h"
+
+namespace tpu::sim {
+
+namespace {
+
+namespace arith = isa::arith;
+
+// Output geometry of an act: `rows` in, this many out.
+struct PoolShape {
+  uint64_t in_h, in_w, out_h, out_w;
+  uint64_t out_rows() const { return out_h * out_w; }
+};
+
+std::string pool_shape(const isa::ActivateArgs& a, PoolShape* shape) {
+  if (a.pool == isa::Pool::none) {
+    *shape = {a.rows, 1, a.rows, 1};
+    return {};
+  }
+  if (a.rows % a.width != 0)
+    return "rows=" + std::to_string(a.rows) + " is not a whole number of image rows of width=" + std::to_string(a.width);
+  const uint64_t h = a.rows / a.width, w = a.width;
+  if (a.pool_h > h || a.pool_w > w)
+    return "pooling window " + std::to_string(a.pool_h) + "x" + std::to_string(a.pool_w) + " is larger than the " +
+           std::to_string(h) + "x" + std::to_string(w) + " image";
+  *shape = {h, w, (h - a.pool_h) / a.pool_sy + 1, (w - a.pool_w) / a.pool_sx + 1};
+  return {};
+}
+
+std::string shift_error(int64_t shift) {
+  if (shift >= arith::kMinShift && shift <= arith::kMaxShift) return {};
+  return "shift " + std::to_string(shift) + " is outside [" + std::to_string(arith::kMinShift) + ", " +
+         std::to_string(arith::kMaxShift) + "]";
+}
+
+constexpr uint64_t kLaneParamBytes = 12;  // int32 bias, multiplier, shift
+
+int32_t load_i32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t{p[i]} << (8 * i);
+  return static_cast<int32_t>(v);
+}
+
+}  // namespace
+
+ActivationUnit::ActivationUnit(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, Accumulators& acc)
+    : sc_module(name),
+      ctx_(ctx),
+      ub_(ub),
+      acc_(acc),
+      lanes_(static_cast<Cycle>(ctx.params.activation_unit.lanes)),
+      latency_(static_cast<Cycle>(ctx.params.activation_unit.latency_cycles)),
+      queue_(static_cast<size_t>(ctx.params.sequencer.unit_queue)) {
+  SC_THREAD(run);
+}
+
+std::string ActivationUnit::prepare(const isa::Word& word, Footprint* footprint) {
+  if (static_cast<isa::Opcode>(word.get(0, isa::kOpcodeBits)) == isa::Opcode::act) {
+    isa::ActivateArgs a;
+    isa::unpack(word, a);
+    return prepare_act(a, footprint);
+  }
+  isa::VectorArgs a;
+  isa::unpack(word, a);
+  return prepare_vop(a, footprint);
+}
+
+std::string ActivationUnit::prepare_act(const isa::ActivateArgs& a, Footprint* footprint) const {
+  if (a.cols > acc_.cols())
+    return "cols=" + std::to_string(a.cols) + " exceeds the " + std::to_string(acc_.cols()) + " accumulator lanes";
+  if (a.acc + a.rows > acc_.entries())
+    return "accumulator rows [" + std::to_string(a.acc) + ", " + std::to_string(a.acc + a.rows) +
+           ") are outside the " + std::to_string(acc_.entries()) + " accumulator rows";
+  if (std::string e = shift_error(a.shift); !a.perlane && !e.empty()) return e;
+  PoolShape shape;
+  if (std::string e = pool_shape(a, &shape); !e.empty()) return e;
+  const Strided out{a.ub, a.cols, shape.out_rows(), a.stride};
+  if (std::string e = range_error("output range", out.lo(), out.hi(), ub_.size(), "bytes of the unified buffer");
+      !e.empty())
+    return e;
+  footprint->push_back({Space::kAccumulators, false, Strided{a.acc, a.rows, 1, 0}});
+  footprint->push_back({Space::kUnifiedBuffer, true, out});
+  if (a.perlane) {
+    const Strided table{a.params, kLaneParamBytes * a.cols, 1, 0};
+    if (std::string e = range_error("per-lane table", table.lo(), table.hi(), ub_.size(),
+                                    "bytes of the unified buffer");
+        !e.empty())
+      return e;
+    footprint->push_back({Space::kUnifiedBuffer, false, table});
+  }
+  return {};
+}
+
+std::string ActivationUnit::prepare_vop(const isa::VectorArgs& a, Footprint* footprint) const {
+  if (std::string e = shift_error(a.shift); !e.empty()) return e;
+  for (const auto& [addr, write] : {std::pair{a.a, false}, std::pair{a.b, false}, std::pair{a.dst, true}}) {
+    const Strided s{addr, a.len, 1, 0};
+    if (std::string e = range_error("operand range", s.lo(), s.hi(), ub_.size(), "bytes of the unified buffer");
+        !e.empty())
+      return e;
+    footprint->push_back({Space::kUnifiedBuffer, write, s});
+  }
+  return {};
+}
+
+Cycle ActivationUnit::act_cycles(const isa::ActivateArgs& a) const {
+  PoolShape shape;
+  pool_shape(a, &shape);
+  const Cycle params = a.perlane ? ub_.port_cycles(kLaneParamBytes * a.cols) : 0;
+  const Cycle compute = a.rows * ceil_div(a.cols, lanes_);
+  const Cycle write = shape.out_rows() * ub_.port_cycles(a.cols);
+  return params + std::max(compute, write);
+}
+
+Cycle ActivationUnit::vop_cycles(const isa::VectorArgs& a) const {
+  return std::max(ceil_div(a.len, lanes_), 2 * ub_.port_cycles(a.len));
+}
+
+void ActivationUnit::run() {
+  Cycle next_free = 0;
+  for (;;) {
+    const Issued insn = queue_.take_when_ready(next_free);
+    if (!ctx_.check_hazards(insn)) return;
+    const Cycle start = now();
+    const bool is_act = static_cast<isa::Opcode>(insn.word.get(0, isa::kOpcodeBits)) == isa::Opcode::act;
+    Cycle busy = 0;
+    if (is_act) {
+      isa::ActivateArgs a;
+      isa::unpack(insn.word, a);
+      busy = act_cycles(a);
+      if (ctx_.compute_values) {
+        activate(a, insn.rounding, insn.pc);
+        if (ctx_.fault) return;
+      }
+      PoolShape shape;
+      pool_shape(a, &shape);
+      elements_ += a.rows * a.cols;
+      if (a.func == isa::ActFunc::sigmoid || a.func == isa::ActFunc::tanh) lut_lookups_ += a.rows * a.cols;
+      if (a.pool != isa::Pool::none) pool_outputs_ += shape.out_rows() * a.cols;
+      acc_.count_row_reads(a.rows);
+      ub_.note_write(Strided{a.ub, a.cols, shape.out_rows(), a.stride});
+      if (a.perlane) ub_.note_read(kLaneParamBytes * a.cols);
+    } else {
+      isa::VectorArgs a;
+      isa::unpack(insn.word, a);
+      busy = vop_cycles(a);
+      if (ctx_.compute_values) vector_op(a, insn.rounding);
+      vector_elements_ += a.len;
+      if (a.func == isa::ActFunc::sigmoid || a.func == isa::ActFunc::tanh) lut_lookups_ += a.len;
+      ub_.note_read(2 * a.len);
+      ub_.note_write(Strided{a.dst, a.len, 1, 0});
+    }
+    const Cycle done = start + busy + latency_;
+    ctx_.set_done(insn.seq, done);
+    busy_cycles_ += busy;
+    ctx_.trace_slice("activation_unit", insn, start, start + busy);
+    next_free = start + busy;
+    wait_until(next_free);
+  }
+}
+
+void ActivationUnit::activate(const isa::ActivateArgs& a, isa::Rounding rounding, int64_t pc) {
+  const uint64_t n = a.cols;
+  std::vector<int64_t> bias(n, 0), mult(n, a.mult), shift(n, a.shift);
+  if (a.perlane) {
+    const uint8_t* table = ub_.data(a.params);
+    for (uint64_t c = 0; c < n; ++c) {
+      bias[c] = load_i32(table + kLaneParamBytes * c);
+      mult[c] = load_i32(table + kLaneParamBytes * c + 4);
+      shift[c] = load_i32(table + kLaneParamBytes * c + 8);
+      if (std::string e = shift_error(shift[c]); !e.empty()) {
+        // The table is data, so this is found only now.
+        ctx_.raise(pc, "per-lane table at " + std::to_string(a.params) + ", lane " + std::to_string(c) + ": " + e);
+        return;
+      }
+    }
+  }
+  const arith::Lut lut = arith::function_table(a.func, static_cast<int>(a.zp), static_cast<int>(a.frac));
+  std::vector<int8_t> q(a.rows * n);
+  for (uint64_t r = 0; r < a.rows; ++r) {
+    const int32_t* x = acc_.row(a.acc + r);
+    for (uint64_t c = 0; c < n; ++c) {
+      const int8_t v = arith::requant8(int64_t{x[c]} + bias[c], static_cast<int32_t>(mult[c]),
+                                       static_cast<int>(shift[c]), static_cast<int>(a.zp), rounding);
+      q[r * n + c] = arith::apply(lut, v);
+    }
+  }
+  PoolShape shape;
+  pool_shape(a, &shape);
+  if (a.pool == isa::Pool::none) {
+    for (uint64_t r = 0; r < a.rows; ++r) std::memcpy(ub_.data(a.ub + r * a.stride), &q[r * n], n);
+    return;
+  }
+  std::vector<int8_t> out(n);
+  for (uint64_t oy = 0; oy < shape.out_h; ++oy) {
+    for (uint64_t ox = 0; ox < shape.out_w; ++ox) {
+      for (uint64_t c = 0; c < n; ++c) {
+        int64_t sum = 0, best = -128;
+        for (uint64_t dy = 0; dy < a.pool_h; ++dy)
+          for (uint64_t dx = 0; dx < a.pool_w; ++dx) {
+            const int64_t v = q[((oy * a.pool_sy + dy) * shape.in_w + ox * a.pool_sx + dx) * n + c];
+            sum += v;
+            best = std::max(best, v);
+          }
+        out[c] = a.pool == isa::Pool::max
+                     ? static_cast<int8_t>(best)
+                     : arith::average(sum, static_cast<int64_t>(a.pool_h * a.pool_w), rounding);
+      }
+      std::memcpy(ub_.data(a.ub + (oy * shape.out_w + ox) * a.stride), out.data(), n);
+    }
+  }
+}
+
+void ActivationUnit::vector_op(const isa::VectorArgs& a, isa::Rounding rounding) {
+  const arith::Lut lut = arith::function_table(a.func, static_cast<int>(a.zp), static_cast<int>(a.frac));
+  const auto* x = reinterpret_cast<const int8_t*>(ub_.data(a.a));
+  const auto* y = reinterpret_cast<const int8_t*>(ub_.data(a.b));
+  std::vector<int8_t> out(a.len);
+  for (uint64_t i = 0; i < a.len; ++i) {
+    const int64_t t = arith::combine(a.op, x[i], y[i], static_cast<int>(a.za), static_cast<int>(a.zb),
+                                     static_cast<int>(a.ma), static_cast<int>(a.mb));
+    out[i] = arith::apply(lut, arith::requant8(t, static_cast<int32_t>(a.mult), static_cast<int>(a.shift),
+                                               static_cast<int>(a.zp), rounding));
+  }
+  std::memcpy(ub_.data(a.dst), out.data(), a.len);
+}
+
+}  // namespace tpu::sim

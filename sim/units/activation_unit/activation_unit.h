@@ -1,0 +1,53 @@
+#pragma once
+
+// ActivationUnit: accumulator rows through requantization, a nonlinearity and
+// optional pooling into the unified buffer (`act`), and elementwise vector
+// operations on unified-buffer operands (`vop`). The pipeline takes `lanes`
+// elements per cycle, and no more than one unified-buffer row per port per
+// cycle; results land `latency_cycles` after the last element enters. One
+// instruction enters the pipeline after another, without gaps.
+
+#include <systemc>
+
+#include "sim/base/unit.h"
+#include "sim/units/accumulators/accumulators.h"
+#include "sim/units/unified_buffer/unified_buffer.h"
+
+namespace tpu::sim {
+
+class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
+ public:
+  SC_HAS_PROCESS(ActivationUnit);
+  ActivationUnit(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, Accumulators& acc);
+
+  std::string prepare(const isa::Word& word, Footprint* footprint) override;
+  UnitQueue& queue() override { return queue_; }
+  StatGroup& stats() { return stats_; }
+
+  // Cycles the pipeline is occupied by an act / vop (excluding the latency).
+  Cycle act_cycles(const isa::ActivateArgs& a) const;
+  Cycle vop_cycles(const isa::VectorArgs& a) const;
+
+ private:
+  void run();
+  void activate(const isa::ActivateArgs& a, isa::Rounding rounding, int64_t pc);
+  void vector_op(const isa::VectorArgs& a, isa::Rounding rounding);
+  std::string prepare_act(const isa::ActivateArgs& a, Footprint* footprint) const;
+  std::string prepare_vop(const isa::VectorArgs& a, Footprint* footprint) const;
+
+  ChipContext& ctx_;
+  UnifiedBuffer& ub_;
+  Accumulators& acc_;
+  const Cycle lanes_;
+  const Cycle latency_;
+  UnitQueue queue_;
+
+  StatGroup stats_{"activation_unit"};
+  Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles the pipeline took in elements");
+  Counter& elements_ = stats_.add("elements", "elements", "Elements requantized and activated");
+  Counter& lut_lookups_ = stats_.add("lut_lookups", "elements", "Elements through a sigmoid or tanh table");
+  Counter& pool_outputs_ = stats_.add("pool_outputs", "elements", "Pooled elements written");
+  Counter& vector_elements_ = stats_.add("vector_elements", "elements", "Elements combined by vop");
+};
+
+}  // namespace tpu::sim

@@ -1,0 +1,295 @@
+#include "sim/units/matrix_unit/matrix_unit.h"
+
+#include "sim/units/matrix_unit/systolic_array.h"
+
+namespace tpu::sim {
+
+MatrixUnit::MatrixUnit(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, Accumulators& acc,
+                       WeightFifo& fifo)
+    : sc_module(name),
+      ctx_(ctx),
+      ub_(ub),
+      acc_(acc),
+      fifo_(fifo),
+      rows_(static_cast<Cycle>(ctx.params.matrix_unit.rows)),
+      cols_(static_cast<Cycle>(ctx.params.matrix_unit.cols)),
+      queue_(static_cast<size_t>(ctx.params.sequencer.unit_queue)) {
+  if (ctx.params.fidelity == "pe") {
+    array_ = std::make_unique<SystolicArray>(rows_, cols_);
+    SC_THREAD(run_pe);
+  } else {
+    SC_THREAD(run_fast);
+    SC_THREAD(load_fast);
+  }
+}
+
+MatrixUnit::~MatrixUnit() = default;
+
+std::string MatrixUnit::prepare(const isa::Word& word, Footprint* footprint) {
+  isa::MatMulArgs a;
+  isa::unpack(word, a);
+  TileShapes& shapes = ctx_.tile_shapes;
+  if (a.swap) {
+    // A tile brought by a later rdw is not known yet: assume a full-height one.
+    shapes.active = shapes.queued.empty() ? TileShapes::Shape{rows_, cols_} : shapes.queued.front();
+    if (!shapes.queued.empty()) shapes.queued.pop_front();
+  } else if (!shapes.active) {
+    return "mmul without `swap`, but no weight tile has been made active yet (the first mmul must swap one in)";
+  }
+  const uint64_t k = shapes.active->k;
+  const uint64_t vectors = a.rows * a.lines;
+  if (a.acc + vectors > acc_.entries())
+    return "accumulator rows [" + std::to_string(a.acc) + ", " + std::to_string(a.acc + vectors) +
+           ") are outside the " + std::to_string(acc_.entries()) + " accumulator rows";
+  for (uint64_t l = 0; l < a.lines; ++l) {
+    const Strided line{a.ub + l * a.line_stride, k, a.rows, a.stride};
+    const std::string e =
+        range_error("unified-buffer range", line.lo(), line.hi(), ub_.size(), "bytes of the unified buffer");
+    if (!e.empty()) return e + " (input vectors of line " + std::to_string(l) + ")";
+    footprint->push_back({Space::kUnifiedBuffer, false, line});
+  }
+  footprint->push_back({Space::kAccumulators, true, Strided{a.acc, vectors, 1, 0}});
+  return {};
+}
+
+void MatrixUnit::account(const Issued& insn, uint64_t vectors, uint64_t k, Cycle first, Cycle end) {
+  vectors_ += vectors;
+  ub_.note_read(vectors * k);
+  acc_.count_row_writes(vectors);
+  ctx_.trace_slice("matrix_unit", insn, first, end);
+}
+
+// ---------------------------------------------------------------- fast fidelity
+
+void MatrixUnit::load_fast() {
+  for (;;) {
+    while (shadow_ != Shadow::kEmpty) sc_core::wait(shadow_changed_);
+    wait_until(free_at_);
+    while (fifo_.empty()) sc_core::wait(fifo_.changed());
+    wait_until(fifo_.head().arrival);
+    shadow_start_ = now();
+    shadow_tile_ = fifo_.pop();
+    shadow_ = Shadow::kLoading;
+    ++tiles_shifted_;
+    sc_core::wait(cycles(rows_));
+    shadow_ = Shadow::kFull;
+    shadow_changed_.notify(sc_core::SC_ZERO_TIME);
+  }
+}
+
+void MatrixUnit::run_fast() {
+  Cycle next_vector = 0;  // first cycle the next vector may enter
+  for (;;) {
+    const Issued insn = queue_.take_when_ready(next_vector);
+    isa::MatMulArgs a;
+    isa::unpack(insn.word, a);
+    if (a.swap) {
+      const Cycle ready = now();
+      waiting_pc_ = insn.pc;
+      while (shadow_ != Shadow::kFull) sc_core::wait(shadow_changed_);
+      waiting_pc_ = -1;
+      // Waiting before the shift began is a weight stall; during it, a weight shift.
+      const Cycle shift_from = std::max(ready, shadow_start_);
+      weight_stall_cycles_ += shift_from - ready;
+      weight_shift_cycles_ += now() - shift_from;
+      // The replaced register frees when its last vector has left the top row.
+      free_at_ = (active_ && active_used_) ? last_vector_ + cols_ : now();
+      active_ = std::move(shadow_tile_);
+      active_used_ = false;
+      shadow_ = Shadow::kEmpty;
+      shadow_changed_.notify(sc_core::SC_ZERO_TIME);
+      if (ctx_.compute_values) gemm_.set_weights(active_->data.data(), active_->k, active_->n, active_->is_unsigned);
+    }
+    if (!ctx_.check_hazards(insn)) return;
+    const uint64_t k = active_->k, n = active_->n;
+    const uint64_t vectors = a.rows * a.lines;
+    const Cycle v = ub_.port_cycles(k);
+    const Cycle first = now();
+    const Cycle last = first + (vectors - 1) * v;
+    const Cycle done = last + rows_ + cols_;
+    ctx_.set_done(insn.seq, done);
+    if (ctx_.compute_values) {
+      std::vector<int32_t> out(a.rows * n);
+      for (uint64_t l = 0; l < a.lines; ++l) {
+        gemm_.multiply(ub_.data(a.ub + l * a.line_stride), a.stride, a.rows, a.uin, out.data(), n);
+        for (uint64_t i = 0; i < a.rows; ++i)
+          acc_.store(a.acc + l * a.rows + i, out.data() + i * n, n, a.accumulate);
+      }
+    }
+    account(insn, vectors, k, first, last + v);
+    array_active_cycles_ += vectors;
+    input_stall_cycles_ += vectors * (v - 1);
+    useful_macs_ += vectors * k * n;
+    unused_macs_ += vectors * (rows_ * cols_ - k * n);
+    last_vector_ = last;
+    active_used_ = true;
+    next_vector = last + v;
+    wait_until(next_vector);
+  }
+}
+
+
+// ---------------------------------------------------------------- pe fidelity
+
+void MatrixUnit::start_shift_pe(uint8_t reg) {
+  shadow_tile_ = fifo_.pop();
+  shadow_ = Shadow::kLoading;
+  shadow_reg_ = reg;
+  shift_step_ = 0;
+  ++tiles_shifted_;
+  chain_rows_.assign(rows_ * cols_, 0);
+  const WeightTile& t = shadow_tile_;
+  if (!t.data.empty())
+    for (uint64_t r = 0; r < t.k; ++r)
+      for (uint64_t c = 0; c < t.n; ++c) {
+        const int8_t w = t.data[r * t.n + c];
+        chain_rows_[r * cols_ + c] = t.is_unsigned ? int16_t(uint8_t(w)) : int16_t(w);
+      }
+}
+
+void MatrixUnit::run_pe() {
+  SystolicArray& array = *array_;
+  struct Current {
+    Issued insn;
+    isa::MatMulArgs a;
+    uint64_t next = 0;  // next vector to enter
+    bool started = false;
+    Cycle first = 0;
+  };
+  // What travels with each vector, by tag; at most rows + cols + 1 vectors are in flight.
+  struct VectorMeta {
+    uint64_t acc_row = 0;
+    bool accumulate = false;
+    uint32_t n = 0;
+    uint64_t seq = 0;
+    int64_t pc = 0;
+    bool last = false;
+    Cycle first = 0;
+    uint64_t vectors = 0;
+    uint64_t k = 0;
+  };
+  std::vector<VectorMeta> meta(rows_ + cols_ + 2);
+  std::optional<Current> cur;
+  std::optional<uint8_t> active_reg;
+  Cycle next_allowed = 0;
+  Cycle last_cycle = kNever;
+  uint32_t next_tag = 0;
+  std::vector<SystolicArray::Output> outs;
+  std::vector<int16_t> x(rows_);
+
+  for (;;) {
+    if (last_cycle != kNever) {
+      // After cycle `last_cycle`: step to the next cycle while anything moves;
+      // otherwise sleep until an instruction, a tile or a tile's arrival can change that.
+      const bool moving = array.busy() || shadow_ == Shadow::kLoading || (cur && cur->started);
+      if (moving) {
+        sc_core::wait(cycles(1));
+      } else {
+        Cycle wake = kNever;
+        if (!cur && !queue_.empty()) wake = std::max(queue_.head().issued + 1, next_allowed);
+        if (shadow_ == Shadow::kEmpty && !fifo_.empty()) wake = std::min(wake, fifo_.head().arrival);
+        if (wake != kNever && wake <= last_cycle + 1) {
+          sc_core::wait(cycles(1));
+        } else if (wake != kNever) {
+          sc_core::wait(cycles(wake - now()), queue_.pushed() | fifo_.changed());
+        } else {
+          sc_core::wait(queue_.pushed() | fifo_.changed());
+        }
+        if (now() <= last_cycle) wait_until(last_cycle + 1);
+        // Cycles slept through while an mmul waited for a tile that had not arrived are weight stalls.
+        if (cur && !cur->started) weight_stall_cycles_ += now() - last_cycle - 1;
+      }
+    }
+    const Cycle t = now();
+
+    // Take the next instruction when it may start.
+    if (!cur && !queue_.empty() && std::max(queue_.head().issued + 1, next_allowed) <= t) {
+      cur.emplace();
+      cur->insn = queue_.take();
+      isa::unpack(cur->insn.word, cur->a);
+    }
+
+    // Swap in the new tile, then let a vector enter.
+    bool waited_for_weights = false;
+    const SystolicArray::Injection* injection = nullptr;
+    SystolicArray::Injection in;
+    if (cur && !cur->started) {
+      if (cur->a.swap && shadow_ != Shadow::kFull) {
+        waited_for_weights = true;
+        waiting_pc_ = cur->insn.pc;
+      } else {
+        waiting_pc_ = -1;
+        if (cur->a.swap) {
+          active_reg = shadow_reg_;
+          active_ = std::move(shadow_tile_);
+          shadow_ = Shadow::kEmpty;
+        }
+        if (!ctx_.check_hazards(cur->insn)) return;
+        cur->started = true;
+        cur->first = t;
+        next_allowed = t;
+      }
+    }
+    if (cur && cur->started) {
+      const isa::MatMulArgs& a = cur->a;
+      const uint64_t k = active_->k, n = active_->n;
+      if (t >= next_allowed) {
+        const uint64_t line = cur->next / a.rows, i = cur->next % a.rows;
+        const uint64_t addr = a.ub + line * a.line_stride + i * a.stride;
+        std::fill(x.begin(), x.end(), int16_t{0});
+        if (ctx_.compute_values) {
+          const uint8_t* src = ub_.data(addr);
+          for (uint64_t e = 0; e < k; ++e) x[e] = a.uin ? int16_t(src[e]) : int16_t(int8_t(src[e]));
+        }
+        const uint64_t vectors = a.rows * a.lines;
+        const bool last = cur->next + 1 == vectors;
+        meta[next_tag % meta.size()] = {a.acc + cur->next, a.accumulate, static_cast<uint32_t>(n), cur->insn.seq,
+                                        cur->insn.pc, last, cur->first, vectors, k};
+        in = {x.data(), *active_reg, next_tag++};
+        injection = &in;
+        ++array_active_cycles_;
+        useful_macs_ += k * n;
+        unused_macs_ += rows_ * cols_ - k * n;
+        next_allowed = t + ub_.port_cycles(k);
+        if (last) {
+          account(cur->insn, vectors, k, cur->first, t + ub_.port_cycles(k));
+          cur.reset();
+        } else {
+          ++cur->next;
+        }
+      } else {
+        ++input_stall_cycles_;
+      }
+    }
+
+    // One cycle of the array; results leaving the bottom are written now.
+    outs.clear();
+    array.step(injection, outs);
+    for (const SystolicArray::Output& o : outs) {
+      const VectorMeta& m = meta[o.tag % meta.size()];
+      if (o.col < m.n && ctx_.compute_values) acc_.store_lane(m.acc_row, o.col, o.value, m.accumulate);
+      if (o.col == cols_ - 1 && m.last) ctx_.set_done(m.seq, t + 1);
+    }
+
+    // The shift chain: a new tile starts once it has arrived and no input in
+    // the top row still uses the register it will be latched into.
+    bool shifted = false;
+    if (shadow_ == Shadow::kEmpty && !fifo_.empty() && fifo_.head().arrival <= t) {
+      const uint8_t reg = active_reg ? uint8_t(1 - *active_reg) : uint8_t{0};
+      if (!array.row0_uses(reg)) start_shift_pe(reg);
+    }
+    if (shadow_ == Shadow::kLoading) {
+      shifted = true;
+      array.shift(&chain_rows_[(rows_ - 1 - shift_step_) * cols_]);
+      if (++shift_step_ == rows_) {
+        array.latch(shadow_reg_);
+        shadow_ = Shadow::kFull;
+      }
+    }
+    if (waited_for_weights) ++(shifted ? weight_shift_cycles_ : weight_stall_cycles_);
+
+    last_cycle = t;
+  }
+}
+
+}  // namespace tpu::sim

@@ -1,0 +1,145 @@
+#include "sim/units/sequencer/sequencer.h"
+
+#include <ostream>
+
+namespace tpu::sim {
+
+namespace {
+constexpr uint32_t kAllUnits = 0xff;
+}  // namespace
+
+Sequencer::Sequencer(sc_core::sc_module_name name, ChipContext& ctx, sc_core::sc_fifo<int64_t>& instruction_buffer)
+    : sc_module(name),
+      ctx_(ctx),
+      instruction_buffer_(instruction_buffer),
+      // The front-end stages hold what the issue stage has not yet taken.
+      pipeline_("pipeline", static_cast<int>(std::max<int64_t>(1, ctx.params.sequencer.pipeline_stages - 1))) {
+  SC_THREAD(front_end);
+  SC_THREAD(issue);
+}
+
+void Sequencer::front_end() {
+  const Cycle depth = static_cast<Cycle>(ctx_.params.sequencer.pipeline_stages - 1);
+  for (;;) {
+    const int64_t pc = instruction_buffer_.read();
+    pipeline_.write({pc, now() + depth});
+    if (pc < 0) return;
+  }
+}
+
+void Sequencer::wait_for_units(uint32_t mask) {
+  for (;;) {
+    const Cycle done = ctx_.scoreboard.done_by(mask);
+    if (done == kNever) {
+      sc_core::wait(ctx_.progress);
+      continue;
+    }
+    wait_until(done);
+    return;
+  }
+}
+
+void Sequencer::issue() {
+  Cycle next_free = 0;  // first cycle the issue stage can take another instruction
+  for (;;) {
+    const InFlight f = pipeline_.read();
+    wait_until(std::max(f.ready, next_free));
+    if (f.pc < 0) {
+      ctx_.raise(last_pc_, "the program ran past its last instruction without `halt`");
+      return;
+    }
+    last_pc_ = f.pc;
+    const isa::Word& word = ctx_.program.text[static_cast<size_t>(f.pc)];
+    isa::Instruction insn;
+    std::string error;
+    if (!isa::decode(word, &insn, &error)) {
+      ctx_.raise(f.pc, "illegal instruction: " + error);
+      return;
+    }
+    ++instructions_;
+    ++by_opcode_[insn.spec->opcode];
+    ctx_.scoreboard.retire(now());
+    const Cycle start = now();
+    Issued base;
+    base.pc = f.pc;
+    base.word = word;
+    base.rounding = rounding_;
+    switch (insn.opcode()) {
+      case isa::Opcode::nop: {
+        isa::IdleArgs a;
+        isa::unpack(word, a);
+        nop_cycles_ += a.repeat;
+        next_free = start + a.repeat;
+        continue;
+      }
+      case isa::Opcode::halt:
+        wait_for_units(kAllUnits);
+        halt_wait_cycles_ += now() - start;
+        halted_ = true;
+        halt_cycle_ = now();
+        sc_core::sc_stop();
+        return;
+      case isa::Opcode::sync: {
+        isa::SyncArgs a;
+        isa::unpack(word, a);
+        wait_for_units(static_cast<uint32_t>(a.units));
+        raw_stall_cycles_ += now() - start;
+        break;
+      }
+      case isa::Opcode::setcfg: {
+        isa::SetCfgArgs a;
+        isa::unpack(word, a);
+        // CfgReg has the one register `round`; the decoder has already rejected any other.
+        if (isa::kEnumOf<isa::Rounding>->find(a.value) == nullptr) {
+          ctx_.raise(f.pc, "value " + std::to_string(a.value) + " names no rounding mode (0 half_away, 1 half_even, 2 floor)");
+          return;
+        }
+        rounding_ = static_cast<isa::Rounding>(a.value);
+        break;
+      }
+      case isa::Opcode::intr: {
+        isa::InterruptArgs a;
+        isa::unpack(word, a);
+        wait_for_units(kAllUnits);
+        halt_wait_cycles_ += now() - start;
+        interrupts_.push_back({now(), f.pc, static_cast<uint32_t>(a.code)});
+        break;
+      }
+      case isa::Opcode::tag: {
+        isa::TagArgs a;
+        isa::unpack(word, a);
+        regions_.push_back({now(), f.pc, static_cast<uint32_t>(a.id)});
+        break;
+      }
+      default:
+        if (!dispatch(insn, base)) return;
+        break;
+    }
+    next_free = now() + 1;
+  }
+}
+
+bool Sequencer::dispatch(const isa::Instruction& insn, const Issued& base) {
+  ExecutionUnit* unit = units_[static_cast<size_t>(insn.spec->unit)];
+  if (unit == nullptr) {
+    ctx_.raise(base.pc, "this chip has no " + std::string(isa::to_string(insn.spec->unit)) + " unit to execute '" +
+                            std::string(insn.spec->mnemonic) + "'");
+    return false;
+  }
+  Footprint footprint;
+  const std::string problem = unit->prepare(base.word, &footprint);
+  if (!problem.empty()) {
+    ctx_.raise(base.pc, problem);
+    return false;
+  }
+  Issued issued = base;
+  issued.seq = ctx_.scoreboard.issue(base.pc, insn.spec->unit, std::move(footprint));
+  const Cycle start = now();
+  while (unit->queue().full()) sc_core::wait(unit->queue().taken());
+  queue_full_cycles_ += now() - start;
+  issued.issued = now();
+  unit->queue().push(issued);
+  return true;
+}
+
+}  // namespace tpu::sim

@@ -1,0 +1,83 @@
+#pragma once
+
+// Sequencer: the instruction decoder. Instructions enter from the instruction
+// buffer and pass `pipeline_stages` stages (fetch, decode, read, issue); the
+// front end takes one per cycle while the pipeline has room, and the issue
+// stage sends them in order, one per cycle, to the queues of the units that
+// execute them. Issue stalls when a unit's queue is full, in `sync` until the
+// named units are done, and in `halt` until all are. Control instructions
+// (nop, sync, setcfg, intr, tag, halt) execute here.
+
+#include <array>
+#include <ostream>
+#include <systemc>
+#include <vector>
+
+#include "sim/base/unit.h"
+
+namespace tpu::sim {
+
+struct Interrupt {
+  Cycle cycle;
+  int64_t pc;
+  uint32_t code;
+};
+
+struct RegionMark {
+  Cycle cycle;  // when the tag issued
+  int64_t pc;
+  uint32_t id;
+};
+
+class Sequencer : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Sequencer);
+  Sequencer(sc_core::sc_module_name name, ChipContext& ctx, sc_core::sc_fifo<int64_t>& instruction_buffer);
+
+  // The unit that executes instructions of `unit`; nullptr leaves it absent (its instructions fault).
+  void attach(isa::Unit unit, ExecutionUnit* executor) { units_[static_cast<size_t>(unit)] = executor; }
+
+  bool halted() const { return halted_; }
+  Cycle halt_cycle() const { return halt_cycle_; }
+  int64_t last_pc() const { return last_pc_; }
+  const std::vector<Interrupt>& interrupts() const { return interrupts_; }
+  const std::vector<RegionMark>& regions() const { return regions_; }
+  const std::array<uint64_t, 256>& issued_by_opcode() const { return by_opcode_; }
+  StatGroup& stats() { return stats_; }
+
+ private:
+  struct InFlight {
+    int64_t pc;
+    Cycle ready;  // earliest issue cycle
+    friend std::ostream& operator<<(std::ostream& os, const InFlight& f) { return os << "pc " << f.pc; }
+  };
+
+  void front_end();
+  void issue();
+  // Waits until every instruction issued so far to the units in `mask` is done.
+  void wait_for_units(uint32_t mask);
+  bool dispatch(const isa::Instruction& insn, const Issued& base);
+
+  ChipContext& ctx_;
+  sc_core::sc_fifo<int64_t>& instruction_buffer_;
+  sc_core::sc_fifo<InFlight> pipeline_;
+  std::array<ExecutionUnit*, 8> units_{};
+  isa::Rounding rounding_ = isa::Rounding::half_away;
+  bool halted_ = false;
+  Cycle halt_cycle_ = 0;
+  int64_t last_pc_ = -1;
+  std::vector<Interrupt> interrupts_;
+  std::vector<RegionMark> regions_;
+  std::array<uint64_t, 256> by_opcode_{};
+
+  StatGroup stats_{"sequencer"};
+  Counter& instructions_ = stats_.add("instructions", "instructions", "Instructions issued");
+  Counter& raw_stall_cycles_ =
+      stats_.add("raw_stall_cycles", "cycles", "Cycles issue waited in sync for results of earlier instructions");
+  Counter& queue_full_cycles_ =
+      stats_.add("queue_full_cycles", "cycles", "Cycles issue waited for room in a unit's queue");
+  Counter& halt_wait_cycles_ = stats_.add("halt_wait_cycles", "cycles", "Cycles halt and intr waited for all units");
+  Counter& nop_cycles_ = stats_.add("nop_cycles", "cycles", "Cycles spent in nop");
+};
+
+}  // namespace tpu::sim

@@ -1,0 +1,64 @@
+#pragma once
+
+// WeightFifo: weight tiles on their way from weight DRAM to the matrix unit,
+// `depth_tiles` deep. A slot is taken when a tile's transfer is requested and
+// freed when the matrix unit starts shifting the tile into the array; a tile
+// is usable from its arrival cycle.
+
+#include <cstdint>
+#include <deque>
+#include <systemc>
+#include <vector>
+
+#include "sim/base/cycles.h"
+#include "sim/base/params.h"
+#include "sim/base/stats.h"
+
+namespace tpu::sim {
+
+struct WeightTile {
+  int64_t pc = 0;      // the rdw that brought it
+  uint32_t k = 0;      // rows used (input lanes)
+  uint32_t n = 0;      // columns used (output lanes)
+  bool is_unsigned = false;
+  std::vector<int8_t> data;  // k x n row-major; empty when values are not computed
+  Cycle arrival = 0;
+};
+
+class WeightFifo : public sc_core::sc_module {
+ public:
+  WeightFifo(sc_core::sc_module_name name, const WeightFifoParams& p)
+      : sc_module(name), depth_(static_cast<size_t>(p.depth_tiles)) {}
+
+  bool full() const { return tiles_.size() >= depth_; }
+  bool empty() const { return tiles_.empty(); }
+  const WeightTile& head() const { return tiles_.front(); }
+  // Notified (after a delta) whenever a tile enters or leaves.
+  const sc_core::sc_event& changed() const { return changed_; }
+
+  void push(WeightTile tile) {
+    ++tiles_in_;
+    bytes_ += uint64_t{tile.k} * tile.n;
+    tiles_.push_back(std::move(tile));
+    changed_.notify(sc_core::SC_ZERO_TIME);
+  }
+
+  WeightTile pop() {
+    WeightTile t = std::move(tiles_.front());
+    tiles_.pop_front();
+    changed_.notify(sc_core::SC_ZERO_TIME);
+    return t;
+  }
+
+  StatGroup& stats() { return stats_; }
+
+ private:
+  size_t depth_;
+  std::deque<WeightTile> tiles_;
+  sc_core::sc_event changed_;
+  StatGroup stats_{"weight_fifo"};
+  Counter& tiles_in_ = stats_.add("tiles", "tiles", "Tiles that passed through the FIFO");
+  Counter& bytes_ = stats_.add("bytes", "bytes", "Weight bytes that passed through the FIFO");
+};
+
+}  // namespace tpu::sim

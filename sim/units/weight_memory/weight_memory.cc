@@ -1,0 +1,64 @@
+#include "sim/units/weight_memory/weight_memory.h"
+
+namespace tpu::sim {
+
+WeightMemory::WeightMemory(sc_core::sc_module_name name, ChipContext& ctx, WeightFifo& fifo)
+    : sc_module(name),
+      ctx_(ctx),
+      fifo_(fifo),
+      dram_(static_cast<uint64_t>(ctx.params.weight_memory.size_bytes)),
+      channel_(ctx.params.weight_memory.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
+      latency_(ns_to_cycles(ctx.params.weight_memory.latency_ns, ctx.params.clock_mhz)),
+      queue_(static_cast<size_t>(ctx.params.sequencer.unit_queue)) {
+  SC_THREAD(run);
+}
+
+std::string WeightMemory::prepare(const isa::Word& word, Footprint*) {
+  isa::WeightReadArgs a;
+  isa::unpack(word, a);
+  const auto& mu = ctx_.params.matrix_unit;
+  if (a.k > static_cast<uint64_t>(mu.rows))
+    return "tile rows k=" + std::to_string(a.k) + " exceed the array's " + std::to_string(mu.rows) + " rows";
+  if (a.n > static_cast<uint64_t>(mu.cols))
+    return "tile columns n=" + std::to_string(a.n) + " exceed the array's " + std::to_string(mu.cols) + " columns";
+  const std::string e =
+      range_error("weight DRAM range", a.dram, a.dram + a.repeat * a.k * a.n, dram_.size(), "bytes of weight DRAM");
+  if (e.empty())
+    for (uint64_t t = 0; t < a.repeat; ++t) ctx_.tile_shapes.queued.push_back({a.k, a.n});
+  return e;
+}
+
+void WeightMemory::run() {
+  const uint64_t burst = static_cast<uint64_t>(ctx_.params.weight_memory.burst_bytes);
+  for (;;) {
+    const Issued insn = queue_.take_when_ready(0);
+    isa::WeightReadArgs a;
+    isa::unpack(insn.word, a);
+    // Decoupled access: the sequencer may move on once the addresses are sent.
+    ctx_.set_done(insn.seq, now());
+    const uint64_t tile_bytes = a.k * a.n;
+    for (uint64_t t = 0; t < a.repeat; ++t) {
+      const Cycle asked = now();
+      while (fifo_.full()) sc_core::wait(fifo_.changed());
+      slot_wait_cycles_ += now() - asked;
+      WeightTile tile;
+      tile.pc = insn.pc;
+      tile.k = static_cast<uint32_t>(a.k);
+      tile.n = static_cast<uint32_t>(a.n);
+      tile.is_unsigned = a.uw;
+      const uint64_t bytes = ceil_div(tile_bytes, burst) * burst;
+      const BandwidthChannel::Transfer x = channel_.reserve(now(), bytes);
+      tile.arrival = x.end + latency_;
+      if (ctx_.compute_values) {
+        tile.data.resize(tile_bytes);
+        dram_.read(a.dram + t * tile_bytes, reinterpret_cast<uint8_t*>(tile.data.data()), tile_bytes);
+      }
+      read_bytes_ += bytes;
+      busy_cycles_ += x.end - x.start;
+      ++tiles_;
+      fifo_.push(std::move(tile));
+    }
+  }
+}
+
+}  // namespace tpu::sim

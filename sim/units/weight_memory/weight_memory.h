@@ -1,0 +1,44 @@
+#pragma once
+
+// WeightMemory: off-chip weight DRAM and the engine that executes `rdw`. For
+// each tile it waits for a FIFO slot, then streams the tile over a channel of
+// the configured bandwidth (whole bursts); the tile arrives one access latency
+// after its last byte. Requests are pipelined: tile t+1 streams while tile t
+// is still in flight. An rdw is done, for `sync`, once the engine takes it.
+
+#include <systemc>
+
+#include "sim/base/bandwidth.h"
+#include "sim/base/paged_memory.h"
+#include "sim/base/unit.h"
+#include "sim/units/weight_fifo/weight_fifo.h"
+
+namespace tpu::sim {
+
+class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
+ public:
+  SC_HAS_PROCESS(WeightMemory);
+  WeightMemory(sc_core::sc_module_name name, ChipContext& ctx, WeightFifo& fifo);
+
+  PagedMemory& dram() { return dram_; }
+  std::string prepare(const isa::Word& word, Footprint* footprint) override;
+  UnitQueue& queue() override { return queue_; }
+  StatGroup& stats() { return stats_; }
+
+ private:
+  void run();
+
+  ChipContext& ctx_;
+  WeightFifo& fifo_;
+  PagedMemory dram_;
+  BandwidthChannel channel_;
+  Cycle latency_;
+  UnitQueue queue_;
+  StatGroup stats_{"weight_memory"};
+  Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes read from weight DRAM (whole bursts)");
+  Counter& tiles_ = stats_.add("tiles", "tiles", "Weight tiles read");
+  Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles the DRAM channel is streaming");
+  Counter& slot_wait_cycles_ = stats_.add("fifo_full_cycles", "cycles", "Cycles a read waited for a free FIFO slot");
+};
+
+}  // namespace tpu::sim

@@ -1,0 +1,23 @@
+#pragma once
+
+// Each file of tools/cli adds its subcommands to the tpusim command. A
+// subcommand's callback returns through CommandExit; errors are exceptions
+// (tpu::isa::ProgramError, tpu::sim::ConfigError, ...) that main reports.
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace tpu::cli {
+
+// Thrown by a subcommand that ends with a non-zero status after reporting why.
+struct CommandExit {
+  int status;
+};
+
+void add_asm_commands(CLI::App& app);
+void add_run_command(CLI::App& app);
+
+// Writes text to a file (atomically) or, for "" or "-", to stdout.
+void write_output(const std::string& path, const std::string& text);
+
+}  // namespace tpu::cli

@@ -1,0 +1,106 @@
+// tpusim run: simulate a program on a chip configuration.
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "isa/program.h"
+#include "sim/base/config.h"
+#include "sim/base/params.h"
+#include "sim/top/chip.h"
+#include "sim/top/energy.h"
+#include "sim/top/results.h"
+#include "tools/cli/commands.h"
+
+namespace tpu::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string config = "configs/tpu_v1.yaml";
+  std::string program;
+  std::vector<std::string> sets, inputs, outputs;
+  std::string out, trace, vcd;
+  bool no_values = false, quiet = false;
+};
+
+std::pair<std::string, std::string> split_assignment(const std::string& s, const char* option) {
+  const size_t eq = s.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == s.size())
+    throw std::invalid_argument(std::string(option) + " " + s + ": expected NAME=FILE");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::invalid_argument(path + ": cannot open");
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+void run(const RunArgs& args) {
+  sim::Config config = sim::Config::load(args.config);
+  for (const std::string& s : args.sets) config.set(s);
+  const sim::ChipParams params = sim::read_chip_params(config);
+  const sim::EnergyTable energy_table = sim::load_energy_table(params.energy.table);
+  const isa::Program program = isa::load_program(args.program);
+
+  sim::RunOptions options;
+  options.compute_values = !args.no_values;
+  options.trace = !args.trace.empty();
+  options.vcd_path = args.vcd;
+  sim::Chip chip(params, program, options);
+  for (const std::string& in : args.inputs) {
+    const auto [name, file] = split_assignment(in, "--input");
+    chip.set_input(name, read_bytes(file));
+  }
+  std::vector<std::pair<std::string, std::string>> output_files;
+  for (const std::string& o : args.outputs) {
+    const auto [name, file] = split_assignment(o, "--output");
+    const bool known = std::any_of(program.tensors.begin(), program.tensors.end(), [&](const isa::TensorDesc& t) {
+      return t.name == name && t.role == isa::TensorRole::kOutput;
+    });
+    if (!known) throw std::invalid_argument("--output " + o + ": the program has no output tensor '" + name + "'");
+    output_files.emplace_back(name, file);
+  }
+
+  const sim::RunOutcome outcome = chip.run();
+  const sim::EnergyReport energy = sim::price(energy_table, params, outcome.stats, outcome.cycles);
+  sim::RunRecord record{outcome, params, program, energy, {}};
+  if (!args.no_values)
+    for (const isa::TensorDesc& t : program.tensors)
+      if (t.role == isa::TensorRole::kOutput) record.outputs[t.name] = chip.tensor_bytes(t);
+
+  if (!args.out.empty()) write_output(args.out, sim::to_json(record).dump(2) + "\n");
+  if (!args.trace.empty()) write_output(args.trace, sim::trace_json(outcome, params).dump() + "\n");
+  for (const auto& [name, file] : output_files) {
+    const std::vector<uint8_t>& bytes = record.outputs[name];
+    isa::write_file_atomically(file, std::string(bytes.begin(), bytes.end()));
+  }
+  if (!args.quiet) std::cout << sim::summary(record);
+  if (outcome.fault) {
+    if (args.quiet) std::cerr << sim::SimFault::describe(*outcome.fault) << "\n";
+    throw CommandExit{3};
+  }
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Simulate a program on a chip configuration");
+  cmd->add_option("-c,--config", args->config, "Chip configuration (YAML)")->check(CLI::ExistingFile);
+  cmd->add_option("-p,--program", args->program, "Program container (.tpb)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--set", args->sets, "Override a configuration value: PATH=VALUE (repeatable)");
+  cmd->add_option("--input", args->inputs, "Raw bytes of an input tensor: NAME=FILE (repeatable)");
+  cmd->add_option("--output", args->outputs, "Write an output tensor's raw bytes: NAME=FILE (repeatable)");
+  cmd->add_option("--out", args->out, "Write the results as JSON");
+  cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace (JSON)");
+  cmd->add_option("--vcd", args->vcd, "Write a waveform of the units' activity (VCD)");
+  cmd->add_flag("--no-values", args->no_values, "Timing only: skip the arithmetic");
+  cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace tpu::cli
