@@ -118,7 +118,7 @@ void Config::set(const std::string& assignment) {
     } else if (!child.IsMap()) {
       throw ConfigError("--set " + assignment + ": '" + walked + "' is a value, not a section");
     }
-    node = child;
+    node.reset(child);  // rebind; plain assignment would overwrite the parent's contents
   }
   node[keys.back()] = value;
   origins_[path] = "--set " + assignment;

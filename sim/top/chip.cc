@@ -88,8 +88,20 @@ std::vector<uint8_t> Chip::tensor_bytes(const isa::TensorDesc& t) const {
   return out;
 }
 
+std::vector<uint8_t> Chip::unified_buffer_bytes() const { return {ub_->data(0), ub_->data(0) + ub_->size()}; }
+
+std::vector<int32_t> Chip::accumulator_values() const {
+  return {acc_->row(0), acc_->row(0) + acc_->entries() * acc_->cols()};
+}
+
+std::vector<uint8_t> Chip::host_bytes(uint64_t addr, uint64_t n) const {
+  std::vector<uint8_t> out(n);
+  host_memory_.read(addr, out.data(), n);
+  return out;
+}
+
 RunOutcome Chip::run() {
-  sc_core::sc_start(cycles(static_cast<Cycle>(params_.watchdog_cycles)));
+  sc_core::sc_start(cycles(static_cast<Cycle>(params_.watchdog_cycles)), sc_core::SC_EXIT_ON_STARVATION);
   RunOutcome out;
   out.halted = sequencer_->halted();
   out.fault = ctx_.fault;

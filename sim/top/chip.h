@@ -62,6 +62,10 @@ class Chip {
   RunOutcome run();
   // The bytes of a tensor after the run (host, ub or dram, by its space).
   std::vector<uint8_t> tensor_bytes(const isa::TensorDesc& t) const;
+  // Memory contents after the run, for tests and debugging.
+  std::vector<uint8_t> unified_buffer_bytes() const;
+  std::vector<int32_t> accumulator_values() const;  // entries x cols, row-major
+  std::vector<uint8_t> host_bytes(uint64_t addr, uint64_t n) const;
 
  private:
   const ChipParams& params_;

@@ -11,7 +11,7 @@
 
 // Debian's libsystemc.so carries a main() that calls sc_main(); the linker
 // needs the symbol even though tpusim has its own main and never calls it.
-int sc_main(int, char**) { return 1; }
+extern "C" int sc_main(int, char**) { return 1; }
 
 int main(int argc, char** argv) {
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);

@@ -181,7 +181,8 @@ void MatrixUnit::run_pe() {
     if (last_cycle != kNever) {
       // After cycle `last_cycle`: step to the next cycle while anything moves;
       // otherwise sleep until an instruction, a tile or a tile's arrival can change that.
-      const bool moving = array.busy() || shadow_ == Shadow::kLoading || (cur && cur->started);
+      const bool starved = cur && !cur->started && cur->a.swap && shadow_ == Shadow::kEmpty;  // needs a tile
+      const bool moving = array.busy() || shadow_ == Shadow::kLoading || (cur && !starved);
       if (moving) {
         sc_core::wait(cycles(1));
       } else {
@@ -257,10 +258,10 @@ void MatrixUnit::run_pe() {
         } else {
           ++cur->next;
         }
-      } else {
-        ++input_stall_cycles_;
       }
     }
+    // The port spends v cycles on every vector; those after an entry wait for the next.
+    if (injection == nullptr && t < next_allowed) ++input_stall_cycles_;
 
     // One cycle of the array; results leaving the bottom are written now.
     outs.clear();

@@ -1,0 +1,191 @@
+// rdw and mmul: values against the reference machine, cycles against the
+// timing rules written as formulas of the configuration, in both fidelities.
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "tests/support/inst_tester.h"
+
+namespace tpu::test {
+namespace {
+
+std::vector<int> random_bytes(size_t n, uint32_t seed, int lo = -128, int hi = 127) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<int> v(n);
+  for (int& x : v) x = d(rng);
+  return v;
+}
+
+class MatrixMultiply : public testing::TestWithParam<std::string> {
+ protected:
+  std::vector<std::string> sets(std::vector<std::string> more = {}) const {
+    more.push_back("fidelity=" + GetParam());
+    return more;
+  }
+};
+
+TEST_P(MatrixMultiply, ValuesOfAPartialTileEqualTheReference) {
+  InstTester t(sets());
+  t.host(0, random_bytes(3 * 5, 1)).dram(0, random_bytes(5 * 6, 2));
+  t.code("rhm host=0 ub=0 len=15\nrdw dram=0 k=5 n=6\nsync units=host\nmmul ub=0 acc=4 rows=3 stride=5 swap").run();
+  t.expect_matches_reference();
+}
+
+TEST_P(MatrixMultiply, AccumulateAddsToExistingPartialSums) {
+  InstTester t(sets());
+  t.host(0, random_bytes(16, 3)).dram(0, random_bytes(2 * 64, 4));
+  t.code(
+       "rhm host=0 ub=0 len=16\nrdw dram=0 k=8 n=8 repeat=2\nsync units=host\n"
+       "mmul ub=0 acc=0 rows=2 stride=8 swap\nmmul ub=0 acc=0 rows=2 stride=8 swap accumulate")
+      .run();
+  t.expect_matches_reference();
+  // Without accumulate the second product would simply replace the first.
+  InstTester overwrite(sets());
+  overwrite.host(0, random_bytes(16, 3)).dram(0, random_bytes(2 * 64, 4));
+  overwrite
+      .code(
+          "rhm host=0 ub=0 len=16\nrdw dram=0 k=8 n=8 repeat=2\nsync units=host\n"
+          "mmul ub=0 acc=0 rows=2 stride=8 swap\nmmul ub=0 acc=0 rows=2 stride=8 swap")
+      .run();
+  EXPECT_NE(overwrite.sim().acc, t.sim().acc);
+}
+
+TEST_P(MatrixMultiply, UnsignedInputsAndWeights) {
+  InstTester t(sets());
+  t.host(0, random_bytes(16, 5, 0, 255)).dram(0, random_bytes(64, 6, 0, 255));
+  t.code("rhm host=0 ub=0 len=16\nrdw dram=0 k=8 n=8 uw\nsync units=host\nmmul ub=0 acc=0 rows=2 stride=8 swap uin")
+      .run();
+  t.expect_matches_reference();
+  const auto x = random_bytes(16, 5, 0, 255), w = random_bytes(64, 6, 0, 255);
+  int expected = 0;
+  for (int k = 0; k < 8; ++k) expected += x[k] * w[k * 8];
+  EXPECT_EQ(t.sim().acc[0], expected);
+}
+
+TEST_P(MatrixMultiply, ConvolutionTapsWalkTheImageWithStrides) {
+  // A 2x2 convolution of a 4x4 image with 3 channels (3 bytes per pixel), output 3x3.
+  InstTester t(sets());
+  t.host(0, random_bytes(16 * 3, 7)).dram(0, random_bytes(4 * 3 * 4, 8));
+  std::string code = "rhm host=0 ub=0 len=48\nrdw dram=0 k=3 n=4 repeat=4\nsync units=host\n";
+  for (int tap = 0; tap < 4; ++tap) {
+    const int dy = tap / 2, dx = tap % 2;
+    code += "mmul ub=" + std::to_string((dy * 4 + dx) * 3) + " acc=0 rows=3 lines=3 stride=3 line_stride=12 swap" +
+            (tap ? " accumulate" : "") + "\n";
+  }
+  t.code(code).run();
+  t.expect_matches_reference();
+}
+
+TEST_P(MatrixMultiply, OneMultiplyTakesItsVectorsPlusFillAndDrain) {
+  const uint64_t B = 5, k = 6, n = 7;
+  InstTester t(sets());
+  t.code("rdw dram=0 k=6 n=7\nmmul ub=0 acc=0 rows=5 stride=8 swap").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const Timing& T = t.timing();
+  const uint64_t R = T.rows(), C = T.cols(), v = (k + T.row_bytes() - 1) / T.row_bytes();
+  const uint64_t taken = T.issue(0) + 1;                                     // the weight engine takes rdw
+  const uint64_t arrival = taken + T.dram_transfer(k * n) + T.dram_latency();  // the tile is in the FIFO
+  const uint64_t ready = T.issue(1) + 1;                                     // mmul could start
+  const uint64_t first = std::max(ready, arrival + R);                      // shifted in: R cycles
+  const uint64_t done = first + (B - 1) * v + R + C;                         // last result written
+  EXPECT_EQ(t.sim().cycles(), done);                                         // halt waits for it
+  EXPECT_EQ(t.sim().stat("matrix_unit", "weight_stall_cycles"), std::max(ready, arrival) - ready);
+  EXPECT_EQ(t.sim().stat("matrix_unit", "weight_shift_cycles"), first - std::max(ready, arrival));
+  EXPECT_EQ(t.sim().stat("matrix_unit", "array_active_cycles"), B);
+  EXPECT_EQ(t.sim().stat("matrix_unit", "useful_macs"), B * k * n);
+  EXPECT_EQ(t.sim().stat("matrix_unit", "unused_macs"), B * (R * C - k * n));
+  const auto slices = t.sim().slices("matrix_unit");
+  ASSERT_EQ(slices.size(), 1u);
+  EXPECT_EQ(slices[0].start, first);
+  EXPECT_EQ(slices[0].end, first + B * v);
+}
+
+TEST_P(MatrixMultiply, NarrowBufferPortsStallTheInput) {
+  const uint64_t B = 4, k = 7;
+  InstTester t(sets({"unified_buffer.row_bytes=3"}));
+  t.code("rdw dram=0 k=7 n=8\nmmul ub=0 acc=0 rows=4 stride=7 swap").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const uint64_t v = (k + 2) / 3;  // cycles to read one vector through a 3-byte port
+  EXPECT_EQ(t.sim().stat("matrix_unit", "input_stall_cycles"), B * (v - 1));
+  const auto s = t.sim().slices("matrix_unit");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].end - s[0].start, B * v);
+  EXPECT_EQ(t.sim().cycles(), s[0].start + (B - 1) * v + t.timing().rows() + t.timing().cols());
+}
+
+TEST_P(MatrixMultiply, ConsecutiveMultipliesStreamWithoutDraining) {
+  InstTester t(sets());
+  t.code("rdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=6 stride=8 swap\nmmul ub=0 acc=8 rows=3 stride=8").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const auto s = t.sim().slices("matrix_unit");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].start, s[0].start + 6);  // the second block follows the first vector for vector
+  EXPECT_EQ(t.sim().cycles(), s[1].start + 2 + t.timing().rows() + t.timing().cols());
+}
+
+TEST_P(MatrixMultiply, DoubleBufferingHidesTheShiftBehindALongBlock) {
+  const uint64_t B1 = 40;  // longer than the 8-cycle shift
+  InstTester t(sets());
+  t.code("rdw dram=0 k=8 n=8 repeat=2\nmmul ub=0 acc=0 rows=40 stride=0 swap\nmmul ub=0 acc=40 rows=2 stride=0 swap")
+      .run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const auto s = t.sim().slices("matrix_unit");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].start, s[0].start + B1);  // no wait for the second tile
+  EXPECT_EQ(t.sim().stat("matrix_unit", "tiles_shifted"), 2u);
+}
+
+TEST_P(MatrixMultiply, AReplacedRegisterFreesColsCyclesAfterItsLastVector) {
+  // Three tiles, blocks of one vector: the third tile goes into the register
+  // the first used, which frees only when that block's vector has left row 0.
+  InstTester t(sets());
+  t.code(
+       "rdw dram=0 k=8 n=8 repeat=3\nmmul ub=0 acc=0 rows=1 stride=0 swap\n"
+       "mmul ub=0 acc=1 rows=1 stride=0 swap\nmmul ub=0 acc=2 rows=1 stride=0 swap")
+      .run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const auto s = t.sim().slices("matrix_unit");
+  ASSERT_EQ(s.size(), 3u);
+  const uint64_t R = t.timing().rows(), C = t.timing().cols();
+  // Tile 3 shifts from max(first block's vector + C, the second swap); arrivals are long past.
+  const uint64_t shift3 = std::max(s[0].start + C, s[1].start);
+  EXPECT_EQ(s[2].start, shift3 + R);
+}
+
+TEST_P(MatrixMultiply, MultiplyBeforeAnyTileFaultsAtIssue) {
+  InstTester t(sets());
+  t.code("nop\nmmul ub=0 acc=0 rows=1 stride=8").run();
+  t.expect_fault(1, "no weight tile has been made active");
+}
+
+TEST_P(MatrixMultiply, TileTallerThanTheArrayFaults) {
+  InstTester t(sets());
+  t.code("rdw dram=0 k=9 n=8").run();
+  t.expect_fault(0, "tile rows k=9 exceed the array's 8 rows");
+}
+
+TEST_P(MatrixMultiply, AccumulatorRowsOutOfRangeFault) {
+  InstTester t(sets());
+  t.code("rdw dram=0 k=8 n=8\nmmul ub=0 acc=250 rows=3 lines=3 stride=8 swap").run();
+  t.expect_fault(1, "accumulator rows [250, 259) are outside the 256 accumulator rows");
+}
+
+TEST_P(MatrixMultiply, InputsOutsideTheBufferFault) {
+  InstTester t(sets());
+  t.code("rdw dram=0 k=8 n=8\nmmul ub=65530 acc=0 rows=1 stride=8 swap").run();
+  t.expect_fault(1, "unified-buffer range [65530, 65538) is outside the 65536 bytes");
+}
+
+TEST_P(MatrixMultiply, SwapThatNoReadFeedsIsADeadlock) {
+  InstTester t(sets());
+  t.code("mmul ub=0 acc=0 rows=1 stride=8 swap").run();
+  t.expect_fault(0, "deadlock: this mmul waits for a weight tile");
+}
+
+INSTANTIATE_TEST_SUITE_P(Fidelity, MatrixMultiply, testing::Values("fast", "pe"),
+                         [](const testing::TestParamInfo<std::string>& i) { return i.param; });
+
+}  // namespace
+}  // namespace tpu::test

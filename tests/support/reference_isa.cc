@@ -1,0 +1,155 @@
+#include "tests/support/reference_isa.h"
+
+#include <stdexcept>
+
+#include "isa/arith.h"
+#include "isa/encoding.h"
+
+namespace tpu::test {
+
+namespace arith = isa::arith;
+
+ReferenceMachine::ReferenceMachine(const sim::ChipParams& params)
+    : ub(static_cast<size_t>(params.unified_buffer.size_bytes), 0),
+      acc(static_cast<size_t>(params.accumulators.entries * params.matrix_unit.cols), 0),
+      cols(static_cast<uint64_t>(params.matrix_unit.cols)),
+      params_(params) {}
+
+void ReferenceMachine::run(const isa::Program& program) {
+  for (const auto& [addr, bytes] : program.host.segments())
+    for (size_t i = 0; i < bytes.size(); ++i) host_[addr + i] = bytes[i];
+  for (const auto& [addr, bytes] : program.dram.segments())
+    for (size_t i = 0; i < bytes.size(); ++i) dram_[addr + i] = bytes[i];
+  for (size_t pc = 0; pc < program.text.size(); ++pc) {
+    isa::Instruction insn;
+    std::string error;
+    if (!isa::decode(program.text[pc], &insn, &error)) throw std::runtime_error("pc " + std::to_string(pc) + ": " + error);
+    if (insn.opcode() == isa::Opcode::halt) return;
+    execute(insn);
+  }
+  throw std::runtime_error("no halt");
+}
+
+void ReferenceMachine::execute(const isa::Instruction& insn) {
+  auto v = [&](const char* field) { return insn.get(field); };
+  auto u = [&](const char* field) { return static_cast<uint64_t>(insn.get(field)); };
+  auto ub_at = [&](uint64_t addr) -> uint8_t& {
+    if (addr >= ub.size()) throw std::runtime_error("unified buffer address out of range");
+    return ub[addr];
+  };
+  switch (insn.opcode()) {
+    case isa::Opcode::nop:
+    case isa::Opcode::sync:
+    case isa::Opcode::intr:
+    case isa::Opcode::tag:
+    case isa::Opcode::halt: return;
+    case isa::Opcode::setcfg: rounding_ = static_cast<isa::Rounding>(v("value")); return;
+    case isa::Opcode::rhm:
+      for (uint64_t i = 0; i < u("repeat"); ++i)
+        for (uint64_t b = 0; b < u("len"); ++b)
+          ub_at(u("ub") + i * u("ub_stride") + b) = host(u("host") + i * u("host_stride") + b);
+      return;
+    case isa::Opcode::whm:
+      for (uint64_t i = 0; i < u("repeat"); ++i)
+        for (uint64_t b = 0; b < u("len"); ++b)
+          host_[u("host") + i * u("host_stride") + b] = ub_at(u("ub") + i * u("ub_stride") + b);
+      return;
+    case isa::Opcode::rdw:
+      for (uint64_t t = 0; t < u("repeat"); ++t) {
+        Tile tile{u("k"), u("n"), v("uw") != 0, {}};
+        for (uint64_t b = 0; b < tile.k * tile.n; ++b) {
+          const auto it = dram_.find(u("dram") + t * tile.k * tile.n + b);
+          tile.w.push_back(it == dram_.end() ? 0 : it->second);
+        }
+        fifo_.push_back(std::move(tile));
+      }
+      return;
+    case isa::Opcode::mmul: {
+      if (v("swap")) {
+        if (fifo_.empty()) throw std::runtime_error("mmul swap with an empty weight FIFO");
+        active_ = fifo_.front();
+        fifo_.pop_front();
+        has_active_ = true;
+      }
+      if (!has_active_) throw std::runtime_error("mmul without an active tile");
+      for (uint64_t l = 0; l < u("lines"); ++l)
+        for (uint64_t i = 0; i < u("rows"); ++i) {
+          const uint64_t x = u("ub") + l * u("line_stride") + i * u("stride");
+          const uint64_t row = u("acc") + l * u("rows") + i;
+          for (uint64_t c = 0; c < active_.n; ++c) {
+            int64_t sum = 0;
+            for (uint64_t r = 0; r < active_.k; ++r) {
+              const int64_t xv = v("uin") ? int64_t(ub_at(x + r)) : int64_t(int8_t(ub_at(x + r)));
+              const uint8_t wb = active_.w[r * active_.n + c];
+              const int64_t wv = active_.is_unsigned ? int64_t(wb) : int64_t(int8_t(wb));
+              sum += xv * wv;
+            }
+            int32_t& a = acc[row * cols + c];
+            a = static_cast<int32_t>(static_cast<uint32_t>(v("accumulate") ? a : 0) + static_cast<uint32_t>(sum));
+          }
+        }
+      return;
+    }
+    case isa::Opcode::act: {
+      const uint64_t n = u("cols"), rows = u("rows");
+      std::vector<int8_t> q(rows * n);
+      for (uint64_t r = 0; r < rows; ++r)
+        for (uint64_t c = 0; c < n; ++c) {
+          int64_t x = acc[(u("acc") + r) * cols + c];
+          int64_t mult = v("mult"), shift = v("shift");
+          if (v("perlane")) {
+            auto word = [&](uint64_t off) {
+              uint32_t w = 0;
+              for (int b = 0; b < 4; ++b) w |= uint32_t(ub_at(u("params") + 12 * c + off + b)) << (8 * b);
+              return int64_t(int32_t(w));
+            };
+            x += word(0);
+            mult = word(4);
+            shift = word(8);
+          }
+          const int8_t requantized =
+              arith::requant8(x, int32_t(mult), int(shift), int(v("zp")), rounding_);
+          q[r * n + c] = arith::apply(
+              arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac"))), requantized);
+        }
+      const auto pool = static_cast<isa::Pool>(v("pool"));
+      if (pool == isa::Pool::none) {
+        for (uint64_t r = 0; r < rows; ++r)
+          for (uint64_t c = 0; c < n; ++c) ub_at(u("ub") + r * u("stride") + c) = uint8_t(q[r * n + c]);
+        return;
+      }
+      const uint64_t w = u("width"), h = rows / w, ph = u("pool_h"), pw = u("pool_w");
+      const uint64_t oh = (h - ph) / u("pool_sy") + 1, ow = (w - pw) / u("pool_sx") + 1;
+      for (uint64_t oy = 0; oy < oh; ++oy)
+        for (uint64_t ox = 0; ox < ow; ++ox)
+          for (uint64_t c = 0; c < n; ++c) {
+            int64_t sum = 0, best = -128;
+            for (uint64_t dy = 0; dy < ph; ++dy)
+              for (uint64_t dx = 0; dx < pw; ++dx) {
+                const int64_t val = q[((oy * u("pool_sy") + dy) * w + ox * u("pool_sx") + dx) * n + c];
+                sum += val;
+                best = std::max(best, val);
+              }
+            const int8_t out = pool == isa::Pool::max ? int8_t(best) : arith::average(sum, int64_t(ph * pw), rounding_);
+            ub_at(u("ub") + (oy * ow + ox) * u("stride") + c) = uint8_t(out);
+          }
+      return;
+    }
+    case isa::Opcode::vop: {
+      const uint64_t len = u("len");
+      std::vector<uint8_t> out(len);
+      const auto lut = arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac")));
+      for (uint64_t i = 0; i < len; ++i) {
+        const int64_t t = arith::combine(static_cast<isa::VecOp>(v("op")), int8_t(ub_at(u("a") + i)),
+                                         int8_t(ub_at(u("b") + i)), int(v("za")), int(v("zb")), int(v("ma")),
+                                         int(v("mb")));
+        out[i] = uint8_t(arith::apply(lut, arith::requant8(t, int32_t(v("mult")), int(v("shift")), int(v("zp")), rounding_)));
+      }
+      for (uint64_t i = 0; i < len; ++i) ub_at(u("dst") + i) = out[i];
+      return;
+    }
+    case isa::Opcode::spmv: throw std::runtime_error("spmv: the reference has no sparse engine yet");
+  }
+}
+
+}  // namespace tpu::test
