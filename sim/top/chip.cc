@@ -109,8 +109,10 @@ RunOutcome Chip::run() {
     FaultInfo f;
     f.cycle = now();
     const int64_t waiting = matrix_->waiting_for_weights();
-    if (now() >= static_cast<Cycle>(params_.watchdog_cycles)) {
+    // Starved: nothing is scheduled. Otherwise the time limit cut the run short.
+    if (sc_core::sc_pending_activity()) {
       f.pc = sequencer_->last_pc();
+      f.cycle = static_cast<Cycle>(params_.watchdog_cycles);
       f.reason = "watchdog: no halt within " + std::to_string(params_.watchdog_cycles) + " cycles";
     } else if (waiting >= 0) {
       f.pc = waiting;
@@ -123,7 +125,7 @@ RunOutcome Chip::run() {
       f.instruction = isa::format_word(program_.text[static_cast<size_t>(f.pc)]);
     out.fault = f;
   }
-  out.cycles = out.halted ? sequencer_->halt_cycle() : now();
+  out.cycles = out.halted ? sequencer_->halt_cycle() : out.fault->cycle;
   out.stats = {&sequencer_->stats(), &host_->stats(),     &ub_->stats(),       &weight_memory_->stats(),
                &fifo_->stats(),      &matrix_->stats(),   &acc_->stats(),      &activation_->stats()};
   out.instructions_by_opcode = sequencer_->issued_by_opcode();
