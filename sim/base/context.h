@@ -4,6 +4,7 @@
 // the scoreboard, and the way to stop the run with a fault. A unit reaches
 // the others only through the ports and references its constructor takes.
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <ostream>
@@ -54,12 +55,16 @@ struct ChipContext {
   std::optional<FaultInfo> fault;      // the first fault raised
   std::vector<StatGroup*> stat_groups;  // every unit's statistics, in chip order
 
+  // The latest end of any instruction so far.
+  Cycle latest_done = 0;
+
   // Notified (after a delta) whenever an instruction's end becomes known.
   sc_core::sc_event progress;
 
   // Records when instruction `seq` is done: all its effects visible from cycle `done`.
   void set_done(uint64_t seq, Cycle done) {
     scoreboard.set_done(seq, done);
+    latest_done = std::max(latest_done, done);
     progress.notify(sc_core::SC_ZERO_TIME);
   }
 

@@ -76,8 +76,7 @@ std::string Scoreboard::describe(const Clash& c) {
   s += std::string(space_name(c.mine.space)) + " [" + std::to_string(c.mine.where.lo()) + ", " +
        std::to_string(c.mine.where.hi()) + ") that the earlier instruction at pc " + std::to_string(c.earlier->pc) +
        " (" + unit + " unit) " + (c.theirs.write ? "writes" : "reads");
-  s += c.earlier->done == kNever ? ", which has not finished"
-                                 : ", which finishes only at cycle " + std::to_string(c.earlier->done);
+  s += ", and has not finished";
   s += "; add `sync units=" + unit + "` before this instruction";
   return s;
 }

@@ -107,7 +107,8 @@ RunOutcome Chip::run() {
   out.fault = ctx_.fault;
   if (!out.halted && !out.fault) {
     FaultInfo f;
-    f.cycle = now();
+    // Stuck since the last issue or the last end of an instruction, whichever came later.
+    f.cycle = std::max(sequencer_->last_issue_cycle(), ctx_.latest_done);
     const int64_t waiting = matrix_->waiting_for_weights();
     // Starved: nothing is scheduled. Otherwise the time limit cut the run short.
     if (sc_core::sc_pending_activity()) {

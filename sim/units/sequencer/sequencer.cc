@@ -49,6 +49,7 @@ void Sequencer::issue() {
       return;
     }
     last_pc_ = f.pc;
+    last_issue_ = now();
     const isa::Word& word = ctx_.program.text[static_cast<size_t>(f.pc)];
     isa::Instruction insn;
     std::string error;

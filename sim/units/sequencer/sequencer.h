@@ -40,6 +40,7 @@ class Sequencer : public sc_core::sc_module {
   bool halted() const { return halted_; }
   Cycle halt_cycle() const { return halt_cycle_; }
   int64_t last_pc() const { return last_pc_; }
+  Cycle last_issue_cycle() const { return last_issue_; }
   const std::vector<Interrupt>& interrupts() const { return interrupts_; }
   const std::vector<RegionMark>& regions() const { return regions_; }
   const std::array<uint64_t, 256>& issued_by_opcode() const { return by_opcode_; }
@@ -47,8 +48,8 @@ class Sequencer : public sc_core::sc_module {
 
  private:
   struct InFlight {
-    int64_t pc;
-    Cycle ready;  // earliest issue cycle
+    int64_t pc = 0;
+    Cycle ready = 0;  // earliest issue cycle
     friend std::ostream& operator<<(std::ostream& os, const InFlight& f) { return os << "pc " << f.pc; }
   };
 
@@ -66,6 +67,7 @@ class Sequencer : public sc_core::sc_module {
   bool halted_ = false;
   Cycle halt_cycle_ = 0;
   int64_t last_pc_ = -1;
+  Cycle last_issue_ = 0;  // cycle the issue stage last took an instruction
   std::vector<Interrupt> interrupts_;
   std::vector<RegionMark> regions_;
   std::array<uint64_t, 256> by_opcode_{};
