@@ -73,7 +73,7 @@ inline Lut function_table(ActFunc func, int zp, int frac) {
   return lut;
 }
 
-inline int8_t apply(const Lut& lut, int8_t q) { return lut[static_cast<size_t>(q + 128)]; }
+inline int8_t lookup(const Lut& lut, int8_t q) { return lut[static_cast<size_t>(q + 128)]; }
 
 // Mean of `count` values summing to `sum`, rounded by `mode` (count > 0).
 constexpr int8_t average(int64_t sum, int64_t count, Rounding mode) {

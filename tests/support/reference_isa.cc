@@ -109,7 +109,7 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
           }
           const int8_t requantized =
               arith::requant8(x, int32_t(mult), int(shift), int(v("zp")), rounding_);
-          q[r * n + c] = arith::apply(
+          q[r * n + c] = arith::lookup(
               arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac"))), requantized);
         }
       const auto pool = static_cast<isa::Pool>(v("pool"));
@@ -143,7 +143,7 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
         const int64_t t = arith::combine(static_cast<isa::VecOp>(v("op")), int8_t(ub_at(u("a") + i)),
                                          int8_t(ub_at(u("b") + i)), int(v("za")), int(v("zb")), int(v("ma")),
                                          int(v("mb")));
-        out[i] = uint8_t(arith::apply(lut, arith::requant8(t, int32_t(v("mult")), int(v("shift")), int(v("zp")), rounding_)));
+        out[i] = uint8_t(arith::lookup(lut, arith::requant8(t, int32_t(v("mult")), int(v("shift")), int(v("zp")), rounding_)));
       }
       for (uint64_t i = 0; i < len; ++i) ub_at(u("dst") + i) = out[i];
       return;

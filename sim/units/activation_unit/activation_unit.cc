@@ -187,7 +187,7 @@ void ActivationUnit::activate(const isa::ActivateArgs& a, isa::Rounding rounding
     for (uint64_t c = 0; c < n; ++c) {
       const int8_t v = arith::requant8(int64_t{x[c]} + bias[c], static_cast<int32_t>(mult[c]),
                                        static_cast<int>(shift[c]), static_cast<int>(a.zp), rounding);
-      q[r * n + c] = arith::apply(lut, v);
+      q[r * n + c] = arith::lookup(lut, v);
     }
   }
   PoolShape shape;
@@ -224,7 +224,7 @@ void ActivationUnit::vector_op(const isa::VectorArgs& a, isa::Rounding rounding)
   for (uint64_t i = 0; i < a.len; ++i) {
     const int64_t t = arith::combine(a.op, x[i], y[i], static_cast<int>(a.za), static_cast<int>(a.zb),
                                      static_cast<int>(a.ma), static_cast<int>(a.mb));
-    out[i] = arith::apply(lut, arith::requant8(t, static_cast<int32_t>(a.mult), static_cast<int>(a.shift),
+    out[i] = arith::lookup(lut, arith::requant8(t, static_cast<int32_t>(a.mult), static_cast<int>(a.shift),
                                                static_cast<int>(a.zp), rounding));
   }
   std::memcpy(ub_.data(a.dst), out.data(), a.len);
