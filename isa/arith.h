@@ -11,6 +11,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "isa/isa.h"
 
@@ -40,8 +41,9 @@ constexpr __int128 round_shift(__int128 n, int s, Rounding mode) {
 constexpr int64_t requant(int64_t t, int32_t mult, int shift, Rounding mode) {
   const __int128 product = static_cast<__int128>(t) * mult;
   const __int128 r = round_shift(product, 31 + shift, mode);
-  // |t| < 2^63 and |mult| <= 2^31, so |r| < 2^63: it fits.
-  return static_cast<int64_t>(r);
+  // |r| <= 2^63 (reached by t = mult = INT32_MIN... with shift -31); clamp so it fits.
+  const __int128 lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(r < lo ? lo : r > hi ? hi : r);
 }
 
 // sat8(zp + requant(...)), saturating the sum before it can overflow.

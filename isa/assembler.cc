@@ -360,6 +360,7 @@ class Assembler {
                      [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
     if (result_.errors.size() > kMaxErrors) result_.errors.resize(kMaxErrors);
     if (!result_.ok()) result_.program = Program{};
+    for (const auto& [name, sym] : symbols_) result_.symbols[name] = sym.value;
     return std::move(result_);
   }
 
@@ -392,6 +393,17 @@ class Assembler {
   }
 
   void layout_line(const SourceLine& line) {
+    const size_t first_char = line.text.find_first_not_of(" \t");
+    if (first_char != std::string_view::npos) {
+      const std::string_view head = line.text.substr(first_char);
+      for (const char* d : {".expect", ".config", ".set"}) {
+        const size_t n = std::strlen(d);
+        if (head.substr(0, n) == d && (head.size() == n || head[n] == ' ' || head[n] == '\t')) {
+          result_.check_directives.emplace_back(line.number, std::string(head));
+          return;
+        }
+      }
+    }
     std::vector<Token> tokens = tokenize(line.text);
     size_t first = 0;
     if (!tokens.empty() && tokens[0].text.size() > 1 && tokens[0].text.back() == ':') {

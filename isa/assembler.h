@@ -9,9 +9,11 @@
 //   .tensor NAME input|output DTYPE [dims] host|ub|dram=ADDR [scale=F] [zp=N]
 //   .meta KEY "VALUE"            free-form metadata
 //   .insn 0x<64 hex digits>      a raw instruction word
+//   .expect .config .set         directives for `tpusim check`, passed through untouched
 // Comments start with ';', '#' or '//'. Operands are separated by spaces or
 // commas; an expression contains no spaces unless inside parentheses.
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +35,11 @@ struct Diagnostic {
 std::string format_diagnostic(const Diagnostic& d);
 
 struct AssembleResult {
-  Program program;                 // meaningful only when ok()
-  std::vector<Diagnostic> errors;  // in source order
+  Program program;                         // meaningful only when ok()
+  std::vector<Diagnostic> errors;          // in source order
+  std::map<std::string, int64_t> symbols;  // labels and .equ constants
+  // Lines of `tpusim check` directives (.expect, .config, .set), which are not part of the program.
+  std::vector<std::pair<int, std::string>> check_directives;
   bool ok() const { return errors.empty(); }
 };
 

@@ -106,7 +106,9 @@ std::string reference_markdown() {
   }
   md << ". The real value of an element q is scale · (q − zp).\n"
         "- `.meta KEY \"VALUE\"` records free-form metadata.\n"
-        "- `.insn 0x…` places a raw instruction word (the disassembler keeps words that do not decode this way).\n\n"
+        "- `.insn 0x…` places a raw instruction word (the disassembler keeps words that do not decode this way).\n"
+        "- `.expect`, `.config` and `.set` lines are expectations for `tpusim check`; they are not part of the "
+        "program.\n\n"
         "`tpusim disasm` prints any program in this syntax, and `tpusim asm` turns that listing back into the "
         "identical binary.\n";
 

@@ -41,6 +41,9 @@ struct TileShapes {
   };
   std::deque<Shape> queued;
   std::optional<Shape> active;
+  // Swaps issued before the rdw that feeds them: they took a full-size shape,
+  // and the first `owed` tiles an rdw brings are theirs.
+  uint64_t owed = 0;
 };
 
 struct ChipContext {
@@ -75,18 +78,24 @@ struct ChipContext {
     trace->add({track, spec ? std::string(spec->mnemonic) : "?", insn.pc, start, end});
   }
 
-  // Records the first fault at the current cycle and stops the simulation.
+  // Requested by raise(); the sequencer stops the simulation when it fires.
+  sc_core::sc_event stop_requested;
+
+  // Records a fault at the current cycle and stops the simulation once the
+  // cycle is over. Of several faults in one cycle the lowest pc is kept, so
+  // the report does not depend on the order processes run within the cycle.
   void raise(int64_t pc, std::string reason) {
-    if (!fault) {
+    const Cycle t = now();
+    if (!fault || (t == fault->cycle && pc < fault->pc)) {
       FaultInfo f;
       f.pc = pc;
       if (pc >= 0 && static_cast<size_t>(pc) < program.text.size())
         f.instruction = isa::format_word(program.text[static_cast<size_t>(pc)]);
-      f.cycle = now();
+      f.cycle = t;
       f.reason = std::move(reason);
       fault = std::move(f);
     }
-    sc_core::sc_stop();
+    stop_requested.notify(cycles(1));
   }
 
   // Faults unless the instruction `seq` may start now without a hazard; true if it may.

@@ -1,6 +1,8 @@
 #include "sim/top/results.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -193,10 +195,18 @@ std::string summary(const RunRecord& run) {
 
 nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params) {
   nlohmann::json events = nlohmann::json::array();
+  // Tracks numbered by name and slices in time order, whatever order the units recorded them in.
   std::map<std::string, int> tids;
+  for (const TraceSlice& s : outcome.trace) tids.emplace(s.track, 0);
+  int next_tid = 1;
+  for (auto& [track, tid] : tids) tid = next_tid++;
+  std::vector<TraceSlice> slices = outcome.trace;
+  std::stable_sort(slices.begin(), slices.end(), [](const TraceSlice& a, const TraceSlice& b) {
+    return std::tie(a.start, a.track, a.pc) < std::tie(b.start, b.track, b.pc);
+  });
   const double us_per_cycle = 1.0 / params.clock_mhz;
-  for (const TraceSlice& s : outcome.trace) {
-    const auto [it, inserted] = tids.emplace(s.track, static_cast<int>(tids.size()) + 1);
+  for (const TraceSlice& s : slices) {
+    const auto it = tids.find(s.track);
     events.push_back({{"name", s.name},
                       {"cat", s.track},
                       {"ph", "X"},

@@ -59,7 +59,16 @@ Case random_case(uint32_t seed) {
   const int steps = pick(2, 10);
   for (int step = 0; step < steps; ++step) {
     const int what = pick(0, 9);
-    if (what <= 2 || !active) {
+    // Sometimes the swap is issued before the rdw that feeds it.
+    const bool swap_first = (what <= 2 || !active) && chance(0.15);
+    if (swap_first) {
+      s << "mmul ub=" << pick(0, 512) << " acc=" << pick(0, 80) << " rows=" << pick(1, 16) << " stride=" << pick(0, 20)
+        << " swap\n";
+      active = true;
+      matrix_pending = true;
+      --tiles_queued;
+    }
+    if (what <= 2 || !active || swap_first) {
       const int k = pick(1, R), n = pick(1, C), tiles = pick(1, 3);
       dram << ".byte ";
       for (int i = 0; i < tiles * k * n; ++i) dram << (i ? "," : "") << pick(-128, 127);

@@ -14,7 +14,7 @@ namespace {
 
 std::vector<std::string> example_files() {
   std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(TPUSIM_SOURCE_DIR) + "/workloads/asm"))
+  for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(TPUSIM_SOURCE_DIR) + "/workloads/asm"))
     if (e.path().extension() == ".s") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   return files;
@@ -35,7 +35,8 @@ TEST_P(Example, AssemblesAndItsDisassemblyReassemblesIdentically) {
 
 INSTANTIATE_TEST_SUITE_P(Workloads, Example, testing::ValuesIn(example_files()),
                          [](const testing::TestParamInfo<std::string>& info) {
-                           std::string name = std::filesystem::path(info.param).stem().string();
+                           std::string name = std::filesystem::path(info.param).parent_path().filename().string() +
+                                              "_" + std::filesystem::path(info.param).stem().string();
                            std::replace_if(
                                name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
                            return name;

@@ -20,6 +20,13 @@ void ReferenceMachine::run(const isa::Program& program) {
     for (size_t i = 0; i < bytes.size(); ++i) host_[addr + i] = bytes[i];
   for (const auto& [addr, bytes] : program.dram.segments())
     for (size_t i = 0; i < bytes.size(); ++i) dram_[addr + i] = bytes[i];
+  // The weight FIFO is a stream: the n-th swap takes the n-th tile any rdw
+  // brings, even one issued after it (weight DRAM never changes).
+  for (const isa::Word& w : program.text) {
+    isa::Instruction insn;
+    std::string error;
+    if (isa::decode(w, &insn, &error) && insn.opcode() == isa::Opcode::rdw) fetch(insn);
+  }
   for (size_t pc = 0; pc < program.text.size(); ++pc) {
     isa::Instruction insn;
     std::string error;
@@ -28,6 +35,18 @@ void ReferenceMachine::run(const isa::Program& program) {
     execute(insn);
   }
   throw std::runtime_error("no halt");
+}
+
+void ReferenceMachine::fetch(const isa::Instruction& insn) {
+  const uint64_t k = static_cast<uint64_t>(insn.get("k")), n = static_cast<uint64_t>(insn.get("n"));
+  for (int64_t t = 0; t < insn.get("repeat"); ++t) {
+    Tile tile{k, n, insn.get("uw") != 0, {}};
+    for (uint64_t b = 0; b < k * n; ++b) {
+      const auto it = dram_.find(static_cast<uint64_t>(insn.get("dram")) + t * k * n + b);
+      tile.w.push_back(it == dram_.end() ? 0 : it->second);
+    }
+    fifo_.push_back(std::move(tile));
+  }
 }
 
 void ReferenceMachine::execute(const isa::Instruction& insn) {
@@ -54,19 +73,10 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
         for (uint64_t b = 0; b < u("len"); ++b)
           host_[u("host") + i * u("host_stride") + b] = ub_at(u("ub") + i * u("ub_stride") + b);
       return;
-    case isa::Opcode::rdw:
-      for (uint64_t t = 0; t < u("repeat"); ++t) {
-        Tile tile{u("k"), u("n"), v("uw") != 0, {}};
-        for (uint64_t b = 0; b < tile.k * tile.n; ++b) {
-          const auto it = dram_.find(u("dram") + t * tile.k * tile.n + b);
-          tile.w.push_back(it == dram_.end() ? 0 : it->second);
-        }
-        fifo_.push_back(std::move(tile));
-      }
-      return;
+    case isa::Opcode::rdw: return;  // fetched ahead, in run()
     case isa::Opcode::mmul: {
       if (v("swap")) {
-        if (fifo_.empty()) throw std::runtime_error("mmul swap with an empty weight FIFO");
+        if (fifo_.empty()) throw std::runtime_error("mmul swap, but no rdw in the program brings another tile");
         active_ = fifo_.front();
         fifo_.pop_front();
         has_active_ = true;

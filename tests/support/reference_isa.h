@@ -39,6 +39,7 @@ class ReferenceMachine {
     bool is_unsigned = false;
     std::vector<uint8_t> w;  // k x n
   };
+  void fetch(const isa::Instruction& rdw);
   void execute(const isa::Instruction& insn);
 
   sim::ChipParams params_;

@@ -50,6 +50,13 @@ TEST(Arith, RequantIsExactAtTheExtremes) {
             static_cast<int64_t>(std::ldexp(-static_cast<long double>(INT64_MIN / 4), -31)));
 }
 
+TEST(Arith, TheLargestProductSaturatesInsteadOfWrapping) {
+  // (INT32_MIN + INT32_MIN) * INT32_MIN / 2^0 = 2^63, one past int64.
+  const int64_t t = int64_t{INT32_MIN} + INT32_MIN;
+  EXPECT_EQ(requant(t, INT32_MIN, -31, Rounding::floor), INT64_MAX);
+  EXPECT_EQ(requant8(t, INT32_MIN, -31, 0, Rounding::floor), 127);
+}
+
 TEST(Arith, Requant8SaturatesAfterTheZeroPoint) {
   EXPECT_EQ(requant8(1 << 20, INT32_MAX, 0, 10, Rounding::half_away), 127);
   EXPECT_EQ(requant8(-(1 << 20), INT32_MAX, 0, 10, Rounding::half_away), -128);

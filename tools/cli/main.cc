@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tpu::cli::add_asm_commands(app);
   tpu::cli::add_run_command(app);
+  tpu::cli::add_check_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -31,6 +32,9 @@ int main(int argc, char** argv) {
   } catch (const tpu::sim::ConfigError& e) {
     std::cerr << "configuration error:\n" << e.what() << "\n";
     return 2;
+  } catch (const std::runtime_error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
   } catch (const std::invalid_argument& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -13,6 +13,11 @@
 .tensor image input i8 [1,6,6,8] host=0x0 scale=0.02
 .tensor features output i8 [1,4,4,8] host=0x1000 scale=0.05
 
+; Expected: every output sums 9 taps x 8 channels of 3s = 216, requantized by
+; 0.625 / 8 to 16.875 -> 17, within relu6's range of 6 * 2^4 = 96. (`tpusim check`)
+.expect host 0x1000 17*128
+.expect counter matrix_unit.array_active_cycles 144
+
 .text
         rhm host=0 ub=IMG len=W*W*PIX
         rdw dram=filters k=C n=C repeat=9                   ; nine taps, one tile each

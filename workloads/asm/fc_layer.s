@@ -15,6 +15,11 @@
 .tensor y output i8 [2,4] host=y_host scale=0.1 zp=0
 .meta model "fc_layer example"
 
+; Expected, by hand: y = relu(round(x.W / 8)), saturated; for example
+; y[0][3] = 10*4 + 20*2 + 30*-5 + 40*127 = 5010 -> 626 -> 127. (`tpusim check`)
+.expect host y_host 18, 0, 25, 127, 0, 2, 0, 0
+.expect counter matrix_unit.useful_macs 32
+
 .text
         rhm host=x_host ub=X_UB len=K repeat=B host_stride=K ub_stride=K
         rdw dram=w_tile k=K n=N

@@ -21,6 +21,11 @@
 .tensor cell input i8 [16] host=0x40 scale=0.0078125
 .tensor h output i8 [16] host=0x200 scale=0.0078125
 
+; Expected values computed independently (exact integer arithmetic in another
+; language, following isa/ISA.md). (`tpusim check`)
+.expect host 0x200 17, 0, 18, 18, 14, 79, 0, 54, -12, -19, -25, -29, -34, -38, -44, -45
+.expect ub CELL 17, 31, 38, 36, 29, 96, 15, 68, -17, -32, -46, -59, -72, -88, -112, -128
+
 .text
         rhm host=0 ub=I len=5*L
         sync units=host

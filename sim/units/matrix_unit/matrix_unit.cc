@@ -30,9 +30,14 @@ std::string MatrixUnit::prepare(const isa::Word& word, Footprint* footprint) {
   isa::unpack(word, a);
   TileShapes& shapes = ctx_.tile_shapes;
   if (a.swap) {
-    // A tile brought by a later rdw is not known yet: assume a full-height one.
-    shapes.active = shapes.queued.empty() ? TileShapes::Shape{rows_, cols_} : shapes.queued.front();
-    if (!shapes.queued.empty()) shapes.queued.pop_front();
+    // A tile brought by a later rdw is not known yet: assume a full-size one.
+    if (shapes.queued.empty()) {
+      shapes.active = TileShapes::Shape{rows_, cols_};
+      ++shapes.owed;
+    } else {
+      shapes.active = shapes.queued.front();
+      shapes.queued.pop_front();
+    }
   } else if (!shapes.active) {
     return "mmul without `swap`, but no weight tile has been made active yet (the first mmul must swap one in)";
   }
@@ -173,7 +178,7 @@ void MatrixUnit::run_pe() {
   std::optional<uint8_t> active_reg;
   Cycle next_allowed = 0;
   Cycle last_cycle = kNever;
-  uint32_t next_tag = 0;
+  uint64_t next_tag = 0;
   std::vector<SystolicArray::Output> outs;
   std::vector<int16_t> x(rows_);
 

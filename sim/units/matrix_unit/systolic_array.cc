@@ -44,7 +44,7 @@ void SystolicArray::step(const Injection* in, std::vector<Output>& outputs) {
   for (uint64_t k = R; k-- > 0;) {
     int16_t* x = &x_[k * C];
     uint8_t* sel = &sel_[k * C];
-    uint32_t* tag = &tag_[k * C];
+    uint64_t* tag = &tag_[k * C];
     std::memmove(x + 1, x, (C - 1) * sizeof *x);
     std::memmove(sel + 1, sel, (C - 1) * sizeof *sel);
     std::memmove(tag + 1, tag, (C - 1) * sizeof *tag);

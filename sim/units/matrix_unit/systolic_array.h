@@ -22,10 +22,10 @@ class SystolicArray {
   struct Injection {
     const int16_t* x = nullptr;  // rows values (inputs beyond the tile's k are zero)
     uint8_t reg = 0;             // weight register to use
-    uint32_t tag = 0;            // identifies the vector in outputs
+    uint64_t tag = 0;            // identifies the vector in outputs
   };
   struct Output {
-    uint32_t tag;
+    uint64_t tag;
     uint32_t col;
     int32_t value;
   };
@@ -54,7 +54,7 @@ class SystolicArray {
   // Per PE, row-major [row][col].
   std::vector<int16_t> x_;     // input register
   std::vector<uint8_t> sel_;   // weight register of the input, or kBubble
-  std::vector<uint32_t> tag_;  // vector of the input
+  std::vector<uint64_t> tag_;  // vector of the input
   std::vector<int32_t> psum_;  // partial-sum register
   std::vector<int16_t> w_[2];  // weight registers
   std::vector<int16_t> chain_; // shift chain
@@ -62,7 +62,7 @@ class SystolicArray {
   struct Entered {
     std::vector<int16_t> x;
     uint8_t sel = kBubble;
-    uint32_t tag = 0;
+    uint64_t tag = 0;
   };
   std::vector<Entered> skew_;
   uint64_t cycle_ = 0;

@@ -16,6 +16,9 @@ Sequencer::Sequencer(sc_core::sc_module_name name, ChipContext& ctx, sc_core::sc
       pipeline_("pipeline", static_cast<int>(std::max<int64_t>(1, ctx.params.sequencer.pipeline_stages - 1))) {
   SC_THREAD(front_end);
   SC_THREAD(issue);
+  SC_METHOD(stop);
+  sensitive << ctx.stop_requested;
+  dont_initialize();
 }
 
 void Sequencer::front_end() {

@@ -54,6 +54,7 @@ class Sequencer : public sc_core::sc_module {
   };
 
   void front_end();
+  void stop() { sc_core::sc_stop(); }
   void issue();
   // Waits until every instruction issued so far to the units in `mask` is done.
   void wait_for_units(uint32_t mask);

@@ -24,7 +24,12 @@ std::string WeightMemory::prepare(const isa::Word& word, Footprint*) {
   const std::string e =
       range_error("weight DRAM range", a.dram, a.dram + a.repeat * a.k * a.n, dram_.size(), "bytes of weight DRAM");
   if (e.empty())
-    for (uint64_t t = 0; t < a.repeat; ++t) ctx_.tile_shapes.queued.push_back({a.k, a.n});
+    for (uint64_t t = 0; t < a.repeat; ++t) {
+      if (ctx_.tile_shapes.owed > 0)
+        --ctx_.tile_shapes.owed;
+      else
+        ctx_.tile_shapes.queued.push_back({a.k, a.n});
+    }
   return e;
 }
 
@@ -48,7 +53,8 @@ void WeightMemory::run() {
       tile.is_unsigned = a.uw;
       const uint64_t bytes = ceil_div(tile_bytes, burst) * burst;
       const BandwidthChannel::Transfer x = channel_.reserve(now(), bytes);
-      tile.arrival = x.end + latency_;
+      // A tile is usable no earlier than the cycle after it is requested.
+      tile.arrival = std::max(x.end + latency_, now() + 1);
       if (ctx_.compute_values) {
         tile.data.resize(tile_bytes);
         dram_.read(a.dram + t * tile_bytes, reinterpret_cast<uint8_t*>(tile.data.data()), tile_bytes);

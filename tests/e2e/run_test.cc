@@ -1,0 +1,169 @@
+// tpusim run and tpusim check as users run them: results, files, exit codes
+// and the messages for bad input.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status;
+  std::string output;
+};
+
+Outcome tpusim(const std::string& args) {
+  const std::string cmd = std::string(TPUSIM_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kSrc = TPUSIM_SOURCE_DIR;
+
+class RunCli : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(testing::TempDir()) / ("tpusim_run_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    ASSERT_EQ(tpusim("asm " + kSrc + "/workloads/asm/fc_layer.s -o " + path("fc.tpb")).status, 0);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(path(name)) << text; }
+  std::string run_args() const { return "run -c " + kSrc + "/configs/tiny.yaml -p " + path("fc.tpb") + " "; }
+  fs::path dir_;
+};
+
+TEST_F(RunCli, WritesResultsWithOutputsCountersEnergyAndTheResolvedConfig) {
+  const Outcome r = tpusim(run_args() + "--out " + path("run.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("array active"), std::string::npos) << r.output;
+  std::ifstream f(path("run.json"));
+  const nlohmann::json j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["status"], "halted");
+  EXPECT_EQ(j["outputs"]["y"]["values"], nlohmann::json({18, 0, 25, 127, 0, 2, 0, 0}));
+  const auto& c = j["counters"];
+  const double total = c["array_active"]["share"].get<double>() + c["weight_stall"]["share"].get<double>() +
+                       c["weight_shift"]["share"].get<double>() + c["non_matrix"]["share"].get<double>();
+  EXPECT_NEAR(total, 1.0, 1e-12);
+  EXPECT_EQ(j["config"]["matrix_unit"]["rows"], 8);
+  EXPECT_GT(j["energy"]["total_uj"].get<double>(), 0);
+  EXPECT_EQ(j["instructions"]["mmul"], 1);
+}
+
+TEST_F(RunCli, SameInputsGiveByteIdenticalResults) {
+  ASSERT_EQ(tpusim(run_args() + "-q --out " + path("a.json") + " --trace " + path("a.trace")).status, 0);
+  ASSERT_EQ(tpusim(run_args() + "-q --out " + path("b.json") + " --trace " + path("b.trace")).status, 0);
+  std::ifstream a(path("a.json")), b(path("b.json")), ta(path("a.trace")), tb(path("b.trace"));
+  std::stringstream sa, sb, sta, stb;
+  sa << a.rdbuf();
+  sb << b.rdbuf();
+  sta << ta.rdbuf();
+  stb << tb.rdbuf();
+  EXPECT_EQ(sa.str(), sb.str());
+  EXPECT_EQ(sta.str(), stb.str());
+}
+
+TEST_F(RunCli, TraceHasOneTrackPerUnitWithoutOverlaps) {
+  ASSERT_EQ(tpusim(run_args() + "-q --trace " + path("t.json")).status, 0);
+  std::ifstream f(path("t.json"));
+  const nlohmann::json j = nlohmann::json::parse(f);
+  std::map<int, double> end_of_track;
+  int slices = 0;
+  for (const auto& e : j["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    ++slices;
+    const int tid = e["tid"];
+    EXPECT_GE(e["ts"].get<double>() + 1e-9, end_of_track[tid]) << e.dump();
+    end_of_track[tid] = e["ts"].get<double>() + e["dur"].get<double>();
+  }
+  EXPECT_EQ(slices, 4);  // rhm, mmul, act, whm
+}
+
+TEST_F(RunCli, InputsAndOutputsAsFiles) {
+  std::ofstream(path("x.bin"), std::ios::binary) << std::string("\x01\x02\x03\x04\x00\x00\x00\x00", 8);
+  const Outcome r = tpusim(run_args() + "-q --input x=" + path("x.bin") + " --output y=" + path("y.bin"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream y(path("y.bin"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(y)), {});
+  ASSERT_EQ(bytes.size(), 8u);
+  // y[0][0] = relu(round((1 - 2 + 15 + 0) / 8)) = 2
+  EXPECT_EQ(bytes[0], 2);
+}
+
+TEST_F(RunCli, WrongInputSizeOrNameIsAClearError) {
+  std::ofstream(path("short.bin"), std::ios::binary) << "abc";
+  Outcome r = tpusim(run_args() + "--input x=" + path("short.bin"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("input 'x' needs 8 bytes, got 3"), std::string::npos) << r.output;
+  r = tpusim(run_args() + "--input z=" + path("short.bin"));
+  EXPECT_NE(r.output.find("no tensor named 'z'"), std::string::npos) << r.output;
+  r = tpusim(run_args() + "--output nope=" + path("o.bin"));
+  EXPECT_NE(r.output.find("no output tensor 'nope'"), std::string::npos) << r.output;
+}
+
+TEST_F(RunCli, ConfigurationMistakesExitWithStatusTwo) {
+  const Outcome r = tpusim(run_args() + "--set matrix_unit.rowz=4 --set fidelity=quick");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("matrix_unit.rowz: unknown key; did you mean 'rows'?"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fidelity: 'quick' is not one of fast, pe"), std::string::npos) << r.output;
+}
+
+TEST_F(RunCli, AFaultExitsWithStatusThreeAndIsInTheResults) {
+  write("bad.s", "nop\nmmul ub=0 acc=0 rows=1 stride=8\nhalt\n");
+  ASSERT_EQ(tpusim("asm " + path("bad.s") + " -o " + path("bad.tpb")).status, 0);
+  const Outcome r = tpusim("run -c " + kSrc + "/configs/tiny.yaml -p " + path("bad.tpb") + " --out " + path("f.json"));
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.output.find("fault at pc 1, cycle"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("mmul ub=0x0 acc=0 rows=1 stride=8"), std::string::npos) << r.output;
+  std::ifstream f(path("f.json"));
+  EXPECT_EQ(nlohmann::json::parse(f)["fault"]["pc"], 1);
+}
+
+TEST_F(RunCli, TimingOnlyRunsGiveTheSameCycles) {
+  ASSERT_EQ(tpusim(run_args() + "-q --out " + path("v.json")).status, 0);
+  ASSERT_EQ(tpusim(run_args() + "-q --no-values --out " + path("t.json")).status, 0);
+  std::ifstream v(path("v.json")), t(path("t.json"));
+  const auto jv = nlohmann::json::parse(v), jt = nlohmann::json::parse(t);
+  EXPECT_EQ(jv["cycles"], jt["cycles"]);
+  EXPECT_EQ(jv["counters"], jt["counters"]);
+  EXPECT_EQ(jv["units"], jt["units"]);
+}
+
+TEST_F(RunCli, CheckReportsEachFailedExpectationWithItsLine) {
+  write("c.s",
+        ".config " + kSrc + "/configs/tiny.yaml\n"
+        ".expect cycles 1 2\n"
+        ".expect counter matrix_unit.usefull_macs 3\n"
+        ".expect ub 0 1, 2\n"
+        "halt\n");
+  const Outcome r = tpusim("check " + path("c.s"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find(path("c.s") + ":2: expected cycles in [1, 2], got"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(":3: no counter 'matrix_unit.usefull_macs'; did you mean 'matrix_unit.useful_macs'?"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(":4: expected ub[0] = 1, got 0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("0 passed, 1 failed"), std::string::npos) << r.output;
+}
+
+TEST_F(RunCli, CheckPassesAndCountsFiles) {
+  const Outcome r = tpusim("check --config " + kSrc + "/configs/tiny.yaml " + kSrc + "/workloads/asm/fc_layer.s");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("1 passed, 0 failed"), std::string::npos) << r.output;
+}
+
+}  // namespace
