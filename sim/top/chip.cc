@@ -51,13 +51,29 @@ Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptio
   sequencer_->attach(isa::Unit::activation, activation_.get());
   // The sparse engine is not part of this chip: its instructions fault at issue.
 
+  if (!options.vcd_path.empty()) {
+    // SystemC adds the ".vcd" itself. One nanosecond of waveform time is one cycle.
+    std::string base = options.vcd_path;
+    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
+    vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
+    vcd_->set_time_unit(1, sc_core::SC_NS);
+    sequencer_->trace(vcd_);
+    host_->trace(vcd_);
+    weight_memory_->trace(vcd_);
+    fifo_->trace(vcd_);
+    matrix_->trace(vcd_);
+    activation_->trace(vcd_);
+  }
+
   load_image(program.dram, weight_memory_->dram().size(), "weight-DRAM",
              [&](uint64_t a, const uint8_t* p, uint64_t n) { weight_memory_->dram().write(a, p, n); });
   load_image(program.host, host_memory_.size(), "host-memory",
              [&](uint64_t a, const uint8_t* p, uint64_t n) { host_memory_.write(a, p, n); });
 }
 
-Chip::~Chip() = default;
+Chip::~Chip() {
+  if (vcd_) sc_core::sc_close_vcd_trace_file(vcd_);
+}
 
 void Chip::set_input(const std::string& name, const std::vector<uint8_t>& bytes) {
   for (const isa::TensorDesc& t : program_.tensors) {
@@ -99,6 +115,8 @@ std::vector<uint8_t> Chip::host_bytes(uint64_t addr, uint64_t n) const {
   host_memory_.read(addr, out.data(), n);
   return out;
 }
+
+uint64_t Chip::pe_steps() const { return matrix_->pe_steps(); }
 
 RunOutcome Chip::run() {
   sc_core::sc_start(cycles(static_cast<Cycle>(params_.watchdog_cycles)), sc_core::SC_EXIT_ON_STARVATION);

@@ -66,6 +66,7 @@ class Chip {
   std::vector<uint8_t> unified_buffer_bytes() const;
   std::vector<int32_t> accumulator_values() const;  // entries x cols, row-major
   std::vector<uint8_t> host_bytes(uint64_t addr, uint64_t n) const;
+  uint64_t pe_steps() const;  // cycles the pe fidelity stepped the array
 
  private:
   const ChipParams& params_;
@@ -83,6 +84,7 @@ class Chip {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<MatrixUnit> matrix_;
   std::unique_ptr<ActivationUnit> activation_;
+  sc_core::sc_trace_file* vcd_ = nullptr;
 };
 
 }  // namespace tpu::sim

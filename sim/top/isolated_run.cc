@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -20,7 +21,9 @@ nlohmann::json run_here(const ChipParams& params, const isa::Program& program, c
   run_options.trace = options.trace;
   Chip chip(params, program, run_options);
   for (const auto& [name, bytes] : options.inputs) chip.set_input(name, bytes);
+  const auto t0 = std::chrono::steady_clock::now();
   const RunOutcome outcome = chip.run();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const EnergyReport energy = price(load_energy_table(params.energy.table), params, outcome.stats, outcome.cycles);
   RunRecord record{outcome, params, program, energy, {}};
   nlohmann::json outputs = nlohmann::json::object();
@@ -31,6 +34,8 @@ nlohmann::json run_here(const ChipParams& params, const isa::Program& program, c
     }
   nlohmann::json j;
   j["result"] = to_json(record);
+  j["wall_seconds"] = wall;
+  j["pe_steps"] = chip.pe_steps();
   j["outputs"] = outputs;
   if (options.memories) {
     j["ub"] = nlohmann::json::binary(chip.unified_buffer_bytes());
@@ -90,6 +95,8 @@ IsolatedRun run_isolated(const ChipParams& params, const isa::Program& program, 
   if (j.contains("error")) throw std::runtime_error(j["error"].get<std::string>());
   IsolatedRun run;
   run.result = j["result"];
+  run.wall_seconds = j["wall_seconds"].get<double>();
+  run.pe_steps = j["pe_steps"].get<uint64_t>();
   for (const auto& [name, value] : j["outputs"].items()) run.outputs[name] = value.get_binary();
   if (j.contains("ub")) run.ub = j["ub"].get_binary();
   if (j.contains("acc")) {

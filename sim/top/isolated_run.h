@@ -30,6 +30,9 @@ struct IsolatedRun {
   std::vector<TraceSlice> trace;
   std::map<std::string, std::vector<uint8_t>> outputs;
   std::vector<std::vector<uint8_t>> host_ranges;  // as asked for in IsolatedOptions
+  // How the simulation itself went, for benchmarks: not results of the chip.
+  double wall_seconds = 0;  // Chip::run() alone
+  uint64_t pe_steps = 0;
 
   bool halted() const { return result["status"] == "halted"; }
 };

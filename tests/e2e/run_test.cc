@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -91,6 +92,17 @@ TEST_F(RunCli, TraceHasOneTrackPerUnitWithoutOverlaps) {
     end_of_track[tid] = e["ts"].get<double>() + e["dur"].get<double>();
   }
   EXPECT_EQ(slices, 4);  // rhm, mmul, act, whm
+}
+
+TEST_F(RunCli, WaveformTracesTheUnitsActivity) {
+  ASSERT_EQ(tpusim(run_args() + "-q --vcd " + path("w.vcd")).status, 0);
+  std::ifstream f(path("w.vcd"));
+  std::stringstream s;
+  s << f.rdbuf();
+  const std::string vcd = s.str();
+  for (const char* signal : {"issue_pc", "matrix_unit", "shadow", "weight_fifo", "activation_unit", "$enddefinitions"})
+    EXPECT_NE(vcd.find(signal), std::string::npos) << signal;
+  EXPECT_GT(std::count(vcd.begin(), vcd.end(), '#'), 10);  // timestamps of changes
 }
 
 TEST_F(RunCli, InputsAndOutputsAsFiles) {

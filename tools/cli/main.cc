@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   tpu::cli::add_asm_commands(app);
   tpu::cli::add_run_command(app);
   tpu::cli::add_check_command(app);
+  tpu::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

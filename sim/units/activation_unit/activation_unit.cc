@@ -127,6 +127,7 @@ void ActivationUnit::run() {
     const Issued insn = queue_.take_when_ready(next_free);
     if (!ctx_.check_hazards(insn)) return;
     const Cycle start = now();
+    active_pc_ = insn.pc;
     const bool is_act = static_cast<isa::Opcode>(insn.word.get(0, isa::kOpcodeBits)) == isa::Opcode::act;
     Cycle busy = 0;
     if (is_act) {
@@ -161,6 +162,7 @@ void ActivationUnit::run() {
     ctx_.trace_slice("activation_unit", insn, start, start + busy);
     next_free = start + busy;
     wait_until(next_free);
+    active_pc_ = -1;
   }
 }
 

@@ -23,6 +23,7 @@ class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
   UnitQueue& queue() override { return queue_; }
   StatGroup& stats() { return stats_; }
+  void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, active_pc_, "activation_unit.pc"); }
 
   // Cycles the pipeline is occupied by an act / vop (excluding the latency).
   Cycle act_cycles(const isa::ActivateArgs& a) const;
@@ -40,6 +41,7 @@ class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
   Accumulators& acc_;
   const Cycle lanes_;
   const Cycle latency_;
+  int64_t active_pc_ = -1;  // for waveforms
   UnitQueue queue_;
 
   StatGroup stats_{"activation_unit"};

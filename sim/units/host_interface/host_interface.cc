@@ -56,6 +56,7 @@ void HostInterface::run() {
     const bool to_chip = static_cast<isa::Opcode>(insn.word.get(0, isa::kOpcodeBits)) == isa::Opcode::rhm;
     const uint64_t bytes = a.len * a.repeat;
     const Cycle start = now();
+    active_pc_ = insn.pc;
     const BandwidthChannel::Transfer x = data_link_.reserve(start, bytes);
     const Cycle done = x.end + latency_;
     ctx_.set_done(insn.seq, done);
@@ -80,6 +81,7 @@ void HostInterface::run() {
     busy_cycles_ += done - start;
     ctx_.trace_slice("host_interface", insn, start, done);
     wait_until(done);
+    active_pc_ = -1;
   }
 }
 

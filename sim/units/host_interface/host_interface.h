@@ -25,6 +25,7 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
   UnitQueue& queue() override { return queue_; }
   StatGroup& stats() { return stats_; }
+  void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, active_pc_, "host_interface.pc"); }
 
  private:
   void deliver();
@@ -34,6 +35,7 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   UnifiedBuffer& ub_;
   PagedMemory& host_;
   sc_core::sc_fifo<int64_t>& instruction_buffer_;
+  int64_t active_pc_ = -1;  // the transfer in progress, for waveforms
   BandwidthChannel instruction_link_;
   BandwidthChannel data_link_;
   Cycle latency_;

@@ -25,6 +25,8 @@ MatrixUnit::MatrixUnit(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBu
 
 MatrixUnit::~MatrixUnit() = default;
 
+uint64_t MatrixUnit::pe_steps() const { return array_ ? array_->steps() : 0; }
+
 std::string MatrixUnit::prepare(const isa::Word& word, Footprint* footprint) {
   isa::MatMulArgs a;
   isa::unpack(word, a);
@@ -75,9 +77,11 @@ void MatrixUnit::load_fast() {
     shadow_start_ = now();
     shadow_tile_ = fifo_.pop();
     shadow_ = Shadow::kLoading;
+    shadow_state_ = 1;
     ++tiles_shifted_;
     sc_core::wait(cycles(rows_));
     shadow_ = Shadow::kFull;
+    shadow_state_ = 2;
     shadow_changed_.notify(sc_core::SC_ZERO_TIME);
   }
 }
@@ -102,6 +106,7 @@ void MatrixUnit::run_fast() {
       active_ = std::move(shadow_tile_);
       active_used_ = false;
       shadow_ = Shadow::kEmpty;
+    shadow_state_ = 0;
       shadow_changed_.notify(sc_core::SC_ZERO_TIME);
       if (ctx_.compute_values) gemm_.set_weights(active_->data.data(), active_->k, active_->n, active_->is_unsigned);
     }
@@ -110,6 +115,7 @@ void MatrixUnit::run_fast() {
     const uint64_t vectors = a.rows * a.lines;
     const Cycle v = ub_.port_cycles(k);
     const Cycle first = now();
+    active_pc_ = insn.pc;
     const Cycle last = first + (vectors - 1) * v;
     const Cycle done = last + rows_ + cols_;
     ctx_.set_done(insn.seq, done);
@@ -130,6 +136,7 @@ void MatrixUnit::run_fast() {
     active_used_ = true;
     next_vector = last + v;
     wait_until(next_vector);
+    active_pc_ = -1;
   }
 }
 
@@ -139,6 +146,7 @@ void MatrixUnit::run_fast() {
 void MatrixUnit::start_shift_pe(uint8_t reg) {
   shadow_tile_ = fifo_.pop();
   shadow_ = Shadow::kLoading;
+    shadow_state_ = 1;
   shadow_reg_ = reg;
   shift_step_ = 0;
   ++tiles_shifted_;
@@ -229,10 +237,12 @@ void MatrixUnit::run_pe() {
           active_reg = shadow_reg_;
           active_ = std::move(shadow_tile_);
           shadow_ = Shadow::kEmpty;
+    shadow_state_ = 0;
         }
         if (!ctx_.check_hazards(cur->insn)) return;
         cur->started = true;
         cur->first = t;
+        active_pc_ = cur->insn.pc;
         next_allowed = t;
       }
     }
@@ -260,6 +270,7 @@ void MatrixUnit::run_pe() {
         if (last) {
           account(cur->insn, vectors, k, cur->first, t + ub_.port_cycles(k));
           cur.reset();
+          active_pc_ = -1;
         } else {
           ++cur->next;
         }
@@ -290,6 +301,7 @@ void MatrixUnit::run_pe() {
       if (++shift_step_ == rows_) {
         array.latch(shadow_reg_);
         shadow_ = Shadow::kFull;
+    shadow_state_ = 2;
       }
     }
     if (waited_for_weights) ++(shifted ? weight_shift_cycles_ : weight_stall_cycles_);

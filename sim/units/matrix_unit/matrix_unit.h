@@ -45,8 +45,14 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
   // The pc of an mmul waiting for a weight tile, or -1.
   int64_t waiting_for_weights() const { return waiting_pc_; }
+  // Cycles the pe fidelity stepped the array (0 in fast): for benchmarks, not a statistic of the chip.
+  uint64_t pe_steps() const;
   UnitQueue& queue() override { return queue_; }
   StatGroup& stats() { return stats_; }
+  void trace(sc_core::sc_trace_file* tf) const {
+    sc_core::sc_trace(tf, active_pc_, "matrix_unit.pc");
+    sc_core::sc_trace(tf, shadow_state_, "matrix_unit.shadow");
+  }
 
  private:
   enum class Shadow { kEmpty, kLoading, kFull };
@@ -81,6 +87,10 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
   std::vector<int16_t> chain_rows_;  // the tile being shifted in, widened and zero-padded
   uint64_t shift_step_ = 0;
   uint8_t shadow_reg_ = 0;
+
+  // For waveforms: the mmul feeding the array (-1 when none) and the shadow tile (0 empty, 1 shifting, 2 full).
+  int64_t active_pc_ = -1;
+  int shadow_state_ = 0;
 
   // What the unit is waiting for, for a deadlock report.
   int64_t waiting_pc_ = -1;

@@ -45,6 +45,7 @@ class SystolicArray {
   // Whether any input is in flight (in the skew buffer or the array).
   bool busy() const { return in_flight_ > 0; }
   uint64_t rows() const { return rows_; }
+  uint64_t steps() const { return cycle_; }  // cycles stepped so far
   uint64_t cols() const { return cols_; }
 
  private:

@@ -45,6 +45,7 @@ class Sequencer : public sc_core::sc_module {
   const std::vector<RegionMark>& regions() const { return regions_; }
   const std::array<uint64_t, 256>& issued_by_opcode() const { return by_opcode_; }
   StatGroup& stats() { return stats_; }
+  void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, last_pc_, "sequencer.issue_pc"); }
 
  private:
   struct InFlight {

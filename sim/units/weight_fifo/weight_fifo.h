@@ -40,21 +40,25 @@ class WeightFifo : public sc_core::sc_module {
     ++tiles_in_;
     bytes_ += uint64_t{tile.k} * tile.n;
     tiles_.push_back(std::move(tile));
+    occupancy_ = tiles_.size();
     changed_.notify(sc_core::SC_ZERO_TIME);
   }
 
   WeightTile pop() {
     WeightTile t = std::move(tiles_.front());
     tiles_.pop_front();
+    occupancy_ = tiles_.size();
     changed_.notify(sc_core::SC_ZERO_TIME);
     return t;
   }
 
   StatGroup& stats() { return stats_; }
+  void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, occupancy_, "weight_fifo.tiles"); }
 
  private:
   size_t depth_;
   std::deque<WeightTile> tiles_;
+  uint64_t occupancy_ = 0;  // for waveforms
   sc_core::sc_event changed_;
   StatGroup stats_{"weight_fifo"};
   Counter& tiles_in_ = stats_.add("tiles", "tiles", "Tiles that passed through the FIFO");

@@ -41,6 +41,7 @@ void WeightMemory::run() {
     isa::unpack(insn.word, a);
     // Decoupled access: the sequencer may move on once the addresses are sent.
     ctx_.set_done(insn.seq, now());
+    active_pc_ = insn.pc;
     const uint64_t tile_bytes = a.k * a.n;
     for (uint64_t t = 0; t < a.repeat; ++t) {
       const Cycle asked = now();
@@ -64,6 +65,7 @@ void WeightMemory::run() {
       ++tiles_;
       fifo_.push(std::move(tile));
     }
+    active_pc_ = -1;
   }
 }
 

@@ -24,6 +24,7 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
   UnitQueue& queue() override { return queue_; }
   StatGroup& stats() { return stats_; }
+  void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, active_pc_, "weight_memory.pc"); }
 
  private:
   void run();
@@ -33,6 +34,7 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   PagedMemory dram_;
   BandwidthChannel channel_;
   Cycle latency_;
+  int64_t active_pc_ = -1;  // the rdw being streamed, for waveforms
   UnitQueue queue_;
   StatGroup stats_{"weight_memory"};
   Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes read from weight DRAM (whole bursts)");
