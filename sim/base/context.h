@@ -26,9 +26,9 @@ namespace tpu::sim {
 struct Issued {
   int64_t pc = 0;
   isa::Word word;
-  Cycle issued = 0;                                 // cycle the sequencer issued it
+  Cycle issued = 0;                                   // cycle the sequencer issued it
   isa::Rounding rounding = isa::Rounding::half_away;  // the `round` register at issue
-  uint64_t seq = 0;                                 // scoreboard entry
+  uint64_t seq = 0;                                   // scoreboard entry
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Issued& i) { return os << "pc " << i.pc; }
@@ -53,9 +53,9 @@ struct ChipContext {
   const isa::Program& program;
   Scoreboard scoreboard;
   TileShapes tile_shapes;
-  bool compute_values = true;          // false: timing only (--no-values)
-  TraceRecorder* trace = nullptr;      // optional
-  std::optional<FaultInfo> fault;      // the first fault raised
+  bool compute_values = true;           // false: timing only (--no-values)
+  TraceRecorder* trace = nullptr;       // optional
+  std::optional<FaultInfo> fault;       // the first fault raised
   std::vector<StatGroup*> stat_groups;  // every unit's statistics, in chip order
 
   // The latest end of any instruction so far.

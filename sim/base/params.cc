@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -30,7 +30,8 @@ class ParamReader : public ParamVisitor {
     const YAML::Node node = child(key, &path);
     if (!node) return;
     const auto parsed = parse_integer(node.Scalar());
-    if (!parsed) return problem(path, "expected an integer (optionally with KiB, MiB or GiB), got '" + node.Scalar() + "'");
+    if (!parsed)
+      return problem(path, "expected an integer (optionally with KiB, MiB or GiB), got '" + node.Scalar() + "'");
     if (*parsed < min || *parsed > max)
       return problem(path, std::to_string(*parsed) + " is out of range (" + std::to_string(min) + " to " +
                                std::to_string(max) + " " + unit + ")");
@@ -47,8 +48,8 @@ class ParamReader : public ParamVisitor {
     if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(d))
       return problem(path, "expected a number, got '" + text + "'");
     if (d < min || d > max)
-      return problem(path, text + " is out of range (" + number_text(min) + " to " + number_text(max) + " " + unit +
-                               ")");
+      return problem(path,
+                     text + " is out of range (" + number_text(min) + " to " + number_text(max) + " " + unit + ")");
     v = d;
   }
 
@@ -168,8 +169,12 @@ class ParamReader : public ParamVisitor {
 class JsonWriter : public ParamVisitor {
  public:
   explicit JsonWriter(nlohmann::json& root) { stack_.push_back(&root); }
-  void field(const char* key, int64_t& v, const char*, const char*, int64_t, int64_t) override { (*stack_.back())[key] = v; }
-  void field(const char* key, double& v, const char*, const char*, double, double) override { (*stack_.back())[key] = v; }
+  void field(const char* key, int64_t& v, const char*, const char*, int64_t, int64_t) override {
+    (*stack_.back())[key] = v;
+  }
+  void field(const char* key, double& v, const char*, const char*, double, double) override {
+    (*stack_.back())[key] = v;
+  }
   void field(const char* key, std::string& v, const char*, const std::vector<std::string>&) override {
     (*stack_.back())[key] = v;
   }

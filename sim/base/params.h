@@ -99,9 +99,7 @@ struct WeightMemoryParams {
 
 struct WeightFifoParams {
   int64_t depth_tiles;
-  void visit(ParamVisitor& v) {
-    v.field("depth_tiles", depth_tiles, "tiles", "Weight tiles the FIFO holds", 1, 1024);
-  }
+  void visit(ParamVisitor& v) { v.field("depth_tiles", depth_tiles, "tiles", "Weight tiles the FIFO holds", 1, 1024); }
 };
 
 struct ActivationUnitParams {
@@ -141,8 +139,7 @@ struct ChipParams {
   void visit(ParamVisitor& v) {
     v.field("clock_mhz", clock_mhz, "MHz", "Clock frequency", 1e-3, 1e6);
     v.field("fidelity", fidelity, "fast: closed-form timing; pe: every PE stepped each cycle", {"fast", "pe"});
-    v.field("watchdog_cycles", watchdog_cycles, "cycles", "A run that has not halted by then is stopped", 1,
-            kMaxInt);
+    v.field("watchdog_cycles", watchdog_cycles, "cycles", "A run that has not halted by then is stopped", 1, kMaxInt);
     v.group("sequencer", "Instruction buffer, decoder and in-order issue", sequencer);
     v.group("host_interface", "Link to host memory", host_interface);
     v.group("unified_buffer", "On-chip activation SRAM", unified_buffer);

@@ -78,7 +78,8 @@ Chip::~Chip() {
 void Chip::set_input(const std::string& name, const std::vector<uint8_t>& bytes) {
   for (const isa::TensorDesc& t : program_.tensors) {
     if (t.name != name) continue;
-    if (t.role != isa::TensorRole::kInput) throw std::invalid_argument("tensor '" + name + "' is an output, not an input");
+    if (t.role != isa::TensorRole::kInput)
+      throw std::invalid_argument("tensor '" + name + "' is an output, not an input");
     const uint64_t expected = static_cast<uint64_t>(t.elements()) * isa::dtype_bytes(t.dtype);
     if (bytes.size() != expected)
       throw std::invalid_argument("input '" + name + "' needs " + std::to_string(expected) + " bytes, got " +
@@ -145,8 +146,8 @@ RunOutcome Chip::run() {
     out.fault = f;
   }
   out.cycles = out.halted ? sequencer_->halt_cycle() : out.fault->cycle;
-  out.stats = {&sequencer_->stats(), &host_->stats(),     &ub_->stats(),       &weight_memory_->stats(),
-               &fifo_->stats(),      &matrix_->stats(),   &acc_->stats(),      &activation_->stats()};
+  out.stats = {&sequencer_->stats(), &host_->stats(),   &ub_->stats(),  &weight_memory_->stats(),
+               &fifo_->stats(),      &matrix_->stats(), &acc_->stats(), &activation_->stats()};
   out.instructions_by_opcode = sequencer_->issued_by_opcode();
   out.interrupts = sequencer_->interrupts();
   out.regions = sequencer_->regions();

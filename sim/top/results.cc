@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <tuple>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 namespace tpu::sim {
 
@@ -86,21 +86,20 @@ nlohmann::json to_json(const RunRecord& run) {
   const uint64_t wshift = stat(o, "matrix_unit", "weight_shift_cycles");
   const uint64_t non_matrix = o.cycles - active - wstall - wshift;
   const double peak_macs = static_cast<double>(p.matrix_unit.rows * p.matrix_unit.cols) * o.cycles;
-  j["counters"] = {
-      {"array_active", {{"cycles", active}, {"share", share(active, o.cycles)}}},
-      {"weight_stall", {{"cycles", wstall}, {"share", share(wstall, o.cycles)}}},
-      {"weight_shift", {{"cycles", wshift}, {"share", share(wshift, o.cycles)}}},
-      {"non_matrix", {{"cycles", non_matrix}, {"share", share(non_matrix, o.cycles)}}},
-      {"useful_macs", {{"macs", useful}, {"share_of_peak", peak_macs > 0 ? useful / peak_macs : 0.0}}},
-      {"unused_macs",
-       {{"macs", stat(o, "matrix_unit", "unused_macs")},
-        {"share_of_peak", peak_macs > 0 ? stat(o, "matrix_unit", "unused_macs") / peak_macs : 0.0}}},
-      {"raw_stall",
-       {{"cycles", stat(o, "sequencer", "raw_stall_cycles")},
-        {"share", share(stat(o, "sequencer", "raw_stall_cycles"), o.cycles)}}},
-      {"input_stall",
-       {{"cycles", stat(o, "matrix_unit", "input_stall_cycles")},
-        {"share", share(stat(o, "matrix_unit", "input_stall_cycles"), o.cycles)}}}};
+  j["counters"] = {{"array_active", {{"cycles", active}, {"share", share(active, o.cycles)}}},
+                   {"weight_stall", {{"cycles", wstall}, {"share", share(wstall, o.cycles)}}},
+                   {"weight_shift", {{"cycles", wshift}, {"share", share(wshift, o.cycles)}}},
+                   {"non_matrix", {{"cycles", non_matrix}, {"share", share(non_matrix, o.cycles)}}},
+                   {"useful_macs", {{"macs", useful}, {"share_of_peak", peak_macs > 0 ? useful / peak_macs : 0.0}}},
+                   {"unused_macs",
+                    {{"macs", stat(o, "matrix_unit", "unused_macs")},
+                     {"share_of_peak", peak_macs > 0 ? stat(o, "matrix_unit", "unused_macs") / peak_macs : 0.0}}},
+                   {"raw_stall",
+                    {{"cycles", stat(o, "sequencer", "raw_stall_cycles")},
+                     {"share", share(stat(o, "sequencer", "raw_stall_cycles"), o.cycles)}}},
+                   {"input_stall",
+                    {{"cycles", stat(o, "matrix_unit", "input_stall_cycles")},
+                     {"share", share(stat(o, "matrix_unit", "input_stall_cycles"), o.cycles)}}}};
 
   nlohmann::json units = nlohmann::json::object();
   for (const StatGroup* g : o.stats)
@@ -115,7 +114,8 @@ nlohmann::json to_json(const RunRecord& run) {
 
   nlohmann::json by_opcode = nlohmann::json::object();
   for (const auto& insn : isa::kInsns)
-    if (o.instructions_by_opcode[insn.opcode]) by_opcode[std::string(insn.mnemonic)] = o.instructions_by_opcode[insn.opcode];
+    if (o.instructions_by_opcode[insn.opcode])
+      by_opcode[std::string(insn.mnemonic)] = o.instructions_by_opcode[insn.opcode];
   j["instructions"] = by_opcode;
   j["bytes"] = {{"host_to_unified_buffer", stat(o, "host_interface", "host_read_bytes")},
                 {"unified_buffer_to_host", stat(o, "host_interface", "host_write_bytes")},
@@ -136,7 +136,8 @@ nlohmann::json to_json(const RunRecord& run) {
                  {"total_uj", e.total_pj * 1e-6},
                  {"per_inference_uj", e.total_pj * 1e-6 / batch},
                  {"average_power_w", e.average_power_w},
-                 {"by_unit_uj", [&] {
+                 {"by_unit_uj",
+                  [&] {
                     nlohmann::json u = nlohmann::json::object();
                     for (const auto& [k, v] : e.unit_pj) u[k] = v * 1e-6;
                     return u;
@@ -154,7 +155,9 @@ nlohmann::json to_json(const RunRecord& run) {
   for (const isa::TensorDesc& t : run.program.tensors) {
     const auto it = run.outputs.find(t.name);
     if (it == run.outputs.end()) continue;
-    nlohmann::json tj = {{"dtype", std::string(isa::to_string(t.dtype))}, {"shape", t.shape}, {"scale", t.scale},
+    nlohmann::json tj = {{"dtype", std::string(isa::to_string(t.dtype))},
+                         {"shape", t.shape},
+                         {"scale", t.scale},
                          {"zero_point", t.zero_point}};
     tj["values"] = tensor_values(t, it->second);
     outputs[t.name] = tj;

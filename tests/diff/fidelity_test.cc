@@ -86,8 +86,8 @@ Case random_case(uint32_t seed) {
         const int rows = pick(1, 12), lines = chance(0.3) ? pick(2, 4) : 1;
         if (rows * lines > 96) continue;
         s << "mmul ub=" << pick(0, 1024) << " acc=" << pick(0, 96 - rows * lines) << " rows=" << rows
-          << " lines=" << lines << " stride=" << pick(0, 40) << " line_stride=" << pick(0, 200)
-          << (swap ? " swap" : "") << (chance(0.4) ? " accumulate" : "") << (chance(0.2) ? " uin" : "") << "\n";
+          << " lines=" << lines << " stride=" << pick(0, 40) << " line_stride=" << pick(0, 200) << (swap ? " swap" : "")
+          << (chance(0.4) ? " accumulate" : "") << (chance(0.2) ? " uin" : "") << "\n";
         if (swap) --tiles_queued;
         active = true;
         matrix_pending = true;
@@ -103,8 +103,7 @@ Case random_case(uint32_t seed) {
       const int total = pool ? width * pick(1, 4) : rows;
       s << "act acc=" << pick(0, 96 - total) << " ub=" << pick(2048, 4096) << " rows=" << total
         << " cols=" << pick(1, C) << " stride=" << pick(1, 40) << " mult=" << pick(-2000000000, 2000000000)
-        << " shift=" << pick(-4, 20) << " zp=" << pick(-20, 20) << " frac=" << pick(0, 7)
-        << " func=" << pick(0, 4);
+        << " shift=" << pick(-4, 20) << " zp=" << pick(-20, 20) << " frac=" << pick(0, 7) << " func=" << pick(0, 4);
       if (pool) s << " pool=" << pick(1, 2) << " width=" << width << " pool_h=1 pool_w=" << pick(1, width);
       s << "\n";
       if (chance(0.5)) s << "sync units=activation\n";

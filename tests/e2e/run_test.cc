@@ -2,8 +2,10 @@
 // and the messages for bad input.
 
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
+#include "tests/support/cli_runner.h"
 
 #include <algorithm>
 #include <array>
@@ -17,20 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int status;
-  std::string output;
-};
-
-Outcome tpusim(const std::string& args) {
-  const std::string cmd = std::string(TPUSIM_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using tpu::test::Outcome;
+using tpu::test::tpusim;
 
 const std::string kSrc = TPUSIM_SOURCE_DIR;
 
@@ -156,12 +146,12 @@ TEST_F(RunCli, TimingOnlyRunsGiveTheSameCycles) {
 }
 
 TEST_F(RunCli, CheckReportsEachFailedExpectationWithItsLine) {
-  write("c.s",
-        ".config " + kSrc + "/configs/tiny.yaml\n"
-        ".expect cycles 1 2\n"
-        ".expect counter matrix_unit.usefull_macs 3\n"
-        ".expect ub 0 1, 2\n"
-        "halt\n");
+  write("c.s", ".config " + kSrc +
+                   "/configs/tiny.yaml\n"
+                   ".expect cycles 1 2\n"
+                   ".expect counter matrix_unit.usefull_macs 3\n"
+                   ".expect ub 0 1, 2\n"
+                   "halt\n");
   const Outcome r = tpusim("check " + path("c.s"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find(path("c.s") + ":2: expected cycles in [1, 2], got"), std::string::npos) << r.output;

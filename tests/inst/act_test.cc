@@ -3,20 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "tests/support/inst_tester.h"
 
 namespace tpu::test {
 namespace {
-
-std::vector<int> random_bytes(size_t n, uint32_t seed, int lo = -128, int hi = 127) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(lo, hi);
-  std::vector<int> v(n);
-  for (int& x : v) x = d(rng);
-  return v;
-}
 
 class Activate : public testing::TestWithParam<std::string> {
  protected:
@@ -78,7 +68,9 @@ TEST_P(Activate, PerLaneTableSuppliesBiasMultiplierAndShift) {
       for (int b = 0; b < 4; ++b) table.push_back((static_cast<uint32_t>(word) >> (8 * b)) & 0xff);
   t.host(0x100, table);
   with_products(t, 3, 14);
-  t.code("rhm host=0x100 ub=0x800 len=96\nsync units=host\nact acc=0 ub=0x400 rows=3 cols=8 stride=8 mult=0 perlane params=0x800")
+  t.code(
+       "rhm host=0x100 ub=0x800 len=96\nsync units=host\nact acc=0 ub=0x400 rows=3 cols=8 stride=8 mult=0 perlane "
+       "params=0x800")
       .run();
   t.expect_matches_reference();
 }
@@ -90,8 +82,8 @@ TEST_P(Activate, OccupiesThePipelineForItsElementsThenItsLatency) {
   ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
   const Timing& T = t.timing();
   const uint64_t start = T.issue(0) + 1;
-  const uint64_t compute = rows * ((cols + T.lanes() - 1) / T.lanes());          // lanes per cycle
-  const uint64_t write = rows * ((cols + T.row_bytes() - 1) / T.row_bytes());   // one port row per cycle
+  const uint64_t compute = rows * ((cols + T.lanes() - 1) / T.lanes());        // lanes per cycle
+  const uint64_t write = rows * ((cols + T.row_bytes() - 1) / T.row_bytes());  // one port row per cycle
   const uint64_t busy = std::max(compute, write);
   EXPECT_EQ(t.sim().cycles(), start + busy + static_cast<uint64_t>(T.p.activation_unit.latency_cycles));
   EXPECT_EQ(t.sim().stat("activation_unit", "busy_cycles"), busy);
@@ -100,7 +92,8 @@ TEST_P(Activate, OccupiesThePipelineForItsElementsThenItsLatency) {
 
 TEST_P(Activate, ReadingAccumulatorsBeforeTheirMultiplyFinishesIsAHazard) {
   InstTester t(sets());
-  t.code("rdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=4 stride=8 swap\nact acc=2 ub=0x400 rows=1 cols=8 stride=8 mult=1").run();
+  t.code("rdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=4 stride=8 swap\nact acc=2 ub=0x400 rows=1 cols=8 stride=8 mult=1")
+      .run();
   t.expect_fault(2, "hazard: this instruction reads accumulator rows [2, 3) that the earlier instruction at pc 1");
   EXPECT_NE(t.sim().fault_reason().find("add `sync units=matrix`"), std::string::npos);
 }
@@ -122,7 +115,8 @@ TEST_P(Activate, BadPerLaneShiftFaultsWhenRead) {
   std::vector<int> table(96, 0);
   table[8] = 99;  // lane 0 shift
   t.host(0, table);
-  t.code("rhm host=0 ub=0x800 len=96\nsync units=host\nact acc=0 ub=0 rows=1 cols=8 stride=8 mult=0 perlane params=0x800")
+  t.code(
+       "rhm host=0 ub=0x800 len=96\nsync units=host\nact acc=0 ub=0 rows=1 cols=8 stride=8 mult=0 perlane params=0x800")
       .run();
   t.expect_fault(2, "lane 0: shift 99 is outside [-31, 31]");
 }

@@ -3,20 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "tests/support/inst_tester.h"
 
 namespace tpu::test {
 namespace {
-
-std::vector<int> random_bytes(size_t n, uint32_t seed, int lo = -128, int hi = 127) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(lo, hi);
-  std::vector<int> v(n);
-  for (int& x : v) x = d(rng);
-  return v;
-}
 
 class MatrixMultiply : public testing::TestWithParam<std::string> {
  protected:
@@ -85,12 +75,12 @@ TEST_P(MatrixMultiply, OneMultiplyTakesItsVectorsPlusFillAndDrain) {
   ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
   const Timing& T = t.timing();
   const uint64_t R = T.rows(), C = T.cols(), v = (k + T.row_bytes() - 1) / T.row_bytes();
-  const uint64_t taken = T.issue(0) + 1;                                     // the weight engine takes rdw
+  const uint64_t taken = T.issue(0) + 1;                                       // the weight engine takes rdw
   const uint64_t arrival = taken + T.dram_transfer(k * n) + T.dram_latency();  // the tile is in the FIFO
-  const uint64_t ready = T.issue(1) + 1;                                     // mmul could start
-  const uint64_t first = std::max(ready, arrival + R);                      // shifted in: R cycles
-  const uint64_t done = first + (B - 1) * v + R + C;                         // last result written
-  EXPECT_EQ(t.sim().cycles(), done);                                         // halt waits for it
+  const uint64_t ready = T.issue(1) + 1;                                       // mmul could start
+  const uint64_t first = std::max(ready, arrival + R);                         // shifted in: R cycles
+  const uint64_t done = first + (B - 1) * v + R + C;                           // last result written
+  EXPECT_EQ(t.sim().cycles(), done);                                           // halt waits for it
   EXPECT_EQ(t.sim().stat("matrix_unit", "weight_stall_cycles"), std::max(ready, arrival) - ready);
   EXPECT_EQ(t.sim().stat("matrix_unit", "weight_shift_cycles"), first - std::max(ready, arrival));
   EXPECT_EQ(t.sim().stat("matrix_unit", "array_active_cycles"), B);

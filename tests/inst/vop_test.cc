@@ -2,20 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "tests/support/inst_tester.h"
 
 namespace tpu::test {
 namespace {
-
-std::vector<int> random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(-128, 127);
-  std::vector<int> v(n);
-  for (int& x : v) x = d(rng);
-  return v;
-}
 
 TEST(VectorOp, EveryOperationAndFunctionMatchesTheReference) {
   for (const char* op : {"add", "mul", "max", "min"})

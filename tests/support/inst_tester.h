@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +21,15 @@
 #include "tests/support/timing.h"
 
 namespace tpu::test {
+
+// n bytes drawn uniformly from [lo, hi] with a fixed seed.
+inline std::vector<int> random_bytes(size_t n, uint32_t seed, int lo = -128, int hi = 127) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<int> v(n);
+  for (int& x : v) x = d(rng);
+  return v;
+}
 
 class InstTester {
  public:

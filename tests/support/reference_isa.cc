@@ -30,7 +30,8 @@ void ReferenceMachine::run(const isa::Program& program) {
   for (size_t pc = 0; pc < program.text.size(); ++pc) {
     isa::Instruction insn;
     std::string error;
-    if (!isa::decode(program.text[pc], &insn, &error)) throw std::runtime_error("pc " + std::to_string(pc) + ": " + error);
+    if (!isa::decode(program.text[pc], &insn, &error))
+      throw std::runtime_error("pc " + std::to_string(pc) + ": " + error);
     if (insn.opcode() == isa::Opcode::halt) return;
     execute(insn);
   }
@@ -117,8 +118,7 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
             mult = word(4);
             shift = word(8);
           }
-          const int8_t requantized =
-              arith::requant8(x, int32_t(mult), int(shift), int(v("zp")), rounding_);
+          const int8_t requantized = arith::requant8(x, int32_t(mult), int(shift), int(v("zp")), rounding_);
           q[r * n + c] = arith::lookup(
               arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac"))), requantized);
         }
@@ -150,10 +150,11 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
       std::vector<uint8_t> out(len);
       const auto lut = arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac")));
       for (uint64_t i = 0; i < len; ++i) {
-        const int64_t t = arith::combine(static_cast<isa::VecOp>(v("op")), int8_t(ub_at(u("a") + i)),
-                                         int8_t(ub_at(u("b") + i)), int(v("za")), int(v("zb")), int(v("ma")),
-                                         int(v("mb")));
-        out[i] = uint8_t(arith::lookup(lut, arith::requant8(t, int32_t(v("mult")), int(v("shift")), int(v("zp")), rounding_)));
+        const int64_t t =
+            arith::combine(static_cast<isa::VecOp>(v("op")), int8_t(ub_at(u("a") + i)), int8_t(ub_at(u("b") + i)),
+                           int(v("za")), int(v("zb")), int(v("ma")), int(v("mb")));
+        out[i] = uint8_t(
+            arith::lookup(lut, arith::requant8(t, int32_t(v("mult")), int(v("shift")), int(v("zp")), rounding_)));
       }
       for (uint64_t i = 0; i < len; ++i) ub_at(u("dst") + i) = out[i];
       return;

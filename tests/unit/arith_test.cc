@@ -30,12 +30,12 @@ TEST(Arith, RoundShiftMatchesTheDefinitionExhaustively) {
 }
 
 TEST(Arith, TiesRoundAsNamed) {
-  EXPECT_EQ(requant(5, int32_t{1} << 30, 1, Rounding::half_away), 1);   // 5 * 0.5 / 2 = 1.25
-  EXPECT_EQ(requant(6, int32_t{1} << 30, 1, Rounding::half_away), 2);   // 1.5 -> 2
+  EXPECT_EQ(requant(5, int32_t{1} << 30, 1, Rounding::half_away), 1);    // 5 * 0.5 / 2 = 1.25
+  EXPECT_EQ(requant(6, int32_t{1} << 30, 1, Rounding::half_away), 2);    // 1.5 -> 2
   EXPECT_EQ(requant(-6, int32_t{1} << 30, 1, Rounding::half_away), -2);  // -1.5 -> -2
-  EXPECT_EQ(requant(6, int32_t{1} << 30, 1, Rounding::half_even), 2);   // 1.5 -> 2
-  EXPECT_EQ(requant(10, int32_t{1} << 30, 1, Rounding::half_even), 2);  // 2.5 -> 2
-  EXPECT_EQ(requant(-6, int32_t{1} << 30, 1, Rounding::floor), -2);     // -1.5 -> -2
+  EXPECT_EQ(requant(6, int32_t{1} << 30, 1, Rounding::half_even), 2);    // 1.5 -> 2
+  EXPECT_EQ(requant(10, int32_t{1} << 30, 1, Rounding::half_even), 2);   // 2.5 -> 2
+  EXPECT_EQ(requant(-6, int32_t{1} << 30, 1, Rounding::floor), -2);      // -1.5 -> -2
 }
 
 TEST(Arith, RequantIsExactAtTheExtremes) {
@@ -89,8 +89,9 @@ TEST(Arith, AveragesRoundLikeRequantization) {
         long double want = floor_v;
         if (mode != Rounding::floor) {
           if (frac > 0.5L) want = floor_v + 1;
-          if (frac == 0.5L) want = mode == Rounding::half_away ? (exact > 0 ? floor_v + 1 : floor_v)
-                                                               : (std::fmod(floor_v, 2.0L) == 0 ? floor_v : floor_v + 1);
+          if (frac == 0.5L)
+            want = mode == Rounding::half_away ? (exact > 0 ? floor_v + 1 : floor_v)
+                                               : (std::fmod(floor_v, 2.0L) == 0 ? floor_v : floor_v + 1);
         }
         ASSERT_EQ(got, sat8(static_cast<int64_t>(want))) << sum << "/" << count;
       }

@@ -47,7 +47,7 @@ TEST(Config, TinyOverridesItsBaseKeyByKey) {
   const ChipParams p = read_chip_params(Config::load(kConfigs + "tiny.yaml"));
   EXPECT_EQ(p.matrix_unit.rows, 8);
   EXPECT_EQ(p.unified_buffer.size_bytes, 64 << 10);
-  EXPECT_EQ(p.clock_mhz, 700);                   // from the base
+  EXPECT_EQ(p.clock_mhz, 700);                    // from the base
   EXPECT_EQ(p.weight_memory.bandwidth_gb_s, 34);  // a sibling of an overridden key survives
 }
 
@@ -79,8 +79,9 @@ TEST(Config, UnknownKeyFromSetNamesTheOption) {
 TEST(Config, WrongTypeIsNamed) {
   Config c = Config::load(kConfigs + "tiny.yaml");
   c.set("accumulators.entries=lots");
-  EXPECT_NE(error_of([&] { read_chip_params(c); })
-                .find("accumulators.entries: expected an integer (optionally with KiB, MiB or GiB), got 'lots'"),
+  EXPECT_NE(error_of([&] {
+              read_chip_params(c);
+            }).find("accumulators.entries: expected an integer (optionally with KiB, MiB or GiB), got 'lots'"),
             std::string::npos);
 }
 
@@ -94,8 +95,9 @@ TEST(Config, ImpossibleValueGivesTheRange) {
 TEST(Config, ChoiceIsCheckedWithASuggestion) {
   Config c = Config::load(kConfigs + "tiny.yaml");
   c.set("fidelity=fsat");
-  EXPECT_NE(error_of([&] { read_chip_params(c); }).find("fidelity: 'fsat' is not one of fast, pe; did you mean 'fast'?"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { read_chip_params(c); }).find("fidelity: 'fsat' is not one of fast, pe; did you mean 'fast'?"),
+      std::string::npos);
 }
 
 TEST(Config, MissingKeysAndSectionsAreListedTogether) {
@@ -108,9 +110,11 @@ TEST(Config, MissingKeysAndSectionsAreListedTogether) {
 
 TEST(Config, SectionGivenAsAValueIsAnError) {
   Config c = Config::load(kConfigs + "tiny.yaml");
-  EXPECT_EQ(error_of([&] { c.set("clock_mhz.fast=1"); }), "--set clock_mhz.fast=1: 'clock_mhz' is a value, not a section");
+  EXPECT_EQ(error_of([&] { c.set("clock_mhz.fast=1"); }),
+            "--set clock_mhz.fast=1: 'clock_mhz' is a value, not a section");
   c.set("matrix_unit=3");
-  EXPECT_NE(error_of([&] { read_chip_params(c); }).find("matrix_unit: expected a section of settings"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_chip_params(c); }).find("matrix_unit: expected a section of settings"),
+            std::string::npos);
 }
 
 TEST(Config, MalformedSetIsAnError) {
@@ -126,7 +130,8 @@ TEST(Config, YamlSyntaxErrorNamesTheLine) {
 }
 
 TEST(Config, MissingFileAndBaseCyclesAreErrors) {
-  EXPECT_EQ(error_of([] { Config::load("/nonexistent.yaml"); }), "/nonexistent.yaml: cannot open the configuration file");
+  EXPECT_EQ(error_of([] { Config::load("/nonexistent.yaml"); }),
+            "/nonexistent.yaml: cannot open the configuration file");
   const std::string a = write_temp("cycle_a.yaml", "base: cycle_b.yaml\n");
   write_temp("cycle_b.yaml", "base: cycle_a.yaml\n");
   EXPECT_NE(error_of([&] { Config::load(a); }).find("`base` files form a cycle"), std::string::npos);

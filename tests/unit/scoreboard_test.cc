@@ -72,7 +72,7 @@ TEST(BandwidthChannel, StreamsRoundOnceNotPerPiece) {
   BandwidthChannel stream(34e9, 700e6);
   Cycle end = 0;
   for (int i = 0; i < 10; ++i) end = stream.reserve(0, 100).end;
-  EXPECT_EQ(end, stream.cycles_for(1000));  // one stream of 1000 bytes, not 10 x ceil(2.06)
+  EXPECT_EQ(end, stream.cycles_for(1000));        // one stream of 1000 bytes, not 10 x ceil(2.06)
   const auto gap = stream.reserve(end + 5, 100);  // after a gap a new stream starts
   EXPECT_EQ(gap.start, end + 5);
   EXPECT_EQ(gap.end, end + 5 + stream.cycles_for(100));
@@ -80,7 +80,7 @@ TEST(BandwidthChannel, StreamsRoundOnceNotPerPiece) {
 
 TEST(BandwidthChannel, NanosecondsRoundUpToWholeCycles) {
   EXPECT_EQ(ns_to_cycles(100, 700), 70u);
-  EXPECT_EQ(ns_to_cycles(1, 700), 1u);      // 0.7 cycles
+  EXPECT_EQ(ns_to_cycles(1, 700), 1u);  // 0.7 cycles
   EXPECT_EQ(ns_to_cycles(0, 700), 0u);
   EXPECT_EQ(ns_to_cycles(1000, 933.3), 934u);  // 933.3 cycles
 }

@@ -59,8 +59,7 @@ void add_asm_commands(CLI::App& app) {
   });
 
   auto dis = std::make_shared<DisasmArgs>();
-  CLI::App* dis_cmd =
-      app.add_subcommand("disasm", "Print a program as assembly that reassembles to the same binary");
+  CLI::App* dis_cmd = app.add_subcommand("disasm", "Print a program as assembly that reassembles to the same binary");
   dis_cmd->add_option("program", dis->input, "Program container (.tpb)")->required()->check(CLI::ExistingFile);
   dis_cmd->add_option("-o,--output", dis->output, "Write the listing to a file instead of stdout");
   dis_cmd->add_flag("--no-data", dis->no_data, "Leave out the memory images (the listing then no longer reassembles)");

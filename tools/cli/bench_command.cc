@@ -110,8 +110,9 @@ void bench(const BenchArgs& args) {
   std::printf("pe, values:    %llu array cycles of %lldx%lld PEs  %8.4f s  %.3g PE-cycles/s\n",
               static_cast<unsigned long long>(cycle.pe_steps), static_cast<long long>(fast.matrix_unit.rows),
               static_cast<long long>(fast.matrix_unit.cols), cycle.wall_seconds, pe_cycles / cycle.wall_seconds);
-  std::printf("fast vs pe agree on cycles: %s\n",
-              cycle.result["cycles"] == best_run(fast, multiply_program(1024), false, 1).result["cycles"] ? "yes" : "NO");
+  std::printf(
+      "fast vs pe agree on cycles: %s\n",
+      cycle.result["cycles"] == best_run(fast, multiply_program(1024), false, 1).result["cycles"] ? "yes" : "NO");
 }
 
 }  // namespace

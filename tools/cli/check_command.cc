@@ -67,7 +67,8 @@ std::vector<std::string> split_words(const std::string& text) {
 
 class CheckFile {
  public:
-  CheckFile(std::string path, std::string default_config) : path_(std::move(path)), config_(std::move(default_config)) {}
+  CheckFile(std::string path, std::string default_config)
+      : path_(std::move(path)), config_(std::move(default_config)) {}
 
   // Returns true when every expectation holds; prints what does not.
   bool run() {
@@ -89,7 +90,8 @@ class CheckFile {
     for (const Directive& d : directives_) {
       // Host memory is read back only where an expectation looks.
       int64_t base;
-      if (d.words[0] != ".expect" || d.words.size() < 4 || d.words[1] != "host" || !value(d, d.words[2], &base)) continue;
+      if (d.words[0] != ".expect" || d.words.size() < 4 || d.words[1] != "host" || !value(d, d.words[2], &base))
+        continue;
       host_index_[d.line] = options.host_ranges.size();
       std::vector<int64_t> want;
       if (!values(d, 3, &want)) continue;
@@ -143,7 +145,8 @@ class CheckFile {
     }
     std::vector<std::string_view> names;
     for (const auto& [n, v] : symbols_) names.push_back(n);
-    return fail(d.line, "'" + word + "' is neither a number nor a symbol of the program" + isa::did_you_mean(word, names));
+    return fail(d.line,
+                "'" + word + "' is neither a number nor a symbol of the program" + isa::did_you_mean(word, names));
   }
 
   // Values, where V*N stands for N copies of V.
@@ -192,11 +195,11 @@ class CheckFile {
     }
     if (kind == "cycles") {
       int64_t lo, hi;
-      if (w.size() != 4 || !value(d, w[2], &lo) || !value(d, w[3], &hi)) return fail(d.line, "usage: .expect cycles MIN MAX");
+      if (w.size() != 4 || !value(d, w[2], &lo) || !value(d, w[3], &hi))
+        return fail(d.line, "usage: .expect cycles MIN MAX");
       const int64_t c = run.result["cycles"].get<int64_t>();
-      return (c >= lo && c <= hi) ||
-             fail(d.line, "expected cycles in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                              std::to_string(c));
+      return (c >= lo && c <= hi) || fail(d.line, "expected cycles in [" + std::to_string(lo) + ", " +
+                                                      std::to_string(hi) + "], got " + std::to_string(c));
     }
     if (kind == "counter") {
       if (w.size() != 4 && w.size() != 5) return fail(d.line, "usage: .expect counter UNIT.STAT [==|<=|>=] VALUE");
@@ -216,7 +219,8 @@ class CheckFile {
       const int64_t got = units[unit][stat].get<int64_t>();
       const bool ok = op == "==" ? got == want : op == "<=" ? got <= want : op == ">=" ? got >= want : false;
       if (op != "==" && op != "<=" && op != ">=") return fail(d.line, "comparison must be ==, <= or >=");
-      return ok || fail(d.line, "expected " + w[2] + " " + op + " " + std::to_string(want) + ", got " + std::to_string(got));
+      return ok ||
+             fail(d.line, "expected " + w[2] + " " + op + " " + std::to_string(want) + ", got " + std::to_string(got));
     }
     if (kind == "ub" || kind == "host" || kind == "acc") {
       int64_t base;
@@ -235,8 +239,9 @@ class CheckFile {
         const uint64_t cols = static_cast<uint64_t>(params.matrix_unit.cols);
         if (static_cast<uint64_t>(base) >= run.acc.size() / cols || want.size() > cols)
           return fail(d.line, "accumulator row or lanes out of range");
-        return compare(d, "acc row " + std::to_string(base) + " lane", 0, want,
-                       std::vector<int32_t>(run.acc.begin() + base * cols, run.acc.begin() + base * cols + want.size()));
+        return compare(
+            d, "acc row " + std::to_string(base) + " lane", 0, want,
+            std::vector<int32_t>(run.acc.begin() + base * cols, run.acc.begin() + base * cols + want.size()));
       }
       if (kind == "ub") {
         if (base + want.size() > run.ub.size()) return fail(d.line, "range outside the unified buffer");

@@ -23,7 +23,8 @@ std::string pool_shape(const isa::ActivateArgs& a, PoolShape* shape) {
     return {};
   }
   if (a.rows % a.width != 0)
-    return "rows=" + std::to_string(a.rows) + " is not a whole number of image rows of width=" + std::to_string(a.width);
+    return "rows=" + std::to_string(a.rows) +
+           " is not a whole number of image rows of width=" + std::to_string(a.width);
   const uint64_t h = a.rows / a.width, w = a.width;
   if (a.pool_h > h || a.pool_w > w)
     return "pooling window " + std::to_string(a.pool_h) + "x" + std::to_string(a.pool_w) + " is larger than the " +
@@ -74,8 +75,8 @@ std::string ActivationUnit::prepare_act(const isa::ActivateArgs& a, Footprint* f
   if (a.cols > acc_.cols())
     return "cols=" + std::to_string(a.cols) + " exceeds the " + std::to_string(acc_.cols()) + " accumulator lanes";
   if (a.acc + a.rows > acc_.entries())
-    return "accumulator rows [" + std::to_string(a.acc) + ", " + std::to_string(a.acc + a.rows) +
-           ") are outside the " + std::to_string(acc_.entries()) + " accumulator rows";
+    return "accumulator rows [" + std::to_string(a.acc) + ", " + std::to_string(a.acc + a.rows) + ") are outside the " +
+           std::to_string(acc_.entries()) + " accumulator rows";
   if (std::string e = shift_error(a.shift); !a.perlane && !e.empty()) return e;
   PoolShape shape;
   if (std::string e = pool_shape(a, &shape); !e.empty()) return e;
@@ -87,8 +88,8 @@ std::string ActivationUnit::prepare_act(const isa::ActivateArgs& a, Footprint* f
   footprint->push_back({Space::kUnifiedBuffer, true, out});
   if (a.perlane) {
     const Strided table{a.params, kLaneParamBytes * a.cols, 1, 0};
-    if (std::string e = range_error("per-lane table", table.lo(), table.hi(), ub_.size(),
-                                    "bytes of the unified buffer");
+    if (std::string e =
+            range_error("per-lane table", table.lo(), table.hi(), ub_.size(), "bytes of the unified buffer");
         !e.empty())
       return e;
     footprint->push_back({Space::kUnifiedBuffer, false, table});
@@ -209,9 +210,8 @@ void ActivationUnit::activate(const isa::ActivateArgs& a, isa::Rounding rounding
             sum += v;
             best = std::max(best, v);
           }
-        out[c] = a.pool == isa::Pool::max
-                     ? static_cast<int8_t>(best)
-                     : arith::average(sum, static_cast<int64_t>(a.pool_h * a.pool_w), rounding);
+        out[c] = a.pool == isa::Pool::max ? static_cast<int8_t>(best)
+                                          : arith::average(sum, static_cast<int64_t>(a.pool_h * a.pool_w), rounding);
       }
       std::memcpy(ub_.data(a.ub + (oy * shape.out_w + ox) * a.stride), out.data(), n);
     }
@@ -227,7 +227,7 @@ void ActivationUnit::vector_op(const isa::VectorArgs& a, isa::Rounding rounding)
     const int64_t t = arith::combine(a.op, x[i], y[i], static_cast<int>(a.za), static_cast<int>(a.zb),
                                      static_cast<int>(a.ma), static_cast<int>(a.mb));
     out[i] = arith::lookup(lut, arith::requant8(t, static_cast<int32_t>(a.mult), static_cast<int>(a.shift),
-                                               static_cast<int>(a.zp), rounding));
+                                                static_cast<int>(a.zp), rounding));
   }
   std::memcpy(ub_.data(a.dst), out.data(), a.len);
 }

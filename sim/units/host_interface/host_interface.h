@@ -45,8 +45,8 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   Counter& write_bytes_ = stats_.add("host_write_bytes", "bytes", "Bytes moved from the unified buffer to host memory");
   Counter& instruction_bytes_ = stats_.add("instruction_bytes", "bytes", "Instruction words sent to the chip");
   Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles a host transfer was in progress");
-  Counter& buffer_full_cycles_ =
-      stats_.add("instruction_buffer_full_cycles", "cycles", "Cycles the host waited for room in the instruction buffer");
+  Counter& buffer_full_cycles_ = stats_.add("instruction_buffer_full_cycles", "cycles",
+                                            "Cycles the host waited for room in the instruction buffer");
 };
 
 }  // namespace tpu::sim

@@ -106,7 +106,7 @@ void MatrixUnit::run_fast() {
       active_ = std::move(shadow_tile_);
       active_used_ = false;
       shadow_ = Shadow::kEmpty;
-    shadow_state_ = 0;
+      shadow_state_ = 0;
       shadow_changed_.notify(sc_core::SC_ZERO_TIME);
       if (ctx_.compute_values) gemm_.set_weights(active_->data.data(), active_->k, active_->n, active_->is_unsigned);
     }
@@ -123,8 +123,7 @@ void MatrixUnit::run_fast() {
       std::vector<int32_t> out(a.rows * n);
       for (uint64_t l = 0; l < a.lines; ++l) {
         gemm_.multiply(ub_.data(a.ub + l * a.line_stride), a.stride, a.rows, a.uin, out.data(), n);
-        for (uint64_t i = 0; i < a.rows; ++i)
-          acc_.store(a.acc + l * a.rows + i, out.data() + i * n, n, a.accumulate);
+        for (uint64_t i = 0; i < a.rows; ++i) acc_.store(a.acc + l * a.rows + i, out.data() + i * n, n, a.accumulate);
       }
     }
     account(insn, vectors, k, first, last + v);
@@ -140,13 +139,12 @@ void MatrixUnit::run_fast() {
   }
 }
 
-
 // ---------------------------------------------------------------- pe fidelity
 
 void MatrixUnit::start_shift_pe(uint8_t reg) {
   shadow_tile_ = fifo_.pop();
   shadow_ = Shadow::kLoading;
-    shadow_state_ = 1;
+  shadow_state_ = 1;
   shadow_reg_ = reg;
   shift_step_ = 0;
   ++tiles_shifted_;
@@ -237,7 +235,7 @@ void MatrixUnit::run_pe() {
           active_reg = shadow_reg_;
           active_ = std::move(shadow_tile_);
           shadow_ = Shadow::kEmpty;
-    shadow_state_ = 0;
+          shadow_state_ = 0;
         }
         if (!ctx_.check_hazards(cur->insn)) return;
         cur->started = true;
@@ -259,8 +257,9 @@ void MatrixUnit::run_pe() {
         }
         const uint64_t vectors = a.rows * a.lines;
         const bool last = cur->next + 1 == vectors;
-        meta[next_tag % meta.size()] = {a.acc + cur->next, a.accumulate, static_cast<uint32_t>(n), cur->insn.seq,
-                                        cur->insn.pc, last, cur->first, vectors, k};
+        meta[next_tag % meta.size()] = {a.acc + cur->next, a.accumulate, static_cast<uint32_t>(n),
+                                        cur->insn.seq,     cur->insn.pc, last,
+                                        cur->first,        vectors,      k};
         in = {x.data(), *active_reg, next_tag++};
         injection = &in;
         ++array_active_cycles_;
@@ -301,7 +300,7 @@ void MatrixUnit::run_pe() {
       if (++shift_step_ == rows_) {
         array.latch(shadow_reg_);
         shadow_ = Shadow::kFull;
-    shadow_state_ = 2;
+        shadow_state_ = 2;
       }
     }
     if (waited_for_weights) ++(shifted ? weight_shift_cycles_ : weight_stall_cycles_);

@@ -38,8 +38,7 @@ class SystolicArray;
 class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
  public:
   SC_HAS_PROCESS(MatrixUnit);
-  MatrixUnit(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, Accumulators& acc,
-             WeightFifo& fifo);
+  MatrixUnit(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, Accumulators& acc, WeightFifo& fifo);
   ~MatrixUnit() override;
 
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
@@ -75,9 +74,9 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
   std::optional<WeightTile> active_;
   WeightTile shadow_tile_;
   Shadow shadow_ = Shadow::kEmpty;
-  Cycle shadow_start_ = 0;     // shift start of the shadow tile
-  Cycle free_at_ = 0;          // when the register the next tile goes into is free
-  Cycle last_vector_ = 0;      // entry cycle of the last vector that used the active tile
+  Cycle shadow_start_ = 0;  // shift start of the shadow tile
+  Cycle free_at_ = 0;       // when the register the next tile goes into is free
+  Cycle last_vector_ = 0;   // entry cycle of the last vector that used the active tile
   bool active_used_ = false;
   sc_core::sc_event shadow_changed_;
   Gemm gemm_;
@@ -105,8 +104,8 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
       stats_.add("weight_stall_cycles", "cycles", "Cycles an mmul waited for its tile to reach the array");
   Counter& weight_shift_cycles_ =
       stats_.add("weight_shift_cycles", "cycles", "Cycles an mmul waited for its tile to finish shifting in");
-  Counter& input_stall_cycles_ = stats_.add("input_stall_cycles", "cycles",
-                                            "Cycles the array waited for input vectors from the unified buffer");
+  Counter& input_stall_cycles_ =
+      stats_.add("input_stall_cycles", "cycles", "Cycles the array waited for input vectors from the unified buffer");
   Counter& vectors_ = stats_.add("vectors", "vectors", "Input vectors multiplied");
   Counter& tiles_shifted_ = stats_.add("tiles_shifted", "tiles", "Weight tiles shifted into the array");
 };

@@ -74,7 +74,8 @@ void SystolicArray::shift(const int16_t* row) {
 void SystolicArray::latch(uint8_t reg) { w_[reg] = chain_; }
 
 bool SystolicArray::row0_uses(uint8_t reg) const {
-  return std::find(sel_.begin(), sel_.begin() + static_cast<long>(cols_), reg) != sel_.begin() + static_cast<long>(cols_);
+  return std::find(sel_.begin(), sel_.begin() + static_cast<long>(cols_), reg) !=
+         sel_.begin() + static_cast<long>(cols_);
 }
 
 }  // namespace tpu::sim

@@ -53,12 +53,12 @@ class SystolicArray {
 
   uint64_t rows_, cols_;
   // Per PE, row-major [row][col].
-  std::vector<int16_t> x_;     // input register
-  std::vector<uint8_t> sel_;   // weight register of the input, or kBubble
-  std::vector<uint64_t> tag_;  // vector of the input
-  std::vector<int32_t> psum_;  // partial-sum register
-  std::vector<int16_t> w_[2];  // weight registers
-  std::vector<int16_t> chain_; // shift chain
+  std::vector<int16_t> x_;      // input register
+  std::vector<uint8_t> sel_;    // weight register of the input, or kBubble
+  std::vector<uint64_t> tag_;   // vector of the input
+  std::vector<int32_t> psum_;   // partial-sum register
+  std::vector<int16_t> w_[2];   // weight registers
+  std::vector<int16_t> chain_;  // shift chain
   // Skew buffer: vectors that entered in the last `rows` cycles, by cycle.
   struct Entered {
     std::vector<int16_t> x;

@@ -95,7 +95,8 @@ void Sequencer::issue() {
         isa::unpack(word, a);
         // CfgReg has the one register `round`; the decoder has already rejected any other.
         if (isa::kEnumOf<isa::Rounding>->find(a.value) == nullptr) {
-          ctx_.raise(f.pc, "value " + std::to_string(a.value) + " names no rounding mode (0 half_away, 1 half_even, 2 floor)");
+          ctx_.raise(
+              f.pc, "value " + std::to_string(a.value) + " names no rounding mode (0 half_away, 1 half_even, 2 floor)");
           return;
         }
         rounding_ = static_cast<isa::Rounding>(a.value);

@@ -5,8 +5,8 @@
 // their own port time (UnifiedBuffer::port_cycles). Accesses outside the
 // buffer are caught at issue, so reads and writes here are always in range.
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <systemc>
 #include <vector>

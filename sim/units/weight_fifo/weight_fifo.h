@@ -17,9 +17,9 @@
 namespace tpu::sim {
 
 struct WeightTile {
-  int64_t pc = 0;      // the rdw that brought it
-  uint32_t k = 0;      // rows used (input lanes)
-  uint32_t n = 0;      // columns used (output lanes)
+  int64_t pc = 0;  // the rdw that brought it
+  uint32_t k = 0;  // rows used (input lanes)
+  uint32_t n = 0;  // columns used (output lanes)
   bool is_unsigned = false;
   std::vector<int8_t> data;  // k x n row-major; empty when values are not computed
   Cycle arrival = 0;
