@@ -124,7 +124,7 @@ nlohmann::json to_json(const RunRecord& run) {
                 {"unified_buffer_write", stat(o, "unified_buffer", "write_bytes")},
                 {"accumulators_read", stat(o, "accumulators", "read_bytes")},
                 {"accumulators_write", stat(o, "accumulators", "write_bytes")}};
-  j["unified_buffer_used_bytes"] = o.ub_bytes_used;
+  j["unified_buffer_peak_bytes"] = o.ub_bytes_used;  // distinct bytes the program wrote
 
   const EnergyReport& e = run.energy;
   nlohmann::json events = nlohmann::json::array();
