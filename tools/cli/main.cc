@@ -8,6 +8,7 @@
 #include "sim/base/config.h"
 #include "sim/base/fault.h"
 #include "tools/cli/commands.h"
+#include "tools/compiler/graph.h"
 
 // Debian's libsystemc.so carries a main() that calls sc_main(); the linker
 // needs the symbol even though tpusim has its own main and never calls it.
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   tpu::cli::add_asm_commands(app);
   tpu::cli::add_run_command(app);
   tpu::cli::add_check_command(app);
+  tpu::cli::add_compile_command(app);
   tpu::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
@@ -29,6 +31,9 @@ int main(int argc, char** argv) {
     return e.status;
   } catch (const tpu::isa::ProgramError& e) {
     std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const tpu::compiler::ModelError& e) {
+    std::cerr << "model error: " << e.what() << "\n";
     return 1;
   } catch (const tpu::sim::ConfigError& e) {
     std::cerr << "configuration error:\n" << e.what() << "\n";

@@ -1,0 +1,108 @@
+// The compiled program's outputs on the chip equal the int8 reference
+// interpreter's, bit for bit, across layer types, shapes that need tiling
+// and chunking, and chip configurations.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/support/sim_harness.h"
+#include "tools/compiler/compiler.h"
+#include "tools/compiler/interpreter.h"
+
+namespace tpu::test {
+namespace {
+
+struct ModelCase {
+  const char* name;
+  std::string yaml;
+};
+
+void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.name; }
+
+struct ChipCase {
+  const char* name;
+  std::vector<std::string> sets;
+};
+
+const std::vector<ChipCase> kChips = {
+    {"tiny", {}},
+    {"tiny_pe", {"fidelity=pe"}},
+    // Narrow ports, few accumulators (work split into many chunks), a shallow FIFO, another rounding of shapes.
+    {"cramped", {"matrix_unit.rows=6", "matrix_unit.cols=5", "accumulators.entries=24", "unified_buffer.row_bytes=4",
+                 "weight_fifo.depth_tiles=2", "sequencer.unit_queue=2"}},
+    {"wide", {"matrix_unit.rows=32", "matrix_unit.cols=16", "accumulators.entries=512"}},
+};
+
+class CompiledModel : public testing::TestWithParam<std::tuple<ModelCase, int>> {};
+
+TEST_P(CompiledModel, ChipOutputsEqualTheReferenceInterpreter) {
+  const ModelCase& m = std::get<0>(GetParam());
+  const ChipCase& chip = kChips[static_cast<size_t>(std::get<1>(GetParam()))];
+  const std::string path = testing::TempDir() + m.name + ".yaml";
+  std::ofstream(path) << m.yaml;
+  const sim::ChipParams params = load_params("configs/tiny.yaml", chip.sets);
+  const compiler::Compiled c = compiler::compile_model(path, params);
+  // A fresh input, not the calibration data.
+  const std::vector<float> input = compiler::synthetic_inputs(*c.graph, 3)[2];
+  const std::vector<int8_t> q_input = compiler::quantize_input(c.qgraph, input);
+  const auto expected = compiler::run_int8(c.qgraph, q_input);
+
+  SimOptions options;
+  options.inputs[c.graph->layers[0].name] = std::vector<uint8_t>(q_input.begin(), q_input.end());
+  const SimRun run = simulate(params, c.lowered.program, options);
+  ASSERT_TRUE(run.halted()) << run.fault_reason() << " at pc " << run.fault_pc();
+  for (int o : c.graph->outputs) {
+    const auto& layer = c.graph->layers[static_cast<size_t>(o)];
+    const auto& values = run.result["outputs"][layer.name]["values"];
+    const auto& want = expected[static_cast<size_t>(o)];
+    ASSERT_EQ(values.size(), want.size()) << layer.name;
+    int nonzero = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(values[i].get<int>(), want[i]) << layer.name << "[" << i << "]";
+      nonzero += want[i] != 0;
+    }
+    EXPECT_GT(nonzero, 0) << "an all-zero output would prove little";
+  }
+}
+
+const std::vector<ModelCase> kModels = {
+    {"mlp",
+     "name: mlp\nseed: 5\ninput: {name: x, shape: [5, 37]}\nlayers:\n"
+     "  - {name: fc1, op: dense, units: 29, activation: relu}\n"
+     "  - {name: fc2, op: dense, units: 17, activation: sigmoid}\n"
+     "  - {name: fc3, op: dense, units: 11}\n"},
+    {"cnn",
+     "name: cnn\nseed: 3\ninput: {name: image, shape: [2, 7, 6, 3]}\nlayers:\n"
+     "  - {name: conv1, op: conv2d, filters: 10, kernel: 3, padding: same, activation: relu}\n"
+     "  - {name: conv2, op: conv2d, filters: 12, kernel: [2, 3], stride: [1, 2], activation: relu6}\n"
+     "  - {name: pool, op: maxpool, kernel: 2, stride: 1}\n"
+     "  - {name: flat, op: flatten}\n"
+     "  - {name: fc, op: dense, units: 9, activation: tanh}\n"},
+    {"residual",
+     "name: residual\nseed: 7\ninput: {name: image, shape: [1, 6, 6, 4]}\nlayers:\n"
+     "  - {name: stem, op: conv2d, filters: 8, kernel: 3, padding: same, activation: relu}\n"
+     "  - {name: a, op: conv2d, filters: 8, kernel: 3, padding: same, activation: relu}\n"
+     "  - {name: b, op: conv2d, filters: 8, kernel: 3, padding: same, dilation: 2}\n"
+     "  - {name: sum, op: add, inputs: [stem, b], activation: relu}\n"
+     "  - {name: avg, op: avgpool, kernel: 2}\n"
+     "  - {name: gap, op: global_avgpool}\n"
+     "  - {name: fc, op: dense, units: 5}\n"
+     "outputs: [fc, avg]\n"},
+    {"depthwise",
+     "name: depthwise\nseed: 11\ninput: {name: image, shape: [1, 5, 5, 6]}\nlayers:\n"
+     "  - {name: dw, op: conv2d, filters: 6, groups: 6, kernel: 3, padding: [1, 1], activation: relu6}\n"
+     "  - {name: pw, op: conv2d, filters: 9, kernel: 1, activation: relu}\n"
+     "  - {name: grouped, op: conv2d, filters: 6, groups: 3, kernel: 2, stride: 2}\n"
+     "  - {name: gap, op: global_avgpool}\n"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Zoo, CompiledModel,
+                         testing::Combine(testing::ValuesIn(kModels), testing::Range(0, static_cast<int>(kChips.size()))),
+                         [](const testing::TestParamInfo<std::tuple<ModelCase, int>>& i) {
+                           return std::string(std::get<0>(i.param).name) + "_" +
+                                  kChips[static_cast<size_t>(std::get<1>(i.param))].name;
+                         });
+
+}  // namespace
+}  // namespace tpu::test

@@ -1,0 +1,43 @@
+#include "tools/compiler/compiler.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace tpu::compiler {
+
+Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options) {
+  Compiled c;
+  c.graph = std::make_unique<Graph>(load_model(path, options.batch));
+  c.qgraph = quantize(*c.graph, synthetic_inputs(*c.graph, options.calibration_batches), options.percentile);
+  c.lowered = lower(c.qgraph, chip);
+  return c;
+}
+
+std::string report_text(const Compiled& c) {
+  std::ostringstream s;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-24s %-15s %14s %12s %8s %8s\n", "layer", "op", "MACs", "weight B", "tiles",
+                "insns");
+  s << line;
+  uint64_t macs = 0, bytes = 0, tiles = 0;
+  for (const LayerReport& l : c.lowered.report.layers) {
+    std::snprintf(line, sizeof line, "%-24s %-15s %14llu %12llu %8llu %8llu\n", l.name.c_str(), l.op.c_str(),
+                  static_cast<unsigned long long>(l.macs), static_cast<unsigned long long>(l.weight_bytes),
+                  static_cast<unsigned long long>(l.tiles), static_cast<unsigned long long>(l.instructions));
+    s << line;
+    macs += l.macs;
+    bytes += l.weight_bytes;
+    tiles += l.tiles;
+  }
+  std::snprintf(line, sizeof line, "%-24s %-15s %14llu %12llu %8llu %8llu\n", "total", "",
+                static_cast<unsigned long long>(macs), static_cast<unsigned long long>(bytes),
+                static_cast<unsigned long long>(tiles), static_cast<unsigned long long>(c.lowered.report.instructions));
+  s << line;
+  std::snprintf(line, sizeof line, "unified buffer peak %llu bytes, weight DRAM %llu bytes\n",
+                static_cast<unsigned long long>(c.lowered.report.ub_peak_bytes),
+                static_cast<unsigned long long>(c.lowered.report.dram_bytes));
+  s << line;
+  return s.str();
+}
+
+}  // namespace tpu::compiler

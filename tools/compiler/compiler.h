@@ -1,0 +1,33 @@
+#pragma once
+
+// The compiler's entry point: a model file in, a program for a configured chip
+// out, with the quantized graph kept for the reference interpreter.
+
+#include <memory>
+#include <string>
+
+#include "sim/base/params.h"
+#include "tools/compiler/graph.h"
+#include "tools/compiler/lower.h"
+#include "tools/compiler/quantize.h"
+
+namespace tpu::compiler {
+
+struct CompileOptions {
+  int64_t batch = 0;             // 0: the model's own
+  int calibration_batches = 2;   // synthetic batches, when no calibration data is given
+  double percentile = 100.0;     // of |activation| that maps to 127
+};
+
+struct Compiled {
+  std::unique_ptr<Graph> graph;  // stable: the quantized graph points into it
+  QGraph qgraph;
+  Lowered lowered;
+};
+
+Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options = {});
+
+// The compile report as a table: per layer MACs, weight bytes, tiles, instructions.
+std::string report_text(const Compiled& c);
+
+}  // namespace tpu::compiler

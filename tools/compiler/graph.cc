@@ -1,0 +1,275 @@
+#include "tools/compiler/graph.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <random>
+
+#include "isa/text.h"
+
+namespace tpu::compiler {
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::kInput: return "input";
+    case Op::kDense: return "dense";
+    case Op::kConv2d: return "conv2d";
+    case Op::kMaxPool: return "maxpool";
+    case Op::kAvgPool: return "avgpool";
+    case Op::kGlobalAvgPool: return "global_avgpool";
+    case Op::kAdd: return "add";
+    case Op::kFlatten: return "flatten";
+  }
+  return "?";
+}
+
+int64_t elements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+int Graph::find(const std::string& layer) const {
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (layers[i].name == layer) return static_cast<int>(i);
+  return -1;
+}
+
+std::string Graph::where(const Layer& l) const {
+  return file + ": layer '" + l.name + "'" + (l.line ? " (line " + std::to_string(l.line) + ")" : "") + ": ";
+}
+
+namespace {
+
+const std::vector<std::pair<std::string, Op>> kOps = {
+    {"dense", Op::kDense},     {"conv2d", Op::kConv2d}, {"maxpool", Op::kMaxPool}, {"avgpool", Op::kAvgPool},
+    {"global_avgpool", Op::kGlobalAvgPool}, {"add", Op::kAdd}, {"flatten", Op::kFlatten}};
+
+const std::vector<std::pair<std::string, isa::ActFunc>> kActs = {{"identity", isa::ActFunc::identity},
+                                                                 {"relu", isa::ActFunc::relu},
+                                                                 {"relu6", isa::ActFunc::relu6},
+                                                                 {"sigmoid", isa::ActFunc::sigmoid},
+                                                                 {"tanh", isa::ActFunc::tanh}};
+
+template <class T>
+const T* lookup(const std::vector<std::pair<std::string, T>>& table, const std::string& key) {
+  for (const auto& [k, v] : table)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+template <class T>
+std::string choices(const std::vector<std::pair<std::string, T>>& table, const std::string& word) {
+  std::vector<std::string_view> names;
+  std::string list;
+  for (const auto& [k, v] : table) {
+    names.push_back(k);
+    list += (list.empty() ? "" : ", ") + k;
+  }
+  return isa::did_you_mean(word, names) + " (one of " + list + ")";
+}
+
+// One or two integers: `3` or `[3, 2]`.
+std::pair<int64_t, int64_t> pair_of(const YAML::Node& n, const std::string& where, const char* key) {
+  try {
+    if (n.IsScalar()) return {n.as<int64_t>(), n.as<int64_t>()};
+    if (n.IsSequence() && n.size() == 2) return {n[0].as<int64_t>(), n[1].as<int64_t>()};
+  } catch (const YAML::Exception&) {
+  }
+  throw ModelError(where + key + ": expected an integer or a pair [h, w]");
+}
+
+}  // namespace
+
+Graph load_model(const std::string& path, int64_t batch_override) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ModelError(path + ": cannot open the model");
+  } catch (const YAML::ParserException& e) {
+    throw ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  Graph g;
+  g.file = path;
+  auto text = [&](const char* key) { return root[key] ? root[key].as<std::string>() : std::string(); };
+  g.name = text("name");
+  g.note = text("note");
+  if (root["seed"]) g.seed = root["seed"].as<uint64_t>();
+  const YAML::Node input = root["input"];
+  if (!input || !input["shape"] || !input["shape"].IsSequence())
+    throw ModelError(path + ": the model needs `input: {name: ..., shape: [batch, ...]}`");
+  Layer in;
+  in.name = input["name"] ? input["name"].as<std::string>() : "input";
+  in.line = input.Mark().line + 1;
+  for (const auto& d : input["shape"]) in.shape.push_back(d.as<int64_t>());
+  if (batch_override > 0) in.shape[0] = batch_override;
+  if (in.shape.size() != 2 && in.shape.size() != 4)
+    throw ModelError(g.where(in) + "input shape must be [N, features] or [N, H, W, C]");
+  for (int64_t d : in.shape)
+    if (d <= 0) throw ModelError(g.where(in) + "input dimensions must be positive");
+  g.layers.push_back(in);
+
+  const YAML::Node layers = root["layers"];
+  if (!layers || !layers.IsSequence() || layers.size() == 0) throw ModelError(path + ": the model has no `layers`");
+  for (const auto& node : layers) {
+    Layer l;
+    l.line = node.Mark().line + 1;
+    l.name = node["name"] ? node["name"].as<std::string>() : "layer" + std::to_string(g.layers.size());
+    const std::string where = g.where(l);
+    if (g.find(l.name) >= 0) throw ModelError(where + "the name is used twice");
+    if (!node["op"]) throw ModelError(where + "missing `op`");
+    const std::string op = node["op"].as<std::string>();
+    const Op* o = lookup(kOps, op);
+    if (!o) throw ModelError(where + "unknown op '" + op + "'" + choices(kOps, op));
+    l.op = *o;
+    // Inputs by name; by default the previous layer.
+    std::vector<std::string> names;
+    if (node["inputs"])
+      for (const auto& n : node["inputs"]) names.push_back(n.as<std::string>());
+    else if (node["input"])
+      names.push_back(node["input"].as<std::string>());
+    else
+      names.push_back(g.layers.back().name);
+    for (const auto& n : names) {
+      const int i = g.find(n);
+      if (i < 0) {
+        std::vector<std::string_view> known;
+        for (const auto& prev : g.layers) known.push_back(prev.name);
+        throw ModelError(where + "input '" + n + "' is not an earlier layer" + isa::did_you_mean(n, known));
+      }
+      l.inputs.push_back(i);
+    }
+    if (node["units"]) l.units = node["units"].as<int64_t>();
+    if (node["filters"]) l.units = node["filters"].as<int64_t>();
+    if (node["kernel"]) std::tie(l.kh, l.kw) = pair_of(node["kernel"], where, "kernel");
+    if (node["stride"]) std::tie(l.sh, l.sw) = pair_of(node["stride"], where, "stride");
+    else if (l.op == Op::kMaxPool || l.op == Op::kAvgPool) std::tie(l.sh, l.sw) = std::pair{l.kh, l.kw};
+    if (node["dilation"]) std::tie(l.dh, l.dw) = pair_of(node["dilation"], where, "dilation");
+    if (node["groups"]) l.groups = node["groups"].as<int64_t>();
+    if (node["padding"]) {
+      const YAML::Node p = node["padding"];
+      if (p.IsScalar() && p.as<std::string>() == "same") {
+        l.pad_top = l.pad_left = -1;  // resolved by shape inference
+      } else if (p.IsScalar() && p.as<std::string>() == "valid") {
+      } else {
+        std::tie(l.pad_top, l.pad_left) = pair_of(p, where, "padding");
+        l.pad_bottom = l.pad_top;
+        l.pad_right = l.pad_left;
+      }
+    }
+    if (node["activation"]) {
+      const std::string a = node["activation"].as<std::string>();
+      const isa::ActFunc* f = lookup(kActs, a);
+      if (!f) throw ModelError(where + "unknown activation '" + a + "'" + choices(kActs, a));
+      l.act = *f;
+    }
+    for (const auto& kv : node) {
+      static const std::vector<std::string> known = {"name",   "op",     "inputs",   "input",  "units",
+                                                     "filters", "kernel", "stride",   "padding", "dilation",
+                                                     "groups", "activation"};
+      const std::string key = kv.first.as<std::string>();
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::vector<std::string_view> views(known.begin(), known.end());
+        throw ModelError(where + "unknown attribute '" + key + "'" + isa::did_you_mean(key, views));
+      }
+    }
+    g.layers.push_back(std::move(l));
+  }
+  if (root["outputs"]) {
+    for (const auto& n : root["outputs"]) {
+      const int i = g.find(n.as<std::string>());
+      if (i < 0) throw ModelError(path + ": output '" + n.as<std::string>() + "' is not a layer");
+      g.outputs.push_back(i);
+    }
+  } else {
+    g.outputs.push_back(static_cast<int>(g.layers.size()) - 1);
+  }
+  infer_shapes(g);
+  generate_weights(g);
+  return g;
+}
+
+void infer_shapes(Graph& g) {
+  for (size_t i = 1; i < g.layers.size(); ++i) {
+    Layer& l = g.layers[i];
+    const std::string where = g.where(l);
+    const std::vector<int64_t>& in = g.layers[l.inputs[0]].shape;
+    const size_t arity = l.op == Op::kAdd ? 2 : 1;
+    if (l.inputs.size() != arity)
+      throw ModelError(where + op_name(l.op) + " takes " + std::to_string(arity) + " input" + (arity > 1 ? "s" : ""));
+    switch (l.op) {
+      case Op::kInput: break;
+      case Op::kDense:
+        if (in.size() != 2) throw ModelError(where + "dense needs a [N, features] input (add a flatten layer)");
+        if (l.units <= 0) throw ModelError(where + "dense needs `units` > 0");
+        l.shape = {in[0], l.units};
+        break;
+      case Op::kConv2d: {
+        if (in.size() != 4) throw ModelError(where + "conv2d needs an [N, H, W, C] input");
+        if (l.units <= 0) throw ModelError(where + "conv2d needs `filters` > 0");
+        if (l.groups <= 0 || in[3] % l.groups || l.units % l.groups)
+          throw ModelError(where + "groups=" + std::to_string(l.groups) + " must divide the " + std::to_string(in[3]) +
+                           " input and " + std::to_string(l.units) + " output channels");
+        if (l.kh <= 0 || l.kw <= 0 || l.sh <= 0 || l.sw <= 0 || l.dh <= 0 || l.dw <= 0)
+          throw ModelError(where + "kernel, stride and dilation must be positive");
+        const int64_t ekh = (l.kh - 1) * l.dh + 1, ekw = (l.kw - 1) * l.dw + 1;
+        if (l.pad_top < 0) {  // same: output = ceil(input / stride)
+          const int64_t oh = (in[1] + l.sh - 1) / l.sh, ow = (in[2] + l.sw - 1) / l.sw;
+          const int64_t ph = std::max<int64_t>(0, (oh - 1) * l.sh + ekh - in[1]);
+          const int64_t pw = std::max<int64_t>(0, (ow - 1) * l.sw + ekw - in[2]);
+          l.pad_top = ph / 2;
+          l.pad_bottom = ph - ph / 2;
+          l.pad_left = pw / 2;
+          l.pad_right = pw - pw / 2;
+        }
+        const int64_t hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
+        if (hp < ekh || wp < ekw)
+          throw ModelError(where + "the kernel is larger than the padded " + std::to_string(hp) + "x" +
+                           std::to_string(wp) + " input");
+        l.shape = {in[0], (hp - ekh) / l.sh + 1, (wp - ekw) / l.sw + 1, l.units};
+        break;
+      }
+      case Op::kMaxPool:
+      case Op::kAvgPool:
+        if (in.size() != 4) throw ModelError(where + "pooling needs an [N, H, W, C] input");
+        if (l.kh > in[1] || l.kw > in[2]) throw ModelError(where + "the pooling window is larger than the input");
+        l.shape = {in[0], (in[1] - l.kh) / l.sh + 1, (in[2] - l.kw) / l.sw + 1, in[3]};
+        break;
+      case Op::kGlobalAvgPool:
+        if (in.size() != 4) throw ModelError(where + "global_avgpool needs an [N, H, W, C] input");
+        l.shape = {in[0], in[3]};
+        break;
+      case Op::kAdd:
+        if (g.layers[l.inputs[1]].shape != in)
+          throw ModelError(where + "add needs inputs of one shape; '" + g.layers[l.inputs[0]].name + "' and '" +
+                           g.layers[l.inputs[1]].name + "' differ");
+        l.shape = in;
+        break;
+      case Op::kFlatten: l.shape = {in[0], elements(in) / in[0]}; break;
+    }
+  }
+}
+
+void generate_weights(Graph& g) {
+  std::mt19937_64 rng(g.seed);
+  // Box-Muller by hand: std::normal_distribution is not the same on every library.
+  auto normal = [&rng]() {
+    const double u1 = (static_cast<double>(rng() >> 11) + 1.0) / 9007199254740993.0;
+    const double u2 = static_cast<double>(rng() >> 11) / 9007199254740992.0;
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  };
+  for (Layer& l : g.layers) {
+    if (!l.weights.empty() || (l.op != Op::kDense && l.op != Op::kConv2d)) continue;
+    const std::vector<int64_t>& in = g.layers[l.inputs[0]].shape;
+    const int64_t fan_in = l.op == Op::kDense ? in[1] : l.kh * l.kw * in[3] / l.groups;
+    const int64_t count = fan_in * l.units;
+    const double std_dev = std::sqrt(2.0 / static_cast<double>(fan_in));
+    l.weights.resize(static_cast<size_t>(count));
+    for (float& w : l.weights) w = static_cast<float>(normal() * std_dev);
+    l.bias.resize(static_cast<size_t>(l.units));
+    for (float& b : l.bias) b = static_cast<float>(normal() * 0.05);
+  }
+}
+
+}  // namespace tpu::compiler

@@ -1,0 +1,69 @@
+#pragma once
+
+// A network as the compiler sees it: layers in topological order, each with
+// its attributes, output shape and float weights. Images are NHWC, vectors
+// [N, F]; the first dimension is the batch.
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "isa/isa.h"
+
+namespace tpu::compiler {
+
+// A mistake in a model; the message names the file and the layer.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Op { kInput, kDense, kConv2d, kMaxPool, kAvgPool, kGlobalAvgPool, kAdd, kFlatten };
+
+const char* op_name(Op op);
+
+struct Layer {
+  std::string name;
+  Op op = Op::kInput;
+  std::vector<int> inputs;  // indices of earlier layers
+  int line = 0;             // where the model file defines it
+
+  // dense: units; conv2d: filters, kernel, stride, padding (top, left, bottom, right), dilation, groups
+  int64_t units = 0;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, groups = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  isa::ActFunc act = isa::ActFunc::identity;  // applied to the layer's output
+
+  std::vector<int64_t> shape;  // output shape
+  // Float weights: dense [K][N]; conv2d [kh][kw][Cin/groups][Cout]; bias [N or Cout].
+  std::vector<float> weights, bias;
+
+  bool is_image() const { return shape.size() == 4; }
+  int64_t channels() const { return shape.back(); }
+};
+
+struct Graph {
+  std::string file;  // for messages
+  std::string name;
+  std::string note;
+  uint64_t seed = 1;
+  std::vector<Layer> layers;  // layers[0] is the input
+  std::vector<int> outputs;
+
+  int find(const std::string& layer) const;
+  // "model.yaml: layer 'fc2' (line 12): " for messages.
+  std::string where(const Layer& l) const;
+};
+
+// Reads models/*.yaml; throws ModelError.
+Graph load_model(const std::string& path, int64_t batch_override = 0);
+// Shapes from the input through every layer; throws ModelError naming the layer.
+void infer_shapes(Graph& g);
+// Weights for layers that have none, from a seeded generator: He-normal
+// weights and small normal biases, so activations keep their scale.
+void generate_weights(Graph& g);
+
+int64_t elements(const std::vector<int64_t>& shape);
+
+}  // namespace tpu::compiler

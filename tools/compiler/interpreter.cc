@@ -1,0 +1,221 @@
+#include "tools/compiler/interpreter.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "isa/arith.h"
+
+namespace tpu::compiler {
+
+namespace arith = isa::arith;
+
+namespace {
+
+float act_float(isa::ActFunc f, float x) {
+  switch (f) {
+    case isa::ActFunc::identity: return x;
+    case isa::ActFunc::relu: return std::max(x, 0.0f);
+    case isa::ActFunc::relu6: return std::min(std::max(x, 0.0f), 6.0f);
+    case isa::ActFunc::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case isa::ActFunc::tanh: return std::tanh(x);
+  }
+  return x;
+}
+
+// Geometry of a conv2d or pooling window over an NHWC input.
+struct Window {
+  int64_t n, h, w, c, oh, ow, oc;
+  int64_t index(int64_t b, int64_t y, int64_t x, int64_t ch) const { return ((b * h + y) * w + x) * c + ch; }
+  int64_t out(int64_t b, int64_t y, int64_t x, int64_t ch) const { return ((b * oh + y) * ow + x) * oc + ch; }
+};
+
+Window window(const Graph& g, const Layer& l) {
+  const auto& in = g.layers[l.inputs[0]].shape;
+  return {in[0], in[1], in[2], in[3], l.shape[1], l.shape[2], l.shape[3]};
+}
+
+// Calls f(output index, out channel, input index, weight index) for every
+// product of a conv2d, skipping taps in the padding.
+template <class F>
+void for_each_conv_product(const Graph& g, const Layer& l, F&& f) {
+  const Window win = window(g, l);
+  const int64_t cin_g = win.c / l.groups, cout_g = win.oc / l.groups;
+  for (int64_t b = 0; b < win.n; ++b)
+    for (int64_t oy = 0; oy < win.oh; ++oy)
+      for (int64_t ox = 0; ox < win.ow; ++ox)
+        for (int64_t j = 0; j < win.oc; ++j) {
+          const int64_t group = j / cout_g;
+          for (int64_t dy = 0; dy < l.kh; ++dy) {
+            const int64_t y = oy * l.sh + dy * l.dh - l.pad_top;
+            if (y < 0 || y >= win.h) continue;
+            for (int64_t dx = 0; dx < l.kw; ++dx) {
+              const int64_t x = ox * l.sw + dx * l.dw - l.pad_left;
+              if (x < 0 || x >= win.w) continue;
+              for (int64_t ci = 0; ci < cin_g; ++ci)
+                f(win.out(b, oy, ox, j), j, win.index(b, y, x, group * cin_g + ci),
+                  ((dy * l.kw + dx) * cin_g + ci) * win.oc + j);
+            }
+          }
+        }
+}
+
+template <class F>
+void for_each_pool_window(const Graph& g, const Layer& l, F&& f) {
+  const Window win = window(g, l);
+  for (int64_t b = 0; b < win.n; ++b)
+    for (int64_t oy = 0; oy < win.oh; ++oy)
+      for (int64_t ox = 0; ox < win.ow; ++ox)
+        for (int64_t ch = 0; ch < win.c; ++ch) {
+          std::vector<int64_t> taps;
+          for (int64_t dy = 0; dy < l.kh; ++dy)
+            for (int64_t dx = 0; dx < l.kw; ++dx) taps.push_back(win.index(b, oy * l.sh + dy, ox * l.sw + dx, ch));
+          f(win.out(b, oy, ox, ch), taps);
+        }
+}
+
+}  // namespace
+
+FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
+  FloatOutputs r;
+  r.pre.resize(g.layers.size());
+  r.post.resize(g.layers.size());
+  r.pre[0] = r.post[0] = input;
+  for (size_t i = 1; i < g.layers.size(); ++i) {
+    const Layer& l = g.layers[i];
+    const std::vector<float>& x = r.post[l.inputs[0]];
+    std::vector<double> y(static_cast<size_t>(elements(l.shape)), 0.0);
+    switch (l.op) {
+      case Op::kInput: break;
+      case Op::kDense: {
+        const int64_t n = l.shape[0], k = g.layers[l.inputs[0]].shape[1], m = l.units;
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t j = 0; j < m; ++j) {
+            double s = l.bias[j];
+            for (int64_t t = 0; t < k; ++t) s += double(x[b * k + t]) * l.weights[t * m + j];
+            y[b * m + j] = s;
+          }
+        break;
+      }
+      case Op::kConv2d:
+        for_each_conv_product(g, l, [&](int64_t o, int64_t, int64_t xi, int64_t wi) { y[o] += double(x[xi]) * l.weights[wi]; });
+        for (size_t o = 0; o < y.size(); ++o) y[o] += l.bias[o % l.units];
+        break;
+      case Op::kMaxPool:
+      case Op::kAvgPool:
+        for_each_pool_window(g, l, [&](int64_t o, const std::vector<int64_t>& taps) {
+          double best = -1e300, sum = 0;
+          for (int64_t t : taps) {
+            best = std::max(best, double(x[t]));
+            sum += x[t];
+          }
+          y[o] = l.op == Op::kMaxPool ? best : sum / taps.size();
+        });
+        break;
+      case Op::kGlobalAvgPool: {
+        const auto& in = g.layers[l.inputs[0]].shape;
+        const int64_t hw = in[1] * in[2], c = in[3];
+        for (int64_t b = 0; b < in[0]; ++b)
+          for (int64_t ch = 0; ch < c; ++ch) {
+            double s = 0;
+            for (int64_t p = 0; p < hw; ++p) s += x[(b * hw + p) * c + ch];
+            y[b * c + ch] = s / hw;
+          }
+        break;
+      }
+      case Op::kAdd: {
+        const std::vector<float>& x2 = r.post[l.inputs[1]];
+        for (size_t o = 0; o < y.size(); ++o) y[o] = double(x[o]) + x2[o];
+        break;
+      }
+      case Op::kFlatten:
+        for (size_t o = 0; o < y.size(); ++o) y[o] = x[o];
+        break;
+    }
+    r.pre[i].assign(y.begin(), y.end());
+    r.post[i].resize(y.size());
+    for (size_t o = 0; o < y.size(); ++o) r.post[i][o] = act_float(l.act, r.pre[i][o]);
+  }
+  return r;
+}
+
+std::vector<int8_t> quantize_input(const QGraph& q, const std::vector<float>& input) {
+  std::vector<int8_t> out(input.size());
+  for (size_t i = 0; i < input.size(); ++i)
+    out[i] = arith::sat8(std::llround(input[i] / q.layers[0].scale) + q.layers[0].zp);
+  return out;
+}
+
+std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int8_t>& input) {
+  const Graph& g = *q.graph;
+  std::vector<std::vector<int8_t>> out(g.layers.size());
+  out[0] = input;
+  for (size_t i = 1; i < g.layers.size(); ++i) {
+    const Layer& l = g.layers[i];
+    const QLayer& ql = q.layers[i];
+    const std::vector<int8_t>& x = out[l.inputs[0]];
+    std::vector<int8_t>& y = out[i];
+    y.assign(static_cast<size_t>(elements(l.shape)), 0);
+    const arith::Lut lut = arith::function_table(ql.func, ql.act_zp, ql.frac);
+    auto finish = [&](int64_t acc, int64_t channel) {
+      const Requant& r = ql.requant[channel];
+      return arith::lookup(lut, arith::requant8(acc + ql.bias[channel], r.mult, r.shift, ql.act_zp, q.rounding));
+    };
+    switch (l.op) {
+      case Op::kInput: break;
+      case Op::kDense: {
+        const int64_t n = l.shape[0], k = g.layers[l.inputs[0]].shape[1], m = l.units;
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t j = 0; j < m; ++j) {
+            uint32_t acc = 0;  // the accumulators wrap modulo 2^32
+            for (int64_t t = 0; t < k; ++t) acc += uint32_t(int32_t(x[b * k + t]) * ql.weights[t * m + j]);
+            y[b * m + j] = finish(int32_t(acc), j);
+          }
+        break;
+      }
+      case Op::kConv2d: {
+        std::vector<uint32_t> acc(y.size(), 0);
+        for_each_conv_product(g, l, [&](int64_t o, int64_t, int64_t xi, int64_t wi) {
+          acc[o] += uint32_t(int32_t(x[xi]) * ql.weights[wi]);
+        });
+        for (size_t o = 0; o < y.size(); ++o) y[o] = finish(int32_t(acc[o]), static_cast<int64_t>(o) % l.units);
+        break;
+      }
+      case Op::kMaxPool:
+      case Op::kAvgPool:
+        for_each_pool_window(g, l, [&](int64_t o, const std::vector<int64_t>& taps) {
+          int64_t best = -128, sum = 0;
+          for (int64_t t : taps) {
+            best = std::max<int64_t>(best, x[t]);
+            sum += x[t];
+          }
+          y[o] = l.op == Op::kMaxPool ? int8_t(best) : arith::average(sum, int64_t(taps.size()), q.rounding);
+        });
+        break;
+      case Op::kGlobalAvgPool: {
+        const auto& in = g.layers[l.inputs[0]].shape;
+        const int64_t hw = in[1] * in[2], c = in[3];
+        for (int64_t b = 0; b < in[0]; ++b)
+          for (int64_t ch = 0; ch < c; ++ch) {
+            int64_t s = 0;
+            for (int64_t p = 0; p < hw; ++p) s += x[(b * hw + p) * c + ch];
+            y[b * c + ch] = arith::average(s, hw, q.rounding);
+          }
+        break;
+      }
+      case Op::kAdd: {
+        const std::vector<int8_t>& x2 = out[l.inputs[1]];
+        const QLayer& qa = q.layers[l.inputs[0]];
+        const QLayer& qb = q.layers[l.inputs[1]];
+        for (size_t o = 0; o < y.size(); ++o) {
+          const int64_t t = arith::combine(isa::VecOp::add, x[o], x2[o], qa.zp, qb.zp, ql.ma, ql.mb);
+          y[o] = arith::lookup(lut, arith::requant8(t, ql.add.mult, ql.add.shift, ql.act_zp, q.rounding));
+        }
+        break;
+      }
+      case Op::kFlatten: y = x; break;
+    }
+  }
+  return out;
+}
+
+}  // namespace tpu::compiler

@@ -1,0 +1,713 @@
+#include "tools/compiler/lower.h"
+
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "isa/encoding.h"
+
+namespace tpu::compiler {
+
+namespace {
+
+constexpr uint64_t kAlign = 64;
+constexpr uint64_t kLaneParamBytes = 12;
+constexpr uint64_t kMaxLen = (uint64_t{1} << 24) - 1;  // len fields are 24 bits
+constexpr int32_t kIdentityMult = int32_t{1} << 30;   // with shift -1: t * 2^30 / 2^30 = t
+constexpr int32_t kIdentityShift = -1;
+
+uint64_t align(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// Where a tensor lives in the unified buffer: NHWC with a border of padding
+// (zeros) that convolutions reading it need. Vectors are N x 1 x 1 x F.
+struct Buffer {
+  uint64_t base = 0;
+  int64_t n = 1, h = 1, w = 1, c = 1;
+  int64_t pt = 0, pl = 0, pb = 0, pr = 0;
+  int64_t hp() const { return h + pt + pb; }
+  int64_t wp() const { return w + pl + pr; }
+  uint64_t bytes() const { return static_cast<uint64_t>(n * hp() * wp() * c); }
+  bool padded() const { return pt || pl || pb || pr; }
+  // Address of pixel (y, x) of image b, in unpadded coordinates (the border is at negative ones).
+  uint64_t at(int64_t b, int64_t y, int64_t x) const {
+    return base + static_cast<uint64_t>(((b * hp() + y + pt) * wp() + x + pl) * c);
+  }
+};
+
+enum class Space { kUb, kAcc };
+struct Region {
+  Space space;
+  uint64_t lo, hi;
+  bool write;
+};
+
+// An instruction before scheduling: the tile it swaps in (if any) and what memory it touches.
+struct Pending {
+  isa::Instruction insn;
+  int64_t tile = -1;
+  std::vector<Region> regions;
+  int layer = -1;
+};
+
+struct Tile {
+  uint64_t k, n, dram;
+};
+
+class Lowering {
+ public:
+  Lowering(const QGraph& q, const sim::ChipParams& chip)
+      : q_(q),
+        g_(*q.graph),
+        chip_(chip),
+        R_(static_cast<uint64_t>(chip.matrix_unit.rows)),
+        C_(static_cast<uint64_t>(chip.matrix_unit.cols)),
+        half_(static_cast<uint64_t>(chip.accumulators.entries) / 2) {}
+
+  Lowered run() {
+    plan_buffers();
+    emit_program();
+    schedule();
+    return std::move(out_);
+  }
+
+ private:
+  // ---------------------------------------------------------------- helpers
+
+  std::string where(int layer) const { return g_.where(g_.layers[static_cast<size_t>(layer)]); }
+
+  isa::Instruction make(isa::Opcode op) { return isa::make_instruction(isa::spec_of(op)); }
+
+  void add(int layer, isa::Instruction insn, std::vector<Region> regions, int64_t tile = -1) {
+    for (size_t i = 0; i < insn.fields().size; ++i) {
+      const std::string problem = isa::check_value(insn.fields()[i], insn.values[i]);
+      if (!problem.empty())
+        throw ModelError(where(layer) + "does not fit the instruction set: " + std::string(insn.spec->mnemonic) + " " +
+                         problem);
+    }
+    pending_.push_back({insn, tile, std::move(regions), layer});
+    ++out_.report.layers[static_cast<size_t>(layer)].instructions;
+  }
+
+  // A weight tile: rows [r0, r0 + k) x columns [c0, c0 + n) of `w`, a matrix
+  // `cols` wide, placed in DRAM once per distinct key.
+  int64_t tile(const std::string& key, uint64_t k, uint64_t n, const std::function<int8_t(uint64_t, uint64_t)>& w) {
+    auto it = tile_at_.find(key);
+    uint64_t dram;
+    if (it != tile_at_.end()) {
+      dram = it->second;
+    } else {
+      std::vector<uint8_t> bytes(k * n);
+      for (uint64_t r = 0; r < k; ++r)
+        for (uint64_t c = 0; c < n; ++c) bytes[r * n + c] = static_cast<uint8_t>(w(r, c));
+      dram = dram_top_;
+      out_.program.dram.write(dram, bytes);
+      dram_top_ += k * n;
+      tile_at_[key] = dram;
+    }
+    tiles_.push_back({k, n, dram});
+    return static_cast<int64_t>(tiles_.size()) - 1;
+  }
+
+  uint64_t next_half() { return (half_flip_ ^= 1) * half_; }
+
+  // ---------------------------------------------------------------- buffers
+
+  void plan_buffers() {
+    const size_t L = g_.layers.size();
+    bufs_.resize(L);
+    alias_.assign(L, -1);
+    std::vector<int> last_use(L, 0);
+    for (size_t i = 0; i < L; ++i) last_use[i] = static_cast<int>(i);
+    for (size_t i = 1; i < L; ++i)
+      for (int in : g_.layers[i].inputs) last_use[static_cast<size_t>(in)] = static_cast<int>(i);
+    for (int o : g_.outputs) last_use[static_cast<size_t>(o)] = static_cast<int>(L);
+    // Geometry and the padding every convolution reading the tensor needs.
+    for (size_t i = 0; i < L; ++i) {
+      const auto& s = g_.layers[i].shape;
+      Buffer& b = bufs_[i];
+      if (s.size() == 4) {
+        b.n = s[0], b.h = s[1], b.w = s[2], b.c = s[3];
+      } else {
+        b.n = s[0], b.c = s[1];
+      }
+    }
+    for (size_t i = 1; i < L; ++i) {
+      const Layer& l = g_.layers[i];
+      if (l.op != Op::kConv2d) continue;
+      Buffer& in = bufs_[static_cast<size_t>(l.inputs[0])];
+      in.pt = std::max(in.pt, l.pad_top);
+      in.pl = std::max(in.pl, l.pad_left);
+      in.pb = std::max(in.pb, l.pad_bottom);
+      in.pr = std::max(in.pr, l.pad_right);
+    }
+    // A flatten reads its input's bytes as they are.
+    for (size_t i = 1; i < L; ++i) {
+      const Layer& l = g_.layers[i];
+      if (l.op != Op::kFlatten) continue;
+      int src = l.inputs[0];
+      while (alias_[static_cast<size_t>(src)] >= 0) src = alias_[static_cast<size_t>(src)];
+      if (bufs_[static_cast<size_t>(src)].padded())
+        throw ModelError(where(static_cast<int>(i)) + "flatten of a tensor a padded conv2d also reads is not supported");
+      alias_[i] = src;
+      last_use[static_cast<size_t>(src)] = std::max(last_use[static_cast<size_t>(src)], last_use[i]);
+    }
+    // Per-lane tables first, for the whole run; then tensors, first fit by liveness.
+    uint64_t table_bytes = 0;
+    for (size_t i = 1; i < L; ++i) {
+      const Layer& l = g_.layers[i];
+      if (l.op == Op::kDense || l.op == Op::kConv2d) {
+        table_at_[static_cast<int>(i)] = table_bytes;
+        table_bytes += kLaneParamBytes * static_cast<uint64_t>(l.units);
+      }
+    }
+    table_base_ = 0;
+    struct Live {
+      uint64_t lo, hi;
+      int until;
+    };
+    std::vector<Live> live;
+    uint64_t peak = align(table_bytes);
+    const uint64_t ub_size = static_cast<uint64_t>(chip_.unified_buffer.size_bytes);
+    for (size_t i = 0; i < L; ++i) {
+      if (alias_[i] >= 0) {
+        Buffer& b = bufs_[i];
+        b.base = bufs_[static_cast<size_t>(alias_[i])].base;
+        continue;
+      }
+      live.erase(std::remove_if(live.begin(), live.end(), [&](const Live& v) { return v.until < static_cast<int>(i); }),
+                 live.end());
+      std::sort(live.begin(), live.end(), [](const Live& a, const Live& b) { return a.lo < b.lo; });
+      const uint64_t need = align(bufs_[i].bytes());
+      uint64_t at = align(table_bytes);
+      for (const Live& v : live) {
+        if (at + need <= v.lo) break;
+        at = std::max(at, v.hi);
+      }
+      if (at + need > ub_size)
+        throw ModelError(where(static_cast<int>(i)) + "needs " + std::to_string(need) +
+                         " bytes of unified buffer at offset " + std::to_string(at) + ", beyond the chip's " +
+                         std::to_string(ub_size) + " (a smaller batch may fit)");
+      bufs_[i].base = at;
+      live.push_back({at, at + need, last_use[i]});
+      peak = std::max(peak, at + need);
+    }
+    out_.report.ub_peak_bytes = peak;
+    tables_bytes_ = table_bytes;
+  }
+
+  // ---------------------------------------------------------------- regions of instructions
+
+  static Region ub_read(uint64_t lo, uint64_t hi) { return {Space::kUb, lo, hi, false}; }
+  static Region ub_write(uint64_t lo, uint64_t hi) { return {Space::kUb, lo, hi, true}; }
+
+  // ---------------------------------------------------------------- code
+
+  void emit_program() {
+    out_.report.layers.resize(g_.layers.size());
+    for (size_t i = 0; i < g_.layers.size(); ++i) {
+      out_.report.layers[i].name = g_.layers[i].name;
+      out_.report.layers[i].op = op_name(g_.layers[i].op);
+    }
+    auto& meta = out_.program.metadata;
+    meta.emplace_back("model", g_.name);
+    meta.emplace_back("batch", std::to_string(g_.layers[0].shape[0]));
+    for (size_t i = 0; i < g_.layers.size(); ++i) meta.emplace_back("layer." + std::to_string(i), g_.layers[i].name);
+
+    // Host memory: the input, then the outputs, then the per-lane tables.
+    uint64_t host = 0;
+    const Layer& in = g_.layers[0];
+    add_tensor(in.name, isa::TensorRole::kInput, 0, host);
+    host = align(host + static_cast<uint64_t>(elements(in.shape)));
+    for (int o : g_.outputs) {
+      output_host_[o] = host;
+      add_tensor(g_.layers[static_cast<size_t>(o)].name, isa::TensorRole::kOutput, o, host);
+      host = align(host + static_cast<uint64_t>(elements(g_.layers[static_cast<size_t>(o)].shape)));
+    }
+    const uint64_t tables_host = host;
+    write_tables(tables_host);
+
+    tag(0);
+    if (tables_bytes_ > 0) {
+      auto r = make(isa::Opcode::rhm);
+      r.set("host", static_cast<int64_t>(tables_host));
+      r.set("ub", static_cast<int64_t>(table_base_));
+      r.set("len", static_cast<int64_t>(tables_bytes_));
+      add(0, r, {ub_write(table_base_, table_base_ + tables_bytes_)});
+    }
+    zero_if_padded(0, 0);
+    transfer(0, isa::Opcode::rhm, 0);
+    for (size_t i = 1; i < g_.layers.size(); ++i) {
+      const int l = static_cast<int>(i);
+      tag(l);
+      if (alias_[i] < 0) zero_if_padded(l, l);
+      switch (g_.layers[i].op) {
+        case Op::kInput: break;
+        case Op::kDense: dense(l); break;
+        case Op::kConv2d: conv(l); break;
+        case Op::kMaxPool:
+        case Op::kAvgPool: pool(l); break;
+        case Op::kGlobalAvgPool: pool(l); break;
+        case Op::kAdd: add_layer(l); break;
+        case Op::kFlatten: break;
+      }
+    }
+    for (int o : g_.outputs) transfer(o, isa::Opcode::whm, output_host_[o]);
+    pending_.push_back({make(isa::Opcode::halt), -1, {}, static_cast<int>(g_.layers.size()) - 1});
+  }
+
+  void add_tensor(const std::string& name, isa::TensorRole role, int layer, uint64_t host) {
+    isa::TensorDesc t;
+    t.name = name;
+    t.role = role;
+    t.dtype = isa::DType::kI8;
+    t.shape = g_.layers[static_cast<size_t>(layer)].shape;
+    t.space = isa::Space::kHost;
+    t.addr = host;
+    t.scale = q_.layers[static_cast<size_t>(layer)].scale;
+    t.zero_point = q_.layers[static_cast<size_t>(layer)].zp;
+    out_.program.tensors.push_back(t);
+  }
+
+  void write_tables(uint64_t host) {
+    std::vector<uint8_t> bytes(tables_bytes_);
+    auto put = [&](uint64_t at, int32_t v) {
+      for (int b = 0; b < 4; ++b) bytes[at + b] = static_cast<uint8_t>(static_cast<uint32_t>(v) >> (8 * b));
+    };
+    for (const auto& [layer, off] : table_at_) {
+      const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
+      for (size_t j = 0; j < ql.bias.size(); ++j) {
+        put(off + kLaneParamBytes * j, ql.bias[j]);
+        put(off + kLaneParamBytes * j + 4, ql.requant[j].mult);
+        put(off + kLaneParamBytes * j + 8, ql.requant[j].shift);
+      }
+    }
+    if (!bytes.empty()) out_.program.host.write(host, bytes);
+  }
+
+  void tag(int layer) {
+    auto t = make(isa::Opcode::tag);
+    t.set("id", layer);
+    add(layer, t, {});
+  }
+
+  // Fills a padded buffer with zeros (the real value 0 at zero point 0) before its producer writes the interior.
+  void zero_if_padded(int layer, int tensor) {
+    const Buffer& b = bufs_[static_cast<size_t>(tensor)];
+    if (!b.padded()) return;
+    for (uint64_t off = 0; off < b.bytes(); off += kMaxLen) {
+      const uint64_t len = std::min(kMaxLen, b.bytes() - off);
+      auto v = make(isa::Opcode::vop);
+      v.set("op", static_cast<int64_t>(isa::VecOp::mul));
+      v.set("a", static_cast<int64_t>(b.base + off));
+      v.set("b", static_cast<int64_t>(b.base + off));
+      v.set("dst", static_cast<int64_t>(b.base + off));
+      v.set("len", static_cast<int64_t>(len));
+      v.set("mult", 0);
+      add(layer, v, {ub_read(b.base + off, b.base + off + len), ub_write(b.base + off, b.base + off + len)});
+    }
+  }
+
+  // rhm of the input or whm of an output: one block per image row of the unpadded tensor.
+  void transfer(int tensor, isa::Opcode op, uint64_t host) {
+    const Buffer& b = bufs_[static_cast<size_t>(tensor)];
+    const uint64_t row = static_cast<uint64_t>(b.w * b.c);
+    const bool to_chip = op == isa::Opcode::rhm;
+    auto emit = [&](uint64_t ub, uint64_t h, uint64_t len, uint64_t repeat, uint64_t ub_stride) {
+      auto x = make(op);
+      x.set("host", static_cast<int64_t>(h));
+      x.set("ub", static_cast<int64_t>(ub));
+      x.set("len", static_cast<int64_t>(len));
+      x.set("repeat", static_cast<int64_t>(repeat));
+      x.set("host_stride", static_cast<int64_t>(len));
+      x.set("ub_stride", static_cast<int64_t>(ub_stride));
+      const uint64_t hi = ub + (repeat - 1) * ub_stride + len;
+      add(tensor, x, {to_chip ? ub_write(ub, hi) : ub_read(ub, hi)});
+    };
+    if (!b.padded() && row * static_cast<uint64_t>(b.h * b.n) <= kMaxLen) {
+      emit(b.base, host, row * static_cast<uint64_t>(b.h * b.n), 1, 0);
+      return;
+    }
+    for (int64_t n = 0; n < b.n; ++n)
+      emit(b.at(n, 0, 0), host + static_cast<uint64_t>(n * b.h) * row, row, static_cast<uint64_t>(b.h),
+           static_cast<uint64_t>(b.wp() * b.c));
+  }
+
+  // One activation of `rows` accumulator rows (from acc) to unified-buffer rows `stride` apart.
+  void activate(int layer, uint64_t acc, uint64_t rows, uint64_t cols, uint64_t ub, uint64_t stride, uint64_t lane0,
+                bool per_lane) {
+    const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
+    auto a = make(isa::Opcode::act);
+    a.set("acc", static_cast<int64_t>(acc));
+    a.set("ub", static_cast<int64_t>(ub));
+    a.set("rows", static_cast<int64_t>(rows));
+    a.set("cols", static_cast<int64_t>(cols));
+    a.set("stride", static_cast<int64_t>(stride));
+    a.set("func", static_cast<int64_t>(ql.func));
+    a.set("zp", ql.act_zp);
+    a.set("frac", ql.frac);
+    std::vector<Region> regions = {{Space::kAcc, acc, acc + rows, false}, ub_write(ub, ub + (rows - 1) * stride + cols)};
+    if (per_lane) {
+      const uint64_t table = table_base_ + table_at_.at(layer) + kLaneParamBytes * lane0;
+      a.set("perlane", 1);
+      a.set("params", static_cast<int64_t>(table));
+      a.set("mult", 0);
+      regions.push_back(ub_read(table, table + kLaneParamBytes * cols));
+    } else {
+      a.set("mult", kIdentityMult);
+      a.set("shift", kIdentityShift);
+    }
+    add(layer, a, std::move(regions));
+  }
+
+  isa::Instruction mmul(uint64_t ub, uint64_t acc, uint64_t rows, uint64_t lines, uint64_t stride, uint64_t line_stride,
+                        bool swap, bool accumulate) {
+    auto m = make(isa::Opcode::mmul);
+    m.set("ub", static_cast<int64_t>(ub));
+    m.set("acc", static_cast<int64_t>(acc));
+    m.set("rows", static_cast<int64_t>(rows));
+    m.set("lines", static_cast<int64_t>(lines));
+    m.set("stride", static_cast<int64_t>(stride));
+    m.set("line_stride", static_cast<int64_t>(line_stride));
+    m.set("swap", swap);
+    m.set("accumulate", accumulate);
+    return m;
+  }
+
+  void add_mmul(int layer, const isa::Instruction& m, uint64_t k, int64_t tile_id) {
+    const uint64_t ub = static_cast<uint64_t>(m.get("ub")), rows = static_cast<uint64_t>(m.get("rows"));
+    const uint64_t lines = static_cast<uint64_t>(m.get("lines")), acc = static_cast<uint64_t>(m.get("acc"));
+    const uint64_t hi = ub + (lines - 1) * static_cast<uint64_t>(m.get("line_stride")) +
+                        (rows - 1) * static_cast<uint64_t>(m.get("stride")) + k;
+    add(layer, m, {ub_read(ub, hi), {Space::kAcc, acc, acc + rows * lines, true}}, m.get("swap") ? tile_id : -1);
+  }
+
+  // A group of work items sharing the weights of one pass: each item needs
+  // `rows` accumulator rows; items are packed into one accumulator half.
+  template <class Item>
+  std::vector<std::vector<Item>> pack(const std::vector<Item>& items, int layer) {
+    std::vector<std::vector<Item>> packs;
+    uint64_t used = half_;
+    for (const Item& it : items) {
+      if (it.rows > half_)
+        throw ModelError(where(layer) + "one work item needs " + std::to_string(it.rows) +
+                         " accumulator rows; the chip's half of the accumulators holds " + std::to_string(half_));
+      if (used + it.rows > half_) {
+        packs.emplace_back();
+        used = 0;
+      }
+      packs.back().push_back(it);
+      used += it.rows;
+    }
+    return packs;
+  }
+
+  void dense(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
+    const Buffer& x = bufs_[static_cast<size_t>(l.inputs[0])];
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
+    const uint64_t K = static_cast<uint64_t>(x.c), M = static_cast<uint64_t>(l.units);
+    const uint64_t N = static_cast<uint64_t>(x.n);
+    struct Item {
+      uint64_t b0, rows, off = 0;
+    };
+    std::vector<Item> items;
+    for (uint64_t b = 0; b < N; b += half_) items.push_back({b, std::min(half_, N - b)});
+    LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
+    rep.macs = N * K * M;
+    rep.weight_bytes = K * M;
+    for (auto& p : pack(items, layer)) {
+      uint64_t off = 0;
+      for (Item& it : p) it.off = off, off += it.rows;
+      for (uint64_t nt = 0; nt < ceil_div(M, C_); ++nt) {
+        const uint64_t n = std::min(C_, M - nt * C_), acc = next_half();
+        for (uint64_t kt = 0; kt < ceil_div(K, R_); ++kt) {
+          const uint64_t k = std::min(R_, K - kt * R_);
+          const int64_t t = tile("d" + std::to_string(layer) + "." + std::to_string(kt) + "." + std::to_string(nt), k, n,
+                                 [&](uint64_t r, uint64_t c) { return ql.weights[(kt * R_ + r) * M + nt * C_ + c]; });
+          ++rep.tiles;
+          for (size_t i = 0; i < p.size(); ++i)
+            add_mmul(layer, mmul(x.base + p[i].b0 * K + kt * R_, acc + p[i].off, p[i].rows, 1, K, 0, i == 0, kt > 0),
+                     k, t);
+        }
+        for (const Item& it : p) activate(layer, acc + it.off, it.rows, n, y.base + it.b0 * M + nt * C_, M, nt * C_, true);
+      }
+    }
+  }
+
+  void conv(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
+    const Buffer& x = bufs_[static_cast<size_t>(l.inputs[0])];
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
+    const uint64_t OH = static_cast<uint64_t>(y.h), OW = static_cast<uint64_t>(y.w);
+    const uint64_t Cin = static_cast<uint64_t>(x.c), Cout = static_cast<uint64_t>(l.units);
+    const uint64_t groups = static_cast<uint64_t>(l.groups);
+    const uint64_t cin_g = Cin / groups, cout_g = Cout / groups;
+    const bool depthwise = groups > 1 && cin_g == 1 && cout_g == 1;
+    LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
+    rep.macs = static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw);
+    rep.weight_bytes = ql.weights.size();
+    if (OW > half_) throw ModelError(where(layer) + "an output row of " + std::to_string(OW) + " pixels exceeds half the accumulators");
+    // Work items: runs of output lines of one image.
+    struct Item {
+      uint64_t n, oy, lines, rows, off = 0;
+    };
+    const uint64_t max_lines = std::max<uint64_t>(1, half_ / OW);
+    std::vector<Item> items;
+    for (uint64_t n = 0; n < static_cast<uint64_t>(y.n); ++n)
+      for (uint64_t oy = 0; oy < OH; oy += max_lines) {
+        const uint64_t lines = std::min(max_lines, OH - oy);
+        items.push_back({n, oy, lines, lines * OW});
+      }
+    // Channel blocks: a group of groups for depthwise (diagonal tiles), else one group at a time.
+    const uint64_t block = depthwise ? std::min(R_, C_) : 0;
+    const uint64_t passes = depthwise ? ceil_div(Cin, block) : groups;
+    for (auto& p : pack(items, layer)) {
+      uint64_t off = 0;
+      for (Item& it : p) it.off = off, off += it.rows;
+      for (uint64_t gi = 0; gi < passes; ++gi) {
+        const uint64_t in0 = depthwise ? gi * block : gi * cin_g;
+        const uint64_t out0 = depthwise ? gi * block : gi * cout_g;
+        const uint64_t in_ch = depthwise ? std::min(block, Cin - in0) : cin_g;
+        const uint64_t out_ch = depthwise ? in_ch : cout_g;
+        for (uint64_t nt = 0; nt < ceil_div(out_ch, C_); ++nt) {
+          const uint64_t n = std::min(C_, out_ch - nt * C_), acc = next_half();
+          bool first = true;
+          for (int64_t dy = 0; dy < l.kh; ++dy)
+            for (int64_t dx = 0; dx < l.kw; ++dx)
+              for (uint64_t kt = 0; kt < ceil_div(in_ch, R_); ++kt) {
+                const uint64_t k = std::min(R_, in_ch - kt * R_);
+                const std::string key = "c" + std::to_string(layer) + "." + std::to_string(gi) + "." + std::to_string(nt) +
+                                        "." + std::to_string(dy) + "." + std::to_string(dx) + "." + std::to_string(kt);
+                const int64_t t = tile(key, k, n, [&](uint64_t r, uint64_t c) -> int8_t {
+                  const uint64_t oc = out0 + nt * C_ + c;
+                  if (depthwise) return r + kt * R_ == nt * C_ + c ? ql.weights[(dy * l.kw + dx) * Cout + oc] : 0;
+                  return ql.weights[((dy * l.kw + dx) * cin_g + kt * R_ + r) * Cout + oc];
+                });
+                ++rep.tiles;
+                for (size_t i = 0; i < p.size(); ++i) {
+                  const Item& it = p[i];
+                  const uint64_t ub = x.at(static_cast<int64_t>(it.n), static_cast<int64_t>(it.oy) * l.sh + dy * l.dh - l.pad_top,
+                                           dx * l.dw - l.pad_left) +
+                                      in0 + kt * R_;
+                  add_mmul(layer,
+                           mmul(ub, acc + it.off, OW, it.lines, static_cast<uint64_t>(l.sw) * Cin,
+                                static_cast<uint64_t>(l.sh * x.wp()) * Cin, i == 0, !first),
+                           k, t);
+                }
+                first = false;
+              }
+          for (const Item& it : p) write_rows(layer, it.n, it.oy, it.lines, acc + it.off, n, out0 + nt * C_, true);
+        }
+      }
+    }
+  }
+
+  // Activates `lines` output lines of image n from acc: one act when the
+  // output rows are contiguous, else one per line.
+  void write_rows(int layer, uint64_t n, uint64_t oy, uint64_t lines, uint64_t acc, uint64_t cols, uint64_t ch0,
+                  bool per_lane) {
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
+    const uint64_t OW = static_cast<uint64_t>(y.w), stride = static_cast<uint64_t>(y.c);
+    if (y.pl == 0 && y.pr == 0) {
+      activate(layer, acc, lines * OW, cols, y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), 0) + ch0, stride,
+               ch0, per_lane);
+      return;
+    }
+    for (uint64_t line = 0; line < lines; ++line)
+      activate(layer, acc + line * OW, OW, cols, y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy + line), 0) + ch0,
+               stride, ch0, per_lane);
+  }
+
+  // Max, average and global average pooling: the input passes through an
+  // identity tile into the accumulators, and `act` pools it unchanged.
+  void pool(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const Buffer& x = bufs_[static_cast<size_t>(l.inputs[0])];
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
+    const bool global = l.op == Op::kGlobalAvgPool;
+    const uint64_t kh = global ? static_cast<uint64_t>(x.h) : static_cast<uint64_t>(l.kh);
+    const uint64_t kw = global ? static_cast<uint64_t>(x.w) : static_cast<uint64_t>(l.kw);
+    const uint64_t sh = global ? 1 : static_cast<uint64_t>(l.sh), sw = global ? 1 : static_cast<uint64_t>(l.sw);
+    const uint64_t W = static_cast<uint64_t>(x.w), C = static_cast<uint64_t>(x.c);
+    const uint64_t OH = global ? 1 : static_cast<uint64_t>(y.h), OW = global ? 1 : static_cast<uint64_t>(y.w);
+    if (kh > 255 || kw > 255) throw ModelError(where(layer) + "pooling windows are limited to 255 x 255");
+    // Output lines per item: whole windows in half the accumulators; one line when the output is padded sideways.
+    uint64_t per = (half_ / W >= kh) ? (half_ / W - kh) / sh + 1 : 0;
+    if (per == 0) throw ModelError(where(layer) + "one pooling window row does not fit half the accumulators");
+    if (y.pl || y.pr) per = 1;
+    const uint64_t block = std::min({R_, C_, C});
+    const isa::Pool kind = l.op == Op::kMaxPool ? isa::Pool::max : isa::Pool::avg;
+    for (uint64_t cb = 0; cb < ceil_div(C, block); ++cb) {
+      const uint64_t ch = std::min(block, C - cb * block);
+      for (uint64_t n = 0; n < static_cast<uint64_t>(x.n); ++n)
+        for (uint64_t oy = 0; oy < OH; oy += per) {
+          const uint64_t lines = std::min(per, OH - oy), in_lines = (lines - 1) * sh + kh;
+          const int64_t t = tile("identity" + std::to_string(ch), ch, ch,
+                                 [](uint64_t r, uint64_t c) -> int8_t { return r == c ? 1 : 0; });
+          const uint64_t acc = next_half();
+          add_mmul(layer,
+                   mmul(x.at(static_cast<int64_t>(n), static_cast<int64_t>(oy * sh), 0) + cb * block, acc, W, in_lines,
+                        C, static_cast<uint64_t>(x.wp()) * C, true, false),
+                   ch, t);
+          auto a = make(isa::Opcode::act);
+          a.set("acc", static_cast<int64_t>(acc));
+          const uint64_t dst =
+              global ? y.base + n * static_cast<uint64_t>(y.c) + cb * block
+                     : y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), 0) + cb * block;
+          a.set("ub", static_cast<int64_t>(dst));
+          a.set("rows", static_cast<int64_t>(in_lines * W));
+          a.set("cols", static_cast<int64_t>(ch));
+          a.set("stride", static_cast<int64_t>(y.c));
+          a.set("pool", static_cast<int64_t>(kind));
+          a.set("pool_h", static_cast<int64_t>(kh));
+          a.set("pool_w", static_cast<int64_t>(kw));
+          a.set("pool_sy", static_cast<int64_t>(sh));
+          a.set("pool_sx", static_cast<int64_t>(sw));
+          a.set("width", static_cast<int64_t>(W));
+          a.set("mult", kIdentityMult);
+          a.set("shift", kIdentityShift);
+          const uint64_t out_rows = lines * OW;
+          add(layer, a,
+              {{Space::kAcc, acc, acc + in_lines * W, false},
+               ub_write(dst, dst + (out_rows - 1) * static_cast<uint64_t>(y.c) + ch)});
+        }
+    }
+  }
+
+  void add_layer(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
+    const Buffer& a = bufs_[static_cast<size_t>(l.inputs[0])];
+    const Buffer& b = bufs_[static_cast<size_t>(l.inputs[1])];
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
+    auto emit = [&](uint64_t pa, uint64_t pb, uint64_t py, uint64_t len) {
+      auto v = make(isa::Opcode::vop);
+      v.set("op", static_cast<int64_t>(isa::VecOp::add));
+      v.set("a", static_cast<int64_t>(pa));
+      v.set("b", static_cast<int64_t>(pb));
+      v.set("dst", static_cast<int64_t>(py));
+      v.set("len", static_cast<int64_t>(len));
+      v.set("za", q_.layers[static_cast<size_t>(l.inputs[0])].zp);
+      v.set("zb", q_.layers[static_cast<size_t>(l.inputs[1])].zp);
+      v.set("ma", ql.ma);
+      v.set("mb", ql.mb);
+      v.set("mult", ql.add.mult);
+      v.set("shift", ql.add.shift);
+      v.set("zp", ql.act_zp);
+      v.set("func", static_cast<int64_t>(ql.func));
+      v.set("frac", ql.frac);
+      add(layer, v, {ub_read(pa, pa + len), ub_read(pb, pb + len), ub_write(py, py + len)});
+    };
+    const uint64_t row = static_cast<uint64_t>(y.w * y.c);
+    if (!a.padded() && !b.padded() && !y.padded()) {
+      const uint64_t total = y.bytes();
+      for (uint64_t off = 0; off < total; off += kMaxLen)
+        emit(a.base + off, b.base + off, y.base + off, std::min(kMaxLen, total - off));
+      return;
+    }
+    for (int64_t n = 0; n < y.n; ++n)
+      for (int64_t r = 0; r < y.h; ++r) emit(a.at(n, r, 0), b.at(n, r, 0), y.at(n, r, 0), row);
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  // Emits the instructions in order, with rdw ahead of the swaps that need
+  // them and a sync before any instruction whose memory another unit may
+  // still be using.
+  void schedule() {
+    const uint64_t depth = static_cast<uint64_t>(chip_.weight_fifo.depth_tiles);
+    std::vector<int64_t> swap_order;
+    for (const Pending& p : pending_)
+      if (p.tile >= 0) swap_order.push_back(p.tile);
+    size_t requested = 0, swaps = 0;
+    std::array<std::vector<Region>, 8> since_sync;
+    auto unit_of = [](isa::Opcode op) { return static_cast<size_t>(isa::spec_of(op).unit); };
+    auto emit = [&](const isa::Instruction& insn) {
+      out_.program.text.push_back(isa::encode(insn));
+      ++out_.report.instructions;
+    };
+    auto request_until = [&](size_t upto) {
+      while (requested < std::min(upto, swap_order.size())) {
+        const Tile& first = tiles_[static_cast<size_t>(swap_order[requested])];
+        uint64_t repeat = 1;
+        while (requested + repeat < std::min(upto, swap_order.size()) && repeat < 65535) {
+          const Tile& next = tiles_[static_cast<size_t>(swap_order[requested + repeat])];
+          if (next.k != first.k || next.n != first.n || next.dram != first.dram + repeat * first.k * first.n) break;
+          ++repeat;
+        }
+        auto r = make(isa::Opcode::rdw);
+        r.set("dram", static_cast<int64_t>(first.dram));
+        r.set("k", static_cast<int64_t>(first.k));
+        r.set("n", static_cast<int64_t>(first.n));
+        r.set("repeat", static_cast<int64_t>(repeat));
+        emit(r);
+        requested += repeat;
+      }
+    };
+    request_until(depth);
+    for (const Pending& p : pending_) {
+      if (p.tile >= 0) {
+        request_until(swaps + depth);
+        ++swaps;
+      }
+      const isa::Opcode op = p.insn.opcode();
+      const size_t unit = unit_of(op);
+      uint32_t mask = 0;
+      for (size_t other = 0; other < since_sync.size(); ++other) {
+        if (other == unit) continue;
+        for (const Region& r : since_sync[other]) {
+          for (const Region& mine : p.regions)
+            if (r.space == mine.space && (r.write || mine.write) && r.lo < mine.hi && mine.lo < r.hi) mask |= 1u << other;
+          if (mask & (1u << other)) break;
+        }
+      }
+      if (op == isa::Opcode::halt) mask = 0;
+      if (mask) {
+        auto s = make(isa::Opcode::sync);
+        s.set("units", mask);
+        emit(s);
+        for (size_t other = 0; other < since_sync.size(); ++other)
+          if (mask & (1u << other)) since_sync[other].clear();
+      }
+      emit(p.insn);
+      auto& mine = since_sync[unit];
+      for (const Region& r : p.regions) {
+        if (!mine.empty() && mine.back().space == r.space && mine.back().write == r.write && r.lo <= mine.back().hi &&
+            mine.back().lo <= r.hi) {
+          mine.back().lo = std::min(mine.back().lo, r.lo);
+          mine.back().hi = std::max(mine.back().hi, r.hi);
+        } else {
+          mine.push_back(r);
+        }
+      }
+    }
+    out_.report.dram_bytes = dram_top_;
+  }
+
+  const QGraph& q_;
+  const Graph& g_;
+  const sim::ChipParams& chip_;
+  const uint64_t R_, C_, half_;
+  Lowered out_;
+  std::vector<Buffer> bufs_;
+  std::vector<int> alias_;
+  std::map<int, uint64_t> table_at_;  // layer -> offset of its per-lane table
+  uint64_t table_base_ = 0, tables_bytes_ = 0;
+  std::map<int, uint64_t> output_host_;
+  std::vector<Pending> pending_;
+  std::vector<Tile> tiles_;
+  std::map<std::string, uint64_t> tile_at_;
+  uint64_t dram_top_ = 0;
+  uint64_t half_flip_ = 1;
+};
+
+}  // namespace
+
+Lowered lower(const QGraph& q, const sim::ChipParams& chip) { return Lowering(q, chip).run(); }
+
+}  // namespace tpu::compiler

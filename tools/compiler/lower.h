@@ -1,0 +1,44 @@
+#pragma once
+
+// Lowering a quantized graph to a program for a configured chip: weight
+// tiles in DRAM in the order the matrix unit consumes them, read ahead so the
+// FIFO stays full; activations in the unified buffer, allocated by liveness;
+// accumulators used in two halves so the activation unit drains one while
+// the matrix unit fills the other; a `sync` only where one unit reads or
+// overwrites what another has not finished with.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "isa/program.h"
+#include "sim/base/params.h"
+#include "tools/compiler/quantize.h"
+
+namespace tpu::compiler {
+
+struct LayerReport {
+  std::string name;
+  std::string op;
+  uint64_t macs = 0;          // useful multiply-accumulates
+  uint64_t weight_bytes = 0;  // int8 weights of the layer
+  uint64_t tiles = 0;         // weight tiles fetched
+  uint64_t instructions = 0;
+};
+
+struct CompileReport {
+  std::vector<LayerReport> layers;
+  uint64_t ub_peak_bytes = 0;  // highest unified-buffer address in use
+  uint64_t dram_bytes = 0;
+  uint64_t instructions = 0;
+};
+
+struct Lowered {
+  isa::Program program;
+  CompileReport report;
+};
+
+// Throws ModelError naming the layer and the limit when a layer cannot fit the chip.
+Lowered lower(const QGraph& q, const sim::ChipParams& chip);
+
+}  // namespace tpu::compiler

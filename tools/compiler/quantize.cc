@@ -1,0 +1,163 @@
+#include "tools/compiler/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "tools/compiler/interpreter.h"
+
+namespace tpu::compiler {
+
+Requant requant_for(double m, const std::string& where) {
+  if (!(m >= 0) || !std::isfinite(m)) throw ModelError(where + "invalid requantization scale");
+  if (m < std::ldexp(1.0, -62)) return {0, 0};  // indistinguishable from zero
+  int e = 0;
+  const double frac = std::frexp(m, &e);  // m = frac * 2^e, frac in [0.5, 1)
+  int64_t mult = std::llround(frac * 2147483648.0);
+  if (mult == (int64_t{1} << 31)) {
+    mult /= 2;
+    ++e;
+  }
+  // m = mult / 2^31 * 2^e = mult / 2^(31 + shift) with shift = -e.
+  int shift = -e;
+  if (shift < -31) throw ModelError(where + "requantization scale " + std::to_string(m) + " is too large for the chip");
+  while (shift > 31) {  // a tiny multiplier: trade precision for range
+    mult >>= 1;
+    --shift;
+  }
+  return {static_cast<int32_t>(mult), shift};
+}
+
+std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count) {
+  std::mt19937_64 rng(g.seed * 7919 + 17);
+  const Layer& in = g.layers[0];
+  std::vector<std::vector<float>> batches(static_cast<size_t>(count));
+  for (auto& b : batches) {
+    b.resize(static_cast<size_t>(elements(in.shape)));
+    for (float& v : b) {
+      const double u = static_cast<double>(rng() >> 11) / 9007199254740992.0;
+      if (in.is_image()) {
+        v = static_cast<float>(u);
+      } else {
+        const double u2 = (static_cast<double>(rng() >> 11) + 1.0) / 9007199254740993.0;
+        v = static_cast<float>(std::sqrt(-2.0 * std::log(u2)) * std::cos(6.283185307179586 * u));
+      }
+    }
+  }
+  return batches;
+}
+
+namespace {
+
+// The p-th percentile of |values| (p = 100: the maximum).
+double magnitude(std::vector<float> values, double p) {
+  if (values.empty()) return 0;
+  for (float& v : values) v = std::fabs(v);
+  if (p >= 100) return *std::max_element(values.begin(), values.end());
+  const size_t k = static_cast<size_t>(std::llround(p / 100.0 * static_cast<double>(values.size() - 1)));
+  std::nth_element(values.begin(), values.begin() + static_cast<long>(k), values.end());
+  return values[k];
+}
+
+// Fraction bits for a function reading (q - zp) / 2^frac, so that `range` fits in int8.
+int frac_for(double range) {
+  if (range <= 0) return 7;
+  return std::clamp(static_cast<int>(std::floor(std::log2(127.0 / range))), 0, 7);
+}
+
+}  // namespace
+
+QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile) {
+  std::vector<std::vector<float>> pre(g.layers.size()), post(g.layers.size());
+  for (const auto& x : inputs) {
+    const FloatOutputs f = run_float(g, x);
+    for (size_t i = 0; i < g.layers.size(); ++i) {
+      pre[i].insert(pre[i].end(), f.pre[i].begin(), f.pre[i].end());
+      post[i].insert(post[i].end(), f.post[i].begin(), f.post[i].end());
+    }
+  }
+  QGraph q;
+  q.graph = &g;
+  q.layers.resize(g.layers.size());
+  auto symmetric = [](double range) { return range > 0 ? range / 127.0 : 1.0 / 127.0; };
+  q.layers[0].scale = symmetric(magnitude(post[0], percentile));
+  for (size_t i = 1; i < g.layers.size(); ++i) {
+    const Layer& l = g.layers[i];
+    QLayer& ql = q.layers[i];
+    const std::string where = g.where(l);
+    const QLayer& in = q.layers[l.inputs[0]];
+    ql.func = l.act;
+    // Output quantization, and the scale the requantization aims at.
+    double target = 1;
+    switch (l.act) {
+      case isa::ActFunc::identity:
+      case isa::ActFunc::relu:
+        ql.scale = target = symmetric(magnitude(post[i], percentile));
+        break;
+      case isa::ActFunc::relu6:  // the function reads q / 2^frac: a power-of-two scale
+        ql.frac = 4;
+        ql.scale = target = 1.0 / 16;
+        break;
+      case isa::ActFunc::sigmoid:
+      case isa::ActFunc::tanh:
+        ql.frac = frac_for(magnitude(pre[i], percentile));
+        target = std::ldexp(1.0, -ql.frac);
+        ql.scale = l.act == isa::ActFunc::sigmoid ? 1.0 / 256 : 1.0 / 128;
+        ql.zp = l.act == isa::ActFunc::sigmoid ? -128 : 0;
+        break;
+    }
+    switch (l.op) {
+      case Op::kInput: break;
+      case Op::kDense:
+      case Op::kConv2d: {
+        const int64_t m = l.units;
+        const int64_t per_channel = static_cast<int64_t>(l.weights.size()) / m;
+        std::vector<double> sw(static_cast<size_t>(m), 0);
+        for (size_t w = 0; w < l.weights.size(); ++w)
+          sw[w % m] = std::max<double>(sw[w % m], std::fabs(l.weights[w]));
+        for (double& s : sw) s = s > 0 ? s / 127.0 : 1.0;
+        ql.weights.resize(l.weights.size());
+        for (size_t w = 0; w < l.weights.size(); ++w)
+          ql.weights[w] = static_cast<int8_t>(std::clamp<int64_t>(std::llround(l.weights[w] / sw[w % m]), -127, 127));
+        ql.bias.resize(static_cast<size_t>(m));
+        ql.requant.resize(static_cast<size_t>(m));
+        for (int64_t j = 0; j < m; ++j) {
+          int64_t wsum = 0;  // the input zero point, folded into the bias: sum (x - zx) w = sum x w - zx sum w
+          for (int64_t k = 0; k < per_channel; ++k) wsum += ql.weights[k * m + j];
+          const double b = std::llround(l.bias[j] / (in.scale * sw[j])) - static_cast<double>(in.zp) * wsum;
+          ql.bias[j] = static_cast<int32_t>(std::clamp<double>(b, INT32_MIN, INT32_MAX));
+          ql.requant[j] = requant_for(in.scale * sw[j] / target, where);
+        }
+        if (in.zp != 0 && l.op == Op::kConv2d && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
+          throw ModelError(where + "a padded conv2d needs an input with zero point 0 (its input comes from a sigmoid)");
+        break;
+      }
+      case Op::kMaxPool:
+      case Op::kAvgPool:
+      case Op::kGlobalAvgPool:
+      case Op::kFlatten:
+        ql.scale = in.scale;
+        ql.zp = in.zp;
+        ql.func = isa::ActFunc::identity;
+        ql.frac = 0;
+        if (l.act != isa::ActFunc::identity)
+          throw ModelError(where + op_name(l.op) + " takes no activation; put it on the layer before");
+        break;
+      case Op::kAdd: {
+        const QLayer& b = q.layers[l.inputs[1]];
+        const double ra = in.scale / target, rb = b.scale / target, top = std::max(ra, rb);
+        ql.ma = static_cast<int>(std::llround(ra / top * 16384));
+        ql.mb = static_cast<int>(std::llround(rb / top * 16384));
+        ql.add = requant_for(top / 16384, where);
+        break;
+      }
+    }
+    // Functions other than identity and relu see a symmetric pre-activation.
+    ql.act_zp = (l.act == isa::ActFunc::identity || l.act == isa::ActFunc::relu) ? ql.zp : 0;
+    if (l.op == Op::kMaxPool || l.op == Op::kAvgPool || l.op == Op::kGlobalAvgPool || l.op == Op::kFlatten)
+      ql.act_zp = 0;  // the chip passes the input through unchanged
+  }
+  return q;
+}
+
+}  // namespace tpu::compiler

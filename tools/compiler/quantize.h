@@ -1,0 +1,56 @@
+#pragma once
+
+// Quantization to the chip's integer arithmetic: int8 symmetric weights per
+// output channel, int8 activations per tensor (zero point 0, except where a
+// function fixes it: sigmoid outputs have scale 1/256 and zero point -128,
+// tanh outputs 1/128), int32 biases with the input zero point folded in, and
+// requantization multipliers and shifts in exactly the form `act` and `vop`
+// take. The quantized graph is what the reference interpreter executes and
+// what the lowering emits: both read these numbers and nothing else.
+
+#include <cstdint>
+#include <vector>
+
+#include "isa/isa.h"
+#include "tools/compiler/graph.h"
+
+namespace tpu::compiler {
+
+struct Requant {
+  int32_t mult = 0;  // Q31
+  int32_t shift = 0;
+};
+
+// Requant for a real multiplier m >= 0: m ~= mult / 2^(31 + shift); throws ModelError if m is too large.
+Requant requant_for(double m, const std::string& where);
+
+struct QLayer {
+  double scale = 1;  // output: real = scale * (q - zp)
+  int zp = 0;
+  isa::ActFunc func = isa::ActFunc::identity;
+  int frac = 0;      // fraction bits read by relu6, sigmoid and tanh
+  int act_zp = 0;    // zero point `act`/`vop` requantize to (the function may change it)
+  // dense, conv2d: weights in the float layout, and per output channel
+  std::vector<int8_t> weights;
+  std::vector<int32_t> bias;
+  std::vector<Requant> requant;
+  // add: out = requant(ma * (a - za) + mb * (b - zb))
+  int ma = 1, mb = 1;
+  Requant add;
+};
+
+struct QGraph {
+  const Graph* graph = nullptr;
+  std::vector<QLayer> layers;
+  isa::Rounding rounding = isa::Rounding::half_away;
+};
+
+// Float inputs for calibration: `count` batches drawn from the seeded
+// generator (uniform in [0, 1) for images, standard normal otherwise).
+std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count);
+
+// Calibrates activation ranges on `inputs` (each one batch of the input
+// shape; max |x| per tensor, or the given percentile of |x|) and quantizes.
+QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile = 100.0);
+
+}  // namespace tpu::compiler
