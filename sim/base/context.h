@@ -29,6 +29,7 @@ struct Issued {
   Cycle issued = 0;                                   // cycle the sequencer issued it
   isa::Rounding rounding = isa::Rounding::half_away;  // the `round` register at issue
   uint64_t seq = 0;                                   // scoreboard entry
+  size_t region = 0;                                  // tags issued before it: its layer
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Issued& i) { return os << "pc " << i.pc; }

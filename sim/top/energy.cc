@@ -51,7 +51,7 @@ EnergyTable load_energy_table(const std::string& path) {
 }
 
 EnergyReport price(const EnergyTable& table, const ChipParams& params, const std::vector<const StatGroup*>& stats,
-                   Cycle cycles) {
+                   Cycle cycles, std::optional<size_t> region) {
   EnergyReport r;
   r.scale = params.energy.technology_nm / table.node_nm;
   for (const auto& ev : table.events) {
@@ -66,7 +66,7 @@ EnergyReport price(const EnergyTable& table, const ChipParams& params, const std
     if (!found) throw ConfigError(table.path + ": prices counter '" + ev.counter + "', which the chip does not count");
     double per_op = 0;
     for (const auto& c : ev.cost) per_op += table.prices_pj.at(c);
-    const uint64_t count = g->value(stat);
+    const uint64_t count = region ? g->value(stat, *region) : g->value(stat);
     const double pj = static_cast<double>(count) / ev.per * per_op * r.scale;
     r.lines.push_back({ev.counter, count, pj});
     r.unit_pj[group] += pj;

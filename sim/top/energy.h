@@ -6,6 +6,7 @@
 // chip's by energy linear in feature size.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,8 @@ struct EnergyReport {
 };
 
 // Throws ConfigError if the table prices a counter the chip does not have.
+// With a region, only the counts of that region (layer), over its `cycles`.
 EnergyReport price(const EnergyTable& table, const ChipParams& params, const std::vector<const StatGroup*>& stats,
-                   Cycle cycles);
+                   Cycle cycles, std::optional<size_t> region = std::nullopt);
 
 }  // namespace tpu::sim

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <iterator>
 #include <tuple>
 
 namespace tpu::sim {
@@ -151,6 +152,8 @@ nlohmann::json to_json(const RunRecord& run) {
   for (const auto& r : o.regions) regions.push_back({{"cycle", r.cycle}, {"pc", r.pc}, {"id", r.id}});
   j["regions"] = regions;
 
+  j["layers"] = layers_json(run);
+
   nlohmann::json outputs = nlohmann::json::object();
   for (const isa::TensorDesc& t : run.program.tensors) {
     const auto it = run.outputs.find(t.name);
@@ -167,6 +170,84 @@ nlohmann::json to_json(const RunRecord& run) {
   to_json(config, p);
   j["config"] = config;
   return j;
+}
+
+nlohmann::json layers_json(const RunRecord& run) {
+  const RunOutcome& o = run.outcome;
+  std::map<std::string, std::string> names;
+  for (const auto& [k, v] : run.program.metadata)
+    if (k.rfind("layer.", 0) == 0) names[k.substr(6)] = v;
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t r = 0; r <= o.regions.size(); ++r) {
+    const Cycle start = r == 0 ? 0 : o.regions[r - 1].cycle;
+    const Cycle end = r < o.regions.size() ? o.regions[r].cycle : o.cycles;
+    const Cycle cycles = end > start ? end - start : 0;
+    auto v = [&](const char* group, const char* stat) -> uint64_t {
+      for (const StatGroup* g : o.stats)
+        if (g->name() == group) return g->value(stat, r);
+      return 0;
+    };
+    nlohmann::json l;
+    std::string name = "(before the first tag)";
+    if (r > 0) {
+      const std::string id = std::to_string(o.regions[r - 1].id);
+      name = names.count(id) ? names[id] : "tag " + id;
+      l["id"] = o.regions[r - 1].id;
+    }
+    if (r == 0 && cycles == 0) continue;
+    l["name"] = name;
+    l["start_cycle"] = start;
+    l["cycles"] = cycles;
+    l["macs"] = v("matrix_unit", "useful_macs");
+    l["array_active_cycles"] = v("matrix_unit", "array_active_cycles");
+    l["weight_stall_cycles"] = v("matrix_unit", "weight_stall_cycles");
+    l["weight_shift_cycles"] = v("matrix_unit", "weight_shift_cycles");
+    l["raw_stall_cycles"] = v("sequencer", "raw_stall_cycles");
+    l["weight_dram_bytes"] = v("weight_memory", "read_bytes");
+    l["host_bytes"] = v("host_interface", "host_read_bytes") + v("host_interface", "host_write_bytes");
+    l["unified_buffer_bytes"] = v("unified_buffer", "read_bytes") + v("unified_buffer", "write_bytes");
+    if (run.energy_table) {
+      const EnergyReport e = price(*run.energy_table, run.params, o.stats, cycles, r);
+      l["energy_uj"] = e.total_pj * 1e-6;
+    }
+    layers.push_back(l);
+  }
+  return layers;
+}
+
+std::string layers_text(const RunRecord& run, bool csv) {
+  const nlohmann::json layers = layers_json(run);
+  std::ostringstream s;
+  const char* header[] = {"layer", "cycles", "MACs", "array_active", "weight_stall", "weight_shift", "raw_stall",
+                          "dram_bytes", "energy_uj"};
+  if (csv) {
+    for (size_t i = 0; i < std::size(header); ++i) s << (i ? "," : "") << header[i];
+    s << "\n";
+  } else {
+    char line[256];
+    std::snprintf(line, sizeof line, "%-24s %12s %14s %12s %12s %12s %12s %12s %10s\n", header[0], header[1], header[2],
+                  header[3], header[4], header[5], header[6], header[7], header[8]);
+    s << line;
+  }
+  for (const auto& l : layers) {
+    const double energy = l.contains("energy_uj") ? l["energy_uj"].get<double>() : 0.0;
+    char line[512];
+    if (csv)
+      std::snprintf(line, sizeof line, "%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6f\n", l["name"].get<std::string>().c_str(),
+                    l["cycles"].get<unsigned long long>(), l["macs"].get<unsigned long long>(),
+                    l["array_active_cycles"].get<unsigned long long>(), l["weight_stall_cycles"].get<unsigned long long>(),
+                    l["weight_shift_cycles"].get<unsigned long long>(), l["raw_stall_cycles"].get<unsigned long long>(),
+                    l["weight_dram_bytes"].get<unsigned long long>(), energy);
+    else
+      std::snprintf(line, sizeof line, "%-24s %12llu %14llu %12llu %12llu %12llu %12llu %12llu %10.3f\n",
+                    l["name"].get<std::string>().c_str(), l["cycles"].get<unsigned long long>(),
+                    l["macs"].get<unsigned long long>(), l["array_active_cycles"].get<unsigned long long>(),
+                    l["weight_stall_cycles"].get<unsigned long long>(), l["weight_shift_cycles"].get<unsigned long long>(),
+                    l["raw_stall_cycles"].get<unsigned long long>(), l["weight_dram_bytes"].get<unsigned long long>(),
+                    energy);
+    s << line;
+  }
+  return s.str();
 }
 
 std::string summary(const RunRecord& run) {

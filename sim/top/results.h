@@ -22,7 +22,14 @@ struct RunRecord {
   const isa::Program& program;
   const EnergyReport& energy;
   std::map<std::string, std::vector<uint8_t>> outputs;  // output tensors by name
+  const EnergyTable* energy_table = nullptr;             // for per-layer energy
 };
+
+// Per layer (region between tags): cycles from its first issue to the next
+// layer's, its counters, MACs, bytes and energy. Layers partition the run.
+nlohmann::json layers_json(const RunRecord& run);
+// The same as a table, or CSV.
+std::string layers_text(const RunRecord& run, bool csv);
 
 nlohmann::json to_json(const RunRecord& run);
 std::string summary(const RunRecord& run);

@@ -23,7 +23,7 @@ struct RunArgs {
   std::string program;
   std::vector<std::string> sets, inputs, outputs;
   std::string out, trace, vcd;
-  bool no_values = false, quiet = false;
+  bool no_values = false, quiet = false, layers = false, csv = false;
 };
 
 std::pair<std::string, std::string> split_assignment(const std::string& s, const char* option) {
@@ -67,7 +67,7 @@ void run(const RunArgs& args) {
 
   const sim::RunOutcome outcome = chip.run();
   const sim::EnergyReport energy = sim::price(energy_table, params, outcome.stats, outcome.cycles);
-  sim::RunRecord record{outcome, params, program, energy, {}};
+  sim::RunRecord record{outcome, params, program, energy, {}, &energy_table};
   if (!args.no_values)
     for (const isa::TensorDesc& t : program.tensors)
       if (t.role == isa::TensorRole::kOutput) record.outputs[t.name] = chip.tensor_bytes(t);
@@ -78,7 +78,8 @@ void run(const RunArgs& args) {
     const std::vector<uint8_t>& bytes = record.outputs[name];
     isa::write_file_atomically(file, std::string(bytes.begin(), bytes.end()));
   }
-  if (!args.quiet) std::cout << sim::summary(record);
+  if (!args.quiet && !args.csv) std::cout << sim::summary(record);
+  if (args.layers || args.csv) std::cout << sim::layers_text(record, args.csv);
   if (outcome.fault) {
     if (args.quiet) std::cerr << sim::SimFault::describe(*outcome.fault) << "\n";
     throw CommandExit{3};
@@ -100,6 +101,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--vcd", args->vcd, "Write a waveform of the units' activity (VCD)");
   cmd->add_flag("--no-values", args->no_values, "Timing only: skip the arithmetic");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  cmd->add_flag("--layers", args->layers, "Print the per-layer breakdown (cycles, MACs, stalls, bytes, energy)");
+  cmd->add_flag("--csv", args->csv, "Print the per-layer breakdown as CSV (and nothing else)");
   cmd->callback([args] { run(*args); });
 }
 

@@ -649,8 +649,11 @@ class Lowering {
         requested += repeat;
       }
     };
-    request_until(depth);
+    bool started = false;
     for (const Pending& p : pending_) {
+      // The first tile reads go out right after the first tag, ahead of everything else.
+      if (started && requested == 0 && depth > 0) request_until(depth);
+      started = true;
       if (p.tile >= 0) {
         request_until(swaps + depth);
         ++swaps;

@@ -129,6 +129,9 @@ void ActivationUnit::run() {
     if (!ctx_.check_hazards(insn)) return;
     const Cycle start = now();
     active_pc_ = insn.pc;
+    stats_.set_region(insn.region);
+    ub_.stats().set_region(insn.region);
+    acc_.stats().set_region(insn.region);
     const bool is_act = static_cast<isa::Opcode>(insn.word.get(0, isa::kOpcodeBits)) == isa::Opcode::act;
     Cycle busy = 0;
     if (is_act) {

@@ -57,6 +57,8 @@ void HostInterface::run() {
     const uint64_t bytes = a.len * a.repeat;
     const Cycle start = now();
     active_pc_ = insn.pc;
+    stats_.set_region(insn.region);
+    ub_.stats().set_region(insn.region);
     const BandwidthChannel::Transfer x = data_link_.reserve(start, bytes);
     const Cycle done = x.end + latency_;
     ctx_.set_done(insn.seq, done);

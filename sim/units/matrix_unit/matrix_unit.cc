@@ -59,6 +59,12 @@ std::string MatrixUnit::prepare(const isa::Word& word, Footprint* footprint) {
   return {};
 }
 
+void MatrixUnit::enter_region(size_t region) {
+  stats_.set_region(region);
+  ub_.stats().set_region(region);
+  acc_.stats().set_region(region);
+}
+
 void MatrixUnit::account(const Issued& insn, uint64_t vectors, uint64_t k, Cycle first, Cycle end) {
   vectors_ += vectors;
   ub_.note_read(vectors * k);
@@ -90,6 +96,7 @@ void MatrixUnit::run_fast() {
   Cycle next_vector = 0;  // first cycle the next vector may enter
   for (;;) {
     const Issued insn = queue_.take_when_ready(next_vector);
+    enter_region(insn.region);
     isa::MatMulArgs a;
     isa::unpack(insn.word, a);
     if (a.swap) {
@@ -218,6 +225,7 @@ void MatrixUnit::run_pe() {
     if (!cur && !queue_.empty() && std::max(queue_.head().issued + 1, next_allowed) <= t) {
       cur.emplace();
       cur->insn = queue_.take();
+      enter_region(cur->insn.region);
       isa::unpack(cur->insn.word, cur->a);
     }
 

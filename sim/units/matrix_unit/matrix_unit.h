@@ -61,6 +61,7 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
   void run_pe();
   void start_shift_pe(uint8_t reg);
   // Shared bookkeeping of one mmul: counters and the trace.
+  void enter_region(size_t region);  // this unit's counts, and its traffic, belong to a layer
   void account(const Issued& insn, uint64_t vectors, uint64_t k, Cycle first, Cycle end);
 
   ChipContext& ctx_;

@@ -65,6 +65,8 @@ void Sequencer::issue() {
     ctx_.scoreboard.retire(now());
     const Cycle start = now();
     Issued base;
+    base.region = regions_.size();
+    stats_.set_region(base.region);
     base.pc = f.pc;
     base.word = word;
     base.rounding = rounding_;
@@ -114,6 +116,7 @@ void Sequencer::issue() {
         isa::TagArgs a;
         isa::unpack(word, a);
         regions_.push_back({now(), f.pc, static_cast<uint32_t>(a.id)});
+        stats_.set_region(regions_.size());
         break;
       }
       default:

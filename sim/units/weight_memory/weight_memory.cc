@@ -42,6 +42,7 @@ void WeightMemory::run() {
     // Decoupled access: the sequencer may move on once the addresses are sent.
     ctx_.set_done(insn.seq, now());
     active_pc_ = insn.pc;
+    stats_.set_region(insn.region);
     const uint64_t tile_bytes = a.k * a.n;
     for (uint64_t t = 0; t < a.repeat; ++t) {
       const Cycle asked = now();
@@ -63,6 +64,7 @@ void WeightMemory::run() {
       read_bytes_ += bytes;
       busy_cycles_ += x.end - x.start;
       ++tiles_;
+      fifo_.stats().set_region(insn.region);
       fifo_.push(std::move(tile));
     }
     active_pc_ = -1;
