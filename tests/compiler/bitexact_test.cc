@@ -95,6 +95,20 @@ const std::vector<ModelCase> kModels = {
      "  - {name: pw, op: conv2d, filters: 9, kernel: 1, activation: relu}\n"
      "  - {name: grouped, op: conv2d, filters: 6, groups: 3, kernel: 2, stride: 2}\n"
      "  - {name: gap, op: global_avgpool}\n"},
+    {"lstm",
+     "name: lstm\nseed: 13\ninput: {name: x, shape: [3, 10]}\nlayers:\n"
+     "  - {name: l1, op: lstm, units: 9}\n"
+     "  - {name: l2, op: lstm, units: 7}\n"
+     "  - {name: out, op: dense, units: 4}\n"},
+    {"branches",
+     "name: branches\nseed: 17\ninput: {name: image, shape: [1, 5, 5, 3]}\nlayers:\n"
+     "  - {name: a, op: conv2d, filters: 4, kernel: 1, activation: relu}\n"
+     "  - {name: b, op: conv2d, filters: 5, kernel: 3, padding: same, input: image, activation: relu}\n"
+     "  - {name: joined, op: concat, inputs: [a, b]}\n"
+     "  - {name: gate, op: activation, activation: sigmoid}\n"
+     "  - {name: c, op: conv2d, filters: 9, kernel: 1, input: joined}\n"
+     "  - {name: gated, op: mul, inputs: [c, gate]}\n"
+     "  - {name: gap, op: global_avgpool}\n"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Zoo, CompiledModel,

@@ -18,6 +18,10 @@ const char* op_name(Op op) {
     case Op::kAvgPool: return "avgpool";
     case Op::kGlobalAvgPool: return "global_avgpool";
     case Op::kAdd: return "add";
+    case Op::kMul: return "mul";
+    case Op::kConcat: return "concat";
+    case Op::kActivation: return "activation";
+    case Op::kZeros: return "zeros";
     case Op::kFlatten: return "flatten";
   }
   return "?";
@@ -43,7 +47,8 @@ namespace {
 
 const std::vector<std::pair<std::string, Op>> kOps = {
     {"dense", Op::kDense},     {"conv2d", Op::kConv2d}, {"maxpool", Op::kMaxPool}, {"avgpool", Op::kAvgPool},
-    {"global_avgpool", Op::kGlobalAvgPool}, {"add", Op::kAdd}, {"flatten", Op::kFlatten}};
+    {"global_avgpool", Op::kGlobalAvgPool}, {"add", Op::kAdd}, {"flatten", Op::kFlatten}, {"mul", Op::kMul},
+    {"concat", Op::kConcat}, {"activation", Op::kActivation}, {"zeros", Op::kZeros}, {"lstm", Op::kInput}};
 
 const std::vector<std::pair<std::string, isa::ActFunc>> kActs = {{"identity", isa::ActFunc::identity},
                                                                  {"relu", isa::ActFunc::relu},
@@ -77,6 +82,45 @@ std::pair<int64_t, int64_t> pair_of(const YAML::Node& n, const std::string& wher
   } catch (const YAML::Exception&) {
   }
   throw ModelError(where + key + ": expected an integer or a pair [h, w]");
+}
+
+}  // namespace
+
+namespace {
+
+// One step of an LSTM cell from zero state, as primitive layers: the four gate
+// matmuls read [x, h] (h = 0), and c = f*c + i*g (c = 0), h = o * tanh(c).
+// The last layer carries the cell's name, so later layers can read it.
+void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
+  const std::string where = g.where(proto);
+  if (!node["units"]) throw ModelError(where + "lstm needs `units`");
+  const int64_t units = node["units"].as<int64_t>();
+  const std::string x = node["input"] ? node["input"].as<std::string>() : g.layers.back().name;
+  const int xi = g.find(x);
+  if (xi < 0) throw ModelError(where + "input '" + x + "' is not an earlier layer");
+  auto add = [&](const std::string& suffix, Op op, std::vector<int> inputs, isa::ActFunc act = isa::ActFunc::identity) {
+    Layer l;
+    l.name = suffix.empty() ? proto.name : proto.name + "." + suffix;
+    l.op = op;
+    l.inputs = std::move(inputs);
+    l.line = proto.line;
+    l.units = units;
+    l.act = act;
+    g.layers.push_back(l);
+    return static_cast<int>(g.layers.size()) - 1;
+  };
+  const int h0 = add("h0", Op::kZeros, {xi});
+  const int c0 = add("c0", Op::kZeros, {xi});
+  const int xh = add("xh", Op::kConcat, {xi, h0});
+  const int i = add("i", Op::kDense, {xh}, isa::ActFunc::sigmoid);
+  const int f = add("f", Op::kDense, {xh}, isa::ActFunc::sigmoid);
+  const int gg = add("g", Op::kDense, {xh}, isa::ActFunc::tanh);
+  const int o = add("o", Op::kDense, {xh}, isa::ActFunc::sigmoid);
+  const int fc = add("fc", Op::kMul, {f, c0});
+  const int ig = add("ig", Op::kMul, {i, gg});
+  const int c = add("c", Op::kAdd, {fc, ig});
+  const int tc = add("tanh_c", Op::kActivation, {c}, isa::ActFunc::tanh);
+  add("", Op::kMul, {o, tc});
 }
 
 }  // namespace
@@ -120,6 +164,10 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (g.find(l.name) >= 0) throw ModelError(where + "the name is used twice");
     if (!node["op"]) throw ModelError(where + "missing `op`");
     const std::string op = node["op"].as<std::string>();
+    if (op == "lstm") {
+      expand_lstm(g, node, l);
+      continue;
+    }
     const Op* o = lookup(kOps, op);
     if (!o) throw ModelError(where + "unknown op '" + op + "'" + choices(kOps, op));
     l.op = *o;
@@ -195,8 +243,8 @@ void infer_shapes(Graph& g) {
     Layer& l = g.layers[i];
     const std::string where = g.where(l);
     const std::vector<int64_t>& in = g.layers[l.inputs[0]].shape;
-    const size_t arity = l.op == Op::kAdd ? 2 : 1;
-    if (l.inputs.size() != arity)
+    const size_t arity = (l.op == Op::kAdd || l.op == Op::kMul) ? 2 : 1;
+    if (l.op != Op::kConcat && l.inputs.size() != arity)
       throw ModelError(where + op_name(l.op) + " takes " + std::to_string(arity) + " input" + (arity > 1 ? "s" : ""));
     switch (l.op) {
       case Op::kInput: break;
@@ -247,6 +295,28 @@ void infer_shapes(Graph& g) {
         l.shape = in;
         break;
       case Op::kFlatten: l.shape = {in[0], elements(in) / in[0]}; break;
+      case Op::kMul:
+        if (g.layers[l.inputs[1]].shape != in) throw ModelError(where + "mul needs inputs of one shape");
+        l.shape = in;
+        break;
+      case Op::kActivation: l.shape = in; break;
+      case Op::kZeros:
+        if (l.units <= 0) throw ModelError(where + "zeros needs `units` > 0");
+        l.shape = {in[0], l.units};
+        break;
+      case Op::kConcat: {
+        if (l.inputs.size() < 2) throw ModelError(where + "concat takes two or more inputs");
+        l.shape = in;
+        l.shape.back() = 0;
+        for (int input : l.inputs) {
+          const auto& s = g.layers[input].shape;
+          if (s.size() != in.size() || !std::equal(s.begin(), s.end() - 1, in.begin()))
+            throw ModelError(where + "concat inputs must agree in all but the last dimension; '" + g.layers[input].name +
+                             "' does not");
+          l.shape.back() += s.back();
+        }
+        break;
+      }
     }
   }
 }

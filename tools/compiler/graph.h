@@ -19,7 +19,20 @@ class ModelError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Op { kInput, kDense, kConv2d, kMaxPool, kAvgPool, kGlobalAvgPool, kAdd, kFlatten };
+enum class Op {
+  kInput,
+  kDense,
+  kConv2d,
+  kMaxPool,
+  kAvgPool,
+  kGlobalAvgPool,
+  kAdd,
+  kMul,         // elementwise product
+  kConcat,      // along the last (feature or channel) axis
+  kActivation,  // a function on its own
+  kZeros,       // a constant zero tensor [N, units] (recurrent state at the first step)
+  kFlatten
+};
 
 const char* op_name(Op op);
 

@@ -128,8 +128,27 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
         break;
       }
       case Op::kFlatten:
+      case Op::kActivation:
         for (size_t o = 0; o < y.size(); ++o) y[o] = x[o];
         break;
+      case Op::kMul: {
+        const std::vector<float>& x2 = r.post[l.inputs[1]];
+        for (size_t o = 0; o < y.size(); ++o) y[o] = double(x[o]) * x2[o];
+        break;
+      }
+      case Op::kZeros: break;
+      case Op::kConcat: {
+        const int64_t rows = elements(l.shape) / l.shape.back(), width = l.shape.back();
+        int64_t off = 0;
+        for (int input : l.inputs) {
+          const std::vector<float>& xi = r.post[input];
+          const int64_t wi = g.layers[input].shape.back();
+          for (int64_t row = 0; row < rows; ++row)
+            for (int64_t c = 0; c < wi; ++c) y[row * width + off + c] = xi[row * wi + c];
+          off += wi;
+        }
+        break;
+      }
     }
     r.pre[i].assign(y.begin(), y.end());
     r.post[i].resize(y.size());
@@ -213,6 +232,36 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
         break;
       }
       case Op::kFlatten: y = x; break;
+      case Op::kMul:
+      case Op::kActivation: {
+        const QLayer& qa = q.layers[l.inputs[0]];
+        for (size_t o = 0; o < y.size(); ++o) {
+          const int64_t t = l.op == Op::kMul
+                                ? arith::combine(isa::VecOp::mul, x[o], out[l.inputs[1]][o], qa.zp,
+                                                 q.layers[l.inputs[1]].zp, 1, 1)
+                                : arith::combine(isa::VecOp::add, x[o], 0, qa.zp, 0, 1, 0);
+          y[o] = arith::lookup(lut, arith::requant8(t, ql.add.mult, ql.add.shift, ql.act_zp, q.rounding));
+        }
+        break;
+      }
+      case Op::kZeros: break;
+      case Op::kConcat: {
+        const int64_t rows = elements(l.shape) / l.shape.back(), width = l.shape.back();
+        int64_t off = 0;
+        for (size_t k = 0; k < l.inputs.size(); ++k) {
+          const std::vector<int8_t>& xi = out[l.inputs[k]];
+          const int64_t wi = g.layers[l.inputs[k]].shape.back();
+          const int zi = q.layers[l.inputs[k]].zp;
+          for (int64_t row = 0; row < rows; ++row)
+            for (int64_t c = 0; c < wi; ++c) {
+              const int64_t t = arith::combine(isa::VecOp::add, xi[row * wi + c], 0, zi, 0, 1, 0);
+              y[row * width + off + c] =
+                  arith::requant8(t, ql.requant[k].mult, ql.requant[k].shift, ql.act_zp, q.rounding);
+            }
+          off += wi;
+        }
+        break;
+      }
     }
   }
   return out;

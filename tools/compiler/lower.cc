@@ -251,6 +251,10 @@ class Lowering {
         case Op::kAvgPool: pool(l); break;
         case Op::kGlobalAvgPool: pool(l); break;
         case Op::kAdd: add_layer(l); break;
+        case Op::kMul: mul_layer(l); break;
+        case Op::kActivation: activation_layer(l); break;
+        case Op::kConcat: concat(l); break;
+        case Op::kZeros: zero_fill(l, l); break;
         case Op::kFlatten: break;
       }
     }
@@ -295,8 +299,11 @@ class Lowering {
 
   // Fills a padded buffer with zeros (the real value 0 at zero point 0) before its producer writes the interior.
   void zero_if_padded(int layer, int tensor) {
+    if (bufs_[static_cast<size_t>(tensor)].padded()) zero_fill(layer, tensor);
+  }
+
+  void zero_fill(int layer, int tensor) {
     const Buffer& b = bufs_[static_cast<size_t>(tensor)];
-    if (!b.padded()) return;
     for (uint64_t off = 0; off < b.bytes(); off += kMaxLen) {
       const uint64_t len = std::min(kMaxLen, b.bytes() - off);
       auto v = make(isa::Opcode::vop);
@@ -579,30 +586,70 @@ class Lowering {
     }
   }
 
-  void add_layer(int layer) {
+  // One vop: dst = func(requant(op(a, b))) over len elements.
+  void vop(int layer, isa::VecOp op, uint64_t pa, uint64_t pb, uint64_t py, uint64_t len, int za, int zb, int ma,
+           int mb, const Requant& r, isa::ActFunc func, int zp, int frac) {
+    auto v = make(isa::Opcode::vop);
+    v.set("op", static_cast<int64_t>(op));
+    v.set("a", static_cast<int64_t>(pa));
+    v.set("b", static_cast<int64_t>(pb));
+    v.set("dst", static_cast<int64_t>(py));
+    v.set("len", static_cast<int64_t>(len));
+    v.set("za", za);
+    v.set("zb", zb);
+    v.set("ma", ma);
+    v.set("mb", mb);
+    v.set("mult", r.mult);
+    v.set("shift", r.shift);
+    v.set("zp", zp);
+    v.set("func", static_cast<int64_t>(func));
+    v.set("frac", frac);
+    add(layer, v, {ub_read(pa, pa + len), ub_read(pb, pb + len), ub_write(py, py + len)});
+  }
+
+  void mul_layer(int layer) {
     const Layer& l = g_.layers[static_cast<size_t>(layer)];
     const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
-    const Buffer& a = bufs_[static_cast<size_t>(l.inputs[0])];
-    const Buffer& b = bufs_[static_cast<size_t>(l.inputs[1])];
+    elementwise(layer, l.inputs[0], l.inputs[1], [&](uint64_t pa, uint64_t pb, uint64_t py, uint64_t len) {
+      vop(layer, isa::VecOp::mul, pa, pb, py, len, q_.layers[static_cast<size_t>(l.inputs[0])].zp,
+          q_.layers[static_cast<size_t>(l.inputs[1])].zp, 1, 1, ql.add, ql.func, ql.act_zp, ql.frac);
+    });
+  }
+
+  void activation_layer(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
+    elementwise(layer, l.inputs[0], l.inputs[0], [&](uint64_t pa, uint64_t, uint64_t py, uint64_t len) {
+      vop(layer, isa::VecOp::add, pa, pa, py, len, q_.layers[static_cast<size_t>(l.inputs[0])].zp, 0, 1, 0, ql.add,
+          ql.func, ql.act_zp, ql.frac);
+    });
+  }
+
+  // Concatenation along the last axis: each input's rows copied (and requantized) into their slice.
+  void concat(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
     const Buffer& y = bufs_[static_cast<size_t>(layer)];
-    auto emit = [&](uint64_t pa, uint64_t pb, uint64_t py, uint64_t len) {
-      auto v = make(isa::Opcode::vop);
-      v.set("op", static_cast<int64_t>(isa::VecOp::add));
-      v.set("a", static_cast<int64_t>(pa));
-      v.set("b", static_cast<int64_t>(pb));
-      v.set("dst", static_cast<int64_t>(py));
-      v.set("len", static_cast<int64_t>(len));
-      v.set("za", q_.layers[static_cast<size_t>(l.inputs[0])].zp);
-      v.set("zb", q_.layers[static_cast<size_t>(l.inputs[1])].zp);
-      v.set("ma", ql.ma);
-      v.set("mb", ql.mb);
-      v.set("mult", ql.add.mult);
-      v.set("shift", ql.add.shift);
-      v.set("zp", ql.act_zp);
-      v.set("func", static_cast<int64_t>(ql.func));
-      v.set("frac", ql.frac);
-      add(layer, v, {ub_read(pa, pa + len), ub_read(pb, pb + len), ub_write(py, py + len)});
-    };
+    uint64_t off = 0;
+    for (size_t k = 0; k < l.inputs.size(); ++k) {
+      const Buffer& x = bufs_[static_cast<size_t>(l.inputs[k])];
+      const uint64_t width = static_cast<uint64_t>(x.c);
+      for (int64_t n = 0; n < y.n; ++n)
+        for (int64_t r = 0; r < y.h; ++r)
+          for (int64_t c = 0; c < y.w; ++c)
+            vop(layer, isa::VecOp::add, x.at(n, r, c), x.at(n, r, c), y.at(n, r, c) + off, width,
+                q_.layers[static_cast<size_t>(l.inputs[k])].zp, 0, 1, 0, ql.requant[k], isa::ActFunc::identity,
+                ql.act_zp, 0);
+      off += width;
+    }
+  }
+
+  // Calls emit(a, b, dst, len) over whole tensors, or row by row where a buffer is padded.
+  template <class Emit>
+  void elementwise(int layer, int in_a, int in_b, Emit&& emit) {
+    const Buffer& a = bufs_[static_cast<size_t>(in_a)];
+    const Buffer& b = bufs_[static_cast<size_t>(in_b)];
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
     const uint64_t row = static_cast<uint64_t>(y.w * y.c);
     if (!a.padded() && !b.padded() && !y.padded()) {
       const uint64_t total = y.bytes();
@@ -612,6 +659,15 @@ class Lowering {
     }
     for (int64_t n = 0; n < y.n; ++n)
       for (int64_t r = 0; r < y.h; ++r) emit(a.at(n, r, 0), b.at(n, r, 0), y.at(n, r, 0), row);
+  }
+
+  void add_layer(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
+    elementwise(layer, l.inputs[0], l.inputs[1], [&](uint64_t pa, uint64_t pb, uint64_t py, uint64_t len) {
+      vop(layer, isa::VecOp::add, pa, pb, py, len, q_.layers[static_cast<size_t>(l.inputs[0])].zp,
+          q_.layers[static_cast<size_t>(l.inputs[1])].zp, ql.ma, ql.mb, ql.add, ql.func, ql.act_zp, ql.frac);
+    });
   }
 
   // ---------------------------------------------------------------- scheduling

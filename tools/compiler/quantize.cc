@@ -143,6 +143,19 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
         if (l.act != isa::ActFunc::identity)
           throw ModelError(where + op_name(l.op) + " takes no activation; put it on the layer before");
         break;
+      case Op::kMul:
+        ql.add = requant_for(in.scale * q.layers[l.inputs[1]].scale / target, where);
+        break;
+      case Op::kActivation:
+        ql.add = requant_for(in.scale / target, where);
+        break;
+      case Op::kZeros:
+        ql.scale = 1.0 / 127;
+        break;
+      case Op::kConcat:
+        if (l.act != isa::ActFunc::identity) throw ModelError(where + "concat takes no activation");
+        for (int input : l.inputs) ql.requant.push_back(requant_for(q.layers[input].scale / target, where));
+        break;
       case Op::kAdd: {
         const QLayer& b = q.layers[l.inputs[1]];
         const double ra = in.scale / target, rb = b.scale / target, top = std::max(ra, rb);
