@@ -101,7 +101,7 @@ const std::vector<ModelCase> kModels = {
      "  - {name: l2, op: lstm, units: 7}\n"
      "  - {name: out, op: dense, units: 4}\n"},
     {"branches",
-     "name: branches\nseed: 17\ninput: {name: image, shape: [1, 5, 5, 3]}\nlayers:\n"
+     "name: branches\nseed: 17\ninput: {name: image, shape: [1, 3, 3, 3]}\nlayers:\n"
      "  - {name: a, op: conv2d, filters: 4, kernel: 1, activation: relu}\n"
      "  - {name: b, op: conv2d, filters: 5, kernel: 3, padding: same, input: image, activation: relu}\n"
      "  - {name: joined, op: concat, inputs: [a, b]}\n"
