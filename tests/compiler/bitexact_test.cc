@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include "tests/support/sim_harness.h"
@@ -39,7 +41,8 @@ class CompiledModel : public testing::TestWithParam<std::tuple<ModelCase, int>> 
 TEST_P(CompiledModel, ChipOutputsEqualTheReferenceInterpreter) {
   const ModelCase& m = std::get<0>(GetParam());
   const ChipCase& chip = kChips[static_cast<size_t>(std::get<1>(GetParam()))];
-  const std::string path = testing::TempDir() + m.name + ".yaml";
+  // One file per test process: ctest runs the cases of a model in parallel.
+  const std::string path = testing::TempDir() + m.name + "_" + chip.name + "_" + std::to_string(::getpid()) + ".yaml";
   std::ofstream(path) << m.yaml;
   const sim::ChipParams params = load_params("configs/tiny.yaml", chip.sets);
   const compiler::Compiled c = compiler::compile_model(path, params);
