@@ -17,6 +17,15 @@ namespace tpu::isa {
 
 void MemoryImage::write(uint64_t addr, const uint8_t* data, size_t size) {
   if (size == 0) return;
+  // The common case, writing just past a segment's end and short of the next: append in place.
+  auto next = segments_.upper_bound(addr);
+  if (next != segments_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second.size() == addr && (next == segments_.end() || next->first > addr + size)) {
+      prev->second.insert(prev->second.end(), data, data + size);
+      return;
+    }
+  }
   uint64_t start = addr;
   uint64_t end = addr + size;
   // Absorb every segment that overlaps or touches [start, end).

@@ -8,7 +8,7 @@ namespace tpu::compiler {
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options) {
   Compiled c;
   c.graph = std::make_unique<Graph>(load_model(path, options.batch));
-  c.qgraph = quantize(*c.graph, synthetic_inputs(*c.graph, options.calibration_batches), options.percentile);
+  c.qgraph = quantize(*c.graph, synthetic_inputs(*c.graph, 1, options.calibration_samples), options.percentile);
   c.lowered = lower(c.qgraph, chip);
   return c;
 }

@@ -79,4 +79,7 @@ void generate_weights(Graph& g);
 
 int64_t elements(const std::vector<int64_t>& shape);
 
+// The same network (same weights) for another batch size.
+Graph with_batch(const Graph& g, int64_t batch);
+
 }  // namespace tpu::compiler

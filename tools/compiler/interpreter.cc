@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <Eigen/Core>
+
 #include "isa/arith.h"
 
 namespace tpu::compiler {
@@ -73,6 +75,36 @@ void for_each_pool_window(const Graph& g, const Layer& l, F&& f) {
         }
 }
 
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// conv2d in float through im2col and a matrix product, group by group.
+void conv_float(const Graph& g, const Layer& l, const std::vector<float>& x, std::vector<double>& y) {
+  const Window win = window(g, l);
+  const int64_t cin_g = win.c / l.groups, cout_g = win.oc / l.groups, taps = l.kh * l.kw;
+  const int64_t pixels = win.oh * win.ow;
+  RowMatrix cols(pixels, taps * cin_g), w(taps * cin_g, cout_g);
+  for (int64_t grp = 0; grp < l.groups; ++grp) {
+    for (int64_t r = 0; r < taps * cin_g; ++r)
+      for (int64_t j = 0; j < cout_g; ++j) w(r, j) = l.weights[r * win.oc + grp * cout_g + j];
+    for (int64_t b = 0; b < win.n; ++b) {
+      for (int64_t oy = 0; oy < win.oh; ++oy)
+        for (int64_t ox = 0; ox < win.ow; ++ox)
+          for (int64_t dy = 0; dy < l.kh; ++dy)
+            for (int64_t dx = 0; dx < l.kw; ++dx) {
+              const int64_t yy = oy * l.sh + dy * l.dh - l.pad_top, xx = ox * l.sw + dx * l.dw - l.pad_left;
+              const bool inside = yy >= 0 && yy < win.h && xx >= 0 && xx < win.w;
+              for (int64_t ci = 0; ci < cin_g; ++ci)
+                cols(oy * win.ow + ox, (dy * l.kw + dx) * cin_g + ci) =
+                    inside ? x[win.index(b, yy, xx, grp * cin_g + ci)] : 0.0f;
+            }
+      const RowMatrix out = cols * w;
+      for (int64_t p = 0; p < pixels; ++p)
+        for (int64_t j = 0; j < cout_g; ++j)
+          y[(b * pixels + p) * win.oc + grp * cout_g + j] = double(out(p, j)) + l.bias[grp * cout_g + j];
+    }
+  }
+}
+
 }  // namespace
 
 FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
@@ -88,18 +120,13 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
       case Op::kInput: break;
       case Op::kDense: {
         const int64_t n = l.shape[0], k = g.layers[l.inputs[0]].shape[1], m = l.units;
+        const Eigen::Map<const RowMatrix> X(x.data(), n, k), W(l.weights.data(), k, m);
+        const RowMatrix Y = X * W;
         for (int64_t b = 0; b < n; ++b)
-          for (int64_t j = 0; j < m; ++j) {
-            double s = l.bias[j];
-            for (int64_t t = 0; t < k; ++t) s += double(x[b * k + t]) * l.weights[t * m + j];
-            y[b * m + j] = s;
-          }
+          for (int64_t j = 0; j < m; ++j) y[b * m + j] = double(Y(b, j)) + l.bias[j];
         break;
       }
-      case Op::kConv2d:
-        for_each_conv_product(g, l, [&](int64_t o, int64_t, int64_t xi, int64_t wi) { y[o] += double(x[xi]) * l.weights[wi]; });
-        for (size_t o = 0; o < y.size(); ++o) y[o] += l.bias[o % l.units];
-        break;
+      case Op::kConv2d: conv_float(g, l, x, y); break;
       case Op::kMaxPool:
       case Op::kAvgPool:
         for_each_pool_window(g, l, [&](int64_t o, const std::vector<int64_t>& taps) {

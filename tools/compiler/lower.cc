@@ -237,12 +237,10 @@ class Lowering {
       r.set("len", static_cast<int64_t>(tables_bytes_));
       add(0, r, {ub_write(table_base_, table_base_ + tables_bytes_)});
     }
-    zero_if_padded(0, 0);
     transfer(0, isa::Opcode::rhm, 0);
     for (size_t i = 1; i < g_.layers.size(); ++i) {
       const int l = static_cast<int>(i);
       tag(l);
-      if (alias_[i] < 0) zero_if_padded(l, l);
       switch (g_.layers[i].op) {
         case Op::kInput: break;
         case Op::kDense: dense(l); break;
@@ -297,28 +295,56 @@ class Lowering {
     add(layer, t, {});
   }
 
-  // Fills a padded buffer with zeros (the real value 0 at zero point 0) before its producer writes the interior.
-  void zero_if_padded(int layer, int tensor) {
-    if (bufs_[static_cast<size_t>(tensor)].padded()) zero_fill(layer, tensor);
+  // Zeros [lo, hi) of the unified buffer (the real value 0 at zero point 0).
+  void zero_range(int layer, uint64_t lo, uint64_t hi) {
+    for (uint64_t at = lo; at < hi; at += kMaxLen) {
+      const uint64_t len = std::min(kMaxLen, hi - at);
+      auto v = make(isa::Opcode::vop);
+      v.set("op", static_cast<int64_t>(isa::VecOp::mul));
+      v.set("a", static_cast<int64_t>(at));
+      v.set("b", static_cast<int64_t>(at));
+      v.set("dst", static_cast<int64_t>(at));
+      v.set("len", static_cast<int64_t>(len));
+      v.set("mult", 0);
+      add(layer, v, {ub_read(at, at + len), ub_write(at, at + len)});
+    }
   }
 
   void zero_fill(int layer, int tensor) {
     const Buffer& b = bufs_[static_cast<size_t>(tensor)];
-    for (uint64_t off = 0; off < b.bytes(); off += kMaxLen) {
-      const uint64_t len = std::min(kMaxLen, b.bytes() - off);
-      auto v = make(isa::Opcode::vop);
-      v.set("op", static_cast<int64_t>(isa::VecOp::mul));
-      v.set("a", static_cast<int64_t>(b.base + off));
-      v.set("b", static_cast<int64_t>(b.base + off));
-      v.set("dst", static_cast<int64_t>(b.base + off));
-      v.set("len", static_cast<int64_t>(len));
-      v.set("mult", 0);
-      add(layer, v, {ub_read(b.base + off, b.base + off + len), ub_write(b.base + off, b.base + off + len)});
+    zero_range(layer, b.base, b.base + b.bytes());
+  }
+
+  // Before a layer's first write to its buffer: a padded buffer needs a zero
+  // border (its producer writes only the interior). A border zeroed earlier
+  // for a buffer of the same shape at the same place, and untouched since,
+  // is still zero.
+  void prepare_output(int layer) {
+    if (prepared_[layer] || alias_[static_cast<size_t>(layer)] >= 0) return;
+    prepared_[layer] = true;
+    const Buffer& b = bufs_[static_cast<size_t>(layer)];
+    const std::array<int64_t, 9> shape = {b.n, b.h, b.w, b.c, b.pt, b.pl, b.pb, b.pr, static_cast<int64_t>(b.base)};
+    for (auto it = zeroed_.begin(); it != zeroed_.end();) {
+      const Buffer& z = it->second.first;
+      const bool same = it->second.second == shape;
+      if (!same && z.base < b.base + b.bytes() && b.base < z.base + z.bytes())
+        it = zeroed_.erase(it);
+      else
+        ++it;
     }
+    if (!b.padded()) return;
+    if (zeroed_.count(b.base) && zeroed_[b.base].second == shape) return;
+    for (int64_t n = 0; n < b.n; ++n) {
+      zero_range(layer, b.at(n, -b.pt, -b.pl), b.at(n, 0, 0));
+      for (int64_t r = 0; r + 1 < b.h; ++r) zero_range(layer, b.at(n, r, b.w), b.at(n, r + 1, 0));
+      zero_range(layer, b.at(n, b.h - 1, b.w), b.at(n, b.h + b.pb - 1, b.w + b.pr));
+    }
+    zeroed_[b.base] = {b, shape};
   }
 
   // rhm of the input or whm of an output: one block per image row of the unpadded tensor.
   void transfer(int tensor, isa::Opcode op, uint64_t host) {
+    if (op == isa::Opcode::rhm) prepare_output(tensor);
     const Buffer& b = bufs_[static_cast<size_t>(tensor)];
     const uint64_t row = static_cast<uint64_t>(b.w * b.c);
     const bool to_chip = op == isa::Opcode::rhm;
@@ -345,6 +371,7 @@ class Lowering {
   // One activation of `rows` accumulator rows (from acc) to unified-buffer rows `stride` apart.
   void activate(int layer, uint64_t acc, uint64_t rows, uint64_t cols, uint64_t ub, uint64_t stride, uint64_t lane0,
                 bool per_lane) {
+    prepare_output(layer);
     const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
     auto a = make(isa::Opcode::act);
     a.set("acc", static_cast<int64_t>(acc));
@@ -391,6 +418,28 @@ class Lowering {
     add(layer, m, {ub_read(ub, hi), {Space::kAcc, acc, acc + rows * lines, true}}, m.get("swap") ? tile_id : -1);
   }
 
+  // Software pipelining: the activations of one accumulator half go out
+  // interleaved with the multiplies into the other half. The first
+  // activation comes first, so the sync before it waits only for the
+  // multiplies it reads; the rest keep both units' queues fed in step.
+  void interleave(std::vector<std::function<void()>>& multiplies) {
+    std::vector<std::function<void()>> acts;
+    acts.swap(deferred_);
+    size_t i = 0, j = 0;
+    while (i < acts.size() || j < multiplies.size()) {
+      if (i < acts.size() && (j >= multiplies.size() || i * multiplies.size() <= j * acts.size()))
+        acts[i++]();
+      else
+        multiplies[j++]();
+    }
+  }
+
+  void flush_deferred() {
+    std::vector<std::function<void()>> work;
+    work.swap(deferred_);
+    for (auto& w : work) w();
+  }
+
   // A group of work items sharing the weights of one pass: each item needs
   // `rows` accumulator rows; items are packed into one accumulator half.
   template <class Item>
@@ -431,18 +480,24 @@ class Lowering {
       for (Item& it : p) it.off = off, off += it.rows;
       for (uint64_t nt = 0; nt < ceil_div(M, C_); ++nt) {
         const uint64_t n = std::min(C_, M - nt * C_), acc = next_half();
+        std::vector<std::function<void()>> mm;
         for (uint64_t kt = 0; kt < ceil_div(K, R_); ++kt) {
           const uint64_t k = std::min(R_, K - kt * R_);
           const int64_t t = tile("d" + std::to_string(layer) + "." + std::to_string(kt) + "." + std::to_string(nt), k, n,
                                  [&](uint64_t r, uint64_t c) { return ql.weights[(kt * R_ + r) * M + nt * C_ + c]; });
           ++rep.tiles;
-          for (size_t i = 0; i < p.size(); ++i)
-            add_mmul(layer, mmul(x.base + p[i].b0 * K + kt * R_, acc + p[i].off, p[i].rows, 1, K, 0, i == 0, kt > 0),
-                     k, t);
+          for (size_t i = 0; i < p.size(); ++i) {
+            const auto m = mmul(x.base + p[i].b0 * K + kt * R_, acc + p[i].off, p[i].rows, 1, K, 0, i == 0, kt > 0);
+            mm.push_back([=] { add_mmul(layer, m, k, t); });
+          }
         }
-        for (const Item& it : p) activate(layer, acc + it.off, it.rows, n, y.base + it.b0 * M + nt * C_, M, nt * C_, true);
+        interleave(mm);
+        for (const Item& it : p)
+          deferred_.push_back(
+              [=] { activate(layer, acc + it.off, it.rows, n, y.base + it.b0 * M + nt * C_, M, nt * C_, true); });
       }
     }
+    flush_deferred();
   }
 
   void conv(int layer) {
@@ -484,6 +539,7 @@ class Lowering {
         for (uint64_t nt = 0; nt < ceil_div(out_ch, C_); ++nt) {
           const uint64_t n = std::min(C_, out_ch - nt * C_), acc = next_half();
           bool first = true;
+          std::vector<std::function<void()>> mm;
           for (int64_t dy = 0; dy < l.kh; ++dy)
             for (int64_t dx = 0; dx < l.kw; ++dx)
               for (uint64_t kt = 0; kt < ceil_div(in_ch, R_); ++kt) {
@@ -501,17 +557,19 @@ class Lowering {
                   const uint64_t ub = x.at(static_cast<int64_t>(it.n), static_cast<int64_t>(it.oy) * l.sh + dy * l.dh - l.pad_top,
                                            dx * l.dw - l.pad_left) +
                                       in0 + kt * R_;
-                  add_mmul(layer,
-                           mmul(ub, acc + it.off, OW, it.lines, static_cast<uint64_t>(l.sw) * Cin,
-                                static_cast<uint64_t>(l.sh * x.wp()) * Cin, i == 0, !first),
-                           k, t);
+                  const auto m = mmul(ub, acc + it.off, OW, it.lines, static_cast<uint64_t>(l.sw) * Cin,
+                                      static_cast<uint64_t>(l.sh * x.wp()) * Cin, i == 0, !first);
+                  mm.push_back([=] { add_mmul(layer, m, k, t); });
                 }
                 first = false;
               }
-          for (const Item& it : p) write_rows(layer, it.n, it.oy, it.lines, acc + it.off, n, out0 + nt * C_, true);
+          interleave(mm);
+          for (const Item& it : p)
+            deferred_.push_back([=] { write_rows(layer, it.n, it.oy, it.lines, acc + it.off, n, out0 + nt * C_, true); });
         }
       }
     }
+    flush_deferred();
   }
 
   // Activates `lines` output lines of image n from acc: one act when the
@@ -561,6 +619,7 @@ class Lowering {
                    mmul(x.at(static_cast<int64_t>(n), static_cast<int64_t>(oy * sh), 0) + cb * block, acc, W, in_lines,
                         C, static_cast<uint64_t>(x.wp()) * C, true, false),
                    ch, t);
+          prepare_output(layer);
           auto a = make(isa::Opcode::act);
           a.set("acc", static_cast<int64_t>(acc));
           const uint64_t dst =
@@ -589,6 +648,7 @@ class Lowering {
   // One vop: dst = func(requant(op(a, b))) over len elements.
   void vop(int layer, isa::VecOp op, uint64_t pa, uint64_t pb, uint64_t py, uint64_t len, int za, int zb, int ma,
            int mb, const Requant& r, isa::ActFunc func, int zp, int frac) {
+    prepare_output(layer);
     auto v = make(isa::Opcode::vop);
     v.set("op", static_cast<int64_t>(op));
     v.set("a", static_cast<int64_t>(pa));
@@ -759,6 +819,9 @@ class Lowering {
   uint64_t table_base_ = 0, tables_bytes_ = 0;
   std::map<int, uint64_t> output_host_;
   std::vector<Pending> pending_;
+  std::vector<std::function<void()>> deferred_;  // activations waiting for the next multiplies
+  std::map<int, bool> prepared_;                                          // layers whose buffer is ready
+  std::map<uint64_t, std::pair<Buffer, std::array<int64_t, 9>>> zeroed_;  // zero borders by buffer base
   std::vector<Tile> tiles_;
   std::map<std::string, uint64_t> tile_at_;
   uint64_t dram_top_ = 0;

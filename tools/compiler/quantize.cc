@@ -28,12 +28,13 @@ Requant requant_for(double m, const std::string& where) {
   return {static_cast<int32_t>(mult), shift};
 }
 
-std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count) {
+std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count, int64_t batch) {
   std::mt19937_64 rng(g.seed * 7919 + 17);
   const Layer& in = g.layers[0];
+  const int64_t per_sample = elements(in.shape) / in.shape[0];
   std::vector<std::vector<float>> batches(static_cast<size_t>(count));
   for (auto& b : batches) {
-    b.resize(static_cast<size_t>(elements(in.shape)));
+    b.resize(static_cast<size_t>(per_sample * (batch > 0 ? batch : in.shape[0])));
     for (float& v : b) {
       const double u = static_cast<double>(rng() >> 11) / 9007199254740992.0;
       if (in.is_image()) {
@@ -69,8 +70,10 @@ int frac_for(double range) {
 
 QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile) {
   std::vector<std::vector<float>> pre(g.layers.size()), post(g.layers.size());
+  const int64_t per_sample = elements(g.layers[0].shape) / g.layers[0].shape[0];
   for (const auto& x : inputs) {
-    const FloatOutputs f = run_float(g, x);
+    const Graph sized = with_batch(g, static_cast<int64_t>(x.size()) / per_sample);
+    const FloatOutputs f = run_float(sized, x);
     for (size_t i = 0; i < g.layers.size(); ++i) {
       pre[i].insert(pre[i].end(), f.pre[i].begin(), f.pre[i].end());
       post[i].insert(post[i].end(), f.post[i].begin(), f.post[i].end());

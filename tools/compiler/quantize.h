@@ -45,12 +45,13 @@ struct QGraph {
   isa::Rounding rounding = isa::Rounding::half_away;
 };
 
-// Float inputs for calibration: `count` batches drawn from the seeded
-// generator (uniform in [0, 1) for images, standard normal otherwise).
-std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count);
+// Float inputs: `count` batches of the graph's input shape (or of `batch`
+// samples when given), drawn from the seeded generator (uniform in [0, 1)
+// for images, standard normal otherwise).
+std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count, int64_t batch = 0);
 
-// Calibrates activation ranges on `inputs` (each one batch of the input
-// shape; max |x| per tensor, or the given percentile of |x|) and quantizes.
+// Calibrates activation ranges on `inputs` (batches of any size of the input
+// sample shape; max |x| per tensor, or the given percentile of |x|) and quantizes.
 QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile = 100.0);
 
 }  // namespace tpu::compiler
