@@ -5,6 +5,7 @@
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "isa/program.h"
 #include "sim/base/config.h"
@@ -13,6 +14,7 @@
 #include "sim/top/energy.h"
 #include "sim/top/results.h"
 #include "tools/cli/commands.h"
+#include "tools/report/workload.h"
 
 namespace tpu::cli {
 
@@ -20,7 +22,7 @@ namespace {
 
 struct RunArgs {
   std::string config = "configs/tpu_v1.yaml";
-  std::string program;
+  std::string program, workload;
   std::vector<std::string> sets, inputs, outputs;
   std::string out, trace, vcd;
   bool no_values = false, quiet = false, layers = false, csv = false;
@@ -44,13 +46,20 @@ void run(const RunArgs& args) {
   for (const std::string& s : args.sets) config.set(s);
   const sim::ChipParams params = sim::read_chip_params(config);
   const sim::EnergyTable energy_table = sim::load_energy_table(params.energy.table);
-  const isa::Program program = isa::load_program(args.program);
+  if (args.program.empty() == args.workload.empty())
+    throw std::invalid_argument("give either --program or --workload");
+  std::optional<report::Workload> workload;
+  if (!args.workload.empty()) workload = report::load_workload(args.workload);
+  const isa::Program program =
+      workload ? report::workload_program(*workload, params) : isa::load_program(args.program);
 
   sim::RunOptions options;
   options.compute_values = !args.no_values;
   options.trace = !args.trace.empty();
   options.vcd_path = args.vcd;
   sim::Chip chip(params, program, options);
+  if (workload && args.inputs.empty())
+    for (const auto& [name, bytes] : report::workload_inputs(*workload, program)) chip.set_input(name, bytes);
   for (const std::string& in : args.inputs) {
     const auto [name, file] = split_assignment(in, "--input");
     chip.set_input(name, read_bytes(file));
@@ -92,7 +101,9 @@ void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Simulate a program on a chip configuration");
   cmd->add_option("-c,--config", args->config, "Chip configuration (YAML)")->check(CLI::ExistingFile);
-  cmd->add_option("-p,--program", args->program, "Program container (.tpb)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-p,--program", args->program, "Program container (.tpb)")->check(CLI::ExistingFile);
+  cmd->add_option("-w,--workload", args->workload, "Workload (workloads/*.yaml): compiles its model, cached")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "Override a configuration value: PATH=VALUE (repeatable)");
   cmd->add_option("--input", args->inputs, "Raw bytes of an input tensor: NAME=FILE (repeatable)");
   cmd->add_option("--output", args->outputs, "Write an output tensor's raw bytes: NAME=FILE (repeatable)");

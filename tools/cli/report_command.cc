@@ -1,0 +1,45 @@
+// tpusim report tpu-v1: the TPU v1 validation report.
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "isa/program.h"
+#include "sim/base/config.h"
+#include "sim/base/params.h"
+#include "tools/cli/commands.h"
+#include "tools/report/tpu_v1_report.h"
+
+namespace tpu::cli {
+
+namespace {
+struct ReportArgs {
+  std::string which;
+  std::string config = "configs/tpu_v1.yaml";
+  std::string workloads = "workloads/tpu_v1";
+  std::string output = "reports/tpu_v1_validation.md";
+};
+}  // namespace
+
+void add_report_command(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  CLI::App* cmd = app.add_subcommand("report", "Write a report (tpu-v1: the TPU v1 validation report)");
+  cmd->add_option("report", args->which, "Which report")->required()->check(CLI::IsMember({"tpu-v1"}));
+  cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
+  cmd->add_option("--workloads", args->workloads, "Folder of the applications' workloads")->check(CLI::ExistingDirectory);
+  cmd->add_option("-o,--output", args->output, "Markdown to write; the roofline chart goes beside it");
+  cmd->callback([args] {
+    const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
+    std::vector<std::string> files;
+    for (const char* app : {"mlp0", "mlp1", "lstm0", "lstm1", "cnn0", "cnn1"})
+      files.push_back(args->workloads + "/" + app + ".yaml");
+    const report::ValidationReport r = report::tpu_v1_report(files, chip, args->config);
+    write_output(args->output, r.markdown);
+    const std::filesystem::path svg = std::filesystem::path(args->output).parent_path() / "tpu_v1_roofline.svg";
+    isa::write_file_atomically(svg.string(), r.roofline_svg);
+    std::cout << "wrote " << args->output << " and " << svg.string() << "\n";
+  });
+}
+
+}  // namespace tpu::cli

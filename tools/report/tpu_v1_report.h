@@ -1,0 +1,24 @@
+#pragma once
+
+// The TPU v1 validation report: the six production applications on the TPU
+// v1 configuration, their simulated TOPS next to the paper's measurements,
+// the performance counters, memory and energy, a roofline chart, and an
+// explanation of every difference over 10%.
+
+#include <string>
+#include <vector>
+
+#include "sim/base/params.h"
+
+namespace tpu::report {
+
+struct ValidationReport {
+  std::string markdown;
+  std::string roofline_svg;
+};
+
+// `config_name` is how the report names the configuration (for example configs/tpu_v1.yaml).
+ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const sim::ChipParams& chip,
+                               const std::string& config_name);
+
+}  // namespace tpu::report

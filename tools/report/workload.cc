@@ -1,0 +1,139 @@
+#include "tools/report/workload.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "tools/compiler/compiler.h"
+
+namespace tpu::report {
+
+namespace {
+
+std::string dir_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+// FNV-1a: a stable hash for cache keys.
+uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
+  for (const unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+std::string cache_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/tpusim";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/tpusim";
+  return "";
+}
+
+}  // namespace
+
+Workload load_workload(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw compiler::ModelError(path + ": cannot open the workload");
+  } catch (const YAML::ParserException& e) {
+    throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  Workload w;
+  w.file = path;
+  try {
+    if (!root["model"]) throw compiler::ModelError(path + ": a workload needs `model`");
+    w.model = dir_of(path) + root["model"].as<std::string>();
+    w.name = root["name"] ? root["name"].as<std::string>() : w.model;
+    if (root["batch"]) w.batch = root["batch"].as<int64_t>();
+    if (root["input"]) {
+      w.input = root["input"].as<std::string>();
+      if (w.input != "synthetic") w.input = dir_of(path) + w.input;
+    }
+    if (root["seed"]) w.seed = root["seed"].as<uint64_t>();
+    if (root["deadline_ms"]) w.deadline_ms = root["deadline_ms"].as<double>();
+    if (root["reference"]) {
+      w.reference_tops = root["reference"]["tops"].as<double>();
+      if (root["reference"]["source"]) w.reference_source = root["reference"]["source"].as<std::string>();
+    }
+    if (root["note"]) w.note = root["note"].as<std::string>();
+    for (const auto& kv : root) {
+      static const std::vector<std::string> known = {"name", "model", "batch", "input", "seed", "deadline_ms",
+                                                     "reference", "note"};
+      const std::string key = kv.first.as<std::string>();
+      if (std::find(known.begin(), known.end(), key) == known.end())
+        throw compiler::ModelError(path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" + key + "'");
+    }
+  } catch (const YAML::Exception& e) {
+    throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return w;
+}
+
+isa::Program workload_program(const Workload& w, const sim::ChipParams& chip) {
+  nlohmann::json config;
+  sim::to_json(config, chip);
+  // The compiler's own source is not hashed; the build identity stands in for it.
+  const uint64_t key = fnv1a(config.dump(), fnv1a(read_text(w.model) + "@" + std::to_string(w.batch) + __DATE__ __TIME__));
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx.tpb", static_cast<unsigned long long>(key));
+  const std::string dir = cache_dir();
+  const std::string cached = dir.empty() ? "" : dir + "/" + name;
+  if (!cached.empty() && std::filesystem::exists(cached)) {
+    try {
+      return isa::load_program(cached);
+    } catch (const isa::ProgramError&) {
+      // A damaged cache entry is simply rebuilt.
+    }
+  }
+  compiler::CompileOptions options;
+  options.batch = w.batch;
+  const compiler::Compiled c = compiler::compile_model(w.model, chip, options);
+  if (!cached.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (!ec) {
+      try {
+        isa::save_program(c.lowered.program, cached);
+      } catch (const isa::ProgramError&) {
+        // Caching is best effort.
+      }
+    }
+  }
+  return c.lowered.program;
+}
+
+std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const Workload& w, const isa::Program& p) {
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> inputs;
+  std::mt19937_64 rng(w.seed);
+  for (const isa::TensorDesc& t : p.tensors) {
+    if (t.role != isa::TensorRole::kInput) continue;
+    const size_t bytes = static_cast<size_t>(t.elements()) * isa::dtype_bytes(t.dtype);
+    std::vector<uint8_t> data(bytes);
+    if (w.input == "synthetic") {
+      for (uint8_t& b : data) b = static_cast<uint8_t>(static_cast<int8_t>(static_cast<int>(rng() % 128) - 64));
+    } else {
+      const std::string text = read_text(w.input);
+      if (text.size() != bytes)
+        throw compiler::ModelError(w.file + ": input file " + w.input + " has " + std::to_string(text.size()) +
+                                   " bytes; tensor '" + t.name + "' needs " + std::to_string(bytes));
+      data.assign(text.begin(), text.end());
+    }
+    inputs.emplace_back(t.name, std::move(data));
+  }
+  return inputs;
+}
+
+}  // namespace tpu::report

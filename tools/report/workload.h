@@ -1,0 +1,41 @@
+#pragma once
+
+// A workload: which model to run at which batch, with what input, under what
+// deadline, and (for validation) the published figure it is compared with.
+// workloads/*.yaml; paths inside are relative to the workload file.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "isa/program.h"
+#include "sim/base/params.h"
+
+namespace tpu::report {
+
+struct Workload {
+  std::string file;
+  std::string name;
+  std::string model;  // resolved path
+  int64_t batch = 0;
+  std::string input = "synthetic";  // or a file of raw input bytes (resolved path)
+  uint64_t seed = 1;
+  std::optional<double> deadline_ms;
+  std::optional<double> reference_tops;
+  std::string reference_source;
+  std::string note;
+};
+
+// Throws compiler::ModelError naming the file and key.
+Workload load_workload(const std::string& path);
+
+// The workload's program for a chip: compiled, or taken from the cache
+// ($XDG_CACHE_HOME/tpusim or ~/.cache/tpusim) when model, batch, chip and
+// compiler are unchanged.
+isa::Program workload_program(const Workload& w, const sim::ChipParams& chip);
+
+// The bytes of each input tensor: the named file, or seeded synthetic int8 values.
+std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const Workload& w, const isa::Program& p);
+
+}  // namespace tpu::report
