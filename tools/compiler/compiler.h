@@ -15,7 +15,7 @@ namespace tpu::compiler {
 
 struct CompileOptions {
   int64_t batch = 0;             // 0: the model's own
-  int calibration_samples = 2;   // synthetic samples, when no calibration data is given
+  int calibration_samples = 1;   // synthetic samples, when no calibration data is given
   double percentile = 100.0;     // of |activation| that maps to 127
 };
 

@@ -329,7 +329,14 @@ Graph with_batch(const Graph& g, int64_t batch) {
 }
 
 void generate_weights(Graph& g) {
-  std::mt19937_64 rng(g.seed);
+  // splitmix64: a fast generator whose stream is fixed by the seed alone.
+  uint64_t state = g.seed;
+  auto rng = [&state]() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
   // A sum of four uniforms (Irwin-Hall), centred and scaled to unit variance:
   // close to normal, cheap, and the same on every machine.
   auto normal = [&rng]() {

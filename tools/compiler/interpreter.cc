@@ -105,6 +105,18 @@ void conv_float(const Graph& g, const Layer& l, const std::vector<float>& x, std
   }
 }
 
+// Sum of products of int8 values (held in int16), wrapped to int32 as the accumulators are.
+int32_t dot(const int16_t* a, const int16_t* b, int64_t n) {
+  int64_t sum = 0;
+  for (int64_t start = 0; start < n; start += 32768) {  // int32 partial sums cannot overflow in 32768 products
+    int32_t part = 0;
+    const int64_t end = std::min(n, start + 32768);
+    for (int64_t i = start; i < end; ++i) part += int32_t(a[i]) * int32_t(b[i]);
+    sum += part;
+  }
+  return static_cast<int32_t>(static_cast<uint32_t>(sum));
+}
+
 }  // namespace
 
 FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
@@ -210,20 +222,39 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
       case Op::kInput: break;
       case Op::kDense: {
         const int64_t n = l.shape[0], k = g.layers[l.inputs[0]].shape[1], m = l.units;
+        std::vector<int16_t> xs(x.begin(), x.end()), wt(static_cast<size_t>(k * m));
+        for (int64_t t = 0; t < k; ++t)
+          for (int64_t j = 0; j < m; ++j) wt[j * k + t] = ql.weights[t * m + j];
         for (int64_t b = 0; b < n; ++b)
-          for (int64_t j = 0; j < m; ++j) {
-            uint32_t acc = 0;  // the accumulators wrap modulo 2^32
-            for (int64_t t = 0; t < k; ++t) acc += uint32_t(int32_t(x[b * k + t]) * ql.weights[t * m + j]);
-            y[b * m + j] = finish(int32_t(acc), j);
-          }
+          for (int64_t j = 0; j < m; ++j) y[b * m + j] = finish(dot(&xs[b * k], &wt[j * k], k), j);
         break;
       }
       case Op::kConv2d: {
-        std::vector<uint32_t> acc(y.size(), 0);
-        for_each_conv_product(g, l, [&](int64_t o, int64_t, int64_t xi, int64_t wi) {
-          acc[o] += uint32_t(int32_t(x[xi]) * ql.weights[wi]);
-        });
-        for (size_t o = 0; o < y.size(); ++o) y[o] = finish(int32_t(acc[o]), static_cast<int64_t>(o) % l.units);
+        // im2col per group, then dot products: the same sums as the direct loop.
+        const Window win = window(g, l);
+        const int64_t cin_g = win.c / l.groups, cout_g = win.oc / l.groups, K = l.kh * l.kw * cin_g;
+        const int64_t pixels = win.oh * win.ow;
+        std::vector<int16_t> cols(static_cast<size_t>(pixels * K)), wt(static_cast<size_t>(cout_g * K));
+        for (int64_t grp = 0; grp < l.groups; ++grp) {
+          for (int64_t r = 0; r < K; ++r)
+            for (int64_t j = 0; j < cout_g; ++j) wt[j * K + r] = ql.weights[r * win.oc + grp * cout_g + j];
+          for (int64_t b = 0; b < win.n; ++b) {
+            for (int64_t oy = 0; oy < win.oh; ++oy)
+              for (int64_t ox = 0; ox < win.ow; ++ox)
+                for (int64_t dy = 0; dy < l.kh; ++dy)
+                  for (int64_t dx = 0; dx < l.kw; ++dx) {
+                    const int64_t yy = oy * l.sh + dy * l.dh - l.pad_top, xx = ox * l.sw + dx * l.dw - l.pad_left;
+                    const bool inside = yy >= 0 && yy < win.h && xx >= 0 && xx < win.w;
+                    int16_t* dst = &cols[(oy * win.ow + ox) * K + (dy * l.kw + dx) * cin_g];
+                    for (int64_t ci = 0; ci < cin_g; ++ci)
+                      dst[ci] = inside ? x[win.index(b, yy, xx, grp * cin_g + ci)] : 0;
+                  }
+            for (int64_t p = 0; p < pixels; ++p)
+              for (int64_t j = 0; j < cout_g; ++j)
+                y[(b * pixels + p) * win.oc + grp * cout_g + j] =
+                    finish(dot(&cols[p * K], &wt[j * K], K), grp * cout_g + j);
+          }
+        }
         break;
       }
       case Op::kMaxPool:

@@ -93,7 +93,8 @@ class Lowering {
 
   // A weight tile: rows [r0, r0 + k) x columns [c0, c0 + n) of `w`, a matrix
   // `cols` wide, placed in DRAM once per distinct key.
-  int64_t tile(const std::string& key, uint64_t k, uint64_t n, const std::function<int8_t(uint64_t, uint64_t)>& w) {
+  template <class Weight>
+  int64_t tile(const std::string& key, uint64_t k, uint64_t n, Weight&& w) {
     auto it = tile_at_.find(key);
     uint64_t dram;
     if (it != tile_at_.end()) {

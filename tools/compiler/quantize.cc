@@ -69,21 +69,31 @@ int frac_for(double range) {
 }  // namespace
 
 QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile) {
+  // |x| ranges per layer, before and after its function: maxima directly, or
+  // all values kept when a percentile is asked for.
+  const bool keep = percentile < 100;
   std::vector<std::vector<float>> pre(g.layers.size()), post(g.layers.size());
+  std::vector<double> pre_max(g.layers.size(), 0), post_max(g.layers.size(), 0);
   const int64_t per_sample = elements(g.layers[0].shape) / g.layers[0].shape[0];
   for (const auto& x : inputs) {
     const Graph sized = with_batch(g, static_cast<int64_t>(x.size()) / per_sample);
     const FloatOutputs f = run_float(sized, x);
     for (size_t i = 0; i < g.layers.size(); ++i) {
-      pre[i].insert(pre[i].end(), f.pre[i].begin(), f.pre[i].end());
-      post[i].insert(post[i].end(), f.post[i].begin(), f.post[i].end());
+      for (float v : f.pre[i]) pre_max[i] = std::max<double>(pre_max[i], std::fabs(v));
+      for (float v : f.post[i]) post_max[i] = std::max<double>(post_max[i], std::fabs(v));
+      if (keep) {
+        pre[i].insert(pre[i].end(), f.pre[i].begin(), f.pre[i].end());
+        post[i].insert(post[i].end(), f.post[i].begin(), f.post[i].end());
+      }
     }
   }
+  auto range_pre = [&](size_t i) { return keep ? magnitude(pre[i], percentile) : pre_max[i]; };
+  auto range_post = [&](size_t i) { return keep ? magnitude(post[i], percentile) : post_max[i]; };
   QGraph q;
   q.graph = &g;
   q.layers.resize(g.layers.size());
   auto symmetric = [](double range) { return range > 0 ? range / 127.0 : 1.0 / 127.0; };
-  q.layers[0].scale = symmetric(magnitude(post[0], percentile));
+  q.layers[0].scale = symmetric(range_post(0));
   for (size_t i = 1; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
     QLayer& ql = q.layers[i];
@@ -95,7 +105,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
     switch (l.act) {
       case isa::ActFunc::identity:
       case isa::ActFunc::relu:
-        ql.scale = target = symmetric(magnitude(post[i], percentile));
+        ql.scale = target = symmetric(range_post(i));
         break;
       case isa::ActFunc::relu6:  // the function reads q / 2^frac: a power-of-two scale
         ql.frac = 4;
@@ -103,7 +113,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
         break;
       case isa::ActFunc::sigmoid:
       case isa::ActFunc::tanh:
-        ql.frac = frac_for(magnitude(pre[i], percentile));
+        ql.frac = frac_for(range_pre(i));
         target = std::ldexp(1.0, -ql.frac);
         ql.scale = l.act == isa::ActFunc::sigmoid ? 1.0 / 256 : 1.0 / 128;
         ql.zp = l.act == isa::ActFunc::sigmoid ? -128 : 0;
