@@ -8,7 +8,20 @@ namespace tpu::compiler {
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options) {
   Compiled c;
   c.graph = std::make_unique<Graph>(load_model(path, options.batch));
-  c.qgraph = quantize(*c.graph, synthetic_inputs(*c.graph, 1, options.calibration_samples), options.percentile);
+  Graph& g = *c.graph;
+  // Calibrate on a batch of `calibration_samples`, reshaping the graph in place
+  // (its weights are large), then give it back its batch without the float
+  // weights, which the quantized graph has replaced.
+  const int64_t batch = g.layers[0].shape[0];
+  g.layers[0].shape[0] = options.calibration_samples;
+  infer_shapes(g);
+  c.qgraph = quantize(g, synthetic_inputs(g, 1), options.percentile);
+  for (Layer& l : g.layers) {
+    std::vector<float>().swap(l.weights);
+    std::vector<float>().swap(l.bias);
+  }
+  g.layers[0].shape[0] = batch;
+  infer_shapes(g);
   c.lowered = lower(c.qgraph, chip);
   return c;
 }

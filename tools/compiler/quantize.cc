@@ -76,8 +76,8 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
   std::vector<double> pre_max(g.layers.size(), 0), post_max(g.layers.size(), 0);
   const int64_t per_sample = elements(g.layers[0].shape) / g.layers[0].shape[0];
   for (const auto& x : inputs) {
-    const Graph sized = with_batch(g, static_cast<int64_t>(x.size()) / per_sample);
-    const FloatOutputs f = run_float(sized, x);
+    const int64_t batch = static_cast<int64_t>(x.size()) / per_sample;
+    const FloatOutputs f = batch == g.layers[0].shape[0] ? run_float(g, x) : run_float(with_batch(g, batch), x);
     for (size_t i = 0; i < g.layers.size(); ++i) {
       for (float v : f.pre[i]) pre_max[i] = std::max<double>(pre_max[i], std::fabs(v));
       for (float v : f.post[i]) post_max[i] = std::max<double>(post_max[i], std::fabs(v));
@@ -124,20 +124,29 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
       case Op::kDense:
       case Op::kConv2d: {
         const int64_t m = l.units;
-        const int64_t per_channel = static_cast<int64_t>(l.weights.size()) / m;
+        const int64_t per_channel = static_cast<int64_t>(l.weights.size()) / m;  // rows of the [.., m] layout
         std::vector<double> sw(static_cast<size_t>(m), 0);
-        for (size_t w = 0; w < l.weights.size(); ++w)
-          sw[w % m] = std::max<double>(sw[w % m], std::fabs(l.weights[w]));
-        for (double& s : sw) s = s > 0 ? s / 127.0 : 1.0;
+        for (int64_t r = 0; r < per_channel; ++r)
+          for (int64_t j = 0; j < m; ++j) sw[j] = std::max<double>(sw[j], std::fabs(l.weights[r * m + j]));
+        std::vector<double> inv(static_cast<size_t>(m));
+        for (int64_t j = 0; j < m; ++j) {
+          sw[j] = sw[j] > 0 ? sw[j] / 127.0 : 1.0;
+          inv[j] = 1.0 / sw[j];
+        }
         ql.weights.resize(l.weights.size());
-        for (size_t w = 0; w < l.weights.size(); ++w)
-          ql.weights[w] = static_cast<int8_t>(std::clamp<int64_t>(std::llround(l.weights[w] / sw[w % m]), -127, 127));
+        std::vector<int64_t> wsum(static_cast<size_t>(m), 0);
+        for (int64_t r = 0; r < per_channel; ++r)
+          for (int64_t j = 0; j < m; ++j) {
+            const double q = std::nearbyint(l.weights[r * m + j] * inv[j]);  // ties to even, the FPU default
+            const int8_t v = static_cast<int8_t>(std::clamp(q, -127.0, 127.0));
+            ql.weights[r * m + j] = v;
+            wsum[j] += v;
+          }
         ql.bias.resize(static_cast<size_t>(m));
         ql.requant.resize(static_cast<size_t>(m));
         for (int64_t j = 0; j < m; ++j) {
-          int64_t wsum = 0;  // the input zero point, folded into the bias: sum (x - zx) w = sum x w - zx sum w
-          for (int64_t k = 0; k < per_channel; ++k) wsum += ql.weights[k * m + j];
-          const double b = std::llround(l.bias[j] / (in.scale * sw[j])) - static_cast<double>(in.zp) * wsum;
+          // The input zero point, folded into the bias: sum (x - zx) w = sum x w - zx sum w.
+          const double b = std::llround(l.bias[j] / (in.scale * sw[j])) - static_cast<double>(in.zp) * wsum[j];
           ql.bias[j] = static_cast<int32_t>(std::clamp<double>(b, INT32_MIN, INT32_MAX));
           ql.requant[j] = requant_for(in.scale * sw[j] / target, where);
         }
