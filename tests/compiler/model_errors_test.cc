@@ -1,0 +1,75 @@
+// Mistakes in model files are reported with the file, the layer and its line.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "tools/compiler/graph.h"
+
+namespace tpu::compiler {
+namespace {
+
+struct BadModel {
+  const char* name;
+  std::string yaml;
+  std::string message;
+};
+
+void PrintTo(const BadModel& b, std::ostream* os) { *os << b.name; }
+
+class BadModels : public testing::TestWithParam<BadModel> {};
+
+TEST_P(BadModels, AreRejectedWithTheLayerNamed) {
+  const std::string path = testing::TempDir() + GetParam().name + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(path) << GetParam().yaml;
+  try {
+    load_model(path);
+    FAIL() << "accepted";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(GetParam().message), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind(path, 0), 0u) << e.what();
+  }
+}
+
+const std::string kIn = "input: {name: x, shape: [1, 8, 8, 3]}\nlayers:\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, BadModels,
+    testing::Values(
+        BadModel{"UnknownOp", kIn + "  - {name: c, op: conv3d}\n", "layer 'c' (line 3): unknown op 'conv3d'; did you mean 'conv2d'?"},
+        BadModel{"UnknownActivation", kIn + "  - {name: c, op: conv2d, filters: 4, activation: gelu}\n",
+                 "unknown activation 'gelu'"},
+        BadModel{"UnknownAttribute", kIn + "  - {name: c, op: conv2d, filter: 4}\n", "unknown attribute 'filter'; did you mean 'filters'?"},
+        BadModel{"UnknownInput", kIn + "  - {name: c, op: conv2d, filters: 4, input: y}\n", "input 'y' is not an earlier layer; did you mean 'x'?"},
+        BadModel{"DenseOnImage", kIn + "  - {name: d, op: dense, units: 4}\n", "dense needs a [N, features] input (add a flatten layer)"},
+        BadModel{"KernelTooLarge", kIn + "  - {name: c, op: conv2d, filters: 4, kernel: 9}\n", "the kernel is larger than the padded 8x8 input"},
+        BadModel{"BadGroups", kIn + "  - {name: c, op: conv2d, filters: 4, groups: 2}\n", "groups=2 must divide the 3 input and 4 output channels"},
+        BadModel{"AddShapes", kIn + "  - {name: a, op: conv2d, filters: 4}\n  - {name: b, op: conv2d, filters: 5, input: x}\n"
+                 "  - {name: s, op: add, inputs: [a, b]}\n", "add needs inputs of one shape; 'a' and 'b' differ"},
+        BadModel{"AddArity", kIn + "  - {name: s, op: add}\n", "add takes 2 inputs"},
+        BadModel{"DuplicateName", kIn + "  - {name: x, op: flatten}\n", "layer 'x' (line 3): the name is used twice"},
+        BadModel{"ConcatShapes", "input: {name: x, shape: [2, 4]}\nlayers:\n  - {name: a, op: dense, units: 3}\n"
+                 "  - {name: f, op: flatten, input: x}\n  - {name: z, op: zeros, units: 2}\n"
+                 "  - {name: c, op: concat, inputs: [a, z]}\n  - {name: bad, op: concat, inputs: [c]}\n",
+                 "concat takes two or more inputs"},
+        BadModel{"NoLayers", "input: {name: x, shape: [1, 4]}\n", "the model has no `layers`"},
+        BadModel{"NoInput", "layers: []\n", "the model needs `input:"},
+        BadModel{"BadInputShape", "input: {name: x, shape: [1, 2, 3]}\nlayers:\n  - {op: flatten}\n",
+                 "input shape must be [N, features] or [N, H, W, C]"},
+        BadModel{"YamlSyntax", "input: {name: x, shape: [1, 4]\n", "YAML syntax error"},
+        BadModel{"UnknownOutput", "input: {name: x, shape: [1, 4]}\nlayers:\n  - {name: d, op: dense, units: 2}\noutputs: [e]\n",
+                 "output 'e' is not a layer"}),
+    [](const testing::TestParamInfo<BadModel>& i) { return std::string(i.param.name); });
+
+TEST(Models, AMissingFileIsNamed) {
+  try {
+    load_model("/nonexistent/model.yaml");
+    FAIL();
+  } catch (const ModelError& e) {
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/model.yaml: cannot open the model");
+  }
+}
+
+}  // namespace
+}  // namespace tpu::compiler
