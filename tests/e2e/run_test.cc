@@ -106,6 +106,63 @@ TEST_F(RunCli, InputsAndOutputsAsFiles) {
   EXPECT_EQ(bytes[0], 2);
 }
 
+// A .npy file as NumPy writes it (format 1.0).
+void write_npy(const std::string& path, const std::string& descr, const std::string& shape, const std::string& data) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream f(path, std::ios::binary);
+  f << "\x93NUMPY" << '\x01' << '\x00' << static_cast<char>(header.size() & 0xff) << static_cast<char>(header.size() >> 8)
+    << header << data;
+}
+
+TEST_F(RunCli, NpyInputsAreQuantizedAndOutputsWritten) {
+  // x = [10, 20, 30, 40; -1, -2, -3, -4] at scale 0.05, as float32.
+  std::string floats;
+  for (float v : {0.5f, 1.0f, 1.5f, 2.0f, -0.05f, -0.1f, -0.15f, -0.2f}) floats.append(reinterpret_cast<const char*>(&v), 4);
+  write_npy(path("x.npy"), "<f4", "(2, 4)", floats);
+  const Outcome r = tpusim(run_args() + "-q --input x=" + path("x.npy") + " --output y=" + path("y.npy"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream y(path("y.npy"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(y)), {});
+  EXPECT_NE(bytes.find("'descr': '|i1'"), std::string::npos);
+  EXPECT_NE(bytes.find("'shape': (2, 4)"), std::string::npos);
+  EXPECT_EQ(bytes.substr(bytes.size() - 8), std::string("\x12\x00\x19\x7f\x00\x02\x00\x00", 8));
+  write_npy(path("bad.npy"), "<f8", "(2, 4)", std::string(64, '\0'));
+  const Outcome bad = tpusim(run_args() + "--input x=" + path("bad.npy"));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("element type '<f8' is not supported"), std::string::npos) << bad.output;
+  write_npy(path("short.npy"), "|i1", "(2, 3)", std::string(6, '\0'));
+  EXPECT_NE(tpusim(run_args() + "--input x=" + path("short.npy")).output.find("6 elements; tensor 'x' has 8"),
+            std::string::npos);
+}
+
+TEST_F(RunCli, CompileTakesCalibrationDataAndReportsBadModels) {
+  std::string floats;
+  for (int i = 0; i < 2 * 784; ++i) {
+    const float v = static_cast<float>(i % 17) / 17.0f - 0.5f;
+    floats.append(reinterpret_cast<const char*>(&v), 4);
+  }
+  write_npy(path("calib.npy"), "<f4", "(2, 784)", floats);
+  const std::string config = " -c " + kSrc + "/configs/tpu_v1.yaml ";
+  const Outcome ok = tpusim("compile " + kSrc + "/models/lenet_300_100.yaml" + config + "-o " + path("l.tpb") + " --calibrate " +
+                            path("calib.npy") + " --percentile 99.9 -q");
+  EXPECT_EQ(ok.status, 0) << ok.output;
+  write("bad.yaml", "input: {name: x, shape: [1, 4]}\nlayers:\n  - {name: d, op: dense, unit: 3}\n");
+  const Outcome bad = tpusim("compile " + path("bad.yaml") + config + "-o " + path("b.tpb"));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("layer 'd' (line 3): unknown attribute 'unit'; did you mean 'units'?"), std::string::npos)
+      << bad.output;
+  EXPECT_FALSE(fs::exists(path("b.tpb")));
+}
+
+TEST_F(RunCli, WorkloadsCompileOnTheFly) {
+  write("w.yaml", "name: lenet\nmodel: " + kSrc + "/models/lenet_300_100.yaml\nbatch: 2\n");
+  const Outcome r = tpusim("run -c " + kSrc + "/configs/tiny.yaml -w " + path("w.yaml") + " --layers");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("fc1"), std::string::npos) << r.output;
+}
+
 TEST_F(RunCli, WrongInputSizeOrNameIsAClearError) {
   std::ofstream(path("short.bin"), std::ios::binary) << "abc";
   Outcome r = tpusim(run_args() + "--input x=" + path("short.bin"));

@@ -1,5 +1,6 @@
 // tpusim compile: a model to a program for a chip configuration.
 
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
 #include "tools/compiler/compiler.h"
+#include "tools/tensor_io/npy.h"
 
 namespace tpu::cli {
 
@@ -16,6 +18,8 @@ struct CompileArgs {
   std::string model, output, config = "configs/tpu_v1.yaml";
   int64_t batch = 0;
   bool quiet = false;
+  std::string calibrate;
+  double percentile = 100;
 };
 }  // namespace
 
@@ -27,10 +31,21 @@ void add_compile_command(CLI::App& app) {
   cmd->add_option("-c,--config", args->config, "Chip configuration the program is for")->check(CLI::ExistingFile);
   cmd->add_option("--batch", args->batch, "Batch size (default: the model's)")->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   cmd->add_flag("-q,--quiet", args->quiet, "Do not print the compile report");
+  cmd->add_option("--calibrate", args->calibrate, "Calibration samples (.npy, float32, [samples, ...input shape])")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--percentile", args->percentile, "Percentile of |activation| mapped to 127 (default 100: the maximum)")
+      ->check(CLI::Range(50.0, 100.0));
   cmd->callback([args] {
     const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
     compiler::CompileOptions options;
     options.batch = args->batch;
+    options.percentile = args->percentile;
+    if (!args->calibrate.empty()) {
+      const tensor_io::Array a = tensor_io::read_npy(args->calibrate);
+      if (a.dtype != isa::DType::kF32) throw tensor_io::TensorFileError(args->calibrate + ": calibration data must be float32");
+      options.calibration.resize(static_cast<size_t>(a.elements()));
+      std::memcpy(options.calibration.data(), a.bytes.data(), a.bytes.size());
+    }
     const compiler::Compiled c = compiler::compile_model(args->model, chip, options);
     isa::save_program(c.lowered.program, args->output);
     if (!args->quiet) std::cout << compiler::report_text(c);

@@ -9,6 +9,7 @@
 #include "sim/base/fault.h"
 #include "tools/cli/commands.h"
 #include "tools/compiler/graph.h"
+#include "tools/tensor_io/npy.h"
 
 // Debian's libsystemc.so carries a main() that calls sc_main(); the linker
 // needs the symbol even though tpusim has its own main and never calls it.
@@ -31,6 +32,9 @@ int main(int argc, char** argv) {
   } catch (const tpu::cli::CommandExit& e) {
     return e.status;
   } catch (const tpu::isa::ProgramError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const tpu::tensor_io::TensorFileError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   } catch (const tpu::compiler::ModelError& e) {

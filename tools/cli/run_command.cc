@@ -15,6 +15,7 @@
 #include "sim/top/results.h"
 #include "tools/cli/commands.h"
 #include "tools/report/workload.h"
+#include "tools/tensor_io/npy.h"
 
 namespace tpu::cli {
 
@@ -35,7 +36,14 @@ std::pair<std::string, std::string> split_assignment(const std::string& s, const
   return {s.substr(0, eq), s.substr(eq + 1)};
 }
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
+bool is_npy(const std::string& path) { return path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0; }
+
+// An input tensor's bytes from a file: .npy (int8, or float32 to quantize), or raw bytes.
+std::vector<uint8_t> read_input(const std::string& path, const isa::Program& program, const std::string& name) {
+  const isa::TensorDesc* t = nullptr;
+  for (const auto& d : program.tensors)
+    if (d.name == name) t = &d;
+  if (is_npy(path) && t) return tensor_io::tensor_bytes(tensor_io::read_npy(path), *t, path);
   std::ifstream f(path, std::ios::binary);
   if (!f) throw std::invalid_argument(path + ": cannot open");
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
@@ -62,7 +70,7 @@ void run(const RunArgs& args) {
     for (const auto& [name, bytes] : report::workload_inputs(*workload, program)) chip.set_input(name, bytes);
   for (const std::string& in : args.inputs) {
     const auto [name, file] = split_assignment(in, "--input");
-    chip.set_input(name, read_bytes(file));
+    chip.set_input(name, read_input(file, program, name));
   }
   std::vector<std::pair<std::string, std::string>> output_files;
   for (const std::string& o : args.outputs) {
@@ -85,7 +93,12 @@ void run(const RunArgs& args) {
   if (!args.trace.empty()) write_output(args.trace, sim::trace_json(outcome, params).dump() + "\n");
   for (const auto& [name, file] : output_files) {
     const std::vector<uint8_t>& bytes = record.outputs[name];
-    isa::write_file_atomically(file, std::string(bytes.begin(), bytes.end()));
+    if (is_npy(file)) {
+      for (const auto& t : program.tensors)
+        if (t.name == name) tensor_io::write_npy(file, {t.dtype, t.shape, bytes});
+    } else {
+      isa::write_file_atomically(file, std::string(bytes.begin(), bytes.end()));
+    }
   }
   if (!args.quiet && !args.csv) std::cout << sim::summary(record);
   if (args.layers || args.csv) std::cout << sim::layers_text(record, args.csv);
@@ -105,8 +118,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("-w,--workload", args->workload, "Workload (workloads/*.yaml): compiles its model, cached")
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "Override a configuration value: PATH=VALUE (repeatable)");
-  cmd->add_option("--input", args->inputs, "Raw bytes of an input tensor: NAME=FILE (repeatable)");
-  cmd->add_option("--output", args->outputs, "Write an output tensor's raw bytes: NAME=FILE (repeatable)");
+  cmd->add_option("--input", args->inputs,
+                  "An input tensor from NAME=FILE: .npy (int8, or float32 to quantize) or raw bytes (repeatable)");
+  cmd->add_option("--output", args->outputs, "Write an output tensor to NAME=FILE: .npy or raw bytes (repeatable)");
   cmd->add_option("--out", args->out, "Write the results as JSON");
   cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace (JSON)");
   cmd->add_option("--vcd", args->vcd, "Write a waveform of the units' activity (VCD)");

@@ -13,9 +13,15 @@ Compiled compile_model(const std::string& path, const sim::ChipParams& chip, con
   // (its weights are large), then give it back its batch without the float
   // weights, which the quantized graph has replaced.
   const int64_t batch = g.layers[0].shape[0];
-  g.layers[0].shape[0] = options.calibration_samples;
+  const int64_t per_sample = elements(g.layers[0].shape) / batch;
+  if (!options.calibration.empty() && options.calibration.size() % static_cast<size_t>(per_sample) != 0)
+    throw ModelError(path + ": calibration data holds " + std::to_string(options.calibration.size()) +
+                     " values, not a whole number of " + std::to_string(per_sample) + "-value input samples");
+  g.layers[0].shape[0] = options.calibration.empty() ? options.calibration_samples
+                                                      : static_cast<int64_t>(options.calibration.size()) / per_sample;
   infer_shapes(g);
-  c.qgraph = quantize(g, synthetic_inputs(g, 1), options.percentile);
+  c.qgraph = quantize(g, options.calibration.empty() ? synthetic_inputs(g, 1) : std::vector<std::vector<float>>{options.calibration},
+                      options.percentile);
   for (Layer& l : g.layers) {
     std::vector<float>().swap(l.weights);
     std::vector<float>().swap(l.bias);

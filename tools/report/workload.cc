@@ -20,6 +20,11 @@ std::string dir_of(const std::string& path) {
   return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
 }
 
+// `name` as written in the workload at `path`: absolute, or relative to the workload's folder.
+std::string resolve(const std::string& path, const std::string& name) {
+  return !name.empty() && name[0] == '/' ? name : dir_of(path) + name;
+}
+
 // FNV-1a: a stable hash for cache keys.
 uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
   for (const unsigned char c : s) {
@@ -55,12 +60,12 @@ Workload load_workload(const std::string& path) {
   w.file = path;
   try {
     if (!root["model"]) throw compiler::ModelError(path + ": a workload needs `model`");
-    w.model = dir_of(path) + root["model"].as<std::string>();
+    w.model = resolve(path, root["model"].as<std::string>());
     w.name = root["name"] ? root["name"].as<std::string>() : w.model;
     if (root["batch"]) w.batch = root["batch"].as<int64_t>();
     if (root["input"]) {
       w.input = root["input"].as<std::string>();
-      if (w.input != "synthetic") w.input = dir_of(path) + w.input;
+      if (w.input != "synthetic") w.input = resolve(path, w.input);
     }
     if (root["seed"]) w.seed = root["seed"].as<uint64_t>();
     if (root["deadline_ms"]) w.deadline_ms = root["deadline_ms"].as<double>();
