@@ -114,6 +114,46 @@ const std::vector<ModelCase> kModels = {
      "  - {name: gap, op: global_avgpool}\n"},
 };
 
+// SCALE-Sim topologies, both formats: chained and unchained layers.
+TEST(ScaleSim, TopologiesCompileBitExact) {
+  const std::vector<std::pair<std::string, std::string>> topologies = {
+      {"conv.csv",
+       "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+       "c1, 9, 9, 3, 3, 5, 7, 1,\nc2, 7, 7, 3, 3, 7, 6, 2,\nc3, 6, 6, 2, 2, 4, 3, 1,\n"},
+      {"gemm.csv", "Layer Name, M, N, K,\nfc1, 6, 20, 13,\nfc2, 6, 9, 20,\nfc3, 3, 4, 11,\n"}};
+  for (const auto& [name, text] : topologies) {
+    SCOPED_TRACE(name);
+    const std::string path = testing::TempDir() + std::to_string(::getpid()) + name;
+    std::ofstream(path) << text;
+    const sim::ChipParams params = load_params("configs/tiny.yaml");
+    const compiler::Compiled c = compiler::compile_model(path, params);
+X
+    const std::vector<int8_t> q_input =
+        compiler::quantize_input(c.qgraph, compiler::synthetic_inputs(*c.graph, 1)[0]);
+    const auto expected = compiler::run_int8(c.qgraph, q_input);
+    SimOptions options;
+    options.inputs["input"] = std::vector<uint8_t>(q_input.begin(), q_input.end());
+    const SimRun run = simulate(params, c.lowered.program, options);
+    ASSERT_TRUE(run.halted()) << run.fault_reason();
+    const auto& last = c.graph->layers.back();
+    const auto& values = run.result["outputs"][last.name]["values"];
+    ASSERT_EQ(values.size(), expected.back().size());
+    for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(values[i].get<int>(), expected.back()[i]) << i;
+  }
+}
+
+TEST(ScaleSim, MalformedRowsNameTheLine) {
+  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "bad.csv";
+  std::ofstream(path) << "Layer Name, M, N, K,\nfc1, 6, x, 13,\n";
+  try {
+    compiler::load_model(path);
+    FAIL();
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ":2: column 3 ('x') must be a positive integer"), std::string::npos)
+        << e.what();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Zoo, CompiledModel,
                          testing::Combine(testing::ValuesIn(kModels), testing::Range(0, static_cast<int>(kChips.size()))),
                          [](const testing::TestParamInfo<std::tuple<ModelCase, int>>& i) {

@@ -22,6 +22,7 @@ const char* op_name(Op op) {
     case Op::kConcat: return "concat";
     case Op::kActivation: return "activation";
     case Op::kZeros: return "zeros";
+    case Op::kConstant: return "constant";
     case Op::kFlatten: return "flatten";
   }
   return "?";
@@ -126,6 +127,7 @@ void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
 }  // namespace
 
 Graph load_model(const std::string& path, int64_t batch_override) {
+  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return load_scalesim(path, batch_override);
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -304,6 +306,7 @@ void infer_shapes(Graph& g) {
         if (l.units <= 0) throw ModelError(where + "zeros needs `units` > 0");
         l.shape = {in[0], l.units};
         break;
+      case Op::kConstant: break;  // its shape is its own
       case Op::kConcat: {
         if (l.inputs.size() < 2) throw ModelError(where + "concat takes two or more inputs");
         l.shape = in;
@@ -345,6 +348,11 @@ void generate_weights(Graph& g) {
     return (sum / 65536.0 - 2.0) * 1.7320508075688772;  // sd of the sum is sqrt(4/12)
   };
   for (Layer& l : g.layers) {
+    if (l.op == Op::kConstant && l.weights.empty()) {
+      l.weights.resize(static_cast<size_t>(elements(l.shape)));
+      for (float& v : l.weights) v = static_cast<float>(normal() * 0.5);
+      continue;
+    }
     if (!l.weights.empty() || (l.op != Op::kDense && l.op != Op::kConv2d)) continue;
     const std::vector<int64_t>& in = g.layers[l.inputs[0]].shape;
     const int64_t fan_in = l.op == Op::kDense ? in[1] : l.kh * l.kw * in[3] / l.groups;

@@ -31,6 +31,7 @@ enum class Op {
   kConcat,      // along the last (feature or channel) axis
   kActivation,  // a function on its own
   kZeros,       // a constant zero tensor [N, units] (recurrent state at the first step)
+  kConstant,    // a fixed tensor of seeded values (`weights`), shipped with the program
   kFlatten
 };
 
@@ -69,8 +70,14 @@ struct Graph {
   std::string where(const Layer& l) const;
 };
 
-// Reads models/*.yaml; throws ModelError.
+// Reads models/*.yaml, or a SCALE-Sim topology file (*.csv); throws ModelError.
 Graph load_model(const std::string& path, int64_t batch_override = 0);
+
+// A SCALE-Sim topology (conv: name, IFMAP height, width, filter height, width,
+// channels, filters, stride; GEMM: name, M, N, K): each row one layer, inputs
+// pre-padded and outputs valid as in SCALE-Sim. A layer whose input matches
+// the previous layer's output reads it; any other reads its own seeded tensor.
+Graph load_scalesim(const std::string& path, int64_t batch_override = 0);
 // Shapes from the input through every layer; throws ModelError naming the layer.
 void infer_shapes(Graph& g);
 // Weights for layers that have none, from a seeded generator: He-normal

@@ -176,6 +176,9 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
         break;
       }
       case Op::kZeros: break;
+      case Op::kConstant:
+        for (size_t o = 0; o < y.size(); ++o) y[o] = l.weights[o];
+        break;
       case Op::kConcat: {
         const int64_t rows = elements(l.shape) / l.shape.back(), width = l.shape.back();
         int64_t off = 0;
@@ -303,6 +306,7 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
         break;
       }
       case Op::kZeros: break;
+      case Op::kConstant: y = ql.weights; break;
       case Op::kConcat: {
         const int64_t rows = elements(l.shape) / l.shape.back(), width = l.shape.back();
         int64_t off = 0;

@@ -229,6 +229,15 @@ class Lowering {
     }
     const uint64_t tables_host = host;
     write_tables(tables_host);
+    host = align(tables_host + tables_bytes_);
+    // Constant tensors travel in the host image too.
+    for (size_t i = 1; i < g_.layers.size(); ++i) {
+      if (g_.layers[i].op != Op::kConstant) continue;
+      const auto& data = q_.layers[i].weights;
+      out_.program.host.write(host, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+      constant_host_[static_cast<int>(i)] = host;
+      host = align(host + data.size());
+    }
 
     tag(0);
     if (tables_bytes_ > 0) {
@@ -254,6 +263,7 @@ class Lowering {
         case Op::kActivation: activation_layer(l); break;
         case Op::kConcat: concat(l); break;
         case Op::kZeros: zero_fill(l, l); break;
+        case Op::kConstant: transfer(l, isa::Opcode::rhm, constant_host_.at(l)); break;
         case Op::kFlatten: break;
       }
     }
@@ -819,6 +829,7 @@ class Lowering {
   std::map<int, uint64_t> table_at_;  // layer -> offset of its per-lane table
   uint64_t table_base_ = 0, tables_bytes_ = 0;
   std::map<int, uint64_t> output_host_;
+  std::map<int, uint64_t> constant_host_;
   std::vector<Pending> pending_;
   std::vector<std::function<void()>> deferred_;  // activations waiting for the next multiplies
   std::map<int, bool> prepared_;                                          // layers whose buffer is ready

@@ -174,6 +174,11 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
       case Op::kZeros:
         ql.scale = 1.0 / 127;
         break;
+      case Op::kConstant:
+        ql.weights.resize(l.weights.size());
+        for (size_t v = 0; v < l.weights.size(); ++v)
+          ql.weights[v] = static_cast<int8_t>(std::clamp<double>(std::nearbyint(l.weights[v] / ql.scale), -127, 127));
+        break;
       case Op::kConcat:
         if (l.act != isa::ActFunc::identity) throw ModelError(where + "concat takes no activation");
         for (int input : l.inputs) ql.requant.push_back(requant_for(q.layers[input].scale / target, where));
