@@ -127,7 +127,7 @@ TEST(ScaleSim, TopologiesCompileBitExact) {
     std::ofstream(path) << text;
     const sim::ChipParams params = load_params("configs/tiny.yaml");
     const compiler::Compiled c = compiler::compile_model(path, params);
-X
+    EXPECT_EQ(c.graph->layers.size(), 5u);  // the input, two chained layers, the third's own input, the third
     const std::vector<int8_t> q_input =
         compiler::quantize_input(c.qgraph, compiler::synthetic_inputs(*c.graph, 1)[0]);
     const auto expected = compiler::run_int8(c.qgraph, q_input);
