@@ -177,7 +177,9 @@ nlohmann::json layers_json(const RunRecord& run) {
   std::map<std::string, std::string> names;
   for (const auto& [k, v] : run.program.metadata)
     if (k.rfind("layer.", 0) == 0) names[k.substr(6)] = v;
+  // A tag id seen again (a program running its layers in several passes) adds to the same row.
   nlohmann::json layers = nlohmann::json::array();
+  std::map<uint32_t, size_t> row_of;
   for (size_t r = 0; r <= o.regions.size(); ++r) {
     const Cycle start = r == 0 ? 0 : o.regions[r - 1].cycle;
     const Cycle end = r < o.regions.size() ? o.regions[r].cycle : o.cycles;
@@ -210,6 +212,15 @@ nlohmann::json layers_json(const RunRecord& run) {
       const EnergyReport e = price(*run.energy_table, run.params, o.stats, cycles, r);
       l["energy_uj"] = e.total_pj * 1e-6;
     }
+    if (r > 0 && row_of.count(o.regions[r - 1].id)) {
+      nlohmann::json& row = layers[row_of[o.regions[r - 1].id]];
+      for (const char* k : {"cycles", "macs", "array_active_cycles", "weight_stall_cycles", "weight_shift_cycles",
+                            "raw_stall_cycles", "weight_dram_bytes", "host_bytes", "unified_buffer_bytes"})
+        row[k] = row[k].get<uint64_t>() + l[k].get<uint64_t>();
+      if (l.contains("energy_uj")) row["energy_uj"] = row["energy_uj"].get<double>() + l["energy_uj"].get<double>();
+      continue;
+    }
+    if (r > 0) row_of[o.regions[r - 1].id] = layers.size();
     layers.push_back(l);
   }
   return layers;

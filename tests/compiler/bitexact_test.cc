@@ -142,6 +142,32 @@ TEST(ScaleSim, TopologiesCompileBitExact) {
   }
 }
 
+// A batch too large for the unified buffer runs in sub-batches, still bit-exact over the whole batch.
+TEST(SubBatches, ALargeBatchRunsInPassesWithTheSameResults) {
+  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "passes.yaml";
+  std::ofstream(path) << "name: cnn\nseed: 3\ninput: {name: image, shape: [6, 7, 6, 3]}\nlayers:\n"
+                         "  - {name: conv1, op: conv2d, filters: 10, kernel: 3, padding: same, activation: relu}\n"
+                         "  - {name: pool, op: maxpool, kernel: 2, stride: 1}\n"
+                         "  - {name: flat, op: flatten}\n"
+                         "  - {name: fc, op: dense, units: 9, activation: tanh}\n";
+  const sim::ChipParams params = load_params("configs/tiny.yaml", {"unified_buffer.size_bytes=2048"});
+  const compiler::Compiled c = compiler::compile_model(path, params);
+  EXPECT_GT(c.passes, 1);
+  const compiler::Graph full = compiler::with_batch(*c.graph, 6);
+  compiler::QGraph q = c.qgraph;
+  q.graph = &full;
+  const std::vector<int8_t> q_input = compiler::quantize_input(q, compiler::synthetic_inputs(full, 1)[0]);
+  const auto expected = compiler::run_int8(q, q_input);
+  SimOptions options;
+  options.inputs["image"] = std::vector<uint8_t>(q_input.begin(), q_input.end());
+  const SimRun run = simulate(params, c.lowered.program, options);
+  ASSERT_TRUE(run.halted()) << run.fault_reason();
+  const auto& values = run.result["outputs"]["fc"]["values"];
+  ASSERT_EQ(values.size(), expected.back().size());
+  for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(values[i].get<int>(), expected.back()[i]) << i;
+  EXPECT_EQ(run.result["batch"], 6);
+}
+
 TEST(ScaleSim, MalformedRowsNameTheLine) {
   const std::string path = testing::TempDir() + std::to_string(::getpid()) + "bad.csv";
   std::ofstream(path) << "Layer Name, M, N, K,\nfc1, 6, x, 13,\n";

@@ -26,9 +26,19 @@ Compiled compile_model(const std::string& path, const sim::ChipParams& chip, con
     std::vector<float>().swap(l.weights);
     std::vector<float>().swap(l.bias);
   }
-  g.layers[0].shape[0] = batch;
-  infer_shapes(g);
-  c.lowered = lower(c.qgraph, chip);
+  // The whole batch at once if it fits the unified buffer, else the fewest equal sub-batches that do.
+  for (int64_t passes = 1; passes <= batch; ++passes) {
+    if (batch % passes != 0) continue;
+    g.layers[0].shape[0] = batch / passes;
+    infer_shapes(g);
+    try {
+      c.lowered = lower(c.qgraph, chip, passes);
+      c.passes = passes;
+      return c;
+    } catch (const UnifiedBufferOverflow&) {
+      if (batch / passes == 1) throw;
+    }
+  }
   return c;
 }
 

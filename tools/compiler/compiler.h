@@ -24,6 +24,7 @@ struct Compiled {
   std::unique_ptr<Graph> graph;  // stable: the quantized graph points into it
   QGraph qgraph;
   Lowered lowered;
+  int64_t passes = 1;  // sub-batches the program runs one after another (the graph holds one)
 };
 
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options = {});

@@ -58,8 +58,9 @@ struct Tile {
 
 class Lowering {
  public:
-  Lowering(const QGraph& q, const sim::ChipParams& chip)
-      : q_(q),
+  Lowering(const QGraph& q, const sim::ChipParams& chip, int64_t passes)
+      : passes_(passes),
+        q_(q),
         g_(*q.graph),
         chip_(chip),
         R_(static_cast<uint64_t>(chip.matrix_unit.rows)),
@@ -188,7 +189,7 @@ class Lowering {
         at = std::max(at, v.hi);
       }
       if (at + need > ub_size)
-        throw ModelError(where(static_cast<int>(i)) + "needs " + std::to_string(need) +
+        throw UnifiedBufferOverflow(where(static_cast<int>(i)) + "needs " + std::to_string(need) +
                          " bytes of unified buffer at offset " + std::to_string(at) + ", beyond the chip's " +
                          std::to_string(ub_size) + " (a smaller batch may fit)");
       bufs_[i].base = at;
@@ -214,18 +215,19 @@ class Lowering {
     }
     auto& meta = out_.program.metadata;
     meta.emplace_back("model", g_.name);
-    meta.emplace_back("batch", std::to_string(g_.layers[0].shape[0]));
+    meta.emplace_back("batch", std::to_string(g_.layers[0].shape[0] * passes_));
     for (size_t i = 0; i < g_.layers.size(); ++i) meta.emplace_back("layer." + std::to_string(i), g_.layers[i].name);
 
     // Host memory: the input, then the outputs, then the per-lane tables.
     uint64_t host = 0;
     const Layer& in = g_.layers[0];
+    const uint64_t passes = static_cast<uint64_t>(passes_);
     add_tensor(in.name, isa::TensorRole::kInput, 0, host);
-    host = align(host + static_cast<uint64_t>(elements(in.shape)));
+    host = align(host + static_cast<uint64_t>(elements(in.shape)) * passes);
     for (int o : g_.outputs) {
       output_host_[o] = host;
       add_tensor(g_.layers[static_cast<size_t>(o)].name, isa::TensorRole::kOutput, o, host);
-      host = align(host + static_cast<uint64_t>(elements(g_.layers[static_cast<size_t>(o)].shape)));
+      host = align(host + static_cast<uint64_t>(elements(g_.layers[static_cast<size_t>(o)].shape)) * passes);
     }
     const uint64_t tables_host = host;
     write_tables(tables_host);
@@ -247,7 +249,20 @@ class Lowering {
       r.set("len", static_cast<int64_t>(tables_bytes_));
       add(0, r, {ub_write(table_base_, table_base_ + tables_bytes_)});
     }
-    transfer(0, isa::Opcode::rhm, 0);
+    for (uint64_t pass = 0; pass < passes; ++pass) {
+      // Zero borders are checked again: another pass's buffers may have overwritten them.
+      prepared_.clear();
+      if (pass > 0) tag(0);
+      transfer(0, isa::Opcode::rhm, pass * static_cast<uint64_t>(elements(in.shape)));
+      emit_layers();
+      for (int o : g_.outputs)
+        transfer(o, isa::Opcode::whm,
+                 output_host_[o] + pass * static_cast<uint64_t>(elements(g_.layers[static_cast<size_t>(o)].shape)));
+    }
+    pending_.push_back({make(isa::Opcode::halt), -1, {}, static_cast<int>(g_.layers.size()) - 1});
+  }
+
+  void emit_layers() {
     for (size_t i = 1; i < g_.layers.size(); ++i) {
       const int l = static_cast<int>(i);
       tag(l);
@@ -267,8 +282,6 @@ class Lowering {
         case Op::kFlatten: break;
       }
     }
-    for (int o : g_.outputs) transfer(o, isa::Opcode::whm, output_host_[o]);
-    pending_.push_back({make(isa::Opcode::halt), -1, {}, static_cast<int>(g_.layers.size()) - 1});
   }
 
   void add_tensor(const std::string& name, isa::TensorRole role, int layer, uint64_t host) {
@@ -277,6 +290,7 @@ class Lowering {
     t.role = role;
     t.dtype = isa::DType::kI8;
     t.shape = g_.layers[static_cast<size_t>(layer)].shape;
+    t.shape[0] *= passes_;
     t.space = isa::Space::kHost;
     t.addr = host;
     t.scale = q_.layers[static_cast<size_t>(layer)].scale;
@@ -551,22 +565,29 @@ class Lowering {
           const uint64_t n = std::min(C_, out_ch - nt * C_), acc = next_half();
           bool first = true;
           std::vector<std::function<void()>> mm;
+          // With unit dilation and all channels in one group, the kw taps of a kernel row are
+          // contiguous bytes of the input row: they form one contraction of kw * Cin values,
+          // so a layer with few channels still fills the array's rows.
+          const bool fused = !depthwise && groups == 1 && l.dw == 1;
+          const uint64_t taps_x = fused ? 1 : static_cast<uint64_t>(l.kw);
+          const uint64_t depth = fused ? static_cast<uint64_t>(l.kw) * in_ch : in_ch;
           for (int64_t dy = 0; dy < l.kh; ++dy)
-            for (int64_t dx = 0; dx < l.kw; ++dx)
-              for (uint64_t kt = 0; kt < ceil_div(in_ch, R_); ++kt) {
-                const uint64_t k = std::min(R_, in_ch - kt * R_);
+            for (uint64_t dx = 0; dx < taps_x; ++dx)
+              for (uint64_t kt = 0; kt < ceil_div(depth, R_); ++kt) {
+                const uint64_t k = std::min(R_, depth - kt * R_);
                 const std::string key = "c" + std::to_string(layer) + "." + std::to_string(gi) + "." + std::to_string(nt) +
                                         "." + std::to_string(dy) + "." + std::to_string(dx) + "." + std::to_string(kt);
                 const int64_t t = tile(key, k, n, [&](uint64_t r, uint64_t c) -> int8_t {
                   const uint64_t oc = out0 + nt * C_ + c;
                   if (depthwise) return r + kt * R_ == nt * C_ + c ? ql.weights[(dy * l.kw + dx) * Cout + oc] : 0;
-                  return ql.weights[((dy * l.kw + dx) * cin_g + kt * R_ + r) * Cout + oc];
+                  // Row f of the contraction: tap dx + f / cin_g, channel f % cin_g (fused: dx is 0).
+                  return ql.weights[((dy * l.kw + static_cast<int64_t>(dx)) * cin_g + kt * R_ + r) * Cout + oc];
                 });
                 ++rep.tiles;
                 for (size_t i = 0; i < p.size(); ++i) {
                   const Item& it = p[i];
                   const uint64_t ub = x.at(static_cast<int64_t>(it.n), static_cast<int64_t>(it.oy) * l.sh + dy * l.dh - l.pad_top,
-                                           dx * l.dw - l.pad_left) +
+                                           static_cast<int64_t>(dx) * l.dw - l.pad_left) +
                                       in0 + kt * R_;
                   const auto m = mmul(ub, acc + it.off, OW, it.lines, static_cast<uint64_t>(l.sw) * Cin,
                                       static_cast<uint64_t>(l.sh * x.wp()) * Cin, i == 0, !first);
@@ -819,6 +840,7 @@ class Lowering {
     out_.report.dram_bytes = dram_top_;
   }
 
+  const int64_t passes_;
   const QGraph& q_;
   const Graph& g_;
   const sim::ChipParams& chip_;
@@ -842,6 +864,8 @@ class Lowering {
 
 }  // namespace
 
-Lowered lower(const QGraph& q, const sim::ChipParams& chip) { return Lowering(q, chip).run(); }
+Lowered lower(const QGraph& q, const sim::ChipParams& chip, int64_t passes) {
+  return Lowering(q, chip, passes).run();
+}
 
 }  // namespace tpu::compiler

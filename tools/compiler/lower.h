@@ -38,7 +38,16 @@ struct Lowered {
   CompileReport report;
 };
 
+// The tensors of one pass do not fit the unified buffer.
+class UnifiedBufferOverflow : public ModelError {
+ public:
+  using ModelError::ModelError;
+};
+
+// `passes` runs of the graph (each over its batch) one after another, reading
+// and writing consecutive slices of the program's input and outputs: a batch
+// too large for the unified buffer runs in sub-batches.
 // Throws ModelError naming the layer and the limit when a layer cannot fit the chip.
-Lowered lower(const QGraph& q, const sim::ChipParams& chip);
+Lowered lower(const QGraph& q, const sim::ChipParams& chip, int64_t passes = 1);
 
 }  // namespace tpu::compiler
