@@ -9,7 +9,9 @@ packages=(
   build-essential cmake pkg-config git
   # libraries
   libsystemc-dev libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libboost-dev
-  libcli11-dev libfmt-dev
+  libcli11-dev libfmt-dev libonnx-dev libprotobuf-dev
+  # data: ONNX's operator conformance cases
+  libonnx-testdata
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

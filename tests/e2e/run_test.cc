@@ -163,6 +163,24 @@ TEST_F(RunCli, WorkloadsCompileOnTheFly) {
   EXPECT_NE(r.output.find("fc1"), std::string::npos) << r.output;
 }
 
+TEST_F(RunCli, OnnxCasesReportPassAndUnsupported) {
+  const std::string node = "/usr/share/libonnx-testdata/data/node/";
+  const Outcome r = tpusim("onnx-test -c " + kSrc + "/configs/tpu_v1.yaml " + node + "test_conv_with_strides_padding " +
+                           node + "test_qlinearconv");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("PASS test_conv_with_strides_padding"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("UNSUPPORTED test_qlinearconv: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("node '' (QLinearConv): this operator does not run on the chip"), std::string::npos);
+  EXPECT_NE(r.output.find("1 passed, 0 failed, 1 skipped"), std::string::npos) << r.output;
+}
+
+TEST_F(RunCli, BrokenOnnxFilesAreRejectedByName) {
+  write("broken.onnx", "this is not protobuf");
+  const Outcome r = tpusim("compile " + path("broken.onnx") + " -c " + kSrc + "/configs/tpu_v1.yaml -o " + path("b.tpb"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find(path("broken.onnx")), std::string::npos) << r.output;
+}
+
 TEST_F(RunCli, WrongInputSizeOrNameIsAClearError) {
   std::ofstream(path("short.bin"), std::ios::binary) << "abc";
   Outcome r = tpusim(run_args() + "--input x=" + path("short.bin"));

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   tpu::cli::add_check_command(app);
   tpu::cli::add_compile_command(app);
   tpu::cli::add_report_command(app);
+  tpu::cli::add_onnx_test_command(app);
   tpu::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);

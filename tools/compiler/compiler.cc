@@ -6,9 +6,14 @@
 namespace tpu::compiler {
 
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options) {
+  return compile_graph(std::make_unique<Graph>(load_model(path, options.batch)), chip, options);
+}
+
+Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip, const CompileOptions& options) {
   Compiled c;
-  c.graph = std::make_unique<Graph>(load_model(path, options.batch));
+  c.graph = std::move(graph);
   Graph& g = *c.graph;
+  const std::string& path = g.file;
   // Calibrate on a batch of `calibration_samples`, reshaping the graph in place
   // (its weights are large), then give it back its batch without the float
   // weights, which the quantized graph has replaced.

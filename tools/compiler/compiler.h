@@ -28,6 +28,8 @@ struct Compiled {
 };
 
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options = {});
+// The same for a graph already loaded (with its float weights).
+Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip, const CompileOptions& options = {});
 
 // The compile report as a table: per layer MACs, weight bytes, tiles, instructions.
 std::string report_text(const Compiled& c);

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "isa/text.h"
+#include "tools/compiler/onnx_import.h"
 
 namespace tpu::compiler {
 
@@ -128,6 +129,7 @@ void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
 
 Graph load_model(const std::string& path, int64_t batch_override) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return load_scalesim(path, batch_override);
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0) return load_onnx(path, batch_override);
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);

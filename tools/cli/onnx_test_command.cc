@@ -1,0 +1,151 @@
+// tpusim onnx-test: ONNX backend conformance cases on the chip. A case is a
+// folder with model.onnx and test_data_set_N/{input,output}_K.pb. The first
+// graph input is the data; any further inputs (weights, in operator tests)
+// are bound as constants. The model is compiled for the chip, calibrated on
+// the case's own input, run, and its outputs dequantized and compared:
+// within 3 output quantization steps plus 2% of the largest expected value
+// (int8 quantization of float operators). Operators outside the chip are
+// reported as unsupported and skipped.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "sim/base/config.h"
+#include "sim/base/params.h"
+#include "sim/top/isolated_run.h"
+#include "tools/cli/commands.h"
+#include "tools/compiler/compiler.h"
+#include "tools/compiler/interpreter.h"
+#include "tools/compiler/onnx_import.h"
+
+namespace tpu::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct OnnxTestArgs {
+  std::vector<std::string> cases;
+  std::string config = "configs/tpu_v1.yaml";
+};
+
+enum class Verdict { kPass, kFail, kUnsupported };
+
+Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* why) {
+  const std::string model = (dir / "model.onnx").string();
+  std::vector<fs::path> sets;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0) sets.push_back(e.path());
+  std::sort(sets.begin(), sets.end());
+  if (!fs::exists(model) || sets.empty()) {
+    *why = "no model.onnx or test_data_set_* in " + dir.string();
+    return Verdict::kFail;
+  }
+  for (const fs::path& set : sets) {
+    std::vector<std::string> names;
+    try {
+      names = compiler::onnx_inputs(model);
+    } catch (const compiler::ModelError& e) {
+      *why = e.what();
+      return Verdict::kUnsupported;
+    }
+    std::map<std::string, compiler::OnnxTensor> bound;
+    compiler::OnnxTensor x, expected;
+    compiler::Compiled c;
+    std::vector<float> input;
+    try {
+      for (size_t i = 1; i < names.size(); ++i)
+        bound[names[i]] = compiler::read_onnx_tensor((set / ("input_" + std::to_string(i) + ".pb")).string());
+      x = compiler::read_onnx_tensor((set / "input_0.pb").string());
+      expected = compiler::read_onnx_tensor((set / "output_0.pb").string());
+      auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(model, 0, bound));
+      input = compiler::to_nhwc(x.values, x.dims);
+      compiler::CompileOptions options;
+      options.calibration = input;
+      c = compiler::compile_graph(std::move(graph), chip, options);
+    } catch (const compiler::ModelError& e) {
+      *why = e.what();
+      return Verdict::kUnsupported;
+    }
+    const std::vector<int8_t> q = compiler::quantize_input(c.qgraph, input);
+    sim::IsolatedOptions options;
+    options.compute_values = true;
+    options.memories = false;
+    options.inputs[c.graph->layers[0].name] = std::vector<uint8_t>(q.begin(), q.end());
+    const sim::IsolatedRun run = sim::run_isolated(chip, c.lowered.program, options);
+    if (!run.halted()) {
+      *why = "the chip faulted: " + run.result["fault"]["reason"].get<std::string>();
+      return Verdict::kFail;
+    }
+    const int out = c.graph->outputs[0];
+    const auto& desc = run.result["outputs"][c.graph->layers[static_cast<size_t>(out)].name];
+    std::vector<float> got;
+    for (const auto& v : desc["values"])
+      got.push_back(static_cast<float>(desc["scale"].get<double>() * (v.get<int>() - desc["zero_point"].get<int>())));
+    if (expected.dims.size() == 4) got = compiler::to_nchw(got, expected.dims);
+    // A flattened image: the chip orders its features H, W, C; ONNX C, H, W.
+    const compiler::Layer& last = c.graph->layers[static_cast<size_t>(out)];
+    if (last.op == compiler::Op::kFlatten) {
+      const auto& in = c.graph->layers[static_cast<size_t>(last.inputs[0])].shape;
+      const std::vector<int64_t> nchw = {in[0], in[3], in[1], in[2]};
+      got = compiler::to_nchw(got, nchw);
+    }
+    if (got.size() != expected.values.size()) {
+      *why = "the chip's output has " + std::to_string(got.size()) + " values, the expected " +
+             std::to_string(expected.values.size());
+      return Verdict::kFail;
+    }
+    float largest = 0;
+    for (float e : expected.values) largest = std::max(largest, std::fabs(e));
+    const double tolerance = 3 * desc["scale"].get<double>() + 0.02 * largest;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const double err = std::fabs(got[i] - expected.values[i]);
+      if (err > tolerance) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "%s: value %zu is %.6g, expected %.6g (tolerance %.3g)",
+                      set.filename().string().c_str(), i, got[i], expected.values[i], tolerance);
+        *why = buf;
+        return Verdict::kFail;
+      }
+    }
+  }
+  return Verdict::kPass;
+}
+
+}  // namespace
+
+void add_onnx_test_command(CLI::App& app) {
+  auto args = std::make_shared<OnnxTestArgs>();
+  CLI::App* cmd = app.add_subcommand("onnx-test", "Run ONNX backend test cases (model.onnx + test_data_set_N) on the chip");
+  cmd->add_option("cases", args->cases, "Case folders")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
+  cmd->callback([args] {
+    const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
+    int passed = 0, failed = 0, skipped = 0;
+    for (const std::string& dir : args->cases) {
+      std::string why;
+      const Verdict v = run_case(dir, chip, &why);
+      fs::path folder(dir);
+      if (folder.filename().empty()) folder = folder.parent_path();  // "case/" names the case too
+      const std::string name = folder.filename().string();
+      if (v == Verdict::kPass) {
+        ++passed;
+        std::cout << "PASS " << name << "\n";
+      } else if (v == Verdict::kFail) {
+        ++failed;
+        std::cout << "FAIL " << name << ": " << why << "\n";
+      } else {
+        ++skipped;
+        std::cout << "UNSUPPORTED " << name << ": " << why << "\n";
+      }
+    }
+    std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped\n";
+    if (failed) throw CommandExit{1};
+  });
+}
+
+}  // namespace tpu::cli

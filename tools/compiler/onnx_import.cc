@@ -1,0 +1,367 @@
+#include "tools/compiler/onnx_import.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+
+namespace tpu::compiler {
+
+namespace {
+
+OnnxTensor from_proto(const onnx::TensorProto& t, const std::string& where) {
+  OnnxTensor out;
+  out.data_type = t.data_type();
+  int64_t n = 1;
+  for (int64_t d : t.dims()) {
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 31) / d)) throw ModelError(where + "tensor dims are negative or too large");
+    out.dims.push_back(d);
+    n *= d;
+  }
+  out.values.resize(static_cast<size_t>(n));
+  const std::string& raw = t.raw_data();
+  auto element = [&](size_t i, size_t bytes) -> const char* {
+    if (raw.size() < (i + 1) * bytes) throw ModelError(where + "tensor data is shorter than its dims");
+    return raw.data() + i * bytes;
+  };
+  for (size_t i = 0; i < out.values.size(); ++i) {
+    switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT: {
+        float v;
+        if (!raw.empty()) std::memcpy(&v, element(i, 4), 4);
+        else v = t.float_data(static_cast<int>(i));
+        out.values[i] = v;
+        break;
+      }
+      case onnx::TensorProto::INT8:
+        out.values[i] = raw.empty() ? static_cast<float>(t.int32_data(static_cast<int>(i)))
+                                    : static_cast<float>(static_cast<int8_t>(*element(i, 1)));
+        break;
+      case onnx::TensorProto::UINT8:
+        out.values[i] = raw.empty() ? static_cast<float>(t.int32_data(static_cast<int>(i)))
+                                    : static_cast<float>(static_cast<uint8_t>(*element(i, 1)));
+        break;
+      case onnx::TensorProto::INT32: {
+        int32_t v;
+        if (!raw.empty()) std::memcpy(&v, element(i, 4), 4);
+        else v = t.int32_data(static_cast<int>(i));
+        out.values[i] = static_cast<float>(v);
+        break;
+      }
+      case onnx::TensorProto::INT64: {
+        int64_t v;
+        if (!raw.empty()) std::memcpy(&v, element(i, 8), 8);
+        else v = t.int64_data(static_cast<int>(i));
+        out.values[i] = static_cast<float>(v);
+        break;
+      }
+      default:
+        throw ModelError(where + "tensor element type " + std::to_string(t.data_type()) + " is not supported");
+    }
+  }
+  return out;
+}
+
+struct Attrs {
+  std::map<std::string, const onnx::AttributeProto*> by_name;
+  std::vector<int64_t> ints(const std::string& n, std::vector<int64_t> dflt) const {
+    const auto it = by_name.find(n);
+    return it == by_name.end() ? dflt : std::vector<int64_t>(it->second->ints().begin(), it->second->ints().end());
+  }
+  int64_t i(const std::string& n, int64_t dflt) const {
+    const auto it = by_name.find(n);
+    return it == by_name.end() ? dflt : it->second->i();
+  }
+  float f(const std::string& n, float dflt) const {
+    const auto it = by_name.find(n);
+    return it == by_name.end() ? dflt : it->second->f();
+  }
+  std::string s(const std::string& n, std::string dflt) const {
+    const auto it = by_name.find(n);
+    return it == by_name.end() ? dflt : it->second->s();
+  }
+};
+
+}  // namespace
+
+OnnxTensor read_onnx_tensor(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ModelError(path + ": cannot open");
+  onnx::TensorProto t;
+  if (!t.ParseFromIstream(&f)) throw ModelError(path + ": not an ONNX TensorProto");
+  return from_proto(t, path + ": ");
+}
+
+void write_onnx_tensor(const std::string& path, const OnnxTensor& t) {
+  onnx::TensorProto p;
+  for (int64_t d : t.dims) p.add_dims(d);
+  p.set_data_type(onnx::TensorProto::FLOAT);
+  p.set_raw_data(std::string(reinterpret_cast<const char*>(t.values.data()), t.values.size() * sizeof(float)));
+  std::ofstream f(path, std::ios::binary);
+  if (!f || !p.SerializeToOstream(&f)) throw ModelError(path + ": cannot write");
+}
+
+std::vector<float> to_nhwc(const std::vector<float>& v, const std::vector<int64_t>& d) {
+  if (d.size() != 4 || static_cast<int64_t>(v.size()) != elements(d)) return v;
+  std::vector<float> out(v.size());
+  for (int64_t n = 0; n < d[0]; ++n)
+    for (int64_t c = 0; c < d[1]; ++c)
+      for (int64_t y = 0; y < d[2]; ++y)
+        for (int64_t x = 0; x < d[3]; ++x)
+          out[((n * d[2] + y) * d[3] + x) * d[1] + c] = v[((n * d[1] + c) * d[2] + y) * d[3] + x];
+  return out;
+}
+
+std::vector<float> to_nchw(const std::vector<float>& v, const std::vector<int64_t>& d) {
+  if (d.size() != 4 || static_cast<int64_t>(v.size()) != elements(d)) return v;
+  std::vector<float> out(v.size());
+  for (int64_t n = 0; n < d[0]; ++n)
+    for (int64_t c = 0; c < d[1]; ++c)
+      for (int64_t y = 0; y < d[2]; ++y)
+        for (int64_t x = 0; x < d[3]; ++x)
+          out[((n * d[1] + c) * d[2] + y) * d[3] + x] = v[((n * d[2] + y) * d[3] + x) * d[1] + c];
+  return out;
+}
+
+namespace {
+
+onnx::ModelProto parse_model(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ModelError(path + ": cannot open the model");
+  onnx::ModelProto model;
+  if (!model.ParseFromIstream(&f)) throw ModelError(path + ": not an ONNX model");
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    throw ModelError(path + ": fails the ONNX checker: " + e.what());
+  }
+  return model;
+}
+
+}  // namespace
+
+std::vector<std::string> onnx_inputs(const std::string& path) {
+  const onnx::ModelProto model = parse_model(path);
+  std::set<std::string> init;
+  for (const auto& t : model.graph().initializer()) init.insert(t.name());
+  std::vector<std::string> names;
+  for (const auto& in : model.graph().input()) {
+    if (init.count(in.name())) continue;
+    if (!in.type().has_tensor_type())
+      throw ModelError(path + ": input '" + in.name() + "' is not a tensor (sequences and optionals do not run on the chip)");
+    names.push_back(in.name());
+  }
+  for (const auto& out : model.graph().output())
+    if (!out.type().has_tensor_type()) throw ModelError(path + ": output '" + out.name() + "' is not a tensor");
+  return names;
+}
+
+Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<std::string, OnnxTensor>& bound) {
+  const onnx::ModelProto model = parse_model(path);
+  const onnx::GraphProto& graph = model.graph();
+  Graph g;
+  g.file = path;
+  g.name = graph.name().empty() ? path : graph.name();
+  g.note = "imported from ONNX";
+  std::map<std::string, OnnxTensor> constants = bound;
+  for (const auto& t : graph.initializer()) constants[t.name()] = from_proto(t, path + ": initializer '" + t.name() + "': ");
+
+  std::map<std::string, int> layer_of;           // ONNX value -> layer producing it
+  std::map<int, std::vector<int64_t>> chw_of;    // flattened layers: the [C, H, W] they came from
+  std::map<std::string, int> consumers;
+  for (const auto& node : graph.node())
+    for (const auto& in : node.input()) ++consumers[in];
+
+  for (const auto& in : graph.input()) {
+    if (constants.count(in.name())) continue;
+    if (!in.type().has_tensor_type()) throw ModelError(path + ": input '" + in.name() + "' is not a tensor");
+    if (!g.layers.empty()) throw ModelError(path + ": input '" + in.name() + "': the chip takes one data input");
+    Layer l;
+    l.name = in.name();
+    std::vector<int64_t> dims;
+    for (const auto& d : in.type().tensor_type().shape().dim()) {
+      if (!d.has_dim_value() || d.dim_value() <= 0)
+        throw ModelError(path + ": input '" + in.name() + "' needs a fixed shape");
+      dims.push_back(d.dim_value());
+    }
+    if (dims.size() == 4) {
+      l.shape = {dims[0], dims[2], dims[3], dims[1]};
+    } else if (dims.size() >= 2) {
+      l.shape = {dims[0], elements(dims) / dims[0]};
+    } else {
+      l.shape = {1, dims.empty() ? 1 : dims[0]};
+    }
+    if (batch_override > 0) l.shape[0] = batch_override;
+    layer_of[in.name()] = 0;
+    g.layers.push_back(l);
+  }
+  if (g.layers.empty()) throw ModelError(path + ": the model has no data input");
+
+  auto input_layer = [&](const onnx::NodeProto& node, int i) {
+    const std::string& name = node.input(i);
+    const auto it = layer_of.find(name);
+    if (it == layer_of.end())
+      throw ModelError(path + ": node '" + node.name() + "' (" + node.op_type() + "): input '" + name +
+                       "' is a constant; the chip needs it computed by an earlier node");
+    return it->second;
+  };
+  auto constant = [&](const onnx::NodeProto& node, int i) -> const OnnxTensor& {
+    const auto it = constants.find(node.input(i));
+    if (it == constants.end())
+      throw ModelError(path + ": node '" + node.name() + "' (" + node.op_type() + "): input '" + node.input(i) +
+                       "' must be a constant (an initializer)");
+    return it->second;
+  };
+
+  for (const auto& node : graph.node()) {
+    const std::string where = path + ": node '" + node.name() + "' (" + node.op_type() + "): ";
+    Attrs a;
+    for (const auto& attr : node.attribute()) a.by_name[attr.name()] = &attr;
+    const std::string& op = node.op_type();
+    const std::string out = node.output(0);
+    Layer l;
+    l.name = node.name().empty() ? out : node.name();
+    const int previous = static_cast<int>(g.layers.size()) - 1;
+    auto fuse_activation = [&](isa::ActFunc f) {
+      // A function right after the layer producing its input, which nothing else reads, is folded into it.
+      const int src = input_layer(node, 0);
+      Layer& s = g.layers[static_cast<size_t>(src)];
+      const bool fusable = src == previous && src > 0 && s.act == isa::ActFunc::identity && consumers[node.input(0)] == 1 &&
+                           (s.op == Op::kDense || s.op == Op::kConv2d || s.op == Op::kAdd);
+      if (fusable) {
+        s.act = f;
+        layer_of[out] = src;
+        return true;
+      }
+      l.op = Op::kActivation;
+      l.inputs = {src};
+      l.act = f;
+      return false;
+    };
+    if (op == "Conv") {
+      l.op = Op::kConv2d;
+      l.inputs = {input_layer(node, 0)};
+      const OnnxTensor& w = constant(node, 1);
+      if (w.dims.size() != 4) throw ModelError(where + "only 2-D convolutions run on the chip");
+      const int64_t O = w.dims[0], I = w.dims[1], kh = w.dims[2], kw = w.dims[3];
+      l.units = O;
+      l.kh = kh;
+      l.kw = kw;
+      l.groups = a.i("group", 1);
+      const auto strides = a.ints("strides", {1, 1}), dil = a.ints("dilations", {1, 1});
+      l.sh = strides[0], l.sw = strides[1], l.dh = dil[0], l.dw = dil[1];
+      const std::string auto_pad = a.s("auto_pad", "NOTSET");
+      if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        l.pad_top = l.pad_left = -1;
+      } else {
+        const auto pads = a.ints("pads", {0, 0, 0, 0});
+        l.pad_top = pads[0], l.pad_left = pads[1], l.pad_bottom = pads[2], l.pad_right = pads[3];
+      }
+      l.weights.resize(w.values.size());  // OIHW -> [kh][kw][I][O]
+      for (int64_t o = 0; o < O; ++o)
+        for (int64_t i = 0; i < I; ++i)
+          for (int64_t y = 0; y < kh; ++y)
+            for (int64_t x = 0; x < kw; ++x)
+              l.weights[static_cast<size_t>(((y * kw + x) * I + i) * O + o)] = w.values[static_cast<size_t>(((o * I + i) * kh + y) * kw + x)];
+      l.bias.assign(static_cast<size_t>(O), 0.0f);
+      if (node.input_size() > 2 && !node.input(2).empty()) l.bias = constant(node, 2).values;
+    } else if (op == "Gemm" || op == "MatMul") {
+      l.op = Op::kDense;
+      l.inputs = {input_layer(node, 0)};
+      if (op == "Gemm" && (a.i("transA", 0) != 0 || a.f("alpha", 1) != 1 || a.f("beta", 1) != 1))
+        throw ModelError(where + "only transA=0, alpha=1 and beta=1 run on the chip");
+      const OnnxTensor& w = constant(node, 1);
+      if (w.dims.size() != 2) throw ModelError(where + "the weights must be a 2-D constant");
+      const bool trans = op == "Gemm" && a.i("transB", 0) != 0;
+      const int64_t K = trans ? w.dims[1] : w.dims[0], N = trans ? w.dims[0] : w.dims[1];
+      l.units = N;
+      l.weights.resize(static_cast<size_t>(K * N));
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t n = 0; n < N; ++n) l.weights[static_cast<size_t>(k * N + n)] = w.values[static_cast<size_t>(trans ? n * K + k : k * N + n)];
+      // A flatten of an image: ONNX orders its features C, H, W; the chip H, W, C.
+      if (const auto it = chw_of.find(l.inputs[0]); it != chw_of.end()) {
+        const int64_t C = it->second[0], H = it->second[1], W = it->second[2];
+        std::vector<float> permuted(l.weights.size());
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t p = 0; p < H * W; ++p)
+            for (int64_t n = 0; n < N; ++n)
+              permuted[static_cast<size_t>((p * C + c) * N + n)] = l.weights[static_cast<size_t>((c * H * W + p) * N + n)];
+        l.weights.swap(permuted);
+      }
+      l.bias.assign(static_cast<size_t>(N), 0.0f);
+      if (op == "Gemm" && node.input_size() > 2 && !node.input(2).empty()) {
+        const OnnxTensor& c = constant(node, 2);
+        if (c.values.size() == 1) l.bias.assign(static_cast<size_t>(N), c.values[0]);
+        else if (static_cast<int64_t>(c.values.size()) == N) l.bias = c.values;
+        else throw ModelError(where + "the bias must be a scalar or one value per output");
+      }
+    } else if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "Clip") {
+      isa::ActFunc f = op == "Relu" ? isa::ActFunc::relu : op == "Sigmoid" ? isa::ActFunc::sigmoid : isa::ActFunc::tanh;
+      if (op == "Clip") {
+        const float lo = node.input_size() > 1 && !node.input(1).empty() ? constant(node, 1).values.at(0) : a.f("min", -3.4e38f);
+        const float hi = node.input_size() > 2 && !node.input(2).empty() ? constant(node, 2).values.at(0) : a.f("max", 3.4e38f);
+        if (lo == 0 && hi == 6) f = isa::ActFunc::relu6;
+        else if (lo == 0 && hi > 1e30f) f = isa::ActFunc::relu;
+        else throw ModelError(where + "only Clip(0, 6) and Clip(0, inf) run on the chip");
+      }
+      if (fuse_activation(f)) continue;
+    } else if (op == "MaxPool" || op == "AveragePool") {
+      l.op = op == "MaxPool" ? Op::kMaxPool : Op::kAvgPool;
+      l.inputs = {input_layer(node, 0)};
+      const auto k = a.ints("kernel_shape", {});
+      const auto s = a.ints("strides", {1, 1});
+      for (int64_t p : a.ints("pads", {0, 0, 0, 0}))
+        if (p != 0) throw ModelError(where + "pooling with padding does not run on the chip yet");
+      if (a.s("auto_pad", "NOTSET") != "NOTSET" && a.s("auto_pad", "NOTSET") != "VALID")
+        throw ModelError(where + "pooling with padding does not run on the chip yet");
+      if (k.size() != 2 || a.i("ceil_mode", 0) != 0 || a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
+        throw ModelError(where + "only 2-D pooling without ceil_mode or dilation runs on the chip");
+      l.kh = k[0], l.kw = k[1], l.sh = s[0], l.sw = s[1];
+    } else if (op == "GlobalAveragePool") {
+      l.op = Op::kGlobalAvgPool;
+      l.inputs = {input_layer(node, 0)};
+    } else if (op == "Add" || op == "Mul") {
+      if (constants.count(node.input(1)) || constants.count(node.input(0)))
+        throw ModelError(where + "an operand that is a constant does not run on the chip; fold it into the layer before");
+      l.op = op == "Add" ? Op::kAdd : Op::kMul;
+      l.inputs = {input_layer(node, 0), input_layer(node, 1)};
+    } else if (op == "Concat") {
+      l.op = Op::kConcat;
+      for (int i = 0; i < node.input_size(); ++i) l.inputs.push_back(input_layer(node, i));
+      if (a.i("axis", 1) != 1) throw ModelError(where + "only concatenation along the channels (axis 1) runs on the chip");
+    } else if (op == "Flatten" || op == "Reshape") {
+      const int src = input_layer(node, 0);
+      if (op == "Flatten" && a.i("axis", 1) != 1) throw ModelError(where + "only Flatten with axis 1 runs on the chip");
+      if (op == "Reshape") {
+        const OnnxTensor& shape = constant(node, 1);
+        if (shape.values.size() != 2) throw ModelError(where + "only a reshape to [N, features] runs on the chip");
+      }
+      const auto& in = g.layers[static_cast<size_t>(src)].shape;
+      if (in.size() == 2) {  // already flat
+        layer_of[out] = src;
+        continue;
+      }
+      l.op = Op::kFlatten;
+      l.inputs = {src};
+      chw_of[static_cast<int>(g.layers.size())] = {in[3], in[1], in[2]};
+    } else {
+      throw ModelError(where + "this operator does not run on the chip");
+    }
+    l.line = 0;
+    layer_of[out] = static_cast<int>(g.layers.size());
+    g.layers.push_back(std::move(l));
+    infer_shapes(g);
+  }
+  for (const auto& o : graph.output()) {
+    const auto it = layer_of.find(o.name());
+    if (it == layer_of.end() || it->second == 0) throw ModelError(path + ": output '" + o.name() + "' is not computed");
+    g.outputs.push_back(it->second);
+  }
+  infer_shapes(g);
+  return g;
+}
+
+}  // namespace tpu::compiler
