@@ -112,6 +112,11 @@ const std::vector<ModelCase> kModels = {
      "  - {name: c, op: conv2d, filters: 9, kernel: 1, input: joined}\n"
      "  - {name: gated, op: mul, inputs: [c, gate]}\n"
      "  - {name: gap, op: global_avgpool}\n"},
+    // A padded conv2d of a sigmoid: its border holds the zero point -128, a real 0.
+    {"padded_sigmoid",
+     "name: padded_sigmoid\nseed: 19\ninput: {name: image, shape: [2, 5, 4, 3]}\nlayers:\n"
+     "  - {name: s, op: conv2d, filters: 4, kernel: 3, padding: same, activation: sigmoid}\n"
+     "  - {name: c, op: conv2d, filters: 5, kernel: 3, padding: same}\n"},
 };
 
 // SCALE-Sim topologies, both formats: chained and unchained layers.

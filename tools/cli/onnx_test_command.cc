@@ -4,7 +4,8 @@
 // are bound as constants. The model is compiled for the chip, calibrated on
 // the case's own input, run, and its outputs dequantized and compared:
 // within 3 output quantization steps plus 2% of the largest expected value
-// (int8 quantization of float operators). Operators outside the chip are
+// (int8 quantization of float operators). Integer operators (QLinearConv,
+// QLinearMatMul) carry their own quantization and must match exactly. Operators outside the chip are
 // reported as unsupported and skipped.
 
 #include <algorithm>
@@ -33,6 +34,11 @@ struct OnnxTestArgs {
   std::string config = "configs/tpu_v1.yaml";
 };
 
+bool is_integer(const compiler::OnnxTensor& t) { return t.data_type == 2 || t.data_type == 3; }  // UINT8, INT8
+
+// uint8 tensors are held shifted by -128 as int8.
+int int8_offset(const compiler::OnnxTensor& t) { return t.data_type == 2 ? 128 : 0; }
+
 enum class Verdict { kPass, kFail, kUnsupported };
 
 Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* why) {
@@ -57,6 +63,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
     compiler::OnnxTensor x, expected;
     compiler::Compiled c;
     std::vector<float> input;
+    std::vector<int8_t> q;
     try {
       for (size_t i = 1; i < names.size(); ++i)
         bound[names[i]] = compiler::read_onnx_tensor((set / ("input_" + std::to_string(i) + ".pb")).string());
@@ -64,6 +71,15 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
       expected = compiler::read_onnx_tensor((set / "output_0.pb").string());
       auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(model, 0, bound));
       input = compiler::to_nhwc(x.values, x.dims);
+      if (is_integer(x)) {
+        // The model quantizes its input itself: the chip takes it as it is.
+        const auto& given = graph->layers[0].given;
+        if (!given) throw compiler::ModelError(model + ": an integer input needs an integer operator to read it");
+        for (float& v : input) {
+          q.push_back(static_cast<int8_t>(v - int8_offset(x)));
+          v = static_cast<float>(given->scale * (q.back() - given->zp));
+        }
+      }
       compiler::CompileOptions options;
       options.calibration = input;
       c = compiler::compile_graph(std::move(graph), chip, options);
@@ -71,7 +87,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
       *why = e.what();
       return Verdict::kUnsupported;
     }
-    const std::vector<int8_t> q = compiler::quantize_input(c.qgraph, input);
+    if (q.empty()) q = compiler::quantize_input(c.qgraph, input);
     sim::IsolatedOptions options;
     options.compute_values = true;
     options.memories = false;
@@ -84,8 +100,11 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
     const int out = c.graph->outputs[0];
     const auto& desc = run.result["outputs"][c.graph->layers[static_cast<size_t>(out)].name];
     std::vector<float> got;
+    // Integer outputs compare exactly, float ones once dequantized.
+    const bool exact = is_integer(expected);
     for (const auto& v : desc["values"])
-      got.push_back(static_cast<float>(desc["scale"].get<double>() * (v.get<int>() - desc["zero_point"].get<int>())));
+      got.push_back(exact ? static_cast<float>(v.get<int>() + int8_offset(expected))
+                          : static_cast<float>(desc["scale"].get<double>() * (v.get<int>() - desc["zero_point"].get<int>())));
     if (expected.dims.size() == 4) got = compiler::to_nchw(got, expected.dims);
     // A flattened image: the chip orders its features H, W, C; ONNX C, H, W.
     const compiler::Layer& last = c.graph->layers[static_cast<size_t>(out)];
@@ -101,7 +120,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
     }
     float largest = 0;
     for (float e : expected.values) largest = std::max(largest, std::fabs(e));
-    const double tolerance = 3 * desc["scale"].get<double>() + 0.02 * largest;
+    const double tolerance = exact ? 0 : 3 * desc["scale"].get<double>() + 0.02 * largest;
     for (size_t i = 0; i < got.size(); ++i) {
       const double err = std::fabs(got[i] - expected.values[i]);
       if (err > tolerance) {

@@ -5,6 +5,7 @@
 // [N, F]; the first dimension is the batch.
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,6 +38,17 @@ enum class Op {
 
 const char* op_name(Op op);
 
+// Quantization a model states itself (ONNX's integer operators): used as it
+// is instead of calibrating. Zero points are of the int8 tensors the chip
+// holds (uint8 ones are shifted by -128); weights are already w - w_zp.
+struct GivenQuant {
+  double scale = 1;  // of the layer's output
+  int zp = 0;
+  std::vector<int8_t> weights;  // dense, conv2d: in the float layout
+  std::vector<double> weight_scales;  // per output channel
+  std::vector<int32_t> bias;          // at scale input * weight; empty: none
+};
+
 struct Layer {
   std::string name;
   Op op = Op::kInput;
@@ -52,6 +64,7 @@ struct Layer {
   std::vector<int64_t> shape;  // output shape
   // Float weights: dense [K][N]; conv2d [kh][kw][Cin/groups][Cout]; bias [N or Cout].
   std::vector<float> weights, bias;
+  std::optional<GivenQuant> given;
 
   bool is_image() const { return shape.size() == 4; }
   int64_t channels() const { return shape.back(); }

@@ -237,6 +237,7 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
         const Window win = window(g, l);
         const int64_t cin_g = win.c / l.groups, cout_g = win.oc / l.groups, K = l.kh * l.kw * cin_g;
         const int64_t pixels = win.oh * win.ow;
+        const int16_t pad = static_cast<int16_t>(q.layers[l.inputs[0]].zp);  // the padding is a real 0
         std::vector<int16_t> cols(static_cast<size_t>(pixels * K)), wt(static_cast<size_t>(cout_g * K));
         for (int64_t grp = 0; grp < l.groups; ++grp) {
           for (int64_t r = 0; r < K; ++r)
@@ -250,7 +251,7 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
                     const bool inside = yy >= 0 && yy < win.h && xx >= 0 && xx < win.w;
                     int16_t* dst = &cols[(oy * win.ow + ox) * K + (dy * l.kw + dx) * cin_g];
                     for (int64_t ci = 0; ci < cin_g; ++ci)
-                      dst[ci] = inside ? x[win.index(b, yy, xx, grp * cin_g + ci)] : 0;
+                      dst[ci] = inside ? x[win.index(b, yy, xx, grp * cin_g + ci)] : pad;
                   }
             for (int64_t p = 0; p < pixels; ++p)
               for (int64_t j = 0; j < cout_g; ++j)

@@ -242,6 +242,12 @@ class Lowering {
     }
 
     tag(0);
+    if (q_.rounding != isa::Rounding::half_away) {
+      auto s = make(isa::Opcode::setcfg);
+      s.set("reg", static_cast<int64_t>(isa::CfgReg::round));
+      s.set("value", static_cast<int64_t>(q_.rounding));
+      add(0, s, {});
+    }
     if (tables_bytes_ > 0) {
       auto r = make(isa::Opcode::rhm);
       r.set("host", static_cast<int64_t>(tables_host));
@@ -320,8 +326,8 @@ class Lowering {
     add(layer, t, {});
   }
 
-  // Zeros [lo, hi) of the unified buffer (the real value 0 at zero point 0).
-  void zero_range(int layer, uint64_t lo, uint64_t hi) {
+  // Sets [lo, hi) of the unified buffer to `value`: a product by 0 plus the output zero point.
+  void fill_range(int layer, uint64_t lo, uint64_t hi, int value = 0) {
     for (uint64_t at = lo; at < hi; at += kMaxLen) {
       const uint64_t len = std::min(kMaxLen, hi - at);
       auto v = make(isa::Opcode::vop);
@@ -331,24 +337,26 @@ class Lowering {
       v.set("dst", static_cast<int64_t>(at));
       v.set("len", static_cast<int64_t>(len));
       v.set("mult", 0);
+      v.set("zp", value);
       add(layer, v, {ub_read(at, at + len), ub_write(at, at + len)});
     }
   }
 
   void zero_fill(int layer, int tensor) {
     const Buffer& b = bufs_[static_cast<size_t>(tensor)];
-    zero_range(layer, b.base, b.base + b.bytes());
+    fill_range(layer, b.base, b.base + b.bytes());
   }
 
-  // Before a layer's first write to its buffer: a padded buffer needs a zero
-  // border (its producer writes only the interior). A border zeroed earlier
-  // for a buffer of the same shape at the same place, and untouched since,
-  // is still zero.
+  // Before a layer's first write to its buffer: a padded buffer needs a border
+  // of the tensor's zero point, a real 0 (its producer writes only the
+  // interior). A border set earlier for a buffer of the same shape and zero
+  // point at the same place, and untouched since, still holds.
   void prepare_output(int layer) {
     if (prepared_[layer] || alias_[static_cast<size_t>(layer)] >= 0) return;
     prepared_[layer] = true;
     const Buffer& b = bufs_[static_cast<size_t>(layer)];
-    const std::array<int64_t, 9> shape = {b.n, b.h, b.w, b.c, b.pt, b.pl, b.pb, b.pr, static_cast<int64_t>(b.base)};
+    const int zp = q_.layers[static_cast<size_t>(layer)].zp;
+    const std::array<int64_t, 10> shape = {b.n, b.h, b.w, b.c, b.pt, b.pl, b.pb, b.pr, static_cast<int64_t>(b.base), zp};
     for (auto it = zeroed_.begin(); it != zeroed_.end();) {
       const Buffer& z = it->second.first;
       const bool same = it->second.second == shape;
@@ -360,9 +368,9 @@ class Lowering {
     if (!b.padded()) return;
     if (zeroed_.count(b.base) && zeroed_[b.base].second == shape) return;
     for (int64_t n = 0; n < b.n; ++n) {
-      zero_range(layer, b.at(n, -b.pt, -b.pl), b.at(n, 0, 0));
-      for (int64_t r = 0; r + 1 < b.h; ++r) zero_range(layer, b.at(n, r, b.w), b.at(n, r + 1, 0));
-      zero_range(layer, b.at(n, b.h - 1, b.w), b.at(n, b.h + b.pb - 1, b.w + b.pr));
+      fill_range(layer, b.at(n, -b.pt, -b.pl), b.at(n, 0, 0), zp);
+      for (int64_t r = 0; r + 1 < b.h; ++r) fill_range(layer, b.at(n, r, b.w), b.at(n, r + 1, 0), zp);
+      fill_range(layer, b.at(n, b.h - 1, b.w), b.at(n, b.h + b.pb - 1, b.w + b.pr), zp);
     }
     zeroed_[b.base] = {b, shape};
   }
@@ -855,7 +863,7 @@ class Lowering {
   std::vector<Pending> pending_;
   std::vector<std::function<void()>> deferred_;  // activations waiting for the next multiplies
   std::map<int, bool> prepared_;                                          // layers whose buffer is ready
-  std::map<uint64_t, std::pair<Buffer, std::array<int64_t, 9>>> zeroed_;  // zero borders by buffer base
+  std::map<uint64_t, std::pair<Buffer, std::array<int64_t, 10>>> zeroed_;  // borders set, by buffer base
   std::vector<Tile> tiles_;
   std::map<std::string, uint64_t> tile_at_;
   uint64_t dram_top_ = 0;

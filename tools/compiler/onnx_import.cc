@@ -85,6 +85,44 @@ struct Attrs {
   }
 };
 
+// A convolution's geometry from its attributes and OIHW weight dims.
+void conv_geometry(Layer& l, const Attrs& a, const std::vector<int64_t>& oihw) {
+  l.op = Op::kConv2d;
+  l.units = oihw[0];
+  l.kh = oihw[2];
+  l.kw = oihw[3];
+  l.groups = a.i("group", 1);
+  const auto strides = a.ints("strides", {1, 1}), dil = a.ints("dilations", {1, 1});
+  l.sh = strides[0], l.sw = strides[1], l.dh = dil[0], l.dw = dil[1];
+  const std::string auto_pad = a.s("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    l.pad_top = l.pad_left = -1;
+  } else {
+    const auto pads = a.ints("pads", {0, 0, 0, 0});
+    l.pad_top = pads[0], l.pad_left = pads[1], l.pad_bottom = pads[2], l.pad_right = pads[3];
+  }
+}
+
+// Where each OIHW weight goes in the compiler's [kh][kw][I][O] layout.
+std::vector<size_t> oihw_to_chip(const std::vector<int64_t>& d) {
+  const int64_t O = d[0], I = d[1], kh = d[2], kw = d[3];
+  std::vector<size_t> to(static_cast<size_t>(O * I * kh * kw));
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t i = 0; i < I; ++i)
+      for (int64_t y = 0; y < kh; ++y)
+        for (int64_t x = 0; x < kw; ++x)
+          to[static_cast<size_t>(((o * I + i) * kh + y) * kw + x)] = static_cast<size_t>(((y * kw + x) * I + i) * O + o);
+  return to;
+}
+
+// A zero point as the chip holds it: uint8 tensors are shifted by -128 to int8.
+int int8_domain(const OnnxTensor& zp, const std::string& where) {
+  if (zp.values.size() != 1) throw ModelError(where + "must be a scalar");
+  if (zp.data_type == onnx::TensorProto::UINT8) return static_cast<int>(zp.values[0]) - 128;
+  if (zp.data_type == onnx::TensorProto::INT8) return static_cast<int>(zp.values[0]);
+  throw ModelError(where + "must be int8 or uint8");
+}
+
 }  // namespace
 
 OnnxTensor read_onnx_tensor(const std::string& path) {
@@ -216,6 +254,13 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
     return it->second;
   };
 
+  auto scalar = [&](const onnx::NodeProto& node, int i) -> double {
+    const OnnxTensor& t = constant(node, i);
+    if (t.values.size() != 1)
+      throw ModelError(path + ": node '" + node.name() + "' (" + node.op_type() + "): input '" + node.input(i) + "' must be a scalar");
+    return t.values[0];
+  };
+
   for (const auto& node : graph.node()) {
     const std::string where = path + ": node '" + node.name() + "' (" + node.op_type() + "): ";
     Attrs a;
@@ -241,31 +286,78 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       l.act = f;
       return false;
     };
-    if (op == "Conv") {
-      l.op = Op::kConv2d;
+    if (op == "QLinearConv" || op == "QLinearMatMul") {
+      // Integer operators: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, bias].
+      const bool conv = op == "QLinearConv";
+      const int src = input_layer(node, 0);
+      const double x_scale = scalar(node, 1), y_scale = scalar(node, 6);
+      const OnnxTensor& w = constant(node, 3);
+      const OnnxTensor& w_scale = constant(node, 4);
+      const OnnxTensor& w_zp = constant(node, 5);
+      const int x_zp = int8_domain(constant(node, 2), where + "x_zero_point: ");
+      const int y_zp = int8_domain(constant(node, 7), where + "y_zero_point: ");
+      Layer& in = g.layers[static_cast<size_t>(src)];
+      if (src == 0 && !in.given) {
+        in.given = GivenQuant{};
+        in.given->scale = x_scale;
+        in.given->zp = x_zp;
+      } else if (!in.given || in.given->scale != x_scale || in.given->zp != x_zp) {
+        throw ModelError(where + "the input's scale and zero point must be those its producer gives it");
+      }
+      if (conv) {
+        if (w.dims.size() != 4) throw ModelError(where + "only 2-D convolutions run on the chip");
+        conv_geometry(l, a, w.dims);
+      } else {
+        if (w.dims.size() != 2) throw ModelError(where + "the weights must be a 2-D constant");
+        if (chw_of.count(src)) throw ModelError(where + "a flattened image as the input of an integer MatMul does not run on the chip");
+        l.op = Op::kDense;
+        l.units = w.dims[1];
+      }
+      l.inputs = {src};
+      const int64_t O = conv ? w.dims[0] : w.dims[1];
+      auto per_channel = [&](const OnnxTensor& t, const char* what) {
+        if (t.values.size() != 1 && static_cast<int64_t>(t.values.size()) != O)
+          throw ModelError(where + what + " must be a scalar or one value per output channel");
+        return [&t](int64_t o) { return t.values[t.values.size() == 1 ? 0 : static_cast<size_t>(o)]; };
+      };
+      const auto ws = per_channel(w_scale, "w_scale");
+      const auto wz = per_channel(w_zp, "w_zero_point");
+      GivenQuant gq;
+      gq.scale = y_scale;
+      gq.zp = y_zp;
+      const std::vector<size_t> order = conv ? oihw_to_chip(w.dims) : std::vector<size_t>{};
+      gq.weights.resize(w.values.size());
+      l.weights.resize(w.values.size());
+      for (size_t i = 0; i < w.values.size(); ++i) {
+        const size_t to = conv ? order[i] : i;
+        const int64_t o = conv ? static_cast<int64_t>(i) / (elements(w.dims) / O) : static_cast<int64_t>(i) % O;
+        const float v = w.values[i] - wz(o);
+        if (v < -128 || v > 127)
+          throw ModelError(where + "weight " + std::to_string(i) + " minus its zero point is " + std::to_string(static_cast<int>(v)) +
+                           ", outside int8; the chip's weights carry no zero point");
+        gq.weights[to] = static_cast<int8_t>(v);
+        l.weights[to] = static_cast<float>(v * ws(o));
+      }
+      for (int64_t o = 0; o < O; ++o) gq.weight_scales.push_back(ws(o));
+      l.bias.assign(static_cast<size_t>(O), 0.0f);
+      if (conv && node.input_size() > 8 && !node.input(8).empty()) {
+        const OnnxTensor& b = constant(node, 8);
+        if (static_cast<int64_t>(b.values.size()) != O) throw ModelError(where + "the bias needs one value per output channel");
+        for (int64_t o = 0; o < O; ++o) {
+          gq.bias.push_back(static_cast<int32_t>(b.values[static_cast<size_t>(o)]));
+          l.bias[static_cast<size_t>(o)] = static_cast<float>(b.values[static_cast<size_t>(o)] * x_scale * ws(o));
+        }
+      }
+      l.given = std::move(gq);
+    } else if (op == "Conv") {
       l.inputs = {input_layer(node, 0)};
       const OnnxTensor& w = constant(node, 1);
       if (w.dims.size() != 4) throw ModelError(where + "only 2-D convolutions run on the chip");
-      const int64_t O = w.dims[0], I = w.dims[1], kh = w.dims[2], kw = w.dims[3];
-      l.units = O;
-      l.kh = kh;
-      l.kw = kw;
-      l.groups = a.i("group", 1);
-      const auto strides = a.ints("strides", {1, 1}), dil = a.ints("dilations", {1, 1});
-      l.sh = strides[0], l.sw = strides[1], l.dh = dil[0], l.dw = dil[1];
-      const std::string auto_pad = a.s("auto_pad", "NOTSET");
-      if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-        l.pad_top = l.pad_left = -1;
-      } else {
-        const auto pads = a.ints("pads", {0, 0, 0, 0});
-        l.pad_top = pads[0], l.pad_left = pads[1], l.pad_bottom = pads[2], l.pad_right = pads[3];
-      }
-      l.weights.resize(w.values.size());  // OIHW -> [kh][kw][I][O]
-      for (int64_t o = 0; o < O; ++o)
-        for (int64_t i = 0; i < I; ++i)
-          for (int64_t y = 0; y < kh; ++y)
-            for (int64_t x = 0; x < kw; ++x)
-              l.weights[static_cast<size_t>(((y * kw + x) * I + i) * O + o)] = w.values[static_cast<size_t>(((o * I + i) * kh + y) * kw + x)];
+      conv_geometry(l, a, w.dims);
+      const int64_t O = w.dims[0];
+      const std::vector<size_t> order = oihw_to_chip(w.dims);
+      l.weights.resize(w.values.size());
+      for (size_t i = 0; i < w.values.size(); ++i) l.weights[order[i]] = w.values[i];
       l.bias.assign(static_cast<size_t>(O), 0.0f);
       if (node.input_size() > 2 && !node.input(2).empty()) l.bias = constant(node, 2).values;
     } else if (op == "Gemm" || op == "MatMul") {

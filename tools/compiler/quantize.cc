@@ -94,12 +94,35 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
   q.layers.resize(g.layers.size());
   auto symmetric = [](double range) { return range > 0 ? range / 127.0 : 1.0 / 127.0; };
   q.layers[0].scale = symmetric(range_post(0));
+  if (g.layers[0].given) {
+    q.layers[0].scale = g.layers[0].given->scale;
+    q.layers[0].zp = g.layers[0].given->zp;
+    q.rounding = isa::Rounding::half_even;  // ONNX rounds its integer operators half to even
+  }
   for (size_t i = 1; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
     QLayer& ql = q.layers[i];
     const std::string where = g.where(l);
     const QLayer& in = q.layers[l.inputs[0]];
     ql.func = l.act;
+    if (l.given && (l.op == Op::kDense || l.op == Op::kConv2d)) {
+      // The model's own numbers: no calibration.
+      const GivenQuant& gq = *l.given;
+      q.rounding = isa::Rounding::half_even;
+      ql.scale = gq.scale;
+      ql.zp = ql.act_zp = gq.zp;
+      ql.weights = gq.weights;
+      const int64_t m = l.units, rows = static_cast<int64_t>(gq.weights.size()) / m;
+      ql.bias.assign(static_cast<size_t>(m), 0);
+      ql.requant.resize(static_cast<size_t>(m));
+      for (int64_t j = 0; j < m; ++j) {
+        int64_t wsum = 0;
+        for (int64_t r = 0; r < rows; ++r) wsum += gq.weights[r * m + j];
+        ql.bias[j] = static_cast<int32_t>((gq.bias.empty() ? 0 : gq.bias[j]) - static_cast<int64_t>(in.zp) * wsum);
+        ql.requant[j] = requant_for(in.scale * gq.weight_scales[j] / gq.scale, where);
+      }
+      continue;
+    }
     // Output quantization, and the scale the requantization aims at.
     double target = 1;
     switch (l.act) {
@@ -150,8 +173,6 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
           ql.bias[j] = static_cast<int32_t>(std::clamp<double>(b, INT32_MIN, INT32_MAX));
           ql.requant[j] = requant_for(in.scale * sw[j] / target, where);
         }
-        if (in.zp != 0 && l.op == Op::kConv2d && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
-          throw ModelError(where + "a padded conv2d needs an input with zero point 0 (its input comes from a sigmoid)");
         break;
       }
       case Op::kMaxPool:

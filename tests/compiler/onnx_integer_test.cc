@@ -1,0 +1,214 @@
+// ONNX integer operators (QLinearConv, QLinearMatMul) carry their own scales
+// and zero points; the chip's outputs equal the operators as the ONNX spec
+// defines them, y = saturate(round_half_even(acc * x_scale * w_scale / y_scale) + y_zp),
+// computed here in plain loops over NCHW tensors.
+
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "tests/support/sim_harness.h"
+#include "tools/compiler/compiler.h"
+#include "tools/compiler/onnx_import.h"
+
+namespace tpu::test {
+namespace {
+
+using onnx::TensorProto;
+
+void add_tensor(onnx::GraphProto* g, const std::string& name, int type, const std::vector<int64_t>& dims,
+                const std::vector<double>& values) {
+  TensorProto* t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(type);
+  for (int64_t d : dims) t->add_dims(d);
+  for (double v : values) {
+    if (type == TensorProto::FLOAT) t->add_float_data(static_cast<float>(v));
+    else t->add_int32_data(static_cast<int32_t>(v));
+  }
+}
+
+void add_value(onnx::ValueInfoProto* v, const std::string& name, int type, const std::vector<int64_t>& dims) {
+  v->set_name(name);
+  auto* tt = v->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(type);
+  for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+std::string save(onnx::ModelProto& m, const std::string& name) {
+  m.set_ir_version(8);
+  auto* opset = m.add_opset_import();
+  opset->set_version(13);
+  const std::string path = testing::TempDir() + name + "_" + std::to_string(::getpid()) + ".onnx";
+  std::ofstream f(path, std::ios::binary);
+  m.SerializeToOstream(&f);
+  return path;
+}
+
+std::vector<double> uniform(std::mt19937& rng, size_t n, int lo, int hi) {
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<double> v(n);
+  for (double& x : v) x = d(rng);
+  return v;
+}
+
+int requant(int64_t acc, double m, int zp, int lo, int hi) {
+  const double y = std::nearbyint(static_cast<double>(acc) * m) + zp;  // the default mode rounds half to even
+  return static_cast<int>(std::clamp(y, static_cast<double>(lo), static_cast<double>(hi)));
+}
+
+// Runs the model on the chip with the raw integer input (uint8 shifted to
+// int8); returns its output, shifted back when `uint8_out`.
+std::vector<int> run_on_chip(const std::string& path, const std::vector<int>& input_nhwc, int input_shift, int output_shift) {
+  auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(path));
+  const auto& given = graph->layers[0].given;
+  EXPECT_TRUE(given.has_value());
+  std::vector<float> calibration;
+  std::vector<uint8_t> raw;
+  for (int v : input_nhwc) {
+    const int q = v - input_shift;
+    raw.push_back(static_cast<uint8_t>(static_cast<int8_t>(q)));
+    calibration.push_back(static_cast<float>(given->scale * (q - given->zp)));
+  }
+  compiler::CompileOptions options;
+  options.calibration = calibration;
+  const sim::ChipParams params = load_params("configs/tiny.yaml");
+  const compiler::Compiled c = compiler::compile_graph(std::move(graph), params, options);
+  SimOptions sim_options;
+  sim_options.inputs[c.graph->layers[0].name] = raw;
+  const SimRun run = simulate(params, c.lowered.program, sim_options);
+  EXPECT_TRUE(run.halted()) << run.fault_reason();
+  std::vector<int> out;
+  const auto& layer = c.graph->layers[static_cast<size_t>(c.graph->outputs[0])];
+  for (const auto& v : run.result["outputs"][layer.name]["values"]) out.push_back(v.get<int>() + output_shift);
+  return out;
+}
+
+TEST(OnnxInteger, QLinearConvEqualsTheSpecElementForElement) {
+  const int64_t N = 2, C = 3, H = 6, W = 5, O = 4, K = 3;
+  const int x_zp = 131, y_zp = 120;  // uint8
+  const double x_scale = 0.0213;
+  const double y_scale = 0.371;
+  const std::vector<double> w_scale = {0.0117, 0.0093, 0.0151, 0.0201};
+  std::mt19937 rng(7);
+  const std::vector<double> x = uniform(rng, N * C * H * W, 0, 255);
+  const std::vector<double> w = uniform(rng, O * C * K * K, -127, 127);
+  const std::vector<double> b = uniform(rng, O, -3000, 3000);
+
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("qconv");
+  add_value(g->add_input(), "x", TensorProto::UINT8, {N, C, H, W});
+  add_value(g->add_output(), "y", TensorProto::UINT8, {N, O, H, W});
+  add_tensor(g, "x_scale", TensorProto::FLOAT, {}, {x_scale});
+  add_tensor(g, "x_zp", TensorProto::UINT8, {}, {double(x_zp)});
+  add_tensor(g, "w", TensorProto::INT8, {O, C, K, K}, w);
+  add_tensor(g, "w_scale", TensorProto::FLOAT, {O}, w_scale);
+  add_tensor(g, "w_zp", TensorProto::INT8, {}, {0});
+  add_tensor(g, "y_scale", TensorProto::FLOAT, {}, {y_scale});
+  add_tensor(g, "y_zp", TensorProto::UINT8, {}, {double(y_zp)});
+  add_tensor(g, "b", TensorProto::INT32, {O}, b);
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type("QLinearConv");
+  n->set_name("qconv1");
+  for (const char* in : {"x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp", "b"}) n->add_input(in);
+  n->add_output("y");
+  auto* pads = n->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int p : {1, 1, 1, 1}) pads->add_ints(p);
+  const std::string path = save(m, "qconv");
+
+  std::vector<int> x_nhwc(x.size()), want(static_cast<size_t>(N * H * W * O));
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t xx = 0; xx < W; ++xx)
+          x_nhwc[((i * H + y) * W + xx) * C + c] = static_cast<int>(x[((i * C + c) * H + y) * W + xx]);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t xx = 0; xx < W; ++xx) {
+          int64_t acc = static_cast<int64_t>(b[o]);
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t ky = 0; ky < K; ++ky)
+              for (int64_t kx = 0; kx < K; ++kx) {
+                const int64_t sy = y + ky - 1, sx = xx + kx - 1;
+                if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
+                acc += (static_cast<int64_t>(x[((i * C + c) * H + sy) * W + sx]) - x_zp) *
+                       static_cast<int64_t>(w[((o * C + c) * K + ky) * K + kx]);
+              }
+          want[((i * H + y) * W + xx) * O + o] = requant(acc, x_scale * w_scale[o] / y_scale, y_zp, 0, 255);
+        }
+  const std::vector<int> got = run_on_chip(path, x_nhwc, 128, 128);
+  ASSERT_EQ(got.size(), want.size());
+  int distinct = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got[i], want[i]) << "y[" << i << "] (NHWC)";
+    distinct += want[i] != want[0];
+  }
+  EXPECT_GT(distinct, 0) << "a constant output would prove little";
+}
+
+onnx::ModelProto qmatmul(const std::vector<double>& w, double w_zp, int64_t M, int64_t K, int64_t N) {
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("qmatmul");
+  add_value(g->add_input(), "a", TensorProto::INT8, {M, K});
+  add_value(g->add_output(), "y", TensorProto::INT8, {M, N});
+  add_tensor(g, "a_scale", TensorProto::FLOAT, {}, {0.05});
+  add_tensor(g, "a_zp", TensorProto::INT8, {}, {-7});
+  add_tensor(g, "b", TensorProto::INT8, {K, N}, w);
+  add_tensor(g, "b_scale", TensorProto::FLOAT, {}, {0.0131});
+  add_tensor(g, "b_zp", TensorProto::INT8, {}, {w_zp});
+  add_tensor(g, "y_scale", TensorProto::FLOAT, {}, {0.097});
+  add_tensor(g, "y_zp", TensorProto::INT8, {}, {3});
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type("QLinearMatMul");
+  n->set_name("qmm1");
+  for (const char* in : {"a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "y_scale", "y_zp"}) n->add_input(in);
+  n->add_output("y");
+  return m;
+}
+
+TEST(OnnxInteger, QLinearMatMulWithAWeightZeroPointEqualsTheSpec) {
+  const int64_t M = 3, K = 40, N = 9;
+  const int w_zp = 5;
+  std::mt19937 rng(11);
+  const std::vector<double> a = uniform(rng, M * K, -128, 127);
+  const std::vector<double> w = uniform(rng, K * N, -100, 100);
+  onnx::ModelProto m = qmatmul(w, w_zp, M, K, N);
+  const std::string path = save(m, "qmatmul");
+  std::vector<int> want;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      int64_t acc = 0;
+      for (int64_t k = 0; k < K; ++k) acc += (static_cast<int64_t>(a[i * K + k]) + 7) * (static_cast<int64_t>(w[k * N + j]) - w_zp);
+      want.push_back(requant(acc, 0.05 * 0.0131 / 0.097, 3, -128, 127));
+    }
+  const std::vector<int> got = run_on_chip(path, std::vector<int>(a.begin(), a.end()), 0, 0);
+  ASSERT_EQ(got, want);
+}
+
+TEST(OnnxInteger, AWeightThatLeavesInt8WithItsZeroPointIsRefusedByNode) {
+  std::vector<double> w(4 * 2, 0);
+  w[3] = -120;  // -120 - 10 = -130
+  onnx::ModelProto m = qmatmul(w, 10, 1, 4, 2);
+  const std::string path = save(m, "qmatmul_range");
+  try {
+    compiler::load_onnx(path);
+    FAIL() << "accepted";
+  } catch (const compiler::ModelError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("qmm1"), std::string::npos) << what;
+    EXPECT_NE(what.find("weight 3"), std::string::npos) << what;
+    EXPECT_NE(what.find("-130"), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace tpu::test
