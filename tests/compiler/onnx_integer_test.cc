@@ -175,12 +175,13 @@ onnx::ModelProto qmatmul(const std::vector<double>& w, double w_zp, int64_t M, i
   return m;
 }
 
+// w - w_zp leaves int8 for some weights: the chip sums two weight planes.
 TEST(OnnxInteger, QLinearMatMulWithAWeightZeroPointEqualsTheSpec) {
   const int64_t M = 3, K = 40, N = 9;
   const int w_zp = 5;
   std::mt19937 rng(11);
   const std::vector<double> a = uniform(rng, M * K, -128, 127);
-  const std::vector<double> w = uniform(rng, K * N, -100, 100);
+  const std::vector<double> w = uniform(rng, K * N, -128, 127);
   onnx::ModelProto m = qmatmul(w, w_zp, M, K, N);
   const std::string path = save(m, "qmatmul");
   std::vector<int> want;
@@ -190,23 +191,43 @@ TEST(OnnxInteger, QLinearMatMulWithAWeightZeroPointEqualsTheSpec) {
       for (int64_t k = 0; k < K; ++k) acc += (static_cast<int64_t>(a[i * K + k]) + 7) * (static_cast<int64_t>(w[k * N + j]) - w_zp);
       want.push_back(requant(acc, 0.05 * 0.0131 / 0.097, 3, -128, 127));
     }
+  const compiler::Graph graph = compiler::load_onnx(path);
+  ASSERT_EQ(graph.layers.size(), 3u);
+  EXPECT_EQ(graph.layers[1].name, "qmm1.planes");
+  EXPECT_EQ(graph.layers[2].given->weights.size(), static_cast<size_t>(2 * K * N));
   const std::vector<int> got = run_on_chip(path, std::vector<int>(a.begin(), a.end()), 0, 0);
   ASSERT_EQ(got, want);
 }
 
-TEST(OnnxInteger, AWeightThatLeavesInt8WithItsZeroPointIsRefusedByNode) {
-  std::vector<double> w(4 * 2, 0);
-  w[3] = -120;  // -120 - 10 = -130
-  onnx::ModelProto m = qmatmul(w, 10, 1, 4, 2);
-  const std::string path = save(m, "qmatmul_range");
+TEST(OnnxInteger, GroupedWeightsThatLeaveInt8WithTheirZeroPointAreRefusedByNode) {
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("qgroups");
+  add_value(g->add_input(), "x", TensorProto::UINT8, {1, 4, 3, 3});
+  add_value(g->add_output(), "y", TensorProto::UINT8, {1, 2, 3, 3});
+  std::vector<double> w(2 * 2, 100);
+  w[3] = 0;  // 0 - 200 = -200
+  add_tensor(g, "s", TensorProto::FLOAT, {}, {0.1});
+  add_tensor(g, "zp", TensorProto::UINT8, {}, {128});
+  add_tensor(g, "w", TensorProto::UINT8, {2, 2, 1, 1}, w);
+  add_tensor(g, "w_zp", TensorProto::UINT8, {}, {200});
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type("QLinearConv");
+  n->set_name("grouped1");
+  for (const char* in : {"x", "s", "zp", "w", "s", "w_zp", "s", "zp"}) n->add_input(in);
+  n->add_output("y");
+  auto* group = n->add_attribute();
+  group->set_name("group");
+  group->set_type(onnx::AttributeProto::INT);
+  group->set_i(2);
+  const std::string path = save(m, "qgroups");
   try {
     compiler::load_onnx(path);
     FAIL() << "accepted";
   } catch (const compiler::ModelError& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("qmm1"), std::string::npos) << what;
-    EXPECT_NE(what.find("weight 3"), std::string::npos) << what;
-    EXPECT_NE(what.find("-130"), std::string::npos) << what;
+    EXPECT_NE(what.find("grouped1"), std::string::npos) << what;
+    EXPECT_NE(what.find("grouped weights minus their zero point must fit int8"), std::string::npos) << what;
   }
 }
 

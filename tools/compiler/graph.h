@@ -40,11 +40,12 @@ const char* op_name(Op op);
 
 // Quantization a model states itself (ONNX's integer operators): used as it
 // is instead of calibrating. Zero points are of the int8 tensors the chip
-// holds (uint8 ones are shifted by -128); weights are already w - w_zp.
+// holds (uint8 ones are shifted by -128); weights are already w - w_zp, in
+// int8 planes over copies of the input where that leaves int8.
 struct GivenQuant {
   double scale = 1;  // of the layer's output
   int zp = 0;
-  std::vector<int8_t> weights;  // dense, conv2d: in the float layout
+  std::vector<int8_t> weights;  // dense, conv2d: in the float layout; empty for a concat
   std::vector<double> weight_scales;  // per output channel
   std::vector<int32_t> bias;          // at scale input * weight; empty: none
 };

@@ -3,6 +3,7 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -313,7 +314,8 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
         l.op = Op::kDense;
         l.units = w.dims[1];
       }
-      l.inputs = {src};
+      if (w.data_type != onnx::TensorProto::INT8 && w.data_type != onnx::TensorProto::UINT8)
+        throw ModelError(where + "the weights must be int8 or uint8");
       const int64_t O = conv ? w.dims[0] : w.dims[1];
       auto per_channel = [&](const OnnxTensor& t, const char* what) {
         if (t.values.size() != 1 && static_cast<int64_t>(t.values.size()) != O)
@@ -322,21 +324,56 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       };
       const auto ws = per_channel(w_scale, "w_scale");
       const auto wz = per_channel(w_zp, "w_zero_point");
+      auto channel = [&](size_t i) {  // the output channel of OIHW or [K][N] weight i
+        return conv ? static_cast<int64_t>(i) / (elements(w.dims) / O) : static_cast<int64_t>(i) % O;
+      };
+      // The chip's weights carry no zero point: w - w_zp, which may need up to
+      // three int8 planes summed. The planes read copies of the input side by
+      // side (a concat), so the contraction is P times as long.
+      int planes = 1;
+      for (size_t i = 0; i < w.values.size(); ++i) {
+        const int v = static_cast<int>(w.values[i] - wz(channel(i)));
+        planes = std::max({planes, (v + 126) / 127, (-v + 127) / 128});
+      }
+      l.inputs = {src};
+      if (planes > 1) {
+        if (conv && l.groups != 1)
+          throw ModelError(where + "grouped weights minus their zero point must fit int8 (the chip's weights carry no zero point)");
+        Layer cat;
+        cat.name = l.name + ".planes";
+        cat.op = Op::kConcat;
+        cat.inputs.assign(static_cast<size_t>(planes), src);
+        cat.given = GivenQuant{};
+        cat.given->scale = x_scale;
+        cat.given->zp = x_zp;
+        l.inputs = {static_cast<int>(g.layers.size())};
+        g.layers.push_back(std::move(cat));
+        infer_shapes(g);
+      }
+      // Rows (dense) or input channels (conv) per plane, and the weights' dims with all planes.
+      const int64_t rows = conv ? w.dims[1] : w.dims[0];
+      std::vector<int64_t> dims = w.dims;
+      dims[conv ? 1 : 0] *= planes;
+      const std::vector<size_t> order = conv ? oihw_to_chip(dims) : std::vector<size_t>{};
       GivenQuant gq;
       gq.scale = y_scale;
       gq.zp = y_zp;
-      const std::vector<size_t> order = conv ? oihw_to_chip(w.dims) : std::vector<size_t>{};
-      gq.weights.resize(w.values.size());
-      l.weights.resize(w.values.size());
+      gq.weights.resize(w.values.size() * static_cast<size_t>(planes));
+      l.weights.resize(gq.weights.size());
       for (size_t i = 0; i < w.values.size(); ++i) {
-        const size_t to = conv ? order[i] : i;
-        const int64_t o = conv ? static_cast<int64_t>(i) / (elements(w.dims) / O) : static_cast<int64_t>(i) % O;
-        const float v = w.values[i] - wz(o);
-        if (v < -128 || v > 127)
-          throw ModelError(where + "weight " + std::to_string(i) + " minus its zero point is " + std::to_string(static_cast<int>(v)) +
-                           ", outside int8; the chip's weights carry no zero point");
-        gq.weights[to] = static_cast<int8_t>(v);
-        l.weights[to] = static_cast<float>(v * ws(o));
+        const int64_t o = channel(i);
+        int rest = static_cast<int>(w.values[i] - wz(o));
+        for (int p = 0; p < planes; ++p) {
+          const int v = p + 1 == planes ? rest : std::clamp(rest, -128, 127);
+          rest -= v;
+          // OIHW: plane p's input channels follow plane p-1's; [K][N]: its rows.
+          const int64_t inner = conv ? elements(w.dims) / O / rows : w.dims[1];  // kh*kw, or N
+          const int64_t outer = static_cast<int64_t>(i) / (rows * inner), row = static_cast<int64_t>(i) / inner % rows;
+          const size_t at = static_cast<size_t>((outer * rows * planes + p * rows + row) * inner + static_cast<int64_t>(i) % inner);
+          const size_t to = conv ? order[at] : at;
+          gq.weights[to] = static_cast<int8_t>(v);
+          l.weights[to] = static_cast<float>(v * ws(o));
+        }
       }
       for (int64_t o = 0; o < O; ++o) gq.weight_scales.push_back(ws(o));
       l.bias.assign(static_cast<size_t>(O), 0.0f);

@@ -123,6 +123,12 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
       }
       continue;
     }
+    if (l.given && l.op == Op::kConcat) {  // copies of a tensor at the model's own scale
+      ql.scale = l.given->scale;
+      ql.zp = ql.act_zp = l.given->zp;
+      for (int input : l.inputs) ql.requant.push_back(requant_for(q.layers[input].scale / ql.scale, where));
+      continue;
+    }
     // Output quantization, and the scale the requantization aims at.
     double target = 1;
     switch (l.act) {
