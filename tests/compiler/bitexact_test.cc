@@ -117,7 +117,33 @@ const std::vector<ModelCase> kModels = {
      "name: padded_sigmoid\nseed: 19\ninput: {name: image, shape: [2, 5, 4, 3]}\nlayers:\n"
      "  - {name: s, op: conv2d, filters: 4, kernel: 3, padding: same, activation: sigmoid}\n"
      "  - {name: c, op: conv2d, filters: 5, kernel: 3, padding: same}\n"},
+    // A ResNet stem (small enough for the cramped chip's accumulators): a padded max pool reads a
+    // border of -128; then another padded one of a tanh's.
+    {"padded_pool",
+     "name: padded_pool\nseed: 23\ninput: {name: image, shape: [2, 6, 3, 3]}\nlayers:\n"
+     "  - {name: stem, op: conv2d, filters: 6, kernel: 3, stride: 2, padding: same, activation: relu}\n"
+     "  - {name: pool, op: maxpool, kernel: 3, stride: 2, padding: [1, 1]}\n"
+     "  - {name: t, op: conv2d, filters: 4, kernel: 1, activation: tanh}\n"
+     "  - {name: pool2, op: maxpool, kernel: 2, stride: 1, padding: same}\n"},
 };
+
+// A tensor whose padding two readers need to hold different values.
+TEST(Borders, ConflictingPaddingIsRefusedByLayer) {
+  const std::string path = testing::TempDir() + "borders" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(path) << "name: borders\ninput: {name: x, shape: [1, 6, 6, 3]}\nlayers:\n"
+                         "  - {name: c, op: conv2d, filters: 4, kernel: 1}\n"
+                         "  - {name: pool, op: maxpool, kernel: 3, stride: 1, padding: same}\n"
+                         "  - {name: d, op: conv2d, filters: 4, kernel: 3, padding: same, input: c}\n"
+                         "  - {name: s, op: add, inputs: [pool, d]}\n";
+  try {
+    compiler::compile_model(path, load_params("configs/tiny.yaml"));
+    FAIL() << "accepted";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 'd'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("padding would need to hold 0 and, for another reader, -128"), std::string::npos)
+        << e.what();
+  }
+}
 
 // SCALE-Sim topologies, both formats: chained and unchained layers.
 TEST(ScaleSim, TopologiesCompileBitExact) {

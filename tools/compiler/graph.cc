@@ -242,6 +242,30 @@ Graph load_model(const std::string& path, int64_t batch_override) {
   return g;
 }
 
+namespace {
+
+// Output height and width of a windowed layer (conv2d, pooling) over `in`
+// [N, H, W, C] with effective kernel ekh x ekw; resolves "same" padding.
+std::pair<int64_t, int64_t> windows(Layer& l, const std::vector<int64_t>& in, int64_t ekh, int64_t ekw,
+                                    const std::string& where) {
+  if (l.pad_top < 0) {  // same: output = ceil(input / stride)
+    const int64_t oh = (in[1] + l.sh - 1) / l.sh, ow = (in[2] + l.sw - 1) / l.sw;
+    const int64_t ph = std::max<int64_t>(0, (oh - 1) * l.sh + ekh - in[1]);
+    const int64_t pw = std::max<int64_t>(0, (ow - 1) * l.sw + ekw - in[2]);
+    l.pad_top = ph / 2;
+    l.pad_bottom = ph - ph / 2;
+    l.pad_left = pw / 2;
+    l.pad_right = pw - pw / 2;
+  }
+  const int64_t hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
+  if (hp < ekh || wp < ekw)
+    throw ModelError(where + "the kernel is larger than the padded " + std::to_string(hp) + "x" +
+                     std::to_string(wp) + " input");
+  return {(hp - ekh) / l.sh + 1, (wp - ekw) / l.sw + 1};
+}
+
+}  // namespace
+
 void infer_shapes(Graph& g) {
   for (size_t i = 1; i < g.layers.size(); ++i) {
     Layer& l = g.layers[i];
@@ -265,28 +289,21 @@ void infer_shapes(Graph& g) {
                            " input and " + std::to_string(l.units) + " output channels");
         if (l.kh <= 0 || l.kw <= 0 || l.sh <= 0 || l.sw <= 0 || l.dh <= 0 || l.dw <= 0)
           throw ModelError(where + "kernel, stride and dilation must be positive");
-        const int64_t ekh = (l.kh - 1) * l.dh + 1, ekw = (l.kw - 1) * l.dw + 1;
-        if (l.pad_top < 0) {  // same: output = ceil(input / stride)
-          const int64_t oh = (in[1] + l.sh - 1) / l.sh, ow = (in[2] + l.sw - 1) / l.sw;
-          const int64_t ph = std::max<int64_t>(0, (oh - 1) * l.sh + ekh - in[1]);
-          const int64_t pw = std::max<int64_t>(0, (ow - 1) * l.sw + ekw - in[2]);
-          l.pad_top = ph / 2;
-          l.pad_bottom = ph - ph / 2;
-          l.pad_left = pw / 2;
-          l.pad_right = pw - pw / 2;
-        }
-        const int64_t hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
-        if (hp < ekh || wp < ekw)
-          throw ModelError(where + "the kernel is larger than the padded " + std::to_string(hp) + "x" +
-                           std::to_string(wp) + " input");
-        l.shape = {in[0], (hp - ekh) / l.sh + 1, (wp - ekw) / l.sw + 1, l.units};
+        const auto [oh, ow] = windows(l, in, (l.kh - 1) * l.dh + 1, (l.kw - 1) * l.dw + 1, where);
+        l.shape = {in[0], oh, ow, l.units};
         break;
       }
       case Op::kMaxPool:
       case Op::kAvgPool:
         if (in.size() != 4) throw ModelError(where + "pooling needs an [N, H, W, C] input");
-        if (l.kh > in[1] || l.kw > in[2]) throw ModelError(where + "the pooling window is larger than the input");
-        l.shape = {in[0], (in[1] - l.kh) / l.sh + 1, (in[2] - l.kw) / l.sw + 1, in[3]};
+        if (l.kh <= 0 || l.kw <= 0 || l.sh <= 0 || l.sw <= 0) throw ModelError(where + "kernel and stride must be positive");
+        {
+          const auto [oh, ow] = windows(l, in, l.kh, l.kw, where);
+          l.shape = {in[0], oh, ow, in[3]};
+        }
+        if (l.op == Op::kAvgPool && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
+          throw ModelError(where + "avgpool with padding does not run on the chip (it divides every window by its full "
+                                   "size); use maxpool, or padding: valid");
         break;
       case Op::kGlobalAvgPool:
         if (in.size() != 4) throw ModelError(where + "global_avgpool needs an [N, H, W, C] input");

@@ -61,6 +61,8 @@ void for_each_conv_product(const Graph& g, const Layer& l, F&& f) {
         }
 }
 
+// Calls f(output index, input indices) for every pooling window; taps in the
+// padding are left out (a max pool's border holds -128, which no max exceeds).
 template <class F>
 void for_each_pool_window(const Graph& g, const Layer& l, F&& f) {
   const Window win = window(g, l);
@@ -70,7 +72,10 @@ void for_each_pool_window(const Graph& g, const Layer& l, F&& f) {
         for (int64_t ch = 0; ch < win.c; ++ch) {
           std::vector<int64_t> taps;
           for (int64_t dy = 0; dy < l.kh; ++dy)
-            for (int64_t dx = 0; dx < l.kw; ++dx) taps.push_back(win.index(b, oy * l.sh + dy, ox * l.sw + dx, ch));
+            for (int64_t dx = 0; dx < l.kw; ++dx) {
+              const int64_t y = oy * l.sh + dy - l.pad_top, x = ox * l.sw + dx - l.pad_left;
+              if (y >= 0 && y < win.h && x >= 0 && x < win.w) taps.push_back(win.index(b, y, x, ch));
+            }
           f(win.out(b, oy, ox, ch), taps);
         }
 }

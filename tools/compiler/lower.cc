@@ -27,6 +27,7 @@ struct Buffer {
   uint64_t base = 0;
   int64_t n = 1, h = 1, w = 1, c = 1;
   int64_t pt = 0, pl = 0, pb = 0, pr = 0;
+  std::optional<int> border;  // what the padding holds, once a reader asks for it
   int64_t hp() const { return h + pt + pb; }
   int64_t wp() const { return w + pl + pr; }
   uint64_t bytes() const { return static_cast<uint64_t>(n * hp() * wp() * c); }
@@ -138,8 +139,15 @@ class Lowering {
     }
     for (size_t i = 1; i < L; ++i) {
       const Layer& l = g_.layers[i];
-      if (l.op != Op::kConv2d) continue;
+      if (l.op != Op::kConv2d && l.op != Op::kMaxPool) continue;
+      if (!(l.pad_top || l.pad_left || l.pad_bottom || l.pad_right)) continue;
       Buffer& in = bufs_[static_cast<size_t>(l.inputs[0])];
+      // A conv2d's border is a real 0 (the zero point); a max pool's is -128, below any value.
+      const int border = l.op == Op::kConv2d ? q_.layers[static_cast<size_t>(l.inputs[0])].zp : -128;
+      if (in.border && *in.border != border)
+        throw ModelError(where(static_cast<int>(i)) + "its input's padding would need to hold " + std::to_string(border) +
+                         " and, for another reader, " + std::to_string(*in.border) + "; pad one of them explicitly");
+      in.border = border;
       in.pt = std::max(in.pt, l.pad_top);
       in.pl = std::max(in.pl, l.pad_left);
       in.pb = std::max(in.pb, l.pad_bottom);
@@ -355,7 +363,7 @@ class Lowering {
     if (prepared_[layer] || alias_[static_cast<size_t>(layer)] >= 0) return;
     prepared_[layer] = true;
     const Buffer& b = bufs_[static_cast<size_t>(layer)];
-    const int zp = q_.layers[static_cast<size_t>(layer)].zp;
+    const int zp = b.border.value_or(0);
     const std::array<int64_t, 10> shape = {b.n, b.h, b.w, b.c, b.pt, b.pl, b.pb, b.pr, static_cast<int64_t>(b.base), zp};
     for (auto it = zeroed_.begin(); it != zeroed_.end();) {
       const Buffer& z = it->second.first;
@@ -638,7 +646,9 @@ class Lowering {
     const uint64_t kh = global ? static_cast<uint64_t>(x.h) : static_cast<uint64_t>(l.kh);
     const uint64_t kw = global ? static_cast<uint64_t>(x.w) : static_cast<uint64_t>(l.kw);
     const uint64_t sh = global ? 1 : static_cast<uint64_t>(l.sh), sw = global ? 1 : static_cast<uint64_t>(l.sw);
-    const uint64_t W = static_cast<uint64_t>(x.w), C = static_cast<uint64_t>(x.c);
+    // A padded max pool reads its input's border (-128) as part of each line.
+    const int64_t pt = global ? 0 : l.pad_top, pl = global ? 0 : l.pad_left;
+    const uint64_t W = static_cast<uint64_t>(x.w + pl + (global ? 0 : l.pad_right)), C = static_cast<uint64_t>(x.c);
     const uint64_t OH = global ? 1 : static_cast<uint64_t>(y.h), OW = global ? 1 : static_cast<uint64_t>(y.w);
     if (kh > 255 || kw > 255) throw ModelError(where(layer) + "pooling windows are limited to 255 x 255");
     // Output lines per item: whole windows in half the accumulators; one line when the output is padded sideways.
@@ -656,7 +666,7 @@ class Lowering {
                                  [](uint64_t r, uint64_t c) -> int8_t { return r == c ? 1 : 0; });
           const uint64_t acc = next_half();
           add_mmul(layer,
-                   mmul(x.at(static_cast<int64_t>(n), static_cast<int64_t>(oy * sh), 0) + cb * block, acc, W, in_lines,
+                   mmul(x.at(static_cast<int64_t>(n), static_cast<int64_t>(oy * sh) - pt, -pl) + cb * block, acc, W, in_lines,
                         C, static_cast<uint64_t>(x.wp()) * C, true, false),
                    ch, t);
           prepare_output(layer);

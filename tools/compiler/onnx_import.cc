@@ -442,10 +442,17 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       l.inputs = {input_layer(node, 0)};
       const auto k = a.ints("kernel_shape", {});
       const auto s = a.ints("strides", {1, 1});
-      for (int64_t p : a.ints("pads", {0, 0, 0, 0}))
-        if (p != 0) throw ModelError(where + "pooling with padding does not run on the chip yet");
-      if (a.s("auto_pad", "NOTSET") != "NOTSET" && a.s("auto_pad", "NOTSET") != "VALID")
-        throw ModelError(where + "pooling with padding does not run on the chip yet");
+      const auto pads = a.ints("pads", {0, 0, 0, 0});
+      const std::string auto_pad = a.s("auto_pad", "NOTSET");
+      if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        l.pad_top = l.pad_left = -1;
+      } else if (auto_pad != "VALID" && pads.size() == 4) {
+        l.pad_top = pads[0], l.pad_left = pads[1], l.pad_bottom = pads[2], l.pad_right = pads[3];
+      } else if (auto_pad != "VALID") {
+        throw ModelError(where + "only 2-D pads run on the chip");
+      }
+      if (op == "AveragePool" && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
+        throw ModelError(where + "padded average pooling does not run on the chip (it divides every window by its full size)");
       if (k.size() != 2 || a.i("ceil_mode", 0) != 0 || a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
         throw ModelError(where + "only 2-D pooling without ceil_mode or dilation runs on the chip");
       l.kh = k[0], l.kw = k[1], l.sh = s[0], l.sw = s[1];
@@ -483,6 +490,12 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
     layer_of[out] = static_cast<int>(g.layers.size());
     g.layers.push_back(std::move(l));
     infer_shapes(g);
+    if (a.s("auto_pad", "NOTSET") == "SAME_LOWER") {
+      // "same" padding resolves with any odd pixel at the end; SAME_LOWER puts it at the start.
+      Layer& added = g.layers.back();
+      std::swap(added.pad_top, added.pad_bottom);
+      std::swap(added.pad_left, added.pad_right);
+    }
   }
   for (const auto& o : graph.output()) {
     const auto it = layer_of.find(o.name());
