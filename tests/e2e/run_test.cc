@@ -137,6 +137,46 @@ TEST_F(RunCli, NpyInputsAreQuantizedAndOutputsWritten) {
             std::string::npos);
 }
 
+// An ONNX TensorProto as protobuf encodes it: dims (field 1), data_type (2), raw_data (9).
+std::string tensor_proto(const std::vector<int>& dims, int data_type, const std::string& raw) {
+  std::string p;
+  for (int d : dims) p += {'\x08', static_cast<char>(d)};
+  p += {'\x10', static_cast<char>(data_type)};
+  p += {'\x4a', static_cast<char>(raw.size())};
+  return p + raw;
+}
+
+TEST_F(RunCli, OnnxPbTensorsGoInAndOutInOnnxImageOrder) {
+  write("m.yaml", "name: m\ninput: {name: x, shape: [1, 3, 2, 2]}\nlayers:\n  - {name: c, op: conv2d, filters: 2, kernel: 1}\n");
+  ASSERT_EQ(tpusim("compile " + path("m.yaml") + " -c " + kSrc + "/configs/tiny.yaml -o " + path("m.tpb")).status, 0);
+  const std::string run = "run -q -c " + kSrc + "/configs/tiny.yaml -p " + path("m.tpb") + " ";
+  // The same int8 image: .npy in the chip's N, H, W, C; .pb in ONNX's N, C, H, W.
+  std::string nhwc, nchw(12, '\0');
+  for (int i = 0; i < 12; ++i) nhwc += static_cast<char>(i * 9 - 50);
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 2; ++x)
+      for (int c = 0; c < 2; ++c) nchw[static_cast<size_t>((c * 3 + y) * 2 + x)] = nhwc[static_cast<size_t>((y * 2 + x) * 2 + c)];
+  write_npy(path("x.npy"), "|i1", "(1, 3, 2, 2)", nhwc);
+  std::ofstream(path("x.pb"), std::ios::binary) << tensor_proto({1, 2, 3, 2}, 3, nchw);  // 3: INT8
+  ASSERT_EQ(tpusim(run + "--input x=" + path("x.npy") + " --output c=" + path("y.npy")).status, 0);
+  const Outcome r = tpusim(run + "--input x=" + path("x.pb") + " --output c=" + path("y.pb"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream fn(path("y.npy"), std::ios::binary), fp(path("y.pb"), std::ios::binary);
+  const std::string npy((std::istreambuf_iterator<char>(fn)), {}), pb((std::istreambuf_iterator<char>(fp)), {});
+  const std::string y_nhwc = npy.substr(npy.size() - 12);
+  std::string y_nchw(12, '\0');
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 2; ++x)
+      for (int c = 0; c < 2; ++c) y_nchw[static_cast<size_t>((c * 3 + y) * 2 + x)] = y_nhwc[static_cast<size_t>((y * 2 + x) * 2 + c)];
+  EXPECT_EQ(pb, tensor_proto({1, 2, 3, 2}, 3, y_nchw));
+  EXPECT_NE(y_nhwc, std::string(12, '\0'));
+
+  std::ofstream(path("bad.pb"), std::ios::binary) << tensor_proto({1, 2, 3, 2}, 11, std::string(96, '\0'));  // 11: DOUBLE
+  const Outcome bad = tpusim(run + "--input x=" + path("bad.pb"));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find(path("bad.pb") + ": element type 11 is not one the chip takes"), std::string::npos) << bad.output;
+}
+
 TEST_F(RunCli, CompileTakesCalibrationDataAndReportsBadModels) {
   std::string floats;
   for (int i = 0; i < 2 * 784; ++i) {

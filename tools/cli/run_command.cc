@@ -16,6 +16,7 @@
 #include "tools/cli/commands.h"
 #include "tools/report/workload.h"
 #include "tools/tensor_io/npy.h"
+#include "tools/tensor_io/onnx_pb.h"
 
 namespace tpu::cli {
 
@@ -38,12 +39,13 @@ std::pair<std::string, std::string> split_assignment(const std::string& s, const
 
 bool is_npy(const std::string& path) { return path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0; }
 
-// An input tensor's bytes from a file: .npy (int8, or float32 to quantize), or raw bytes.
+// An input tensor's bytes from a file: .npy or ONNX .pb (int8, or float32 to quantize), or raw bytes.
 std::vector<uint8_t> read_input(const std::string& path, const isa::Program& program, const std::string& name) {
   const isa::TensorDesc* t = nullptr;
   for (const auto& d : program.tensors)
     if (d.name == name) t = &d;
   if (is_npy(path) && t) return tensor_io::tensor_bytes(tensor_io::read_npy(path), *t, path);
+  if (tensor_io::is_onnx_pb(path) && t) return tensor_io::tensor_bytes(tensor_io::read_onnx_pb(path), *t, path);
   std::ifstream f(path, std::ios::binary);
   if (!f) throw std::invalid_argument(path + ": cannot open");
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
@@ -93,9 +95,12 @@ void run(const RunArgs& args) {
   if (!args.trace.empty()) write_output(args.trace, sim::trace_json(outcome, params).dump() + "\n");
   for (const auto& [name, file] : output_files) {
     const std::vector<uint8_t>& bytes = record.outputs[name];
-    if (is_npy(file)) {
+    if (is_npy(file) || tensor_io::is_onnx_pb(file)) {
       for (const auto& t : program.tensors)
-        if (t.name == name) tensor_io::write_npy(file, {t.dtype, t.shape, bytes});
+        if (t.name == name) {
+          if (is_npy(file)) tensor_io::write_npy(file, {t.dtype, t.shape, bytes});
+          else tensor_io::write_onnx_pb(file, {t.dtype, t.shape, bytes});
+        }
     } else {
       isa::write_file_atomically(file, std::string(bytes.begin(), bytes.end()));
     }
@@ -119,8 +124,8 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "Override a configuration value: PATH=VALUE (repeatable)");
   cmd->add_option("--input", args->inputs,
-                  "An input tensor from NAME=FILE: .npy (int8, or float32 to quantize) or raw bytes (repeatable)");
-  cmd->add_option("--output", args->outputs, "Write an output tensor to NAME=FILE: .npy or raw bytes (repeatable)");
+                  "An input tensor from NAME=FILE: .npy or ONNX .pb (int8, or float32 to quantize; .pb images NCHW) or raw bytes (repeatable)");
+  cmd->add_option("--output", args->outputs, "Write an output tensor to NAME=FILE: .npy, ONNX .pb (images NCHW) or raw bytes (repeatable)");
   cmd->add_option("--out", args->out, "Write the results as JSON");
   cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace (JSON)");
   cmd->add_option("--vcd", args->vcd, "Write a waveform of the units' activity (VCD)");

@@ -1,0 +1,109 @@
+#include "tools/tensor_io/onnx_pb.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cstring>
+#include <fstream>
+#include <utility>
+
+#include "isa/program.h"
+
+namespace tpu::tensor_io {
+
+namespace {
+
+struct Kind {
+  int onnx;
+  isa::DType dtype;
+};
+constexpr Kind kKinds[] = {{onnx::TensorProto::INT8, isa::DType::kI8},
+                           {onnx::TensorProto::UINT8, isa::DType::kU8},
+                           {onnx::TensorProto::INT16, isa::DType::kI16},
+                           {onnx::TensorProto::INT32, isa::DType::kI32},
+                           {onnx::TensorProto::FLOAT, isa::DType::kF32}};
+
+// Moves 4-D elements between N, C, H, W (`nchw` true: from) and N, H, W, C.
+std::vector<uint8_t> transpose(const std::vector<uint8_t>& in, const std::vector<int64_t>& nchw, size_t size, bool from_nchw) {
+  const int64_t N = nchw[0], C = nchw[1], H = nchw[2], W = nchw[3];
+  std::vector<uint8_t> out(in.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+          const size_t a = static_cast<size_t>(((n * C + c) * H + y) * W + x) * size;
+          const size_t b = static_cast<size_t>(((n * H + y) * W + x) * C + c) * size;
+          for (size_t k = 0; k < size; ++k) {
+            if (from_nchw) out[b + k] = in[a + k];
+            else out[a + k] = in[b + k];
+          }
+        }
+  return out;
+}
+
+}  // namespace
+
+bool is_onnx_pb(const std::string& path) { return path.size() > 3 && path.compare(path.size() - 3, 3, ".pb") == 0; }
+
+Array read_onnx_pb(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw TensorFileError(path + ": cannot open");
+  onnx::TensorProto t;
+  if (!t.ParseFromIstream(&f)) throw TensorFileError(path + ": not an ONNX TensorProto");
+  Array a;
+  const Kind* kind = nullptr;
+  for (const Kind& k : kKinds)
+    if (k.onnx == t.data_type()) kind = &k;
+  if (!kind)
+    throw TensorFileError(path + ": element type " + std::to_string(t.data_type()) +
+                          " is not one the chip takes (int8, uint8, int16, int32 or float32)");
+  a.dtype = kind->dtype;
+  a.shape.assign(t.dims().begin(), t.dims().end());
+  for (int64_t d : a.shape)
+    if (d < 0 || d > (int64_t{1} << 31)) throw TensorFileError(path + ": a dimension is negative or too large");
+  const size_t size = isa::dtype_bytes(a.dtype), n = static_cast<size_t>(a.elements());
+  if (t.has_raw_data()) {
+    a.bytes.assign(t.raw_data().begin(), t.raw_data().end());
+  } else {
+    // Typed fields: float_data for float32, int32_data (one element each) for the integers.
+    const size_t count = a.dtype == isa::DType::kF32 ? static_cast<size_t>(t.float_data_size())
+                                                     : static_cast<size_t>(t.int32_data_size());
+    if (count != n) throw TensorFileError(path + ": " + std::to_string(count) + " values for " + std::to_string(n) + " elements");
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t bits;
+      if (a.dtype == isa::DType::kF32) {
+        const float v = t.float_data(static_cast<int>(i));
+        std::memcpy(&bits, &v, 4);
+      } else {
+        bits = static_cast<uint32_t>(t.int32_data(static_cast<int>(i)));
+      }
+      for (size_t k = 0; k < size; ++k) a.bytes.push_back(static_cast<uint8_t>(bits >> (8 * k)));
+    }
+  }
+  if (a.bytes.size() != n * size)
+    throw TensorFileError(path + ": " + std::to_string(a.bytes.size()) + " data bytes for " + std::to_string(n) +
+                          " elements of " + std::string(isa::to_string(a.dtype)));
+  if (a.shape.size() == 4) {
+    a.bytes = transpose(a.bytes, a.shape, size, true);
+    a.shape = {a.shape[0], a.shape[2], a.shape[3], a.shape[1]};
+  }
+  return a;
+}
+
+void write_onnx_pb(const std::string& path, const Array& a) {
+  onnx::TensorProto t;
+  for (const Kind& k : kKinds)
+    if (k.dtype == a.dtype) t.set_data_type(k.onnx);
+  std::vector<int64_t> dims = a.shape;
+  std::vector<uint8_t> bytes = a.bytes;
+  if (dims.size() == 4) {
+    dims = {a.shape[0], a.shape[3], a.shape[1], a.shape[2]};
+    bytes = transpose(a.bytes, dims, isa::dtype_bytes(a.dtype), false);
+  }
+  for (int64_t d : dims) t.add_dims(d);
+  t.set_raw_data(std::string(bytes.begin(), bytes.end()));
+  std::string out;
+  if (!t.SerializeToString(&out)) throw TensorFileError(path + ": cannot encode the tensor");
+  isa::write_file_atomically(path, out);
+}
+
+}  // namespace tpu::tensor_io
