@@ -90,9 +90,8 @@ std::pair<int64_t, int64_t> pair_of(const YAML::Node& n, const std::string& wher
 
 namespace {
 
-// One step of an LSTM cell from zero state, as primitive layers: the four gate
-// matmuls read [x, h] (h = 0), and c = f*c + i*g (c = 0), h = o * tanh(c).
-// The last layer carries the cell's name, so later layers can read it.
+// The `lstm` op: one cell step (add_lstm_cell); the last layer carries the
+// cell's name, so later layers can read it.
 void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
   const std::string where = g.where(proto);
   if (!node["units"]) throw ModelError(where + "lstm needs `units`");
@@ -100,6 +99,12 @@ void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
   const std::string x = node["input"] ? node["input"].as<std::string>() : g.layers.back().name;
   const int xi = g.find(x);
   if (xi < 0) throw ModelError(where + "input '" + x + "' is not an earlier layer");
+  add_lstm_cell(g, proto, xi, units);
+}
+
+}  // namespace
+
+int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units) {
   auto add = [&](const std::string& suffix, Op op, std::vector<int> inputs, isa::ActFunc act = isa::ActFunc::identity) {
     Layer l;
     l.name = suffix.empty() ? proto.name : proto.name + "." + suffix;
@@ -123,9 +128,8 @@ void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
   const int c = add("c", Op::kAdd, {fc, ig});
   const int tc = add("tanh_c", Op::kActivation, {c}, isa::ActFunc::tanh);
   add("", Op::kMul, {o, tc});
+  return i;
 }
-
-}  // namespace
 
 Graph load_model(const std::string& path, int64_t batch_override) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return load_scalesim(path, batch_override);

@@ -94,6 +94,12 @@ Graph load_model(const std::string& path, int64_t batch_override = 0);
 Graph load_scalesim(const std::string& path, int64_t batch_override = 0);
 // Shapes from the input through every layer; throws ModelError naming the layer.
 void infer_shapes(Graph& g);
+
+// One LSTM step from a zero state on layer xi: zeros for h0 and c0, concat
+// [x, h0], the gates i, f, g, o as dense layers (named proto.name + ".i" and
+// so on, in that order from the returned index), c = f*c0 + i*g (".c") and
+// h = o * tanh(c), which carries proto's name. Weights are left to the caller.
+int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units);
 // Weights for layers that have none, from a seeded generator: He-normal
 // weights and small normal biases, so activations keep their scale.
 void generate_weights(Graph& g);

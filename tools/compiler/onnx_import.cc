@@ -208,6 +208,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
   std::map<std::string, OnnxTensor> constants = bound;
   for (const auto& t : graph.initializer()) constants[t.name()] = from_proto(t, path + ": initializer '" + t.name() + "': ");
 
+  std::vector<int64_t> input_dims;               // the data input's, as ONNX gives them
   std::map<std::string, int> layer_of;           // ONNX value -> layer producing it
   std::map<int, std::vector<int64_t>> chw_of;    // flattened layers: the [C, H, W] they came from
   std::map<std::string, int> consumers;
@@ -234,6 +235,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       l.shape = {1, dims.empty() ? 1 : dims[0]};
     }
     if (batch_override > 0) l.shape[0] = batch_override;
+    input_dims = dims;
     layer_of[in.name()] = 0;
     g.layers.push_back(l);
   }
@@ -386,6 +388,53 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
         }
       }
       l.given = std::move(gq);
+    } else if (op == "LSTM") {
+      // One step from a zero state: the chip's LSTM cell, with ONNX's weights.
+      const int src = input_layer(node, 0);
+      if (src != 0) throw ModelError(where + "the LSTM must read the model's input (its [seq, batch, features] tensor)");
+      auto absent = [&](int i) { return node.input_size() <= i || node.input(i).empty(); };
+      if (!absent(4) || !absent(5) || !absent(6) || !absent(7))
+        throw ModelError(where + "sequence_lens, initial_h, initial_c and peepholes do not run on the chip (it starts from zero)");
+      if (a.s("direction", "forward") != "forward" || a.by_name.count("clip") || a.i("input_forget", 0) != 0 ||
+          a.by_name.count("activations"))
+        throw ModelError(where + "only a forward LSTM with the default activations, no clip and no input_forget runs on the chip");
+      const bool batch_first = a.i("layout", 0) == 1;
+      if (input_dims.size() != 3 || input_dims[batch_first ? 1 : 0] != 1)
+        throw ModelError(where + "only a sequence of length 1 runs on the chip (unroll longer ones into steps)");
+      const int64_t I = input_dims[2], H = a.i("hidden_size", 0);
+      const OnnxTensor& W = constant(node, 1);
+      const OnnxTensor& R = constant(node, 2);
+      if (H <= 0 || W.dims != std::vector<int64_t>{1, 4 * H, I} || R.dims != std::vector<int64_t>{1, 4 * H, H})
+        throw ModelError(where + "W must be [1, 4*hidden_size, input] and R [1, 4*hidden_size, hidden_size]");
+      std::vector<float> B(static_cast<size_t>(8 * H), 0.0f);
+      if (!absent(3)) {
+        B = constant(node, 3).values;
+        if (static_cast<int64_t>(B.size()) != 8 * H) throw ModelError(where + "B must have 8*hidden_size values");
+      }
+      Layer& in = g.layers[0];
+      in.shape = {batch_override > 0 ? batch_override : input_dims[batch_first ? 0 : 1], I};
+      l.line = 0;
+      const int first = add_lstm_cell(g, l, 0, H);
+      // ONNX stacks the gates i, o, f, c; the cell's dense layers are i, f, g (= c), o.
+      const int64_t onnx_gate[4] = {0, 2, 3, 1};
+      for (int k = 0; k < 4; ++k) {
+        Layer& gate = g.layers[static_cast<size_t>(first + k)];
+        gate.weights.assign(static_cast<size_t>((I + H) * H), 0.0f);
+        gate.bias.assign(static_cast<size_t>(H), 0.0f);
+        for (int64_t j = 0; j < H; ++j) {
+          const int64_t row = onnx_gate[k] * H + j;
+          for (int64_t x = 0; x < I; ++x) gate.weights[static_cast<size_t>(x * H + j)] = W.values[static_cast<size_t>(row * I + x)];
+          // The h rows meet h0 = 0, yet they are the cell's real weights.
+          for (int64_t x = 0; x < H; ++x)
+            gate.weights[static_cast<size_t>((I + x) * H + j)] = R.values[static_cast<size_t>(row * H + x)];
+          gate.bias[static_cast<size_t>(j)] = B[static_cast<size_t>(row)] + B[static_cast<size_t>(4 * H + row)];
+        }
+      }
+      const int h = static_cast<int>(g.layers.size()) - 1;
+      for (int k = 0; k < node.output_size(); ++k)
+        if (!node.output(k).empty()) layer_of[node.output(k)] = k == 2 ? g.find(l.name + ".c") : h;
+      infer_shapes(g);
+      continue;
     } else if (op == "Conv") {
       l.inputs = {input_layer(node, 0)};
       const OnnxTensor& w = constant(node, 1);
