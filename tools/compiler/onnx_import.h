@@ -2,7 +2,9 @@
 
 // ONNX models as compiler graphs. Float operators are imported and quantized
 // like any model (NCHW becomes the compiler's NHWC; weights are transposed to
-// match); an operator outside what the chip runs is reported by node.
+// match); QLinearConv and QLinearMatMul keep their own scales and zero points
+// (GivenQuant); a one-step LSTM becomes the chip's LSTM cell. An operator
+// outside what the chip runs is reported by node.
 
 #include <map>
 #include <string>
