@@ -112,11 +112,13 @@ const std::vector<ModelCase> kModels = {
      "  - {name: c, op: conv2d, filters: 9, kernel: 1, input: joined}\n"
      "  - {name: gated, op: mul, inputs: [c, gate]}\n"
      "  - {name: gap, op: global_avgpool}\n"},
-    // A padded conv2d of a sigmoid: its border holds the zero point -128, a real 0.
+    // A padded conv2d and a padded average pool of a sigmoid: its border holds the zero point -128, a real 0.
     {"padded_sigmoid",
-     "name: padded_sigmoid\nseed: 19\ninput: {name: image, shape: [2, 5, 4, 3]}\nlayers:\n"
+     "name: padded_sigmoid\nseed: 19\ninput: {name: image, shape: [2, 5, 2, 3]}\nlayers:\n"
      "  - {name: s, op: conv2d, filters: 4, kernel: 3, padding: same, activation: sigmoid}\n"
-     "  - {name: c, op: conv2d, filters: 5, kernel: 3, padding: same}\n"},
+     "  - {name: c, op: conv2d, filters: 5, kernel: 3, padding: same}\n"
+     "  - {name: ap, op: avgpool, kernel: 3, stride: 1, padding: same, count_pad: true, input: s}\n"
+     "outputs: [c, ap]\n"},
     // A ResNet stem (small enough for the cramped chip's accumulators): a padded max pool reads a
     // border of -128; then another padded one of a tanh's.
     {"padded_pool",

@@ -203,6 +203,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     else if (l.op == Op::kMaxPool || l.op == Op::kAvgPool) std::tie(l.sh, l.sw) = std::pair{l.kh, l.kw};
     if (node["dilation"]) std::tie(l.dh, l.dw) = pair_of(node["dilation"], where, "dilation");
     if (node["groups"]) l.groups = node["groups"].as<int64_t>();
+    if (node["count_pad"]) l.count_pad = node["count_pad"].as<bool>();
     if (node["padding"]) {
       const YAML::Node p = node["padding"];
       if (p.IsScalar() && p.as<std::string>() == "same") {
@@ -223,7 +224,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     for (const auto& kv : node) {
       static const std::vector<std::string> known = {"name",   "op",     "inputs",   "input",  "units",
                                                      "filters", "kernel", "stride",   "padding", "dilation",
-                                                     "groups", "activation"};
+                                                     "groups", "activation", "count_pad"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         std::vector<std::string_view> views(known.begin(), known.end());
@@ -305,9 +306,9 @@ void infer_shapes(Graph& g) {
           const auto [oh, ow] = windows(l, in, l.kh, l.kw, where);
           l.shape = {in[0], oh, ow, in[3]};
         }
-        if (l.op == Op::kAvgPool && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
-          throw ModelError(where + "avgpool with padding does not run on the chip (it divides every window by its full "
-                                   "size); use maxpool, or padding: valid");
+        if (l.op == Op::kAvgPool && !l.count_pad && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
+          throw ModelError(where + "avgpool with padding runs on the chip only with count_pad: true (it divides every "
+                                   "window by its full size, counting the padding as zeros)");
         break;
       case Op::kGlobalAvgPool:
         if (in.size() != 4) throw ModelError(where + "global_avgpool needs an [N, H, W, C] input");

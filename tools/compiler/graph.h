@@ -59,6 +59,7 @@ struct Layer {
   // dense: units; conv2d: filters, kernel, stride, padding (top, left, bottom, right), dilation, groups
   int64_t units = 0;
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, groups = 1;
+  bool count_pad = false;  // avgpool: padded taps count, as zeros, in each window's divisor
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   isa::ActFunc act = isa::ActFunc::identity;  // applied to the layer's output
 

@@ -62,7 +62,8 @@ void for_each_conv_product(const Graph& g, const Layer& l, F&& f) {
 }
 
 // Calls f(output index, input indices) for every pooling window; taps in the
-// padding are left out (a max pool's border holds -128, which no max exceeds).
+// padding are left out (a max pool's border holds -128, which no max exceeds;
+// an average pool's count_pad counts them as zeros).
 template <class F>
 void for_each_pool_window(const Graph& g, const Layer& l, F&& f) {
   const Window win = window(g, l);
@@ -152,7 +153,7 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
             best = std::max(best, double(x[t]));
             sum += x[t];
           }
-          y[o] = l.op == Op::kMaxPool ? best : sum / taps.size();
+          y[o] = l.op == Op::kMaxPool ? best : sum / double(l.count_pad ? l.kh * l.kw : int64_t(taps.size()));
         });
         break;
       case Op::kGlobalAvgPool: {
@@ -274,7 +275,13 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
             best = std::max<int64_t>(best, x[t]);
             sum += x[t];
           }
-          y[o] = l.op == Op::kMaxPool ? int8_t(best) : arith::average(sum, int64_t(taps.size()), q.rounding);
+          if (l.op == Op::kMaxPool) {
+            y[o] = int8_t(best);
+          } else {
+            // Padded taps hold the zero point (a real 0) and count in the divisor.
+            const int64_t padded = l.kh * l.kw - int64_t(taps.size());
+            y[o] = arith::average(sum + padded * q.layers[l.inputs[0]].zp, l.kh * l.kw, q.rounding);
+          }
         });
         break;
       case Op::kGlobalAvgPool: {

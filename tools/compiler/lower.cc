@@ -139,11 +139,11 @@ class Lowering {
     }
     for (size_t i = 1; i < L; ++i) {
       const Layer& l = g_.layers[i];
-      if (l.op != Op::kConv2d && l.op != Op::kMaxPool) continue;
+      if (l.op != Op::kConv2d && l.op != Op::kMaxPool && l.op != Op::kAvgPool) continue;
       if (!(l.pad_top || l.pad_left || l.pad_bottom || l.pad_right)) continue;
       Buffer& in = bufs_[static_cast<size_t>(l.inputs[0])];
-      // A conv2d's border is a real 0 (the zero point); a max pool's is -128, below any value.
-      const int border = l.op == Op::kConv2d ? q_.layers[static_cast<size_t>(l.inputs[0])].zp : -128;
+      // A conv2d's or average pool's border is a real 0 (the zero point); a max pool's is -128, below any value.
+      const int border = l.op == Op::kMaxPool ? -128 : q_.layers[static_cast<size_t>(l.inputs[0])].zp;
       if (in.border && *in.border != border)
         throw ModelError(where(static_cast<int>(i)) + "its input's padding would need to hold " + std::to_string(border) +
                          " and, for another reader, " + std::to_string(*in.border) + "; pad one of them explicitly");
@@ -646,7 +646,7 @@ class Lowering {
     const uint64_t kh = global ? static_cast<uint64_t>(x.h) : static_cast<uint64_t>(l.kh);
     const uint64_t kw = global ? static_cast<uint64_t>(x.w) : static_cast<uint64_t>(l.kw);
     const uint64_t sh = global ? 1 : static_cast<uint64_t>(l.sh), sw = global ? 1 : static_cast<uint64_t>(l.sw);
-    // A padded max pool reads its input's border (-128) as part of each line.
+    // A padded pool reads its input's border as part of each line.
     const int64_t pt = global ? 0 : l.pad_top, pl = global ? 0 : l.pad_left;
     const uint64_t W = static_cast<uint64_t>(x.w + pl + (global ? 0 : l.pad_right)), C = static_cast<uint64_t>(x.c);
     const uint64_t OH = global ? 1 : static_cast<uint64_t>(y.h), OW = global ? 1 : static_cast<uint64_t>(y.w);

@@ -500,8 +500,10 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       } else if (auto_pad != "VALID") {
         throw ModelError(where + "only 2-D pads run on the chip");
       }
-      if (op == "AveragePool" && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
-        throw ModelError(where + "padded average pooling does not run on the chip (it divides every window by its full size)");
+      l.count_pad = a.i("count_include_pad", 0) != 0;
+      if (op == "AveragePool" && !l.count_pad && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
+        throw ModelError(where + "padded average pooling runs on the chip only with count_include_pad=1 (it divides "
+                                 "every window by its full size)");
       if (k.size() != 2 || a.i("ceil_mode", 0) != 0 || a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
         throw ModelError(where + "only 2-D pooling without ceil_mode or dilation runs on the chip");
       l.kh = k[0], l.kw = k[1], l.sh = s[0], l.sw = s[1];
