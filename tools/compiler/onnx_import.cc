@@ -143,27 +143,28 @@ void write_onnx_tensor(const std::string& path, const OnnxTensor& t) {
   if (!f || !p.SerializeToOstream(&f)) throw ModelError(path + ": cannot write");
 }
 
-std::vector<float> to_nhwc(const std::vector<float>& v, const std::vector<int64_t>& d) {
+namespace {
+
+// Between N, C, H, W and N, H, W, C order (`to_nhwc` says which way).
+std::vector<float> reorder(const std::vector<float>& v, const std::vector<int64_t>& d, bool to_nhwc) {
   if (d.size() != 4 || static_cast<int64_t>(v.size()) != elements(d)) return v;
   std::vector<float> out(v.size());
   for (int64_t n = 0; n < d[0]; ++n)
     for (int64_t c = 0; c < d[1]; ++c)
       for (int64_t y = 0; y < d[2]; ++y)
-        for (int64_t x = 0; x < d[3]; ++x)
-          out[((n * d[2] + y) * d[3] + x) * d[1] + c] = v[((n * d[1] + c) * d[2] + y) * d[3] + x];
+        for (int64_t x = 0; x < d[3]; ++x) {
+          const size_t nchw = static_cast<size_t>(((n * d[1] + c) * d[2] + y) * d[3] + x);
+          const size_t nhwc = static_cast<size_t>(((n * d[2] + y) * d[3] + x) * d[1] + c);
+          if (to_nhwc) out[nhwc] = v[nchw];
+          else out[nchw] = v[nhwc];
+        }
   return out;
 }
 
-std::vector<float> to_nchw(const std::vector<float>& v, const std::vector<int64_t>& d) {
-  if (d.size() != 4 || static_cast<int64_t>(v.size()) != elements(d)) return v;
-  std::vector<float> out(v.size());
-  for (int64_t n = 0; n < d[0]; ++n)
-    for (int64_t c = 0; c < d[1]; ++c)
-      for (int64_t y = 0; y < d[2]; ++y)
-        for (int64_t x = 0; x < d[3]; ++x)
-          out[((n * d[1] + c) * d[2] + y) * d[3] + x] = v[((n * d[2] + y) * d[3] + x) * d[1] + c];
-  return out;
-}
+}  // namespace
+
+std::vector<float> to_nhwc(const std::vector<float>& v, const std::vector<int64_t>& d) { return reorder(v, d, true); }
+std::vector<float> to_nchw(const std::vector<float>& v, const std::vector<int64_t>& d) { return reorder(v, d, false); }
 
 namespace {
 
