@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -436,6 +437,45 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
         if (!node.output(k).empty()) layer_of[node.output(k)] = k == 2 ? g.find(l.name + ".c") : h;
       infer_shapes(g);
       continue;
+    } else if (op == "BatchNormalization") {
+      // Inference batch norm is y = a*x + b per channel: folded into the conv2d
+      // or dense layer before when nothing else reads that, else a depthwise 1x1
+      // conv2d (or a diagonal dense layer).
+      if (a.i("training_mode", 0) != 0) throw ModelError(where + "only inference batch normalization runs on the chip");
+      const int src = input_layer(node, 0);
+      const std::vector<float>& gamma = constant(node, 1).values;
+      const std::vector<float>& beta = constant(node, 2).values;
+      const std::vector<float>& mean = constant(node, 3).values;
+      const std::vector<float>& var = constant(node, 4).values;
+      const int64_t C = g.layers[static_cast<size_t>(src)].channels();
+      for (const auto* v : {&gamma, &beta, &mean, &var})
+        if (static_cast<int64_t>(v->size()) != C) throw ModelError(where + "scale, B, mean and var need one value per channel");
+      const double eps = a.f("epsilon", 1e-5f);
+      std::vector<float> mul(static_cast<size_t>(C)), add(static_cast<size_t>(C));
+      for (int64_t c = 0; c < C; ++c) {
+        mul[c] = static_cast<float>(gamma[c] / std::sqrt(static_cast<double>(var[c]) + eps));
+        add[c] = static_cast<float>(beta[c] - mean[c] * static_cast<double>(mul[c]));
+      }
+      Layer& s = g.layers[static_cast<size_t>(src)];
+      if (src == previous && src > 0 && !s.given && s.act == isa::ActFunc::identity && consumers[node.input(0)] == 1 &&
+          (s.op == Op::kConv2d || s.op == Op::kDense)) {
+        for (size_t i = 0; i < s.weights.size(); ++i) s.weights[i] *= mul[i % static_cast<size_t>(C)];
+        for (int64_t c = 0; c < C; ++c) s.bias[c] = s.bias[c] * mul[c] + add[c];
+        layer_of[out] = src;
+        continue;
+      }
+      l.inputs = {src};
+      l.units = C;
+      l.bias = add;
+      if (s.is_image()) {
+        l.op = Op::kConv2d;
+        l.groups = C;
+        l.weights = mul;  // [1][1][1][C]
+      } else {
+        l.op = Op::kDense;
+        l.weights.assign(static_cast<size_t>(C * C), 0.0f);
+        for (int64_t c = 0; c < C; ++c) l.weights[static_cast<size_t>(c * C + c)] = mul[c];
+      }
     } else if (op == "Conv") {
       l.inputs = {input_layer(node, 0)};
       const OnnxTensor& w = constant(node, 1);

@@ -1,7 +1,8 @@
-// ONNX integer operators (QLinearConv, QLinearMatMul) carry their own scales
-// and zero points; the chip's outputs equal the operators as the ONNX spec
-// defines them, y = saturate(round_half_even(acc * x_scale * w_scale / y_scale) + y_zp),
-// computed here in plain loops over NCHW tensors.
+// ONNX import. Integer operators (QLinearConv, QLinearMatMul) carry their own
+// scales and zero points; the chip's outputs equal the operators as the ONNX
+// spec defines them, y = saturate(round_half_even(acc * x_scale * w_scale / y_scale) + y_zp),
+// computed here in plain loops over NCHW tensors. Batch normalization folds
+// into the convolution before it.
 
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
@@ -13,6 +14,7 @@
 
 #include "tests/support/sim_harness.h"
 #include "tools/compiler/compiler.h"
+#include "tools/compiler/interpreter.h"
 #include "tools/compiler/onnx_import.h"
 
 namespace tpu::test {
@@ -229,6 +231,59 @@ TEST(OnnxInteger, GroupedWeightsThatLeaveInt8WithTheirZeroPointAreRefusedByNode)
     EXPECT_NE(what.find("grouped1"), std::string::npos) << what;
     EXPECT_NE(what.find("grouped weights minus their zero point must fit int8"), std::string::npos) << what;
   }
+}
+
+TEST(OnnxImport, BatchNormalizationFoldsIntoTheConvBefore) {
+  const int64_t C = 2, H = 4, W = 3, O = 3;
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("conv_bn");
+  add_value(g->add_input(), "x", TensorProto::FLOAT, {1, C, H, W});
+  add_value(g->add_output(), "y", TensorProto::FLOAT, {1, O, H, W});
+  std::vector<double> w(static_cast<size_t>(O * C * 9));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(0.7 * static_cast<double>(i));
+  const std::vector<double> bias = {0.1, -0.2, 0.3}, gamma = {1.5, 0.5, -2}, beta = {0.25, 0, -1}, mean = {0.2, -0.1, 0.4},
+                            var = {0.5, 2, 1.25};
+  add_tensor(g, "w", TensorProto::FLOAT, {O, C, 3, 3}, w);
+  add_tensor(g, "b", TensorProto::FLOAT, {O}, bias);
+  add_tensor(g, "gamma", TensorProto::FLOAT, {O}, gamma);
+  add_tensor(g, "beta", TensorProto::FLOAT, {O}, beta);
+  add_tensor(g, "mean", TensorProto::FLOAT, {O}, mean);
+  add_tensor(g, "var", TensorProto::FLOAT, {O}, var);
+  onnx::NodeProto* conv = g->add_node();
+  conv->set_op_type("Conv");
+  conv->set_name("conv");
+  for (const char* in : {"x", "w", "b"}) conv->add_input(in);
+  conv->add_output("c");
+  auto* pads = conv->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int p : {1, 1, 1, 1}) pads->add_ints(p);
+  onnx::NodeProto* bn = g->add_node();
+  bn->set_op_type("BatchNormalization");
+  bn->set_name("bn");
+  for (const char* in : {"c", "gamma", "beta", "mean", "var"}) bn->add_input(in);
+  bn->add_output("y");
+  const compiler::Graph graph = compiler::load_onnx(save(m, "conv_bn"));
+  ASSERT_EQ(graph.layers.size(), 2u) << "the batch norm did not fold";
+
+  std::vector<float> x(static_cast<size_t>(C * H * W));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(std::cos(1.3 * static_cast<double>(i)));
+  const std::vector<float> got = compiler::run_float(graph, compiler::to_nhwc(x, {1, C, H, W})).post[1];
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t xx = 0; xx < W; ++xx) {
+        double acc = bias[o];
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t ky = 0; ky < 3; ++ky)
+            for (int64_t kx = 0; kx < 3; ++kx) {
+              const int64_t sy = y + ky - 1, sx = xx + kx - 1;
+              if (sy >= 0 && sy < H && sx >= 0 && sx < W)
+                acc += x[static_cast<size_t>((c * H + sy) * W + sx)] * w[static_cast<size_t>(((o * C + c) * 3 + ky) * 3 + kx)];
+            }
+        const double want = gamma[o] * (acc - mean[o]) / std::sqrt(var[o] + 1e-5) + beta[o];
+        EXPECT_NEAR(got[static_cast<size_t>((y * W + xx) * O + o)], want, 1e-4) << o << " " << y << " " << xx;
+      }
 }
 
 }  // namespace
