@@ -21,6 +21,7 @@ inline constexpr int kMinShift = -31;
 inline constexpr int kMaxShift = 31;
 
 constexpr int8_t sat8(int64_t v) { return static_cast<int8_t>(std::clamp<int64_t>(v, -128, 127)); }
+constexpr int32_t sat32(int64_t v) { return static_cast<int32_t>(std::clamp<int64_t>(v, INT32_MIN, INT32_MAX)); }
 
 // n / 2^s rounded by `mode`, for s >= 0, exactly.
 constexpr __int128 round_shift(__int128 n, int s, Rounding mode) {

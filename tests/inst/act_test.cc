@@ -75,6 +75,37 @@ TEST_P(Activate, PerLaneTableSuppliesBiasMultiplierAndShift) {
   t.expect_matches_reference();
 }
 
+TEST_P(Activate, RawWritesTheInt32SumsWithTheirPerLaneBias) {
+  InstTester t(sets());
+  std::vector<int> table;
+  for (int lane = 0; lane < 8; ++lane)
+    for (int32_t word : {lane * 100000 - 300000, 7, 99})  // the multiplier and a bad shift are ignored
+      for (int b = 0; b < 4; ++b) table.push_back((static_cast<uint32_t>(word) >> (8 * b)) & 0xff);
+  t.host(0x100, table);
+  with_products(t, 3, 15);
+  t.code("rhm host=0x100 ub=0x800 len=96\nsync units=host\nact acc=0 ub=0x400 rows=3 cols=8 stride=40 mult=0 perlane "
+         "params=0x800 raw")
+      .run();
+  t.expect_matches_reference();
+}
+
+TEST_P(Activate, RawOutputTakesNoPooling) {
+  InstTester t(sets());
+  t.code("act acc=0 ub=0 rows=4 cols=8 stride=32 mult=1 pool=max width=2 pool_h=2 raw").run();
+  t.expect_fault(0, "a raw (int32) output takes no pooling");
+}
+
+TEST_P(Activate, RawRowsTakeFourTimesTheWriteCycles) {
+  const uint64_t rows = 6, cols = 8;
+  InstTester t(sets({"activation_unit.lanes=8"}));
+  t.code("act acc=0 ub=0 rows=6 cols=8 stride=32 mult=0 raw").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const Timing& T = t.timing();
+  const uint64_t compute = rows * ((cols + T.lanes() - 1) / T.lanes());
+  const uint64_t write = rows * ((4 * cols + T.row_bytes() - 1) / T.row_bytes());
+  EXPECT_EQ(t.sim().stat("activation_unit", "busy_cycles"), std::max(compute, write));
+}
+
 TEST_P(Activate, OccupiesThePipelineForItsElementsThenItsLatency) {
   const uint64_t rows = 10, cols = 5;
   InstTester t(sets({"activation_unit.lanes=2"}));

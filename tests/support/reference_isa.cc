@@ -118,10 +118,17 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
             mult = word(4);
             shift = word(8);
           }
+          if (v("raw")) {  // the sum itself, 4 bytes little-endian, saturated to int32
+            const int64_t s = std::min<int64_t>(std::max<int64_t>(x, INT32_MIN), INT32_MAX);
+            for (int b = 0; b < 4; ++b)
+              ub_at(u("ub") + r * u("stride") + 4 * c + static_cast<uint64_t>(b)) = uint8_t(uint32_t(int32_t(s)) >> (8 * b));
+            continue;
+          }
           const int8_t requantized = arith::requant8(x, int32_t(mult), int(shift), int(v("zp")), rounding_);
           q[r * n + c] = arith::lookup(
               arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac"))), requantized);
         }
+      if (v("raw")) return;
       const auto pool = static_cast<isa::Pool>(v("pool"));
       if (pool == isa::Pool::none) {
         for (uint64_t r = 0; r < rows; ++r)

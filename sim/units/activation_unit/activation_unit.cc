@@ -17,6 +17,9 @@ struct PoolShape {
   uint64_t out_rows() const { return out_h * out_w; }
 };
 
+// Bytes an output row takes: one per lane, or an int32 per lane when raw.
+uint64_t out_bytes(const isa::ActivateArgs& a) { return a.raw ? 4 * a.cols : a.cols; }
+
 std::string pool_shape(const isa::ActivateArgs& a, PoolShape* shape) {
   if (a.pool == isa::Pool::none) {
     *shape = {a.rows, 1, a.rows, 1};
@@ -77,10 +80,11 @@ std::string ActivationUnit::prepare_act(const isa::ActivateArgs& a, Footprint* f
   if (a.acc + a.rows > acc_.entries())
     return "accumulator rows [" + std::to_string(a.acc) + ", " + std::to_string(a.acc + a.rows) + ") are outside the " +
            std::to_string(acc_.entries()) + " accumulator rows";
-  if (std::string e = shift_error(a.shift); !a.perlane && !e.empty()) return e;
+  if (std::string e = shift_error(a.shift); !a.perlane && !a.raw && !e.empty()) return e;
+  if (a.raw && a.pool != isa::Pool::none) return "a raw (int32) output takes no pooling";
   PoolShape shape;
   if (std::string e = pool_shape(a, &shape); !e.empty()) return e;
-  const Strided out{a.ub, a.cols, shape.out_rows(), a.stride};
+  const Strided out{a.ub, out_bytes(a), shape.out_rows(), a.stride};
   if (std::string e = range_error("output range", out.lo(), out.hi(), ub_.size(), "bytes of the unified buffer");
       !e.empty())
     return e;
@@ -114,7 +118,7 @@ Cycle ActivationUnit::act_cycles(const isa::ActivateArgs& a) const {
   pool_shape(a, &shape);
   const Cycle params = a.perlane ? ub_.port_cycles(kLaneParamBytes * a.cols) : 0;
   const Cycle compute = a.rows * ceil_div(a.cols, lanes_);
-  const Cycle write = shape.out_rows() * ub_.port_cycles(a.cols);
+  const Cycle write = shape.out_rows() * ub_.port_cycles(out_bytes(a));
   return params + std::max(compute, write);
 }
 
@@ -148,7 +152,7 @@ void ActivationUnit::run() {
       if (a.func == isa::ActFunc::sigmoid || a.func == isa::ActFunc::tanh) lut_lookups_ += a.rows * a.cols;
       if (a.pool != isa::Pool::none) pool_outputs_ += shape.out_rows() * a.cols;
       acc_.count_row_reads(a.rows);
-      ub_.note_write(Strided{a.ub, a.cols, shape.out_rows(), a.stride});
+      ub_.note_write(Strided{a.ub, out_bytes(a), shape.out_rows(), a.stride});
       if (a.perlane) ub_.note_read(kLaneParamBytes * a.cols);
     } else {
       isa::VectorArgs a;
@@ -179,12 +183,23 @@ void ActivationUnit::activate(const isa::ActivateArgs& a, isa::Rounding rounding
       bias[c] = load_i32(table + kLaneParamBytes * c);
       mult[c] = load_i32(table + kLaneParamBytes * c + 4);
       shift[c] = load_i32(table + kLaneParamBytes * c + 8);
-      if (std::string e = shift_error(shift[c]); !e.empty()) {
+      if (std::string e = shift_error(shift[c]); !a.raw && !e.empty()) {
         // The table is data, so this is found only now.
         ctx_.raise(pc, "per-lane table at " + std::to_string(a.params) + ", lane " + std::to_string(c) + ": " + e);
         return;
       }
     }
+  }
+  if (a.raw) {
+    for (uint64_t r = 0; r < a.rows; ++r) {
+      const int32_t* x = acc_.row(a.acc + r);
+      uint8_t* dst = ub_.data(a.ub + r * a.stride);
+      for (uint64_t c = 0; c < n; ++c) {
+        const auto v = static_cast<uint32_t>(arith::sat32(int64_t{x[c]} + bias[c]));
+        for (int b = 0; b < 4; ++b) dst[4 * c + b] = static_cast<uint8_t>(v >> (8 * b));
+      }
+    }
+    return;
   }
   const arith::Lut lut = arith::function_table(a.func, static_cast<int>(a.zp), static_cast<int>(a.frac));
   std::vector<int8_t> q(a.rows * n);
