@@ -64,7 +64,7 @@ int requant(int64_t acc, double m, int zp, int lo, int hi) {
 }
 
 // Runs the model on the chip with the raw integer input (uint8 shifted to
-// int8); returns its output, shifted back when `uint8_out`.
+// int8); returns its output plus `output_shift`.
 std::vector<int> run_on_chip(const std::string& path, const std::vector<int>& input_nhwc, int input_shift, int output_shift) {
   auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(path));
   const auto& given = graph->layers[0].given;
@@ -230,6 +230,95 @@ TEST(OnnxInteger, GroupedWeightsThatLeaveInt8WithTheirZeroPointAreRefusedByNode)
     const std::string what = e.what();
     EXPECT_NE(what.find("grouped1"), std::string::npos) << what;
     EXPECT_NE(what.find("grouped weights minus their zero point must fit int8"), std::string::npos) << what;
+  }
+}
+
+// ConvInteger's int32 sums leave the chip whole (act raw), uint8 input with
+// its zero point in the padding, uint8 weights with theirs in two planes.
+TEST(OnnxInteger, ConvIntegerSumsEqualTheSpecAndTheInterpreter) {
+  const int64_t C = 3, H = 5, W = 4, O = 5;
+  const int x_zp = 100, w_zp = 90;
+  std::mt19937 rng(3);
+  const std::vector<double> x = uniform(rng, C * H * W, 0, 255), w = uniform(rng, O * C * 9, 0, 255);
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("convinteger");
+  add_value(g->add_input(), "x", TensorProto::UINT8, {1, C, H, W});
+  add_value(g->add_output(), "y", TensorProto::INT32, {1, O, H, W});
+  add_tensor(g, "w", TensorProto::UINT8, {O, C, 3, 3}, w);
+  add_tensor(g, "x_zp", TensorProto::UINT8, {}, {double(x_zp)});
+  add_tensor(g, "w_zp", TensorProto::UINT8, {}, {double(w_zp)});
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type("ConvInteger");
+  n->set_name("ci");
+  for (const char* in : {"x", "w", "x_zp", "w_zp"}) n->add_input(in);
+  n->add_output("y");
+  auto* pads = n->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int p : {1, 1, 1, 1}) pads->add_ints(p);
+  const std::string path = save(m, "convinteger");
+
+  std::vector<int> x_nhwc(x.size());
+  std::vector<int32_t> want(static_cast<size_t>(H * W * O));
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t xx = 0; xx < W; ++xx) x_nhwc[(y * W + xx) * C + c] = static_cast<int>(x[(c * H + y) * W + xx]);
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t xx = 0; xx < W; ++xx) {
+        int64_t acc = 0;
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t ky = 0; ky < 3; ++ky)
+            for (int64_t kx = 0; kx < 3; ++kx) {
+              const int64_t sy = y + ky - 1, sx = xx + kx - 1;
+              if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
+              acc += (static_cast<int64_t>(x[(c * H + sy) * W + sx]) - x_zp) *
+                     (static_cast<int64_t>(w[((o * C + c) * 3 + ky) * 3 + kx]) - w_zp);
+            }
+        want[static_cast<size_t>((y * W + xx) * O + o)] = static_cast<int32_t>(acc);
+      }
+  const std::vector<int> got = run_on_chip(path, x_nhwc, 128, 0);
+  ASSERT_EQ(got, std::vector<int>(want.begin(), want.end()));
+
+  // The int8 interpreter's sums agree too.
+  auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(path));
+  const compiler::Compiled c = compiler::compile_graph(std::move(graph), load_params("configs/tiny.yaml"));
+  std::vector<int8_t> q;
+  for (int v : x_nhwc) q.push_back(static_cast<int8_t>(v - 128));
+  std::vector<std::vector<int32_t>> wide;
+  compiler::run_int8(c.qgraph, q, &wide);
+  EXPECT_EQ(wide.back(), want);
+  EXPECT_THROW(compiler::run_int8(c.qgraph, q), compiler::ModelError);
+}
+
+TEST(OnnxInteger, AnInt32ResultReadByAnotherNodeIsRefusedByLayer) {
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("chained");
+  add_value(g->add_input(), "a", TensorProto::INT8, {2, 4});
+  add_value(g->add_output(), "y", TensorProto::INT8, {2, 3});
+  add_tensor(g, "b", TensorProto::INT8, {4, 3}, std::vector<double>(12, 1));
+  add_tensor(g, "one", TensorProto::FLOAT, {}, {1});
+  add_tensor(g, "zero", TensorProto::INT8, {}, {0});
+  add_tensor(g, "b2", TensorProto::INT8, {3, 3}, std::vector<double>(9, 1));
+  onnx::NodeProto* mi = g->add_node();
+  mi->set_op_type("MatMulInteger");
+  mi->set_name("mi");
+  for (const char* in : {"a", "b", "zero"}) mi->add_input(in);
+  mi->add_output("s");
+  onnx::NodeProto* qm = g->add_node();
+  qm->set_op_type("QLinearMatMul");
+  qm->set_name("qm");
+  for (const char* in : {"s", "one", "zero", "b2", "one", "zero", "one", "zero"}) qm->add_input(in);
+  qm->add_output("y");
+  auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(save(m, "chained")));
+  try {
+    compiler::compile_graph(std::move(graph), load_params("configs/tiny.yaml"));
+    FAIL() << "accepted";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 'qm'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("reads the int32 output of 'mi'"), std::string::npos) << e.what();
   }
 }
 

@@ -5,7 +5,8 @@
 // the case's own input, run, and its outputs dequantized and compared:
 // within 3 output quantization steps plus 2% of the largest expected value
 // (int8 quantization of float operators). Integer operators (QLinearConv,
-// QLinearMatMul) carry their own quantization and must match exactly. Operators outside the chip are
+// QLinearMatMul, ConvInteger, MatMulInteger) carry their own quantization and
+// must match exactly. Operators outside the chip are
 // reported as unsupported and skipped.
 
 #include <algorithm>
@@ -34,7 +35,7 @@ struct OnnxTestArgs {
   std::string config = "configs/tpu_v1.yaml";
 };
 
-bool is_integer(const compiler::OnnxTensor& t) { return t.data_type == 2 || t.data_type == 3; }  // UINT8, INT8
+bool is_integer(const compiler::OnnxTensor& t) { return t.data_type == 2 || t.data_type == 3 || t.data_type == 6; }  // UINT8, INT8, INT32
 
 // uint8 tensors are held shifted by -128 as int8.
 int int8_offset(const compiler::OnnxTensor& t) { return t.data_type == 2 ? 128 : 0; }
@@ -71,6 +72,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
       expected = compiler::read_onnx_tensor((set / "output_0.pb").string());
       auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(model, 0, bound));
       input = compiler::to_nhwc(x.values, x.dims);
+      if (x.data_type == 6) throw compiler::ModelError(model + ": an int32 input does not enter the chip");
       if (is_integer(x)) {
         // The model quantizes its input itself: the chip takes it as it is.
         const auto& given = graph->layers[0].given;

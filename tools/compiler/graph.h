@@ -48,6 +48,7 @@ struct GivenQuant {
   std::vector<int8_t> weights;  // dense, conv2d: in the float layout; empty for a concat
   std::vector<double> weight_scales;  // per output channel
   std::vector<int32_t> bias;          // at scale input * weight; empty: none
+  bool int32_out = false;             // the sums themselves leave the chip (ConvInteger, MatMulInteger)
 };
 
 struct Layer {

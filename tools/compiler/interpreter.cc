@@ -212,9 +212,11 @@ std::vector<int8_t> quantize_input(const QGraph& q, const std::vector<float>& in
   return out;
 }
 
-std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int8_t>& input) {
+std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int8_t>& input,
+                                          std::vector<std::vector<int32_t>>* wide) {
   const Graph& g = *q.graph;
   std::vector<std::vector<int8_t>> out(g.layers.size());
+  if (wide) wide->assign(g.layers.size(), {});
   out[0] = input;
   for (size_t i = 1; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
@@ -223,7 +225,14 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
     std::vector<int8_t>& y = out[i];
     y.assign(static_cast<size_t>(elements(l.shape)), 0);
     const arith::Lut lut = arith::function_table(ql.func, ql.act_zp, ql.frac);
-    auto finish = [&](int64_t acc, int64_t channel) {
+    if (ql.raw && !wide) throw ModelError(g.where(l) + "has an int32 output; ask run_int8 for it");
+    if (ql.raw) (*wide)[i].assign(y.size(), 0);
+    // Output element o from its sum: requantized, or kept whole when raw.
+    auto finish = [&](int64_t acc, int64_t channel, int64_t o) -> int8_t {
+      if (ql.raw) {
+        (*wide)[i][static_cast<size_t>(o)] = arith::sat32(acc + ql.bias[channel]);
+        return 0;
+      }
       const Requant& r = ql.requant[channel];
       return arith::lookup(lut, arith::requant8(acc + ql.bias[channel], r.mult, r.shift, ql.act_zp, q.rounding));
     };
@@ -235,7 +244,7 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
         for (int64_t t = 0; t < k; ++t)
           for (int64_t j = 0; j < m; ++j) wt[j * k + t] = ql.weights[t * m + j];
         for (int64_t b = 0; b < n; ++b)
-          for (int64_t j = 0; j < m; ++j) y[b * m + j] = finish(dot(&xs[b * k], &wt[j * k], k), j);
+          for (int64_t j = 0; j < m; ++j) y[b * m + j] = finish(dot(&xs[b * k], &wt[j * k], k), j, b * m + j);
         break;
       }
       case Op::kConv2d: {
@@ -261,8 +270,8 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
                   }
             for (int64_t p = 0; p < pixels; ++p)
               for (int64_t j = 0; j < cout_g; ++j)
-                y[(b * pixels + p) * win.oc + grp * cout_g + j] =
-                    finish(dot(&cols[p * K], &wt[j * K], K), grp * cout_g + j);
+                y[(b * pixels + p) * win.oc + grp * cout_g + j] = finish(
+                    dot(&cols[p * K], &wt[j * K], K), grp * cout_g + j, (b * pixels + p) * win.oc + grp * cout_g + j);
           }
         }
         break;

@@ -19,8 +19,10 @@ struct FloatOutputs {
 };
 FloatOutputs run_float(const Graph& g, const std::vector<float>& input);
 
-// Per layer int8 outputs for an int8 input.
-std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int8_t>& input);
+// Per layer int8 outputs for an int8 input; layers whose output is int32
+// sums (QLayer::raw) put them in `wide` (required for such graphs).
+std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int8_t>& input,
+                                          std::vector<std::vector<int32_t>>* wide = nullptr);
 
 // The input tensor as the host hands it to the chip.
 std::vector<int8_t> quantize_input(const QGraph& q, const std::vector<float>& input);

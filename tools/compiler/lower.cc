@@ -136,6 +136,11 @@ class Lowering {
       } else {
         b.n = s[0], b.c = s[1];
       }
+      b.c *= elem_bytes(static_cast<int>(i));  // c counts bytes
+      for (int input : g_.layers[i].inputs)
+        if (q_.layers[static_cast<size_t>(input)].raw)
+          throw ModelError(where(static_cast<int>(i)) + "reads the int32 output of '" +
+                           g_.layers[static_cast<size_t>(input)].name + "'; int32 results only leave the chip");
     }
     for (size_t i = 1; i < L; ++i) {
       const Layer& l = g_.layers[i];
@@ -302,7 +307,7 @@ class Lowering {
     isa::TensorDesc t;
     t.name = name;
     t.role = role;
-    t.dtype = isa::DType::kI8;
+    t.dtype = q_.layers[static_cast<size_t>(layer)].raw ? isa::DType::kI32 : isa::DType::kI8;
     t.shape = g_.layers[static_cast<size_t>(layer)].shape;
     t.shape[0] *= passes_;
     t.space = isa::Space::kHost;
@@ -409,6 +414,9 @@ class Lowering {
            static_cast<uint64_t>(b.wp() * b.c));
   }
 
+  // Bytes per element of a layer's output: 4 for int32 sums, else 1.
+  uint64_t elem_bytes(int layer) const { return q_.layers[static_cast<size_t>(layer)].raw ? 4 : 1; }
+
   // One activation of `rows` accumulator rows (from acc) to unified-buffer rows `stride` apart.
   void activate(int layer, uint64_t acc, uint64_t rows, uint64_t cols, uint64_t ub, uint64_t stride, uint64_t lane0,
                 bool per_lane) {
@@ -423,7 +431,9 @@ class Lowering {
     a.set("func", static_cast<int64_t>(ql.func));
     a.set("zp", ql.act_zp);
     a.set("frac", ql.frac);
-    std::vector<Region> regions = {{Space::kAcc, acc, acc + rows, false}, ub_write(ub, ub + (rows - 1) * stride + cols)};
+    if (ql.raw) a.set("raw", 1);
+    std::vector<Region> regions = {{Space::kAcc, acc, acc + rows, false},
+                                   ub_write(ub, ub + (rows - 1) * stride + cols * elem_bytes(layer))};
     if (per_lane) {
       const uint64_t table = table_base_ + table_at_.at(layer) + kLaneParamBytes * lane0;
       a.set("perlane", 1);
@@ -508,6 +518,7 @@ class Lowering {
     const Buffer& y = bufs_[static_cast<size_t>(layer)];
     const uint64_t K = static_cast<uint64_t>(x.c), M = static_cast<uint64_t>(l.units);
     const uint64_t N = static_cast<uint64_t>(x.n);
+    const uint64_t e = elem_bytes(layer);
     struct Item {
       uint64_t b0, rows, off = 0;
     };
@@ -535,7 +546,7 @@ class Lowering {
         interleave(mm);
         for (const Item& it : p)
           deferred_.push_back(
-              [=] { activate(layer, acc + it.off, it.rows, n, y.base + it.b0 * M + nt * C_, M, nt * C_, true); });
+              [=] { activate(layer, acc + it.off, it.rows, n, y.base + (it.b0 * M + nt * C_) * e, M * e, nt * C_, true); });
       }
     }
     flush_deferred();
@@ -625,15 +636,15 @@ class Lowering {
   void write_rows(int layer, uint64_t n, uint64_t oy, uint64_t lines, uint64_t acc, uint64_t cols, uint64_t ch0,
                   bool per_lane) {
     const Buffer& y = bufs_[static_cast<size_t>(layer)];
-    const uint64_t OW = static_cast<uint64_t>(y.w), stride = static_cast<uint64_t>(y.c);
+    const uint64_t OW = static_cast<uint64_t>(y.w), stride = static_cast<uint64_t>(y.c), e = elem_bytes(layer);
     if (y.pl == 0 && y.pr == 0) {
-      activate(layer, acc, lines * OW, cols, y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), 0) + ch0, stride,
+      activate(layer, acc, lines * OW, cols, y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), 0) + ch0 * e, stride,
                ch0, per_lane);
       return;
     }
     for (uint64_t line = 0; line < lines; ++line)
-      activate(layer, acc + line * OW, OW, cols, y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy + line), 0) + ch0,
-               stride, ch0, per_lane);
+      activate(layer, acc + line * OW, OW, cols,
+               y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy + line), 0) + ch0 * e, stride, ch0, per_lane);
   }
 
   // Max, average and global average pooling: the input passes through an

@@ -211,6 +211,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
   for (const auto& t : graph.initializer()) constants[t.name()] = from_proto(t, path + ": initializer '" + t.name() + "': ");
 
   std::vector<int64_t> input_dims;               // the data input's, as ONNX gives them
+  int input_type = onnx::TensorProto::FLOAT;
   std::map<std::string, int> layer_of;           // ONNX value -> layer producing it
   std::map<int, std::vector<int64_t>> chw_of;    // flattened layers: the [C, H, W] they came from
   std::map<std::string, int> consumers;
@@ -238,6 +239,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
     }
     if (batch_override > 0) l.shape[0] = batch_override;
     input_dims = dims;
+    input_type = in.type().tensor_type().elem_type();
     layer_of[in.name()] = 0;
     g.layers.push_back(l);
   }
@@ -291,16 +293,23 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       l.act = f;
       return false;
     };
-    if (op == "QLinearConv" || op == "QLinearMatMul") {
-      // Integer operators: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, bias].
-      const bool conv = op == "QLinearConv";
+    if (op == "QLinearConv" || op == "QLinearMatMul" || op == "ConvInteger" || op == "MatMulInteger") {
+      // Integer operators. QLinear*: x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
+      // y_zp[, bias], an int8 result. *Integer: x, w[, x_zp[, w_zp]], the int32
+      // sums themselves (act raw), at unit scales.
+      const bool qlinear = op.rfind("QLinear", 0) == 0, conv = op == "QLinearConv" || op == "ConvInteger";
       const int src = input_layer(node, 0);
-      const double x_scale = scalar(node, 1), y_scale = scalar(node, 6);
-      const OnnxTensor& w = constant(node, 3);
-      const OnnxTensor& w_scale = constant(node, 4);
-      const OnnxTensor& w_zp = constant(node, 5);
-      const int x_zp = int8_domain(constant(node, 2), where + "x_zero_point: ");
-      const int y_zp = int8_domain(constant(node, 7), where + "y_zero_point: ");
+      auto given = [&](int i) { return node.input_size() > i && !node.input(i).empty(); };
+      const OnnxTensor unit_scale{{}, {1.0f}, onnx::TensorProto::FLOAT};
+      const OnnxTensor& w = constant(node, qlinear ? 3 : 1);
+      const OnnxTensor no_w_zp{{}, {0.0f}, w.data_type};
+      const OnnxTensor& w_scale = qlinear ? constant(node, 4) : unit_scale;
+      const OnnxTensor& w_zp = qlinear ? constant(node, 5) : given(3) ? constant(node, 3) : no_w_zp;
+      const double x_scale = qlinear ? scalar(node, 1) : 1, y_scale = qlinear ? scalar(node, 6) : 1;
+      if (!qlinear && !given(2) && src != 0) throw ModelError(where + "needs x_zero_point when it reads another node");
+      const int x_zp = given(2) ? int8_domain(constant(node, 2), where + "x_zero_point: ")
+                                : int8_domain(OnnxTensor{{}, {0.0f}, input_type}, where + "the input: ");
+      const int y_zp = qlinear ? int8_domain(constant(node, 7), where + "y_zero_point: ") : 0;
       Layer& in = g.layers[static_cast<size_t>(src)];
       if (src == 0 && !in.given) {
         in.given = GivenQuant{};
@@ -362,6 +371,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       GivenQuant gq;
       gq.scale = y_scale;
       gq.zp = y_zp;
+      gq.int32_out = !qlinear;
       gq.weights.resize(w.values.size() * static_cast<size_t>(planes));
       l.weights.resize(gq.weights.size());
       for (size_t i = 0; i < w.values.size(); ++i) {
@@ -381,7 +391,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       }
       for (int64_t o = 0; o < O; ++o) gq.weight_scales.push_back(ws(o));
       l.bias.assign(static_cast<size_t>(O), 0.0f);
-      if (conv && node.input_size() > 8 && !node.input(8).empty()) {
+      if (qlinear && conv && given(8)) {
         const OnnxTensor& b = constant(node, 8);
         if (static_cast<int64_t>(b.values.size()) != O) throw ModelError(where + "the bias needs one value per output channel");
         for (int64_t o = 0; o < O; ++o) {

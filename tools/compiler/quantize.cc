@@ -112,6 +112,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
       ql.scale = gq.scale;
       ql.zp = ql.act_zp = gq.zp;
       ql.weights = gq.weights;
+      ql.raw = gq.int32_out;
       const int64_t m = l.units, rows = static_cast<int64_t>(gq.weights.size()) / m;
       ql.bias.assign(static_cast<size_t>(m), 0);
       ql.requant.resize(static_cast<size_t>(m));

@@ -37,6 +37,7 @@ struct QLayer {
   // add: out = requant(ma * (a - za) + mb * (b - zb))
   int ma = 1, mb = 1;
   Requant add;
+  bool raw = false;  // dense, conv2d: the int32 sums (plus bias) are the output (act raw)
 };
 
 struct QGraph {
