@@ -558,6 +558,13 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       if (k.size() != 2 || a.i("ceil_mode", 0) != 0 || a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
         throw ModelError(where + "only 2-D pooling without ceil_mode or dilation runs on the chip");
       l.kh = k[0], l.kw = k[1], l.sh = s[0], l.sw = s[1];
+    } else if (op == "GlobalMaxPool") {
+      // One max pool window over the whole image: [N, 1, 1, C].
+      l.op = Op::kMaxPool;
+      l.inputs = {input_layer(node, 0)};
+      const auto& in = g.layers[static_cast<size_t>(l.inputs[0])].shape;
+      if (in.size() != 4) throw ModelError(where + "needs an [N, C, H, W] input");
+      l.kh = in[1], l.kw = in[2];
     } else if (op == "GlobalAveragePool") {
       l.op = Op::kGlobalAvgPool;
       l.inputs = {input_layer(node, 0)};
