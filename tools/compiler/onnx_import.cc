@@ -500,8 +500,9 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
     } else if (op == "Gemm" || op == "MatMul") {
       l.op = Op::kDense;
       l.inputs = {input_layer(node, 0)};
-      if (op == "Gemm" && (a.i("transA", 0) != 0 || a.f("alpha", 1) != 1 || a.f("beta", 1) != 1))
-        throw ModelError(where + "only transA=0, alpha=1 and beta=1 run on the chip");
+      if (op == "Gemm" && a.i("transA", 0) != 0) throw ModelError(where + "only transA=0 runs on the chip");
+      // Y = alpha * A B + beta * C: alpha scales the weights, beta the bias.
+      const float alpha = op == "Gemm" ? a.f("alpha", 1) : 1, beta = op == "Gemm" ? a.f("beta", 1) : 1;
       const OnnxTensor& w = constant(node, 1);
       if (w.dims.size() != 2) throw ModelError(where + "the weights must be a 2-D constant");
       const bool trans = op == "Gemm" && a.i("transB", 0) != 0;
@@ -509,7 +510,8 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       l.units = N;
       l.weights.resize(static_cast<size_t>(K * N));
       for (int64_t k = 0; k < K; ++k)
-        for (int64_t n = 0; n < N; ++n) l.weights[static_cast<size_t>(k * N + n)] = w.values[static_cast<size_t>(trans ? n * K + k : k * N + n)];
+        for (int64_t n = 0; n < N; ++n)
+          l.weights[static_cast<size_t>(k * N + n)] = alpha * w.values[static_cast<size_t>(trans ? n * K + k : k * N + n)];
       // A flatten of an image: ONNX orders its features C, H, W; the chip H, W, C.
       if (const auto it = chw_of.find(l.inputs[0]); it != chw_of.end()) {
         const int64_t C = it->second[0], H = it->second[1], W = it->second[2];
@@ -526,6 +528,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
         if (c.values.size() == 1) l.bias.assign(static_cast<size_t>(N), c.values[0]);
         else if (static_cast<int64_t>(c.values.size()) == N) l.bias = c.values;
         else throw ModelError(where + "the bias must be a scalar or one value per output");
+        for (float& v : l.bias) v *= beta;
       }
     } else if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "Clip") {
       isa::ActFunc f = op == "Relu" ? isa::ActFunc::relu : op == "Sigmoid" ? isa::ActFunc::sigmoid : isa::ActFunc::tanh;
