@@ -322,6 +322,29 @@ TEST(OnnxInteger, AnInt32ResultReadByAnotherNodeIsRefusedByLayer) {
   }
 }
 
+// A constant operand of Add is broadcast in ONNX's NCHW order, then held in the chip's NHWC.
+TEST(OnnxImport, AConstantOperandIsBroadcastPerChannel) {
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("add_channels");
+  add_value(g->add_input(), "x", TensorProto::FLOAT, {1, 2, 2, 3});
+  add_value(g->add_output(), "y", TensorProto::FLOAT, {1, 2, 2, 3});
+  add_tensor(g, "c", TensorProto::FLOAT, {1, 2, 1, 1}, {10, 20});
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type("Add");
+  n->set_name("add");
+  for (const char* in : {"c", "x"}) n->add_input(in);
+  n->add_output("y");
+  const compiler::Graph graph = compiler::load_onnx(save(m, "add_channels"));
+  ASSERT_EQ(graph.layers.size(), 3u);
+  EXPECT_EQ(graph.layers[1].op, compiler::Op::kConstant);
+  EXPECT_EQ(graph.layers[1].shape, (std::vector<int64_t>{1, 2, 3, 2}));
+  std::vector<float> want;
+  for (int p = 0; p < 6; ++p) want.insert(want.end(), {10, 20});
+  EXPECT_EQ(graph.layers[1].weights, want);
+  EXPECT_EQ(graph.layers[2].inputs, (std::vector<int>{0, 1}));
+}
+
 TEST(OnnxImport, BatchNormalizationFoldsIntoTheConvBefore) {
   const int64_t C = 2, H = 4, W = 3, O = 3;
   onnx::ModelProto m;

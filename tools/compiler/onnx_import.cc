@@ -117,6 +117,30 @@ std::vector<size_t> oihw_to_chip(const std::vector<int64_t>& d) {
   return to;
 }
 
+// t's values broadcast (NumPy rules) to `dims`, in row-major order.
+std::vector<float> broadcast(const OnnxTensor& t, const std::vector<int64_t>& dims, const std::string& where) {
+  if (t.dims.size() > dims.size()) throw ModelError(where + "the constant operand has more dimensions than the other");
+  const size_t lead = dims.size() - t.dims.size();
+  for (size_t i = 0; i < t.dims.size(); ++i)
+    if (t.dims[i] != 1 && t.dims[i] != dims[lead + i])
+      throw ModelError(where + "the constant operand does not broadcast to the other's shape");
+  std::vector<float> out(static_cast<size_t>(elements(dims)));
+  for (size_t o = 0; o < out.size(); ++o) {
+    int64_t rest = static_cast<int64_t>(o), from = 0, stride = 1;
+    for (size_t d = dims.size(); d-- > 0;) {
+      const int64_t idx = rest % dims[d];
+      rest /= dims[d];
+      if (d >= lead) {
+        const int64_t td = t.dims[d - lead];
+        from += (td == 1 ? 0 : idx) * stride;
+        stride *= td;
+      }
+    }
+    out[o] = t.values[static_cast<size_t>(from)];
+  }
+  return out;
+}
+
 // A zero point as the chip holds it: uint8 tensors are shifted by -128 to int8.
 int int8_domain(const OnnxTensor& zp, const std::string& where) {
   if (zp.values.size() != 1) throw ModelError(where + "must be a scalar");
@@ -572,10 +596,28 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       l.op = Op::kGlobalAvgPool;
       l.inputs = {input_layer(node, 0)};
     } else if (op == "Add" || op == "Mul") {
-      if (constants.count(node.input(1)) || constants.count(node.input(0)))
-        throw ModelError(where + "an operand that is a constant does not run on the chip; fold it into the layer before");
       l.op = op == "Add" ? Op::kAdd : Op::kMul;
-      l.inputs = {input_layer(node, 0), input_layer(node, 1)};
+      const bool c0 = constants.count(node.input(0)) > 0, c1 = constants.count(node.input(1)) > 0;
+      if (c0 && c1) throw ModelError(where + "both operands are constants; fold the node away");
+      if (c0 || c1) {
+        // A constant operand, broadcast to the other's shape, comes from the host image.
+        const int src = input_layer(node, c0 ? 1 : 0);
+        const Layer& x = g.layers[static_cast<size_t>(src)];
+        const std::vector<int64_t> dims = src == 0 ? input_dims
+                                          : x.is_image() ? std::vector<int64_t>{x.shape[0], x.shape[3], x.shape[1], x.shape[2]}
+                                                         : x.shape;
+        Layer k;
+        k.name = l.name + ".constant";
+        k.op = Op::kConstant;
+        k.inputs = {0};  // not read: it keeps the layer's form
+        k.shape = x.shape;
+        k.weights = broadcast(constant(node, c0 ? 0 : 1), dims, where);
+        if (x.is_image()) k.weights = to_nhwc(k.weights, dims);
+        g.layers.push_back(std::move(k));
+        l.inputs = {src, static_cast<int>(g.layers.size()) - 1};
+      } else {
+        l.inputs = {input_layer(node, 0), input_layer(node, 1)};
+      }
     } else if (op == "Concat") {
       l.op = Op::kConcat;
       for (int i = 0; i < node.input_size(); ++i) l.inputs.push_back(input_layer(node, i));
