@@ -71,7 +71,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
       x = compiler::read_onnx_tensor((set / "input_0.pb").string());
       expected = compiler::read_onnx_tensor((set / "output_0.pb").string());
       auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(model, 0, bound));
-      input = compiler::to_nhwc(x.values, x.dims);
+      input = graph->layers[0].is_image() ? compiler::to_nhwc(x.values, x.dims) : x.values;
       if (x.data_type == 6) throw compiler::ModelError(model + ": an int32 input does not enter the chip");
       if (is_integer(x)) {
         // The model quantizes its input itself: the chip takes it as it is.
@@ -107,7 +107,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
     for (const auto& v : desc["values"])
       got.push_back(exact ? static_cast<float>(v.get<int>() + int8_offset(expected))
                           : static_cast<float>(desc["scale"].get<double>() * (v.get<int>() - desc["zero_point"].get<int>())));
-    if (expected.dims.size() == 4) got = compiler::to_nchw(got, expected.dims);
+    if (c.graph->layers[static_cast<size_t>(out)].is_image()) got = compiler::to_nchw(got, expected.dims);
     // A flattened image: the chip orders its features H, W, C; ONNX C, H, W.
     const compiler::Layer& last = c.graph->layers[static_cast<size_t>(out)];
     if (last.op == compiler::Op::kFlatten) {

@@ -69,9 +69,14 @@ OnnxTensor from_proto(const onnx::TensorProto& t, const std::string& where) {
 
 struct Attrs {
   std::map<std::string, const onnx::AttributeProto*> by_name;
+  bool one_d = false;  // a 1-D convolution or pooling, run as 2-D with a height of 1
   std::vector<int64_t> ints(const std::string& n, std::vector<int64_t> dflt) const {
     const auto it = by_name.find(n);
-    return it == by_name.end() ? dflt : std::vector<int64_t>(it->second->ints().begin(), it->second->ints().end());
+    if (it == by_name.end()) return dflt;
+    std::vector<int64_t> v(it->second->ints().begin(), it->second->ints().end());
+    if (one_d && n == "pads" && v.size() == 2) return {0, v[0], 0, v[1]};
+    if (one_d && n != "pads" && v.size() == 1) return {1, v[0]};
+    return v;
   }
   int64_t i(const std::string& n, int64_t dflt) const {
     const auto it = by_name.find(n);
@@ -171,7 +176,9 @@ void write_onnx_tensor(const std::string& path, const OnnxTensor& t) {
 namespace {
 
 // Between N, C, H, W and N, H, W, C order (`to_nhwc` says which way).
-std::vector<float> reorder(const std::vector<float>& v, const std::vector<int64_t>& d, bool to_nhwc) {
+std::vector<float> reorder(const std::vector<float>& v, const std::vector<int64_t>& dims, bool to_nhwc) {
+  // [N, C, L] is an image one pixel high.
+  const std::vector<int64_t> d = dims.size() == 3 ? std::vector<int64_t>{dims[0], dims[1], 1, dims[2]} : dims;
   if (d.size() != 4 || static_cast<int64_t>(v.size()) != elements(d)) return v;
   std::vector<float> out(v.size());
   for (int64_t n = 0; n < d[0]; ++n)
@@ -256,6 +263,8 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
     }
     if (dims.size() == 4) {
       l.shape = {dims[0], dims[2], dims[3], dims[1]};
+    } else if (dims.size() == 3) {  // [N, C, L]: an image one pixel high
+      l.shape = {dims[0], 1, dims[2], dims[1]};
     } else if (dims.size() >= 2) {
       l.shape = {dims[0], elements(dims) / dims[0]};
     } else {
@@ -513,10 +522,12 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
     } else if (op == "Conv") {
       l.inputs = {input_layer(node, 0)};
       const OnnxTensor& w = constant(node, 1);
-      if (w.dims.size() != 4) throw ModelError(where + "only 2-D convolutions run on the chip");
-      conv_geometry(l, a, w.dims);
+      a.one_d = w.dims.size() == 3;
+      const std::vector<int64_t> oihw = a.one_d ? std::vector<int64_t>{w.dims[0], w.dims[1], 1, w.dims[2]} : w.dims;
+      if (oihw.size() != 4) throw ModelError(where + "only 1-D and 2-D convolutions run on the chip");
+      conv_geometry(l, a, oihw);
       const int64_t O = w.dims[0];
-      const std::vector<size_t> order = oihw_to_chip(w.dims);
+      const std::vector<size_t> order = oihw_to_chip(oihw);
       l.weights.resize(w.values.size());
       for (size_t i = 0; i < w.values.size(); ++i) l.weights[order[i]] = w.values[i];
       l.bias.assign(static_cast<size_t>(O), 0.0f);
@@ -567,6 +578,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
     } else if (op == "MaxPool" || op == "AveragePool") {
       l.op = op == "MaxPool" ? Op::kMaxPool : Op::kAvgPool;
       l.inputs = {input_layer(node, 0)};
+      a.one_d = a.by_name.count("kernel_shape") && a.by_name.at("kernel_shape")->ints_size() == 1;
       const auto k = a.ints("kernel_shape", {});
       const auto s = a.ints("strides", {1, 1});
       const auto pads = a.ints("pads", {0, 0, 0, 0});
@@ -583,7 +595,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
         throw ModelError(where + "padded average pooling runs on the chip only with count_include_pad=1 (it divides "
                                  "every window by its full size)");
       if (k.size() != 2 || a.i("ceil_mode", 0) != 0 || a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
-        throw ModelError(where + "only 2-D pooling without ceil_mode or dilation runs on the chip");
+        throw ModelError(where + "only 1-D and 2-D pooling without ceil_mode or dilation runs on the chip");
       l.kh = k[0], l.kw = k[1], l.sh = s[0], l.sw = s[1];
     } else if (op == "GlobalMaxPool") {
       // One max pool window over the whole image: [N, 1, 1, C].

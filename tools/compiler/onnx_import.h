@@ -33,7 +33,8 @@ std::vector<std::string> onnx_inputs(const std::string& path);
 Graph load_onnx(const std::string& path, int64_t batch_override = 0,
                 const std::map<std::string, OnnxTensor>& bound = {});
 
-// NCHW <-> NHWC for a 4-D tensor's values; other ranks pass unchanged.
+// NCHW <-> NHWC for a 4-D tensor's values, and NCL <-> NLC for a 3-D one (an
+// image one pixel high, as the importer holds it); other ranks pass unchanged.
 std::vector<float> to_nhwc(const std::vector<float>& v, const std::vector<int64_t>& nchw);
 std::vector<float> to_nchw(const std::vector<float>& v, const std::vector<int64_t>& nchw);
 
