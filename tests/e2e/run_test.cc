@@ -171,6 +171,18 @@ TEST_F(RunCli, OnnxPbTensorsGoInAndOutInOnnxImageOrder) {
   EXPECT_EQ(pb, tensor_proto({1, 2, 3, 2}, 3, y_nchw));
   EXPECT_NE(y_nhwc, std::string(12, '\0'));
 
+  // [N, C, L] into an image one pixel high: the same values as the NCHW file with H = 1.
+  write("m1.yaml", "name: m1\ninput: {name: x, shape: [1, 1, 3, 2]}\nlayers:\n  - {name: c, op: conv2d, filters: 2, kernel: 1}\n");
+  ASSERT_EQ(tpusim("compile " + path("m1.yaml") + " -c " + kSrc + "/configs/tiny.yaml -o " + path("m1.tpb")).status, 0);
+  const std::string run1 = "run -q -c " + kSrc + "/configs/tiny.yaml -p " + path("m1.tpb") + " --output c=";
+  const std::string ncl = "\x05\x0a\xf1\x14\x19\x1e";  // C = 2, L = 3
+  std::ofstream(path("x3.pb"), std::ios::binary) << tensor_proto({1, 2, 3}, 3, ncl);
+  std::ofstream(path("x4.pb"), std::ios::binary) << tensor_proto({1, 2, 1, 3}, 3, ncl);
+  ASSERT_EQ(tpusim(run1 + path("y3.npy") + " --input x=" + path("x3.pb")).status, 0);
+  ASSERT_EQ(tpusim(run1 + path("y4.npy") + " --input x=" + path("x4.pb")).status, 0);
+  std::ifstream f3(path("y3.npy"), std::ios::binary), f4(path("y4.npy"), std::ios::binary);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(f3)), {}), std::string((std::istreambuf_iterator<char>(f4)), {}));
+
   std::ofstream(path("bad.pb"), std::ios::binary) << tensor_proto({1, 2, 3, 2}, 11, std::string(96, '\0'));  // 11: DOUBLE
   const Outcome bad = tpusim(run + "--input x=" + path("bad.pb"));
   EXPECT_EQ(bad.status, 1);

@@ -45,7 +45,7 @@ std::vector<uint8_t> read_input(const std::string& path, const isa::Program& pro
   for (const auto& d : program.tensors)
     if (d.name == name) t = &d;
   if (is_npy(path) && t) return tensor_io::tensor_bytes(tensor_io::read_npy(path), *t, path);
-  if (tensor_io::is_onnx_pb(path) && t) return tensor_io::tensor_bytes(tensor_io::read_onnx_pb(path), *t, path);
+  if (tensor_io::is_onnx_pb(path) && t) return tensor_io::tensor_bytes(tensor_io::read_onnx_pb(path, t->shape), *t, path);
   std::ifstream f(path, std::ios::binary);
   if (!f) throw std::invalid_argument(path + ": cannot open");
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};

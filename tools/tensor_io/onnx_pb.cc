@@ -44,7 +44,7 @@ std::vector<uint8_t> transpose(const std::vector<uint8_t>& in, const std::vector
 
 bool is_onnx_pb(const std::string& path) { return path.size() > 3 && path.compare(path.size() - 3, 3, ".pb") == 0; }
 
-Array read_onnx_pb(const std::string& path) {
+Array read_onnx_pb(const std::string& path, const std::vector<int64_t>& chip_shape) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw TensorFileError(path + ": cannot open");
   onnx::TensorProto t;
@@ -82,9 +82,11 @@ Array read_onnx_pb(const std::string& path) {
   if (a.bytes.size() != n * size)
     throw TensorFileError(path + ": " + std::to_string(a.bytes.size()) + " data bytes for " + std::to_string(n) +
                           " elements of " + std::string(isa::to_string(a.dtype)));
-  if (a.shape.size() == 4) {
-    a.bytes = transpose(a.bytes, a.shape, size, true);
-    a.shape = {a.shape[0], a.shape[2], a.shape[3], a.shape[1]};
+  if (chip_shape.size() == 4 && (a.shape.size() == 3 || a.shape.size() == 4)) {
+    // [N, C, L] is [N, C, 1, L].
+    const std::vector<int64_t> nchw = a.shape.size() == 4 ? a.shape : std::vector<int64_t>{a.shape[0], a.shape[1], 1, a.shape[2]};
+    a.bytes = transpose(a.bytes, nchw, size, true);
+    a.shape = {nchw[0], nchw[2], nchw[3], nchw[1]};
   }
   return a;
 }

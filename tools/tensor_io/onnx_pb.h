@@ -1,8 +1,9 @@
 #pragma once
 
 // ONNX TensorProto files (.pb, the layout of ONNX's test data) for tensors
-// going into and out of the chip. ONNX orders images N, C, H, W and the chip
-// N, H, W, C: a 4-D tensor is transposed on the way in and on the way out.
+// going into and out of the chip. ONNX orders images N, C, H, W (or N, C, L)
+// and the chip N, H, W, C (or N, 1, L, C): a tensor the chip holds as an image
+// is transposed on the way in and on the way out.
 
 #include <string>
 
@@ -12,8 +13,9 @@ namespace tpu::tensor_io {
 
 bool is_onnx_pb(const std::string& path);
 
-// In the chip's order; throws TensorFileError naming the file and the problem.
-Array read_onnx_pb(const std::string& path);
+// In the chip's order for a tensor of `chip_shape`; throws TensorFileError
+// naming the file and the problem.
+Array read_onnx_pb(const std::string& path, const std::vector<int64_t>& chip_shape);
 // `a` in the chip's order; written in ONNX's.
 void write_onnx_pb(const std::string& path, const Array& a);
 
