@@ -343,6 +343,17 @@ TEST(OnnxImport, AConstantOperandIsBroadcastPerChannel) {
   for (int p = 0; p < 6; ++p) want.insert(want.end(), {10, 20});
   EXPECT_EQ(graph.layers[1].weights, want);
   EXPECT_EQ(graph.layers[2].inputs, (std::vector<int>{0, 1}));
+
+  // The same for every sample, it follows a new batch (sub-batch passes, --batch).
+  const compiler::Graph three = compiler::with_batch(graph, 3);
+  EXPECT_EQ(three.layers[1].shape, (std::vector<int64_t>{3, 2, 3, 2}));
+  std::vector<float> thrice;
+  for (int i = 0; i < 3; ++i) thrice.insert(thrice.end(), want.begin(), want.end());
+  EXPECT_EQ(three.layers[1].weights, thrice);
+  EXPECT_EQ(compiler::with_batch(three, 2).layers[1].weights.size(), 24u);
+  compiler::Graph differing = three;
+  differing.layers[1].weights[13] = 5;
+  EXPECT_THROW(compiler::with_batch(differing, 2), compiler::ModelError);
 }
 
 TEST(OnnxImport, BatchNormalizationFoldsIntoTheConvBefore) {

@@ -350,7 +350,22 @@ void infer_shapes(Graph& g) {
 
 Graph with_batch(const Graph& g, int64_t batch) {
   Graph copy = g;
+  const int64_t old = copy.layers[0].shape[0];
   copy.layers[0].shape[0] = batch;
+  // Constants follow the batch when every sample holds the same values (a broadcast).
+  for (Layer& l : copy.layers) {
+    if (l.op != Op::kConstant || l.shape[0] != old || batch == old) continue;
+    if (!l.weights.empty()) {
+      const size_t per = l.weights.size() / static_cast<size_t>(old);
+      for (size_t i = per; i < l.weights.size(); ++i)
+        if (l.weights[i] != l.weights[i % per])
+          throw ModelError(g.where(l) + "a constant with different values per sample cannot follow a batch of " +
+                           std::to_string(batch));
+      l.weights.resize(per * static_cast<size_t>(batch));
+      for (size_t i = per; i < l.weights.size(); ++i) l.weights[i] = l.weights[i % per];
+    }
+    l.shape[0] = batch;
+  }
   infer_shapes(copy);
   return copy;
 }
