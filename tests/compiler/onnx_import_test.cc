@@ -41,6 +41,14 @@ void add_value(onnx::ValueInfoProto* v, const std::string& name, int type, const
   for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
 }
 
+// pads = [1, 1, 1, 1]
+void pad_by_one(onnx::NodeProto* n) {
+  auto* pads = n->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int p : {1, 1, 1, 1}) pads->add_ints(p);
+}
+
 std::string save(onnx::ModelProto& m, const std::string& name) {
   m.set_ir_version(8);
   auto* opset = m.add_opset_import();
@@ -119,10 +127,7 @@ TEST(OnnxInteger, QLinearConvEqualsTheSpecElementForElement) {
   n->set_name("qconv1");
   for (const char* in : {"x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp", "b"}) n->add_input(in);
   n->add_output("y");
-  auto* pads = n->add_attribute();
-  pads->set_name("pads");
-  pads->set_type(onnx::AttributeProto::INTS);
-  for (int p : {1, 1, 1, 1}) pads->add_ints(p);
+  pad_by_one(n);
   const std::string path = save(m, "qconv");
 
   std::vector<int> x_nhwc(x.size()), want(static_cast<size_t>(N * H * W * O));
@@ -253,10 +258,7 @@ TEST(OnnxInteger, ConvIntegerSumsEqualTheSpecAndTheInterpreter) {
   n->set_name("ci");
   for (const char* in : {"x", "w", "x_zp", "w_zp"}) n->add_input(in);
   n->add_output("y");
-  auto* pads = n->add_attribute();
-  pads->set_name("pads");
-  pads->set_type(onnx::AttributeProto::INTS);
-  for (int p : {1, 1, 1, 1}) pads->add_ints(p);
+  pad_by_one(n);
   const std::string path = save(m, "convinteger");
 
   std::vector<int> x_nhwc(x.size());
@@ -378,10 +380,7 @@ TEST(OnnxImport, BatchNormalizationFoldsIntoTheConvBefore) {
   conv->set_name("conv");
   for (const char* in : {"x", "w", "b"}) conv->add_input(in);
   conv->add_output("c");
-  auto* pads = conv->add_attribute();
-  pads->set_name("pads");
-  pads->set_type(onnx::AttributeProto::INTS);
-  for (int p : {1, 1, 1, 1}) pads->add_ints(p);
+  pad_by_one(conv);
   onnx::NodeProto* bn = g->add_node();
   bn->set_op_type("BatchNormalization");
   bn->set_name("bn");
