@@ -292,6 +292,24 @@ TEST(OnnxInteger, ConvIntegerSumsEqualTheSpecAndTheInterpreter) {
   compiler::run_int8(c.qgraph, q, &wide);
   EXPECT_EQ(wide.back(), want);
   EXPECT_THROW(compiler::run_int8(c.qgraph, q), compiler::ModelError);
+
+  // Every whm writes inside the output tensor's host range, 4 bytes per element.
+  const isa::TensorDesc& out = c.lowered.program.tensors.back();
+  ASSERT_EQ(out.dtype, isa::DType::kI32);
+  const uint64_t end = out.addr + static_cast<uint64_t>(out.elements()) * 4;
+  int writes = 0;
+  for (const isa::Word& word : c.lowered.program.text) {
+    if (static_cast<isa::Opcode>(word.get(0, isa::kOpcodeBits)) != isa::Opcode::whm) continue;
+    isa::HostDmaArgs d;
+    isa::unpack(word, d);
+    ++writes;
+    EXPECT_GE(d.host, out.addr);
+    EXPECT_LE(d.host + (d.repeat - 1) * d.host_stride + d.len, end);
+  }
+  EXPECT_GT(writes, 0);
+  // ... and nothing else in the host image (per-lane tables, constants) lies there.
+  for (const auto& [at, bytes] : c.lowered.program.host.segments())
+    EXPECT_TRUE(at >= end || at + bytes.size() <= out.addr) << "host segment at " << at << " overlaps the output";
 }
 
 TEST(OnnxInteger, AnInt32ResultReadByAnotherNodeIsRefusedByLayer) {

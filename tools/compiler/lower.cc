@@ -240,7 +240,7 @@ class Lowering {
     for (int o : g_.outputs) {
       output_host_[o] = host;
       add_tensor(g_.layers[static_cast<size_t>(o)].name, isa::TensorRole::kOutput, o, host);
-      host = align(host + static_cast<uint64_t>(elements(g_.layers[static_cast<size_t>(o)].shape)) * passes);
+      host = align(host + tensor_bytes(o) * passes);
     }
     const uint64_t tables_host = host;
     write_tables(tables_host);
@@ -275,8 +275,7 @@ class Lowering {
       transfer(0, isa::Opcode::rhm, pass * static_cast<uint64_t>(elements(in.shape)));
       emit_layers();
       for (int o : g_.outputs)
-        transfer(o, isa::Opcode::whm,
-                 output_host_[o] + pass * static_cast<uint64_t>(elements(g_.layers[static_cast<size_t>(o)].shape)));
+        transfer(o, isa::Opcode::whm, output_host_[o] + pass * tensor_bytes(o));
     }
     pending_.push_back({make(isa::Opcode::halt), -1, {}, static_cast<int>(g_.layers.size()) - 1});
   }
@@ -416,6 +415,10 @@ class Lowering {
 
   // Bytes per element of a layer's output: 4 for int32 sums, else 1.
   uint64_t elem_bytes(int layer) const { return q_.layers[static_cast<size_t>(layer)].raw ? 4 : 1; }
+  // Bytes of a layer's whole (unpadded) output in host memory.
+  uint64_t tensor_bytes(int layer) const {
+    return static_cast<uint64_t>(elements(g_.layers[static_cast<size_t>(layer)].shape)) * elem_bytes(layer);
+  }
 
   // One activation of `rows` accumulator rows (from acc) to unified-buffer rows `stride` apart.
   void activate(int layer, uint64_t acc, uint64_t rows, uint64_t cols, uint64_t ub, uint64_t stride, uint64_t lane0,
