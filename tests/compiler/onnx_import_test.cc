@@ -363,6 +363,7 @@ TEST(OnnxImport, AConstantOperandIsBroadcastPerChannel) {
   for (int p = 0; p < 6; ++p) want.insert(want.end(), {10, 20});
   EXPECT_EQ(graph.layers[1].weights, want);
   EXPECT_EQ(graph.layers[2].inputs, (std::vector<int>{0, 1}));
+  EXPECT_EQ(compiler::load_onnx(save(m, "add_channels"), 3).layers[1].weights.size(), 36u) << "a --batch of 3";
 
   // The same for every sample, it follows a new batch (sub-batch passes, --batch).
   const compiler::Graph three = compiler::with_batch(graph, 3);
@@ -374,6 +375,102 @@ TEST(OnnxImport, AConstantOperandIsBroadcastPerChannel) {
   compiler::Graph differing = three;
   differing.layers[1].weights[13] = 5;
   EXPECT_THROW(compiler::with_batch(differing, 2), compiler::ModelError);
+}
+
+// Flatten, then a function, then Gemm: the Gemm's weight rows still follow ONNX's C, H, W feature order.
+TEST(OnnxImport, AFunctionBetweenFlattenAndGemmKeepsTheFeatureOrder) {
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("flatten_relu_gemm");
+  add_value(g->add_input(), "x", TensorProto::FLOAT, {1, 2, 2, 2});
+  add_value(g->add_output(), "y", TensorProto::FLOAT, {1, 3});
+  std::vector<double> w(24);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(1.1 * static_cast<double>(i));
+  add_tensor(g, "w", TensorProto::FLOAT, {8, 3}, w);
+  const char* chain[][3] = {{"Flatten", "x", "f"}, {"Relu", "f", "r"}, {"MatMul", "r", "y"}};
+  for (const auto& [op, in, out] : chain) {
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type(op);
+    n->add_input(in);
+    if (std::string(op) == "MatMul") n->add_input("w");
+    n->add_output(out);
+  }
+  const compiler::Graph graph = compiler::load_onnx(save(m, "flatten_relu_gemm"));
+  std::vector<float> x(8);  // NCHW
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 3) - 0.5f;
+  const std::vector<float> got = compiler::run_float(graph, compiler::to_nhwc(x, {1, 2, 2, 2})).post.back();
+  for (int j = 0; j < 3; ++j) {
+    double want = 0;
+    for (int f = 0; f < 8; ++f) want += std::max(0.0f, x[static_cast<size_t>(f)]) * w[static_cast<size_t>(f * 3 + j)];
+    EXPECT_NEAR(got[static_cast<size_t>(j)], want, 1e-5) << j;
+  }
+}
+
+// Malformed or unsupported nodes are refused by node, never read out of range.
+TEST(OnnxImport, InconsistentNodesAreRefusedByName) {
+  struct Case {
+    const char* what;
+    std::vector<int64_t> w_dims;
+    std::vector<double> bias;
+    std::vector<int64_t> strides;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"channels", {2, 5, 3, 3}, {}, {}, "the weights take 5 x group=1 input channels; the input has 3"},
+      {"bias", {2, 3, 3, 3}, {1, 2, 3}, {}, "the bias needs one value per output channel"},
+      {"strides", {2, 3, 3, 3}, {}, {2}, "strides and dilations need one value per spatial axis"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    onnx::ModelProto m;
+    onnx::GraphProto* g = m.mutable_graph();
+    g->set_name("bad_conv");
+    add_value(g->add_input(), "x", TensorProto::FLOAT, {1, 3, 5, 5});
+    add_value(g->add_output(), "y", TensorProto::FLOAT, {1, 2, 3, 3});
+    add_tensor(g, "w", TensorProto::FLOAT, c.w_dims, std::vector<double>(static_cast<size_t>(compiler::elements(c.w_dims)), 0.5));
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type("Conv");
+    n->set_name("conv9");
+    n->add_input("x");
+    n->add_input("w");
+    if (!c.bias.empty()) {
+      add_tensor(g, "b", TensorProto::FLOAT, {static_cast<int64_t>(c.bias.size())}, c.bias);
+      n->add_input("b");
+    }
+    if (!c.strides.empty()) {
+      auto* st = n->add_attribute();
+      st->set_name("strides");
+      st->set_type(onnx::AttributeProto::INTS);
+      for (int64_t v : c.strides) st->add_ints(v);
+    }
+    n->add_output("y");
+    try {
+      compiler::load_onnx(save(m, std::string("bad_conv_") + c.what));
+      ADD_FAILURE() << "accepted";
+    } catch (const compiler::ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find("node 'conv9' (Conv): "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
+    }
+  }
+}
+
+// ONNX applies a function to an integer tensor's raw values; the chip's output range does the clipping.
+TEST(OnnxInteger, AFunctionOfAnIntegerOutputIsRefusedByNode) {
+  onnx::ModelProto m = qmatmul(std::vector<double>(4 * 2, 1), 0, 1, 4, 2);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->mutable_node(0)->set_output(0, "q");
+  onnx::NodeProto* r = g->add_node();
+  r->set_op_type("Relu");
+  r->set_name("relu1");
+  r->add_input("q");
+  r->add_output("y");
+  try {
+    compiler::load_onnx(save(m, "qmatmul_relu"));
+    FAIL() << "accepted";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'relu1' (Relu): a function of an integer operator's output"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(OnnxImport, BatchNormalizationFoldsIntoTheConvBefore) {

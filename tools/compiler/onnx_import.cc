@@ -92,20 +92,26 @@ struct Attrs {
   }
 };
 
-// A convolution's geometry from its attributes and OIHW weight dims.
-void conv_geometry(Layer& l, const Attrs& a, const std::vector<int64_t>& oihw) {
+// A convolution's geometry from its attributes and OIHW weight dims, over an
+// input of `channels` channels.
+void conv_geometry(Layer& l, const Attrs& a, const std::vector<int64_t>& oihw, int64_t channels, const std::string& where) {
   l.op = Op::kConv2d;
   l.units = oihw[0];
   l.kh = oihw[2];
   l.kw = oihw[3];
   l.groups = a.i("group", 1);
+  if (l.groups <= 0 || oihw[1] * l.groups != channels)
+    throw ModelError(where + "the weights take " + std::to_string(oihw[1]) + " x group=" + std::to_string(l.groups) +
+                     " input channels; the input has " + std::to_string(channels));
   const auto strides = a.ints("strides", {1, 1}), dil = a.ints("dilations", {1, 1});
+  if (strides.size() != 2 || dil.size() != 2) throw ModelError(where + "strides and dilations need one value per spatial axis");
   l.sh = strides[0], l.sw = strides[1], l.dh = dil[0], l.dw = dil[1];
   const std::string auto_pad = a.s("auto_pad", "NOTSET");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     l.pad_top = l.pad_left = -1;
   } else {
     const auto pads = a.ints("pads", {0, 0, 0, 0});
+    if (pads.size() != 4) throw ModelError(where + "pads need a start and an end per spatial axis");
     l.pad_top = pads[0], l.pad_left = pads[1], l.pad_bottom = pads[2], l.pad_right = pads[3];
   }
 }
@@ -248,6 +254,8 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
   std::map<std::string, int> consumers;
   for (const auto& node : graph.node())
     for (const auto& in : node.input()) ++consumers[in];
+  for (const auto& o : graph.output()) ++consumers[o.name()];  // a model output is read too
+  std::set<int> one_d;  // layers holding an [N, C, L] tensor as an image one pixel high
 
   for (const auto& in : graph.input()) {
     if (constants.count(in.name())) continue;
@@ -272,6 +280,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
     }
     if (batch_override > 0) l.shape[0] = batch_override;
     input_dims = dims;
+    if (dims.size() == 3) one_d.insert(0);
     input_type = in.type().tensor_type().elem_type();
     layer_of[in.name()] = 0;
     g.layers.push_back(l);
@@ -314,6 +323,9 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       // A function right after the layer producing its input, which nothing else reads, is folded into it.
       const int src = input_layer(node, 0);
       Layer& s = g.layers[static_cast<size_t>(src)];
+      if (s.given)
+        throw ModelError(where + "a function of an integer operator's output does not run on the chip (its output range "
+                                 "already clips it)");
       const bool fusable = src == previous && src > 0 && s.act == isa::ActFunc::identity && consumers[node.input(0)] == 1 &&
                            (s.op == Op::kDense || s.op == Op::kConv2d || s.op == Op::kAdd);
       if (fusable) {
@@ -353,9 +365,12 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       }
       if (conv) {
         if (w.dims.size() != 4) throw ModelError(where + "only 2-D convolutions run on the chip");
-        conv_geometry(l, a, w.dims);
+        conv_geometry(l, a, w.dims, in.channels(), where);
       } else {
         if (w.dims.size() != 2) throw ModelError(where + "the weights must be a 2-D constant");
+        if (in.shape.size() != 2 || in.shape[1] != w.dims[0])
+          throw ModelError(where + "the weights take " + std::to_string(w.dims[0]) + " features; the input is not [N, " +
+                           std::to_string(w.dims[0]) + "]");
         if (chw_of.count(src)) throw ModelError(where + "a flattened image as the input of an integer MatMul does not run on the chip");
         l.op = Op::kDense;
         l.units = w.dims[1];
@@ -486,6 +501,7 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       // conv2d (or a diagonal dense layer).
       if (a.i("training_mode", 0) != 0) throw ModelError(where + "only inference batch normalization runs on the chip");
       const int src = input_layer(node, 0);
+      if (chw_of.count(src)) throw ModelError(where + "batch normalization of a flattened image does not run on the chip");
       const std::vector<float>& gamma = constant(node, 1).values;
       const std::vector<float>& beta = constant(node, 2).values;
       const std::vector<float>& mean = constant(node, 3).values;
@@ -525,13 +541,16 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       a.one_d = w.dims.size() == 3;
       const std::vector<int64_t> oihw = a.one_d ? std::vector<int64_t>{w.dims[0], w.dims[1], 1, w.dims[2]} : w.dims;
       if (oihw.size() != 4) throw ModelError(where + "only 1-D and 2-D convolutions run on the chip");
-      conv_geometry(l, a, oihw);
+      conv_geometry(l, a, oihw, g.layers[static_cast<size_t>(l.inputs[0])].channels(), where);
       const int64_t O = w.dims[0];
       const std::vector<size_t> order = oihw_to_chip(oihw);
       l.weights.resize(w.values.size());
       for (size_t i = 0; i < w.values.size(); ++i) l.weights[order[i]] = w.values[i];
       l.bias.assign(static_cast<size_t>(O), 0.0f);
-      if (node.input_size() > 2 && !node.input(2).empty()) l.bias = constant(node, 2).values;
+      if (node.input_size() > 2 && !node.input(2).empty()) {
+        l.bias = constant(node, 2).values;
+        if (static_cast<int64_t>(l.bias.size()) != O) throw ModelError(where + "the bias needs one value per output channel");
+      }
     } else if (op == "Gemm" || op == "MatMul") {
       l.op = Op::kDense;
       l.inputs = {input_layer(node, 0)};
@@ -542,6 +561,10 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       if (w.dims.size() != 2) throw ModelError(where + "the weights must be a 2-D constant");
       const bool trans = op == "Gemm" && a.i("transB", 0) != 0;
       const int64_t K = trans ? w.dims[1] : w.dims[0], N = trans ? w.dims[0] : w.dims[1];
+      const auto& in = g.layers[static_cast<size_t>(l.inputs[0])].shape;
+      if (in.size() != 2 || in[1] != K)
+        throw ModelError(where + "the weights take " + std::to_string(K) + " features; the input is not [N, " + std::to_string(K) +
+                         "] (flatten it first)");
       l.units = N;
       l.weights.resize(static_cast<size_t>(K * N));
       for (int64_t k = 0; k < K; ++k)
@@ -591,10 +614,10 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
         throw ModelError(where + "only 2-D pads run on the chip");
       }
       l.count_pad = a.i("count_include_pad", 0) != 0;
-      if (op == "AveragePool" && !l.count_pad && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
+      if (op == "AveragePool" && !l.count_pad && l.pad_top >= 0 && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
         throw ModelError(where + "padded average pooling runs on the chip only with count_include_pad=1 (it divides "
                                  "every window by its full size)");
-      if (k.size() != 2 || a.i("ceil_mode", 0) != 0 || a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
+      if (k.size() != 2 || s.size() != 2 || a.i("ceil_mode", 0) != 0 || a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
         throw ModelError(where + "only 1-D and 2-D pooling without ceil_mode or dilation runs on the chip");
       l.kh = k[0], l.kw = k[1], l.sh = s[0], l.sw = s[1];
     } else if (op == "GlobalMaxPool") {
@@ -615,9 +638,13 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
         // A constant operand, broadcast to the other's shape, comes from the host image.
         const int src = input_layer(node, c0 ? 1 : 0);
         const Layer& x = g.layers[static_cast<size_t>(src)];
-        const std::vector<int64_t> dims = src == 0 ? input_dims
-                                          : x.is_image() ? std::vector<int64_t>{x.shape[0], x.shape[3], x.shape[1], x.shape[2]}
-                                                         : x.shape;
+        if (chw_of.count(src)) throw ModelError(where + "a constant operand of a flattened image does not run on the chip");
+        // The other operand's dims as ONNX sees them (the batch as compiled).
+        std::vector<int64_t> dims = src == 0          ? input_dims
+                                    : one_d.count(src) ? std::vector<int64_t>{x.shape[0], x.shape[3], x.shape[2]}
+                                    : x.is_image()     ? std::vector<int64_t>{x.shape[0], x.shape[3], x.shape[1], x.shape[2]}
+                                                       : x.shape;
+        if (dims.size() >= 2) dims[0] = x.shape[0];
         Layer k;
         k.name = l.name + ".constant";
         k.op = Op::kConstant;
@@ -653,9 +680,15 @@ Graph load_onnx(const std::string& path, int64_t batch_override, const std::map<
       throw ModelError(where + "this operator does not run on the chip");
     }
     l.line = 0;
-    layer_of[out] = static_cast<int>(g.layers.size());
+    const int index = static_cast<int>(g.layers.size());
+    layer_of[out] = index;
+    // Elementwise layers keep their input's feature order (a flattened image's) and form.
+    const bool elementwise = l.op == Op::kActivation || l.op == Op::kAdd || l.op == Op::kMul;
+    if (elementwise && chw_of.count(l.inputs[0])) chw_of[index] = chw_of[l.inputs[0]];
+    const bool from_one_d = !l.inputs.empty() && one_d.count(l.inputs[0]) > 0;
     g.layers.push_back(std::move(l));
     infer_shapes(g);
+    if (from_one_d && g.layers.back().is_image()) one_d.insert(index);
     if (a.s("auto_pad", "NOTSET") == "SAME_LOWER") {
       // "same" padding resolves with any odd pixel at the end; SAME_LOWER puts it at the start.
       Layer& added = g.layers.back();

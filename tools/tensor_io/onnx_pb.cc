@@ -58,8 +58,12 @@ Array read_onnx_pb(const std::string& path, const std::vector<int64_t>& chip_sha
                           " is not one the chip takes (int8, uint8, int16, int32 or float32)");
   a.dtype = kind->dtype;
   a.shape.assign(t.dims().begin(), t.dims().end());
-  for (int64_t d : a.shape)
-    if (d < 0 || d > (int64_t{1} << 31)) throw TensorFileError(path + ": a dimension is negative or too large");
+  int64_t count = 1;
+  for (int64_t d : a.shape) {
+    if (d < 0 || (d > 0 && count > (int64_t{1} << 31) / d))
+      throw TensorFileError(path + ": the dimensions are negative or hold more than 2^31 elements");
+    count *= d;
+  }
   const size_t size = isa::dtype_bytes(a.dtype), n = static_cast<size_t>(a.elements());
   if (t.has_raw_data()) {
     a.bytes.assign(t.raw_data().begin(), t.raw_data().end());
