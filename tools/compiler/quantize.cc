@@ -68,6 +68,26 @@ int frac_for(double range) {
 
 }  // namespace
 
+namespace {
+
+// A layer's weights, bias and requantization as the model states them
+// (GivenQuant): the input zero point folded into the bias, as for calibrated layers.
+void given_weights(const GivenQuant& gq, const QLayer& in, int64_t m, const std::string& where, QLayer* ql) {
+  ql->weights = gq.weights;
+  ql->raw = gq.int32_out;
+  const int64_t rows = static_cast<int64_t>(gq.weights.size()) / m;
+  ql->bias.assign(static_cast<size_t>(m), 0);
+  ql->requant.resize(static_cast<size_t>(m));
+  for (int64_t j = 0; j < m; ++j) {
+    int64_t wsum = 0;
+    for (int64_t r = 0; r < rows; ++r) wsum += gq.weights[r * m + j];
+    ql->bias[j] = static_cast<int32_t>((gq.bias.empty() ? 0 : gq.bias[j]) - static_cast<int64_t>(in.zp) * wsum);
+    ql->requant[j] = requant_for(in.scale * gq.weight_scales[j] / gq.scale, where);
+  }
+}
+
+}  // namespace
+
 QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile) {
   // |x| ranges per layer, before and after its function: maxima directly, or
   // all values kept when a percentile is asked for.
@@ -97,62 +117,47 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
   if (g.layers[0].given) {
     q.layers[0].scale = g.layers[0].given->scale;
     q.layers[0].zp = g.layers[0].given->zp;
-    q.rounding = isa::Rounding::half_even;  // ONNX rounds its integer operators half to even
   }
+  for (const Layer& l : g.layers)
+    if (l.given) q.rounding = isa::Rounding::half_even;  // ONNX rounds its integer operators half to even
   for (size_t i = 1; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
     QLayer& ql = q.layers[i];
     const std::string where = g.where(l);
     const QLayer& in = q.layers[l.inputs[0]];
     ql.func = l.act;
-    if (l.given && (l.op == Op::kDense || l.op == Op::kConv2d)) {
-      // The model's own numbers: no calibration.
-      const GivenQuant& gq = *l.given;
-      q.rounding = isa::Rounding::half_even;
-      ql.scale = gq.scale;
-      ql.zp = ql.act_zp = gq.zp;
-      ql.weights = gq.weights;
-      ql.raw = gq.int32_out;
-      const int64_t m = l.units, rows = static_cast<int64_t>(gq.weights.size()) / m;
-      ql.bias.assign(static_cast<size_t>(m), 0);
-      ql.requant.resize(static_cast<size_t>(m));
-      for (int64_t j = 0; j < m; ++j) {
-        int64_t wsum = 0;
-        for (int64_t r = 0; r < rows; ++r) wsum += gq.weights[r * m + j];
-        ql.bias[j] = static_cast<int32_t>((gq.bias.empty() ? 0 : gq.bias[j]) - static_cast<int64_t>(in.zp) * wsum);
-        ql.requant[j] = requant_for(in.scale * gq.weight_scales[j] / gq.scale, where);
-      }
-      continue;
-    }
-    if (l.given && l.op == Op::kConcat) {  // copies of a tensor at the model's own scale
-      ql.scale = l.given->scale;
-      ql.zp = ql.act_zp = l.given->zp;
-      for (int input : l.inputs) ql.requant.push_back(requant_for(q.layers[input].scale / ql.scale, where));
-      continue;
-    }
     // Output quantization, and the scale the requantization aims at.
     double target = 1;
-    switch (l.act) {
-      case isa::ActFunc::identity:
-      case isa::ActFunc::relu:
-        ql.scale = target = symmetric(range_post(i));
-        break;
-      case isa::ActFunc::relu6:  // the function reads q / 2^frac: a power-of-two scale
-        ql.frac = 4;
-        ql.scale = target = 1.0 / 16;
-        break;
-      case isa::ActFunc::sigmoid:
-      case isa::ActFunc::tanh:
-        ql.frac = frac_for(range_pre(i));
-        target = std::ldexp(1.0, -ql.frac);
-        ql.scale = l.act == isa::ActFunc::sigmoid ? 1.0 / 256 : 1.0 / 128;
-        ql.zp = l.act == isa::ActFunc::sigmoid ? -128 : 0;
-        break;
+    if (l.given) {  // the model's own numbers: no calibration
+      ql.scale = target = l.given->scale;
+      ql.zp = l.given->zp;
+    } else {
+      switch (l.act) {
+        case isa::ActFunc::identity:
+        case isa::ActFunc::relu:
+          ql.scale = target = symmetric(range_post(i));
+          break;
+        case isa::ActFunc::relu6:  // the function reads q / 2^frac: a power-of-two scale
+          ql.frac = 4;
+          ql.scale = target = 1.0 / 16;
+          break;
+        case isa::ActFunc::sigmoid:
+        case isa::ActFunc::tanh:
+          ql.frac = frac_for(range_pre(i));
+          target = std::ldexp(1.0, -ql.frac);
+          ql.scale = l.act == isa::ActFunc::sigmoid ? 1.0 / 256 : 1.0 / 128;
+          ql.zp = l.act == isa::ActFunc::sigmoid ? -128 : 0;
+          break;
+      }
     }
     switch (l.op) {
       case Op::kInput: break;
       case Op::kDense:
       case Op::kConv2d: {
+        if (l.given) {
+          given_weights(*l.given, in, l.units, where, &ql);
+          break;
+        }
         const int64_t m = l.units;
         const int64_t per_channel = static_cast<int64_t>(l.weights.size()) / m;  // rows of the [.., m] layout
         std::vector<double> sw(static_cast<size_t>(m), 0);
