@@ -10,6 +10,8 @@
 #include <limits>
 #include <set>
 
+#include "tools/tensor_io/layout.h"
+
 namespace tpu::compiler {
 
 namespace {
@@ -192,21 +194,13 @@ namespace {
 
 // Between N, C, H, W and N, H, W, C order (`to_nhwc` says which way).
 std::vector<float> reorder(const std::vector<float>& v, const std::vector<int64_t>& dims, bool to_nhwc) {
-  // [N, C, L] is an image one pixel high.
-  const std::vector<int64_t> d = dims.size() == 3 ? std::vector<int64_t>{dims[0], dims[1], 1, dims[2]} : dims;
+  const std::vector<int64_t> d = tensor_io::as_nchw(dims);
   if (d.size() != 4 || static_cast<int64_t>(v.size()) != elements(d)) return v;
   std::vector<float> out(v.size());
-  for (int64_t n = 0; n < d[0]; ++n)
-    for (int64_t c = 0; c < d[1]; ++c)
-      for (int64_t y = 0; y < d[2]; ++y)
-        for (int64_t x = 0; x < d[3]; ++x) {
-          const size_t nchw = static_cast<size_t>(((n * d[1] + c) * d[2] + y) * d[3] + x);
-          const size_t nhwc = static_cast<size_t>(((n * d[2] + y) * d[3] + x) * d[1] + c);
-          if (to_nhwc)
-            out[nhwc] = v[nchw];
-          else
-            out[nchw] = v[nhwc];
-        }
+  tensor_io::for_each_nchw_nhwc(d, [&](size_t nchw, size_t nhwc) {
+    if (to_nhwc) out[nhwc] = v[nchw];
+    else out[nchw] = v[nhwc];
+  });
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "isa/program.h"
+#include "tools/tensor_io/layout.h"
 
 namespace tpu::tensor_io {
 
@@ -22,21 +23,13 @@ constexpr Kind kKinds[] = {{onnx::TensorProto::INT8, isa::DType::kI8},
                            {onnx::TensorProto::INT32, isa::DType::kI32},
                            {onnx::TensorProto::FLOAT, isa::DType::kF32}};
 
-// Moves 4-D elements between N, C, H, W (`nchw` true: from) and N, H, W, C.
+// Moves elements of `size` bytes between N, C, H, W (`from_nchw`: from) and N, H, W, C.
 std::vector<uint8_t> transpose(const std::vector<uint8_t>& in, const std::vector<int64_t>& nchw, size_t size, bool from_nchw) {
-  const int64_t N = nchw[0], C = nchw[1], H = nchw[2], W = nchw[3];
   std::vector<uint8_t> out(in.size());
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t y = 0; y < H; ++y)
-        for (int64_t x = 0; x < W; ++x) {
-          const size_t a = static_cast<size_t>(((n * C + c) * H + y) * W + x) * size;
-          const size_t b = static_cast<size_t>(((n * H + y) * W + x) * C + c) * size;
-          for (size_t k = 0; k < size; ++k) {
-            if (from_nchw) out[b + k] = in[a + k];
-            else out[a + k] = in[b + k];
-          }
-        }
+  for_each_nchw_nhwc(nchw, [&](size_t a, size_t b) {
+    if (from_nchw) std::memcpy(&out[b * size], &in[a * size], size);
+    else std::memcpy(&out[a * size], &in[b * size], size);
+  });
   return out;
 }
 
@@ -87,8 +80,7 @@ Array read_onnx_pb(const std::string& path, const std::vector<int64_t>& chip_sha
     throw TensorFileError(path + ": " + std::to_string(a.bytes.size()) + " data bytes for " + std::to_string(n) +
                           " elements of " + std::string(isa::to_string(a.dtype)));
   if (chip_shape.size() == 4 && (a.shape.size() == 3 || a.shape.size() == 4)) {
-    // [N, C, L] is [N, C, 1, L].
-    const std::vector<int64_t> nchw = a.shape.size() == 4 ? a.shape : std::vector<int64_t>{a.shape[0], a.shape[1], 1, a.shape[2]};
+    const std::vector<int64_t> nchw = as_nchw(a.shape);
     a.bytes = transpose(a.bytes, nchw, size, true);
     a.shape = {nchw[0], nchw[2], nchw[3], nchw[1]};
   }
