@@ -58,7 +58,8 @@ using Lut = std::array<int8_t, 256>;
 
 // The table of a nonlinearity for zero point zp and `frac` fraction bits:
 // input q means (q - zp) / 2^frac. sigmoid gives round(256 * sigmoid(x)) - 128
-// and tanh round(128 * tanh(x)), rounding halves away from zero, saturated.
+// and tanh round(128 * tanh(x)), gelu zp + round(2^frac * x * Phi(x)), rounding
+// halves away from zero, saturated.
 inline Lut function_table(ActFunc func, int zp, int frac) {
   Lut lut{};
   for (int q = -128; q <= 127; ++q) {
@@ -70,10 +71,18 @@ inline Lut function_table(ActFunc func, int zp, int frac) {
       case ActFunc::relu6: y = std::min<int64_t>(std::max(q, zp), zp + (int64_t{6} << frac)); break;
       case ActFunc::sigmoid: y = static_cast<int64_t>(std::round(256.0 / (1.0 + std::exp(-x)))) - 128; break;
       case ActFunc::tanh: y = static_cast<int64_t>(std::round(128.0 * std::tanh(x))); break;
+      case ActFunc::gelu:
+        y = zp + static_cast<int64_t>(std::round(std::ldexp(x * 0.5 * std::erfc(-x / std::sqrt(2.0)), frac)));
+        break;
     }
     lut[static_cast<size_t>(q + 128)] = sat8(y);
   }
   return lut;
+}
+
+// Whether a function is a table lookup in the activation unit (the others are comparisons).
+constexpr bool is_lookup(ActFunc func) {
+  return func == ActFunc::sigmoid || func == ActFunc::tanh || func == ActFunc::gelu;
 }
 
 inline int8_t lookup(const Lut& lut, int8_t q) { return lut[static_cast<size_t>(q + 128)]; }

@@ -24,7 +24,14 @@ bool meets(i128 x, i128 len, const Strided& b) {
   return std::max<i128>(j_min, 0) <= std::min<i128>(j_max, i128(b.count) - 1);
 }
 
-const char* space_name(Space s) { return s == Space::kUnifiedBuffer ? "unified-buffer bytes" : "accumulator rows"; }
+const char* space_name(Space s) {
+  switch (s) {
+    case Space::kUnifiedBuffer: return "unified-buffer bytes";
+    case Space::kAccumulators: return "accumulator rows";
+    case Space::kWeightDram: return "weight-DRAM bytes";
+  }
+  return "?";
+}
 
 }  // namespace
 

@@ -21,10 +21,10 @@
 
 namespace tpu::sim {
 
-enum class Space : uint8_t { kUnifiedBuffer, kAccumulators };
+enum class Space : uint8_t { kUnifiedBuffer, kAccumulators, kWeightDram };
 
 // `count` blocks of `len` units `stride` apart from `base`: bytes of the
-// unified buffer, or rows of the accumulators.
+// unified buffer or weight DRAM, or rows of the accumulators.
 struct Strided {
   uint64_t base = 0;
   uint64_t len = 0;

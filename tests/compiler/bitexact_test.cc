@@ -127,6 +127,24 @@ const std::vector<ModelCase> kModels = {
      "  - {name: pool, op: maxpool, kernel: 3, stride: 2, padding: [1, 1]}\n"
      "  - {name: t, op: conv2d, filters: 4, kernel: 1, activation: tanh}\n"
      "  - {name: pool2, op: maxpool, kernel: 2, stride: 1, padding: same}\n"},
+    // A transformer encoder layer in miniature: attention through the host (scores, softmax,
+    // context), layer normalization on the host, a GELU feed-forward block.
+    {"attention",
+     "name: attention\nseed: 29\ninput: {name: x, shape: [2, 1, 7, 12]}\nlayers:\n"
+     "  - {name: q, op: dense, units: 12}\n"
+     "  - {name: k, op: dense, units: 12, input: x}\n"
+     "  - {name: v, op: dense, units: 12, input: x}\n"
+     "  - {name: scores, op: matmul, inputs: [q, k], heads: 3, transpose_b: true, alpha: 0.5}\n"
+     "  - {name: probs, op: softmax}\n"
+     "  - {name: context, op: matmul, inputs: [probs, v], heads: 3}\n"
+     "  - {name: o, op: dense, units: 12}\n"
+     "  - {name: res1, op: add, inputs: [o, x]}\n"
+     "  - {name: ln1, op: layernorm}\n"
+     "  - {name: ff1, op: dense, units: 20, activation: gelu}\n"
+     "  - {name: ff2, op: dense, units: 12}\n"
+     "  - {name: res2, op: add, inputs: [ff2, ln1]}\n"
+     "  - {name: ln2, op: layernorm}\n"
+     "outputs: [ln2, probs]\n"},
 };
 
 // A tensor whose padding two readers need to hold different values.

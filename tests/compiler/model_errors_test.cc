@@ -33,16 +33,23 @@ TEST_P(BadModels, AreRejectedWithTheLayerNamed) {
 }
 
 const std::string kIn = "input: {name: x, shape: [1, 8, 8, 3]}\nlayers:\n";
+const std::string kSeq = "input: {name: x, shape: [1, 1, 6, 8]}\nlayers:\n";
 
 INSTANTIATE_TEST_SUITE_P(
     Models, BadModels,
     testing::Values(
         BadModel{"UnknownOp", kIn + "  - {name: c, op: conv3d}\n", "layer 'c' (line 3): unknown op 'conv3d'; did you mean 'conv2d'?"},
-        BadModel{"UnknownActivation", kIn + "  - {name: c, op: conv2d, filters: 4, activation: gelu}\n",
-                 "unknown activation 'gelu'"},
+        BadModel{"UnknownActivation", kIn + "  - {name: c, op: conv2d, filters: 4, activation: swish}\n",
+                 "unknown activation 'swish'"},
         BadModel{"UnknownAttribute", kIn + "  - {name: c, op: conv2d, filter: 4}\n", "unknown attribute 'filter'; did you mean 'filters'?"},
         BadModel{"UnknownInput", kIn + "  - {name: c, op: conv2d, filters: 4, input: y}\n", "input 'y' is not an earlier layer; did you mean 'x'?"},
-        BadModel{"DenseOnImage", kIn + "  - {name: d, op: dense, units: 4}\n", "dense needs a [N, features] input (add a flatten layer)"},
+        BadModel{"MatMulHeads", kSeq + "  - {name: s, op: matmul, inputs: [x, x], heads: 5, transpose_b: true}\n",
+                 "layer 's' (line 3): heads=5 must divide the 8 features of 'x'"},
+        BadModel{"MatMulShapes", kSeq + "  - {name: s, op: matmul, inputs: [x, x], heads: 2}\n",
+                 "matmul needs a [N, heads, S, T] and b [N, 1, T, F]; got 'x' [1, 1, 6, 8] and 'x' [1, 1, 6, 8]"},
+        BadModel{"MatMulVector", "input: {name: x, shape: [2, 4]}\nlayers:\n  - {name: s, op: matmul, inputs: [x, x]}\n",
+                 "matmul needs two [N, H, rows, features] inputs"},
+        BadModel{"SoftmaxActivation", kSeq + "  - {name: s, op: softmax, activation: relu}\n", "softmax takes no activation"},
         BadModel{"KernelTooLarge", kIn + "  - {name: c, op: conv2d, filters: 4, kernel: 9}\n", "the kernel is larger than the padded 8x8 input"},
         BadModel{"PaddedAvgPool", kIn + "  - {name: p, op: avgpool, kernel: 3, stride: 1, padding: same}\n",
                  "layer 'p' (line 3): avgpool with padding runs on the chip only with count_pad: true"},

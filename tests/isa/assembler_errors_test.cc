@@ -57,7 +57,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSource{"SymbolRedefined", ".equ A, 1\n.equ A, 2\n", 2, 6, "symbol 'A' is already defined at line 1"},
         BadSource{"LabelRedefined", "x: nop\nx: halt\n", 2, 1, "symbol 'x' is already defined at line 1"},
         BadSource{"BadEnumName", "act 0 0 1 1 1 func=relux mult=1\n", 1, 20,
-                  "'relux' is not one of identity, relu, relu6, sigmoid, tanh; did you mean 'relu'?"},
+                  "'relux' is not one of identity, relu, relu6, sigmoid, tanh, gelu; did you mean 'relu'?"},
         BadSource{"MaskNamesControl", "sync units=matrix|control\n", 1, 19, "'control' cannot be named in 'units'"},
         BadSource{"FlagWithValue", "mmul 0 0 1 1 accumulate=2\n", 1, 25,
                   "value 2 is out of range for 'accumulate' (1-bit field: 0 or 1)"},

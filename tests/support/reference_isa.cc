@@ -4,6 +4,7 @@
 
 #include "isa/arith.h"
 #include "isa/encoding.h"
+#include "isa/host_ops.h"
 
 namespace tpu::test {
 
@@ -21,32 +22,48 @@ void ReferenceMachine::run(const isa::Program& program) {
   for (const auto& [addr, bytes] : program.dram.segments())
     for (size_t i = 0; i < bytes.size(); ++i) dram_[addr + i] = bytes[i];
   // The weight FIFO is a stream: the n-th swap takes the n-th tile any rdw
-  // brings, even one issued after it (weight DRAM never changes).
-  for (const isa::Word& w : program.text) {
-    isa::Instruction insn;
-    std::string error;
-    if (isa::decode(w, &insn, &error) && insn.opcode() == isa::Opcode::rdw) fetch(insn);
-  }
+  // brings, even one issued after it. Tiles of weight DRAM that no ldw writes
+  // are read up front; the others when their rdw runs, in program order.
+  std::vector<isa::Instruction> text(program.text.size());
+  std::vector<std::pair<uint64_t, uint64_t>> loaded;  // [lo, hi) of every ldw's blocks' span
   for (size_t pc = 0; pc < program.text.size(); ++pc) {
-    isa::Instruction insn;
     std::string error;
-    if (!isa::decode(program.text[pc], &insn, &error))
+    if (!isa::decode(program.text[pc], &text[pc], &error))
       throw std::runtime_error("pc " + std::to_string(pc) + ": " + error);
+    const isa::Instruction& insn = text[pc];
+    if (insn.opcode() == isa::Opcode::ldw)
+      loaded.emplace_back(insn.get("dram"),
+                          insn.get("dram") + (insn.get("repeat") - 1) * insn.get("dram_stride") + insn.get("len"));
+  }
+  for (size_t pc = 0; pc < text.size(); ++pc) {
+    const isa::Instruction& insn = text[pc];
+    if (insn.opcode() != isa::Opcode::rdw) continue;
+    const uint64_t lo = static_cast<uint64_t>(insn.get("dram"));
+    const uint64_t hi = lo + static_cast<uint64_t>(insn.get("repeat") * insn.get("k") * insn.get("n"));
+    first_tile_[pc] = stream_.size();
+    stream_.resize(stream_.size() + static_cast<size_t>(insn.get("repeat")));
+    bool dynamic = false;
+    for (const auto& [l, h] : loaded) dynamic = dynamic || (l < hi && lo < h);
+    if (!dynamic) fetch(insn, first_tile_[pc]);
+  }
+  for (size_t pc = 0; pc < text.size(); ++pc) {
+    const isa::Instruction& insn = text[pc];
     if (insn.opcode() == isa::Opcode::halt) return;
+    if (insn.opcode() == isa::Opcode::rdw && !stream_[first_tile_[pc]].filled) fetch(insn, first_tile_[pc]);
     execute(insn);
   }
   throw std::runtime_error("no halt");
 }
 
-void ReferenceMachine::fetch(const isa::Instruction& insn) {
+void ReferenceMachine::fetch(const isa::Instruction& insn, size_t first) {
   const uint64_t k = static_cast<uint64_t>(insn.get("k")), n = static_cast<uint64_t>(insn.get("n"));
   for (int64_t t = 0; t < insn.get("repeat"); ++t) {
-    Tile tile{k, n, insn.get("uw") != 0, {}};
+    Tile tile{k, n, insn.get("uw") != 0, {}, true};
     for (uint64_t b = 0; b < k * n; ++b) {
       const auto it = dram_.find(static_cast<uint64_t>(insn.get("dram")) + t * k * n + b);
       tile.w.push_back(it == dram_.end() ? 0 : it->second);
     }
-    fifo_.push_back(std::move(tile));
+    stream_[first + static_cast<size_t>(t)] = std::move(tile);
   }
 }
 
@@ -74,12 +91,29 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
         for (uint64_t b = 0; b < u("len"); ++b)
           host_[u("host") + i * u("host_stride") + b] = ub_at(u("ub") + i * u("ub_stride") + b);
       return;
-    case isa::Opcode::rdw: return;  // fetched ahead, in run()
+    case isa::Opcode::rdw: return;  // fetched in run()
+    case isa::Opcode::ldw:
+      for (uint64_t i = 0; i < u("repeat"); ++i)
+        for (uint64_t b = 0; b < u("len"); ++b)
+          dram_[u("dram") + i * u("dram_stride") + b] = host(u("host") + i * u("host_stride") + b);
+      return;
+    case isa::Opcode::hop: {
+      const auto fn = static_cast<isa::HostFn>(v("fn"));
+      const uint64_t bytes = u("rows") * u("cols");
+      std::vector<uint8_t> src(bytes), params(isa::host::params_bytes(fn, u("cols")));
+      for (uint64_t b = 0; b < bytes; ++b) src[b] = host(u("src") + b);
+      for (uint64_t b = 0; b < params.size(); ++b) params[b] = host(u("params") + b);
+      const std::vector<uint8_t> dst = isa::host::compute(fn, src.data(), u("rows"), u("cols"), params.data());
+      for (uint64_t b = 0; b < bytes; ++b) host_[u("dst") + b] = dst[b];
+      return;
+    }
     case isa::Opcode::mmul: {
       if (v("swap")) {
-        if (fifo_.empty()) throw std::runtime_error("mmul swap, but no rdw in the program brings another tile");
-        active_ = fifo_.front();
-        fifo_.pop_front();
+        if (next_swap_ >= stream_.size())
+          throw std::runtime_error("mmul swap, but no rdw in the program brings another tile");
+        if (!stream_[next_swap_].filled)
+          throw std::runtime_error("mmul swap takes a tile an ldw writes, before its rdw (the reference reads such tiles in program order)");
+        active_ = stream_[next_swap_++];
         has_active_ = true;
       }
       if (!has_active_) throw std::runtime_error("mmul without an active tile");

@@ -3,7 +3,8 @@
 // A plain reference for the values a program computes: every instruction
 // executed one after another, straight from its definition in isa/ISA.md,
 // with no timing and no sharing of code with the chip model beyond the ISA's
-// arithmetic (isa/arith.h). Tests compare the chip's memories against it.
+// arithmetic (isa/arith.h) and the host's own computations (isa/host_ops.h).
+// Tests compare the chip's memories against it.
 
 #include <cstdint>
 #include <deque>
@@ -38,13 +39,17 @@ class ReferenceMachine {
     uint64_t k = 0, n = 0;
     bool is_unsigned = false;
     std::vector<uint8_t> w;  // k x n
+    bool filled = false;
   };
-  void fetch(const isa::Instruction& rdw);
+  // Reads the tiles of the rdw whose first tile is stream_[first].
+  void fetch(const isa::Instruction& rdw, size_t first);
   void execute(const isa::Instruction& insn);
 
   sim::ChipParams params_;
   std::map<uint64_t, uint8_t> host_, dram_;
-  std::deque<Tile> fifo_;
+  std::vector<Tile> stream_;             // every tile the program's rdws bring, in order
+  std::map<size_t, size_t> first_tile_;  // pc of an rdw -> its first tile in stream_
+  size_t next_swap_ = 0;
   Tile active_;
   bool has_active_ = false;
   isa::Rounding rounding_ = isa::Rounding::half_away;

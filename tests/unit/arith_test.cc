@@ -78,6 +78,20 @@ TEST(Arith, FunctionTablesFollowTheirFormulas) {
   EXPECT_EQ(lookup(function_table(ActFunc::relu6, 0, 7), 127), 127);  // 6 * 128 saturates
 }
 
+TEST(Arith, GeluTableIsXTimesTheNormalDistributionFunction) {
+  for (int zp : {-20, 0, 9})
+    for (int frac : {0, 3, 5}) {
+      const Lut g = function_table(ActFunc::gelu, zp, frac);
+      for (int q = -128; q <= 127; ++q) {
+        const double x = (q - zp) / double(1 << frac);
+        const double gelu = 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+        EXPECT_EQ(lookup(g, int8_t(q)), sat8(zp + std::lround(gelu * (1 << frac)))) << q << " zp " << zp;
+      }
+    }
+  EXPECT_TRUE(is_lookup(ActFunc::gelu));
+  EXPECT_FALSE(is_lookup(ActFunc::relu));
+}
+
 TEST(Arith, AveragesRoundLikeRequantization) {
   for (Rounding mode : {Rounding::half_away, Rounding::half_even, Rounding::floor})
     for (int64_t sum = -600; sum <= 600; ++sum)

@@ -25,6 +25,9 @@ const char* op_name(Op op) {
     case Op::kZeros: return "zeros";
     case Op::kConstant: return "constant";
     case Op::kFlatten: return "flatten";
+    case Op::kMatMul: return "matmul";
+    case Op::kSoftmax: return "softmax";
+    case Op::kLayerNorm: return "layernorm";
   }
   return "?";
 }
@@ -50,13 +53,15 @@ namespace {
 const std::vector<std::pair<std::string, Op>> kOps = {
     {"dense", Op::kDense},     {"conv2d", Op::kConv2d}, {"maxpool", Op::kMaxPool}, {"avgpool", Op::kAvgPool},
     {"global_avgpool", Op::kGlobalAvgPool}, {"add", Op::kAdd}, {"flatten", Op::kFlatten}, {"mul", Op::kMul},
-    {"concat", Op::kConcat}, {"activation", Op::kActivation}, {"zeros", Op::kZeros}, {"lstm", Op::kInput}};
+    {"concat", Op::kConcat}, {"activation", Op::kActivation}, {"zeros", Op::kZeros}, {"lstm", Op::kInput},
+    {"matmul", Op::kMatMul},   {"softmax", Op::kSoftmax}, {"layernorm", Op::kLayerNorm}};
 
 const std::vector<std::pair<std::string, isa::ActFunc>> kActs = {{"identity", isa::ActFunc::identity},
                                                                  {"relu", isa::ActFunc::relu},
                                                                  {"relu6", isa::ActFunc::relu6},
                                                                  {"sigmoid", isa::ActFunc::sigmoid},
-                                                                 {"tanh", isa::ActFunc::tanh}};
+                                                                 {"tanh", isa::ActFunc::tanh},
+                                                                 {"gelu", isa::ActFunc::gelu}};
 
 template <class T>
 const T* lookup(const std::vector<std::pair<std::string, T>>& table, const std::string& key) {
@@ -204,6 +209,10 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (node["dilation"]) std::tie(l.dh, l.dw) = pair_of(node["dilation"], where, "dilation");
     if (node["groups"]) l.groups = node["groups"].as<int64_t>();
     if (node["count_pad"]) l.count_pad = node["count_pad"].as<bool>();
+    if (node["heads"]) l.heads = node["heads"].as<int64_t>();
+    if (node["transpose_b"]) l.transpose_b = node["transpose_b"].as<bool>();
+    if (node["alpha"]) l.alpha = node["alpha"].as<double>();
+    if (node["eps"]) l.eps = node["eps"].as<double>();
     if (node["padding"]) {
       const YAML::Node p = node["padding"];
       if (p.IsScalar() && p.as<std::string>() == "same") {
@@ -224,7 +233,8 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     for (const auto& kv : node) {
       static const std::vector<std::string> known = {"name",   "op",     "inputs",   "input",  "units",
                                                      "filters", "kernel", "stride",   "padding", "dilation",
-                                                     "groups", "activation", "count_pad"};
+                                                     "groups", "activation", "count_pad", "heads",
+                                                     "transpose_b", "alpha", "eps"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         std::vector<std::string_view> views(known.begin(), known.end());
@@ -248,6 +258,12 @@ Graph load_model(const std::string& path, int64_t batch_override) {
 }
 
 namespace {
+
+std::string shape_text(const std::vector<int64_t>& s) {
+  std::string t = "[";
+  for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+  return t + "]";
+}
 
 // Output height and width of a windowed layer (conv2d, pooling) over `in`
 // [N, H, W, C] with effective kernel ekh x ekw; resolves "same" padding.
@@ -276,15 +292,43 @@ void infer_shapes(Graph& g) {
     Layer& l = g.layers[i];
     const std::string where = g.where(l);
     const std::vector<int64_t>& in = g.layers[l.inputs[0]].shape;
-    const size_t arity = (l.op == Op::kAdd || l.op == Op::kMul) ? 2 : 1;
+    const size_t arity = (l.op == Op::kAdd || l.op == Op::kMul || l.op == Op::kMatMul) ? 2 : 1;
     if (l.op != Op::kConcat && l.inputs.size() != arity)
       throw ModelError(where + op_name(l.op) + " takes " + std::to_string(arity) + " input" + (arity > 1 ? "s" : ""));
     switch (l.op) {
       case Op::kInput: break;
-      case Op::kDense:
-        if (in.size() != 2) throw ModelError(where + "dense needs a [N, features] input (add a flatten layer)");
+      case Op::kDense:  // on the last axis: vectors, or every pixel (token) of an image (sequence)
+        if (in.size() != 2 && in.size() != 4) throw ModelError(where + "dense needs a [N, features] or [N, H, W, C] input");
         if (l.units <= 0) throw ModelError(where + "dense needs `units` > 0");
-        l.shape = {in[0], l.units};
+        l.shape = in;
+        l.shape.back() = l.units;
+        break;
+      case Op::kMatMul: {
+        const std::vector<int64_t>& b = g.layers[l.inputs[1]].shape;
+        const std::string names = "'" + g.layers[l.inputs[0]].name + "' " + shape_text(in) + " and '" +
+                                  g.layers[l.inputs[1]].name + "' " + shape_text(b);
+        if (in.size() != 4 || b.size() != 4 || in[0] != b[0] || b[1] != 1)
+          throw ModelError(where + "matmul needs two [N, H, rows, features] inputs of one batch, the second with H = 1; got " + names);
+        if (l.heads <= 0 || b[3] % l.heads)
+          throw ModelError(where + "heads=" + std::to_string(l.heads) + " must divide the " + std::to_string(b[3]) +
+                           " features of '" + g.layers[l.inputs[1]].name + "'");
+        if (!(l.alpha > 0) || !std::isfinite(l.alpha)) throw ModelError(where + "alpha must be a positive number");
+        if (l.transpose_b) {
+          if (in[1] != 1 || in[3] != b[3])
+            throw ModelError(where + "matmul with transpose_b needs a [N, 1, S, F] and b [N, 1, T, F]; got " + names);
+          l.shape = {in[0], l.heads, in[2], b[2]};
+        } else {
+          if (in[1] != l.heads || in[3] != b[2])
+            throw ModelError(where + "matmul needs a [N, heads, S, T] and b [N, 1, T, F]; got " + names);
+          l.shape = {in[0], 1, in[2], b[3]};
+        }
+        break;
+      }
+      case Op::kSoftmax:
+      case Op::kLayerNorm:
+        if (l.act != isa::ActFunc::identity) throw ModelError(where + op_name(l.op) + " takes no activation");
+        if (l.op == Op::kLayerNorm && !(l.eps >= 0)) throw ModelError(where + "eps must be >= 0");
+        l.shape = in;
         break;
       case Op::kConv2d: {
         if (in.size() != 4) throw ModelError(where + "conv2d needs an [N, H, W, C] input");
@@ -392,9 +436,17 @@ void generate_weights(Graph& g) {
       for (float& v : l.weights) v = static_cast<float>(normal() * 0.5);
       continue;
     }
+    if (l.op == Op::kLayerNorm && l.weights.empty()) {  // gamma near 1, beta near 0
+      const int64_t c = l.shape.back();
+      l.weights.resize(static_cast<size_t>(c));
+      l.bias.resize(static_cast<size_t>(c));
+      for (float& v : l.weights) v = static_cast<float>(1.0 + 0.1 * normal());
+      for (float& v : l.bias) v = static_cast<float>(0.1 * normal());
+      continue;
+    }
     if (!l.weights.empty() || (l.op != Op::kDense && l.op != Op::kConv2d)) continue;
     const std::vector<int64_t>& in = g.layers[l.inputs[0]].shape;
-    const int64_t fan_in = l.op == Op::kDense ? in[1] : l.kh * l.kw * in[3] / l.groups;
+    const int64_t fan_in = l.op == Op::kDense ? in.back() : l.kh * l.kw * in[3] / l.groups;
     const int64_t count = fan_in * l.units;
     const double std_dev = std::sqrt(2.0 / static_cast<double>(fan_in));
     l.weights.resize(static_cast<size_t>(count));

@@ -33,7 +33,10 @@ enum class Op {
   kActivation,  // a function on its own
   kZeros,       // a constant zero tensor [N, units] (recurrent state at the first step)
   kConstant,    // a fixed tensor of seeded values (`weights`), shipped with the program
-  kFlatten
+  kFlatten,
+  kMatMul,      // product of two activations, per attention head (see Layer::heads)
+  kSoftmax,     // over the last axis, on the host
+  kLayerNorm    // over the last axis, on the host; weights = gamma, bias = beta
 };
 
 const char* op_name(Op op);
@@ -57,15 +60,24 @@ struct Layer {
   std::vector<int> inputs;  // indices of earlier layers
   int line = 0;             // where the model file defines it
 
-  // dense: units; conv2d: filters, kernel, stride, padding (top, left, bottom, right), dilation, groups
+  // dense (on the last axis of vectors or images): units; conv2d: filters, kernel, stride, padding (top, left, bottom, right), dilation, groups
   int64_t units = 0;
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, groups = 1;
   bool count_pad = false;  // avgpool: padded taps count, as zeros, in each window's divisor
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   isa::ActFunc act = isa::ActFunc::identity;  // applied to the layer's output
+  // matmul of a and b, both [N, *, rows, features], per head h of `heads`:
+  //   transpose_b: a [N, 1, S, heads*d] . b [N, 1, T, heads*d]^T -> [N, heads, S, T] (attention scores)
+  //   otherwise:   a [N, heads, S, T] . b [N, 1, T, heads*d] -> [N, 1, S, heads*d] (attention context)
+  // scaled by alpha.
+  int64_t heads = 1;
+  bool transpose_b = false;
+  double alpha = 1;
+  double eps = 1e-5;  // layernorm
 
   std::vector<int64_t> shape;  // output shape
-  // Float weights: dense [K][N]; conv2d [kh][kw][Cin/groups][Cout]; bias [N or Cout].
+  // Float weights: dense [K][N]; conv2d [kh][kw][Cin/groups][Cout]; bias [N or Cout];
+  // layernorm: gamma and beta [C].
   std::vector<float> weights, bias;
   std::optional<GivenQuant> given;
 

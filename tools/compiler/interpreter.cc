@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include <Eigen/Core>
 
 #include "isa/arith.h"
+#include "isa/host_ops.h"
 
 namespace tpu::compiler {
 
@@ -20,6 +22,7 @@ float act_float(isa::ActFunc f, float x) {
     case isa::ActFunc::relu6: return std::min(std::max(x, 0.0f), 6.0f);
     case isa::ActFunc::sigmoid: return 1.0f / (1.0f + std::exp(-x));
     case isa::ActFunc::tanh: return std::tanh(x);
+    case isa::ActFunc::gelu: return 0.5f * x * (1.0f + std::erf(x / std::sqrt(2.0f)));
   }
   return x;
 }
@@ -81,6 +84,33 @@ void for_each_pool_window(const Graph& g, const Layer& l, F&& f) {
         }
 }
 
+// The sums of a matmul layer (Layer::heads): sums[o] = sum of a * b over the
+// shared axis, for every output element o.
+template <class In, class Sum>
+void matmul_sums(const Graph& g, const Layer& l, const std::vector<In>& a, const std::vector<In>& b,
+                 std::vector<Sum>& sums) {
+  const auto& sa = g.layers[l.inputs[0]].shape;
+  const auto& sb = g.layers[l.inputs[1]].shape;
+  const int64_t N = sa[0], H = l.heads, S = sa[2], T = sb[2], F = sb[3], d = F / H;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t s = 0; s < S; ++s) {
+        if (l.transpose_b) {
+          for (int64_t t = 0; t < T; ++t) {
+            Sum sum = 0;
+            for (int64_t k = 0; k < d; ++k) sum += Sum(a[(n * S + s) * F + h * d + k]) * Sum(b[(n * T + t) * F + h * d + k]);
+            sums[((n * H + h) * S + s) * T + t] = sum;
+          }
+        } else {
+          for (int64_t j = 0; j < d; ++j) {
+            Sum sum = 0;
+            for (int64_t t = 0; t < T; ++t) sum += Sum(a[((n * H + h) * S + s) * T + t]) * Sum(b[(n * T + t) * F + h * d + j]);
+            sums[(n * S + s) * F + h * d + j] = sum;
+          }
+        }
+      }
+}
+
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // conv2d in float through im2col and a matrix product, group by group.
@@ -137,7 +167,7 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
     switch (l.op) {
       case Op::kInput: break;
       case Op::kDense: {
-        const int64_t n = l.shape[0], k = g.layers[l.inputs[0]].shape[1], m = l.units;
+        const int64_t k = g.layers[l.inputs[0]].shape.back(), m = l.units, n = elements(l.shape) / m;
         const Eigen::Map<const RowMatrix> X(x.data(), n, k), W(l.weights.data(), k, m);
         const RowMatrix Y = X * W;
         for (int64_t b = 0; b < n; ++b)
@@ -185,6 +215,33 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
       case Op::kConstant:
         for (size_t o = 0; o < y.size(); ++o) y[o] = l.weights[o];
         break;
+      case Op::kMatMul: {
+        matmul_sums(g, l, x, r.post[l.inputs[1]], y);
+        for (double& v : y) v *= l.alpha;
+        break;
+      }
+      case Op::kSoftmax:
+      case Op::kLayerNorm: {
+        const int64_t cols = l.shape.back(), rows = elements(l.shape) / cols;
+        for (int64_t row = 0; row < rows; ++row) {
+          const float* xr = &x[row * cols];
+          double* yr = &y[row * cols];
+          if (l.op == Op::kSoftmax) {
+            const double m = *std::max_element(xr, xr + cols);
+            double sum = 0;
+            for (int64_t j = 0; j < cols; ++j) sum += yr[j] = std::exp(xr[j] - m);
+            for (int64_t j = 0; j < cols; ++j) yr[j] /= sum;
+          } else {
+            double mean = 0, var = 0;
+            for (int64_t j = 0; j < cols; ++j) mean += xr[j];
+            mean /= cols;
+            for (int64_t j = 0; j < cols; ++j) var += (xr[j] - mean) * (xr[j] - mean);
+            const double inv = 1.0 / std::sqrt(var / cols + l.eps);
+            for (int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - mean) * inv * l.weights[j] + l.bias[j];
+          }
+        }
+        break;
+      }
       case Op::kConcat: {
         const int64_t rows = elements(l.shape) / l.shape.back(), width = l.shape.back();
         int64_t off = 0;
@@ -239,7 +296,7 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
     switch (l.op) {
       case Op::kInput: break;
       case Op::kDense: {
-        const int64_t n = l.shape[0], k = g.layers[l.inputs[0]].shape[1], m = l.units;
+        const int64_t k = g.layers[l.inputs[0]].shape.back(), m = l.units, n = elements(l.shape) / m;
         std::vector<int16_t> xs(x.begin(), x.end()), wt(static_cast<size_t>(k * m));
         for (int64_t t = 0; t < k; ++t)
           for (int64_t j = 0; j < m; ++j) wt[j * k + t] = ql.weights[t * m + j];
@@ -325,6 +382,25 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
                                 : arith::combine(isa::VecOp::add, x[o], 0, qa.zp, 0, 1, 0);
           y[o] = arith::lookup(lut, arith::requant8(t, ql.add.mult, ql.add.shift, ql.act_zp, q.rounding));
         }
+        break;
+      }
+      case Op::kMatMul: {
+        std::vector<int64_t> sums(y.size());
+        matmul_sums(g, l, x, out[l.inputs[1]], sums);
+        const int64_t cols = l.shape.back();
+        for (size_t o = 0; o < y.size(); ++o)  // wrapped to int32 as the accumulators are
+          y[o] = finish(static_cast<int32_t>(static_cast<uint32_t>(sums[o])), static_cast<int64_t>(o) % cols,
+                        static_cast<int64_t>(o));
+        break;
+      }
+      case Op::kSoftmax:
+      case Op::kLayerNorm: {
+        const int64_t cols = l.shape.back();
+        const auto fn = l.op == Op::kSoftmax ? isa::HostFn::softmax : isa::HostFn::layernorm;
+        const std::vector<uint8_t> r = isa::host::compute(fn, reinterpret_cast<const uint8_t*>(x.data()),
+                                                          static_cast<uint64_t>(elements(l.shape) / cols),
+                                                          static_cast<uint64_t>(cols), ql.host_params.data());
+        std::memcpy(y.data(), r.data(), r.size());
         break;
       }
       case Op::kZeros: break;

@@ -38,7 +38,7 @@ struct Buffer {
   }
 };
 
-enum class Space { kUb, kAcc };
+enum class Space { kUb, kAcc, kDram };
 struct Region {
   Space space;
   uint64_t lo, hi;
@@ -55,6 +55,7 @@ struct Pending {
 
 struct Tile {
   uint64_t k, n, dram;
+  int64_t fill = -1;  // a tile the program loads (ldw): the pending instruction that writes it last
 };
 
 class Lowering {
@@ -111,6 +112,13 @@ class Lowering {
       tile_at_[key] = dram;
     }
     tiles_.push_back({k, n, dram});
+    return static_cast<int64_t>(tiles_.size()) - 1;
+  }
+
+  // A tile whose bytes the program itself writes into DRAM (through ldw) before reading it.
+  int64_t loaded_tile(uint64_t k, uint64_t n) {
+    tiles_.push_back({k, n, dram_top_});
+    dram_top_ += k * n;
     return static_cast<int64_t>(tiles_.size()) - 1;
   }
 
@@ -173,9 +181,9 @@ class Lowering {
     uint64_t table_bytes = 0;
     for (size_t i = 1; i < L; ++i) {
       const Layer& l = g_.layers[i];
-      if (l.op == Op::kDense || l.op == Op::kConv2d) {
+      if (l.op == Op::kDense || l.op == Op::kConv2d || l.op == Op::kMatMul) {
         table_at_[static_cast<int>(i)] = table_bytes;
-        table_bytes += kLaneParamBytes * static_cast<uint64_t>(l.units);
+        table_bytes += kLaneParamBytes * static_cast<uint64_t>(l.shape.back());
       }
     }
     table_base_ = 0;
@@ -253,6 +261,25 @@ class Lowering {
       constant_host_[static_cast<int>(i)] = host;
       host = align(host + data.size());
     }
+    // Parameters of the host's steps, then the one scratch area they all use in turn
+    // (the host interface runs its instructions in order).
+    uint64_t scratch = 0;
+    for (size_t i = 1; i < g_.layers.size(); ++i) {
+      const Layer& l = g_.layers[i];
+      const auto& params = q_.layers[i].host_params;
+      if (!params.empty()) {
+        out_.program.host.write(host, params);
+        params_host_[static_cast<int>(i)] = host;
+        host = align(host + params.size());
+      }
+      if (l.op == Op::kSoftmax || l.op == Op::kLayerNorm) scratch = std::max(scratch, 2 * tensor_bytes(static_cast<int>(i)));
+      if (l.op == Op::kMatMul) {  // one sample's b and, for transpose_b, its transpose
+        const auto& b = g_.layers[static_cast<size_t>(l.inputs[1])].shape;
+        scratch = std::max(scratch, 2 * static_cast<uint64_t>(b[2] * b[3]));
+      }
+    }
+    scratch_host_ = host;
+    host = align(host + scratch);
 
     tag(0);
     if (q_.rounding != isa::Rounding::half_away) {
@@ -298,6 +325,9 @@ class Lowering {
         case Op::kZeros: zero_fill(l, l); break;
         case Op::kConstant: transfer(l, isa::Opcode::rhm, constant_host_.at(l)); break;
         case Op::kFlatten: break;
+        case Op::kMatMul: matmul(l); break;
+        case Op::kSoftmax: host_step(l, isa::HostFn::softmax); break;
+        case Op::kLayerNorm: host_step(l, isa::HostFn::layernorm); break;
       }
     }
   }
@@ -388,29 +418,33 @@ class Lowering {
   }
 
   // rhm of the input or whm of an output: one block per image row of the unpadded tensor.
-  void transfer(int tensor, isa::Opcode op, uint64_t host) {
+  // Its instructions count for `layer` (by default the tensor's own).
+  void transfer(int tensor, isa::Opcode op, uint64_t host, int layer = -1) {
     if (op == isa::Opcode::rhm) prepare_output(tensor);
     const Buffer& b = bufs_[static_cast<size_t>(tensor)];
     const uint64_t row = static_cast<uint64_t>(b.w * b.c);
-    const bool to_chip = op == isa::Opcode::rhm;
-    auto emit = [&](uint64_t ub, uint64_t h, uint64_t len, uint64_t repeat, uint64_t ub_stride) {
-      auto x = make(op);
-      x.set("host", static_cast<int64_t>(h));
-      x.set("ub", static_cast<int64_t>(ub));
-      x.set("len", static_cast<int64_t>(len));
-      x.set("repeat", static_cast<int64_t>(repeat));
-      x.set("host_stride", static_cast<int64_t>(len));
-      x.set("ub_stride", static_cast<int64_t>(ub_stride));
-      const uint64_t hi = ub + (repeat - 1) * ub_stride + len;
-      add(tensor, x, {to_chip ? ub_write(ub, hi) : ub_read(ub, hi)});
-    };
+    const int by = layer >= 0 ? layer : tensor;
     if (!b.padded() && row * static_cast<uint64_t>(b.h * b.n) <= kMaxLen) {
-      emit(b.base, host, row * static_cast<uint64_t>(b.h * b.n), 1, 0);
+      dma(by, op, b.base, host, row * static_cast<uint64_t>(b.h * b.n), 1, 0);
       return;
     }
     for (int64_t n = 0; n < b.n; ++n)
-      emit(b.at(n, 0, 0), host + static_cast<uint64_t>(n * b.h) * row, row, static_cast<uint64_t>(b.h),
-           static_cast<uint64_t>(b.wp() * b.c));
+      dma(by, op, b.at(n, 0, 0), host + static_cast<uint64_t>(n * b.h) * row, row, static_cast<uint64_t>(b.h),
+          static_cast<uint64_t>(b.wp() * b.c));
+  }
+
+  // One rhm or whm: `repeat` blocks of `len` bytes, `ub_stride` apart in the
+  // unified buffer and back to back in host memory.
+  void dma(int layer, isa::Opcode op, uint64_t ub, uint64_t host, uint64_t len, uint64_t repeat, uint64_t ub_stride) {
+    auto x = make(op);
+    x.set("host", static_cast<int64_t>(host));
+    x.set("ub", static_cast<int64_t>(ub));
+    x.set("len", static_cast<int64_t>(len));
+    x.set("repeat", static_cast<int64_t>(repeat));
+    x.set("host_stride", static_cast<int64_t>(len));
+    x.set("ub_stride", static_cast<int64_t>(ub_stride));
+    const uint64_t hi = ub + (repeat - 1) * ub_stride + len;
+    add(layer, x, {op == isa::Opcode::rhm ? ub_write(ub, hi) : ub_read(ub, hi)});
   }
 
   // Bytes per element of a layer's output: 4 for int32 sums, else 1.
@@ -520,8 +554,10 @@ class Lowering {
     const Buffer& x = bufs_[static_cast<size_t>(l.inputs[0])];
     const Buffer& y = bufs_[static_cast<size_t>(layer)];
     const uint64_t K = static_cast<uint64_t>(x.c), M = static_cast<uint64_t>(l.units);
-    const uint64_t N = static_cast<uint64_t>(x.n);
+    const uint64_t N = static_cast<uint64_t>(x.n * x.h * x.w);  // rows: samples, or every pixel (token)
     const uint64_t e = elem_bytes(layer);
+    if (x.padded() || y.padded())
+      throw ModelError(where(layer) + "dense on an image that a padded conv2d or pool also reads is not supported");
     struct Item {
       uint64_t b0, rows, off = 0;
     };
@@ -796,6 +832,118 @@ class Lowering {
 
   // ---------------------------------------------------------------- scheduling
 
+  // A step the chip has no unit for (softmax, layer normalization): the
+  // tensor goes to the host, the host computes, the result comes back.
+  void host_step(int layer, isa::HostFn fn) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const uint64_t cols = static_cast<uint64_t>(l.shape.back()), bytes = tensor_bytes(layer);
+    transfer(l.inputs[0], isa::Opcode::whm, scratch_host_, layer);
+    auto h = make(isa::Opcode::hop);
+    h.set("fn", static_cast<int64_t>(fn));
+    h.set("src", static_cast<int64_t>(scratch_host_));
+    h.set("dst", static_cast<int64_t>(scratch_host_ + bytes));
+    h.set("rows", static_cast<int64_t>(bytes / cols));
+    h.set("cols", static_cast<int64_t>(cols));
+    h.set("params", static_cast<int64_t>(params_host_.at(layer)));
+    add(layer, h, {});
+    transfer(layer, isa::Opcode::rhm, scratch_host_ + bytes);
+  }
+
+  // The product of two activations (Layer::heads). Per sample, the host takes
+  // b out of the unified buffer (transposing it for attention scores) and
+  // loads it into weight DRAM as tiles; the matrix unit then multiplies a by
+  // them as by any weights.
+  void matmul(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const Buffer& a = bufs_[static_cast<size_t>(l.inputs[0])];
+    const Buffer& b = bufs_[static_cast<size_t>(l.inputs[1])];
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
+    if (a.padded() || b.padded() || y.padded())
+      throw ModelError(where(layer) + "matmul of tensors that a padded conv2d or pool also reads is not supported");
+    const uint64_t H = static_cast<uint64_t>(l.heads), T = static_cast<uint64_t>(b.w), F = static_cast<uint64_t>(b.c);
+    const uint64_t d = F / H, S = static_cast<uint64_t>(a.w);
+    if (S > half_)
+      throw ModelError(where(layer) + "its " + std::to_string(S) + " rows per head exceed the chip's half of the accumulators (" +
+                       std::to_string(half_) + ")");
+    const uint64_t depth = l.transpose_b ? d : T, width = l.transpose_b ? T : d;  // of each head's b
+    const uint64_t row = l.transpose_b ? T : F;  // bytes per row of b as the host holds it
+    const uint64_t in = scratch_host_, tr = scratch_host_ + T * F;
+    LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
+    rep.macs = static_cast<uint64_t>(a.n) * H * S * depth * width;
+    for (int64_t n = 0; n < a.n; ++n) {
+      dma(layer, isa::Opcode::whm, b.at(n, 0, 0), in, F, T, F);
+      if (l.transpose_b) {
+        auto h = make(isa::Opcode::hop);
+        h.set("fn", static_cast<int64_t>(isa::HostFn::transpose));
+        h.set("src", static_cast<int64_t>(in));
+        h.set("dst", static_cast<int64_t>(tr));
+        h.set("rows", static_cast<int64_t>(T));
+        h.set("cols", static_cast<int64_t>(F));
+        add(layer, h, {});
+      }
+      // Tiles in the order the multiplies take them; head h's b (depth x width)
+      // lies in host memory from `base`, `row` bytes per row.
+      std::vector<int64_t> tiles;
+      for (uint64_t h = 0; h < H; ++h) {
+        const uint64_t base = l.transpose_b ? tr + h * d * T : in + h * d;
+        for (uint64_t nt = 0; nt < ceil_div(width, C_); ++nt)
+          for (uint64_t kt = 0; kt < ceil_div(depth, R_); ++kt) {
+            tiles.push_back(loaded_tile(std::min(R_, depth - kt * R_), std::min(C_, width - nt * C_)));
+            load_tile(layer, tiles.back(), base + kt * R_ * row + nt * C_, row);
+          }
+      }
+      flush_loads(layer);
+      rep.tiles += tiles.size();
+      size_t next = 0;
+      for (uint64_t h = 0; h < H; ++h)
+        for (uint64_t nt = 0; nt < ceil_div(width, C_); ++nt) {
+          const uint64_t acc = next_half();
+          std::vector<std::function<void()>> mm;
+          for (uint64_t kt = 0; kt < ceil_div(depth, R_); ++kt) {
+            const int64_t t = tiles[next++];
+            const uint64_t x = l.transpose_b ? a.at(n, 0, 0) + h * d + kt * R_ : a.at(n, static_cast<int64_t>(h), 0) + kt * R_;
+            const auto m = mmul(x, acc, S, 1, static_cast<uint64_t>(a.c), 0, true, kt > 0);
+            mm.push_back([=] { add_mmul(layer, m, tiles_[static_cast<size_t>(t)].k, t); });
+          }
+          interleave(mm);
+          const uint64_t w = std::min(C_, width - nt * C_), lane0 = l.transpose_b ? nt * C_ : h * d + nt * C_;
+          const uint64_t out = (l.transpose_b ? y.at(n, static_cast<int64_t>(h), 0) : y.at(n, 0, 0)) + lane0;
+          deferred_.push_back([=] { activate(layer, acc, S, w, out, static_cast<uint64_t>(y.c), lane0, true); });
+        }
+    }
+    flush_deferred();
+  }
+
+  // ldw of a loaded tile from host memory (`row` bytes per row there); tiles
+  // that are whole rows and follow each other in both memories share one ldw.
+  void load_tile(int layer, int64_t tile_id, uint64_t host, uint64_t row) {
+    const Tile& t = tiles_[static_cast<size_t>(tile_id)];
+    const bool whole = t.n == row;
+    if (whole && open_load_.len > 0 && open_load_.repeat == 1 && open_load_.host + open_load_.len == host &&
+        open_load_.dram + open_load_.len == t.dram && open_load_.len + t.k * t.n <= kMaxLen) {
+      open_load_.len += t.k * t.n;
+      open_load_.tiles.push_back(tile_id);
+      return;
+    }
+    flush_loads(layer);
+    open_load_ = whole ? Load{host, t.dram, t.k * t.n, 1, 0, 0, {tile_id}} : Load{host, t.dram, t.n, t.k, row, t.n, {tile_id}};
+  }
+
+  void flush_loads(int layer) {
+    if (open_load_.len == 0) return;
+    const Load& o = open_load_;
+    auto w = make(isa::Opcode::ldw);
+    w.set("host", static_cast<int64_t>(o.host));
+    w.set("dram", static_cast<int64_t>(o.dram));
+    w.set("len", static_cast<int64_t>(o.len));
+    w.set("repeat", static_cast<int64_t>(o.repeat));
+    w.set("host_stride", static_cast<int64_t>(o.host_stride));
+    w.set("dram_stride", static_cast<int64_t>(o.dram_stride));
+    add(layer, w, {{Space::kDram, o.dram, o.dram + (o.repeat - 1) * o.dram_stride + o.len, true}});
+    for (int64_t t : o.tiles) tiles_[static_cast<size_t>(t)].fill = static_cast<int64_t>(pending_.size()) - 1;
+    open_load_ = Load{};
+  }
+
   // Emits the instructions in order, with rdw ahead of the swaps that need
   // them and a sync before any instruction whose memory another unit may
   // still be using.
@@ -811,14 +959,32 @@ class Lowering {
       out_.program.text.push_back(isa::encode(insn));
       ++out_.report.instructions;
     };
+    size_t at = 0;  // index in pending_ of the instruction being placed
+    // A tile the program loads is read only once its ldw is out, and only for
+    // the swap at hand: its rdw waits for the host (a sync), so placed as late
+    // as possible it holds up the fewest instructions behind it.
+    auto ready = [&](size_t i) {
+      const Tile& t = tiles_[static_cast<size_t>(swap_order[i])];
+      return t.fill < 0 || (static_cast<size_t>(t.fill) < at && i <= swaps);
+    };
+    const size_t host_unit = static_cast<size_t>(isa::Unit::host);
     auto request_until = [&](size_t upto) {
-      while (requested < std::min(upto, swap_order.size())) {
+      while (requested < std::min(upto, swap_order.size()) && ready(requested)) {
         const Tile& first = tiles_[static_cast<size_t>(swap_order[requested])];
         uint64_t repeat = 1;
-        while (requested + repeat < std::min(upto, swap_order.size()) && repeat < 65535) {
+        while (requested + repeat < std::min(upto, swap_order.size()) && repeat < 65535 && ready(requested + repeat)) {
           const Tile& next = tiles_[static_cast<size_t>(swap_order[requested + repeat])];
           if (next.k != first.k || next.n != first.n || next.dram != first.dram + repeat * first.k * first.n) break;
           ++repeat;
+        }
+        const uint64_t lo = first.dram, hi = first.dram + repeat * first.k * first.n;
+        auto& loads = since_sync[host_unit];
+        if (std::any_of(loads.begin(), loads.end(),
+                        [&](const Region& r) { return r.space == Space::kDram && r.lo < hi && lo < r.hi; })) {
+          auto s = make(isa::Opcode::sync);
+          s.set("units", 1u << host_unit);
+          emit(s);
+          loads.clear();
         }
         auto r = make(isa::Opcode::rdw);
         r.set("dram", static_cast<int64_t>(first.dram));
@@ -830,7 +996,8 @@ class Lowering {
       }
     };
     bool started = false;
-    for (const Pending& p : pending_) {
+    for (; at < pending_.size(); ++at) {
+      const Pending& p = pending_[at];
       // The first tile reads go out right after the first tag, ahead of everything else.
       if (started && requested == 0 && depth > 0) request_until(depth);
       started = true;
@@ -868,6 +1035,7 @@ class Lowering {
           mine.push_back(r);
         }
       }
+      if (op == isa::Opcode::ldw) request_until(swaps + depth);
     }
     out_.report.dram_bytes = dram_top_;
   }
@@ -892,6 +1060,13 @@ class Lowering {
   std::map<std::string, uint64_t> tile_at_;
   uint64_t dram_top_ = 0;
   uint64_t half_flip_ = 1;
+  std::map<int, uint64_t> params_host_;  // layer -> its host step's parameter block
+  uint64_t scratch_host_ = 0;             // where host steps keep their operands
+  struct Load {                           // an ldw being assembled (load_tile)
+    uint64_t host = 0, dram = 0, len = 0, repeat = 1, host_stride = 0, dram_stride = 0;
+    std::vector<int64_t> tiles;
+  };
+  Load open_load_;
 };
 
 }  // namespace

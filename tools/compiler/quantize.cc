@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "isa/host_ops.h"
 #include "tools/compiler/interpreter.h"
 
 namespace tpu::compiler {
@@ -148,6 +149,10 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
           ql.scale = l.act == isa::ActFunc::sigmoid ? 1.0 / 256 : 1.0 / 128;
           ql.zp = l.act == isa::ActFunc::sigmoid ? -128 : 0;
           break;
+        case isa::ActFunc::gelu:  // the table keeps the input's power-of-two scale
+          ql.frac = frac_for(range_pre(i));
+          ql.scale = target = std::ldexp(1.0, -ql.frac);
+          break;
       }
     }
     switch (l.op) {
@@ -216,6 +221,33 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
         if (l.act != isa::ActFunc::identity) throw ModelError(where + "concat takes no activation");
         for (int input : l.inputs) ql.requant.push_back(requant_for(q.layers[input].scale / target, where));
         break;
+      case Op::kMatMul: {
+        // Both operands must be symmetric: a zero point would need per-row and per-column corrections
+        // that depend on the data.
+        const QLayer& b = q.layers[l.inputs[1]];
+        for (int input : l.inputs)
+          if (q.layers[input].zp != 0)
+            throw ModelError(where + "matmul reads '" + g.layers[input].name + "', whose zero point is " +
+                             std::to_string(q.layers[input].zp) + "; its operands need zero point 0");
+        const int64_t cols = l.shape.back();
+        ql.bias.assign(static_cast<size_t>(cols), 0);
+        ql.requant.assign(static_cast<size_t>(cols), requant_for(in.scale * b.scale * l.alpha / target, where));
+        break;
+      }
+      case Op::kSoftmax:
+        ql.scale = 1.0 / 127;  // the host's rounding of probabilities to 7 bits
+        ql.zp = 0;
+        ql.host_params = isa::host::softmax_params(in.scale);
+        break;
+      case Op::kLayerNorm: {
+        std::vector<double> a(l.weights.size()), b(l.bias.size());
+        for (size_t j = 0; j < a.size(); ++j) {
+          a[j] = l.weights[j] / ql.scale;
+          b[j] = l.bias[j] / ql.scale + ql.zp;
+        }
+        ql.host_params = isa::host::layernorm_params(l.eps / (in.scale * in.scale), in.zp, a, b);
+        break;
+      }
       case Op::kAdd: {
         const QLayer& b = q.layers[l.inputs[1]];
         const double ra = in.scale / target, rb = b.scale / target, top = std::max(ra, rb);

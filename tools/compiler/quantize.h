@@ -3,7 +3,8 @@
 // Quantization to the chip's integer arithmetic: int8 symmetric weights per
 // output channel, int8 activations per tensor (zero point 0, except where a
 // function fixes it: sigmoid outputs have scale 1/256 and zero point -128,
-// tanh outputs 1/128), int32 biases with the input zero point folded in, and
+// tanh outputs 1/128, softmax outputs 1/127; gelu keeps its input's
+// power-of-two scale), int32 biases with the input zero point folded in, and
 // requantization multipliers and shifts in exactly the form `act` and `vop`
 // take. The quantized graph is what the reference interpreter executes and
 // what the lowering emits: both read these numbers and nothing else.
@@ -38,6 +39,7 @@ struct QLayer {
   int ma = 1, mb = 1;
   Requant add;
   bool raw = false;  // dense, conv2d: the int32 sums (plus bias) are the output (act raw)
+  std::vector<uint8_t> host_params;  // softmax, layernorm: the parameter block of their `hop`
 };
 
 struct QGraph {

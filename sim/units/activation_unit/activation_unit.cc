@@ -149,7 +149,7 @@ void ActivationUnit::run() {
       PoolShape shape;
       pool_shape(a, &shape);
       elements_ += a.rows * a.cols;
-      if (a.func == isa::ActFunc::sigmoid || a.func == isa::ActFunc::tanh) lut_lookups_ += a.rows * a.cols;
+      if (arith::is_lookup(a.func)) lut_lookups_ += a.rows * a.cols;
       if (a.pool != isa::Pool::none) pool_outputs_ += shape.out_rows() * a.cols;
       acc_.count_row_reads(a.rows);
       ub_.note_write(Strided{a.ub, out_bytes(a), shape.out_rows(), a.stride});
@@ -160,7 +160,7 @@ void ActivationUnit::run() {
       busy = vop_cycles(a);
       if (ctx_.compute_values) vector_op(a, insn.rounding);
       vector_elements_ += a.len;
-      if (a.func == isa::ActFunc::sigmoid || a.func == isa::ActFunc::tanh) lut_lookups_ += a.len;
+      if (arith::is_lookup(a.func)) lut_lookups_ += a.len;
       ub_.note_read(2 * a.len);
       ub_.note_write(Strided{a.dst, a.len, 1, 0});
     }

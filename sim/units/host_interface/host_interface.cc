@@ -2,33 +2,68 @@
 
 #include <vector>
 
+#include "isa/host_ops.h"
+
 namespace tpu::sim {
 
 HostInterface::HostInterface(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub,
-                             PagedMemory& host_memory, sc_core::sc_fifo<int64_t>& instruction_buffer)
+                             WeightMemory& weights, PagedMemory& host_memory,
+                             sc_core::sc_fifo<int64_t>& instruction_buffer)
     : sc_module(name),
       ctx_(ctx),
       ub_(ub),
+      weights_(weights),
       host_(host_memory),
       instruction_buffer_(instruction_buffer),
       instruction_link_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
       data_link_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
       latency_(ns_to_cycles(ctx.params.host_interface.latency_ns, ctx.params.clock_mhz)),
+      op_latency_(ns_to_cycles(ctx.params.host_interface.op_latency_ns, ctx.params.clock_mhz)),
+      op_rate_(ctx.params.host_interface.op_bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
       queue_(static_cast<size_t>(ctx.params.sequencer.unit_queue)) {
   SC_THREAD(deliver);
   SC_THREAD(run);
 }
 
+namespace {
+
+isa::Opcode opcode_of(const isa::Word& word) { return static_cast<isa::Opcode>(word.get(0, isa::kOpcodeBits)); }
+
+}  // namespace
+
 std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) {
-  isa::HostDmaArgs a;
-  isa::unpack(word, a);
-  const bool to_chip = static_cast<isa::Opcode>(word.get(0, isa::kOpcodeBits)) == isa::Opcode::rhm;
-  const Strided ub{a.ub, a.len, a.repeat, a.ub_stride};
-  const Strided host{a.host, a.len, a.repeat, a.host_stride};
-  std::string e = range_error("unified-buffer range", ub.lo(), ub.hi(), ub_.size(), "bytes of the unified buffer");
-  if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), "bytes of host address space");
-  footprint->push_back({Space::kUnifiedBuffer, to_chip, ub});
-  return e;
+  const char* host_unit = "bytes of host address space";
+  switch (opcode_of(word)) {
+    case isa::Opcode::ldw: {
+      isa::WeightLoadArgs a;
+      isa::unpack(word, a);
+      const Strided dram{a.dram, a.len, a.repeat, a.dram_stride};
+      const Strided host{a.host, a.len, a.repeat, a.host_stride};
+      std::string e = range_error("weight DRAM range", dram.lo(), dram.hi(), weights_.dram().size(), "bytes of weight DRAM");
+      if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
+      footprint->push_back({Space::kWeightDram, true, dram});
+      return e;
+    }
+    case isa::Opcode::hop: {
+      isa::HostOpArgs a;
+      isa::unpack(word, a);
+      const uint64_t bytes = a.rows * a.cols, params = isa::host::params_bytes(a.fn, a.cols);
+      std::string e = range_error("source range", a.src, a.src + bytes, host_.size(), host_unit);
+      if (e.empty()) e = range_error("destination range", a.dst, a.dst + bytes, host_.size(), host_unit);
+      if (e.empty()) e = range_error("parameter range", a.params, a.params + params, host_.size(), host_unit);
+      return e;  // host memory is the host interface's alone: no footprint
+    }
+    default: {
+      isa::HostDmaArgs a;
+      isa::unpack(word, a);
+      const Strided ub{a.ub, a.len, a.repeat, a.ub_stride};
+      const Strided host{a.host, a.len, a.repeat, a.host_stride};
+      std::string e = range_error("unified-buffer range", ub.lo(), ub.hi(), ub_.size(), "bytes of the unified buffer");
+      if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
+      footprint->push_back({Space::kUnifiedBuffer, opcode_of(word) == isa::Opcode::rhm, ub});
+      return e;
+    }
+  }
 }
 
 void HostInterface::deliver() {
@@ -46,40 +81,85 @@ void HostInterface::deliver() {
   }
 }
 
+Cycle HostInterface::transfer(const Issued& insn, Cycle start) {
+  isa::HostDmaArgs a;
+  isa::unpack(insn.word, a);
+  const bool to_chip = opcode_of(insn.word) == isa::Opcode::rhm;
+  const uint64_t bytes = a.len * a.repeat;
+  ub_.stats().set_region(insn.region);
+  if (ctx_.compute_values) {
+    std::vector<uint8_t> block(a.len);
+    for (uint64_t i = 0; i < a.repeat; ++i) {
+      const uint64_t h = a.host + i * a.host_stride, u = a.ub + i * a.ub_stride;
+      if (to_chip) {
+        host_.read(h, block.data(), a.len);
+        ub_.write(u, block.data(), a.len);
+      } else {
+        ub_.read(u, block.data(), a.len);
+        host_.write(h, block.data(), a.len);
+      }
+    }
+  } else if (to_chip) {
+    ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride});
+  } else {
+    ub_.note_read(bytes);
+  }
+  (to_chip ? read_bytes_ : write_bytes_) += bytes;
+  return data_link_.reserve(start, bytes).end + latency_;
+}
+
+Cycle HostInterface::load_weights(const Issued& insn, Cycle start) {
+  isa::WeightLoadArgs a;
+  isa::unpack(insn.word, a);
+  const Strided dram{a.dram, a.len, a.repeat, a.dram_stride};
+  if (const int64_t reader = weights_.streaming_from(dram); reader >= 0) {
+    ctx_.raise(insn.pc, "hazard: this instruction writes weight-DRAM bytes that the rdw at pc " +
+                            std::to_string(reader) + " has not streamed into the weight FIFO yet; wait for the mmul " +
+                            "that takes its last tile (`sync units=matrix`) first");
+    return kNever;
+  }
+  std::vector<uint8_t> block(a.len);
+  for (uint64_t i = 0; i < a.repeat; ++i) {
+    if (ctx_.compute_values) host_.read(a.host + i * a.host_stride, block.data(), a.len);
+    weights_.load(a.dram + i * a.dram_stride, ctx_.compute_values ? block.data() : nullptr, a.len);
+  }
+  weight_load_bytes_ += a.len * a.repeat;
+  return data_link_.reserve(start, a.len * a.repeat).end + latency_;
+}
+
+Cycle HostInterface::host_op(const Issued& insn, Cycle start) {
+  isa::HostOpArgs a;
+  isa::unpack(insn.word, a);
+  const uint64_t bytes = a.rows * a.cols;
+  if (ctx_.compute_values) {
+    std::vector<uint8_t> src(bytes), params(isa::host::params_bytes(a.fn, a.cols));
+    host_.read(a.src, src.data(), bytes);
+    host_.read(a.params, params.data(), params.size());
+    const std::vector<uint8_t> dst = isa::host::compute(a.fn, src.data(), a.rows, a.cols, params.data());
+    host_.write(a.dst, dst.data(), dst.size());
+  }
+  ++host_ops_;
+  // The host reads the operand and writes the result.
+  const Cycle done = op_rate_.reserve(start + op_latency_, 2 * bytes).end;
+  host_op_cycles_ += done - start;
+  return done;
+}
+
 void HostInterface::run() {
-  std::vector<uint8_t> block;
   for (;;) {
     const Issued insn = queue_.take_when_ready(0);
-    isa::HostDmaArgs a;
-    isa::unpack(insn.word, a);
     if (!ctx_.check_hazards(insn)) return;
-    const bool to_chip = static_cast<isa::Opcode>(insn.word.get(0, isa::kOpcodeBits)) == isa::Opcode::rhm;
-    const uint64_t bytes = a.len * a.repeat;
     const Cycle start = now();
     active_pc_ = insn.pc;
     stats_.set_region(insn.region);
-    ub_.stats().set_region(insn.region);
-    const BandwidthChannel::Transfer x = data_link_.reserve(start, bytes);
-    const Cycle done = x.end + latency_;
-    ctx_.set_done(insn.seq, done);
-    if (ctx_.compute_values) {
-      block.resize(a.len);
-      for (uint64_t i = 0; i < a.repeat; ++i) {
-        const uint64_t h = a.host + i * a.host_stride, u = a.ub + i * a.ub_stride;
-        if (to_chip) {
-          host_.read(h, block.data(), a.len);
-          ub_.write(u, block.data(), a.len);
-        } else {
-          ub_.read(u, block.data(), a.len);
-          host_.write(h, block.data(), a.len);
-        }
-      }
-    } else if (to_chip) {
-      ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride});
-    } else {
-      ub_.note_read(bytes);
+    Cycle done;
+    switch (opcode_of(insn.word)) {
+      case isa::Opcode::ldw: done = load_weights(insn, start); break;
+      case isa::Opcode::hop: done = host_op(insn, start); break;
+      default: done = transfer(insn, start); break;
     }
-    (to_chip ? read_bytes_ : write_bytes_) += bytes;
+    if (done == kNever) return;
+    ctx_.set_done(insn.seq, done);
     busy_cycles_ += done - start;
     ctx_.trace_slice("host_interface", insn, start, done);
     wait_until(done);

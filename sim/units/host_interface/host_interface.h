@@ -2,9 +2,12 @@
 
 // HostInterface: the link to the host. It streams the program's instruction
 // words into the chip's instruction buffer (the host sends a word whenever
-// the buffer has room), and executes `rhm` and `whm`, one transfer at a time,
-// each costing the link latency plus its bytes at the link bandwidth.
-// Instruction words and data use separate directions of the link budget.
+// the buffer has room), and executes, one at a time: `rhm` and `whm` (host
+// memory <-> unified buffer) and `ldw` (host memory -> weight DRAM), each
+// costing the link latency plus its bytes at the link bandwidth; and `hop`,
+// a step the host computes (an interrupt round trip plus its operand bytes at
+// the host's processing rate). Instruction words and data use separate
+// directions of the link budget.
 
 #include <systemc>
 
@@ -12,6 +15,7 @@
 #include "sim/base/paged_memory.h"
 #include "sim/base/unit.h"
 #include "sim/units/unified_buffer/unified_buffer.h"
+#include "sim/units/weight_memory/weight_memory.h"
 
 namespace tpu::sim {
 
@@ -19,8 +23,8 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
  public:
   SC_HAS_PROCESS(HostInterface);
   // Instruction words go into `instruction_buffer` as program counters; -1 marks the end of the program.
-  HostInterface(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, PagedMemory& host_memory,
-                sc_core::sc_fifo<int64_t>& instruction_buffer);
+  HostInterface(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, WeightMemory& weights,
+                PagedMemory& host_memory, sc_core::sc_fifo<int64_t>& instruction_buffer);
 
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
   UnitQueue& queue() override { return queue_; }
@@ -30,19 +34,29 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
  private:
   void deliver();
   void run();
+  // Each returns the instruction's last cycle of work, from `start`.
+  Cycle transfer(const Issued& insn, Cycle start);
+  Cycle load_weights(const Issued& insn, Cycle start);
+  Cycle host_op(const Issued& insn, Cycle start);
 
   ChipContext& ctx_;
   UnifiedBuffer& ub_;
+  WeightMemory& weights_;
   PagedMemory& host_;
   sc_core::sc_fifo<int64_t>& instruction_buffer_;
   int64_t active_pc_ = -1;  // the transfer in progress, for waveforms
   BandwidthChannel instruction_link_;
   BandwidthChannel data_link_;
   Cycle latency_;
+  Cycle op_latency_;
+  BandwidthChannel op_rate_;  // the host's processing of hop operands
   UnitQueue queue_;
   StatGroup stats_{"host_interface"};
   Counter& read_bytes_ = stats_.add("host_read_bytes", "bytes", "Bytes moved from host memory to the unified buffer");
   Counter& write_bytes_ = stats_.add("host_write_bytes", "bytes", "Bytes moved from the unified buffer to host memory");
+  Counter& weight_load_bytes_ = stats_.add("weight_load_bytes", "bytes", "Bytes moved from host memory to weight DRAM (ldw)");
+  Counter& host_ops_ = stats_.add("host_ops", "ops", "Host operations (hop) executed");
+  Counter& host_op_cycles_ = stats_.add("host_op_cycles", "cycles", "Cycles the chip waited on host operations");
   Counter& instruction_bytes_ = stats_.add("instruction_bytes", "bytes", "Instruction words sent to the chip");
   Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles a host transfer was in progress");
   Counter& buffer_full_cycles_ = stats_.add("instruction_buffer_full_cycles", "cycles",

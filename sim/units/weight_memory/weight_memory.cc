@@ -13,7 +13,16 @@ WeightMemory::WeightMemory(sc_core::sc_module_name name, ChipContext& ctx, Weigh
   SC_THREAD(run);
 }
 
-std::string WeightMemory::prepare(const isa::Word& word, Footprint*) {
+void WeightMemory::load(uint64_t addr, const uint8_t* data, uint64_t len) {
+  if (data != nullptr) dram_.write(addr, data, len);
+  write_bytes_ += len;
+}
+
+int64_t WeightMemory::streaming_from(const Strided& range) const {
+  return active_pc_ >= 0 && overlaps(unread_, range) ? active_pc_ : -1;
+}
+
+std::string WeightMemory::prepare(const isa::Word& word, Footprint* footprint) {
   isa::WeightReadArgs a;
   isa::unpack(word, a);
   const auto& mu = ctx_.params.matrix_unit;
@@ -23,6 +32,7 @@ std::string WeightMemory::prepare(const isa::Word& word, Footprint*) {
     return "tile columns n=" + std::to_string(a.n) + " exceed the array's " + std::to_string(mu.cols) + " columns";
   const std::string e =
       range_error("weight DRAM range", a.dram, a.dram + a.repeat * a.k * a.n, dram_.size(), "bytes of weight DRAM");
+  footprint->push_back({Space::kWeightDram, false, Strided{a.dram, a.repeat * a.k * a.n, 1, 0}});
   if (e.empty())
     for (uint64_t t = 0; t < a.repeat; ++t) {
       if (ctx_.tile_shapes.owed > 0)
@@ -39,12 +49,14 @@ void WeightMemory::run() {
     const Issued insn = queue_.take_when_ready(0);
     isa::WeightReadArgs a;
     isa::unpack(insn.word, a);
+    if (!ctx_.check_hazards(insn)) return;
     // Decoupled access: the sequencer may move on once the addresses are sent.
     ctx_.set_done(insn.seq, now());
     active_pc_ = insn.pc;
     stats_.set_region(insn.region);
     const uint64_t tile_bytes = a.k * a.n;
     for (uint64_t t = 0; t < a.repeat; ++t) {
+      unread_ = Strided{a.dram + t * tile_bytes, (a.repeat - t) * tile_bytes, 1, 0};
       const Cycle asked = now();
       while (fifo_.full()) sc_core::wait(fifo_.changed());
       slot_wait_cycles_ += now() - asked;

@@ -5,6 +5,7 @@
 // the configured bandwidth (whole bursts); the tile arrives one access latency
 // after its last byte. Requests are pipelined: tile t+1 streams while tile t
 // is still in flight. An rdw is done, for `sync`, once the engine takes it.
+// The host interface writes weight DRAM too (`ldw`, through load()).
 
 #include <systemc>
 
@@ -21,6 +22,10 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   WeightMemory(sc_core::sc_module_name name, ChipContext& ctx, WeightFifo& fifo);
 
   PagedMemory& dram() { return dram_; }
+  // An ldw's bytes arriving from the host (data is null when values are off).
+  void load(uint64_t addr, const uint8_t* data, uint64_t len);
+  // The pc of the rdw being streamed if its tiles not yet read overlap `range`, else -1.
+  int64_t streaming_from(const Strided& range) const;
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
   UnitQueue& queue() override { return queue_; }
   StatGroup& stats() { return stats_; }
@@ -35,9 +40,11 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   BandwidthChannel channel_;
   Cycle latency_;
   int64_t active_pc_ = -1;  // the rdw being streamed, for waveforms
+  Strided unread_{0, 0, 1, 0};  // its bytes not yet read
   UnitQueue queue_;
   StatGroup stats_{"weight_memory"};
   Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes read from weight DRAM (whole bursts)");
+  Counter& write_bytes_ = stats_.add("write_bytes", "bytes", "Bytes written into weight DRAM from the host (ldw)");
   Counter& tiles_ = stats_.add("tiles", "tiles", "Weight tiles read");
   Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles the DRAM channel is streaming");
   Counter& slot_wait_cycles_ = stats_.add("fifo_full_cycles", "cycles", "Cycles a read waited for a free FIFO slot");
