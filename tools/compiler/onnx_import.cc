@@ -364,6 +364,8 @@ struct OnnxImport {
       add = concat(node, a, where, l);
     else if (op == "Flatten" || op == "Reshape")
       add = flatten(node, a, where, l);
+    else if (op == "Softmax")
+      add = softmax(node, a, where, l);
     else
       throw ModelError(where + "this operator does not run on the chip");
     if (!add) return;
@@ -371,7 +373,7 @@ struct OnnxImport {
     const int index = static_cast<int>(g.layers.size());
     layer_of[out] = index;
     // Elementwise layers keep their input's feature order (a flattened image's) and form.
-    const bool keeps_order = l.op == Op::kActivation || l.op == Op::kAdd || l.op == Op::kMul;
+    const bool keeps_order = l.op == Op::kActivation || l.op == Op::kAdd || l.op == Op::kMul || l.op == Op::kSoftmax;
     if (keeps_order && chw_of.count(l.inputs[0])) chw_of[index] = chw_of[l.inputs[0]];
     const bool from_one_d = !l.inputs.empty() && one_d.count(l.inputs[0]) > 0;
     g.layers.push_back(std::move(l));
@@ -808,6 +810,21 @@ struct OnnxImport {
     l.op = Op::kFlatten;
     l.inputs = {src};
     chw_of[static_cast<int>(g.layers.size())] = {in[3], in[1], in[2]};
+    return true;
+  }
+
+  // Softmax over the features of [N, F], on the host. (Any order of the
+  // features, such as a flattened image's, is kept.)
+  bool softmax(const onnx::NodeProto& node, Attrs& a, const std::string& where, Layer& l) {
+    const int src = input_layer(node, 0);
+    const auto& in = g.layers[static_cast<size_t>(src)].shape;
+    const int64_t axis = a.i("axis", -1);
+    if (in.size() != 2 || (axis != 1 && axis != -1))
+      throw ModelError(where + "only Softmax over the last axis of an [N, features] tensor runs (on the host)");
+    if (g.layers[static_cast<size_t>(src)].given)
+      throw ModelError(where + "Softmax of an integer operator's output does not run on the chip");
+    l.op = Op::kSoftmax;
+    l.inputs = {src};
     return true;
   }
 
