@@ -82,6 +82,12 @@ class Lowering {
   std::string where(int layer) const { return g_.where(g_.layers[static_cast<size_t>(layer)]); }
 
   isa::Instruction make(isa::Opcode op) { return isa::make_instruction(isa::spec_of(op)); }
+  // An instruction with the named fields set (unsigned quantities of the lowering).
+  isa::Instruction make(isa::Opcode op, std::initializer_list<std::pair<const char*, uint64_t>> fields) {
+    isa::Instruction insn = make(op);
+    for (const auto& [name, value] : fields) insn.set(name, static_cast<int64_t>(value));
+    return insn;
+  }
 
   void add(int layer, isa::Instruction insn, std::vector<Region> regions, int64_t tile = -1) {
     for (size_t i = 0; i < insn.fields().size; ++i) {
@@ -436,13 +442,8 @@ class Lowering {
   // One rhm or whm: `repeat` blocks of `len` bytes, `ub_stride` apart in the
   // unified buffer and back to back in host memory.
   void dma(int layer, isa::Opcode op, uint64_t ub, uint64_t host, uint64_t len, uint64_t repeat, uint64_t ub_stride) {
-    auto x = make(op);
-    x.set("host", static_cast<int64_t>(host));
-    x.set("ub", static_cast<int64_t>(ub));
-    x.set("len", static_cast<int64_t>(len));
-    x.set("repeat", static_cast<int64_t>(repeat));
-    x.set("host_stride", static_cast<int64_t>(len));
-    x.set("ub_stride", static_cast<int64_t>(ub_stride));
+    const auto x = make(op, {{"host", host}, {"ub", ub}, {"len", len}, {"repeat", repeat}, {"host_stride", len},
+                             {"ub_stride", ub_stride}});
     const uint64_t hi = ub + (repeat - 1) * ub_stride + len;
     add(layer, x, {op == isa::Opcode::rhm ? ub_write(ub, hi) : ub_read(ub, hi)});
   }
@@ -486,16 +487,8 @@ class Lowering {
 
   isa::Instruction mmul(uint64_t ub, uint64_t acc, uint64_t rows, uint64_t lines, uint64_t stride, uint64_t line_stride,
                         bool swap, bool accumulate) {
-    auto m = make(isa::Opcode::mmul);
-    m.set("ub", static_cast<int64_t>(ub));
-    m.set("acc", static_cast<int64_t>(acc));
-    m.set("rows", static_cast<int64_t>(rows));
-    m.set("lines", static_cast<int64_t>(lines));
-    m.set("stride", static_cast<int64_t>(stride));
-    m.set("line_stride", static_cast<int64_t>(line_stride));
-    m.set("swap", swap);
-    m.set("accumulate", accumulate);
-    return m;
+    return make(isa::Opcode::mmul, {{"ub", ub}, {"acc", acc}, {"rows", rows}, {"lines", lines}, {"stride", stride},
+                                    {"line_stride", line_stride}, {"swap", swap}, {"accumulate", accumulate}});
   }
 
   void add_mmul(int layer, const isa::Instruction& m, uint64_t k, int64_t tile_id) {
@@ -838,14 +831,10 @@ class Lowering {
     const Layer& l = g_.layers[static_cast<size_t>(layer)];
     const uint64_t cols = static_cast<uint64_t>(l.shape.back()), bytes = tensor_bytes(layer);
     transfer(l.inputs[0], isa::Opcode::whm, scratch_host_, layer);
-    auto h = make(isa::Opcode::hop);
-    h.set("fn", static_cast<int64_t>(fn));
-    h.set("src", static_cast<int64_t>(scratch_host_));
-    h.set("dst", static_cast<int64_t>(scratch_host_ + bytes));
-    h.set("rows", static_cast<int64_t>(bytes / cols));
-    h.set("cols", static_cast<int64_t>(cols));
-    h.set("params", static_cast<int64_t>(params_host_.at(layer)));
-    add(layer, h, {});
+    add(layer,
+        make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(fn)}, {"src", scratch_host_}, {"dst", scratch_host_ + bytes},
+                                {"rows", bytes / cols}, {"cols", cols}, {"params", params_host_.at(layer)}}),
+        {});
     transfer(layer, isa::Opcode::rhm, scratch_host_ + bytes);
   }
 
@@ -873,13 +862,10 @@ class Lowering {
     for (int64_t n = 0; n < a.n; ++n) {
       dma(layer, isa::Opcode::whm, b.at(n, 0, 0), in, F, T, F);
       if (l.transpose_b) {
-        auto h = make(isa::Opcode::hop);
-        h.set("fn", static_cast<int64_t>(isa::HostFn::transpose));
-        h.set("src", static_cast<int64_t>(in));
-        h.set("dst", static_cast<int64_t>(tr));
-        h.set("rows", static_cast<int64_t>(T));
-        h.set("cols", static_cast<int64_t>(F));
-        add(layer, h, {});
+        add(layer,
+            make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(isa::HostFn::transpose)}, {"src", in}, {"dst", tr},
+                                    {"rows", T}, {"cols", F}}),
+            {});
       }
       // Tiles in the order the multiplies take them; head h's b (depth x width)
       // lies in host memory from `base`, `row` bytes per row.
@@ -932,13 +918,8 @@ class Lowering {
   void flush_loads(int layer) {
     if (open_load_.len == 0) return;
     const Load& o = open_load_;
-    auto w = make(isa::Opcode::ldw);
-    w.set("host", static_cast<int64_t>(o.host));
-    w.set("dram", static_cast<int64_t>(o.dram));
-    w.set("len", static_cast<int64_t>(o.len));
-    w.set("repeat", static_cast<int64_t>(o.repeat));
-    w.set("host_stride", static_cast<int64_t>(o.host_stride));
-    w.set("dram_stride", static_cast<int64_t>(o.dram_stride));
+    const auto w = make(isa::Opcode::ldw, {{"host", o.host}, {"dram", o.dram}, {"len", o.len}, {"repeat", o.repeat},
+                                           {"host_stride", o.host_stride}, {"dram_stride", o.dram_stride}});
     add(layer, w, {{Space::kDram, o.dram, o.dram + (o.repeat - 1) * o.dram_stride + o.len, true}});
     for (int64_t t : o.tiles) tiles_[static_cast<size_t>(t)].fill = static_cast<int64_t>(pending_.size()) - 1;
     open_load_ = Load{};
