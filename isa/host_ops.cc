@@ -23,7 +23,8 @@ void store(std::vector<uint8_t>& out, T v) {
   std::memcpy(out.data() + at, &v, sizeof v);
 }
 
-int8_t sat8(double v) { return static_cast<int8_t>(std::clamp(v, -128.0, 127.0)); }
+// Saturated to int8; NaN (a 0/0 of a row without spread and eps 0) gives 0.
+int8_t sat8(double v) { return std::isnan(v) ? 0 : static_cast<int8_t>(std::clamp(v, -128.0, 127.0)); }
 
 void softmax(const uint8_t* src, uint64_t rows, uint64_t cols, const uint8_t* params, uint8_t* dst) {
   for (uint64_t r = 0; r < rows; ++r) {
@@ -44,18 +45,19 @@ void softmax(const uint8_t* src, uint64_t rows, uint64_t cols, const uint8_t* pa
 
 void layernorm(const uint8_t* src, uint64_t rows, uint64_t cols, const uint8_t* params, uint8_t* dst) {
   const double eps = load<double>(params);
-  const int32_t zp = load<int32_t>(params + 8);
+  const double zp = load<int32_t>(params + 8);
+  std::vector<double> x(cols);
   for (uint64_t r = 0; r < rows; ++r) {
     const auto* q = reinterpret_cast<const int8_t*>(src + r * cols);
     double sum = 0;
-    for (uint64_t j = 0; j < cols; ++j) sum += q[j] - zp;
+    for (uint64_t j = 0; j < cols; ++j) sum += x[j] = q[j] - zp;
     const double mu = sum / static_cast<double>(cols);
     double ss = 0;
-    for (uint64_t j = 0; j < cols; ++j) ss += (q[j] - zp - mu) * (q[j] - zp - mu);
-    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(cols) + eps);
+    for (uint64_t j = 0; j < cols; ++j) ss += (x[j] - mu) * (x[j] - mu);
+    const double sd = std::sqrt(ss / static_cast<double>(cols) + eps);
     for (uint64_t j = 0; j < cols; ++j) {
       const double a = load<double>(params + 16 + 16 * j), b = load<double>(params + 24 + 16 * j);
-      dst[r * cols + j] = static_cast<uint8_t>(sat8(std::nearbyint((q[j] - zp - mu) * inv * a + b)));
+      dst[r * cols + j] = static_cast<uint8_t>(sat8(std::nearbyint((x[j] - mu) / sd * a + b)));
     }
   }
 }
@@ -72,6 +74,7 @@ uint64_t params_bytes(HostFn fn, uint64_t cols) {
 }
 
 std::vector<uint8_t> compute(HostFn fn, const uint8_t* src, uint64_t rows, uint64_t cols, const uint8_t* params) {
+  if (rows * cols > kMaxOperandBytes) throw std::invalid_argument("hop operand larger than kMaxOperandBytes");
   std::vector<uint8_t> dst(rows * cols);
   switch (fn) {
     case HostFn::softmax: softmax(src, rows, cols, params, dst.data()); break;

@@ -84,6 +84,9 @@ std::string Scoreboard::describe(const Clash& c) {
        std::to_string(c.mine.where.hi()) + ") that the earlier instruction at pc " + std::to_string(c.earlier->pc) +
        " (" + unit + " unit) " + (c.theirs.write ? "writes" : "reads");
   s += ", and has not finished";
+  // An rdw is done once taken, but streams its tiles later: only the mmul taking them tells.
+  if (c.mine.space == Space::kWeightDram && !c.theirs.write)
+    return s + "; wait for the mmul that swaps in its last tile (`sync units=matrix`) before this instruction";
   s += "; add `sync units=" + unit + "` before this instruction";
   return s;
 }

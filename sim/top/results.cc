@@ -120,6 +120,7 @@ nlohmann::json to_json(const RunRecord& run) {
   j["instructions"] = by_opcode;
   j["bytes"] = {{"host_to_unified_buffer", stat(o, "host_interface", "host_read_bytes")},
                 {"unified_buffer_to_host", stat(o, "host_interface", "host_write_bytes")},
+                {"host_to_weight_dram", stat(o, "host_interface", "weight_load_bytes")},
                 {"weight_dram_to_fifo", stat(o, "weight_memory", "read_bytes")},
                 {"unified_buffer_read", stat(o, "unified_buffer", "read_bytes")},
                 {"unified_buffer_write", stat(o, "unified_buffer", "write_bytes")},
@@ -206,7 +207,8 @@ nlohmann::json layers_json(const RunRecord& run) {
     l["weight_shift_cycles"] = v("matrix_unit", "weight_shift_cycles");
     l["raw_stall_cycles"] = v("sequencer", "raw_stall_cycles");
     l["weight_dram_bytes"] = v("weight_memory", "read_bytes");
-    l["host_bytes"] = v("host_interface", "host_read_bytes") + v("host_interface", "host_write_bytes");
+    l["host_bytes"] = v("host_interface", "host_read_bytes") + v("host_interface", "host_write_bytes") +
+                      v("host_interface", "weight_load_bytes");
     l["unified_buffer_bytes"] = v("unified_buffer", "read_bytes") + v("unified_buffer", "write_bytes");
     if (run.energy_table) {
       const EnergyReport e = price(*run.energy_table, run.params, o.stats, cycles, r);

@@ -194,14 +194,22 @@ TEST(ScaleSim, TopologiesCompileBitExact) {
 }
 
 // A batch too large for the unified buffer runs in sub-batches, still bit-exact over the whole batch.
-TEST(SubBatches, ALargeBatchRunsInPassesWithTheSameResults) {
-  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "passes.yaml";
-  std::ofstream(path) << "name: cnn\nseed: 3\ninput: {name: image, shape: [6, 7, 6, 3]}\nlayers:\n"
-                         "  - {name: conv1, op: conv2d, filters: 10, kernel: 3, padding: same, activation: relu}\n"
-                         "  - {name: pool, op: maxpool, kernel: 2, stride: 1}\n"
-                         "  - {name: flat, op: flatten}\n"
-                         "  - {name: fc, op: dense, units: 9, activation: tanh}\n";
-  const sim::ChipParams params = load_params("configs/tiny.yaml", {"unified_buffer.size_bytes=2048"});
+struct PassCase {
+  const char* name;
+  std::string yaml;  // batch 6; the last layer is the output
+  int64_t ub_bytes;
+};
+
+void PrintTo(const PassCase& c, std::ostream* os) { *os << c.name; }
+
+class SubBatches : public testing::TestWithParam<PassCase> {};
+
+TEST_P(SubBatches, ALargeBatchRunsInPassesWithTheSameResults) {
+  const PassCase& pc = GetParam();
+  const std::string path = testing::TempDir() + std::to_string(::getpid()) + pc.name + "_passes.yaml";
+  std::ofstream(path) << pc.yaml;
+  const sim::ChipParams params =
+      load_params("configs/tiny.yaml", {"unified_buffer.size_bytes=" + std::to_string(pc.ub_bytes)});
   const compiler::Compiled c = compiler::compile_model(path, params);
   EXPECT_GT(c.passes, 1);
   const compiler::Graph full = compiler::with_batch(*c.graph, 6);
@@ -210,13 +218,52 @@ TEST(SubBatches, ALargeBatchRunsInPassesWithTheSameResults) {
   const std::vector<int8_t> q_input = compiler::quantize_input(q, compiler::synthetic_inputs(full, 1)[0]);
   const auto expected = compiler::run_int8(q, q_input);
   SimOptions options;
-  options.inputs["image"] = std::vector<uint8_t>(q_input.begin(), q_input.end());
+  options.inputs[full.layers[0].name] = std::vector<uint8_t>(q_input.begin(), q_input.end());
   const SimRun run = simulate(params, c.lowered.program, options);
   ASSERT_TRUE(run.halted()) << run.fault_reason();
-  const auto& values = run.result["outputs"]["fc"]["values"];
+  const auto& values = run.result["outputs"][full.layers.back().name]["values"];
   ASSERT_EQ(values.size(), expected.back().size());
   for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(values[i].get<int>(), expected.back()[i]) << i;
   EXPECT_EQ(run.result["batch"], 6);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, SubBatches,
+    testing::Values(
+        PassCase{"cnn",
+                 "name: cnn\nseed: 3\ninput: {name: image, shape: [6, 7, 6, 3]}\nlayers:\n"
+                 "  - {name: conv1, op: conv2d, filters: 10, kernel: 3, padding: same, activation: relu}\n"
+                 "  - {name: pool, op: maxpool, kernel: 2, stride: 1}\n"
+                 "  - {name: flat, op: flatten}\n"
+                 "  - {name: fc, op: dense, units: 9, activation: tanh}\n",
+                 2048},
+        // Host steps and loaded weight tiles in every pass: the host scratch and parameters are
+        // shared, the loaded tiles are new each time.
+        PassCase{"attention",
+                 "name: attention\nseed: 37\ninput: {name: x, shape: [6, 1, 5, 8]}\nlayers:\n"
+                 "  - {name: q, op: dense, units: 8}\n"
+                 "  - {name: k, op: dense, units: 8, input: x}\n"
+                 "  - {name: v, op: dense, units: 8, input: x}\n"
+                 "  - {name: scores, op: matmul, inputs: [q, k], heads: 2, transpose_b: true, alpha: 0.5}\n"
+                 "  - {name: probs, op: softmax}\n"
+                 "  - {name: context, op: matmul, inputs: [probs, v], heads: 2}\n"
+                 "  - {name: res, op: add, inputs: [context, x]}\n"
+                 "  - {name: norm, op: layernorm}\n",
+                 1024}),
+    [](const testing::TestParamInfo<PassCase>& i) { return std::string(i.param.name); });
+
+// Every sample's loaded tiles take new weight DRAM; a chip without room says so at compile time.
+TEST(LoadedTiles, BeyondWeightDramAreRefused) {
+  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "dram.yaml";
+  std::ofstream(path) << "name: scores\ninput: {name: x, shape: [4, 1, 16, 16]}\nlayers:\n"
+                         "  - {name: s, op: matmul, inputs: [x, x], transpose_b: true}\n";
+  const sim::ChipParams params = load_params("configs/tiny.yaml", {"weight_memory.size_bytes=1000"});
+  try {
+    compiler::compile_model(path, params);
+    FAIL() << "compiled";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("need 1024 bytes of weight DRAM; the chip has 1000"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ScaleSim, MalformedRowsNameTheLine) {

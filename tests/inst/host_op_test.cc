@@ -77,6 +77,22 @@ TEST(HostOp, TakesTheInterruptRoundTripPlusItsBytesAtTheHostRate) {
   EXPECT_EQ(t.sim().stat("host_interface", "host_ops"), 1u);
 }
 
+TEST(HostOp, LayerNormOfAConstantRowWithoutEpsIsZero) {
+  // 0 / sqrt(0) is NaN, which the host writes as 0 (and never as an undefined conversion).
+  std::vector<int> x(8, 5);
+  InstTester t;
+  t.host(0, x).host(0x1000, as_ints(isa::host::layernorm_params(0, 0, std::vector<double>(8, 3.0), std::vector<double>(8, 7.0))));
+  t.code("hop fn=layernorm src=0 dst=0x200 rows=1 cols=8 params=0x1000\nrhm host=0x200 ub=0 len=8").run();
+  t.expect_matches_reference();
+  for (int j = 0; j < 8; ++j) EXPECT_EQ(t.sim().ub[j], 0) << j;
+}
+
+TEST(HostOp, AnOperandBeyondTheLimitFaultsAtIssue) {
+  InstTester t;
+  t.code("hop fn=transpose src=0 dst=0 rows=0x100000 cols=0x100000").run();
+  t.expect_fault(0, "exceeds the host operation limit of 4294967296 bytes");
+}
+
 TEST(HostOp, OperandsOutsideHostMemoryFault) {
   InstTester t;
   t.code("hop fn=transpose src=0xffffffffff dst=0 rows=2 cols=2").run();
@@ -132,6 +148,43 @@ TEST(WeightLoad, OverwritingTilesNotYetStreamedIsAHazard) {
          std::to_string((tiles - 1) * tile) + " len=16")
       .run();
   t.expect_fault(2, "has not streamed into the weight FIFO yet");
+}
+
+// Weight DRAM reused: a tile is read, multiplied, then overwritten by ldw and read again.
+TEST(WeightLoad, ReloadingATileAfterItsMultiplyIsExact) {
+  const auto w1 = random_bytes(16, 6), w2 = random_bytes(16, 7), x = random_bytes(8, 8);
+  InstTester t;
+  t.host(0, w2).host(0x100, x).dram(0, w1);
+  t.code("rhm host=0x100 ub=0 len=8\n"
+         "rdw dram=0 k=4 n=4\n"
+         "sync units=host\n"
+         "mmul ub=0 acc=0 rows=2 stride=4 swap\n"
+         "sync units=matrix\n"
+         "ldw host=0 dram=0 len=16\n"
+         "sync units=host\n"
+         "rdw dram=0 k=4 n=4\n"
+         "mmul ub=0 acc=2 rows=2 stride=4 swap")
+      .run();
+  t.expect_matches_reference();
+  for (int i = 0; i < 2; ++i)
+    for (int c = 0; c < 4; ++c) {
+      int32_t first = 0, second = 0;
+      for (int r = 0; r < 4; ++r) {
+        first += x[i * 4 + r] * w1[r * 4 + c];
+        second += x[i * 4 + r] * w2[r * 4 + c];
+      }
+      EXPECT_EQ(t.sim().acc[i * t.timing().cols() + c], first) << i << "," << c;
+      EXPECT_EQ(t.sim().acc[(2 + i) * t.timing().cols() + c], second) << i << "," << c;
+    }
+}
+
+TEST(WeightLoad, OverwritingTilesOfAQueuedRdwNamesTheMmulToWaitFor) {
+  // The first rdw fills the FIFO and keeps streaming; the second waits in the weights unit's queue.
+  InstTester t;
+  const uint64_t depth = static_cast<uint64_t>(t.params().weight_fifo.depth_tiles);
+  t.code("rdw dram=0 k=8 n=8 repeat=" + std::to_string(depth + 2) + "\nrdw dram=0x10000 k=8 n=8\nldw host=0 dram=0x10000 len=16")
+      .run();
+  t.expect_fault(2, "wait for the mmul that swaps in its last tile (`sync units=matrix`)");
 }
 
 TEST(WeightLoad, BlocksOutsideWeightDramFault) {

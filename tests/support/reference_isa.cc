@@ -100,6 +100,7 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
     case isa::Opcode::hop: {
       const auto fn = static_cast<isa::HostFn>(v("fn"));
       const uint64_t bytes = u("rows") * u("cols");
+      if (bytes > isa::host::kMaxOperandBytes) throw std::runtime_error("hop operand too large");
       std::vector<uint8_t> src(bytes), params(isa::host::params_bytes(fn, u("cols")));
       for (uint64_t b = 0; b < bytes; ++b) src[b] = host(u("src") + b);
       for (uint64_t b = 0; b < params.size(); ++b) params[b] = host(u("params") + b);

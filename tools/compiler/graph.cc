@@ -209,6 +209,11 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (node["dilation"]) std::tie(l.dh, l.dw) = pair_of(node["dilation"], where, "dilation");
     if (node["groups"]) l.groups = node["groups"].as<int64_t>();
     if (node["count_pad"]) l.count_pad = node["count_pad"].as<bool>();
+    // Attributes of one op only.
+    for (const auto& [key, owner] : {std::pair{"heads", Op::kMatMul}, std::pair{"transpose_b", Op::kMatMul},
+                                     std::pair{"alpha", Op::kMatMul}, std::pair{"eps", Op::kLayerNorm}})
+      if (node[key] && l.op != owner)
+        throw ModelError(where + "`" + key + "` applies to " + op_name(owner) + " only, not to " + op);
     if (node["heads"]) l.heads = node["heads"].as<int64_t>();
     if (node["transpose_b"]) l.transpose_b = node["transpose_b"].as<bool>();
     if (node["alpha"]) l.alpha = node["alpha"].as<double>();
@@ -327,7 +332,7 @@ void infer_shapes(Graph& g) {
       case Op::kSoftmax:
       case Op::kLayerNorm:
         if (l.act != isa::ActFunc::identity) throw ModelError(where + op_name(l.op) + " takes no activation");
-        if (l.op == Op::kLayerNorm && !(l.eps >= 0)) throw ModelError(where + "eps must be >= 0");
+        if (l.op == Op::kLayerNorm && !(l.eps > 0 && std::isfinite(l.eps))) throw ModelError(where + "eps must be a positive number");
         l.shape = in;
         break;
       case Op::kConv2d: {

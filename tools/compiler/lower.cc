@@ -941,12 +941,15 @@ class Lowering {
       ++out_.report.instructions;
     };
     size_t at = 0;  // index in pending_ of the instruction being placed
-    // A tile the program loads is read only once its ldw is out, and only for
-    // the swap at hand: its rdw waits for the host (a sync), so placed as late
-    // as possible it holds up the fewest instructions behind it.
+    int64_t synced = -1;    // the last ldw a `sync units=host` has waited for
+    int64_t last_ldw = -1;  // the last ldw placed
+    // A tile the program loads is read only once its ldw is out. Its rdw needs
+    // the host to have finished (a sync that holds up issue), so a tile whose
+    // ldw no sync has covered yet is read only for the swap at hand; once a
+    // sync has covered it, it is read ahead like any other.
     auto ready = [&](size_t i) {
       const Tile& t = tiles_[static_cast<size_t>(swap_order[i])];
-      return t.fill < 0 || (static_cast<size_t>(t.fill) < at && i <= swaps);
+      return t.fill < 0 || t.fill <= synced || (static_cast<size_t>(t.fill) < at && i <= swaps);
     };
     const size_t host_unit = static_cast<size_t>(isa::Unit::host);
     auto request_until = [&](size_t upto) {
@@ -966,6 +969,7 @@ class Lowering {
           s.set("units", 1u << host_unit);
           emit(s);
           loads.clear();
+          synced = last_ldw;
         }
         auto r = make(isa::Opcode::rdw);
         r.set("dram", static_cast<int64_t>(first.dram));
@@ -1004,6 +1008,7 @@ class Lowering {
         emit(s);
         for (size_t other = 0; other < since_sync.size(); ++other)
           if (mask & (1u << other)) since_sync[other].clear();
+        if (mask & (1u << host_unit)) synced = last_ldw;
       }
       emit(p.insn);
       auto& mine = since_sync[unit];
@@ -1016,9 +1021,13 @@ class Lowering {
           mine.push_back(r);
         }
       }
-      if (op == isa::Opcode::ldw) request_until(swaps + depth);
+      if (op == isa::Opcode::ldw) last_ldw = static_cast<int64_t>(at);
     }
     out_.report.dram_bytes = dram_top_;
+    const uint64_t dram_size = static_cast<uint64_t>(chip_.weight_memory.size_bytes);
+    if (dram_top_ > dram_size)
+      throw ModelError(g_.file + ": the weights and loaded tiles need " + std::to_string(dram_top_) +
+                       " bytes of weight DRAM; the chip has " + std::to_string(dram_size));
   }
 
   const int64_t passes_;

@@ -48,6 +48,9 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
       isa::HostOpArgs a;
       isa::unpack(word, a);
       const uint64_t bytes = a.rows * a.cols, params = isa::host::params_bytes(a.fn, a.cols);
+      if (bytes > isa::host::kMaxOperandBytes)
+        return "operand of " + std::to_string(bytes) + " bytes exceeds the host operation limit of " +
+               std::to_string(isa::host::kMaxOperandBytes) + " bytes";
       std::string e = range_error("source range", a.src, a.src + bytes, host_.size(), host_unit);
       if (e.empty()) e = range_error("destination range", a.dst, a.dst + bytes, host_.size(), host_unit);
       if (e.empty()) e = range_error("parameter range", a.params, a.params + params, host_.size(), host_unit);

@@ -58,7 +58,7 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   Counter& host_ops_ = stats_.add("host_ops", "ops", "Host operations (hop) executed");
   Counter& host_op_cycles_ = stats_.add("host_op_cycles", "cycles", "Cycles the chip waited on host operations");
   Counter& instruction_bytes_ = stats_.add("instruction_bytes", "bytes", "Instruction words sent to the chip");
-  Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles a host transfer was in progress");
+  Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles a transfer (rhm, whm, ldw) or host operation (hop) was in progress");
   Counter& buffer_full_cycles_ = stats_.add("instruction_buffer_full_cycles", "cycles",
                                             "Cycles the host waited for room in the instruction buffer");
 };
