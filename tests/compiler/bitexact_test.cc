@@ -127,6 +127,14 @@ const std::vector<ModelCase> kModels = {
      "  - {name: pool, op: maxpool, kernel: 3, stride: 2, padding: [1, 1]}\n"
      "  - {name: t, op: conv2d, filters: 4, kernel: 1, activation: tanh}\n"
      "  - {name: pool2, op: maxpool, kernel: 2, stride: 1, padding: same}\n"},
+    // Pools whose window rows across the whole image exceed half the cramped chip's accumulators:
+    // they run in strips of output columns.
+    {"wide_pools",
+     "name: wide_pools\nseed: 41\ninput: {name: image, shape: [2, 4, 9, 3]}\nlayers:\n"
+     "  - {name: mp, op: maxpool, kernel: 3, stride: 1, padding: same}\n"
+     "  - {name: ap, op: avgpool, kernel: [2, 3], stride: [1, 2], input: image}\n"
+     "  - {name: c, op: conv2d, filters: 4, kernel: 1, input: mp, activation: relu}\n"
+     "outputs: [c, ap]\n"},
     // A transformer encoder layer in miniature: attention through the host (scores, softmax,
     // context), layer normalization on the host, a GELU feed-forward block.
     {"attention",

@@ -694,47 +694,51 @@ class Lowering {
     const uint64_t W = static_cast<uint64_t>(x.w + pl + (global ? 0 : l.pad_right)), C = static_cast<uint64_t>(x.c);
     const uint64_t OH = global ? 1 : static_cast<uint64_t>(y.h), OW = global ? 1 : static_cast<uint64_t>(y.w);
     if (kh > 255 || kw > 255) throw ModelError(where(layer) + "pooling windows are limited to 255 x 255");
-    // Output lines per item: whole windows in half the accumulators; one line when the output is padded sideways.
+    // Output lines per item: whole windows in half the accumulators; one line when the output is padded
+    // sideways. When even one line of windows across the image does not fit, strips of `strip` output
+    // columns go one at a time.
     uint64_t per = (half_ / W >= kh) ? (half_ / W - kh) / sh + 1 : 0;
-    if (per == 0) throw ModelError(where(layer) + "one pooling window row does not fit half the accumulators");
+    uint64_t strip = OW;
+    if (per == 0) {
+      if (global || half_ / kh < kw)
+        throw ModelError(where(layer) + "one " + std::to_string(kh) + " x " + std::to_string(kw) +
+                         " pooling window does not fit half the accumulators (" + std::to_string(half_) + " rows)");
+      strip = (half_ / kh - kw) / sw + 1;
+      per = 1;
+    }
     if (y.pl || y.pr) per = 1;
     const uint64_t block = std::min({R_, C_, C});
     const isa::Pool kind = l.op == Op::kMaxPool ? isa::Pool::max : isa::Pool::avg;
     for (uint64_t cb = 0; cb < ceil_div(C, block); ++cb) {
       const uint64_t ch = std::min(block, C - cb * block);
       for (uint64_t n = 0; n < static_cast<uint64_t>(x.n); ++n)
-        for (uint64_t oy = 0; oy < OH; oy += per) {
-          const uint64_t lines = std::min(per, OH - oy), in_lines = (lines - 1) * sh + kh;
-          const int64_t t = tile("identity" + std::to_string(ch), ch, ch,
-                                 [](uint64_t r, uint64_t c) -> int8_t { return r == c ? 1 : 0; });
-          const uint64_t acc = next_half();
-          add_mmul(layer,
-                   mmul(x.at(static_cast<int64_t>(n), static_cast<int64_t>(oy * sh) - pt, -pl) + cb * block, acc, W, in_lines,
-                        C, static_cast<uint64_t>(x.wp()) * C, true, false),
-                   ch, t);
-          prepare_output(layer);
-          auto a = make(isa::Opcode::act);
-          a.set("acc", static_cast<int64_t>(acc));
-          const uint64_t dst =
-              global ? y.base + n * static_cast<uint64_t>(y.c) + cb * block
-                     : y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), 0) + cb * block;
-          a.set("ub", static_cast<int64_t>(dst));
-          a.set("rows", static_cast<int64_t>(in_lines * W));
-          a.set("cols", static_cast<int64_t>(ch));
-          a.set("stride", static_cast<int64_t>(y.c));
-          a.set("pool", static_cast<int64_t>(kind));
-          a.set("pool_h", static_cast<int64_t>(kh));
-          a.set("pool_w", static_cast<int64_t>(kw));
-          a.set("pool_sy", static_cast<int64_t>(sh));
-          a.set("pool_sx", static_cast<int64_t>(sw));
-          a.set("width", static_cast<int64_t>(W));
-          a.set("mult", kIdentityMult);
-          a.set("shift", kIdentityShift);
-          const uint64_t out_rows = lines * OW;
-          add(layer, a,
-              {{Space::kAcc, acc, acc + in_lines * W, false},
-               ub_write(dst, dst + (out_rows - 1) * static_cast<uint64_t>(y.c) + ch)});
-        }
+        for (uint64_t oy = 0; oy < OH; oy += per)
+          for (uint64_t ox = 0; ox < OW; ox += strip) {
+            const uint64_t lines = std::min(per, OH - oy), in_lines = (lines - 1) * sh + kh;
+            const uint64_t cols = std::min(strip, OW - ox), width = strip < OW ? (cols - 1) * sw + kw : W;
+            const int64_t t = tile("identity" + std::to_string(ch), ch, ch,
+                                   [](uint64_t r, uint64_t c) -> int8_t { return r == c ? 1 : 0; });
+            const uint64_t acc = next_half();
+            add_mmul(layer,
+                     mmul(x.at(static_cast<int64_t>(n), static_cast<int64_t>(oy * sh) - pt,
+                               static_cast<int64_t>(ox * sw) - pl) +
+                              cb * block,
+                          acc, width, in_lines, C, static_cast<uint64_t>(x.wp()) * C, true, false),
+                     ch, t);
+            prepare_output(layer);
+            const uint64_t dst = global ? y.base + n * static_cast<uint64_t>(y.c) + cb * block
+                                        : y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), static_cast<int64_t>(ox)) +
+                                              cb * block;
+            auto act = make(isa::Opcode::act,
+                            {{"acc", acc}, {"ub", dst}, {"rows", in_lines * width}, {"cols", ch}, {"stride", y.c},
+                             {"pool", static_cast<uint64_t>(kind)}, {"pool_h", kh}, {"pool_w", kw}, {"pool_sy", sh},
+                             {"pool_sx", sw}, {"width", width}, {"mult", kIdentityMult}});
+            act.set("shift", kIdentityShift);  // negative: not one of the unsigned fields above
+            const uint64_t out_rows = lines * (strip < OW ? cols : OW);
+            add(layer, act,
+                {{Space::kAcc, acc, acc + in_lines * width, false},
+                 ub_write(dst, dst + (out_rows - 1) * static_cast<uint64_t>(y.c) + ch)});
+          }
     }
   }
 
