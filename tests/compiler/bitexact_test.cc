@@ -127,14 +127,16 @@ const std::vector<ModelCase> kModels = {
      "  - {name: pool, op: maxpool, kernel: 3, stride: 2, padding: [1, 1]}\n"
      "  - {name: t, op: conv2d, filters: 4, kernel: 1, activation: tanh}\n"
      "  - {name: pool2, op: maxpool, kernel: 2, stride: 1, padding: same}\n"},
-    // Pools whose window rows across the whole image exceed half the cramped chip's accumulators:
-    // they run in strips of output columns.
-    {"wide_pools",
-     "name: wide_pools\nseed: 41\ninput: {name: image, shape: [2, 4, 9, 3]}\nlayers:\n"
+    // Images wider than half the cramped chip's accumulators: pools and convolutions run in
+    // strips of output columns.
+    {"wide_rows",
+     "name: wide_rows\nseed: 41\ninput: {name: image, shape: [2, 3, 14, 3]}\nlayers:\n"
      "  - {name: mp, op: maxpool, kernel: 3, stride: 1, padding: same}\n"
      "  - {name: ap, op: avgpool, kernel: [2, 3], stride: [1, 2], input: image}\n"
      "  - {name: c, op: conv2d, filters: 4, kernel: 1, input: mp, activation: relu}\n"
-     "outputs: [c, ap]\n"},
+     "  - {name: wc, op: conv2d, filters: 5, kernel: 3, padding: same, input: c, activation: relu}\n"
+     "  - {name: wc2, op: conv2d, filters: 3, kernel: [1, 3], padding: same}\n"
+     "outputs: [c, ap, wc2]\n"},
     // A transformer encoder layer in miniature: attention through the host (scores, softmax,
     // context), layer normalization on the host, a GELU feed-forward block.
     {"attention",

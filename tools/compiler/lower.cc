@@ -597,18 +597,19 @@ class Lowering {
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
     rep.macs = static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw);
     rep.weight_bytes = ql.weights.size();
-    if (OW > half_) throw ModelError(where(layer) + "an output row of " + std::to_string(OW) + " pixels exceeds half the accumulators");
-    // Work items: runs of output lines of one image.
+    // Work items: runs of output lines of one image; when one line exceeds half the accumulators,
+    // strips of a line (ox0 and width).
     struct Item {
-      uint64_t n, oy, lines, rows, off = 0;
+      uint64_t n, oy, lines, rows, ox0, width, off = 0;
     };
-    const uint64_t max_lines = std::max<uint64_t>(1, half_ / OW);
+    const uint64_t max_lines = std::max<uint64_t>(1, half_ / OW), strip = std::min(OW, half_);
     std::vector<Item> items;
     for (uint64_t n = 0; n < static_cast<uint64_t>(y.n); ++n)
-      for (uint64_t oy = 0; oy < OH; oy += max_lines) {
-        const uint64_t lines = std::min(max_lines, OH - oy);
-        items.push_back({n, oy, lines, lines * OW});
-      }
+      for (uint64_t oy = 0; oy < OH; oy += max_lines)
+        for (uint64_t ox = 0; ox < OW; ox += strip) {
+          const uint64_t lines = std::min(max_lines, OH - oy), width = std::min(strip, OW - ox);
+          items.push_back({n, oy, lines, lines * width, ox, width});
+        }
     // Channel blocks: a group of groups for depthwise (diagonal tiles), else one group at a time.
     const uint64_t block = depthwise ? std::min(R_, C_) : 0;
     const uint64_t passes = depthwise ? ceil_div(Cin, block) : groups;
@@ -645,10 +646,11 @@ class Lowering {
                 ++rep.tiles;
                 for (size_t i = 0; i < p.size(); ++i) {
                   const Item& it = p[i];
-                  const uint64_t ub = x.at(static_cast<int64_t>(it.n), static_cast<int64_t>(it.oy) * l.sh + dy * l.dh - l.pad_top,
-                                           static_cast<int64_t>(dx) * l.dw - l.pad_left) +
-                                      in0 + kt * R_;
-                  const auto m = mmul(ub, acc + it.off, OW, it.lines, static_cast<uint64_t>(l.sw) * Cin,
+                  const uint64_t ub =
+                      x.at(static_cast<int64_t>(it.n), static_cast<int64_t>(it.oy) * l.sh + dy * l.dh - l.pad_top,
+                           static_cast<int64_t>(it.ox0) * l.sw + static_cast<int64_t>(dx) * l.dw - l.pad_left) +
+                      in0 + kt * R_;
+                  const auto m = mmul(ub, acc + it.off, it.width, it.lines, static_cast<uint64_t>(l.sw) * Cin,
                                       static_cast<uint64_t>(l.sh * x.wp()) * Cin, i == 0, !first);
                   mm.push_back([=] { add_mmul(layer, m, k, t); });
                 }
@@ -656,27 +658,29 @@ class Lowering {
               }
           interleave(mm);
           for (const Item& it : p)
-            deferred_.push_back([=] { write_rows(layer, it.n, it.oy, it.lines, acc + it.off, n, out0 + nt * C_, true); });
+            deferred_.push_back(
+                [=] { write_rows(layer, it.n, it.oy, it.lines, it.ox0, it.width, acc + it.off, n, out0 + nt * C_, true); });
         }
       }
     }
     flush_deferred();
   }
 
-  // Activates `lines` output lines of image n from acc: one act when the
-  // output rows are contiguous, else one per line.
-  void write_rows(int layer, uint64_t n, uint64_t oy, uint64_t lines, uint64_t acc, uint64_t cols, uint64_t ch0,
-                  bool per_lane) {
+  // Activates `lines` output lines of image n, pixels [ox0, ox0 + width) of
+  // each, from acc: one act when the output rows are contiguous, else one per line.
+  void write_rows(int layer, uint64_t n, uint64_t oy, uint64_t lines, uint64_t ox0, uint64_t width, uint64_t acc,
+                  uint64_t cols, uint64_t ch0, bool per_lane) {
     const Buffer& y = bufs_[static_cast<size_t>(layer)];
-    const uint64_t OW = static_cast<uint64_t>(y.w), stride = static_cast<uint64_t>(y.c), e = elem_bytes(layer);
-    if (y.pl == 0 && y.pr == 0) {
-      activate(layer, acc, lines * OW, cols, y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), 0) + ch0 * e, stride,
-               ch0, per_lane);
+    const uint64_t stride = static_cast<uint64_t>(y.c), e = elem_bytes(layer);
+    const int64_t x0 = static_cast<int64_t>(ox0);
+    if (y.pl == 0 && y.pr == 0 && (lines == 1 || width == static_cast<uint64_t>(y.w))) {
+      activate(layer, acc, lines * width, cols, y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), x0) + ch0 * e,
+               stride, ch0, per_lane);
       return;
     }
     for (uint64_t line = 0; line < lines; ++line)
-      activate(layer, acc + line * OW, OW, cols,
-               y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy + line), 0) + ch0 * e, stride, ch0, per_lane);
+      activate(layer, acc + line * width, width, cols,
+               y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy + line), x0) + ch0 * e, stride, ch0, per_lane);
   }
 
   // Max, average and global average pooling: the input passes through an
