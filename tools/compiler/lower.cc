@@ -859,9 +859,6 @@ class Lowering {
       throw ModelError(where(layer) + "matmul of tensors that a padded conv2d or pool also reads is not supported");
     const uint64_t H = static_cast<uint64_t>(l.heads), T = static_cast<uint64_t>(b.w), F = static_cast<uint64_t>(b.c);
     const uint64_t d = F / H, S = static_cast<uint64_t>(a.w);
-    if (S > half_)
-      throw ModelError(where(layer) + "its " + std::to_string(S) + " rows per head exceed the chip's half of the accumulators (" +
-                       std::to_string(half_) + ")");
     const uint64_t depth = l.transpose_b ? d : T, width = l.transpose_b ? T : d;  // of each head's b
     const uint64_t row = l.transpose_b ? T : F;  // bytes per row of b as the host holds it
     const uint64_t in = scratch_host_, tr = scratch_host_ + T * F;
@@ -887,23 +884,32 @@ class Lowering {
           }
       }
       flush_loads(layer);
-      rep.tiles += tiles.size();
-      size_t next = 0;
+      // Rows of a in chunks that fit half the accumulators; every chunk after the first reads the
+      // tiles again (new FIFO entries for the same DRAM).
+      const uint64_t NT = ceil_div(width, C_), KT = ceil_div(depth, R_);
       for (uint64_t h = 0; h < H; ++h)
-        for (uint64_t nt = 0; nt < ceil_div(width, C_); ++nt) {
-          const uint64_t acc = next_half();
-          std::vector<std::function<void()>> mm;
-          for (uint64_t kt = 0; kt < ceil_div(depth, R_); ++kt) {
-            const int64_t t = tiles[next++];
-            const uint64_t x = l.transpose_b ? a.at(n, 0, 0) + h * d + kt * R_ : a.at(n, static_cast<int64_t>(h), 0) + kt * R_;
-            const auto m = mmul(x, acc, S, 1, static_cast<uint64_t>(a.c), 0, true, kt > 0);
-            mm.push_back([=] { add_mmul(layer, m, tiles_[static_cast<size_t>(t)].k, t); });
+        for (uint64_t s0 = 0; s0 < S; s0 += half_)
+          for (uint64_t nt = 0; nt < NT; ++nt) {
+            const uint64_t rows = std::min(half_, S - s0), acc = next_half();
+            std::vector<std::function<void()>> mm;
+            for (uint64_t kt = 0; kt < KT; ++kt) {
+              int64_t t = tiles[(h * NT + nt) * KT + kt];
+              if (s0 > 0) {
+                tiles_.push_back(tiles_[static_cast<size_t>(t)]);
+                t = static_cast<int64_t>(tiles_.size()) - 1;
+              }
+              ++rep.tiles;
+              const int64_t r0 = static_cast<int64_t>(s0);
+              const uint64_t x = l.transpose_b ? a.at(n, 0, r0) + h * d + kt * R_ : a.at(n, static_cast<int64_t>(h), r0) + kt * R_;
+              const auto m = mmul(x, acc, rows, 1, static_cast<uint64_t>(a.c), 0, true, kt > 0);
+              mm.push_back([=] { add_mmul(layer, m, tiles_[static_cast<size_t>(t)].k, t); });
+            }
+            interleave(mm);
+            const uint64_t w = std::min(C_, width - nt * C_), lane0 = l.transpose_b ? nt * C_ : h * d + nt * C_;
+            const int64_t r0 = static_cast<int64_t>(s0);
+            const uint64_t out = (l.transpose_b ? y.at(n, static_cast<int64_t>(h), r0) : y.at(n, 0, r0)) + lane0;
+            deferred_.push_back([=] { activate(layer, acc, rows, w, out, static_cast<uint64_t>(y.c), lane0, true); });
           }
-          interleave(mm);
-          const uint64_t w = std::min(C_, width - nt * C_), lane0 = l.transpose_b ? nt * C_ : h * d + nt * C_;
-          const uint64_t out = (l.transpose_b ? y.at(n, static_cast<int64_t>(h), 0) : y.at(n, 0, 0)) + lane0;
-          deferred_.push_back([=] { activate(layer, acc, S, w, out, static_cast<uint64_t>(y.c), lane0, true); });
-        }
     }
     flush_deferred();
   }
