@@ -377,6 +377,27 @@ TEST(OnnxImport, AConstantOperandIsBroadcastPerChannel) {
   EXPECT_THROW(compiler::with_batch(differing, 2), compiler::ModelError);
 }
 
+// An initializer with fewer values than its dims is refused by name (it was read past its end).
+TEST(OnnxImport, AShortInitializerIsRefusedByName) {
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("short");
+  add_value(g->add_input(), "x", TensorProto::FLOAT, {1, 2, 2, 3});
+  add_value(g->add_output(), "y", TensorProto::FLOAT, {1, 2, 2, 3});
+  add_tensor(g, "c", TensorProto::FLOAT, {1, 2, 1, 1}, {10});
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type("Add");
+  n->set_name("add");
+  for (const char* in : {"c", "x"}) n->add_input(in);
+  n->add_output("y");
+  try {
+    compiler::load_onnx(save(m, "short"));
+    FAIL() << "accepted";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("initializer 'c': 1 values for 2 elements"), std::string::npos) << e.what();
+  }
+}
+
 // Flatten, then a function, then Gemm: the Gemm's weight rows still follow ONNX's C, H, W feature order.
 TEST(OnnxImport, AFunctionBetweenFlattenAndGemmKeepsTheFeatureOrder) {
   onnx::ModelProto m;

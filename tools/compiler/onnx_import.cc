@@ -11,65 +11,39 @@
 #include <set>
 
 #include "tools/tensor_io/layout.h"
+#include "tools/tensor_io/onnx_pb.h"
 
 namespace tpu::compiler {
 
 namespace {
 
+template <class T>
+T load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);  // little-endian, as ONNX stores raw data
+  return v;
+}
+
 OnnxTensor from_proto(const onnx::TensorProto& t, const std::string& where) {
-  OnnxTensor out;
-  out.data_type = t.data_type();
-  int64_t n = 1;
-  for (int64_t d : t.dims()) {
-    if (d < 0 || (d > 0 && n > (int64_t{1} << 31) / d))
-      throw ModelError(where + "tensor dims are negative or too large");
-    out.dims.push_back(d);
-    n *= d;
+  tensor_io::ProtoValues v;
+  try {
+    v = tensor_io::decode_tensor_proto(t, where);
+  } catch (const tensor_io::TensorFileError& e) {
+    throw ModelError(e.what());
   }
-  out.values.resize(static_cast<size_t>(n));
-  const std::string& raw = t.raw_data();
-  auto element = [&](size_t i, size_t bytes) -> const char* {
-    if (raw.size() < (i + 1) * bytes) throw ModelError(where + "tensor data is shorter than its dims");
-    return raw.data() + i * bytes;
-  };
+  OnnxTensor out;
+  out.data_type = v.data_type;
+  out.dims = v.dims;
+  out.values.resize(v.bytes.size() / v.element_bytes);
   for (size_t i = 0; i < out.values.size(); ++i) {
-    switch (t.data_type()) {
-      case onnx::TensorProto::FLOAT: {
-        float v;
-        if (!raw.empty())
-          std::memcpy(&v, element(i, 4), 4);
-        else
-          v = t.float_data(static_cast<int>(i));
-        out.values[i] = v;
-        break;
-      }
-      case onnx::TensorProto::INT8:
-        out.values[i] = raw.empty() ? static_cast<float>(t.int32_data(static_cast<int>(i)))
-                                    : static_cast<float>(static_cast<int8_t>(*element(i, 1)));
-        break;
-      case onnx::TensorProto::UINT8:
-        out.values[i] = raw.empty() ? static_cast<float>(t.int32_data(static_cast<int>(i)))
-                                    : static_cast<float>(static_cast<uint8_t>(*element(i, 1)));
-        break;
-      case onnx::TensorProto::INT32: {
-        int32_t v;
-        if (!raw.empty())
-          std::memcpy(&v, element(i, 4), 4);
-        else
-          v = t.int32_data(static_cast<int>(i));
-        out.values[i] = static_cast<float>(v);
-        break;
-      }
-      case onnx::TensorProto::INT64: {
-        int64_t v;
-        if (!raw.empty())
-          std::memcpy(&v, element(i, 8), 8);
-        else
-          v = t.int64_data(static_cast<int>(i));
-        out.values[i] = static_cast<float>(v);
-        break;
-      }
-      default: throw ModelError(where + "tensor element type " + std::to_string(t.data_type()) + " is not supported");
+    const uint8_t* p = &v.bytes[i * v.element_bytes];
+    switch (v.data_type) {
+      case onnx::TensorProto::INT8: out.values[i] = static_cast<float>(static_cast<int8_t>(*p)); break;
+      case onnx::TensorProto::UINT8: out.values[i] = static_cast<float>(*p); break;
+      case onnx::TensorProto::INT16: out.values[i] = static_cast<float>(load<int16_t>(p)); break;
+      case onnx::TensorProto::INT32: out.values[i] = static_cast<float>(load<int32_t>(p)); break;
+      case onnx::TensorProto::INT64: out.values[i] = static_cast<float>(load<int64_t>(p)); break;
+      default: out.values[i] = load<float>(p); break;  // FLOAT, the only other kind decode_tensor_proto returns
     }
   }
   return out;

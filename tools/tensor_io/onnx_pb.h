@@ -9,7 +9,23 @@
 
 #include "tools/tensor_io/npy.h"
 
+namespace onnx {
+class TensorProto;
+}
+
 namespace tpu::tensor_io {
+
+// The values of a TensorProto as little-endian bytes, from raw_data or its
+// typed fields, for int8, uint8, int16, int32, int64 and float32.
+struct ProtoValues {
+  int data_type = 0;  // onnx::TensorProto::DataType
+  std::vector<int64_t> dims;
+  size_t element_bytes = 1;
+  std::vector<uint8_t> bytes;
+};
+// Checks the dims and that exactly one value per element is present; throws
+// TensorFileError starting with `where`.
+ProtoValues decode_tensor_proto(const onnx::TensorProto& t, const std::string& where);
 
 bool is_onnx_pb(const std::string& path);
 
