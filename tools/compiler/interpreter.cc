@@ -111,6 +111,18 @@ void matmul_sums(const Graph& g, const Layer& l, const std::vector<In>& a, const
       }
 }
 
+// Per image and channel of an NHWC input, the sum over all its pixels (global pooling).
+template <class In, class Sum>
+void channel_sums(const std::vector<int64_t>& in, const std::vector<In>& x, std::vector<Sum>& sums) {
+  const int64_t hw = in[1] * in[2], c = in[3];
+  for (int64_t b = 0; b < in[0]; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      Sum s = 0;
+      for (int64_t p = 0; p < hw; ++p) s += x[(b * hw + p) * c + ch];
+      sums[b * c + ch] = s;
+    }
+}
+
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // conv2d in float through im2col and a matrix product, group by group.
@@ -188,13 +200,8 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
         break;
       case Op::kGlobalAvgPool: {
         const auto& in = g.layers[l.inputs[0]].shape;
-        const int64_t hw = in[1] * in[2], c = in[3];
-        for (int64_t b = 0; b < in[0]; ++b)
-          for (int64_t ch = 0; ch < c; ++ch) {
-            double s = 0;
-            for (int64_t p = 0; p < hw; ++p) s += x[(b * hw + p) * c + ch];
-            y[b * c + ch] = s / hw;
-          }
+        channel_sums(in, x, y);
+        for (double& v : y) v /= static_cast<double>(in[1] * in[2]);
         break;
       }
       case Op::kAdd: {
@@ -352,13 +359,9 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
         break;
       case Op::kGlobalAvgPool: {
         const auto& in = g.layers[l.inputs[0]].shape;
-        const int64_t hw = in[1] * in[2], c = in[3];
-        for (int64_t b = 0; b < in[0]; ++b)
-          for (int64_t ch = 0; ch < c; ++ch) {
-            int64_t s = 0;
-            for (int64_t p = 0; p < hw; ++p) s += x[(b * hw + p) * c + ch];
-            y[b * c + ch] = arith::average(s, hw, q.rounding);
-          }
+        std::vector<int64_t> sums(y.size());
+        channel_sums(in, x, sums);
+        for (size_t o = 0; o < y.size(); ++o) y[o] = arith::average(sums[o], in[1] * in[2], q.rounding);
         break;
       }
       case Op::kAdd: {
