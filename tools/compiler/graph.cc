@@ -278,10 +278,10 @@ std::pair<int64_t, int64_t> windows(Layer& l, const std::vector<int64_t>& in, in
     const int64_t oh = (in[1] + l.sh - 1) / l.sh, ow = (in[2] + l.sw - 1) / l.sw;
     const int64_t ph = std::max<int64_t>(0, (oh - 1) * l.sh + ekh - in[1]);
     const int64_t pw = std::max<int64_t>(0, (ow - 1) * l.sw + ekw - in[2]);
-    l.pad_top = ph / 2;
-    l.pad_bottom = ph - ph / 2;
-    l.pad_left = pw / 2;
-    l.pad_right = pw - pw / 2;
+    l.pad_top = l.same_lower ? ph - ph / 2 : ph / 2;
+    l.pad_bottom = ph - l.pad_top;
+    l.pad_left = l.same_lower ? pw - pw / 2 : pw / 2;
+    l.pad_right = pw - l.pad_left;
   }
   const int64_t hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
   if (hp < ekh || wp < ekw)

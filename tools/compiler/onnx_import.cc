@@ -93,6 +93,7 @@ void conv_geometry(Layer& l, const Attrs& a, const std::vector<int64_t>& oihw, i
   const std::string auto_pad = a.s("auto_pad", "NOTSET");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     l.pad_top = l.pad_left = -1;
+    l.same_lower = auto_pad == "SAME_LOWER";
   } else {
     const auto pads = a.ints("pads", {0, 0, 0, 0});
     if (pads.size() != 4) throw ModelError(where + "pads need a start and an end per spatial axis");
@@ -353,12 +354,6 @@ struct OnnxImport {
     g.layers.push_back(std::move(l));
     infer_shapes(g);
     if (from_one_d && g.layers.back().is_image()) one_d.insert(index);
-    if (a.s("auto_pad", "NOTSET") == "SAME_LOWER") {
-      // "same" padding resolves with any odd pixel at the end; SAME_LOWER puts it at the start.
-      Layer& added = g.layers.back();
-      std::swap(added.pad_top, added.pad_bottom);
-      std::swap(added.pad_left, added.pad_right);
-    }
   }
 
   bool integer_op(const onnx::NodeProto& node, Attrs& a, const std::string& where, Layer& l) {
@@ -693,6 +688,7 @@ struct OnnxImport {
     const std::string auto_pad = a.s("auto_pad", "NOTSET");
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       l.pad_top = l.pad_left = -1;
+      l.same_lower = auto_pad == "SAME_LOWER";
     } else if (auto_pad != "VALID" && pads.size() == 4) {
       l.pad_top = pads[0], l.pad_left = pads[1], l.pad_bottom = pads[2], l.pad_right = pads[3];
     } else if (auto_pad != "VALID") {
