@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <iterator>
+#include <optional>
 #include <tuple>
 
 namespace tpu::sim {
@@ -21,16 +22,19 @@ uint64_t stat(const RunOutcome& o, const std::string& group, const std::string& 
 double share(uint64_t part, uint64_t whole) { return whole ? static_cast<double>(part) / whole : 0.0; }
 
 // Inferences one run performs: the program's "batch" metadata, else 1.
-uint64_t batch_of(const isa::Program& p) {
+// A number the program's metadata states under `key`, if it does.
+std::optional<uint64_t> stated(const isa::Program& p, const std::string& key) {
   for (const auto& [k, v] : p.metadata)
-    if (k == "batch") {
+    if (k == key) {
       try {
-        return std::max<uint64_t>(1, std::stoull(v));
+        return std::stoull(v);
       } catch (const std::exception&) {
       }
     }
-  return 1;
+  return std::nullopt;
 }
+
+uint64_t batch_of(const isa::Program& p) { return std::max<uint64_t>(1, stated(p, "batch").value_or(1)); }
 
 nlohmann::json tensor_values(const isa::TensorDesc& t, const std::vector<uint8_t>& bytes) {
   nlohmann::json values = nlohmann::json::array();
@@ -74,11 +78,17 @@ nlohmann::json to_json(const RunRecord& run) {
   const double seconds = static_cast<double>(o.cycles) / (p.clock_mhz * 1e6);
   const uint64_t useful = stat(o, "matrix_unit", "useful_macs");
   const uint64_t batch = batch_of(run.program);
+  // Operations are the network's MACs as the compiler states them; the array's
+  // counter also counts identity and diagonal tiles (pooling, depthwise).
+  const std::optional<uint64_t> network = stated(run.program, "macs");
+  const uint64_t work = network.value_or(useful);
   j["cycles"] = o.cycles;
   j["latency_us"] = seconds * 1e6;
   j["batch"] = batch;
   j["throughput"] = {{"inferences_per_s", seconds > 0 ? batch / seconds : 0.0},
-                     {"tops", seconds > 0 ? 2.0 * useful / seconds / 1e12 : 0.0},
+                     {"macs", work},
+                     {"macs_from", network ? "program" : "matrix_unit.useful_macs"},
+                     {"tops", seconds > 0 ? 2.0 * work / seconds / 1e12 : 0.0},
                      {"peak_tops", 2.0 * p.matrix_unit.rows * p.matrix_unit.cols * p.clock_mhz * 1e6 / 1e12}};
 
   // The TPU's performance-counter breakdown: the first four shares add up to 1.
@@ -201,11 +211,16 @@ nlohmann::json layers_json(const RunRecord& run) {
     l["name"] = name;
     l["start_cycle"] = start;
     l["cycles"] = cycles;
-    l["macs"] = v("matrix_unit", "useful_macs");
+    // The layer's network MACs when the program states them, else what the array counted.
+    const auto layer_macs = r > 0 ? stated(run.program, "macs." + std::to_string(o.regions[r - 1].id)) : std::nullopt;
+    const bool compiled = stated(run.program, "macs").has_value();
+    l["macs"] = compiled ? layer_macs.value_or(0) : v("matrix_unit", "useful_macs");
+    l["array_macs"] = v("matrix_unit", "useful_macs");
     l["array_active_cycles"] = v("matrix_unit", "array_active_cycles");
     l["weight_stall_cycles"] = v("matrix_unit", "weight_stall_cycles");
     l["weight_shift_cycles"] = v("matrix_unit", "weight_shift_cycles");
     l["raw_stall_cycles"] = v("sequencer", "raw_stall_cycles");
+    l["host_busy_cycles"] = v("host_interface", "busy_cycles");
     l["weight_dram_bytes"] = v("weight_memory", "read_bytes");
     l["host_bytes"] = v("host_interface", "host_read_bytes") + v("host_interface", "host_write_bytes") +
                       v("host_interface", "weight_load_bytes");
@@ -216,8 +231,9 @@ nlohmann::json layers_json(const RunRecord& run) {
     }
     if (r > 0 && row_of.count(o.regions[r - 1].id)) {
       nlohmann::json& row = layers[row_of[o.regions[r - 1].id]];
-      for (const char* k : {"cycles", "macs", "array_active_cycles", "weight_stall_cycles", "weight_shift_cycles",
-                            "raw_stall_cycles", "weight_dram_bytes", "host_bytes", "unified_buffer_bytes"})
+      for (const char* k : {"cycles", "macs", "array_macs", "array_active_cycles", "weight_stall_cycles", "weight_shift_cycles",
+                            "raw_stall_cycles", "host_busy_cycles", "weight_dram_bytes", "host_bytes",
+                            "unified_buffer_bytes"})
         row[k] = row[k].get<uint64_t>() + l[k].get<uint64_t>();
       if (l.contains("energy_uj")) row["energy_uj"] = row["energy_uj"].get<double>() + l["energy_uj"].get<double>();
       continue;
@@ -229,36 +245,39 @@ nlohmann::json layers_json(const RunRecord& run) {
 }
 
 std::string layers_text(const RunRecord& run, bool csv) {
-  const nlohmann::json layers = layers_json(run);
+  struct Column {
+    const char* header;
+    const char* key;
+    int width;
+  };
+  static const Column kColumns[] = {{"cycles", "cycles", 12},
+                                    {"MACs", "macs", 14},
+                                    {"array_active", "array_active_cycles", 12},
+                                    {"weight_stall", "weight_stall_cycles", 12},
+                                    {"weight_shift", "weight_shift_cycles", 12},
+                                    {"raw_stall", "raw_stall_cycles", 12},
+                                    {"host_busy", "host_busy_cycles", 12},
+                                    {"dram_bytes", "weight_dram_bytes", 12}};
   std::ostringstream s;
-  const char* header[] = {"layer", "cycles", "MACs", "array_active", "weight_stall", "weight_shift", "raw_stall",
-                          "dram_bytes", "energy_uj"};
-  if (csv) {
-    for (size_t i = 0; i < std::size(header); ++i) s << (i ? "," : "") << header[i];
-    s << "\n";
-  } else {
-    char line[256];
-    std::snprintf(line, sizeof line, "%-24s %12s %14s %12s %12s %12s %12s %12s %10s\n", header[0], header[1], header[2],
-                  header[3], header[4], header[5], header[6], header[7], header[8]);
-    s << line;
+  char cell[64];
+  s << (csv ? "layer" : "layer                   ");
+  for (const Column& c : kColumns) {
+    if (csv) s << "," << c.header;
+    else std::snprintf(cell, sizeof cell, " %*s", c.width, c.header), s << cell;
   }
-  for (const auto& l : layers) {
+  s << (csv ? ",energy_uj\n" : "  energy_uj\n");
+  for (const auto& l : layers_json(run)) {
+    const std::string name = l["name"].get<std::string>();
+    if (csv) s << name;
+    else std::snprintf(cell, sizeof cell, "%-24s", name.c_str()), s << cell;
+    for (const Column& c : kColumns) {
+      const auto v = static_cast<unsigned long long>(l[c.key].get<uint64_t>());
+      if (csv) s << "," << v;
+      else std::snprintf(cell, sizeof cell, " %*llu", c.width, v), s << cell;
+    }
     const double energy = l.contains("energy_uj") ? l["energy_uj"].get<double>() : 0.0;
-    char line[512];
-    if (csv)
-      std::snprintf(line, sizeof line, "%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.6f\n", l["name"].get<std::string>().c_str(),
-                    l["cycles"].get<unsigned long long>(), l["macs"].get<unsigned long long>(),
-                    l["array_active_cycles"].get<unsigned long long>(), l["weight_stall_cycles"].get<unsigned long long>(),
-                    l["weight_shift_cycles"].get<unsigned long long>(), l["raw_stall_cycles"].get<unsigned long long>(),
-                    l["weight_dram_bytes"].get<unsigned long long>(), energy);
-    else
-      std::snprintf(line, sizeof line, "%-24s %12llu %14llu %12llu %12llu %12llu %12llu %12llu %10.3f\n",
-                    l["name"].get<std::string>().c_str(), l["cycles"].get<unsigned long long>(),
-                    l["macs"].get<unsigned long long>(), l["array_active_cycles"].get<unsigned long long>(),
-                    l["weight_stall_cycles"].get<unsigned long long>(), l["weight_shift_cycles"].get<unsigned long long>(),
-                    l["raw_stall_cycles"].get<unsigned long long>(), l["weight_dram_bytes"].get<unsigned long long>(),
-                    energy);
-    s << line;
+    std::snprintf(cell, sizeof cell, csv ? ",%.6f\n" : " %10.3f\n", energy);
+    s << cell;
   }
   return s.str();
 }

@@ -73,6 +73,15 @@ class Lowering {
     plan_buffers();
     emit_program();
     schedule();
+    // The network's own work, for throughput: identity tiles (pooling), the zeros of diagonal
+    // tiles (depthwise) and padding do not count. Per layer for one pass; in total for all.
+    uint64_t macs = 0;
+    for (size_t i = 0; i < g_.layers.size(); ++i) {
+      const uint64_t m = out_.report.layers[i].macs;
+      if (m) out_.program.metadata.emplace_back("macs." + std::to_string(i), std::to_string(m));
+      macs += m;
+    }
+    out_.program.metadata.emplace_back("macs", std::to_string(macs * static_cast<uint64_t>(passes_)));
     return std::move(out_);
   }
 

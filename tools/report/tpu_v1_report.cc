@@ -108,7 +108,8 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
         "simulated on `"
      << config_name
      << "` (the published TPU v1 figures) at the paper's batch sizes (`workloads/tpu_v1/`). Simulated TOPS count "
-        "two operations per useful MAC over the whole run, from the first instruction to `halt`, including the "
+        "two operations per multiply-accumulate of the network (as the compiler counts them: pooling's identity "
+        "tiles do not count) over the whole run, from the first instruction to `halt`, including the "
         "input's transfer over PCIe; the paper's figures exclude host overhead. No parameter of the model is tuned "
         "to these results.\n\n";
   md << "| app | batch | MACs per batch | MACs per weight byte | cycles | latency (us) | simulated TOPS | "
