@@ -137,6 +137,15 @@ const std::vector<ModelCase> kModels = {
      "  - {name: wc, op: conv2d, filters: 5, kernel: 3, padding: same, input: c, activation: relu}\n"
      "  - {name: wc2, op: conv2d, filters: 3, kernel: [1, 3], padding: same}\n"
      "outputs: [c, ap, wc2]\n"},
+    // Average pools with padding that divide each window by its taps inside the image (ONNX's
+    // count_include_pad=0): window sums through the matrix unit, one divisor per run of pixels.
+    {"valid_average",
+     "name: valid_average\nseed: 47\ninput: {name: image, shape: [2, 5, 6, 3]}\nlayers:\n"
+     "  - {name: a1, op: avgpool, kernel: 3, stride: 1, padding: same}\n"
+     "  - {name: c, op: conv2d, filters: 4, kernel: 1, activation: relu}\n"
+     "  - {name: a2, op: avgpool, kernel: 3, stride: 2, padding: [1, 1]}\n"
+     "  - {name: a3, op: avgpool, kernel: [2, 4], stride: [1, 3], padding: [1, 2], input: image}\n"
+     "outputs: [a2, a3]\n"},
     // A transformer encoder layer in miniature: attention through the host (scores, softmax,
     // context), layer normalization on the host, a GELU feed-forward block. 13 tokens: more rows
     // than the cramped chip's half of the accumulators, so the matmuls run in row chunks there.

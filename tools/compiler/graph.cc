@@ -355,9 +355,8 @@ void infer_shapes(Graph& g) {
           const auto [oh, ow] = windows(l, in, l.kh, l.kw, where);
           l.shape = {in[0], oh, ow, in[3]};
         }
-        if (l.op == Op::kAvgPool && !l.count_pad && (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
-          throw ModelError(where + "avgpool with padding runs on the chip only with count_pad: true (it divides every "
-                                   "window by its full size, counting the padding as zeros)");
+        if (l.pad_top >= l.kh || l.pad_bottom >= l.kh || l.pad_left >= l.kw || l.pad_right >= l.kw)
+          throw ModelError(where + "pooling padding must be smaller than the window (a window would hold padding only)");
         break;
       case Op::kGlobalAvgPool:
         if (in.size() != 4) throw ModelError(where + "global_avgpool needs an [N, H, W, C] input");

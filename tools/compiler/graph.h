@@ -83,6 +83,9 @@ struct Layer {
   std::optional<GivenQuant> given;
 
   bool is_image() const { return shape.size() == 4; }
+  bool padded() const { return pad_top || pad_left || pad_bottom || pad_right; }
+  // An average pool dividing each window by its taps inside the image (not counting padding).
+  bool averages_valid_taps() const { return op == Op::kAvgPool && !count_pad && padded(); }
   int64_t channels() const { return shape.back(); }
 };
 

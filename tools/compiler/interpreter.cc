@@ -350,6 +350,9 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
           }
           if (l.op == Op::kMaxPool) {
             y[o] = int8_t(best);
+          } else if (l.averages_valid_taps()) {  // zero point 0: the sum over the taps inside, divided by their count
+            const Requant r = divide_by(static_cast<int64_t>(taps.size()));
+            y[o] = arith::requant8(sum, r.mult, r.shift, 0, q.rounding);
           } else {
             // Padded taps hold the zero point (a real 0) and count in the divisor.
             const int64_t padded = l.kh * l.kw - int64_t(taps.size());

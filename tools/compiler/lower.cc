@@ -330,8 +330,8 @@ class Lowering {
         case Op::kInput: break;
         case Op::kDense: dense(l); break;
         case Op::kConv2d: conv(l); break;
-        case Op::kMaxPool:
-        case Op::kAvgPool: pool(l); break;
+        case Op::kMaxPool: pool(l); break;
+        case Op::kAvgPool: g_.layers[i].averages_valid_taps() ? conv(l) : pool(l); break;
         case Op::kGlobalAvgPool: pool(l); break;
         case Op::kAdd: add_layer(l); break;
         case Op::kMul: mul_layer(l); break;
@@ -465,8 +465,9 @@ class Lowering {
   }
 
   // One activation of `rows` accumulator rows (from acc) to unified-buffer rows `stride` apart.
+  // Without the per-lane table, the requantization is `r` (by default the identity).
   void activate(int layer, uint64_t acc, uint64_t rows, uint64_t cols, uint64_t ub, uint64_t stride, uint64_t lane0,
-                bool per_lane) {
+                bool per_lane, const Requant& r = {kIdentityMult, kIdentityShift}) {
     prepare_output(layer);
     const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
     auto a = make(isa::Opcode::act);
@@ -488,8 +489,8 @@ class Lowering {
       a.set("mult", 0);
       regions.push_back(ub_read(table, table + kLaneParamBytes * cols));
     } else {
-      a.set("mult", kIdentityMult);
-      a.set("shift", kIdentityShift);
+      a.set("mult", r.mult);
+      a.set("shift", r.shift);
     }
     add(layer, a, std::move(regions));
   }
@@ -599,13 +600,15 @@ class Lowering {
     const Buffer& x = bufs_[static_cast<size_t>(l.inputs[0])];
     const Buffer& y = bufs_[static_cast<size_t>(layer)];
     const uint64_t OH = static_cast<uint64_t>(y.h), OW = static_cast<uint64_t>(y.w);
-    const uint64_t Cin = static_cast<uint64_t>(x.c), Cout = static_cast<uint64_t>(l.units);
-    const uint64_t groups = static_cast<uint64_t>(l.groups);
+    // An average pool over the taps inside the image runs as a depthwise convolution by ones.
+    const bool averages = l.averages_valid_taps();
+    const uint64_t Cin = static_cast<uint64_t>(x.c), Cout = averages ? Cin : static_cast<uint64_t>(l.units);
+    const uint64_t groups = averages ? Cin : static_cast<uint64_t>(l.groups);
     const uint64_t cin_g = Cin / groups, cout_g = Cout / groups;
     const bool depthwise = groups > 1 && cin_g == 1 && cout_g == 1;
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
-    rep.macs = static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw);
-    rep.weight_bytes = ql.weights.size();
+    rep.macs = averages ? 0 : static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw);
+    rep.weight_bytes = averages ? 0 : ql.weights.size();
     // Work items: runs of output lines of one image; when one line exceeds half the accumulators,
     // strips of a line (ox0 and width).
     struct Item {
@@ -667,8 +670,12 @@ class Lowering {
               }
           interleave(mm);
           for (const Item& it : p)
-            deferred_.push_back(
-                [=] { write_rows(layer, it.n, it.oy, it.lines, it.ox0, it.width, acc + it.off, n, out0 + nt * C_, true); });
+            deferred_.push_back([=] {
+              if (averages)
+                write_averages(layer, it.n, it.oy, it.lines, it.ox0, it.width, acc + it.off, n, out0 + nt * C_);
+              else
+                write_rows(layer, it.n, it.oy, it.lines, it.ox0, it.width, acc + it.off, n, out0 + nt * C_, true);
+            });
         }
       }
     }
@@ -690,6 +697,35 @@ class Lowering {
     for (uint64_t line = 0; line < lines; ++line)
       activate(layer, acc + line * width, width, cols,
                y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy + line), x0) + ch0 * e, stride, ch0, per_lane);
+  }
+
+  // Window sums of an average pool that does not count its padding, each
+  // divided by its taps inside the image: one act per run of output pixels
+  // with the same count.
+  void write_averages(int layer, uint64_t n, uint64_t oy, uint64_t lines, uint64_t ox0, uint64_t width, uint64_t acc,
+                      uint64_t cols, uint64_t ch0) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const Buffer& x = bufs_[static_cast<size_t>(l.inputs[0])];
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
+    // Taps of a window starting at `start` (padded coordinates made unpadded) inside [0, size).
+    auto inside = [](int64_t start, int64_t k, int64_t size) {
+      return std::max<int64_t>(0, std::min(start + k, size) - std::max<int64_t>(start, 0));
+    };
+    for (uint64_t line = 0; line < lines; ++line) {
+      const int64_t yy = static_cast<int64_t>(oy + line);
+      const int64_t rows_in = inside(yy * l.sh - l.pad_top, l.kh, x.h);
+      for (uint64_t ox = ox0; ox < ox0 + width;) {
+        const auto count = [&](uint64_t px) {
+          return rows_in * inside(static_cast<int64_t>(px) * l.sw - l.pad_left, l.kw, x.w);
+        };
+        uint64_t end = ox + 1;
+        while (end < ox0 + width && count(end) == count(ox)) ++end;
+        activate(layer, acc + line * width + (ox - ox0), end - ox, cols,
+                 y.at(static_cast<int64_t>(n), yy, static_cast<int64_t>(ox)) + ch0, static_cast<uint64_t>(y.c), ch0, false,
+                 divide_by(count(ox)));
+        ox = end;
+      }
+    }
   }
 
   // Max, average and global average pooling: the input passes through an

@@ -695,11 +695,6 @@ struct OnnxImport {
       throw ModelError(where + "only 2-D pads run on the chip");
     }
     l.count_pad = a.i("count_include_pad", 0) != 0;
-    if (op == "AveragePool" && !l.count_pad && l.pad_top >= 0 &&
-        (l.pad_top || l.pad_left || l.pad_bottom || l.pad_right))
-      throw ModelError(where +
-                       "padded average pooling runs on the chip only with count_include_pad=1 (it divides "
-                       "every window by its full size)");
     if (k.size() != 2 || s.size() != 2 || a.i("ceil_mode", 0) != 0 ||
         a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
       throw ModelError(where + "only 1-D and 2-D pooling without ceil_mode or dilation runs on the chip");

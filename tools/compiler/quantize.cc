@@ -202,6 +202,15 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
         ql.frac = 0;
         if (l.act != isa::ActFunc::identity)
           throw ModelError(where + op_name(l.op) + " takes no activation; put it on the layer before");
+        if (l.averages_valid_taps()) {
+          // Window sums through the matrix unit (a depthwise convolution by ones), each divided by its
+          // count of taps inside the image; with a zero point the padding would enter the sums.
+          if (in.zp != 0)
+            throw ModelError(where + "an average pool not counting its padding needs an input of zero point 0, not " +
+                             std::to_string(in.zp) + " (use count_pad: true)");
+          ql.weights.assign(static_cast<size_t>(l.kh * l.kw * l.shape.back()), 1);
+          ql.bias.assign(static_cast<size_t>(l.shape.back()), 0);
+        }
         break;
       case Op::kMul:
         ql.add = requant_for(in.scale * q.layers[l.inputs[1]].scale / target, where);

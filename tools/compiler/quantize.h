@@ -24,6 +24,8 @@ struct Requant {
 
 // Requant for a real multiplier m >= 0: m ~= mult / 2^(31 + shift); throws ModelError if m is too large.
 Requant requant_for(double m, const std::string& where);
+// The requantization dividing a window's sum by its `count` taps (average pooling without padding).
+inline Requant divide_by(int64_t count) { return requant_for(1.0 / static_cast<double>(count), ""); }
 
 struct QLayer {
   double scale = 1;  // output: real = scale * (q - zp)
