@@ -145,7 +145,10 @@ const std::vector<ModelCase> kModels = {
      "  - {name: c, op: conv2d, filters: 4, kernel: 1, activation: relu}\n"
      "  - {name: a2, op: avgpool, kernel: 3, stride: 2, padding: [1, 1]}\n"
      "  - {name: a3, op: avgpool, kernel: [2, 4], stride: [1, 3], padding: [1, 2], input: image}\n"
-     "outputs: [a2, a3]\n"},
+     // ceil_mode: the last partial windows are kept.
+     "  - {name: m4, op: maxpool, kernel: 2, stride: 2, ceil_mode: true, input: a3}\n"
+     "  - {name: a5, op: avgpool, kernel: 3, stride: 2, ceil_mode: true, input: c}\n"
+     "outputs: [a2, a3, m4, a5]\n"},
     // A transformer encoder layer in miniature: attention through the host (scores, softmax,
     // context), layer normalization on the host, a GELU feed-forward block. 13 tokens: more rows
     // than the cramped chip's half of the accumulators, so the matmuls run in row chunks there.

@@ -54,6 +54,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadModel{"LayerNormEps", kSeq + "  - {name: n, op: layernorm, eps: 0}\n", "eps must be a positive number"},
         BadModel{"SoftmaxActivation", kSeq + "  - {name: s, op: softmax, activation: relu}\n", "softmax takes no activation"},
         BadModel{"KernelTooLarge", kIn + "  - {name: c, op: conv2d, filters: 4, kernel: 9}\n", "the kernel is larger than the padded 8x8 input"},
+        BadModel{"CeilModeCountingPadding", kIn + "  - {name: p, op: avgpool, kernel: 3, stride: 2, ceil_mode: true, count_pad: true}\n",
+                 "layer 'p' (line 3): ceil_mode with count_pad: true does not run on the chip"},
         BadModel{"PoolPaddingPastTheWindow", kIn + "  - {name: p, op: avgpool, kernel: 2, stride: 1, padding: 2}\n",
                  "layer 'p' (line 3): pooling padding must be smaller than the window"},
         BadModel{"BadGroups", kIn + "  - {name: c, op: conv2d, filters: 4, groups: 2}\n", "groups=2 must divide the 3 input and 4 output channels"},

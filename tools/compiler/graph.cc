@@ -209,6 +209,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (node["dilation"]) std::tie(l.dh, l.dw) = pair_of(node["dilation"], where, "dilation");
     if (node["groups"]) l.groups = node["groups"].as<int64_t>();
     if (node["count_pad"]) l.count_pad = node["count_pad"].as<bool>();
+    if (node["ceil_mode"]) l.ceil_mode = node["ceil_mode"].as<bool>();
     // Attributes of one op only.
     for (const auto& [key, owner] : {std::pair{"heads", Op::kMatMul}, std::pair{"transpose_b", Op::kMatMul},
                                      std::pair{"alpha", Op::kMatMul}, std::pair{"eps", Op::kLayerNorm}})
@@ -238,7 +239,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     for (const auto& kv : node) {
       static const std::vector<std::string> known = {"name",   "op",     "inputs",   "input",  "units",
                                                      "filters", "kernel", "stride",   "padding", "dilation",
-                                                     "groups", "activation", "count_pad", "heads",
+                                                     "groups", "activation", "count_pad", "ceil_mode", "heads",
                                                      "transpose_b", "alpha", "eps"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -283,10 +284,24 @@ std::pair<int64_t, int64_t> windows(Layer& l, const std::vector<int64_t>& in, in
     l.pad_left = l.same_lower ? pw - pw / 2 : pw / 2;
     l.pad_right = pw - l.pad_left;
   }
-  const int64_t hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
+  int64_t hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
   if (hp < ekh || wp < ekw)
     throw ModelError(where + "the kernel is larger than the padded " + std::to_string(hp) + "x" +
                      std::to_string(wp) + " input");
+  if (l.ceil_mode) {  // a last window that starts inside the input or its leading padding is kept
+    auto extra = [](int64_t size, int64_t lead, int64_t padded, int64_t k, int64_t s) {
+      int64_t out = (padded - k + s - 1) / s + 1;
+      if ((out - 1) * s >= size + lead) --out;
+      return std::max<int64_t>(0, (out - 1) * s + k - padded);
+    };
+    const int64_t below = extra(in[1], l.pad_top, hp, ekh, l.sh), right = extra(in[2], l.pad_left, wp, ekw, l.sw);
+    if ((below || right) && l.op == Op::kAvgPool && l.count_pad)
+      throw ModelError(where + "ceil_mode with count_pad: true does not run on the chip (the extra windows' "
+                               "divisors would count padding that is not there)");
+    l.pad_bottom += below;
+    l.pad_right += right;
+    hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
+  }
   return {(hp - ekh) / l.sh + 1, (wp - ekw) / l.sw + 1};
 }
 
@@ -351,12 +366,13 @@ void infer_shapes(Graph& g) {
       case Op::kAvgPool:
         if (in.size() != 4) throw ModelError(where + "pooling needs an [N, H, W, C] input");
         if (l.kh <= 0 || l.kw <= 0 || l.sh <= 0 || l.sw <= 0) throw ModelError(where + "kernel and stride must be positive");
+        if (l.pad_top >= l.kh || l.pad_bottom >= l.kh || l.pad_left >= l.kw || l.pad_right >= l.kw)
+          throw ModelError(where + "pooling padding must be smaller than the window (a window would hold padding only)");
         {
           const auto [oh, ow] = windows(l, in, l.kh, l.kw, where);
           l.shape = {in[0], oh, ow, in[3]};
+          l.ceil_mode = false;  // resolved into the padding
         }
-        if (l.pad_top >= l.kh || l.pad_bottom >= l.kh || l.pad_left >= l.kw || l.pad_right >= l.kw)
-          throw ModelError(where + "pooling padding must be smaller than the window (a window would hold padding only)");
         break;
       case Op::kGlobalAvgPool:
         if (in.size() != 4) throw ModelError(where + "global_avgpool needs an [N, H, W, C] input");

@@ -695,9 +695,9 @@ struct OnnxImport {
       throw ModelError(where + "only 2-D pads run on the chip");
     }
     l.count_pad = a.i("count_include_pad", 0) != 0;
-    if (k.size() != 2 || s.size() != 2 || a.i("ceil_mode", 0) != 0 ||
-        a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
-      throw ModelError(where + "only 1-D and 2-D pooling without ceil_mode or dilation runs on the chip");
+    l.ceil_mode = a.i("ceil_mode", 0) != 0;
+    if (k.size() != 2 || s.size() != 2 || a.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
+      throw ModelError(where + "only 1-D and 2-D pooling without dilation runs on the chip");
     l.kh = k[0], l.kw = k[1], l.sh = s[0], l.sw = s[1];
     return true;
   }
