@@ -78,9 +78,10 @@ nlohmann::json to_json(const RunRecord& run) {
   const double seconds = static_cast<double>(o.cycles) / (p.clock_mhz * 1e6);
   const uint64_t useful = stat(o, "matrix_unit", "useful_macs");
   const uint64_t batch = batch_of(run.program);
-  // Operations are the network's MACs as the compiler states them; the array's
-  // counter also counts identity and diagonal tiles (pooling, depthwise).
-  const std::optional<uint64_t> network = stated(run.program, "macs");
+  // Operations are the network's MACs as the compiler states them, once the
+  // whole program has run; the array's counter also counts identity and
+  // diagonal tiles (pooling, depthwise).
+  const std::optional<uint64_t> network = o.halted ? stated(run.program, "macs") : std::nullopt;  // all of it ran
   const uint64_t work = network.value_or(useful);
   j["cycles"] = o.cycles;
   j["latency_us"] = seconds * 1e6;
@@ -191,6 +192,7 @@ nlohmann::json layers_json(const RunRecord& run) {
   // A tag id seen again (a program running its layers in several passes) adds to the same row.
   nlohmann::json layers = nlohmann::json::array();
   std::map<uint32_t, size_t> row_of;
+  const bool compiled = stated(run.program, "macs").has_value();  // layers state their MACs
   for (size_t r = 0; r <= o.regions.size(); ++r) {
     const Cycle start = r == 0 ? 0 : o.regions[r - 1].cycle;
     const Cycle end = r < o.regions.size() ? o.regions[r].cycle : o.cycles;
@@ -213,7 +215,6 @@ nlohmann::json layers_json(const RunRecord& run) {
     l["cycles"] = cycles;
     // The layer's network MACs when the program states them, else what the array counted.
     const auto layer_macs = r > 0 ? stated(run.program, "macs." + std::to_string(o.regions[r - 1].id)) : std::nullopt;
-    const bool compiled = stated(run.program, "macs").has_value();
     l["macs"] = compiled ? layer_macs.value_or(0) : v("matrix_unit", "useful_macs");
     l["array_macs"] = v("matrix_unit", "useful_macs");
     l["array_active_cycles"] = v("matrix_unit", "array_active_cycles");

@@ -136,7 +136,11 @@ const std::vector<ModelCase> kModels = {
      "  - {name: c, op: conv2d, filters: 4, kernel: 1, input: mp, activation: relu}\n"
      "  - {name: wc, op: conv2d, filters: 5, kernel: 3, padding: same, input: c, activation: relu}\n"
      "  - {name: wc2, op: conv2d, filters: 3, kernel: [1, 3], padding: same}\n"
-     "outputs: [c, ap, wc2]\n"},
+     // A strided, dilated convolution in strips; then a strip of 3 output columns that covers a
+     // whole line of its 7-wide output but not its last column.
+     "  - {name: sc, op: conv2d, filters: 3, kernel: 3, stride: 2, dilation: [1, 2], padding: [1, 2], input: c}\n"
+     "  - {name: odd, op: maxpool, kernel: 2, stride: 2}\n"
+     "outputs: [c, ap, wc2, odd, sc]\n"},
     // Average pools with padding that divide each window by its taps inside the image (ONNX's
     // count_include_pad=0): window sums through the matrix unit, one divisor per run of pixels.
     {"valid_average",
@@ -248,6 +252,29 @@ TEST_P(SubBatches, ALargeBatchRunsInPassesWithTheSameResults) {
   ASSERT_EQ(values.size(), expected.back().size());
   for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(values[i].get<int>(), expected.back()[i]) << i;
   EXPECT_EQ(run.result["batch"], 6);
+  // Each pass's rows add to the same layer: the layers' MACs are the whole batch's.
+  uint64_t macs = 0, batch_macs = 0;
+  for (const auto& row : run.result["layers"]) macs += row["macs"].get<uint64_t>();
+  for (const auto& l : c.lowered.report.layers) batch_macs += l.macs;
+  EXPECT_EQ(macs, batch_macs);
+  EXPECT_EQ(run.result["throughput"]["macs"].get<uint64_t>(), batch_macs);
+  EXPECT_GT(batch_macs, 0u);
+}
+
+// A pooling window larger than half the accumulators cannot be split: named with the limit.
+TEST(Pooling, AWindowBeyondHalfTheAccumulatorsIsRefused) {
+  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "bigpool.yaml";
+  std::ofstream(path) << "name: bigpool\ninput: {name: x, shape: [1, 4, 4, 2]}\nlayers:\n"
+                         "  - {name: g, op: global_avgpool}\n";
+  const sim::ChipParams params = load_params("configs/tiny.yaml", {"accumulators.entries=24"});
+  try {
+    compiler::compile_model(path, params);
+    FAIL() << "compiled";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 'g' (line 4): one 4 x 4 pooling window does not fit half the accumulators (12 rows)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

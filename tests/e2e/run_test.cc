@@ -53,6 +53,26 @@ TEST_F(RunCli, WritesResultsWithOutputsCountersEnergyAndTheResolvedConfig) {
   EXPECT_EQ(j["config"]["matrix_unit"]["rows"], 8);
   EXPECT_GT(j["energy"]["total_uj"].get<double>(), 0);
   EXPECT_EQ(j["instructions"]["mmul"], 1);
+  // A hand-written program states no MACs: throughput counts what the array did (2 vectors x 4 x 4).
+  EXPECT_EQ(j["throughput"]["macs_from"], "matrix_unit.useful_macs");
+  EXPECT_EQ(j["throughput"]["macs"], 32);
+  EXPECT_EQ(j["throughput"]["macs"], c["useful_macs"]["macs"]);
+}
+
+TEST_F(RunCli, LayersPrintAsATableAndAsCsv) {
+  const Outcome compiled = tpusim("compile " + kSrc + "/models/lenet_300_100.yaml -c " + kSrc +
+                                  "/configs/tiny.yaml -o " + path("l.tpb") + " -q");
+  ASSERT_EQ(compiled.status, 0) << compiled.output;
+  const Outcome csv = tpusim("run -c " + kSrc + "/configs/tiny.yaml -p " + path("l.tpb") + " -q --layers --csv");
+  ASSERT_EQ(csv.status, 0) << csv.output;
+  EXPECT_NE(csv.output.find("layer,cycles,MACs,array_active,weight_stall,weight_shift,raw_stall,host_busy,dram_bytes,"
+                            "energy_uj\n"),
+            std::string::npos)
+      << csv.output;
+  EXPECT_NE(csv.output.find("\nfc1,"), std::string::npos) << csv.output;
+  EXPECT_NE(csv.output.find(",235200,"), std::string::npos) << "fc1: 784 x 300 MACs\n" << csv.output;
+  const Outcome table = tpusim("run -c " + kSrc + "/configs/tiny.yaml -p " + path("l.tpb") + " -q --layers");
+  EXPECT_NE(table.output.find("layer                          cycles           MACs"), std::string::npos) << table.output;
 }
 
 TEST_F(RunCli, SameInputsGiveByteIdenticalResults) {

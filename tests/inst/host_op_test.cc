@@ -81,7 +81,8 @@ TEST(HostOp, LayerNormOfAConstantRowWithoutEpsIsZero) {
   // 0 / sqrt(0) is NaN, which the host writes as 0 (and never as an undefined conversion).
   std::vector<int> x(8, 5);
   InstTester t;
-  t.host(0, x).host(0x1000, as_ints(isa::host::layernorm_params(0, 0, std::vector<double>(8, 3.0), std::vector<double>(8, 7.0))));
+  t.host(0, x).host(0x200, std::vector<int>(8, 99));  // the result overwrites these
+  t.host(0x1000, as_ints(isa::host::layernorm_params(0, 0, std::vector<double>(8, 3.0), std::vector<double>(8, 7.0))));
   t.code("hop fn=layernorm src=0 dst=0x200 rows=1 cols=8 params=0x1000\nrhm host=0x200 ub=0 len=8").run();
   t.expect_matches_reference();
   for (int j = 0; j < 8; ++j) EXPECT_EQ(t.sim().ub[j], 0) << j;

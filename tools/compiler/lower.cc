@@ -73,15 +73,16 @@ class Lowering {
     plan_buffers();
     emit_program();
     schedule();
-    // The network's own work, for throughput: identity tiles (pooling), the zeros of diagonal
-    // tiles (depthwise) and padding do not count. Per layer for one pass; in total for all.
+    // The network's own work, for throughput: a layer's MACs by its shapes (a convolution's taps
+    // over padding included, as is usual), not the identity tiles of pooling or the zeros of
+    // depthwise diagonal tiles. Per layer for one pass (each pass's rows add up); in total for all.
     uint64_t macs = 0;
     for (size_t i = 0; i < g_.layers.size(); ++i) {
       const uint64_t m = out_.report.layers[i].macs;
-      if (m) out_.program.metadata.emplace_back("macs." + std::to_string(i), std::to_string(m));
+      if (m) out_.program.metadata.emplace_back("macs." + std::to_string(i), std::to_string(m / static_cast<uint64_t>(passes_)));
       macs += m;
     }
-    out_.program.metadata.emplace_back("macs", std::to_string(macs * static_cast<uint64_t>(passes_)));
+    out_.program.metadata.emplace_back("macs", std::to_string(macs));
     return std::move(out_);
   }
 
@@ -567,7 +568,7 @@ class Lowering {
     std::vector<Item> items;
     for (uint64_t b = 0; b < N; b += half_) items.push_back({b, std::min(half_, N - b)});
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
-    rep.macs = N * K * M;
+    rep.macs += N * K * M;
     rep.weight_bytes = K * M;
     for (auto& p : pack(items, layer)) {
       uint64_t off = 0;
@@ -607,7 +608,7 @@ class Lowering {
     const uint64_t cin_g = Cin / groups, cout_g = Cout / groups;
     const bool depthwise = groups > 1 && cin_g == 1 && cout_g == 1;
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
-    rep.macs = averages ? 0 : static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw);
+    rep.macs += averages ? 0 : static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw);
     rep.weight_bytes = averages ? 0 : ql.weights.size();
     // Work items: runs of output lines of one image; when one line exceeds half the accumulators,
     // strips of a line (ox0 and width).
@@ -748,7 +749,8 @@ class Lowering {
     // columns go one at a time.
     uint64_t per = (half_ / W >= kh) ? (half_ / W - kh) / sh + 1 : 0;
     uint64_t strip = OW;
-    if (per == 0) {
+    const bool striped = per == 0;
+    if (striped) {
       if (global || half_ / kh < kw)
         throw ModelError(where(layer) + "one " + std::to_string(kh) + " x " + std::to_string(kw) +
                          " pooling window does not fit half the accumulators (" + std::to_string(half_) + " rows)");
@@ -764,7 +766,8 @@ class Lowering {
         for (uint64_t oy = 0; oy < OH; oy += per)
           for (uint64_t ox = 0; ox < OW; ox += strip) {
             const uint64_t lines = std::min(per, OH - oy), in_lines = (lines - 1) * sh + kh;
-            const uint64_t cols = std::min(strip, OW - ox), width = strip < OW ? (cols - 1) * sw + kw : W;
+            // A strip reads the columns its windows cover; a whole line reads every column of the image.
+            const uint64_t cols = std::min(strip, OW - ox), width = striped ? (cols - 1) * sw + kw : W;
             const int64_t t = tile("identity" + std::to_string(ch), ch, ch,
                                    [](uint64_t r, uint64_t c) -> int8_t { return r == c ? 1 : 0; });
             const uint64_t acc = next_half();
@@ -783,7 +786,7 @@ class Lowering {
                              {"pool", static_cast<uint64_t>(kind)}, {"pool_h", kh}, {"pool_w", kw}, {"pool_sy", sh},
                              {"pool_sx", sw}, {"width", width}, {"mult", kIdentityMult}});
             act.set("shift", kIdentityShift);  // negative: not one of the unsigned fields above
-            const uint64_t out_rows = lines * (strip < OW ? cols : OW);
+            const uint64_t out_rows = lines * cols;
             add(layer, act,
                 {{Space::kAcc, acc, acc + in_lines * width, false},
                  ub_write(dst, dst + (out_rows - 1) * static_cast<uint64_t>(y.c) + ch)});
@@ -908,7 +911,7 @@ class Lowering {
     const uint64_t row = l.transpose_b ? T : F;  // bytes per row of b as the host holds it
     const uint64_t in = scratch_host_, tr = scratch_host_ + T * F;
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
-    rep.macs = static_cast<uint64_t>(a.n) * H * S * depth * width;
+    rep.macs += static_cast<uint64_t>(a.n) * H * S * depth * width;
     for (int64_t n = 0; n < a.n; ++n) {
       dma(layer, isa::Opcode::whm, b.at(n, 0, 0), in, F, T, F);
       if (l.transpose_b) {

@@ -20,7 +20,7 @@ namespace tpu::compiler {
 struct LayerReport {
   std::string name;
   std::string op;
-  uint64_t macs = 0;          // useful multiply-accumulates
+  uint64_t macs = 0;          // the network's multiply-accumulates, over all passes
   uint64_t weight_bytes = 0;  // int8 weights of the layer
   uint64_t tiles = 0;         // weight tiles fetched
   uint64_t instructions = 0;

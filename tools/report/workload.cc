@@ -45,6 +45,17 @@ std::string cache_dir() {
   return "";
 }
 
+// The running executable's size and modification time: any rebuild (a changed
+// compiler) gives new cache keys, so a stale program is never reused.
+std::string build_identity() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return __DATE__ __TIME__;
+  const auto size = std::filesystem::file_size(exe, ec);
+  const auto when = std::filesystem::last_write_time(exe, ec).time_since_epoch().count();
+  return ec ? std::string(__DATE__ __TIME__) : std::to_string(size) + "@" + std::to_string(when);
+}
+
 }  // namespace
 
 Workload load_workload(const std::string& path) {
@@ -91,7 +102,8 @@ isa::Program workload_program(const Workload& w, const sim::ChipParams& chip) {
   nlohmann::json config;
   sim::to_json(config, chip);
   // The compiler's own source is not hashed; the build identity stands in for it.
-  const uint64_t key = fnv1a(config.dump(), fnv1a(read_text(w.model) + "@" + std::to_string(w.batch) + __DATE__ __TIME__));
+  const uint64_t key =
+      fnv1a(config.dump(), fnv1a(read_text(w.model) + "@" + std::to_string(w.batch) + "@" + build_identity()));
   char name[32];
   std::snprintf(name, sizeof name, "%016llx.tpb", static_cast<unsigned long long>(key));
   const std::string dir = cache_dir();
