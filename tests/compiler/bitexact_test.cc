@@ -36,6 +36,19 @@ const std::vector<ChipCase> kChips = {
     {"wide", {"matrix_unit.rows=32", "matrix_unit.cols=16", "accumulators.entries=512"}},
 };
 
+// Compiling `yaml` for tiny.yaml with `sets` fails with a ModelError containing `message`.
+void expect_compile_error(const std::string& name, const std::string& yaml, const std::vector<std::string>& sets,
+                          const std::string& message) {
+  const std::string path = testing::TempDir() + name + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(path) << yaml;
+  try {
+    compiler::compile_model(path, load_params("configs/tiny.yaml", sets));
+    ADD_FAILURE() << name << ": compiled";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+  }
+}
+
 class CompiledModel : public testing::TestWithParam<std::tuple<ModelCase, int>> {};
 
 TEST_P(CompiledModel, ChipOutputsEqualTheReferenceInterpreter) {
@@ -176,23 +189,15 @@ const std::vector<ModelCase> kModels = {
 
 // A tensor whose padding two readers need to hold different values.
 TEST(Borders, ConflictingPaddingIsRefusedByLayer) {
-  const std::string path = testing::TempDir() + "borders" + std::to_string(::getpid()) + ".yaml";
-  std::ofstream(path) << "name: borders\ninput: {name: x, shape: [1, 6, 6, 3]}\nlayers:\n"
-                         "  - {name: c, op: conv2d, filters: 4, kernel: 1}\n"
-                         "  - {name: pool, op: maxpool, kernel: 3, stride: 1, padding: same}\n"
-                         "  - {name: d, op: conv2d, filters: 4, kernel: 3, padding: same, input: c}\n"
-                         "  - {name: s, op: add, inputs: [pool, d]}\n";
-  try {
-    compiler::compile_model(path, load_params("configs/tiny.yaml"));
-    FAIL() << "accepted";
-  } catch (const compiler::ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("layer 'd'"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("padding would need to hold 0 and, for another reader, -128"), std::string::npos)
-        << e.what();
-  }
+  expect_compile_error("borders",
+                       "name: borders\ninput: {name: x, shape: [1, 6, 6, 3]}\nlayers:\n"
+                       "  - {name: c, op: conv2d, filters: 4, kernel: 1}\n"
+                       "  - {name: pool, op: maxpool, kernel: 3, stride: 1, padding: same}\n"
+                       "  - {name: d, op: conv2d, filters: 4, kernel: 3, padding: same, input: c}\n"
+                       "  - {name: s, op: add, inputs: [pool, d]}\n",
+                       {}, "layer 'd' (line 6): its input's padding would need to hold 0 and, for another reader, -128");
 }
 
-// SCALE-Sim topologies, both formats: chained and unchained layers.
 TEST(ScaleSim, TopologiesCompileBitExact) {
   const std::vector<std::pair<std::string, std::string>> topologies = {
       {"conv.csv",
@@ -263,18 +268,10 @@ TEST_P(SubBatches, ALargeBatchRunsInPassesWithTheSameResults) {
 
 // A pooling window larger than half the accumulators cannot be split: named with the limit.
 TEST(Pooling, AWindowBeyondHalfTheAccumulatorsIsRefused) {
-  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "bigpool.yaml";
-  std::ofstream(path) << "name: bigpool\ninput: {name: x, shape: [1, 4, 4, 2]}\nlayers:\n"
-                         "  - {name: g, op: global_avgpool}\n";
-  const sim::ChipParams params = load_params("configs/tiny.yaml", {"accumulators.entries=24"});
-  try {
-    compiler::compile_model(path, params);
-    FAIL() << "compiled";
-  } catch (const compiler::ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("layer 'g' (line 4): one 4 x 4 pooling window does not fit half the accumulators (12 rows)"),
-              std::string::npos)
-        << e.what();
-  }
+  expect_compile_error("bigpool",
+                       "name: bigpool\ninput: {name: x, shape: [1, 4, 4, 2]}\nlayers:\n  - {name: g, op: global_avgpool}\n",
+                       {"accumulators.entries=24"},
+                       "layer 'g' (line 4): one 4 x 4 pooling window does not fit half the accumulators (12 rows)");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -304,16 +301,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Every sample's loaded tiles take new weight DRAM; a chip without room says so at compile time.
 TEST(LoadedTiles, BeyondWeightDramAreRefused) {
-  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "dram.yaml";
-  std::ofstream(path) << "name: scores\ninput: {name: x, shape: [4, 1, 16, 16]}\nlayers:\n"
-                         "  - {name: s, op: matmul, inputs: [x, x], transpose_b: true}\n";
-  const sim::ChipParams params = load_params("configs/tiny.yaml", {"weight_memory.size_bytes=1000"});
-  try {
-    compiler::compile_model(path, params);
-    FAIL() << "compiled";
-  } catch (const compiler::ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("need 1024 bytes of weight DRAM; the chip has 1000"), std::string::npos) << e.what();
-  }
+  expect_compile_error("dram",
+                       "name: scores\ninput: {name: x, shape: [4, 1, 16, 16]}\nlayers:\n"
+                       "  - {name: s, op: matmul, inputs: [x, x], transpose_b: true}\n",
+                       {"weight_memory.size_bytes=1000"}, "need 1024 bytes of weight DRAM; the chip has 1000");
 }
 
 TEST(ScaleSim, MalformedRowsNameTheLine) {
