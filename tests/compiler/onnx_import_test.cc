@@ -204,6 +204,9 @@ TEST(OnnxInteger, QLinearMatMulWithAWeightZeroPointEqualsTheSpec) {
   EXPECT_EQ(graph.layers[2].given->weights.size(), static_cast<size_t>(2 * K * N));
   const std::vector<int> got = run_on_chip(path, std::vector<int>(a.begin(), a.end()), 0, 0);
   ASSERT_EQ(got, want);
+  // Two planes run on the array, but the network's work is one M x K x N product.
+  const compiler::Compiled c = compiler::compile_model(path, load_params("configs/tiny.yaml"));
+  EXPECT_EQ(c.lowered.report.layers[2].macs, static_cast<uint64_t>(M * K * N));
 }
 
 TEST(OnnxInteger, GroupedWeightsThatLeaveInt8WithTheirZeroPointAreRefusedByNode) {

@@ -52,6 +52,7 @@ struct GivenQuant {
   std::vector<double> weight_scales;  // per output channel
   std::vector<int32_t> bias;          // at scale input * weight; empty: none
   bool int32_out = false;             // the sums themselves leave the chip (ConvInteger, MatMulInteger)
+  int planes = 1;                     // int8 weight planes over as many copies of the input (each product counted once)
 };
 
 struct Layer {

@@ -458,6 +458,13 @@ class Lowering {
     add(layer, x, {op == isa::Opcode::rhm ? ub_write(ub, hi) : ub_read(ub, hi)});
   }
 
+  // Int8 weight planes a layer's weights run as (ONNX integer weights outside int8), each over a
+  // copy of the input: the network's products are a plane's share of the array's.
+  uint64_t planes(int layer) const {
+    const auto& given = g_.layers[static_cast<size_t>(layer)].given;
+    return given ? static_cast<uint64_t>(given->planes) : 1;
+  }
+
   // Bytes per element of a layer's output: 4 for int32 sums, else 1.
   uint64_t elem_bytes(int layer) const { return q_.layers[static_cast<size_t>(layer)].raw ? 4 : 1; }
   // Bytes of a layer's whole (unpadded) output in host memory.
@@ -568,7 +575,7 @@ class Lowering {
     std::vector<Item> items;
     for (uint64_t b = 0; b < N; b += half_) items.push_back({b, std::min(half_, N - b)});
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
-    rep.macs += N * K * M;
+    rep.macs += N * K * M / planes(layer);
     rep.weight_bytes = K * M;
     for (auto& p : pack(items, layer)) {
       uint64_t off = 0;
@@ -608,7 +615,9 @@ class Lowering {
     const uint64_t cin_g = Cin / groups, cout_g = Cout / groups;
     const bool depthwise = groups > 1 && cin_g == 1 && cout_g == 1;
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
-    rep.macs += averages ? 0 : static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw);
+    rep.macs += averages ? 0
+                         : static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw) /
+                               planes(layer);
     rep.weight_bytes = averages ? 0 : ql.weights.size();
     // Work items: runs of output lines of one image; when one line exceeds half the accumulators,
     // strips of a line (ox0 and width).

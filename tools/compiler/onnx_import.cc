@@ -441,6 +441,7 @@ struct OnnxImport {
     gq.scale = y_scale;
     gq.zp = y_zp;
     gq.int32_out = !qlinear;
+    gq.planes = planes;
     gq.weights.resize(w.values.size() * static_cast<size_t>(planes));
     l.weights.resize(gq.weights.size());
     for (size_t i = 0; i < w.values.size(); ++i) {
