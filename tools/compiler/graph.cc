@@ -3,10 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <random>
+
+#include <filesystem>
 
 #include "isa/text.h"
 #include "tools/compiler/onnx_import.h"
+#include "tools/tensor_io/npy.h"
 
 namespace tpu::compiler {
 
@@ -136,6 +141,48 @@ int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units) {
   return i;
 }
 
+namespace {
+
+// A layer's weights and bias from .npy files (float32): dense [K, N], conv2d
+// [kh, kw, Cin / groups, Cout], layernorm gamma [C]; bias [N, Cout or C].
+// Without a bias file the bias is zero.
+void load_weights(Graph& g, Layer& l, const std::pair<std::string, std::string>& files) {
+  const std::string where = g.where(l);
+  const int64_t in = g.layers[static_cast<size_t>(l.inputs[0])].shape.back(), out = l.shape.back();
+  const std::vector<int64_t> want_w = l.op == Op::kDense    ? std::vector<int64_t>{in, out}
+                                      : l.op == Op::kConv2d ? std::vector<int64_t>{l.kh, l.kw, in / l.groups, out}
+                                                            : std::vector<int64_t>{out};
+  auto read = [&](const std::string& file, const std::vector<int64_t>& want) {
+    tensor_io::Array a;
+    try {
+      a = tensor_io::read_npy(file);
+    } catch (const tensor_io::TensorFileError& e) {
+      throw ModelError(where + e.what());
+    }
+    auto text = [](const std::vector<int64_t>& s) {
+      std::string t;
+      for (int64_t d : s) t += (t.empty() ? "" : ", ") + std::to_string(d);
+      return "[" + t + "]";
+    };
+    if (a.dtype != isa::DType::kF32)
+      throw ModelError(where + file + ": weights must be float32, not " + std::string(isa::to_string(a.dtype)));
+    if (a.shape != want)
+      throw ModelError(where + file + ": shape " + text(a.shape) + ", the layer needs " + text(want));
+    std::vector<float> v(a.bytes.size() / 4);
+    std::memcpy(v.data(), a.bytes.data(), a.bytes.size());
+    for (float x : v)
+      if (!std::isfinite(x)) throw ModelError(where + file + ": holds a value that is not a finite number");
+    return v;
+  };
+  if (l.op == Op::kLayerNorm && (files.first.empty() || files.second.empty()))
+    throw ModelError(where + "layernorm takes both `weights` (gamma) and `bias` (beta), or neither");
+  if (files.first.empty()) throw ModelError(where + "`bias` needs `weights` too");
+  l.weights = read(files.first, want_w);
+  l.bias = files.second.empty() ? std::vector<float>(static_cast<size_t>(out), 0.0f) : read(files.second, {out});
+}
+
+}  // namespace
+
 Graph load_model(const std::string& path, int64_t batch_override) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return load_scalesim(path, batch_override);
   if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0) return load_onnx(path, batch_override);
@@ -167,6 +214,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (d <= 0) throw ModelError(g.where(in) + "input dimensions must be positive");
   g.layers.push_back(in);
 
+  std::map<std::string, std::pair<std::string, std::string>> weight_files;  // layer -> weights, bias .npy
   const YAML::Node layers = root["layers"];
   if (!layers || !layers.IsSequence() || layers.size() == 0) throw ModelError(path + ": the model has no `layers`");
   for (const auto& node : layers) {
@@ -209,6 +257,14 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (node["dilation"]) std::tie(l.dh, l.dw) = pair_of(node["dilation"], where, "dilation");
     if (node["groups"]) l.groups = node["groups"].as<int64_t>();
     if (node["count_pad"]) l.count_pad = node["count_pad"].as<bool>();
+    if (node["weights"] || node["bias"]) {  // .npy files next to the model
+      if (l.op != Op::kDense && l.op != Op::kConv2d && l.op != Op::kLayerNorm)
+        throw ModelError(where + "`weights` and `bias` apply to dense, conv2d and layernorm only, not to " + op);
+      auto& files = weight_files[l.name];
+      const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+      if (node["weights"]) files.first = (dir / node["weights"].as<std::string>()).string();
+      if (node["bias"]) files.second = (dir / node["bias"].as<std::string>()).string();
+    }
     if (node["ceil_mode"]) l.ceil_mode = node["ceil_mode"].as<bool>();
     // Attributes of one op only.
     for (const auto& [key, owner] : {std::pair{"heads", Op::kMatMul}, std::pair{"transpose_b", Op::kMatMul},
@@ -239,7 +295,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     for (const auto& kv : node) {
       static const std::vector<std::string> known = {"name",   "op",     "inputs",   "input",  "units",
                                                      "filters", "kernel", "stride",   "padding", "dilation",
-                                                     "groups", "activation", "count_pad", "ceil_mode", "heads",
+                                                     "groups", "activation", "count_pad", "ceil_mode", "weights", "bias", "heads",
                                                      "transpose_b", "alpha", "eps"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -259,6 +315,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     g.outputs.push_back(static_cast<int>(g.layers.size()) - 1);
   }
   infer_shapes(g);
+  for (const auto& [name, files] : weight_files) load_weights(g, g.layers[static_cast<size_t>(g.find(name))], files);
   generate_weights(g);
   return g;
 }
