@@ -58,7 +58,7 @@ Case random_case(uint32_t seed) {
   bool matrix_pending = false;  // a multiply since the last sync on the matrix unit
   const int steps = pick(2, 10);
   for (int step = 0; step < steps; ++step) {
-    const int what = pick(0, 9);
+    const int what = pick(0, 10);
     // Sometimes the swap is issued before the rdw that feeds it.
     const bool swap_first = (what <= 2 || !active) && chance(0.15);
     if (swap_first) {
@@ -70,7 +70,7 @@ Case random_case(uint32_t seed) {
     }
     if (what <= 2 || !active || swap_first) {
       const int k = pick(1, R), n = pick(1, C), tiles = pick(1, 3);
-      dram << ".byte ";
+      dram << ".org " << dram_at << "\n.byte ";  // loaded tiles leave gaps
       for (int i = 0; i < tiles * k * n; ++i) dram << (i ? "," : "") << pick(-128, 127);
       dram << "\n";
       s << "rdw dram=" << dram_at << " k=" << k << " n=" << n << " repeat=" << tiles << (chance(0.2) ? " uw" : "")
@@ -107,6 +107,17 @@ Case random_case(uint32_t seed) {
       if (pool) s << " pool=" << pick(1, 2) << " width=" << width << " pool_h=1 pool_w=" << pick(1, width);
       s << "\n";
       if (chance(0.5)) s << "sync units=activation\n";
+    } else if (what == 10) {
+      // A tile made on the chip: bytes of the unified buffer out to the host, transposed there,
+      // loaded into fresh weight DRAM and read as weights (usually after the sync it needs).
+      const int a = pick(1, std::min(R, C)), b = pick(1, std::min(R, C));
+      s << "whm host=4096 ub=" << pick(0, 2048 - a * b) << " len=" << a * b << "\n"
+        << "hop fn=transpose src=4096 dst=8192 rows=" << a << " cols=" << b << "\n"
+        << "ldw host=8192 dram=" << dram_at << " len=" << a * b << "\n";
+      if (chance(0.85)) s << "sync units=host\n";
+      s << "rdw dram=" << dram_at << " k=" << b << " n=" << a << "\n";
+      dram_at += static_cast<uint64_t>(a * b);
+      ++tiles_queued;
     } else {
       s << "setcfg reg=round value=" << pick(0, 2) << "\nvop op=" << pick(0, 3) << " a=" << pick(4096, 6000)
         << " b=" << pick(4096, 6000) << " dst=" << pick(6000, 8000) << " len=" << pick(1, 64)
