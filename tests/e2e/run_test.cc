@@ -235,6 +235,21 @@ TEST_F(RunCli, WorkloadsCompileOnTheFly) {
   EXPECT_NE(r.output.find("fc1"), std::string::npos) << r.output;
 }
 
+TEST_F(RunCli, WorkloadsReportTheirDeadlineAndReference) {
+  write("w.yaml", "name: lenet\nmodel: " + kSrc + "/models/lenet_300_100.yaml\nbatch: 2\ndeadline_ms: 0.001\n"
+                  "reference: {tops: 0.01, source: a test}\n");
+  const Outcome r = tpusim("run -c " + kSrc + "/configs/tiny.yaml -w " + path("w.yaml") + " --out " + path("w.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("ms against its 0 ms deadline: missed."), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("lenet measured 0.0 TOPS (a test): simulated "), std::string::npos) << r.output;
+  std::ifstream f(path("w.json"));
+  const nlohmann::json j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["workload"]["name"], "lenet");
+  EXPECT_EQ(j["workload"]["deadline_met"], false);
+  EXPECT_DOUBLE_EQ(j["workload"]["latency_ms"].get<double>(), j["latency_us"].get<double>() / 1000);
+  EXPECT_NEAR(j["workload"]["tops_difference"].get<double>(), j["throughput"]["tops"].get<double>() / 0.01 - 1, 1e-12);
+}
+
 TEST_F(RunCli, OnnxCasesReportPassAndUnsupported) {
   const std::string node = "/usr/share/libonnx-testdata/data/node/";
   const Outcome r = tpusim("onnx-test -c " + kSrc + "/configs/tpu_v1.yaml " + node + "test_conv_with_strides_padding " +

@@ -91,7 +91,14 @@ void run(const RunArgs& args) {
     for (const isa::TensorDesc& t : program.tensors)
       if (t.role == isa::TensorRole::kOutput) record.outputs[t.name] = chip.tensor_bytes(t);
 
-  if (!args.out.empty()) write_output(args.out, sim::to_json(record).dump(2) + "\n");
+  nlohmann::json result = sim::to_json(record);
+  nlohmann::json verdict;
+  if (workload) {
+    verdict = report::workload_verdict(*workload, result);
+    result["workload"] = {{"name", workload->name}, {"file", workload->file}, {"batch", workload->batch}};
+    result["workload"].update(verdict);
+  }
+  if (!args.out.empty()) write_output(args.out, result.dump(2) + "\n");
   if (!args.trace.empty()) write_output(args.trace, sim::trace_json(outcome, params).dump() + "\n");
   for (const auto& [name, file] : output_files) {
     const std::vector<uint8_t>& bytes = record.outputs[name];
@@ -105,7 +112,7 @@ void run(const RunArgs& args) {
       isa::write_file_atomically(file, std::string(bytes.begin(), bytes.end()));
     }
   }
-  if (!args.quiet && !args.csv) std::cout << sim::summary(record);
+  if (!args.quiet && !args.csv) std::cout << sim::summary(record) << (workload ? report::verdict_text(*workload, verdict) : "");
   if (args.layers || args.csv) std::cout << sim::layers_text(record, args.csv);
   if (outcome.fault) {
     if (args.quiet) std::cerr << sim::SimFault::describe(*outcome.fault) << "\n";

@@ -162,11 +162,12 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
     md << "- **" << a.w.name << "** (" << fmt("%+.1f%%", diff) << "): " << a.w.note << "\n";
   }
   if (!any) md << "None.\n";
-  for (const App& a : apps)
-    if (a.w.deadline_ms)
-      md << "\n" << a.w.name << " latency " << fmt("%.3f", a.result["latency_us"].get<double>() / 1000) << " ms against its "
-         << fmt("%.0f", *a.w.deadline_ms) << " ms deadline: "
-         << (a.result["latency_us"].get<double>() / 1000 <= *a.w.deadline_ms ? "met" : "missed") << ".\n";
+  for (const App& a : apps) {
+    Workload deadline_only = a.w;  // the table above compares TOPS
+    deadline_only.reference_tops.reset();
+    const nlohmann::json verdict = workload_verdict(deadline_only, a.result);
+    if (!verdict.empty()) md << "\n" << verdict_text(a.w, verdict);
+  }
   return {md.str(), roofline(apps, chip)};
 }
 

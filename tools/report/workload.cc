@@ -153,4 +153,40 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const 
   return inputs;
 }
 
+nlohmann::json workload_verdict(const Workload& w, const nlohmann::json& result) {
+  nlohmann::json v = nlohmann::json::object();
+  const bool halted = result["status"] == "halted";
+  if (w.deadline_ms) {
+    const double ms = result["latency_us"].get<double>() / 1000;
+    v["deadline_ms"] = *w.deadline_ms;
+    v["latency_ms"] = ms;
+    v["deadline_met"] = halted && ms <= *w.deadline_ms;
+  }
+  if (w.reference_tops) {
+    const double tops = result["throughput"]["tops"].get<double>();
+    v["reference_tops"] = *w.reference_tops;
+    v["reference_source"] = w.reference_source;
+    v["tops_difference"] = (tops - *w.reference_tops) / *w.reference_tops;
+  }
+  return v;
+}
+
+std::string verdict_text(const Workload& w, const nlohmann::json& verdict) {
+  std::string s;
+  char line[256];
+  if (verdict.contains("deadline_ms")) {
+    std::snprintf(line, sizeof line, "%s latency %.3f ms against its %.0f ms deadline: %s.\n", w.name.c_str(),
+                  verdict["latency_ms"].get<double>(), verdict["deadline_ms"].get<double>(),
+                  verdict["deadline_met"].get<bool>() ? "met" : "missed");
+    s += line;
+  }
+  if (verdict.contains("reference_tops")) {
+    std::snprintf(line, sizeof line, "%s measured %.1f TOPS (%s): simulated %+.1f%%.\n", w.name.c_str(),
+                  verdict["reference_tops"].get<double>(), verdict["reference_source"].get<std::string>().c_str(),
+                  100 * verdict["tops_difference"].get<double>());
+    s += line;
+  }
+  return s;
+}
+
 }  // namespace tpu::report

@@ -5,6 +5,7 @@
 // workloads/*.yaml; paths inside are relative to the workload file.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,13 @@ Workload load_workload(const std::string& path);
 // ($XDG_CACHE_HOME/tpusim or ~/.cache/tpusim) when model, batch, chip and
 // compiler are unchanged.
 isa::Program workload_program(const Workload& w, const sim::ChipParams& chip);
+
+// How a run of the workload fares (`result` as sim::to_json gives it): its
+// latency against the deadline and its TOPS against the published figure,
+// where the workload names them. Empty when it names neither.
+nlohmann::json workload_verdict(const Workload& w, const nlohmann::json& result);
+// "MLP0 latency 0.645 ms against its 7 ms deadline: met." and the like, one line each.
+std::string verdict_text(const Workload& w, const nlohmann::json& verdict);
 
 // The bytes of each input tensor: the named file, or seeded synthetic int8 values.
 std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const Workload& w, const isa::Program& p);
