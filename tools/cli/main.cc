@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: out of memory: the model or program needs more memory than this machine has\n";
+    return 1;
   }
   return 0;
 }

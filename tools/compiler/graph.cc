@@ -55,6 +55,18 @@ std::string Graph::where(const Layer& l) const {
 
 namespace {
 
+// Tensors up to 2^32 elements (shapes beyond are mistakes, and their product could overflow).
+void check_size(const std::vector<int64_t>& shape, const std::string& where, const char* what) {
+  constexpr int64_t kLimit = int64_t{1} << 32;
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && n > kLimit / d))
+      throw ModelError(where + what + " would hold more than 2^32 elements; the compiler takes tensors up to that size");
+    n *= d;
+  }
+}
+
+
 const std::vector<std::pair<std::string, Op>> kOps = {
     {"dense", Op::kDense},     {"conv2d", Op::kConv2d}, {"maxpool", Op::kMaxPool}, {"avgpool", Op::kAvgPool},
     {"global_avgpool", Op::kGlobalAvgPool}, {"add", Op::kAdd}, {"flatten", Op::kFlatten}, {"mul", Op::kMul},
@@ -212,6 +224,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     throw ModelError(g.where(in) + "input shape must be [N, features] or [N, H, W, C]");
   for (int64_t d : in.shape)
     if (d <= 0) throw ModelError(g.where(in) + "input dimensions must be positive");
+  check_size(in.shape, g.where(in), "the input");
   g.layers.push_back(in);
 
   std::map<std::string, std::pair<std::string, std::string>> weight_files;  // layer -> weights, bias .npy
@@ -466,6 +479,9 @@ void infer_shapes(Graph& g) {
         break;
       }
     }
+    check_size(l.shape, where, "its output");
+    if (l.op == Op::kDense || l.op == Op::kConv2d)
+      check_size({l.kh, l.kw, in.back() / l.groups, l.units}, where, "its weights");
   }
 }
 
