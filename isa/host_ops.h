@@ -14,7 +14,7 @@ namespace tpu::isa::host {
 
 constexpr uint32_t kSoftmaxOne = uint32_t{1} << 24;  // T[0], exp(0)
 constexpr uint64_t kSoftmaxTableEntries = 256;
-constexpr uint64_t kMaxOperandBytes = uint64_t{1} << 32;  // rows * cols of one hop
+constexpr uint64_t kMaxOperandBytes = uint64_t{1} << 28;  // rows * cols of one hop
 
 // Bytes of the parameter block `fn` reads for rows `cols` bytes long.
 uint64_t params_bytes(HostFn fn, uint64_t cols);

@@ -54,6 +54,12 @@ TEST(HostTransfer, MultiplyingDataStillArrivingIsAHazard) {
   EXPECT_NE(t.sim().fault_reason().find("add `sync units=host`"), std::string::npos);
 }
 
+TEST(HostTransfer, MoreThanAGibibyteInOneInstructionFaults) {
+  InstTester t({}, "configs/tpu_v1.yaml");  // blocks overwriting each other: in range, but 1.6 GB of copying
+  t.code("rhm host=0 ub=0 len=0xffffff repeat=100").run();
+  t.expect_fault(0, "transfer of 1677721500 bytes (len * repeat) exceeds the 1073741824 bytes one instruction may move");
+}
+
 TEST(HostTransfer, BlocksOutsideTheBufferFault) {
   InstTester t;
   t.code("rhm host=0 ub=65000 len=100 repeat=6 ub_stride=100").run();

@@ -91,7 +91,7 @@ TEST(HostOp, LayerNormOfAConstantRowWithoutEpsIsZero) {
 TEST(HostOp, AnOperandBeyondTheLimitFaultsAtIssue) {
   InstTester t;
   t.code("hop fn=transpose src=0 dst=0 rows=0x100000 cols=0x100000").run();
-  t.expect_fault(0, "exceeds the host operation limit of 4294967296 bytes");
+  t.expect_fault(0, "exceeds the host operation limit of 268435456 bytes");
 }
 
 TEST(HostOp, OperandsOutsideHostMemoryFault) {

@@ -29,6 +29,16 @@ namespace {
 
 isa::Opcode opcode_of(const isa::Word& word) { return static_cast<isa::Opcode>(word.get(0, isa::kOpcodeBits)); }
 
+// One transfer moves at most 1 GiB (more, with blocks overwriting each other, would only cost the
+// simulating machine time).
+constexpr uint64_t kMaxTransferBytes = uint64_t{1} << 30;
+
+std::string transfer_limit(uint64_t len, uint64_t repeat) {
+  if (len * repeat <= kMaxTransferBytes) return {};
+  return "transfer of " + std::to_string(len * repeat) + " bytes (len * repeat) exceeds the " +
+         std::to_string(kMaxTransferBytes) + " bytes one instruction may move";
+}
+
 }  // namespace
 
 std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) {
@@ -41,6 +51,7 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
       const Strided host{a.host, a.len, a.repeat, a.host_stride};
       std::string e = range_error("weight DRAM range", dram.lo(), dram.hi(), weights_.dram().size(), "bytes of weight DRAM");
       if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
+      if (e.empty()) e = transfer_limit(a.len, a.repeat);
       footprint->push_back({Space::kWeightDram, true, dram});
       return e;
     }
@@ -63,6 +74,7 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
       const Strided host{a.host, a.len, a.repeat, a.host_stride};
       std::string e = range_error("unified-buffer range", ub.lo(), ub.hi(), ub_.size(), "bytes of the unified buffer");
       if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
+      if (e.empty()) e = transfer_limit(a.len, a.repeat);
       footprint->push_back({Space::kUnifiedBuffer, opcode_of(word) == isa::Opcode::rhm, ub});
       return e;
     }
