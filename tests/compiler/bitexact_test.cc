@@ -116,6 +116,12 @@ const std::vector<ModelCase> kModels = {
      "  - {name: l1, op: lstm, units: 9}\n"
      "  - {name: l2, op: lstm, units: 7}\n"
      "  - {name: out, op: dense, units: 4}\n"},
+    // An LSTM over a sequence of 4 tokens: each step from the state the step before left.
+    {"lstm_steps",
+     "name: lstm_steps\nseed: 53\ninput: {name: words, shape: [3, 1, 4, 6]}\nlayers:\n"
+     "  - {name: enc, op: lstm, units: 5, steps: 4}\n"
+     "  - {name: out, op: dense, units: 3}\n"
+     "outputs: [out, enc.t1]\n"},
     {"branches",
      "name: branches\nseed: 17\ninput: {name: image, shape: [1, 3, 3, 3]}\nlayers:\n"
      "  - {name: a, op: conv2d, filters: 4, kernel: 1, activation: relu}\n"

@@ -105,5 +105,26 @@ TEST_F(ModelWeights, WrongFilesAreRefusedWithTheLayerAndFile) {
             std::string::npos);
 }
 
+// Every time step of an LSTM uses the same gate weights, and step t reads token t.
+TEST_F(ModelWeights, LstmStepsShareTheirGates) {
+  std::ofstream(path("l.yaml")) << "name: l\ninput: {name: words, shape: [2, 1, 3, 4]}\nlayers:\n"
+                                   "  - {name: enc, op: lstm, units: 5, steps: 3}\n";
+  const compiler::Graph g = compiler::load_model(path("l.yaml"));
+  for (const char* gate : {"i", "f", "g", "o"}) {
+    const auto& first = g.layers[static_cast<size_t>(g.find(std::string("enc.t0.") + gate))];
+    const auto& last = g.layers[static_cast<size_t>(g.find(std::string("enc.") + gate))];
+    EXPECT_EQ(first.weights, last.weights) << gate;
+    EXPECT_EQ(first.bias, last.bias) << gate;
+    EXPECT_FALSE(first.weights.empty());
+  }
+  EXPECT_EQ(g.layers[static_cast<size_t>(g.find("enc.x2"))].index, 2);
+  EXPECT_EQ(g.layers.back().name, "enc");
+  EXPECT_EQ(g.layers.back().shape, (std::vector<int64_t>{2, 5}));
+  // The second step's state comes from the first: its concat reads enc.t0 (h) and its fc reads enc.t0.c.
+  const auto& xh = g.layers[static_cast<size_t>(g.find("enc.t1.xh"))];
+  EXPECT_EQ(xh.inputs[1], g.find("enc.t0"));
+  EXPECT_EQ(g.layers[static_cast<size_t>(g.find("enc.t1.fc"))].inputs[1], g.find("enc.t0.c"));
+}
+
 }  // namespace
 }  // namespace tpu::test

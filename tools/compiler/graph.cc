@@ -33,6 +33,7 @@ const char* op_name(Op op) {
     case Op::kMatMul: return "matmul";
     case Op::kSoftmax: return "softmax";
     case Op::kLayerNorm: return "layernorm";
+    case Op::kToken: return "token";
   }
   return "?";
 }
@@ -71,7 +72,8 @@ const std::vector<std::pair<std::string, Op>> kOps = {
     {"dense", Op::kDense},     {"conv2d", Op::kConv2d}, {"maxpool", Op::kMaxPool}, {"avgpool", Op::kAvgPool},
     {"global_avgpool", Op::kGlobalAvgPool}, {"add", Op::kAdd}, {"flatten", Op::kFlatten}, {"mul", Op::kMul},
     {"concat", Op::kConcat}, {"activation", Op::kActivation}, {"zeros", Op::kZeros}, {"lstm", Op::kInput},
-    {"matmul", Op::kMatMul},   {"softmax", Op::kSoftmax}, {"layernorm", Op::kLayerNorm}};
+    {"matmul", Op::kMatMul},   {"softmax", Op::kSoftmax}, {"layernorm", Op::kLayerNorm},
+    {"token", Op::kToken}};
 
 const std::vector<std::pair<std::string, isa::ActFunc>> kActs = {{"identity", isa::ActFunc::identity},
                                                                  {"relu", isa::ActFunc::relu},
@@ -112,8 +114,10 @@ std::pair<int64_t, int64_t> pair_of(const YAML::Node& n, const std::string& wher
 
 namespace {
 
-// The `lstm` op: one cell step (add_lstm_cell); the last layer carries the
-// cell's name, so later layers can read it.
+// The `lstm` op: one cell step (add_lstm_cell) on a vector input, or with
+// `steps: T` one step per token of a sequence [N, 1, T, F], each from the
+// state the step before left and with the same weights; the last layer
+// carries the cell's name (the final h), so later layers can read it.
 void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
   const std::string where = g.where(proto);
   if (!node["units"]) throw ModelError(where + "lstm needs `units`");
@@ -121,12 +125,33 @@ void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
   const std::string x = node["input"] ? node["input"].as<std::string>() : g.layers.back().name;
   const int xi = g.find(x);
   if (xi < 0) throw ModelError(where + "input '" + x + "' is not an earlier layer");
-  add_lstm_cell(g, proto, xi, units);
+  if (!node["steps"]) {
+    add_lstm_cell(g, proto, xi, units);
+    return;
+  }
+  const int64_t steps = node["steps"].as<int64_t>();
+  if (steps <= 0 || steps > 4096) throw ModelError(where + "steps must lie in [1, 4096]");
+  int h = -1, c = -1, first = -1;
+  for (int64_t t = 0; t < steps; ++t) {
+    Layer token;
+    token.name = proto.name + ".x" + std::to_string(t);
+    token.op = Op::kToken;
+    token.inputs = {xi};
+    token.line = proto.line;
+    token.index = t;
+    g.layers.push_back(token);
+    Layer step = proto;
+    if (t + 1 < steps) step.name = proto.name + ".t" + std::to_string(t);
+    const int gates = add_lstm_cell(g, step, static_cast<int>(g.layers.size()) - 1, units, h, c, first);
+    if (first < 0) first = gates;
+    h = static_cast<int>(g.layers.size()) - 1;
+    c = g.find(step.name + ".c");
+  }
 }
 
 }  // namespace
 
-int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units) {
+int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units, int h_prev, int c_prev, int shares) {
   auto add = [&](const std::string& suffix, Op op, std::vector<int> inputs, isa::ActFunc act = isa::ActFunc::identity) {
     Layer l;
     l.name = suffix.empty() ? proto.name : proto.name + "." + suffix;
@@ -138,13 +163,15 @@ int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units) {
     g.layers.push_back(l);
     return static_cast<int>(g.layers.size()) - 1;
   };
-  const int h0 = add("h0", Op::kZeros, {xi});
-  const int c0 = add("c0", Op::kZeros, {xi});
+  const int h0 = h_prev >= 0 ? h_prev : add("h0", Op::kZeros, {xi});
+  const int c0 = c_prev >= 0 ? c_prev : add("c0", Op::kZeros, {xi});
   const int xh = add("xh", Op::kConcat, {xi, h0});
   const int i = add("i", Op::kDense, {xh}, isa::ActFunc::sigmoid);
   const int f = add("f", Op::kDense, {xh}, isa::ActFunc::sigmoid);
   const int gg = add("g", Op::kDense, {xh}, isa::ActFunc::tanh);
   const int o = add("o", Op::kDense, {xh}, isa::ActFunc::sigmoid);
+  if (shares >= 0)
+    for (int k = 0; k < 4; ++k) g.layers[static_cast<size_t>(i + k)].shares = shares + k;
   const int fc = add("fc", Op::kMul, {f, c0});
   const int ig = add("ig", Op::kMul, {i, gg});
   const int c = add("c", Op::kAdd, {fc, ig});
@@ -281,13 +308,15 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (node["ceil_mode"]) l.ceil_mode = node["ceil_mode"].as<bool>();
     // Attributes of one op only.
     for (const auto& [key, owner] : {std::pair{"heads", Op::kMatMul}, std::pair{"transpose_b", Op::kMatMul},
-                                     std::pair{"alpha", Op::kMatMul}, std::pair{"eps", Op::kLayerNorm}})
+                                     std::pair{"alpha", Op::kMatMul}, std::pair{"eps", Op::kLayerNorm},
+                                     std::pair{"index", Op::kToken}})
       if (node[key] && l.op != owner)
         throw ModelError(where + "`" + key + "` applies to " + op_name(owner) + " only, not to " + op);
     if (node["heads"]) l.heads = node["heads"].as<int64_t>();
     if (node["transpose_b"]) l.transpose_b = node["transpose_b"].as<bool>();
     if (node["alpha"]) l.alpha = node["alpha"].as<double>();
     if (node["eps"]) l.eps = node["eps"].as<double>();
+    if (node["index"]) l.index = node["index"].as<int64_t>();
     if (node["padding"]) {
       const YAML::Node p = node["padding"];
       if (p.IsScalar() && p.as<std::string>() == "same") {
@@ -309,7 +338,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
       static const std::vector<std::string> known = {"name",   "op",     "inputs",   "input",  "units",
                                                      "filters", "kernel", "stride",   "padding", "dilation",
                                                      "groups", "activation", "count_pad", "ceil_mode", "weights", "bias", "heads",
-                                                     "transpose_b", "alpha", "eps"};
+                                                     "transpose_b", "alpha", "eps", "index"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         std::vector<std::string_view> views(known.begin(), known.end());
@@ -414,6 +443,15 @@ void infer_shapes(Graph& g) {
         }
         break;
       }
+      case Op::kToken:
+        if (in.size() != 4 || in[1] != 1)
+          throw ModelError(where + "token needs a sequence [N, 1, T, F] input, not " + shape_text(in));
+        if (l.index < 0 || l.index >= in[2])
+          throw ModelError(where + "token index " + std::to_string(l.index) + " is outside the sequence's " +
+                           std::to_string(in[2]) + " tokens");
+        if (l.act != isa::ActFunc::identity) throw ModelError(where + "token takes no activation");
+        l.shape = {in[0], in[3]};
+        break;
       case Op::kSoftmax:
       case Op::kLayerNorm:
         if (l.act != isa::ActFunc::identity) throw ModelError(where + op_name(l.op) + " takes no activation");
@@ -535,6 +573,11 @@ void generate_weights(Graph& g) {
       l.bias.resize(static_cast<size_t>(c));
       for (float& v : l.weights) v = static_cast<float>(1.0 + 0.1 * normal());
       for (float& v : l.bias) v = static_cast<float>(0.1 * normal());
+      continue;
+    }
+    if (l.shares >= 0 && l.weights.empty()) {  // the same gate at an earlier time step
+      l.weights = g.layers[static_cast<size_t>(l.shares)].weights;
+      l.bias = g.layers[static_cast<size_t>(l.shares)].bias;
       continue;
     }
     if (!l.weights.empty() || (l.op != Op::kDense && l.op != Op::kConv2d)) continue;

@@ -36,7 +36,8 @@ enum class Op {
   kFlatten,
   kMatMul,      // product of two activations, per attention head (see Layer::heads)
   kSoftmax,     // over the last axis, on the host
-  kLayerNorm    // over the last axis, on the host; weights = gamma, bias = beta
+  kLayerNorm,   // over the last axis, on the host; weights = gamma, bias = beta
+  kToken        // one token (Layer::index) of a sequence [N, 1, T, F]: [N, F]
 };
 
 const char* op_name(Op op);
@@ -77,6 +78,8 @@ struct Layer {
   bool transpose_b = false;
   double alpha = 1;
   double eps = 1e-5;  // layernorm
+  int64_t index = 0;  // token
+  int shares = -1;    // dense: takes the weights of this earlier layer (an LSTM's gates at every time step)
 
   std::vector<int64_t> shape;  // output shape
   // Float weights: dense [K][N]; conv2d [kh][kw][Cin/groups][Cout]; bias [N or Cout];
@@ -115,11 +118,14 @@ Graph load_scalesim(const std::string& path, int64_t batch_override = 0);
 // Shapes from the input through every layer; throws ModelError naming the layer.
 void infer_shapes(Graph& g);
 
-// One LSTM step from a zero state on layer xi: zeros for h0 and c0, concat
-// [x, h0], the gates i, f, g, o as dense layers (named proto.name + ".i" and
-// so on, in that order from the returned index), c = f*c0 + i*g (".c") and
-// h = o * tanh(c), which carries proto's name. Weights are left to the caller.
-int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units);
+// One LSTM step on layer xi from the state (h_prev, c_prev), or from zeros
+// (layers ".h0", ".c0") when they are -1: concat [x, h], the gates i, f, g, o
+// as dense layers (named proto.name + ".i" and so on, in that order from the
+// returned index), c = f*c_prev + i*g (".c") and h = o * tanh(c), which
+// carries proto's name. Weights are left to the caller, or, with `shares`,
+// are those of the gates from index `shares` on (an earlier step's).
+int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units, int h_prev = -1, int c_prev = -1,
+                  int shares = -1);
 // Weights for layers that have none, from a seeded generator: He-normal
 // weights and small normal biases, so activations keep their scale.
 void generate_weights(Graph& g);

@@ -123,6 +123,15 @@ void channel_sums(const std::vector<int64_t>& in, const std::vector<In>& x, std:
     }
 }
 
+// Token `index` of each sequence [N, 1, T, F] into [N, F].
+template <class In, class Out>
+void copy_token(const Graph& g, const Layer& l, const std::vector<In>& x, std::vector<Out>& y) {
+  const auto& in = g.layers[l.inputs[0]].shape;
+  const int64_t T = in[2], F = in[3];
+  for (int64_t n = 0; n < in[0]; ++n)
+    for (int64_t f = 0; f < F; ++f) y[n * F + f] = x[(n * T + l.index) * F + f];
+}
+
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // conv2d in float through im2col and a matrix product, group by group.
@@ -213,6 +222,7 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
       case Op::kActivation:
         for (size_t o = 0; o < y.size(); ++o) y[o] = x[o];
         break;
+      case Op::kToken: copy_token(g, l, x, y); break;
       case Op::kMul: {
         const std::vector<float>& x2 = r.post[l.inputs[1]];
         for (size_t o = 0; o < y.size(); ++o) y[o] = double(x[o]) * x2[o];
@@ -378,6 +388,7 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
         break;
       }
       case Op::kFlatten: y = x; break;
+      case Op::kToken: copy_token(g, l, x, y); break;
       case Op::kMul:
       case Op::kActivation: {
         const QLayer& qa = q.layers[l.inputs[0]];

@@ -344,6 +344,7 @@ class Lowering {
         case Op::kMatMul: matmul(l); break;
         case Op::kSoftmax: host_step(l, isa::HostFn::softmax); break;
         case Op::kLayerNorm: host_step(l, isa::HostFn::layernorm); break;
+        case Op::kToken: token(l); break;
       }
     }
   }
@@ -801,6 +802,17 @@ class Lowering {
                  ub_write(dst, dst + (out_rows - 1) * static_cast<uint64_t>(y.c) + ch)});
           }
     }
+  }
+
+  // One token of each sequence, copied by a vop per sample (a - zp + zp).
+  void token(int layer) {
+    const Layer& l = g_.layers[static_cast<size_t>(layer)];
+    const Buffer& x = bufs_[static_cast<size_t>(l.inputs[0])];
+    const Buffer& y = bufs_[static_cast<size_t>(layer)];
+    const int zp = q_.layers[static_cast<size_t>(layer)].zp;
+    for (int64_t n = 0; n < x.n; ++n)
+      vop(layer, isa::VecOp::add, x.at(n, 0, l.index), x.at(n, 0, l.index), y.at(n, 0, 0), static_cast<uint64_t>(x.c), zp,
+          0, 1, 0, Requant{kIdentityMult, kIdentityShift}, isa::ActFunc::identity, zp, 0);
   }
 
   // One vop: dst = func(requant(op(a, b))) over len elements.

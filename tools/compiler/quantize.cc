@@ -196,6 +196,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
       case Op::kAvgPool:
       case Op::kGlobalAvgPool:
       case Op::kFlatten:
+      case Op::kToken:
         ql.scale = in.scale;
         ql.zp = in.zp;
         ql.func = isa::ActFunc::identity;
@@ -270,6 +271,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
     ql.act_zp = (l.act == isa::ActFunc::identity || l.act == isa::ActFunc::relu) ? ql.zp : 0;
     if (l.op == Op::kMaxPool || l.op == Op::kAvgPool || l.op == Op::kGlobalAvgPool || l.op == Op::kFlatten)
       ql.act_zp = 0;  // the chip passes the input through unchanged
+    if (l.op == Op::kToken) ql.act_zp = ql.zp;  // copied by a vop that requantizes to the same zero point
   }
   return q;
 }
