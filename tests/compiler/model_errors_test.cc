@@ -64,6 +64,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "layer 't' (line 3): token index 6 is outside the sequence's 6 tokens"},
         BadModel{"StepsOverAVector", "input: {name: x, shape: [2, 4]}\nlayers:\n  - {name: l, op: lstm, units: 3, steps: 2}\n",
                  "layer 'l.x0' (line 3): token needs a sequence [N, 1, T, F] input, not [2, 4]"},
+        BadModel{"LstmAttribute", "input: {name: x, shape: [2, 1, 3, 4]}\nlayers:\n  - {name: l, op: lstm, units: 3, step: 3}\n",
+                 "layer 'l' (line 3): unknown attribute 'step' of lstm; did you mean 'steps'?"},
         BadModel{"PoolPaddingPastTheWindow", kIn + "  - {name: p, op: avgpool, kernel: 2, stride: 1, padding: 2}\n",
                  "layer 'p' (line 3): pooling padding must be smaller than the window"},
         BadModel{"BadGroups", kIn + "  - {name: c, op: conv2d, filters: 4, groups: 2}\n", "groups=2 must divide the 3 input and 4 output channels"},

@@ -120,6 +120,12 @@ namespace {
 // carries the cell's name (the final h), so later layers can read it.
 void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
   const std::string where = g.where(proto);
+  static const std::vector<std::string_view> known = {"name", "op", "input", "units", "steps"};
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      throw ModelError(where + "unknown attribute '" + key + "' of lstm" + isa::did_you_mean(key, known));
+  }
   if (!node["units"]) throw ModelError(where + "lstm needs `units`");
   const int64_t units = node["units"].as<int64_t>();
   const std::string x = node["input"] ? node["input"].as<std::string>() : g.layers.back().name;
