@@ -524,8 +524,7 @@ struct OnnxImport {
     for (int k = 0; k < node.output_size(); ++k)
       if (!node.output(k).empty()) layer_of[node.output(k)] = k == 2 ? g.find(l.name + ".c") : h;
     infer_shapes(g);
-    return false;
-    return true;
+    return false;  // the cell's layers are in the graph already
   }
 
   bool batch_norm(const onnx::NodeProto& node, Attrs& a, const std::string& where, Layer& l) {
