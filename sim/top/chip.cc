@@ -1,7 +1,9 @@
 #include "sim/top/chip.h"
 
 #include <functional>
+#include <new>
 #include <stdexcept>
+#include <string>
 
 #include "sim/units/accumulators/accumulators.h"
 #include "sim/units/activation_unit/activation_unit.h"
@@ -120,7 +122,13 @@ std::vector<uint8_t> Chip::host_bytes(uint64_t addr, uint64_t n) const {
 uint64_t Chip::pe_steps() const { return matrix_->pe_steps(); }
 
 RunOutcome Chip::run() {
-  sc_core::sc_start(cycles(static_cast<Cycle>(params_.watchdog_cycles)), sc_core::SC_EXIT_ON_STARVATION);
+  try {
+    sc_core::sc_start(cycles(static_cast<Cycle>(params_.watchdog_cycles)), sc_core::SC_EXIT_ON_STARVATION);
+  } catch (const sc_core::sc_report& r) {
+    // SystemC hands on what a process threw as a report: out of memory stays out of memory.
+    if (std::string(r.what()).find("bad_alloc") != std::string::npos) throw std::bad_alloc();
+    throw std::runtime_error(std::string("the simulation stopped: ") + r.what());
+  }
   RunOutcome out;
   out.halted = sequencer_->halted();
   out.fault = ctx_.fault;

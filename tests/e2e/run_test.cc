@@ -240,14 +240,20 @@ TEST_F(RunCli, WorkloadsReportTheirDeadlineAndReference) {
                   "reference: {tops: 0.01, source: a test}\n");
   const Outcome r = tpusim("run -c " + kSrc + "/configs/tiny.yaml -w " + path("w.yaml") + " --out " + path("w.json"));
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("ms against its 0 ms deadline: missed."), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("lenet measured 0.0 TOPS (a test): simulated "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ms against its 0.001 ms deadline: missed."), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("lenet measured 0.01 TOPS (a test): simulated "), std::string::npos) << r.output;
   std::ifstream f(path("w.json"));
   const nlohmann::json j = nlohmann::json::parse(f);
   EXPECT_EQ(j["workload"]["name"], "lenet");
   EXPECT_EQ(j["workload"]["deadline_met"], false);
   EXPECT_DOUBLE_EQ(j["workload"]["latency_ms"].get<double>(), j["latency_us"].get<double>() / 1000);
   EXPECT_NEAR(j["workload"]["tops_difference"].get<double>(), j["throughput"]["tops"].get<double>() / 0.01 - 1, 1e-12);
+  // A run that does not complete gets no verdict.
+  const Outcome stopped = tpusim("run -c " + kSrc + "/configs/tiny.yaml -w " + path("w.yaml") + " --set watchdog_cycles=50");
+  EXPECT_EQ(stopped.status, 3) << stopped.output;
+  EXPECT_NE(stopped.output.find("lenet did not complete (the program faulted): no deadline or throughput verdict."),
+            std::string::npos)
+      << stopped.output;
 }
 
 TEST_F(RunCli, OnnxCasesReportPassAndUnsupported) {

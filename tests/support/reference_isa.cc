@@ -74,7 +74,11 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
     if (addr >= ub.size()) throw std::runtime_error("unified buffer address out of range");
     return ub[addr];
   };
-  switch (insn.opcode()) {
+  const isa::Opcode op = insn.opcode();
+  if ((op == isa::Opcode::rhm || op == isa::Opcode::whm || op == isa::Opcode::ldw) &&
+      u("len") * u("repeat") > (uint64_t{1} << 30))
+    throw std::runtime_error("a transfer of more than 2^30 bytes");
+  switch (op) {
     case isa::Opcode::nop:
     case isa::Opcode::sync:
     case isa::Opcode::intr:

@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::cerr << "error: out of memory: the model or program needs more memory than this machine has\n";
     return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << "\n";
+    return 4;
   }
   return 0;
 }

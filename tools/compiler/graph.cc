@@ -141,6 +141,8 @@ void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
   for (int64_t t = 0; t < steps; ++t) {
     Layer token;
     token.name = proto.name + ".x" + std::to_string(t);
+    if (g.find(token.name) >= 0)
+      throw ModelError(where + "the lstm's layer '" + token.name + "' would take the name of an earlier layer");
     token.op = Op::kToken;
     token.inputs = {xi};
     token.line = proto.line;
@@ -161,6 +163,8 @@ int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units, int h_pre
   auto add = [&](const std::string& suffix, Op op, std::vector<int> inputs, isa::ActFunc act = isa::ActFunc::identity) {
     Layer l;
     l.name = suffix.empty() ? proto.name : proto.name + "." + suffix;
+    if (!suffix.empty() && g.find(l.name) >= 0)
+      throw ModelError(g.where(proto) + "the lstm's layer '" + l.name + "' would take the name of an earlier layer");
     l.op = op;
     l.inputs = std::move(inputs);
     l.line = proto.line;
@@ -312,12 +316,19 @@ Graph load_model(const std::string& path, int64_t batch_override) {
       if (node["bias"]) files.second = (dir / node["bias"].as<std::string>()).string();
     }
     if (node["ceil_mode"]) l.ceil_mode = node["ceil_mode"].as<bool>();
-    // Attributes of one op only.
-    for (const auto& [key, owner] : {std::pair{"heads", Op::kMatMul}, std::pair{"transpose_b", Op::kMatMul},
-                                     std::pair{"alpha", Op::kMatMul}, std::pair{"eps", Op::kLayerNorm},
-                                     std::pair{"index", Op::kToken}})
-      if (node[key] && l.op != owner)
-        throw ModelError(where + "`" + key + "` applies to " + op_name(owner) + " only, not to " + op);
+    // Attributes of some ops only.
+    static const std::vector<std::pair<const char*, std::vector<Op>>> kOwners = {
+        {"heads", {Op::kMatMul}},        {"transpose_b", {Op::kMatMul}},
+        {"alpha", {Op::kMatMul}},        {"eps", {Op::kLayerNorm}},
+        {"index", {Op::kToken}},         {"dilation", {Op::kConv2d}},
+        {"groups", {Op::kConv2d}},       {"count_pad", {Op::kAvgPool}},
+        {"ceil_mode", {Op::kMaxPool, Op::kAvgPool}}};
+    for (const auto& [key, owners] : kOwners)
+      if (node[key] && std::find(owners.begin(), owners.end(), l.op) == owners.end()) {
+        std::string names;
+        for (Op o : owners) names += std::string(names.empty() ? "" : " and ") + op_name(o);
+        throw ModelError(where + "`" + key + "` applies to " + names + " only, not to " + op);
+      }
     if (node["heads"]) l.heads = node["heads"].as<int64_t>();
     if (node["transpose_b"]) l.transpose_b = node["transpose_b"].as<bool>();
     if (node["alpha"]) l.alpha = node["alpha"].as<double>();

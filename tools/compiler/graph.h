@@ -67,8 +67,8 @@ struct Layer {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, groups = 1;
   bool count_pad = false;  // avgpool: padded taps count, as zeros, in each window's divisor
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;  // pad_top < 0: "same", resolved by infer_shapes
-  bool same_lower = false;
-  bool ceil_mode = false;   // pooling: a last partial window is kept (extra padding at the bottom and right, never counted)  // "same" with any odd pixel of padding at the start (ONNX SAME_LOWER), not the end
+  bool same_lower = false;  // "same" with any odd pixel of padding at the start (ONNX SAME_LOWER), not the end
+  bool ceil_mode = false;   // pooling: a last partial window is kept (extra padding at the bottom and right, never counted)
   isa::ActFunc act = isa::ActFunc::identity;  // applied to the layer's output
   // matmul of a and b, both [N, *, rows, features], per head h of `heads`:
   //   transpose_b: a [N, 1, S, heads*d] . b [N, 1, T, heads*d]^T -> [N, heads, S, T] (attention scores)

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "isa/encoding.h"
+#include "isa/host_ops.h"
 
 namespace tpu::compiler {
 
@@ -577,7 +578,10 @@ class Lowering {
     for (uint64_t b = 0; b < N; b += half_) items.push_back({b, std::min(half_, N - b)});
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
     rep.macs += N * K * M / planes(layer);
-    rep.weight_bytes = K * M;
+    // An LSTM gate at a later time step reads the tiles of the first step's, when its int8 weights are the same.
+    const bool shared = l.shares >= 0 && q_.layers[static_cast<size_t>(l.shares)].weights == ql.weights;
+    const int owner = shared ? l.shares : layer;
+    rep.weight_bytes = shared ? 0 : K * M;
     for (auto& p : pack(items, layer)) {
       uint64_t off = 0;
       for (Item& it : p) it.off = off, off += it.rows;
@@ -586,7 +590,7 @@ class Lowering {
         std::vector<std::function<void()>> mm;
         for (uint64_t kt = 0; kt < ceil_div(K, R_); ++kt) {
           const uint64_t k = std::min(R_, K - kt * R_);
-          const int64_t t = tile("d" + std::to_string(layer) + "." + std::to_string(kt) + "." + std::to_string(nt), k, n,
+          const int64_t t = tile("d" + std::to_string(owner) + "." + std::to_string(kt) + "." + std::to_string(nt), k, n,
                                  [&](uint64_t r, uint64_t c) { return ql.weights[(kt * R_ + r) * M + nt * C_ + c]; });
           ++rep.tiles;
           for (size_t i = 0; i < p.size(); ++i) {
@@ -908,10 +912,16 @@ class Lowering {
     const Layer& l = g_.layers[static_cast<size_t>(layer)];
     const uint64_t cols = static_cast<uint64_t>(l.shape.back()), bytes = tensor_bytes(layer);
     transfer(l.inputs[0], isa::Opcode::whm, scratch_host_, layer);
-    add(layer,
-        make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(fn)}, {"src", scratch_host_}, {"dst", scratch_host_ + bytes},
-                                {"rows", bytes / cols}, {"cols", cols}, {"params", params_host_.at(layer)}}),
-        {});
+    if (cols > isa::host::kMaxOperandBytes)
+      throw ModelError(where(layer) + "rows of " + std::to_string(cols) + " values exceed what one host operation takes");
+    // In as many host operations as the operand limit asks (rows are independent).
+    const uint64_t rows = bytes / cols, per = isa::host::kMaxOperandBytes / cols;
+    for (uint64_t r = 0; r < rows; r += per)
+      add(layer,
+          make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(fn)}, {"src", scratch_host_ + r * cols},
+                                  {"dst", scratch_host_ + bytes + r * cols}, {"rows", std::min(per, rows - r)},
+                                  {"cols", cols}, {"params", params_host_.at(layer)}}),
+          {});
     transfer(layer, isa::Opcode::rhm, scratch_host_ + bytes);
   }
 

@@ -208,7 +208,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
           // count of taps inside the image; with a zero point the padding would enter the sums.
           if (in.zp != 0)
             throw ModelError(where + "an average pool not counting its padding needs an input of zero point 0, not " +
-                             std::to_string(in.zp) + " (use count_pad: true)");
+                             std::to_string(in.zp) + " (the padding would enter its sums)");
           ql.weights.assign(static_cast<size_t>(l.kh * l.kw * l.shape.back()), 1);
           ql.bias.assign(static_cast<size_t>(l.shape.back()), 0);
         }

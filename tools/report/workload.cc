@@ -156,13 +156,14 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const 
 nlohmann::json workload_verdict(const Workload& w, const nlohmann::json& result) {
   nlohmann::json v = nlohmann::json::object();
   const bool halted = result["status"] == "halted";
+  if (w.deadline_ms || w.reference_tops) v["completed"] = halted;
   if (w.deadline_ms) {
     const double ms = result["latency_us"].get<double>() / 1000;
     v["deadline_ms"] = *w.deadline_ms;
     v["latency_ms"] = ms;
     v["deadline_met"] = halted && ms <= *w.deadline_ms;
   }
-  if (w.reference_tops) {
+  if (w.reference_tops && halted) {  // a faulted run's throughput means nothing
     const double tops = result["throughput"]["tops"].get<double>();
     v["reference_tops"] = *w.reference_tops;
     v["reference_source"] = w.reference_source;
@@ -174,14 +175,19 @@ nlohmann::json workload_verdict(const Workload& w, const nlohmann::json& result)
 std::string verdict_text(const Workload& w, const nlohmann::json& verdict) {
   std::string s;
   char line[256];
+  if (verdict.contains("completed") && !verdict["completed"].get<bool>()) {
+    std::snprintf(line, sizeof line, "%s did not complete (the program faulted): no deadline or throughput verdict.\n",
+                  w.name.c_str());
+    return line;
+  }
   if (verdict.contains("deadline_ms")) {
-    std::snprintf(line, sizeof line, "%s latency %.3f ms against its %.0f ms deadline: %s.\n", w.name.c_str(),
+    std::snprintf(line, sizeof line, "%s latency %.3f ms against its %g ms deadline: %s.\n", w.name.c_str(),
                   verdict["latency_ms"].get<double>(), verdict["deadline_ms"].get<double>(),
                   verdict["deadline_met"].get<bool>() ? "met" : "missed");
     s += line;
   }
   if (verdict.contains("reference_tops")) {
-    std::snprintf(line, sizeof line, "%s measured %.1f TOPS (%s): simulated %+.1f%%.\n", w.name.c_str(),
+    std::snprintf(line, sizeof line, "%s measured %g TOPS (%s): simulated %+.1f%%.\n", w.name.c_str(),
                   verdict["reference_tops"].get<double>(), verdict["reference_source"].get<std::string>().c_str(),
                   100 * verdict["tops_difference"].get<double>());
     s += line;
