@@ -541,6 +541,8 @@ class Lowering {
     for (auto& w : work) w();
   }
 
+  // ---------------------------------------------------------------- layers
+
   // A group of work items sharing the weights of one pass: each item needs
   // `rows` accumulator rows; items are packed into one accumulator half.
   template <class Item>
@@ -904,7 +906,7 @@ class Lowering {
     });
   }
 
-  // ---------------------------------------------------------------- scheduling
+  // ---------------------------------------------------------------- host steps and attention
 
   // A step the chip has no unit for (softmax, layer normalization): the
   // tensor goes to the host, the host computes, the result comes back.
@@ -1017,6 +1019,8 @@ class Lowering {
     for (int64_t t : o.tiles) tiles_[static_cast<size_t>(t)].fill = static_cast<int64_t>(pending_.size()) - 1;
     open_load_ = Load{};
   }
+
+  // ---------------------------------------------------------------- scheduling
 
   // Emits the instructions in order, with rdw ahead of the swaps that need
   // them and a sync before any instruction whose memory another unit may
