@@ -168,6 +168,22 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
     const nlohmann::json verdict = workload_verdict(deadline_only, a.result);
     if (!verdict.empty()) md << "\n" << verdict_text(a.w, verdict);
   }
+  md << "\n## Per layer\n\nEach layer's cycles run from its first instruction's issue to the next layer's (so "
+        "they add up to the run), with its network MACs, the array's counters, the weight-DRAM bytes it read and "
+        "its energy (dynamic and its share of static).\n";
+  for (const App& a : apps) {
+    const auto& layers = a.result["layers"];
+    md << "\n<details><summary>" << a.w.name << ": " << layers.size() << " rows</summary>\n\n"
+       << "| layer | cycles | MACs | array active | weight stall | weight shift | RAW stall | DRAM bytes | energy (uJ) |\n"
+          "|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& l : layers)
+      md << "| " << l["name"].get<std::string>() << " | " << l["cycles"].get<uint64_t>() << " | "
+         << l["macs"].get<uint64_t>() << " | " << l["array_active_cycles"].get<uint64_t>() << " | "
+         << l["weight_stall_cycles"].get<uint64_t>() << " | " << l["weight_shift_cycles"].get<uint64_t>() << " | "
+         << l["raw_stall_cycles"].get<uint64_t>() << " | " << l["weight_dram_bytes"].get<uint64_t>() << " | "
+         << fmt("%.1f", l["energy_uj"].get<double>()) << " |\n";
+    md << "\n</details>\n";
+  }
   return {md.str(), roofline(apps, chip)};
 }
 
