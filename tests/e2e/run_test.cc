@@ -267,6 +267,29 @@ TEST_F(RunCli, OnnxCasesReportPassAndUnsupported) {
   EXPECT_NE(r.output.find("1 passed, 0 failed, 1 skipped"), std::string::npos) << r.output;
 }
 
+// A case whose expected output is wrong fails (and the check of what the int8 input alone would explain
+// runs the float model with its weights, which compiling had dropped).
+TEST_F(RunCli, OnnxCasesWithAWrongExpectationFail) {
+  const fs::path src = "/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding";
+  const fs::path dst = dir_ / "test_conv_wrong";
+  fs::copy(src, dst, fs::copy_options::recursive);
+  const fs::path out = dst / "test_data_set_0" / "output_0.pb";
+  std::string bytes;
+  {
+    std::ifstream f(out, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  ASSERT_GE(bytes.size(), 4u);
+  const char big[4] = {0, 0, static_cast<char>(0x80), 0x4f};  // the last value (raw data ends the file) becomes 2^32
+  bytes.replace(bytes.size() - 4, 4, big, 4);
+  fs::permissions(out, fs::perms::owner_write, fs::perm_options::add);
+  std::ofstream(out, std::ios::binary | std::ios::trunc) << bytes;
+  const Outcome r = tpusim("onnx-test -c " + kSrc + "/configs/tpu_v1.yaml " + dst.string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("FAIL test_conv_wrong: test_data_set_0: value 11 is"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("0 passed, 1 failed, 0 skipped"), std::string::npos) << r.output;
+}
+
 TEST_F(RunCli, BrokenOnnxFilesAreRejectedByName) {
   write("broken.onnx", "this is not protobuf");
   const Outcome r = tpusim("compile " + path("broken.onnx") + " -c " + kSrc + "/configs/tpu_v1.yaml -o " + path("b.tpb"));

@@ -69,6 +69,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
     std::map<std::string, compiler::OnnxTensor> bound;
     compiler::OnnxTensor x, expected;
     compiler::Compiled c;
+    compiler::Graph float_graph;
     std::vector<float> input;
     std::vector<int8_t> q;
     try {
@@ -90,6 +91,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
       }
       compiler::CompileOptions options;
       options.calibration = input;
+      float_graph = *graph;  // compiling drops the float weights
       c = compiler::compile_graph(std::move(graph), chip, options);
     } catch (const compiler::ModelError& e) {
       *why = e.what();
@@ -149,10 +151,10 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
     for (size_t i = 0; i < q.size(); ++i)
       held[i] = static_cast<float>(c.qgraph.layers[0].scale * (q[i] - c.qgraph.layers[0].zp));
     const std::string semantics =
-        differs(onnx_order(compiler::run_float(*c.graph, input).post[static_cast<size_t>(out)]), expected.values,
+        differs(onnx_order(compiler::run_float(float_graph, input).post[static_cast<size_t>(out)]), expected.values,
                 "the float interpreter's vs ONNX's");
     const std::string execution =
-        differs(got, onnx_order(compiler::run_float(*c.graph, held).post[static_cast<size_t>(out)]),
+        differs(got, onnx_order(compiler::run_float(float_graph, held).post[static_cast<size_t>(out)]),
                 "on the int8 input the float interpreter gives");
     if (!semantics.empty() || !execution.empty()) {
       *why += "; " + (semantics.empty() ? execution : semantics);
