@@ -8,6 +8,8 @@
 #include "tests/support/cli_runner.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -152,6 +154,13 @@ TEST_F(RunCli, NpyInputsAreQuantizedAndOutputsWritten) {
   const Outcome bad = tpusim(run_args() + "--input x=" + path("bad.npy"));
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.output.find("element type '<f8' is not supported"), std::string::npos) << bad.output;
+  std::string nan = floats;
+  const float not_a_number = std::nanf("");
+  nan.replace(12, 4, reinterpret_cast<const char*>(&not_a_number), 4);
+  write_npy(path("nan.npy"), "<f4", "(2, 4)", nan);
+  const Outcome bad_value = tpusim(run_args() + "--input x=" + path("nan.npy"));
+  EXPECT_EQ(bad_value.status, 1);
+  EXPECT_NE(bad_value.output.find("nan.npy: element 3 is not a finite number"), std::string::npos) << bad_value.output;
   write_npy(path("short.npy"), "|i1", "(2, 3)", std::string(6, '\0'));
   EXPECT_NE(tpusim(run_args() + "--input x=" + path("short.npy")).output.find("6 elements; tensor 'x' has 8"),
             std::string::npos);
@@ -220,6 +229,13 @@ TEST_F(RunCli, CompileTakesCalibrationDataAndReportsBadModels) {
   const Outcome ok = tpusim("compile " + kSrc + "/models/lenet_300_100.yaml" + config + "-o " + path("l.tpb") + " --calibrate " +
                             path("calib.npy") + " --percentile 99.9 -q");
   EXPECT_EQ(ok.status, 0) << ok.output;
+  const float inf = std::numeric_limits<float>::infinity();
+  floats.replace(4 * 100, 4, reinterpret_cast<const char*>(&inf), 4);
+  write_npy(path("inf.npy"), "<f4", "(2, 784)", floats);
+  const Outcome infinite = tpusim("compile " + kSrc + "/models/lenet_300_100.yaml" + config + "-o " + path("i.tpb") +
+                                  " --calibrate " + path("inf.npy"));
+  EXPECT_EQ(infinite.status, 1);
+  EXPECT_NE(infinite.output.find("inf.npy: element 100 is not a finite number"), std::string::npos) << infinite.output;
   write("bad.yaml", "input: {name: x, shape: [1, 4]}\nlayers:\n  - {name: d, op: dense, unit: 3}\n");
   const Outcome bad = tpusim("compile " + path("bad.yaml") + config + "-o " + path("b.tpb"));
   EXPECT_EQ(bad.status, 1);

@@ -1,5 +1,6 @@
 // tpusim compile: a model to a program for a chip configuration.
 
+#include <cmath>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -45,6 +46,10 @@ void add_compile_command(CLI::App& app) {
       if (a.dtype != isa::DType::kF32) throw tensor_io::TensorFileError(args->calibrate + ": calibration data must be float32");
       options.calibration.resize(static_cast<size_t>(a.elements()));
       std::memcpy(options.calibration.data(), a.bytes.data(), a.bytes.size());
+      for (size_t i = 0; i < options.calibration.size(); ++i)
+        if (!std::isfinite(options.calibration[i]))
+          throw tensor_io::TensorFileError(args->calibrate + ": element " + std::to_string(i) +
+                                           " is not a finite number; calibration takes finite values only");
     }
     const compiler::Compiled c = compiler::compile_model(args->model, chip, options);
     isa::save_program(c.lowered.program, args->output);

@@ -1,5 +1,6 @@
 #include "tools/tensor_io/npy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -118,7 +119,11 @@ std::vector<uint8_t> tensor_bytes(const Array& a, const isa::TensorDesc& t, cons
     for (size_t i = 0; i < out.size(); ++i) {
       float v;
       std::memcpy(&v, a.bytes.data() + 4 * i, 4);
-      const int64_t q = std::llround(v / t.scale) + t.zero_point;
+      if (!std::isfinite(v))
+        throw TensorFileError(path + ": element " + std::to_string(i) + " is not a finite number; tensor '" + t.name +
+                              "' quantizes finite values only");
+      // Far outside int8 saturates anyway; clamped first so the rounding stays defined.
+      const int64_t q = std::llround(std::clamp(v / t.scale, -1e6, 1e6)) + t.zero_point;
       out[i] = t.dtype == isa::DType::kI8 ? static_cast<uint8_t>(isa::arith::sat8(q))
                                           : static_cast<uint8_t>(std::clamp<int64_t>(q, 0, 255));
     }
