@@ -281,8 +281,11 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
 
 std::vector<int8_t> quantize_input(const QGraph& q, const std::vector<float>& input) {
   std::vector<int8_t> out(input.size());
-  for (size_t i = 0; i < input.size(); ++i)
-    out[i] = arith::sat8(std::llround(input[i] / q.layers[0].scale) + q.layers[0].zp);
+  for (size_t i = 0; i < input.size(); ++i) {
+    // Saturating, with NaN read as 0: the rounding of an out-of-range value would be undefined.
+    const double x = std::isnan(input[i]) ? 0.0 : std::clamp(input[i] / q.layers[0].scale, -1e6, 1e6);
+    out[i] = arith::sat8(std::llround(x) + q.layers[0].zp);
+  }
   return out;
 }
 
