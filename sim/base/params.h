@@ -58,7 +58,8 @@ struct HostInterfaceParams {
     v.field("bandwidth_gb_s", bandwidth_gb_s, "GB/s", "Host link bandwidth (instructions and data)", 1e-3, 1e6);
     v.field("latency_ns", latency_ns, "ns", "Latency of one host transfer", 0, 1e9);
     v.field("op_latency_ns", op_latency_ns, "ns", "Host operation (hop): interrupt to the host and its reply", 0, 1e9);
-    v.field("op_bandwidth_gb_s", op_bandwidth_gb_s, "GB/s", "Host operation (hop): bytes the host reads and writes per second (operand plus result)", 1e-3, 1e6);
+    v.field("op_bandwidth_gb_s", op_bandwidth_gb_s, "GB/s",
+            "Host operation (hop): bytes the host reads and writes per second (operand plus result)", 1e-3, 1e6);
   }
 };
 

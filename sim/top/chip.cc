@@ -43,7 +43,8 @@ Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptio
   acc_ = std::make_unique<Accumulators>("accumulators", params.accumulators, params.matrix_unit.cols);
   fifo_ = std::make_unique<WeightFifo>("weight_fifo", params.weight_fifo);
   weight_memory_ = std::make_unique<WeightMemory>("weight_memory", ctx_, *fifo_);
-  host_ = std::make_unique<HostInterface>("host_interface", ctx_, *ub_, *weight_memory_, host_memory_, *instruction_buffer_);
+  host_ = std::make_unique<HostInterface>("host_interface", ctx_, *ub_, *weight_memory_, host_memory_,
+                                          *instruction_buffer_);
   sequencer_ = std::make_unique<Sequencer>("sequencer", ctx_, *instruction_buffer_);
   matrix_ = std::make_unique<MatrixUnit>("matrix_unit", ctx_, *ub_, *acc_, *fifo_);
   activation_ = std::make_unique<ActivationUnit>("activation_unit", ctx_, *ub_, *acc_);

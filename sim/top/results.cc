@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <tuple>
 
 namespace tpu::sim {
@@ -232,9 +232,9 @@ nlohmann::json layers_json(const RunRecord& run) {
     }
     if (r > 0 && row_of.count(o.regions[r - 1].id)) {
       nlohmann::json& row = layers[row_of[o.regions[r - 1].id]];
-      for (const char* k : {"cycles", "macs", "array_macs", "array_active_cycles", "weight_stall_cycles", "weight_shift_cycles",
-                            "raw_stall_cycles", "host_busy_cycles", "weight_dram_bytes", "host_bytes",
-                            "unified_buffer_bytes"})
+      for (const char* k :
+           {"cycles", "macs", "array_macs", "array_active_cycles", "weight_stall_cycles", "weight_shift_cycles",
+            "raw_stall_cycles", "host_busy_cycles", "weight_dram_bytes", "host_bytes", "unified_buffer_bytes"})
         row[k] = row[k].get<uint64_t>() + l[k].get<uint64_t>();
       if (l.contains("energy_uj")) row["energy_uj"] = row["energy_uj"].get<double>() + l["energy_uj"].get<double>();
       continue;
@@ -263,18 +263,24 @@ std::string layers_text(const RunRecord& run, bool csv) {
   char cell[64];
   s << (csv ? "layer" : "layer                   ");
   for (const Column& c : kColumns) {
-    if (csv) s << "," << c.header;
-    else std::snprintf(cell, sizeof cell, " %*s", c.width, c.header), s << cell;
+    if (csv)
+      s << "," << c.header;
+    else
+      std::snprintf(cell, sizeof cell, " %*s", c.width, c.header), s << cell;
   }
   s << (csv ? ",energy_uj\n" : "  energy_uj\n");
   for (const auto& l : layers_json(run)) {
     const std::string name = l["name"].get<std::string>();
-    if (csv) s << name;
-    else std::snprintf(cell, sizeof cell, "%-24s", name.c_str()), s << cell;
+    if (csv)
+      s << name;
+    else
+      std::snprintf(cell, sizeof cell, "%-24s", name.c_str()), s << cell;
     for (const Column& c : kColumns) {
       const auto v = static_cast<unsigned long long>(l[c.key].get<uint64_t>());
-      if (csv) s << "," << v;
-      else std::snprintf(cell, sizeof cell, " %*llu", c.width, v), s << cell;
+      if (csv)
+        s << "," << v;
+      else
+        std::snprintf(cell, sizeof cell, " %*llu", c.width, v), s << cell;
     }
     const double energy = l.contains("energy_uj") ? l["energy_uj"].get<double>() : 0.0;
     std::snprintf(cell, sizeof cell, csv ? ",%.6f\n" : " %10.3f\n", energy);

@@ -31,8 +31,9 @@ const std::vector<ChipCase> kChips = {
     {"tiny", {}},
     {"tiny_pe", {"fidelity=pe"}},
     // Narrow ports, few accumulators (work split into many chunks), a shallow FIFO, another rounding of shapes.
-    {"cramped", {"matrix_unit.rows=6", "matrix_unit.cols=5", "accumulators.entries=24", "unified_buffer.row_bytes=4",
-                 "weight_fifo.depth_tiles=2", "sequencer.unit_queue=2"}},
+    {"cramped",
+     {"matrix_unit.rows=6", "matrix_unit.cols=5", "accumulators.entries=24", "unified_buffer.row_bytes=4",
+      "weight_fifo.depth_tiles=2", "sequencer.unit_queue=2"}},
     {"wide", {"matrix_unit.rows=32", "matrix_unit.cols=16", "accumulators.entries=512"}},
 };
 
@@ -201,7 +202,8 @@ TEST(Borders, ConflictingPaddingIsRefusedByLayer) {
                        "  - {name: pool, op: maxpool, kernel: 3, stride: 1, padding: same}\n"
                        "  - {name: d, op: conv2d, filters: 4, kernel: 3, padding: same, input: c}\n"
                        "  - {name: s, op: add, inputs: [pool, d]}\n",
-                       {}, "layer 'd' (line 6): its input's padding would need to hold 0 and, for another reader, -128");
+                       {},
+                       "layer 'd' (line 6): its input's padding would need to hold 0 and, for another reader, -128");
 }
 
 TEST(ScaleSim, TopologiesCompileBitExact) {
@@ -217,8 +219,7 @@ TEST(ScaleSim, TopologiesCompileBitExact) {
     const sim::ChipParams params = load_params("configs/tiny.yaml");
     const compiler::Compiled c = compiler::compile_model(path, params);
     EXPECT_EQ(c.graph->layers.size(), 5u);  // the input, two chained layers, the third's own input, the third
-    const std::vector<int8_t> q_input =
-        compiler::quantize_input(c.qgraph, compiler::synthetic_inputs(*c.graph, 1)[0]);
+    const std::vector<int8_t> q_input = compiler::quantize_input(c.qgraph, compiler::synthetic_inputs(*c.graph, 1)[0]);
     const auto expected = compiler::run_int8(c.qgraph, q_input);
     SimOptions options;
     options.inputs["input"] = std::vector<uint8_t>(q_input.begin(), q_input.end());
@@ -274,35 +275,34 @@ TEST_P(SubBatches, ALargeBatchRunsInPassesWithTheSameResults) {
 
 // A pooling window larger than half the accumulators cannot be split: named with the limit.
 TEST(Pooling, AWindowBeyondHalfTheAccumulatorsIsRefused) {
-  expect_compile_error("bigpool",
-                       "name: bigpool\ninput: {name: x, shape: [1, 4, 4, 2]}\nlayers:\n  - {name: g, op: global_avgpool}\n",
-                       {"accumulators.entries=24"},
-                       "layer 'g' (line 4): one 4 x 4 pooling window does not fit half the accumulators (12 rows)");
+  expect_compile_error(
+      "bigpool", "name: bigpool\ninput: {name: x, shape: [1, 4, 4, 2]}\nlayers:\n  - {name: g, op: global_avgpool}\n",
+      {"accumulators.entries=24"},
+      "layer 'g' (line 4): one 4 x 4 pooling window does not fit half the accumulators (12 rows)");
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Models, SubBatches,
-    testing::Values(
-        PassCase{"cnn",
-                 "name: cnn\nseed: 3\ninput: {name: image, shape: [6, 7, 6, 3]}\nlayers:\n"
-                 "  - {name: conv1, op: conv2d, filters: 10, kernel: 3, padding: same, activation: relu}\n"
-                 "  - {name: pool, op: maxpool, kernel: 2, stride: 1}\n"
-                 "  - {name: flat, op: flatten}\n"
-                 "  - {name: fc, op: dense, units: 9, activation: tanh}\n",
-                 2048},
-        // Host steps and loaded weight tiles in every pass: the host scratch and parameters are
-        // shared, the loaded tiles are new each time.
-        PassCase{"attention",
-                 "name: attention\nseed: 37\ninput: {name: x, shape: [6, 1, 5, 8]}\nlayers:\n"
-                 "  - {name: q, op: dense, units: 8}\n"
-                 "  - {name: k, op: dense, units: 8, input: x}\n"
-                 "  - {name: v, op: dense, units: 8, input: x}\n"
-                 "  - {name: scores, op: matmul, inputs: [q, k], heads: 2, transpose_b: true, alpha: 0.5}\n"
-                 "  - {name: probs, op: softmax}\n"
-                 "  - {name: context, op: matmul, inputs: [probs, v], heads: 2}\n"
-                 "  - {name: res, op: add, inputs: [context, x]}\n"
-                 "  - {name: norm, op: layernorm}\n",
-                 1024}),
+    testing::Values(PassCase{"cnn",
+                             "name: cnn\nseed: 3\ninput: {name: image, shape: [6, 7, 6, 3]}\nlayers:\n"
+                             "  - {name: conv1, op: conv2d, filters: 10, kernel: 3, padding: same, activation: relu}\n"
+                             "  - {name: pool, op: maxpool, kernel: 2, stride: 1}\n"
+                             "  - {name: flat, op: flatten}\n"
+                             "  - {name: fc, op: dense, units: 9, activation: tanh}\n",
+                             2048},
+                    // Host steps and loaded weight tiles in every pass: the host scratch and parameters are
+                    // shared, the loaded tiles are new each time.
+                    PassCase{"attention",
+                             "name: attention\nseed: 37\ninput: {name: x, shape: [6, 1, 5, 8]}\nlayers:\n"
+                             "  - {name: q, op: dense, units: 8}\n"
+                             "  - {name: k, op: dense, units: 8, input: x}\n"
+                             "  - {name: v, op: dense, units: 8, input: x}\n"
+                             "  - {name: scores, op: matmul, inputs: [q, k], heads: 2, transpose_b: true, alpha: 0.5}\n"
+                             "  - {name: probs, op: softmax}\n"
+                             "  - {name: context, op: matmul, inputs: [probs, v], heads: 2}\n"
+                             "  - {name: res, op: add, inputs: [context, x]}\n"
+                             "  - {name: norm, op: layernorm}\n",
+                             1024}),
     [](const testing::TestParamInfo<PassCase>& i) { return std::string(i.param.name); });
 
 // Every sample's loaded tiles take new weight DRAM; a chip without room says so at compile time.
@@ -326,7 +326,8 @@ TEST(ScaleSim, MalformedRowsNameTheLine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, CompiledModel,
-                         testing::Combine(testing::ValuesIn(kModels), testing::Range(0, static_cast<int>(kChips.size()))),
+                         testing::Combine(testing::ValuesIn(kModels),
+                                          testing::Range(0, static_cast<int>(kChips.size()))),
                          [](const testing::TestParamInfo<std::tuple<ModelCase, int>>& i) {
                            return std::string(std::get<0>(i.param).name) + "_" +
                                   kChips[static_cast<size_t>(std::get<1>(i.param))].name;

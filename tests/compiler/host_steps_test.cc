@@ -26,7 +26,8 @@ TEST(HostSteps, ASoftmaxCostsItsTransfersAndTheHostOperationInSequence) {
   ASSERT_TRUE(run.halted()) << run.fault_reason();
   const Timing T(params);
   const uint64_t transfer = T.host_transfer(F) + T.host_latency();
-  const uint64_t hop = T.ns(params.host_interface.op_latency_ns) + T.transfer(2 * F, params.host_interface.op_bandwidth_gb_s);
+  const uint64_t hop =
+      T.ns(params.host_interface.op_latency_ns) + T.transfer(2 * F, params.host_interface.op_bandwidth_gb_s);
   EXPECT_EQ(run.cycles(), T.issue(1) + 1 + 4 * transfer + hop);
   EXPECT_EQ(run.stat("host_interface", "host_op_cycles"), hop);
   EXPECT_EQ(run.stat("host_interface", "host_ops"), 1u);

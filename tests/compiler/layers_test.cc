@@ -19,12 +19,13 @@ TEST(Layers, RowsPartitionTheRunAndCountTheNetworksWork) {
   const std::string path = testing::TempDir() + std::to_string(::getpid()) + "layers.yaml";
   // A depthwise convolution (diagonal tiles) and pools (identity tiles) keep the array busy
   // with multiplies the network does not have.
-  std::ofstream(path) << "name: layers\nseed: 43\ninput: {name: image, shape: [2, 6, 6, 8]}\nlayers:\n"
-                         "  - {name: dw, op: conv2d, filters: 8, groups: 8, kernel: 3, padding: same, activation: relu}\n"
-                         "  - {name: pool, op: maxpool, kernel: 2}\n"
-                         "  - {name: pw, op: conv2d, filters: 5, kernel: 1}\n"
-                         "  - {name: gap, op: global_avgpool}\n"
-                         "  - {name: fc, op: dense, units: 3}\n";
+  std::ofstream(path)
+      << "name: layers\nseed: 43\ninput: {name: image, shape: [2, 6, 6, 8]}\nlayers:\n"
+         "  - {name: dw, op: conv2d, filters: 8, groups: 8, kernel: 3, padding: same, activation: relu}\n"
+         "  - {name: pool, op: maxpool, kernel: 2}\n"
+         "  - {name: pw, op: conv2d, filters: 5, kernel: 1}\n"
+         "  - {name: gap, op: global_avgpool}\n"
+         "  - {name: fc, op: dense, units: 3}\n";
   const sim::ChipParams params = load_params("configs/tiny.yaml");
   const compiler::Compiled c = compiler::compile_model(path, params);
   const SimRun run = simulate(params, c.lowered.program, {});
@@ -32,8 +33,8 @@ TEST(Layers, RowsPartitionTheRunAndCountTheNetworksWork) {
   const auto& rows = run.result["layers"];
 
   // MACs by shape, independently of the compiler: depthwise 2*6*6*8*9, pointwise 2*3*3*8*5, dense 2*5*3.
-  const std::map<std::string, uint64_t> macs = {{"dw", 2 * 36 * 8 * 9}, {"pool", 0}, {"pw", 2 * 9 * 8 * 5},
-                                                {"gap", 0}, {"fc", 2 * 5 * 3}};
+  const std::map<std::string, uint64_t> macs = {
+      {"dw", 2 * 36 * 8 * 9}, {"pool", 0}, {"pw", 2 * 9 * 8 * 5}, {"gap", 0}, {"fc", 2 * 5 * 3}};
   uint64_t cycles = 0, total_macs = 0, array_macs = 0;
   double energy = 0;
   std::set<std::string> seen;

@@ -101,7 +101,8 @@ TEST_F(ModelWeights, WrongFilesAreRefusedWithTheLayerAndFile) {
             std::string::npos);
   EXPECT_NE(error_of(model("  - {name: fc, op: dense, units: 3, bias: w43.npy}\n")).find("`bias` needs `weights` too"),
             std::string::npos);
-  EXPECT_NE(error_of(model("  - {name: f, op: flatten, weights: w43.npy}\n")).find("apply to dense, conv2d and layernorm only"),
+  EXPECT_NE(error_of(model("  - {name: f, op: flatten, weights: w43.npy}\n"))
+                .find("apply to dense, conv2d and layernorm only"),
             std::string::npos);
 }
 

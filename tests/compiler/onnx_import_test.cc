@@ -29,8 +29,10 @@ void add_tensor(onnx::GraphProto* g, const std::string& name, int type, const st
   t->set_data_type(type);
   for (int64_t d : dims) t->add_dims(d);
   for (double v : values) {
-    if (type == TensorProto::FLOAT) t->add_float_data(static_cast<float>(v));
-    else t->add_int32_data(static_cast<int32_t>(v));
+    if (type == TensorProto::FLOAT)
+      t->add_float_data(static_cast<float>(v));
+    else
+      t->add_int32_data(static_cast<int32_t>(v));
   }
 }
 
@@ -73,7 +75,8 @@ int requant(int64_t acc, double m, int zp, int lo, int hi) {
 
 // Runs the model on the chip with the raw integer input (uint8 shifted to
 // int8); returns its output plus `output_shift`.
-std::vector<int> run_on_chip(const std::string& path, const std::vector<int>& input_nhwc, int input_shift, int output_shift) {
+std::vector<int> run_on_chip(const std::string& path, const std::vector<int>& input_nhwc, int input_shift,
+                             int output_shift) {
   auto graph = std::make_unique<compiler::Graph>(compiler::load_onnx(path));
   const auto& given = graph->layers[0].given;
   EXPECT_TRUE(given.has_value());
@@ -195,7 +198,8 @@ TEST(OnnxInteger, QLinearMatMulWithAWeightZeroPointEqualsTheSpec) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       int64_t acc = 0;
-      for (int64_t k = 0; k < K; ++k) acc += (static_cast<int64_t>(a[i * K + k]) + 7) * (static_cast<int64_t>(w[k * N + j]) - w_zp);
+      for (int64_t k = 0; k < K; ++k)
+        acc += (static_cast<int64_t>(a[i * K + k]) + 7) * (static_cast<int64_t>(w[k * N + j]) - w_zp);
       want.push_back(requant(acc, 0.05 * 0.0131 / 0.097, 3, -128, 127));
     }
   const compiler::Graph graph = compiler::load_onnx(path);
@@ -451,7 +455,8 @@ TEST(OnnxImport, InconsistentNodesAreRefusedByName) {
     g->set_name("bad_conv");
     add_value(g->add_input(), "x", TensorProto::FLOAT, {1, 3, 5, 5});
     add_value(g->add_output(), "y", TensorProto::FLOAT, {1, 2, 3, 3});
-    add_tensor(g, "w", TensorProto::FLOAT, c.w_dims, std::vector<double>(static_cast<size_t>(compiler::elements(c.w_dims)), 0.5));
+    add_tensor(g, "w", TensorProto::FLOAT, c.w_dims,
+               std::vector<double>(static_cast<size_t>(compiler::elements(c.w_dims)), 0.5));
     onnx::NodeProto* n = g->add_node();
     n->set_op_type("Conv");
     n->set_name("conv9");
@@ -492,7 +497,8 @@ TEST(OnnxInteger, AFunctionOfAnIntegerOutputIsRefusedByNode) {
     compiler::load_onnx(save(m, "qmatmul_relu"));
     FAIL() << "accepted";
   } catch (const compiler::ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("node 'relu1' (Relu): a function of an integer operator's output"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("node 'relu1' (Relu): a function of an integer operator's output"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -506,8 +512,8 @@ TEST(OnnxImport, BatchNormalizationFoldsIntoTheConvBefore) {
   add_value(g->add_output(), "y", TensorProto::FLOAT, {1, O, H, W});
   std::vector<double> w(static_cast<size_t>(O * C * 9));
   for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(0.7 * static_cast<double>(i));
-  const std::vector<double> bias = {0.1, -0.2, 0.3}, gamma = {1.5, 0.5, -2}, beta = {0.25, 0, -1}, mean = {0.2, -0.1, 0.4},
-                            var = {0.5, 2, 1.25};
+  const std::vector<double> bias = {0.1, -0.2, 0.3}, gamma = {1.5, 0.5, -2}, beta = {0.25, 0, -1},
+                            mean = {0.2, -0.1, 0.4}, var = {0.5, 2, 1.25};
   add_tensor(g, "w", TensorProto::FLOAT, {O, C, 3, 3}, w);
   add_tensor(g, "b", TensorProto::FLOAT, {O}, bias);
   add_tensor(g, "gamma", TensorProto::FLOAT, {O}, gamma);
@@ -540,7 +546,8 @@ TEST(OnnxImport, BatchNormalizationFoldsIntoTheConvBefore) {
             for (int64_t kx = 0; kx < 3; ++kx) {
               const int64_t sy = y + ky - 1, sx = xx + kx - 1;
               if (sy >= 0 && sy < H && sx >= 0 && sx < W)
-                acc += x[static_cast<size_t>((c * H + sy) * W + sx)] * w[static_cast<size_t>(((o * C + c) * 3 + ky) * 3 + kx)];
+                acc += x[static_cast<size_t>((c * H + sy) * W + sx)] *
+                       w[static_cast<size_t>(((o * C + c) * 3 + ky) * 3 + kx)];
             }
         const double want = gamma[o] * (acc - mean[o]) / std::sqrt(var[o] + 1e-5) + beta[o];
         EXPECT_NEAR(got[static_cast<size_t>((y * W + xx) * O + o)], want, 1e-4) << o << " " << y << " " << xx;

@@ -46,10 +46,9 @@ TEST_P(ZooModel, IsBitExactOnTpuV1AtBatchOne) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ZooModel, testing::ValuesIn(zoo()),
-                         [](const testing::TestParamInfo<std::string>& i) {
-                           return std::filesystem::path(i.param).stem().string();
-                         });
+INSTANTIATE_TEST_SUITE_P(Models, ZooModel, testing::ValuesIn(zoo()), [](const testing::TestParamInfo<std::string>& i) {
+  return std::filesystem::path(i.param).stem().string();
+});
 
 }  // namespace
 }  // namespace tpu::test

@@ -8,12 +8,12 @@
 #include "tests/support/cli_runner.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -74,7 +74,8 @@ TEST_F(RunCli, LayersPrintAsATableAndAsCsv) {
   EXPECT_NE(csv.output.find("\nfc1,"), std::string::npos) << csv.output;
   EXPECT_NE(csv.output.find(",235200,"), std::string::npos) << "fc1: 784 x 300 MACs\n" << csv.output;
   const Outcome table = tpusim("run -c " + kSrc + "/configs/tiny.yaml -p " + path("l.tpb") + " -q --layers");
-  EXPECT_NE(table.output.find("layer                          cycles           MACs"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("layer                          cycles           MACs"), std::string::npos)
+      << table.output;
 }
 
 TEST_F(RunCli, SameInputsGiveByteIdenticalResults) {
@@ -134,14 +135,15 @@ void write_npy(const std::string& path, const std::string& descr, const std::str
   header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
   header += '\n';
   std::ofstream f(path, std::ios::binary);
-  f << "\x93NUMPY" << '\x01' << '\x00' << static_cast<char>(header.size() & 0xff) << static_cast<char>(header.size() >> 8)
-    << header << data;
+  f << "\x93NUMPY" << '\x01' << '\x00' << static_cast<char>(header.size() & 0xff)
+    << static_cast<char>(header.size() >> 8) << header << data;
 }
 
 TEST_F(RunCli, NpyInputsAreQuantizedAndOutputsWritten) {
   // x = [10, 20, 30, 40; -1, -2, -3, -4] at scale 0.05, as float32.
   std::string floats;
-  for (float v : {0.5f, 1.0f, 1.5f, 2.0f, -0.05f, -0.1f, -0.15f, -0.2f}) floats.append(reinterpret_cast<const char*>(&v), 4);
+  for (float v : {0.5f, 1.0f, 1.5f, 2.0f, -0.05f, -0.1f, -0.15f, -0.2f})
+    floats.append(reinterpret_cast<const char*>(&v), 4);
   write_npy(path("x.npy"), "<f4", "(2, 4)", floats);
   const Outcome r = tpusim(run_args() + "-q --input x=" + path("x.npy") + " --output y=" + path("y.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
@@ -176,7 +178,8 @@ std::string tensor_proto(const std::vector<int>& dims, int data_type, const std:
 }
 
 TEST_F(RunCli, OnnxPbTensorsGoInAndOutInOnnxImageOrder) {
-  write("m.yaml", "name: m\ninput: {name: x, shape: [1, 3, 2, 2]}\nlayers:\n  - {name: c, op: conv2d, filters: 2, kernel: 1}\n");
+  write("m.yaml",
+        "name: m\ninput: {name: x, shape: [1, 3, 2, 2]}\nlayers:\n  - {name: c, op: conv2d, filters: 2, kernel: 1}\n");
   ASSERT_EQ(tpusim("compile " + path("m.yaml") + " -c " + kSrc + "/configs/tiny.yaml -o " + path("m.tpb")).status, 0);
   const std::string run = "run -q -c " + kSrc + "/configs/tiny.yaml -p " + path("m.tpb") + " ";
   // The same int8 image: .npy in the chip's N, H, W, C; .pb in ONNX's N, C, H, W.
@@ -184,7 +187,8 @@ TEST_F(RunCli, OnnxPbTensorsGoInAndOutInOnnxImageOrder) {
   for (int i = 0; i < 12; ++i) nhwc += static_cast<char>(i * 9 - 50);
   for (int y = 0; y < 3; ++y)
     for (int x = 0; x < 2; ++x)
-      for (int c = 0; c < 2; ++c) nchw[static_cast<size_t>((c * 3 + y) * 2 + x)] = nhwc[static_cast<size_t>((y * 2 + x) * 2 + c)];
+      for (int c = 0; c < 2; ++c)
+        nchw[static_cast<size_t>((c * 3 + y) * 2 + x)] = nhwc[static_cast<size_t>((y * 2 + x) * 2 + c)];
   write_npy(path("x.npy"), "|i1", "(1, 3, 2, 2)", nhwc);
   std::ofstream(path("x.pb"), std::ios::binary) << tensor_proto({1, 2, 3, 2}, 3, nchw);  // 3: INT8
   ASSERT_EQ(tpusim(run + "--input x=" + path("x.npy") + " --output c=" + path("y.npy")).status, 0);
@@ -196,12 +200,14 @@ TEST_F(RunCli, OnnxPbTensorsGoInAndOutInOnnxImageOrder) {
   std::string y_nchw(12, '\0');
   for (int y = 0; y < 3; ++y)
     for (int x = 0; x < 2; ++x)
-      for (int c = 0; c < 2; ++c) y_nchw[static_cast<size_t>((c * 3 + y) * 2 + x)] = y_nhwc[static_cast<size_t>((y * 2 + x) * 2 + c)];
+      for (int c = 0; c < 2; ++c)
+        y_nchw[static_cast<size_t>((c * 3 + y) * 2 + x)] = y_nhwc[static_cast<size_t>((y * 2 + x) * 2 + c)];
   EXPECT_EQ(pb, tensor_proto({1, 2, 3, 2}, 3, y_nchw));
   EXPECT_NE(y_nhwc, std::string(12, '\0'));
 
   // [N, C, L] into an image one pixel high: the same values as the NCHW file with H = 1.
-  write("m1.yaml", "name: m1\ninput: {name: x, shape: [1, 1, 3, 2]}\nlayers:\n  - {name: c, op: conv2d, filters: 2, kernel: 1}\n");
+  write("m1.yaml",
+        "name: m1\ninput: {name: x, shape: [1, 1, 3, 2]}\nlayers:\n  - {name: c, op: conv2d, filters: 2, kernel: 1}\n");
   ASSERT_EQ(tpusim("compile " + path("m1.yaml") + " -c " + kSrc + "/configs/tiny.yaml -o " + path("m1.tpb")).status, 0);
   const std::string run1 = "run -q -c " + kSrc + "/configs/tiny.yaml -p " + path("m1.tpb") + " --output c=";
   const std::string ncl = "\x05\x0a\xf1\x14\x19\x1e";  // C = 2, L = 3
@@ -210,12 +216,15 @@ TEST_F(RunCli, OnnxPbTensorsGoInAndOutInOnnxImageOrder) {
   ASSERT_EQ(tpusim(run1 + path("y3.npy") + " --input x=" + path("x3.pb")).status, 0);
   ASSERT_EQ(tpusim(run1 + path("y4.npy") + " --input x=" + path("x4.pb")).status, 0);
   std::ifstream f3(path("y3.npy"), std::ios::binary), f4(path("y4.npy"), std::ios::binary);
-  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(f3)), {}), std::string((std::istreambuf_iterator<char>(f4)), {}));
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(f3)), {}),
+            std::string((std::istreambuf_iterator<char>(f4)), {}));
 
-  std::ofstream(path("bad.pb"), std::ios::binary) << tensor_proto({1, 2, 3, 2}, 11, std::string(96, '\0'));  // 11: DOUBLE
+  std::ofstream(path("bad.pb"), std::ios::binary)
+      << tensor_proto({1, 2, 3, 2}, 11, std::string(96, '\0'));  // 11: DOUBLE
   const Outcome bad = tpusim(run + "--input x=" + path("bad.pb"));
   EXPECT_EQ(bad.status, 1);
-  EXPECT_NE(bad.output.find(path("bad.pb") + ": element type 11 is not one the chip takes"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find(path("bad.pb") + ": element type 11 is not one the chip takes"), std::string::npos)
+      << bad.output;
 }
 
 TEST_F(RunCli, CompileTakesCalibrationDataAndReportsBadModels) {
@@ -226,8 +235,8 @@ TEST_F(RunCli, CompileTakesCalibrationDataAndReportsBadModels) {
   }
   write_npy(path("calib.npy"), "<f4", "(2, 784)", floats);
   const std::string config = " -c " + kSrc + "/configs/tpu_v1.yaml ";
-  const Outcome ok = tpusim("compile " + kSrc + "/models/lenet_300_100.yaml" + config + "-o " + path("l.tpb") + " --calibrate " +
-                            path("calib.npy") + " --percentile 99.9 -q");
+  const Outcome ok = tpusim("compile " + kSrc + "/models/lenet_300_100.yaml" + config + "-o " + path("l.tpb") +
+                            " --calibrate " + path("calib.npy") + " --percentile 99.9 -q");
   EXPECT_EQ(ok.status, 0) << ok.output;
   const float inf = std::numeric_limits<float>::infinity();
   floats.replace(4 * 100, 4, reinterpret_cast<const char*>(&inf), 4);
@@ -252,8 +261,9 @@ TEST_F(RunCli, WorkloadsCompileOnTheFly) {
 }
 
 TEST_F(RunCli, WorkloadsReportTheirDeadlineAndReference) {
-  write("w.yaml", "name: lenet\nmodel: " + kSrc + "/models/lenet_300_100.yaml\nbatch: 2\ndeadline_ms: 0.001\n"
-                  "reference: {tops: 0.01, source: a test}\n");
+  write("w.yaml", "name: lenet\nmodel: " + kSrc +
+                      "/models/lenet_300_100.yaml\nbatch: 2\ndeadline_ms: 0.001\n"
+                      "reference: {tops: 0.01, source: a test}\n");
   const Outcome r = tpusim("run -c " + kSrc + "/configs/tiny.yaml -w " + path("w.yaml") + " --out " + path("w.json"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("ms against its 0.001 ms deadline: missed."), std::string::npos) << r.output;
@@ -265,7 +275,8 @@ TEST_F(RunCli, WorkloadsReportTheirDeadlineAndReference) {
   EXPECT_DOUBLE_EQ(j["workload"]["latency_ms"].get<double>(), j["latency_us"].get<double>() / 1000);
   EXPECT_NEAR(j["workload"]["tops_difference"].get<double>(), j["throughput"]["tops"].get<double>() / 0.01 - 1, 1e-12);
   // A run that does not complete gets no verdict.
-  const Outcome stopped = tpusim("run -c " + kSrc + "/configs/tiny.yaml -w " + path("w.yaml") + " --set watchdog_cycles=50");
+  const Outcome stopped =
+      tpusim("run -c " + kSrc + "/configs/tiny.yaml -w " + path("w.yaml") + " --set watchdog_cycles=50");
   EXPECT_EQ(stopped.status, 3) << stopped.output;
   EXPECT_NE(stopped.output.find("lenet did not complete (the program faulted): no deadline or throughput verdict."),
             std::string::npos)
@@ -308,7 +319,8 @@ TEST_F(RunCli, OnnxCasesWithAWrongExpectationFail) {
 
 TEST_F(RunCli, BrokenOnnxFilesAreRejectedByName) {
   write("broken.onnx", "this is not protobuf");
-  const Outcome r = tpusim("compile " + path("broken.onnx") + " -c " + kSrc + "/configs/tpu_v1.yaml -o " + path("b.tpb"));
+  const Outcome r =
+      tpusim("compile " + path("broken.onnx") + " -c " + kSrc + "/configs/tpu_v1.yaml -o " + path("b.tpb"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find(path("broken.onnx")), std::string::npos) << r.output;
 }

@@ -83,8 +83,9 @@ TEST_P(Activate, RawWritesTheInt32SumsWithTheirPerLaneBias) {
       for (int b = 0; b < 4; ++b) table.push_back((static_cast<uint32_t>(word) >> (8 * b)) & 0xff);
   t.host(0x100, table);
   with_products(t, 3, 15);
-  t.code("rhm host=0x100 ub=0x800 len=96\nsync units=host\nact acc=0 ub=0x400 rows=3 cols=8 stride=40 mult=0 perlane "
-         "params=0x800 raw")
+  t.code(
+       "rhm host=0x100 ub=0x800 len=96\nsync units=host\nact acc=0 ub=0x400 rows=3 cols=8 stride=40 mult=0 perlane "
+       "params=0x800 raw")
       .run();
   t.expect_matches_reference();
 }

@@ -57,7 +57,8 @@ TEST(HostTransfer, MultiplyingDataStillArrivingIsAHazard) {
 TEST(HostTransfer, MoreThanAGibibyteInOneInstructionFaults) {
   InstTester t({}, "configs/tpu_v1.yaml");  // blocks overwriting each other: in range, but 1.6 GB of copying
   t.code("rhm host=0 ub=0 len=0xffffff repeat=100").run();
-  t.expect_fault(0, "transfer of 1677721500 bytes (len * repeat) exceeds the 1073741824 bytes one instruction may move");
+  t.expect_fault(0,
+                 "transfer of 1677721500 bytes (len * repeat) exceeds the 1073741824 bytes one instruction may move");
 }
 
 TEST(HostTransfer, BlocksOutsideTheBufferFault) {

@@ -70,7 +70,8 @@ TEST(HostOp, TakesTheInterruptRoundTripPlusItsBytesAtTheHostRate) {
   t.code("hop fn=transpose src=0 dst=0x1000 rows=40 cols=100").run();
   ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
   const Timing& T = t.timing();
-  const uint64_t busy = T.ns(T.p.host_interface.op_latency_ns) + T.transfer(2 * 4000, T.p.host_interface.op_bandwidth_gb_s);
+  const uint64_t busy =
+      T.ns(T.p.host_interface.op_latency_ns) + T.transfer(2 * 4000, T.p.host_interface.op_bandwidth_gb_s);
   EXPECT_EQ(t.sim().cycles(), T.issue(0) + 1 + busy);
   EXPECT_EQ(t.sim().stat("host_interface", "host_op_cycles"), busy);
   EXPECT_EQ(t.sim().stat("host_interface", "host_ops"), 1u);

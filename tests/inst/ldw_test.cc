@@ -17,11 +17,12 @@ TEST(WeightLoad, LoadedBytesServeAsAWeightTile) {
   const auto w = random_bytes(k * n, 4), x = random_bytes(rows * k, 5);
   InstTester t;
   t.host(0, w).host(0x100, x);
-  t.code("ldw host=0 dram=0x40 len=5 repeat=6 host_stride=5 dram_stride=5\n"
-         "rhm host=0x100 ub=0 len=24\n"
-         "sync units=host\n"
-         "rdw dram=0x40 k=6 n=5\n"
-         "mmul ub=0 acc=0 rows=4 stride=6 swap")
+  t.code(
+       "ldw host=0 dram=0x40 len=5 repeat=6 host_stride=5 dram_stride=5\n"
+       "rhm host=0x100 ub=0 len=24\n"
+       "sync units=host\n"
+       "rdw dram=0x40 k=6 n=5\n"
+       "mmul ub=0 acc=0 rows=4 stride=6 swap")
       .run();
   t.expect_matches_reference();
   for (int i = 0; i < rows; ++i)
@@ -55,8 +56,8 @@ TEST(WeightLoad, OverwritingTilesNotYetStreamedIsAHazard) {
   const uint64_t depth = static_cast<uint64_t>(t.params().weight_fifo.depth_tiles);
   const uint64_t tiles = depth + 2, tile = t.timing().rows() * t.timing().cols();
   t.code("rdw dram=0 k=" + std::to_string(t.timing().rows()) + " n=" + std::to_string(t.timing().cols()) +
-         " repeat=" + std::to_string(tiles) + "\nsync units=weights\nldw host=0 dram=" +
-         std::to_string((tiles - 1) * tile) + " len=16")
+         " repeat=" + std::to_string(tiles) +
+         "\nsync units=weights\nldw host=0 dram=" + std::to_string((tiles - 1) * tile) + " len=16")
       .run();
   t.expect_fault(2, "has not streamed into the weight FIFO yet");
 }
@@ -66,15 +67,16 @@ TEST(WeightLoad, ReloadingATileAfterItsMultiplyIsExact) {
   const auto w1 = random_bytes(16, 6), w2 = random_bytes(16, 7), x = random_bytes(8, 8);
   InstTester t;
   t.host(0, w2).host(0x100, x).dram(0, w1);
-  t.code("rhm host=0x100 ub=0 len=8\n"
-         "rdw dram=0 k=4 n=4\n"
-         "sync units=host\n"
-         "mmul ub=0 acc=0 rows=2 stride=4 swap\n"
-         "sync units=matrix\n"
-         "ldw host=0 dram=0 len=16\n"
-         "sync units=host\n"
-         "rdw dram=0 k=4 n=4\n"
-         "mmul ub=0 acc=2 rows=2 stride=4 swap")
+  t.code(
+       "rhm host=0x100 ub=0 len=8\n"
+       "rdw dram=0 k=4 n=4\n"
+       "sync units=host\n"
+       "mmul ub=0 acc=0 rows=2 stride=4 swap\n"
+       "sync units=matrix\n"
+       "ldw host=0 dram=0 len=16\n"
+       "sync units=host\n"
+       "rdw dram=0 k=4 n=4\n"
+       "mmul ub=0 acc=2 rows=2 stride=4 swap")
       .run();
   t.expect_matches_reference();
   for (int i = 0; i < 2; ++i)
@@ -93,7 +95,8 @@ TEST(WeightLoad, OverwritingTilesOfAQueuedRdwNamesTheMmulToWaitFor) {
   // The first rdw fills the FIFO and keeps streaming; the second waits in the weights unit's queue.
   InstTester t;
   const uint64_t depth = static_cast<uint64_t>(t.params().weight_fifo.depth_tiles);
-  t.code("rdw dram=0 k=8 n=8 repeat=" + std::to_string(depth + 2) + "\nrdw dram=0x10000 k=8 n=8\nldw host=0 dram=0x10000 len=16")
+  t.code("rdw dram=0 k=8 n=8 repeat=" + std::to_string(depth + 2) +
+         "\nrdw dram=0x10000 k=8 n=8\nldw host=0 dram=0x10000 len=16")
       .run();
   t.expect_fault(2, "wait for the mmul that swaps in its last tile (`sync units=matrix`)");
 }

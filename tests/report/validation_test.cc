@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "sim/base/config.h"
-#include "tools/report/tpu_v1_report.h"
 #include "tools/compiler/graph.h"
+#include "tools/report/tpu_v1_report.h"
 #include "tools/report/workload.h"
 
 namespace tpu::report {

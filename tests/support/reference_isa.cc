@@ -117,7 +117,8 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
         if (next_swap_ >= stream_.size())
           throw std::runtime_error("mmul swap, but no rdw in the program brings another tile");
         if (!stream_[next_swap_].filled)
-          throw std::runtime_error("mmul swap takes a tile an ldw writes, before its rdw (the reference reads such tiles in program order)");
+          throw std::runtime_error(
+              "mmul swap takes a tile an ldw writes, before its rdw (the reference reads such tiles in program order)");
         active_ = stream_[next_swap_++];
         has_active_ = true;
       }
@@ -160,7 +161,8 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
           if (v("raw")) {  // the sum itself, 4 bytes little-endian, saturated to int32
             const int64_t s = std::min<int64_t>(std::max<int64_t>(x, INT32_MIN), INT32_MAX);
             for (int b = 0; b < 4; ++b)
-              ub_at(u("ub") + r * u("stride") + 4 * c + static_cast<uint64_t>(b)) = uint8_t(uint32_t(int32_t(s)) >> (8 * b));
+              ub_at(u("ub") + r * u("stride") + 4 * c + static_cast<uint64_t>(b)) =
+                  uint8_t(uint32_t(int32_t(s)) >> (8 * b));
             continue;
           }
           const int8_t requantized = arith::requant8(x, int32_t(mult), int(shift), int(v("zp")), rounding_);

@@ -30,11 +30,13 @@ void add_compile_command(CLI::App& app) {
   cmd->add_option("model", args->model, "Model file")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", args->output, "Program to write (.tpb)")->required();
   cmd->add_option("-c,--config", args->config, "Chip configuration the program is for")->check(CLI::ExistingFile);
-  cmd->add_option("--batch", args->batch, "Batch size (default: the model's)")->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd->add_option("--batch", args->batch, "Batch size (default: the model's)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   cmd->add_flag("-q,--quiet", args->quiet, "Do not print the compile report");
   cmd->add_option("--calibrate", args->calibrate, "Calibration samples (.npy, float32, [samples, ...input shape])")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--percentile", args->percentile, "Percentile of |activation| mapped to 127 (default 100: the maximum)")
+  cmd->add_option("--percentile", args->percentile,
+                  "Percentile of |activation| mapped to 127 (default 100: the maximum)")
       ->check(CLI::Range(50.0, 100.0));
   cmd->callback([args] {
     const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
@@ -43,7 +45,8 @@ void add_compile_command(CLI::App& app) {
     options.percentile = args->percentile;
     if (!args->calibrate.empty()) {
       const tensor_io::Array a = tensor_io::read_npy(args->calibrate);
-      if (a.dtype != isa::DType::kF32) throw tensor_io::TensorFileError(args->calibrate + ": calibration data must be float32");
+      if (a.dtype != isa::DType::kF32)
+        throw tensor_io::TensorFileError(args->calibrate + ": calibration data must be float32");
       options.calibration.resize(static_cast<size_t>(a.elements()));
       std::memcpy(options.calibration.data(), a.bytes.data(), a.bytes.size());
       for (size_t i = 0; i < options.calibration.size(); ++i)

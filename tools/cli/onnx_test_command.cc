@@ -41,7 +41,9 @@ struct OnnxTestArgs {
   std::string config = "configs/tpu_v1.yaml";
 };
 
-bool is_integer(const compiler::OnnxTensor& t) { return t.data_type == 2 || t.data_type == 3 || t.data_type == 6; }  // UINT8, INT8, INT32
+bool is_integer(const compiler::OnnxTensor& t) {
+  return t.data_type == 2 || t.data_type == 3 || t.data_type == 6;
+}  // UINT8, INT8, INT32
 
 // uint8 tensors are held shifted by -128 as int8.
 int int8_offset(const compiler::OnnxTensor& t) { return t.data_type == 2 ? 128 : 0; }
@@ -121,8 +123,9 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
     // Integer outputs compare exactly, float ones once dequantized.
     const bool exact = is_integer(expected);
     for (const auto& v : desc["values"])
-      got.push_back(exact ? static_cast<float>(v.get<int>() + int8_offset(expected))
-                          : static_cast<float>(desc["scale"].get<double>() * (v.get<int>() - desc["zero_point"].get<int>())));
+      got.push_back(
+          exact ? static_cast<float>(v.get<int>() + int8_offset(expected))
+                : static_cast<float>(desc["scale"].get<double>() * (v.get<int>() - desc["zero_point"].get<int>())));
     got = onnx_order(got);
     if (got.size() != expected.values.size()) {
       *why = "the chip's output has " + std::to_string(got.size()) + " values, the expected " +
@@ -169,7 +172,8 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
 
 void add_onnx_test_command(CLI::App& app) {
   auto args = std::make_shared<OnnxTestArgs>();
-  CLI::App* cmd = app.add_subcommand("onnx-test", "Run ONNX backend test cases (model.onnx + test_data_set_N) on the chip");
+  CLI::App* cmd =
+      app.add_subcommand("onnx-test", "Run ONNX backend test cases (model.onnx + test_data_set_N) on the chip");
   cmd->add_option("cases", args->cases, "Case folders")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
   cmd->callback([args] {

@@ -27,7 +27,8 @@ void add_report_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("report", "Write a report (tpu-v1: the TPU v1 validation report)");
   cmd->add_option("report", args->which, "Which report")->required()->check(CLI::IsMember({"tpu-v1"}));
   cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
-  cmd->add_option("--workloads", args->workloads, "Folder of the applications' workloads")->check(CLI::ExistingDirectory);
+  cmd->add_option("--workloads", args->workloads, "Folder of the applications' workloads")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("-o,--output", args->output, "Markdown to write; the roofline chart goes beside it");
   cmd->callback([args] {
     const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));

@@ -45,7 +45,8 @@ std::vector<uint8_t> read_input(const std::string& path, const isa::Program& pro
   for (const auto& d : program.tensors)
     if (d.name == name) t = &d;
   if (is_npy(path) && t) return tensor_io::tensor_bytes(tensor_io::read_npy(path), *t, path);
-  if (tensor_io::is_onnx_pb(path) && t) return tensor_io::tensor_bytes(tensor_io::read_onnx_pb(path, t->shape), *t, path);
+  if (tensor_io::is_onnx_pb(path) && t)
+    return tensor_io::tensor_bytes(tensor_io::read_onnx_pb(path, t->shape), *t, path);
   std::ifstream f(path, std::ios::binary);
   if (!f) throw std::invalid_argument(path + ": cannot open");
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
@@ -56,12 +57,10 @@ void run(const RunArgs& args) {
   for (const std::string& s : args.sets) config.set(s);
   const sim::ChipParams params = sim::read_chip_params(config);
   const sim::EnergyTable energy_table = sim::load_energy_table(params.energy.table);
-  if (args.program.empty() == args.workload.empty())
-    throw std::invalid_argument("give either --program or --workload");
+  if (args.program.empty() == args.workload.empty()) throw std::invalid_argument("give either --program or --workload");
   std::optional<report::Workload> workload;
   if (!args.workload.empty()) workload = report::load_workload(args.workload);
-  const isa::Program program =
-      workload ? report::workload_program(*workload, params) : isa::load_program(args.program);
+  const isa::Program program = workload ? report::workload_program(*workload, params) : isa::load_program(args.program);
 
   sim::RunOptions options;
   options.compute_values = !args.no_values;
@@ -105,14 +104,17 @@ void run(const RunArgs& args) {
     if (is_npy(file) || tensor_io::is_onnx_pb(file)) {
       for (const auto& t : program.tensors)
         if (t.name == name) {
-          if (is_npy(file)) tensor_io::write_npy(file, {t.dtype, t.shape, bytes});
-          else tensor_io::write_onnx_pb(file, {t.dtype, t.shape, bytes});
+          if (is_npy(file))
+            tensor_io::write_npy(file, {t.dtype, t.shape, bytes});
+          else
+            tensor_io::write_onnx_pb(file, {t.dtype, t.shape, bytes});
         }
     } else {
       isa::write_file_atomically(file, std::string(bytes.begin(), bytes.end()));
     }
   }
-  if (!args.quiet && !args.csv) std::cout << sim::summary(record) << (workload ? report::verdict_text(*workload, verdict) : "");
+  if (!args.quiet && !args.csv)
+    std::cout << sim::summary(record) << (workload ? report::verdict_text(*workload, verdict) : "");
   if (args.layers || args.csv) std::cout << sim::layers_text(record, args.csv);
   if (outcome.fault) {
     if (args.quiet) std::cerr << sim::SimFault::describe(*outcome.fault) << "\n";
@@ -131,8 +133,10 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "Override a configuration value: PATH=VALUE (repeatable)");
   cmd->add_option("--input", args->inputs,
-                  "An input tensor from NAME=FILE: .npy or ONNX .pb (int8, or float32 to quantize; .pb images NCHW) or raw bytes (repeatable)");
-  cmd->add_option("--output", args->outputs, "Write an output tensor to NAME=FILE: .npy, ONNX .pb (images NCHW) or raw bytes (repeatable)");
+                  "An input tensor from NAME=FILE: .npy or ONNX .pb (int8, or float32 to quantize; .pb images NCHW) or "
+                  "raw bytes (repeatable)");
+  cmd->add_option("--output", args->outputs,
+                  "Write an output tensor to NAME=FILE: .npy, ONNX .pb (images NCHW) or raw bytes (repeatable)");
   cmd->add_option("--out", args->out, "Write the results as JSON");
   cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace (JSON)");
   cmd->add_option("--vcd", args->vcd, "Write a waveform of the units' activity (VCD)");

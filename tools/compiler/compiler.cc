@@ -23,10 +23,11 @@ Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip
     throw ModelError(path + ": calibration data holds " + std::to_string(options.calibration.size()) +
                      " values, not a whole number of " + std::to_string(per_sample) + "-value input samples");
   g.layers[0].shape[0] = options.calibration.empty() ? options.calibration_samples
-                                                      : static_cast<int64_t>(options.calibration.size()) / per_sample;
+                                                     : static_cast<int64_t>(options.calibration.size()) / per_sample;
   infer_shapes(g);
-  c.qgraph = quantize(g, options.calibration.empty() ? synthetic_inputs(g, 1) : std::vector<std::vector<float>>{options.calibration},
-                      options.percentile);
+  c.qgraph = quantize(
+      g, options.calibration.empty() ? synthetic_inputs(g, 1) : std::vector<std::vector<float>>{options.calibration},
+      options.percentile);
   for (Layer& l : g.layers) {
     std::vector<float>().swap(l.weights);
     std::vector<float>().swap(l.bias);

@@ -14,9 +14,9 @@
 namespace tpu::compiler {
 
 struct CompileOptions {
-  int64_t batch = 0;             // 0: the model's own
-  int calibration_samples = 1;   // synthetic samples, when no calibration data is given
-  double percentile = 100.0;     // of |activation| that maps to 127
+  int64_t batch = 0;               // 0: the model's own
+  int calibration_samples = 1;     // synthetic samples, when no calibration data is given
+  double percentile = 100.0;       // of |activation| that maps to 127
   std::vector<float> calibration;  // samples of the input, back to back; empty: synthetic ones
 };
 

@@ -62,25 +62,32 @@ void check_size(const std::vector<int64_t>& shape, const std::string& where, con
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0 || (d > 0 && n > kLimit / d))
-      throw ModelError(where + what + " would hold more than 2^32 elements; the compiler takes tensors up to that size");
+      throw ModelError(where + what +
+                       " would hold more than 2^32 elements; the compiler takes tensors up to that size");
     n *= d;
   }
 }
 
+const std::vector<std::pair<std::string, Op>> kOps = {{"dense", Op::kDense},
+                                                      {"conv2d", Op::kConv2d},
+                                                      {"maxpool", Op::kMaxPool},
+                                                      {"avgpool", Op::kAvgPool},
+                                                      {"global_avgpool", Op::kGlobalAvgPool},
+                                                      {"add", Op::kAdd},
+                                                      {"flatten", Op::kFlatten},
+                                                      {"mul", Op::kMul},
+                                                      {"concat", Op::kConcat},
+                                                      {"activation", Op::kActivation},
+                                                      {"zeros", Op::kZeros},
+                                                      {"lstm", Op::kInput},
+                                                      {"matmul", Op::kMatMul},
+                                                      {"softmax", Op::kSoftmax},
+                                                      {"layernorm", Op::kLayerNorm},
+                                                      {"token", Op::kToken}};
 
-const std::vector<std::pair<std::string, Op>> kOps = {
-    {"dense", Op::kDense},     {"conv2d", Op::kConv2d}, {"maxpool", Op::kMaxPool}, {"avgpool", Op::kAvgPool},
-    {"global_avgpool", Op::kGlobalAvgPool}, {"add", Op::kAdd}, {"flatten", Op::kFlatten}, {"mul", Op::kMul},
-    {"concat", Op::kConcat}, {"activation", Op::kActivation}, {"zeros", Op::kZeros}, {"lstm", Op::kInput},
-    {"matmul", Op::kMatMul},   {"softmax", Op::kSoftmax}, {"layernorm", Op::kLayerNorm},
-    {"token", Op::kToken}};
-
-const std::vector<std::pair<std::string, isa::ActFunc>> kActs = {{"identity", isa::ActFunc::identity},
-                                                                 {"relu", isa::ActFunc::relu},
-                                                                 {"relu6", isa::ActFunc::relu6},
-                                                                 {"sigmoid", isa::ActFunc::sigmoid},
-                                                                 {"tanh", isa::ActFunc::tanh},
-                                                                 {"gelu", isa::ActFunc::gelu}};
+const std::vector<std::pair<std::string, isa::ActFunc>> kActs = {
+    {"identity", isa::ActFunc::identity}, {"relu", isa::ActFunc::relu}, {"relu6", isa::ActFunc::relu6},
+    {"sigmoid", isa::ActFunc::sigmoid},   {"tanh", isa::ActFunc::tanh}, {"gelu", isa::ActFunc::gelu}};
 
 template <class T>
 const T* lookup(const std::vector<std::pair<std::string, T>>& table, const std::string& key) {
@@ -302,8 +309,10 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (node["units"]) l.units = node["units"].as<int64_t>();
     if (node["filters"]) l.units = node["filters"].as<int64_t>();
     if (node["kernel"]) std::tie(l.kh, l.kw) = pair_of(node["kernel"], where, "kernel");
-    if (node["stride"]) std::tie(l.sh, l.sw) = pair_of(node["stride"], where, "stride");
-    else if (l.op == Op::kMaxPool || l.op == Op::kAvgPool) std::tie(l.sh, l.sw) = std::pair{l.kh, l.kw};
+    if (node["stride"])
+      std::tie(l.sh, l.sw) = pair_of(node["stride"], where, "stride");
+    else if (l.op == Op::kMaxPool || l.op == Op::kAvgPool)
+      std::tie(l.sh, l.sw) = std::pair{l.kh, l.kw};
     if (node["dilation"]) std::tie(l.dh, l.dw) = pair_of(node["dilation"], where, "dilation");
     if (node["groups"]) l.groups = node["groups"].as<int64_t>();
     if (node["count_pad"]) l.count_pad = node["count_pad"].as<bool>();
@@ -318,11 +327,9 @@ Graph load_model(const std::string& path, int64_t batch_override) {
     if (node["ceil_mode"]) l.ceil_mode = node["ceil_mode"].as<bool>();
     // Attributes of some ops only.
     static const std::vector<std::pair<const char*, std::vector<Op>>> kOwners = {
-        {"heads", {Op::kMatMul}},        {"transpose_b", {Op::kMatMul}},
-        {"alpha", {Op::kMatMul}},        {"eps", {Op::kLayerNorm}},
-        {"index", {Op::kToken}},         {"dilation", {Op::kConv2d}},
-        {"groups", {Op::kConv2d}},       {"count_pad", {Op::kAvgPool}},
-        {"ceil_mode", {Op::kMaxPool, Op::kAvgPool}}};
+        {"heads", {Op::kMatMul}},  {"transpose_b", {Op::kMatMul}}, {"alpha", {Op::kMatMul}},
+        {"eps", {Op::kLayerNorm}}, {"index", {Op::kToken}},        {"dilation", {Op::kConv2d}},
+        {"groups", {Op::kConv2d}}, {"count_pad", {Op::kAvgPool}},  {"ceil_mode", {Op::kMaxPool, Op::kAvgPool}}};
     for (const auto& [key, owners] : kOwners)
       if (node[key] && std::find(owners.begin(), owners.end(), l.op) == owners.end()) {
         std::string names;
@@ -352,10 +359,10 @@ Graph load_model(const std::string& path, int64_t batch_override) {
       l.act = *f;
     }
     for (const auto& kv : node) {
-      static const std::vector<std::string> known = {"name",   "op",     "inputs",   "input",  "units",
-                                                     "filters", "kernel", "stride",   "padding", "dilation",
-                                                     "groups", "activation", "count_pad", "ceil_mode", "weights", "bias", "heads",
-                                                     "transpose_b", "alpha", "eps", "index"};
+      static const std::vector<std::string> known = {
+          "name",    "op",      "inputs",   "input",       "units",      "filters",   "kernel",
+          "stride",  "padding", "dilation", "groups",      "activation", "count_pad", "ceil_mode",
+          "weights", "bias",    "heads",    "transpose_b", "alpha",      "eps",       "index"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         std::vector<std::string_view> views(known.begin(), known.end());
@@ -402,8 +409,8 @@ std::pair<int64_t, int64_t> windows(Layer& l, const std::vector<int64_t>& in, in
   }
   int64_t hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
   if (hp < ekh || wp < ekw)
-    throw ModelError(where + "the kernel is larger than the padded " + std::to_string(hp) + "x" +
-                     std::to_string(wp) + " input");
+    throw ModelError(where + "the kernel is larger than the padded " + std::to_string(hp) + "x" + std::to_string(wp) +
+                     " input");
   if (l.ceil_mode) {  // a last window that starts inside the input or its leading padding is kept
     auto extra = [](int64_t size, int64_t lead, int64_t padded, int64_t k, int64_t s) {
       int64_t out = (padded - k + s - 1) / s + 1;
@@ -412,8 +419,9 @@ std::pair<int64_t, int64_t> windows(Layer& l, const std::vector<int64_t>& in, in
     };
     const int64_t below = extra(in[1], l.pad_top, hp, ekh, l.sh), right = extra(in[2], l.pad_left, wp, ekw, l.sw);
     if ((below || right) && l.op == Op::kAvgPool && l.count_pad)
-      throw ModelError(where + "ceil_mode with count_pad: true does not run on the chip (the extra windows' "
-                               "divisors would count padding that is not there)");
+      throw ModelError(where +
+                       "ceil_mode with count_pad: true does not run on the chip (the extra windows' "
+                       "divisors would count padding that is not there)");
     l.pad_bottom += below;
     l.pad_right += right;
     hp = in[1] + l.pad_top + l.pad_bottom, wp = in[2] + l.pad_left + l.pad_right;
@@ -434,7 +442,8 @@ void infer_shapes(Graph& g) {
     switch (l.op) {
       case Op::kInput: break;
       case Op::kDense:  // on the last axis: vectors, or every pixel (token) of an image (sequence)
-        if (in.size() != 2 && in.size() != 4) throw ModelError(where + "dense needs a [N, features] or [N, H, W, C] input");
+        if (in.size() != 2 && in.size() != 4)
+          throw ModelError(where + "dense needs a [N, features] or [N, H, W, C] input");
         if (l.units <= 0) throw ModelError(where + "dense needs `units` > 0");
         l.shape = in;
         l.shape.back() = l.units;
@@ -444,7 +453,9 @@ void infer_shapes(Graph& g) {
         const std::string names = "'" + g.layers[l.inputs[0]].name + "' " + shape_text(in) + " and '" +
                                   g.layers[l.inputs[1]].name + "' " + shape_text(b);
         if (in.size() != 4 || b.size() != 4 || in[0] != b[0] || b[1] != 1)
-          throw ModelError(where + "matmul needs two [N, H, rows, features] inputs of one batch, the second with H = 1; got " + names);
+          throw ModelError(where +
+                           "matmul needs two [N, H, rows, features] inputs of one batch, the second with H = 1; got " +
+                           names);
         if (l.heads <= 0 || b[3] % l.heads)
           throw ModelError(where + "heads=" + std::to_string(l.heads) + " must divide the " + std::to_string(b[3]) +
                            " features of '" + g.layers[l.inputs[1]].name + "'");
@@ -472,7 +483,8 @@ void infer_shapes(Graph& g) {
       case Op::kSoftmax:
       case Op::kLayerNorm:
         if (l.act != isa::ActFunc::identity) throw ModelError(where + op_name(l.op) + " takes no activation");
-        if (l.op == Op::kLayerNorm && !(l.eps > 0 && std::isfinite(l.eps))) throw ModelError(where + "eps must be a positive number");
+        if (l.op == Op::kLayerNorm && !(l.eps > 0 && std::isfinite(l.eps)))
+          throw ModelError(where + "eps must be a positive number");
         l.shape = in;
         break;
       case Op::kConv2d: {
@@ -490,9 +502,11 @@ void infer_shapes(Graph& g) {
       case Op::kMaxPool:
       case Op::kAvgPool:
         if (in.size() != 4) throw ModelError(where + "pooling needs an [N, H, W, C] input");
-        if (l.kh <= 0 || l.kw <= 0 || l.sh <= 0 || l.sw <= 0) throw ModelError(where + "kernel and stride must be positive");
+        if (l.kh <= 0 || l.kw <= 0 || l.sh <= 0 || l.sw <= 0)
+          throw ModelError(where + "kernel and stride must be positive");
         if (l.pad_top >= l.kh || l.pad_bottom >= l.kh || l.pad_left >= l.kw || l.pad_right >= l.kw)
-          throw ModelError(where + "pooling padding must be smaller than the window (a window would hold padding only)");
+          throw ModelError(where +
+                           "pooling padding must be smaller than the window (a window would hold padding only)");
         {
           const auto [oh, ow] = windows(l, in, l.kh, l.kw, where);
           l.shape = {in[0], oh, ow, in[3]};
@@ -527,8 +541,8 @@ void infer_shapes(Graph& g) {
         for (int input : l.inputs) {
           const auto& s = g.layers[input].shape;
           if (s.size() != in.size() || !std::equal(s.begin(), s.end() - 1, in.begin()))
-            throw ModelError(where + "concat inputs must agree in all but the last dimension; '" + g.layers[input].name +
-                             "' does not");
+            throw ModelError(where + "concat inputs must agree in all but the last dimension; '" +
+                             g.layers[input].name + "' does not");
           l.shape.back() += s.back();
         }
         break;

@@ -34,10 +34,10 @@ enum class Op {
   kZeros,       // a constant zero tensor [N, units] (recurrent state at the first step)
   kConstant,    // a fixed tensor of seeded values (`weights`), shipped with the program
   kFlatten,
-  kMatMul,      // product of two activations, per attention head (see Layer::heads)
-  kSoftmax,     // over the last axis, on the host
-  kLayerNorm,   // over the last axis, on the host; weights = gamma, bias = beta
-  kToken        // one token (Layer::index) of a sequence [N, 1, T, F]: [N, F]
+  kMatMul,     // product of two activations, per attention head (see Layer::heads)
+  kSoftmax,    // over the last axis, on the host
+  kLayerNorm,  // over the last axis, on the host; weights = gamma, bias = beta
+  kToken       // one token (Layer::index) of a sequence [N, 1, T, F]: [N, F]
 };
 
 const char* op_name(Op op);
@@ -49,7 +49,7 @@ const char* op_name(Op op);
 struct GivenQuant {
   double scale = 1;  // of the layer's output
   int zp = 0;
-  std::vector<int8_t> weights;  // dense, conv2d: in the float layout; empty for a concat
+  std::vector<int8_t> weights;        // dense, conv2d: in the float layout; empty for a concat
   std::vector<double> weight_scales;  // per output channel
   std::vector<int32_t> bias;          // at scale input * weight; empty: none
   bool int32_out = false;             // the sums themselves leave the chip (ConvInteger, MatMulInteger)
@@ -62,13 +62,15 @@ struct Layer {
   std::vector<int> inputs;  // indices of earlier layers
   int line = 0;             // where the model file defines it
 
-  // dense (on the last axis of vectors or images): units; conv2d: filters, kernel, stride, padding (top, left, bottom, right), dilation, groups
+  // dense (on the last axis of vectors or images): units; conv2d: filters, kernel, stride, padding (top, left, bottom,
+  // right), dilation, groups
   int64_t units = 0;
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, groups = 1;
   bool count_pad = false;  // avgpool: padded taps count, as zeros, in each window's divisor
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;  // pad_top < 0: "same", resolved by infer_shapes
   bool same_lower = false;  // "same" with any odd pixel of padding at the start (ONNX SAME_LOWER), not the end
-  bool ceil_mode = false;   // pooling: a last partial window is kept (extra padding at the bottom and right, never counted)
+  bool ceil_mode =
+      false;  // pooling: a last partial window is kept (extra padding at the bottom and right, never counted)
   isa::ActFunc act = isa::ActFunc::identity;  // applied to the layer's output
   // matmul of a and b, both [N, *, rows, features], per head h of `heads`:
   //   transpose_b: a [N, 1, S, heads*d] . b [N, 1, T, heads*d]^T -> [N, heads, S, T] (attention scores)

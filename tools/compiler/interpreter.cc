@@ -98,13 +98,15 @@ void matmul_sums(const Graph& g, const Layer& l, const std::vector<In>& a, const
         if (l.transpose_b) {
           for (int64_t t = 0; t < T; ++t) {
             Sum sum = 0;
-            for (int64_t k = 0; k < d; ++k) sum += Sum(a[(n * S + s) * F + h * d + k]) * Sum(b[(n * T + t) * F + h * d + k]);
+            for (int64_t k = 0; k < d; ++k)
+              sum += Sum(a[(n * S + s) * F + h * d + k]) * Sum(b[(n * T + t) * F + h * d + k]);
             sums[((n * H + h) * S + s) * T + t] = sum;
           }
         } else {
           for (int64_t j = 0; j < d; ++j) {
             Sum sum = 0;
-            for (int64_t t = 0; t < T; ++t) sum += Sum(a[((n * H + h) * S + s) * T + t]) * Sum(b[(n * T + t) * F + h * d + j]);
+            for (int64_t t = 0; t < T; ++t)
+              sum += Sum(a[((n * H + h) * S + s) * T + t]) * Sum(b[(n * T + t) * F + h * d + j]);
             sums[(n * S + s) * F + h * d + j] = sum;
           }
         }
@@ -396,10 +398,9 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
       case Op::kActivation: {
         const QLayer& qa = q.layers[l.inputs[0]];
         for (size_t o = 0; o < y.size(); ++o) {
-          const int64_t t = l.op == Op::kMul
-                                ? arith::combine(isa::VecOp::mul, x[o], out[l.inputs[1]][o], qa.zp,
-                                                 q.layers[l.inputs[1]].zp, 1, 1)
-                                : arith::combine(isa::VecOp::add, x[o], 0, qa.zp, 0, 1, 0);
+          const int64_t t = l.op == Op::kMul ? arith::combine(isa::VecOp::mul, x[o], out[l.inputs[1]][o], qa.zp,
+                                                              q.layers[l.inputs[1]].zp, 1, 1)
+                                             : arith::combine(isa::VecOp::add, x[o], 0, qa.zp, 0, 1, 0);
           y[o] = arith::lookup(lut, arith::requant8(t, ql.add.mult, ql.add.shift, ql.act_zp, q.rounding));
         }
         break;

@@ -16,7 +16,7 @@ namespace {
 constexpr uint64_t kAlign = 64;
 constexpr uint64_t kLaneParamBytes = 12;
 constexpr uint64_t kMaxLen = (uint64_t{1} << 24) - 1;  // len fields are 24 bits
-constexpr int32_t kIdentityMult = int32_t{1} << 30;   // with shift -1: t * 2^30 / 2^30 = t
+constexpr int32_t kIdentityMult = int32_t{1} << 30;    // with shift -1: t * 2^30 / 2^30 = t
 constexpr int32_t kIdentityShift = -1;
 
 uint64_t align(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
@@ -80,7 +80,9 @@ class Lowering {
     uint64_t macs = 0;
     for (size_t i = 0; i < g_.layers.size(); ++i) {
       const uint64_t m = out_.report.layers[i].macs;
-      if (m) out_.program.metadata.emplace_back("macs." + std::to_string(i), std::to_string(m / static_cast<uint64_t>(passes_)));
+      if (m)
+        out_.program.metadata.emplace_back("macs." + std::to_string(i),
+                                           std::to_string(m / static_cast<uint64_t>(passes_)));
       macs += m;
     }
     out_.program.metadata.emplace_back("macs", std::to_string(macs));
@@ -175,8 +177,9 @@ class Lowering {
       // A conv2d's or average pool's border is a real 0 (the zero point); a max pool's is -128, below any value.
       const int border = l.op == Op::kMaxPool ? -128 : q_.layers[static_cast<size_t>(l.inputs[0])].zp;
       if (in.border && *in.border != border)
-        throw ModelError(where(static_cast<int>(i)) + "its input's padding would need to hold " + std::to_string(border) +
-                         " and, for another reader, " + std::to_string(*in.border) + "; pad one of them explicitly");
+        throw ModelError(where(static_cast<int>(i)) + "its input's padding would need to hold " +
+                         std::to_string(border) + " and, for another reader, " + std::to_string(*in.border) +
+                         "; pad one of them explicitly");
       in.border = border;
       in.pt = std::max(in.pt, l.pad_top);
       in.pl = std::max(in.pl, l.pad_left);
@@ -190,7 +193,8 @@ class Lowering {
       int src = l.inputs[0];
       while (alias_[static_cast<size_t>(src)] >= 0) src = alias_[static_cast<size_t>(src)];
       if (bufs_[static_cast<size_t>(src)].padded())
-        throw ModelError(where(static_cast<int>(i)) + "flatten of a tensor a padded conv2d also reads is not supported");
+        throw ModelError(where(static_cast<int>(i)) +
+                         "flatten of a tensor a padded conv2d also reads is not supported");
       alias_[i] = src;
       last_use[static_cast<size_t>(src)] = std::max(last_use[static_cast<size_t>(src)], last_use[i]);
     }
@@ -228,8 +232,8 @@ class Lowering {
       }
       if (at + need > ub_size)
         throw UnifiedBufferOverflow(where(static_cast<int>(i)) + "needs " + std::to_string(need) +
-                         " bytes of unified buffer at offset " + std::to_string(at) + ", beyond the chip's " +
-                         std::to_string(ub_size) + " (a smaller batch may fit)");
+                                    " bytes of unified buffer at offset " + std::to_string(at) +
+                                    ", beyond the chip's " + std::to_string(ub_size) + " (a smaller batch may fit)");
       bufs_[i].base = at;
       live.push_back({at, at + need, last_use[i]});
       peak = std::max(peak, at + need);
@@ -289,7 +293,8 @@ class Lowering {
         params_host_[static_cast<int>(i)] = host;
         host = align(host + params.size());
       }
-      if (l.op == Op::kSoftmax || l.op == Op::kLayerNorm) scratch = std::max(scratch, 2 * tensor_bytes(static_cast<int>(i)));
+      if (l.op == Op::kSoftmax || l.op == Op::kLayerNorm)
+        scratch = std::max(scratch, 2 * tensor_bytes(static_cast<int>(i)));
       if (l.op == Op::kMatMul) {  // one sample's b and, for transpose_b, its transpose
         const auto& b = g_.layers[static_cast<size_t>(l.inputs[1])].shape;
         scratch = std::max(scratch, 2 * static_cast<uint64_t>(b[2] * b[3]));
@@ -318,8 +323,7 @@ class Lowering {
       if (pass > 0) tag(0);
       transfer(0, isa::Opcode::rhm, pass * static_cast<uint64_t>(elements(in.shape)));
       emit_layers();
-      for (int o : g_.outputs)
-        transfer(o, isa::Opcode::whm, output_host_[o] + pass * tensor_bytes(o));
+      for (int o : g_.outputs) transfer(o, isa::Opcode::whm, output_host_[o] + pass * tensor_bytes(o));
     }
     pending_.push_back({make(isa::Opcode::halt), -1, {}, static_cast<int>(g_.layers.size()) - 1});
   }
@@ -416,7 +420,8 @@ class Lowering {
     prepared_[layer] = true;
     const Buffer& b = bufs_[static_cast<size_t>(layer)];
     const int zp = b.border.value_or(0);
-    const std::array<int64_t, 10> shape = {b.n, b.h, b.w, b.c, b.pt, b.pl, b.pb, b.pr, static_cast<int64_t>(b.base), zp};
+    const std::array<int64_t, 10> shape = {b.n, b.h, b.w, b.c, b.pt, b.pl, b.pb, b.pr, static_cast<int64_t>(b.base),
+                                           zp};
     for (auto it = zeroed_.begin(); it != zeroed_.end();) {
       const Buffer& z = it->second.first;
       const bool same = it->second.second == shape;
@@ -454,8 +459,9 @@ class Lowering {
   // One rhm or whm: `repeat` blocks of `len` bytes, `ub_stride` apart in the
   // unified buffer and back to back in host memory.
   void dma(int layer, isa::Opcode op, uint64_t ub, uint64_t host, uint64_t len, uint64_t repeat, uint64_t ub_stride) {
-    const auto x = make(op, {{"host", host}, {"ub", ub}, {"len", len}, {"repeat", repeat}, {"host_stride", len},
-                             {"ub_stride", ub_stride}});
+    const auto x = make(
+        op,
+        {{"host", host}, {"ub", ub}, {"len", len}, {"repeat", repeat}, {"host_stride", len}, {"ub_stride", ub_stride}});
     const uint64_t hi = ub + (repeat - 1) * ub_stride + len;
     add(layer, x, {op == isa::Opcode::rhm ? ub_write(ub, hi) : ub_read(ub, hi)});
   }
@@ -507,8 +513,14 @@ class Lowering {
 
   isa::Instruction mmul(uint64_t ub, uint64_t acc, uint64_t rows, uint64_t lines, uint64_t stride, uint64_t line_stride,
                         bool swap, bool accumulate) {
-    return make(isa::Opcode::mmul, {{"ub", ub}, {"acc", acc}, {"rows", rows}, {"lines", lines}, {"stride", stride},
-                                    {"line_stride", line_stride}, {"swap", swap}, {"accumulate", accumulate}});
+    return make(isa::Opcode::mmul, {{"ub", ub},
+                                    {"acc", acc},
+                                    {"rows", rows},
+                                    {"lines", lines},
+                                    {"stride", stride},
+                                    {"line_stride", line_stride},
+                                    {"swap", swap},
+                                    {"accumulate", accumulate}});
   }
 
   void add_mmul(int layer, const isa::Instruction& m, uint64_t k, int64_t tile_id) {
@@ -592,8 +604,9 @@ class Lowering {
         std::vector<std::function<void()>> mm;
         for (uint64_t kt = 0; kt < ceil_div(K, R_); ++kt) {
           const uint64_t k = std::min(R_, K - kt * R_);
-          const int64_t t = tile("d" + std::to_string(owner) + "." + std::to_string(kt) + "." + std::to_string(nt), k, n,
-                                 [&](uint64_t r, uint64_t c) { return ql.weights[(kt * R_ + r) * M + nt * C_ + c]; });
+          const int64_t t =
+              tile("d" + std::to_string(owner) + "." + std::to_string(kt) + "." + std::to_string(nt), k, n,
+                   [&](uint64_t r, uint64_t c) { return ql.weights[(kt * R_ + r) * M + nt * C_ + c]; });
           ++rep.tiles;
           for (size_t i = 0; i < p.size(); ++i) {
             const auto m = mmul(x.base + p[i].b0 * K + kt * R_, acc + p[i].off, p[i].rows, 1, K, 0, i == 0, kt > 0);
@@ -602,8 +615,9 @@ class Lowering {
         }
         interleave(mm);
         for (const Item& it : p)
-          deferred_.push_back(
-              [=] { activate(layer, acc + it.off, it.rows, n, y.base + (it.b0 * M + nt * C_) * e, M * e, nt * C_, true); });
+          deferred_.push_back([=] {
+            activate(layer, acc + it.off, it.rows, n, y.base + (it.b0 * M + nt * C_) * e, M * e, nt * C_, true);
+          });
       }
     }
     flush_deferred();
@@ -664,8 +678,9 @@ class Lowering {
             for (uint64_t dx = 0; dx < taps_x; ++dx)
               for (uint64_t kt = 0; kt < ceil_div(depth, R_); ++kt) {
                 const uint64_t k = std::min(R_, depth - kt * R_);
-                const std::string key = "c" + std::to_string(layer) + "." + std::to_string(gi) + "." + std::to_string(nt) +
-                                        "." + std::to_string(dy) + "." + std::to_string(dx) + "." + std::to_string(kt);
+                const std::string key = "c" + std::to_string(layer) + "." + std::to_string(gi) + "." +
+                                        std::to_string(nt) + "." + std::to_string(dy) + "." + std::to_string(dx) + "." +
+                                        std::to_string(kt);
                 const int64_t t = tile(key, k, n, [&](uint64_t r, uint64_t c) -> int8_t {
                   const uint64_t oc = out0 + nt * C_ + c;
                   if (depthwise) return r + kt * R_ == nt * C_ + c ? ql.weights[(dy * l.kw + dx) * Cout + oc] : 0;
@@ -738,8 +753,8 @@ class Lowering {
         uint64_t end = ox + 1;
         while (end < ox0 + width && count(end) == count(ox)) ++end;
         activate(layer, acc + line * width + (ox - ox0), end - ox, cols,
-                 y.at(static_cast<int64_t>(n), yy, static_cast<int64_t>(ox)) + ch0, static_cast<uint64_t>(y.c), ch0, false,
-                 divide_by(count(ox)));
+                 y.at(static_cast<int64_t>(n), yy, static_cast<int64_t>(ox)) + ch0, static_cast<uint64_t>(y.c), ch0,
+                 false, divide_by(count(ox)));
         ox = end;
       }
     }
@@ -794,13 +809,21 @@ class Lowering {
                           acc, width, in_lines, C, static_cast<uint64_t>(x.wp()) * C, true, false),
                      ch, t);
             prepare_output(layer);
-            const uint64_t dst = global ? y.base + n * static_cast<uint64_t>(y.c) + cb * block
-                                        : y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), static_cast<int64_t>(ox)) +
-                                              cb * block;
-            auto act = make(isa::Opcode::act,
-                            {{"acc", acc}, {"ub", dst}, {"rows", in_lines * width}, {"cols", ch}, {"stride", y.c},
-                             {"pool", static_cast<uint64_t>(kind)}, {"pool_h", kh}, {"pool_w", kw}, {"pool_sy", sh},
-                             {"pool_sx", sw}, {"width", width}, {"mult", kIdentityMult}});
+            const uint64_t dst =
+                global ? y.base + n * static_cast<uint64_t>(y.c) + cb * block
+                       : y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), static_cast<int64_t>(ox)) + cb * block;
+            auto act = make(isa::Opcode::act, {{"acc", acc},
+                                               {"ub", dst},
+                                               {"rows", in_lines * width},
+                                               {"cols", ch},
+                                               {"stride", y.c},
+                                               {"pool", static_cast<uint64_t>(kind)},
+                                               {"pool_h", kh},
+                                               {"pool_w", kw},
+                                               {"pool_sy", sh},
+                                               {"pool_sx", sw},
+                                               {"width", width},
+                                               {"mult", kIdentityMult}});
             act.set("shift", kIdentityShift);  // negative: not one of the unsigned fields above
             const uint64_t out_rows = lines * cols;
             add(layer, act,
@@ -817,8 +840,8 @@ class Lowering {
     const Buffer& y = bufs_[static_cast<size_t>(layer)];
     const int zp = q_.layers[static_cast<size_t>(layer)].zp;
     for (int64_t n = 0; n < x.n; ++n)
-      vop(layer, isa::VecOp::add, x.at(n, 0, l.index), x.at(n, 0, l.index), y.at(n, 0, 0), static_cast<uint64_t>(x.c), zp,
-          0, 1, 0, Requant{kIdentityMult, kIdentityShift}, isa::ActFunc::identity, zp, 0);
+      vop(layer, isa::VecOp::add, x.at(n, 0, l.index), x.at(n, 0, l.index), y.at(n, 0, 0), static_cast<uint64_t>(x.c),
+          zp, 0, 1, 0, Requant{kIdentityMult, kIdentityShift}, isa::ActFunc::identity, zp, 0);
   }
 
   // One vop: dst = func(requant(op(a, b))) over len elements.
@@ -915,14 +938,18 @@ class Lowering {
     const uint64_t cols = static_cast<uint64_t>(l.shape.back()), bytes = tensor_bytes(layer);
     transfer(l.inputs[0], isa::Opcode::whm, scratch_host_, layer);
     if (cols > isa::host::kMaxOperandBytes)
-      throw ModelError(where(layer) + "rows of " + std::to_string(cols) + " values exceed what one host operation takes");
+      throw ModelError(where(layer) + "rows of " + std::to_string(cols) +
+                       " values exceed what one host operation takes");
     // In as many host operations as the operand limit asks (rows are independent).
     const uint64_t rows = bytes / cols, per = isa::host::kMaxOperandBytes / cols;
     for (uint64_t r = 0; r < rows; r += per)
       add(layer,
-          make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(fn)}, {"src", scratch_host_ + r * cols},
-                                  {"dst", scratch_host_ + bytes + r * cols}, {"rows", std::min(per, rows - r)},
-                                  {"cols", cols}, {"params", params_host_.at(layer)}}),
+          make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(fn)},
+                                  {"src", scratch_host_ + r * cols},
+                                  {"dst", scratch_host_ + bytes + r * cols},
+                                  {"rows", std::min(per, rows - r)},
+                                  {"cols", cols},
+                                  {"params", params_host_.at(layer)}}),
           {});
     transfer(layer, isa::Opcode::rhm, scratch_host_ + bytes);
   }
@@ -949,8 +976,11 @@ class Lowering {
       dma(layer, isa::Opcode::whm, b.at(n, 0, 0), in, F, T, F);
       if (l.transpose_b) {
         add(layer,
-            make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(isa::HostFn::transpose)}, {"src", in}, {"dst", tr},
-                                    {"rows", T}, {"cols", F}}),
+            make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(isa::HostFn::transpose)},
+                                    {"src", in},
+                                    {"dst", tr},
+                                    {"rows", T},
+                                    {"cols", F}}),
             {});
       }
       // Tiles in the order the multiplies take them; head h's b (depth x width)
@@ -981,7 +1011,8 @@ class Lowering {
               }
               ++rep.tiles;
               const int64_t r0 = static_cast<int64_t>(s0);
-              const uint64_t x = l.transpose_b ? a.at(n, 0, r0) + h * d + kt * R_ : a.at(n, static_cast<int64_t>(h), r0) + kt * R_;
+              const uint64_t x =
+                  l.transpose_b ? a.at(n, 0, r0) + h * d + kt * R_ : a.at(n, static_cast<int64_t>(h), r0) + kt * R_;
               const auto m = mmul(x, acc, rows, 1, static_cast<uint64_t>(a.c), 0, true, kt > 0);
               mm.push_back([=] { add_mmul(layer, m, tiles_[static_cast<size_t>(t)].k, t); });
             }
@@ -1007,14 +1038,19 @@ class Lowering {
       return;
     }
     flush_loads(layer);
-    open_load_ = whole ? Load{host, t.dram, t.k * t.n, 1, 0, 0, {tile_id}} : Load{host, t.dram, t.n, t.k, row, t.n, {tile_id}};
+    open_load_ =
+        whole ? Load{host, t.dram, t.k * t.n, 1, 0, 0, {tile_id}} : Load{host, t.dram, t.n, t.k, row, t.n, {tile_id}};
   }
 
   void flush_loads(int layer) {
     if (open_load_.len == 0) return;
     const Load& o = open_load_;
-    const auto w = make(isa::Opcode::ldw, {{"host", o.host}, {"dram", o.dram}, {"len", o.len}, {"repeat", o.repeat},
-                                           {"host_stride", o.host_stride}, {"dram_stride", o.dram_stride}});
+    const auto w = make(isa::Opcode::ldw, {{"host", o.host},
+                                           {"dram", o.dram},
+                                           {"len", o.len},
+                                           {"repeat", o.repeat},
+                                           {"host_stride", o.host_stride},
+                                           {"dram_stride", o.dram_stride}});
     add(layer, w, {{Space::kDram, o.dram, o.dram + (o.repeat - 1) * o.dram_stride + o.len, true}});
     for (int64_t t : o.tiles) tiles_[static_cast<size_t>(t)].fill = static_cast<int64_t>(pending_.size()) - 1;
     open_load_ = Load{};
@@ -1037,7 +1073,7 @@ class Lowering {
       out_.program.text.push_back(isa::encode(insn));
       ++out_.report.instructions;
     };
-    size_t at = 0;  // index in pending_ of the instruction being placed
+    size_t at = 0;          // index in pending_ of the instruction being placed
     int64_t synced = -1;    // the last ldw a `sync units=host` has waited for
     int64_t last_ldw = -1;  // the last ldw placed
     // A tile the program loads is read only once its ldw is out. Its rdw needs
@@ -1094,7 +1130,8 @@ class Lowering {
         if (other == unit) continue;
         for (const Region& r : since_sync[other]) {
           for (const Region& mine : p.regions)
-            if (r.space == mine.space && (r.write || mine.write) && r.lo < mine.hi && mine.lo < r.hi) mask |= 1u << other;
+            if (r.space == mine.space && (r.write || mine.write) && r.lo < mine.hi && mine.lo < r.hi)
+              mask |= 1u << other;
           if (mask & (1u << other)) break;
         }
       }
@@ -1141,15 +1178,15 @@ class Lowering {
   std::map<int, uint64_t> constant_host_;
   std::vector<Pending> pending_;
   std::vector<std::function<void()>> deferred_;  // activations waiting for the next multiplies
-  std::map<int, bool> prepared_;                                          // layers whose buffer is ready
+  std::map<int, bool> prepared_;                 // layers whose buffer is ready
   std::map<uint64_t, std::pair<Buffer, std::array<int64_t, 10>>> zeroed_;  // borders set, by buffer base
   std::vector<Tile> tiles_;
   std::map<std::string, uint64_t> tile_at_;
   uint64_t dram_top_ = 0;
   uint64_t half_flip_ = 1;
   std::map<int, uint64_t> params_host_;  // layer -> its host step's parameter block
-  uint64_t scratch_host_ = 0;             // where host steps keep their operands
-  struct Load {                           // an ldw being assembled (load_tile)
+  uint64_t scratch_host_ = 0;            // where host steps keep their operands
+  struct Load {                          // an ldw being assembled (load_tile)
     uint64_t host = 0, dram = 0, len = 0, repeat = 1, host_stride = 0, dram_stride = 0;
     std::vector<int64_t> tiles;
   };
@@ -1158,8 +1195,6 @@ class Lowering {
 
 }  // namespace
 
-Lowered lower(const QGraph& q, const sim::ChipParams& chip, int64_t passes) {
-  return Lowering(q, chip, passes).run();
-}
+Lowered lower(const QGraph& q, const sim::ChipParams& chip, int64_t passes) { return Lowering(q, chip, passes).run(); }
 
 }  // namespace tpu::compiler

@@ -173,8 +173,10 @@ std::vector<float> reorder(const std::vector<float>& v, const std::vector<int64_
   if (d.size() != 4 || static_cast<int64_t>(v.size()) != elements(d)) return v;
   std::vector<float> out(v.size());
   tensor_io::for_each_nchw_nhwc(d, [&](size_t nchw, size_t nhwc) {
-    if (to_nhwc) out[nhwc] = v[nchw];
-    else out[nchw] = v[nhwc];
+    if (to_nhwc)
+      out[nhwc] = v[nchw];
+    else
+      out[nchw] = v[nhwc];
   });
   return out;
 }

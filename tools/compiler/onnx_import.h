@@ -3,8 +3,8 @@
 // ONNX models as compiler graphs. Float operators are imported and quantized
 // like any model (NCHW becomes the compiler's NHWC; weights are transposed to
 // match); QLinearConv, QLinearMatMul, ConvInteger and MatMulInteger keep their
-// own scales and zero points (GivenQuant; the last two give int32 sums); a one-step LSTM becomes the chip's LSTM cell. An operator
-// outside what the chip runs is reported by node.
+// own scales and zero points (GivenQuant; the last two give int32 sums); a one-step LSTM becomes the chip's LSTM cell.
+// An operator outside what the chip runs is reported by node.
 
 #include <map>
 #include <string>

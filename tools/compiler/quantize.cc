@@ -135,9 +135,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
     } else {
       switch (l.act) {
         case isa::ActFunc::identity:
-        case isa::ActFunc::relu:
-          ql.scale = target = symmetric(range_post(i));
-          break;
+        case isa::ActFunc::relu: ql.scale = target = symmetric(range_post(i)); break;
         case isa::ActFunc::relu6:  // the function reads q / 2^frac: a power-of-two scale
           ql.frac = 4;
           ql.scale = target = 1.0 / 16;
@@ -213,15 +211,9 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
           ql.bias.assign(static_cast<size_t>(l.shape.back()), 0);
         }
         break;
-      case Op::kMul:
-        ql.add = requant_for(in.scale * q.layers[l.inputs[1]].scale / target, where);
-        break;
-      case Op::kActivation:
-        ql.add = requant_for(in.scale / target, where);
-        break;
-      case Op::kZeros:
-        ql.scale = 1.0 / 127;
-        break;
+      case Op::kMul: ql.add = requant_for(in.scale * q.layers[l.inputs[1]].scale / target, where); break;
+      case Op::kActivation: ql.add = requant_for(in.scale / target, where); break;
+      case Op::kZeros: ql.scale = 1.0 / 127; break;
       case Op::kConstant:
         ql.weights.resize(l.weights.size());
         for (size_t v = 0; v < l.weights.size(); ++v)
@@ -270,7 +262,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
     // Functions other than identity and relu see a symmetric pre-activation.
     ql.act_zp = (l.act == isa::ActFunc::identity || l.act == isa::ActFunc::relu) ? ql.zp : 0;
     if (l.op == Op::kMaxPool || l.op == Op::kAvgPool || l.op == Op::kGlobalAvgPool || l.op == Op::kFlatten)
-      ql.act_zp = 0;  // the chip passes the input through unchanged
+      ql.act_zp = 0;                            // the chip passes the input through unchanged
     if (l.op == Op::kToken) ql.act_zp = ql.zp;  // copied by a vop that requantizes to the same zero point
   }
   return q;

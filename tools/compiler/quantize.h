@@ -31,8 +31,8 @@ struct QLayer {
   double scale = 1;  // output: real = scale * (q - zp)
   int zp = 0;
   isa::ActFunc func = isa::ActFunc::identity;
-  int frac = 0;      // fraction bits read by relu6, sigmoid and tanh
-  int act_zp = 0;    // zero point `act`/`vop` requantize to (the function may change it)
+  int frac = 0;    // fraction bits read by relu6, sigmoid and tanh
+  int act_zp = 0;  // zero point `act`/`vop` requantize to (the function may change it)
   // dense, conv2d: weights in the float layout, and per output channel
   std::vector<int8_t> weights;
   std::vector<int32_t> bias;
@@ -40,7 +40,7 @@ struct QLayer {
   // add: out = requant(ma * (a - za) + mb * (b - zb))
   int ma = 1, mb = 1;
   Requant add;
-  bool raw = false;  // dense, conv2d: the int32 sums (plus bias) are the output (act raw)
+  bool raw = false;                  // dense, conv2d: the int32 sums (plus bias) are the output (act raw)
   std::vector<uint8_t> host_params;  // softmax, layernorm: the parameter block of their `hop`
 };
 

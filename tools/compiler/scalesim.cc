@@ -99,7 +99,8 @@ Graph load_scalesim(const std::string& path, int64_t batch_override) {
       l.units = v[5];
       l.sh = l.sw = v[6];
     }
-    if (g.find(l.name) >= 0) throw ModelError(path + ":" + std::to_string(number) + ": layer '" + l.name + "' appears twice");
+    if (g.find(l.name) >= 0)
+      throw ModelError(path + ":" + std::to_string(number) + ": layer '" + l.name + "' appears twice");
     g.layers.push_back(l);
     infer_shapes(g);  // the next row may read this layer's output
   }

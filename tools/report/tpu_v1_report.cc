@@ -28,23 +28,29 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-double share(const nlohmann::json& r, const char* counter) { return 100.0 * r["counters"][counter]["share"].get<double>(); }
+double share(const nlohmann::json& r, const char* counter) {
+  return 100.0 * r["counters"][counter]["share"].get<double>();
+}
 
 std::string roofline(const std::vector<App>& apps, const sim::ChipParams& chip) {
   const double peak = 2.0 * chip.matrix_unit.rows * chip.matrix_unit.cols * chip.clock_mhz * 1e6 / 1e12;
   const double bw = chip.weight_memory.bandwidth_gb_s * 1e9;
   const double x0 = 10, x1 = 10000, y0 = 0.5, y1 = 200;
   const double W = 640, H = 420, L = 60, B = 50, T = 20, Rm = 20;
-  auto X = [&](double x) { return L + (std::log10(x) - std::log10(x0)) / (std::log10(x1) - std::log10(x0)) * (W - L - Rm); };
-  auto Y = [&](double y) { return H - B - (std::log10(y) - std::log10(y0)) / (std::log10(y1) - std::log10(y0)) * (H - B - T); };
+  auto X = [&](double x) {
+    return L + (std::log10(x) - std::log10(x0)) / (std::log10(x1) - std::log10(x0)) * (W - L - Rm);
+  };
+  auto Y = [&](double y) {
+    return H - B - (std::log10(y) - std::log10(y0)) / (std::log10(y1) - std::log10(y0)) * (H - B - T);
+  };
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
     << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   for (double x : {10.0, 100.0, 1000.0, 10000.0})
     s << "<line x1=\"" << X(x) << "\" y1=\"" << Y(y0) << "\" x2=\"" << X(x) << "\" y2=\"" << Y(y1)
-      << "\" stroke=\"#ddd\"/><text x=\"" << X(x) << "\" y=\"" << H - B + 15 << "\" text-anchor=\"middle\">"
-      << x << "</text>\n";
+      << "\" stroke=\"#ddd\"/><text x=\"" << X(x) << "\" y=\"" << H - B + 15 << "\" text-anchor=\"middle\">" << x
+      << "</text>\n";
   for (double y : {1.0, 10.0, 100.0})
     s << "<line x1=\"" << X(x0) << "\" y1=\"" << Y(y) << "\" x2=\"" << X(x1) << "\" y2=\"" << Y(y)
       << "\" stroke=\"#ddd\"/><text x=\"" << L - 5 << "\" y=\"" << Y(y) + 4 << "\" text-anchor=\"end\">" << y
@@ -174,7 +180,8 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
   for (const App& a : apps) {
     const auto& layers = a.result["layers"];
     md << "\n<details><summary>" << a.w.name << ": " << layers.size() << " rows</summary>\n\n"
-       << "| layer | cycles | MACs | array active | weight stall | weight shift | RAW stall | DRAM bytes | energy (uJ) |\n"
+       << "| layer | cycles | MACs | array active | weight stall | weight shift | RAW stall | DRAM bytes | energy (uJ) "
+          "|\n"
           "|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& l : layers)
       md << "| " << l["name"].get<std::string>() << " | " << l["cycles"].get<uint64_t>() << " | "

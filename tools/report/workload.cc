@@ -86,11 +86,12 @@ Workload load_workload(const std::string& path) {
     }
     if (root["note"]) w.note = root["note"].as<std::string>();
     for (const auto& kv : root) {
-      static const std::vector<std::string> known = {"name", "model", "batch", "input", "seed", "deadline_ms",
-                                                     "reference", "note"};
+      static const std::vector<std::string> known = {"name", "model",       "batch",     "input",
+                                                     "seed", "deadline_ms", "reference", "note"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end())
-        throw compiler::ModelError(path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" + key + "'");
+        throw compiler::ModelError(path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" + key +
+                                   "'");
     }
   } catch (const YAML::Exception& e) {
     throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);

@@ -33,7 +33,8 @@ Array read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw TensorFileError(path + ": cannot open");
   const std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) throw TensorFileError(path + ": not a .npy file (bad magic)");
+  if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0)
+    throw TensorFileError(path + ": not a .npy file (bad magic)");
   const int major = static_cast<unsigned char>(data[6]);
   size_t header_len = 0, offset = 0;
   if (major == 1) {
@@ -130,7 +131,8 @@ std::vector<uint8_t> tensor_bytes(const Array& a, const isa::TensorDesc& t, cons
     return out;
   }
   throw TensorFileError(path + ": element type " + std::string(isa::to_string(a.dtype)) + " does not fit tensor '" +
-                        t.name + "' of " + std::string(isa::to_string(t.dtype)) + " (give that type, or float32 to quantize)");
+                        t.name + "' of " + std::string(isa::to_string(t.dtype)) +
+                        " (give that type, or float32 to quantize)");
 }
 
 }  // namespace tpu::tensor_io

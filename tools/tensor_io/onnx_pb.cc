@@ -24,11 +24,14 @@ constexpr Kind kKinds[] = {{onnx::TensorProto::INT8, isa::DType::kI8},
                            {onnx::TensorProto::FLOAT, isa::DType::kF32}};
 
 // Moves elements of `size` bytes between N, C, H, W (`from_nchw`: from) and N, H, W, C.
-std::vector<uint8_t> transpose(const std::vector<uint8_t>& in, const std::vector<int64_t>& nchw, size_t size, bool from_nchw) {
+std::vector<uint8_t> transpose(const std::vector<uint8_t>& in, const std::vector<int64_t>& nchw, size_t size,
+                               bool from_nchw) {
   std::vector<uint8_t> out(in.size());
   for_each_nchw_nhwc(nchw, [&](size_t a, size_t b) {
-    if (from_nchw) std::memcpy(&out[b * size], &in[a * size], size);
-    else std::memcpy(&out[a * size], &in[b * size], size);
+    if (from_nchw)
+      std::memcpy(&out[b * size], &in[a * size], size);
+    else
+      std::memcpy(&out[a * size], &in[b * size], size);
   });
   return out;
 }
@@ -67,7 +70,8 @@ ProtoValues decode_tensor_proto(const onnx::TensorProto& t, const std::string& w
     const size_t given = f32   ? static_cast<size_t>(t.float_data_size())
                          : i64 ? static_cast<size_t>(t.int64_data_size())
                                : static_cast<size_t>(t.int32_data_size());
-    if (given != n) throw TensorFileError(where + std::to_string(given) + " values for " + std::to_string(n) + " elements");
+    if (given != n)
+      throw TensorFileError(where + std::to_string(given) + " values for " + std::to_string(n) + " elements");
     for (size_t i = 0; i < n; ++i) {
       uint64_t bits;
       if (f32) {

@@ -6,9 +6,8 @@
 
 namespace tpu::sim {
 
-HostInterface::HostInterface(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub,
-                             WeightMemory& weights, PagedMemory& host_memory,
-                             sc_core::sc_fifo<int64_t>& instruction_buffer)
+HostInterface::HostInterface(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, WeightMemory& weights,
+                             PagedMemory& host_memory, sc_core::sc_fifo<int64_t>& instruction_buffer)
     : sc_module(name),
       ctx_(ctx),
       ub_(ub),
@@ -49,7 +48,8 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
       isa::unpack(word, a);
       const Strided dram{a.dram, a.len, a.repeat, a.dram_stride};
       const Strided host{a.host, a.len, a.repeat, a.host_stride};
-      std::string e = range_error("weight DRAM range", dram.lo(), dram.hi(), weights_.dram().size(), "bytes of weight DRAM");
+      std::string e =
+          range_error("weight DRAM range", dram.lo(), dram.hi(), weights_.dram().size(), "bytes of weight DRAM");
       if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
       if (e.empty()) e = transfer_limit(a.len, a.repeat);
       footprint->push_back({Space::kWeightDram, true, dram});

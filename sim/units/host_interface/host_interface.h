@@ -54,11 +54,13 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   StatGroup stats_{"host_interface"};
   Counter& read_bytes_ = stats_.add("host_read_bytes", "bytes", "Bytes moved from host memory to the unified buffer");
   Counter& write_bytes_ = stats_.add("host_write_bytes", "bytes", "Bytes moved from the unified buffer to host memory");
-  Counter& weight_load_bytes_ = stats_.add("weight_load_bytes", "bytes", "Bytes moved from host memory to weight DRAM (ldw)");
+  Counter& weight_load_bytes_ =
+      stats_.add("weight_load_bytes", "bytes", "Bytes moved from host memory to weight DRAM (ldw)");
   Counter& host_ops_ = stats_.add("host_ops", "ops", "Host operations (hop) executed");
   Counter& host_op_cycles_ = stats_.add("host_op_cycles", "cycles", "Cycles the chip waited on host operations");
   Counter& instruction_bytes_ = stats_.add("instruction_bytes", "bytes", "Instruction words sent to the chip");
-  Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles a transfer (rhm, whm, ldw) or host operation (hop) was in progress");
+  Counter& busy_cycles_ =
+      stats_.add("busy_cycles", "cycles", "Cycles a transfer (rhm, whm, ldw) or host operation (hop) was in progress");
   Counter& buffer_full_cycles_ = stats_.add("instruction_buffer_full_cycles", "cycles",
                                             "Cycles the host waited for room in the instruction buffer");
 };

@@ -39,7 +39,7 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   PagedMemory dram_;
   BandwidthChannel channel_;
   Cycle latency_;
-  int64_t active_pc_ = -1;  // the rdw being streamed, for waveforms
+  int64_t active_pc_ = -1;      // the rdw being streamed, for waveforms
   Strided unread_{0, 0, 1, 0};  // its bytes not yet read
   UnitQueue queue_;
   StatGroup stats_{"weight_memory"};
