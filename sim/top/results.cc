@@ -245,7 +245,7 @@ nlohmann::json layers_json(const RunRecord& run) {
   return layers;
 }
 
-std::string layers_text(const RunRecord& run, bool csv) {
+std::string layers_text(const nlohmann::json& layers, bool csv) {
   struct Column {
     const char* header;
     const char* key;
@@ -269,7 +269,7 @@ std::string layers_text(const RunRecord& run, bool csv) {
       std::snprintf(cell, sizeof cell, " %*s", c.width, c.header), s << cell;
   }
   s << (csv ? ",energy_uj\n" : "  energy_uj\n");
-  for (const auto& l : layers_json(run)) {
+  for (const auto& l : layers) {
     const std::string name = l["name"].get<std::string>();
     if (csv)
       s << name;
@@ -289,8 +289,7 @@ std::string layers_text(const RunRecord& run, bool csv) {
   return s.str();
 }
 
-std::string summary(const RunRecord& run) {
-  const nlohmann::json j = to_json(run);
+std::string summary(const RunRecord& run, const nlohmann::json& j) {
   std::ostringstream s;
   char line[256];
   if (run.outcome.fault) s << SimFault::describe(*run.outcome.fault) << "\n";

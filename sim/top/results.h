@@ -29,10 +29,11 @@ struct RunRecord {
 // layer's, its counters, MACs, bytes and energy. Layers partition the run.
 nlohmann::json layers_json(const RunRecord& run);
 // The same as a table, or CSV.
-std::string layers_text(const RunRecord& run, bool csv);
+std::string layers_text(const nlohmann::json& layers, bool csv);
 
 nlohmann::json to_json(const RunRecord& run);
-std::string summary(const RunRecord& run);
+// `result` is to_json(run), computed once by the caller.
+std::string summary(const RunRecord& run, const nlohmann::json& result);
 
 // The Chrome/Perfetto trace-event JSON of the run's slices: one track per unit.
 nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params);

@@ -114,8 +114,8 @@ void run(const RunArgs& args) {
     }
   }
   if (!args.quiet && !args.csv)
-    std::cout << sim::summary(record) << (workload ? report::verdict_text(*workload, verdict) : "");
-  if (args.layers || args.csv) std::cout << sim::layers_text(record, args.csv);
+    std::cout << sim::summary(record, result) << (workload ? report::verdict_text(*workload, verdict) : "");
+  if (args.layers || args.csv) std::cout << sim::layers_text(result["layers"], args.csv);
   if (outcome.fault) {
     if (args.quiet) std::cerr << sim::SimFault::describe(*outcome.fault) << "\n";
     throw CommandExit{3};

@@ -95,10 +95,10 @@ class Lowering {
   std::string where(int layer) const { return g_.where(g_.layers[static_cast<size_t>(layer)]); }
 
   isa::Instruction make(isa::Opcode op) { return isa::make_instruction(isa::spec_of(op)); }
-  // An instruction with the named fields set (unsigned quantities of the lowering).
-  isa::Instruction make(isa::Opcode op, std::initializer_list<std::pair<const char*, uint64_t>> fields) {
+  // An instruction with the named fields set.
+  isa::Instruction make(isa::Opcode op, std::initializer_list<std::pair<const char*, int64_t>> fields) {
     isa::Instruction insn = make(op);
-    for (const auto& [name, value] : fields) insn.set(name, static_cast<int64_t>(value));
+    for (const auto& [name, value] : fields) insn.set(name, value);
     return insn;
   }
 
@@ -305,17 +305,10 @@ class Lowering {
 
     tag(0);
     if (q_.rounding != isa::Rounding::half_away) {
-      auto s = make(isa::Opcode::setcfg);
-      s.set("reg", static_cast<int64_t>(isa::CfgReg::round));
-      s.set("value", static_cast<int64_t>(q_.rounding));
-      add(0, s, {});
+      add(0, make(isa::Opcode::setcfg, {{"reg", int64_t(isa::CfgReg::round)}, {"value", int64_t(q_.rounding)}}), {});
     }
     if (tables_bytes_ > 0) {
-      auto r = make(isa::Opcode::rhm);
-      r.set("host", static_cast<int64_t>(tables_host));
-      r.set("ub", static_cast<int64_t>(table_base_));
-      r.set("len", static_cast<int64_t>(tables_bytes_));
-      add(0, r, {ub_write(table_base_, table_base_ + tables_bytes_)});
+      dma(0, isa::Opcode::rhm, table_base_, tables_host, tables_bytes_, 1, 0);
     }
     for (uint64_t pass = 0; pass < passes; ++pass) {
       // Zero borders are checked again: another pass's buffers may have overwritten them.
@@ -384,24 +377,19 @@ class Lowering {
     if (!bytes.empty()) out_.program.host.write(host, bytes);
   }
 
-  void tag(int layer) {
-    auto t = make(isa::Opcode::tag);
-    t.set("id", layer);
-    add(layer, t, {});
-  }
+  void tag(int layer) { add(layer, make(isa::Opcode::tag, {{"id", layer}}), {}); }
 
   // Sets [lo, hi) of the unified buffer to `value`: a product by 0 plus the output zero point.
   void fill_range(int layer, uint64_t lo, uint64_t hi, int value = 0) {
     for (uint64_t at = lo; at < hi; at += kMaxLen) {
       const uint64_t len = std::min(kMaxLen, hi - at);
-      auto v = make(isa::Opcode::vop);
-      v.set("op", static_cast<int64_t>(isa::VecOp::mul));
-      v.set("a", static_cast<int64_t>(at));
-      v.set("b", static_cast<int64_t>(at));
-      v.set("dst", static_cast<int64_t>(at));
-      v.set("len", static_cast<int64_t>(len));
-      v.set("mult", 0);
-      v.set("zp", value);
+      const auto v = make(isa::Opcode::vop, {{"op", int64_t(isa::VecOp::mul)},
+                                             {"a", int64_t(at)},
+                                             {"b", int64_t(at)},
+                                             {"dst", int64_t(at)},
+                                             {"len", int64_t(len)},
+                                             {"mult", 0},
+                                             {"zp", value}});
       add(layer, v, {ub_read(at, at + len), ub_write(at, at + len)});
     }
   }
@@ -486,16 +474,15 @@ class Lowering {
                 bool per_lane, const Requant& r = {kIdentityMult, kIdentityShift}) {
     prepare_output(layer);
     const QLayer& ql = q_.layers[static_cast<size_t>(layer)];
-    auto a = make(isa::Opcode::act);
-    a.set("acc", static_cast<int64_t>(acc));
-    a.set("ub", static_cast<int64_t>(ub));
-    a.set("rows", static_cast<int64_t>(rows));
-    a.set("cols", static_cast<int64_t>(cols));
-    a.set("stride", static_cast<int64_t>(stride));
-    a.set("func", static_cast<int64_t>(ql.func));
-    a.set("zp", ql.act_zp);
-    a.set("frac", ql.frac);
-    if (ql.raw) a.set("raw", 1);
+    auto a = make(isa::Opcode::act, {{"acc", int64_t(acc)},
+                                     {"ub", int64_t(ub)},
+                                     {"rows", int64_t(rows)},
+                                     {"cols", int64_t(cols)},
+                                     {"stride", int64_t(stride)},
+                                     {"func", int64_t(ql.func)},
+                                     {"zp", ql.act_zp},
+                                     {"frac", ql.frac},
+                                     {"raw", ql.raw}});
     std::vector<Region> regions = {{Space::kAcc, acc, acc + rows, false},
                                    ub_write(ub, ub + (rows - 1) * stride + cols * elem_bytes(layer))};
     if (per_lane) {
@@ -812,19 +799,19 @@ class Lowering {
             const uint64_t dst =
                 global ? y.base + n * static_cast<uint64_t>(y.c) + cb * block
                        : y.at(static_cast<int64_t>(n), static_cast<int64_t>(oy), static_cast<int64_t>(ox)) + cb * block;
-            auto act = make(isa::Opcode::act, {{"acc", acc},
-                                               {"ub", dst},
-                                               {"rows", in_lines * width},
-                                               {"cols", ch},
-                                               {"stride", y.c},
-                                               {"pool", static_cast<uint64_t>(kind)},
-                                               {"pool_h", kh},
-                                               {"pool_w", kw},
-                                               {"pool_sy", sh},
-                                               {"pool_sx", sw},
-                                               {"width", width},
-                                               {"mult", kIdentityMult}});
-            act.set("shift", kIdentityShift);  // negative: not one of the unsigned fields above
+            const auto act = make(isa::Opcode::act, {{"acc", acc},
+                                                     {"ub", dst},
+                                                     {"rows", in_lines * width},
+                                                     {"cols", ch},
+                                                     {"stride", y.c},
+                                                     {"pool", static_cast<uint64_t>(kind)},
+                                                     {"pool_h", kh},
+                                                     {"pool_w", kw},
+                                                     {"pool_sy", sh},
+                                                     {"pool_sx", sw},
+                                                     {"width", width},
+                                                     {"mult", kIdentityMult},
+                                                     {"shift", kIdentityShift}});
             const uint64_t out_rows = lines * cols;
             add(layer, act,
                 {{Space::kAcc, acc, acc + in_lines * width, false},
@@ -848,21 +835,20 @@ class Lowering {
   void vop(int layer, isa::VecOp op, uint64_t pa, uint64_t pb, uint64_t py, uint64_t len, int za, int zb, int ma,
            int mb, const Requant& r, isa::ActFunc func, int zp, int frac) {
     prepare_output(layer);
-    auto v = make(isa::Opcode::vop);
-    v.set("op", static_cast<int64_t>(op));
-    v.set("a", static_cast<int64_t>(pa));
-    v.set("b", static_cast<int64_t>(pb));
-    v.set("dst", static_cast<int64_t>(py));
-    v.set("len", static_cast<int64_t>(len));
-    v.set("za", za);
-    v.set("zb", zb);
-    v.set("ma", ma);
-    v.set("mb", mb);
-    v.set("mult", r.mult);
-    v.set("shift", r.shift);
-    v.set("zp", zp);
-    v.set("func", static_cast<int64_t>(func));
-    v.set("frac", frac);
+    const auto v = make(isa::Opcode::vop, {{"op", int64_t(op)},
+                                           {"a", int64_t(pa)},
+                                           {"b", int64_t(pb)},
+                                           {"dst", int64_t(py)},
+                                           {"len", int64_t(len)},
+                                           {"za", za},
+                                           {"zb", zb},
+                                           {"ma", ma},
+                                           {"mb", mb},
+                                           {"mult", r.mult},
+                                           {"shift", r.shift},
+                                           {"zp", zp},
+                                           {"func", int64_t(func)},
+                                           {"frac", frac}});
     add(layer, v, {ub_read(pa, pa + len), ub_read(pb, pb + len), ub_write(py, py + len)});
   }
 
@@ -1098,18 +1084,14 @@ class Lowering {
         auto& loads = since_sync[host_unit];
         if (std::any_of(loads.begin(), loads.end(),
                         [&](const Region& r) { return r.space == Space::kDram && r.lo < hi && lo < r.hi; })) {
-          auto s = make(isa::Opcode::sync);
-          s.set("units", 1u << host_unit);
-          emit(s);
+          emit(make(isa::Opcode::sync, {{"units", int64_t{1} << host_unit}}));
           loads.clear();
           synced = last_ldw;
         }
-        auto r = make(isa::Opcode::rdw);
-        r.set("dram", static_cast<int64_t>(first.dram));
-        r.set("k", static_cast<int64_t>(first.k));
-        r.set("n", static_cast<int64_t>(first.n));
-        r.set("repeat", static_cast<int64_t>(repeat));
-        emit(r);
+        emit(make(isa::Opcode::rdw, {{"dram", int64_t(first.dram)},
+                                     {"k", int64_t(first.k)},
+                                     {"n", int64_t(first.n)},
+                                     {"repeat", int64_t(repeat)}}));
         requested += repeat;
       }
     };
@@ -1137,9 +1119,7 @@ class Lowering {
       }
       if (op == isa::Opcode::halt) mask = 0;
       if (mask) {
-        auto s = make(isa::Opcode::sync);
-        s.set("units", mask);
-        emit(s);
+        emit(make(isa::Opcode::sync, {{"units", mask}}));
         for (size_t other = 0; other < since_sync.size(); ++other)
           if (mask & (1u << other)) since_sync[other].clear();
         if (mask & (1u << host_unit)) synced = last_ldw;
