@@ -47,6 +47,14 @@ constexpr int64_t requant(int64_t t, int32_t mult, int shift, Rounding mode) {
   return static_cast<int64_t>(r < lo ? lo : r > hi ? hi : r);
 }
 
+// The integer a real value `real` stands for at `scale` and zero point zp:
+// round(real / scale) (halves away from zero) + zp, saturated far outside
+// any 8-bit range first so the rounding stays defined; NaN reads as 0.
+inline int64_t quantize(double real, double scale, int zp) {
+  const double x = std::isnan(real) ? 0.0 : std::clamp(real / scale, -1e6, 1e6);
+  return std::llround(x) + zp;
+}
+
 // sat8(zp + requant(...)), saturating the sum before it can overflow.
 constexpr int8_t requant8(int64_t t, int32_t mult, int shift, int zp, Rounding mode) {
   const int64_t r = requant(t, mult, shift, mode);

@@ -78,6 +78,15 @@ TEST(Arith, FunctionTablesFollowTheirFormulas) {
   EXPECT_EQ(lookup(function_table(ActFunc::relu6, 0, 7), 127), 127);  // 6 * 128 saturates
 }
 
+TEST(Arith, QuantizeRoundsHalvesAwayAndSaturatesBeforeRounding) {
+  EXPECT_EQ(quantize(0.25, 0.1, 3), 6);     // 2.5 -> 3
+  EXPECT_EQ(quantize(-0.25, 0.1, 3), 0);    // -2.5 -> -3
+  EXPECT_EQ(quantize(0.04, 0.1, -7), -7);   // 0.4 -> 0
+  EXPECT_EQ(quantize(std::nan(""), 0.5, 4), 4);
+  EXPECT_EQ(quantize(1e30, 1e-3, 0), 1000000);
+  EXPECT_EQ(quantize(-std::numeric_limits<double>::infinity(), 1, 2), -999998);
+}
+
 TEST(Arith, GeluTableIsXTimesTheNormalDistributionFunction) {
   for (int zp : {-20, 0, 9})
     for (int frac : {0, 3, 5}) {

@@ -134,6 +134,22 @@ void copy_token(const Graph& g, const Layer& l, const std::vector<In>& x, std::v
     for (int64_t f = 0; f < F; ++f) y[n * F + f] = x[(n * T + l.index) * F + f];
 }
 
+// The input patches of image b, group grp, one row per output pixel (taps
+// over padding read `pad`): the contraction of a conv2d as a matrix product.
+template <class In, class Out>
+void im2col(const Layer& l, const Window& win, const std::vector<In>& x, int64_t b, int64_t grp, Out pad, Out* cols) {
+  const int64_t cin_g = win.c / l.groups, K = l.kh * l.kw * cin_g;
+  for (int64_t oy = 0; oy < win.oh; ++oy)
+    for (int64_t ox = 0; ox < win.ow; ++ox)
+      for (int64_t dy = 0; dy < l.kh; ++dy)
+        for (int64_t dx = 0; dx < l.kw; ++dx) {
+          const int64_t yy = oy * l.sh + dy * l.dh - l.pad_top, xx = ox * l.sw + dx * l.dw - l.pad_left;
+          const bool inside = yy >= 0 && yy < win.h && xx >= 0 && xx < win.w;
+          Out* dst = &cols[(oy * win.ow + ox) * K + (dy * l.kw + dx) * cin_g];
+          for (int64_t ci = 0; ci < cin_g; ++ci) dst[ci] = inside ? Out(x[win.index(b, yy, xx, grp * cin_g + ci)]) : pad;
+        }
+}
+
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // conv2d in float through im2col and a matrix product, group by group.
@@ -146,16 +162,7 @@ void conv_float(const Graph& g, const Layer& l, const std::vector<float>& x, std
     for (int64_t r = 0; r < taps * cin_g; ++r)
       for (int64_t j = 0; j < cout_g; ++j) w(r, j) = l.weights[r * win.oc + grp * cout_g + j];
     for (int64_t b = 0; b < win.n; ++b) {
-      for (int64_t oy = 0; oy < win.oh; ++oy)
-        for (int64_t ox = 0; ox < win.ow; ++ox)
-          for (int64_t dy = 0; dy < l.kh; ++dy)
-            for (int64_t dx = 0; dx < l.kw; ++dx) {
-              const int64_t yy = oy * l.sh + dy * l.dh - l.pad_top, xx = ox * l.sw + dx * l.dw - l.pad_left;
-              const bool inside = yy >= 0 && yy < win.h && xx >= 0 && xx < win.w;
-              for (int64_t ci = 0; ci < cin_g; ++ci)
-                cols(oy * win.ow + ox, (dy * l.kw + dx) * cin_g + ci) =
-                    inside ? x[win.index(b, yy, xx, grp * cin_g + ci)] : 0.0f;
-            }
+      im2col(l, win, x, b, grp, 0.0f, cols.data());
       const RowMatrix out = cols * w;
       for (int64_t p = 0; p < pixels; ++p)
         for (int64_t j = 0; j < cout_g; ++j)
@@ -283,11 +290,8 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
 
 std::vector<int8_t> quantize_input(const QGraph& q, const std::vector<float>& input) {
   std::vector<int8_t> out(input.size());
-  for (size_t i = 0; i < input.size(); ++i) {
-    // Saturating, with NaN read as 0: the rounding of an out-of-range value would be undefined.
-    const double x = std::isnan(input[i]) ? 0.0 : std::clamp(input[i] / q.layers[0].scale, -1e6, 1e6);
-    out[i] = arith::sat8(std::llround(x) + q.layers[0].zp);
-  }
+  for (size_t i = 0; i < input.size(); ++i)
+    out[i] = arith::sat8(arith::quantize(input[i], q.layers[0].scale, q.layers[0].zp));
   return out;
 }
 
@@ -337,16 +341,7 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
           for (int64_t r = 0; r < K; ++r)
             for (int64_t j = 0; j < cout_g; ++j) wt[j * K + r] = ql.weights[r * win.oc + grp * cout_g + j];
           for (int64_t b = 0; b < win.n; ++b) {
-            for (int64_t oy = 0; oy < win.oh; ++oy)
-              for (int64_t ox = 0; ox < win.ow; ++ox)
-                for (int64_t dy = 0; dy < l.kh; ++dy)
-                  for (int64_t dx = 0; dx < l.kw; ++dx) {
-                    const int64_t yy = oy * l.sh + dy * l.dh - l.pad_top, xx = ox * l.sw + dx * l.dw - l.pad_left;
-                    const bool inside = yy >= 0 && yy < win.h && xx >= 0 && xx < win.w;
-                    int16_t* dst = &cols[(oy * win.ow + ox) * K + (dy * l.kw + dx) * cin_g];
-                    for (int64_t ci = 0; ci < cin_g; ++ci)
-                      dst[ci] = inside ? x[win.index(b, yy, xx, grp * cin_g + ci)] : pad;
-                  }
+            im2col(l, win, x, b, grp, pad, cols.data());
             for (int64_t p = 0; p < pixels; ++p)
               for (int64_t j = 0; j < cout_g; ++j)
                 y[(b * pixels + p) * win.oc + grp * cout_g + j] = finish(

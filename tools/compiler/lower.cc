@@ -172,7 +172,7 @@ class Lowering {
     for (size_t i = 1; i < L; ++i) {
       const Layer& l = g_.layers[i];
       if (l.op != Op::kConv2d && l.op != Op::kMaxPool && l.op != Op::kAvgPool) continue;
-      if (!(l.pad_top || l.pad_left || l.pad_bottom || l.pad_right)) continue;
+      if (!l.padded()) continue;
       Buffer& in = bufs_[static_cast<size_t>(l.inputs[0])];
       // A conv2d's or average pool's border is a real 0 (the zero point); a max pool's is -128, below any value.
       const int border = l.op == Op::kMaxPool ? -128 : q_.layers[static_cast<size_t>(l.inputs[0])].zp;

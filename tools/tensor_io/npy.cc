@@ -123,8 +123,7 @@ std::vector<uint8_t> tensor_bytes(const Array& a, const isa::TensorDesc& t, cons
       if (!std::isfinite(v))
         throw TensorFileError(path + ": element " + std::to_string(i) + " is not a finite number; tensor '" + t.name +
                               "' quantizes finite values only");
-      // Far outside int8 saturates anyway; clamped first so the rounding stays defined.
-      const int64_t q = std::llround(std::clamp(v / t.scale, -1e6, 1e6)) + t.zero_point;
+      const int64_t q = isa::arith::quantize(v, t.scale, t.zero_point);
       out[i] = t.dtype == isa::DType::kI8 ? static_cast<uint8_t>(isa::arith::sat8(q))
                                           : static_cast<uint8_t>(std::clamp<int64_t>(q, 0, 255));
     }
