@@ -21,19 +21,23 @@ uint64_t stat(const RunOutcome& o, const std::string& group, const std::string& 
 
 double share(uint64_t part, uint64_t whole) { return whole ? static_cast<double>(part) / whole : 0.0; }
 
-// Inferences one run performs: the program's "batch" metadata, else 1.
+// A metadata value as a number, if it is one.
+std::optional<uint64_t> number(const std::string& v) {
+  try {
+    return std::stoull(v);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 // A number the program's metadata states under `key`, if it does.
 std::optional<uint64_t> stated(const isa::Program& p, const std::string& key) {
   for (const auto& [k, v] : p.metadata)
-    if (k == key) {
-      try {
-        return std::stoull(v);
-      } catch (const std::exception&) {
-      }
-    }
+    if (k == key) return number(v);
   return std::nullopt;
 }
 
+// Inferences one run performs: the program's "batch" metadata, else 1.
 uint64_t batch_of(const isa::Program& p) { return std::max<uint64_t>(1, stated(p, "batch").value_or(1)); }
 
 nlohmann::json tensor_values(const isa::TensorDesc& t, const std::vector<uint8_t>& bytes) {
@@ -186,9 +190,14 @@ nlohmann::json to_json(const RunRecord& run) {
 
 nlohmann::json layers_json(const RunRecord& run) {
   const RunOutcome& o = run.outcome;
+  // Layer names and MACs by tag id, from the metadata, read once.
   std::map<std::string, std::string> names;
-  for (const auto& [k, v] : run.program.metadata)
+  std::map<std::string, uint64_t> stated_macs;
+  for (const auto& [k, v] : run.program.metadata) {
     if (k.rfind("layer.", 0) == 0) names[k.substr(6)] = v;
+    if (k.rfind("macs.", 0) == 0)
+      if (const auto m = number(v)) stated_macs[k.substr(5)] = *m;
+  }
   // A tag id seen again (a program running its layers in several passes) adds to the same row.
   nlohmann::json layers = nlohmann::json::array();
   std::map<uint32_t, size_t> row_of;
@@ -214,8 +223,8 @@ nlohmann::json layers_json(const RunRecord& run) {
     l["start_cycle"] = start;
     l["cycles"] = cycles;
     // The layer's network MACs when the program states them, else what the array counted.
-    const auto layer_macs = r > 0 ? stated(run.program, "macs." + std::to_string(o.regions[r - 1].id)) : std::nullopt;
-    l["macs"] = compiled ? layer_macs.value_or(0) : v("matrix_unit", "useful_macs");
+    const auto it = r > 0 ? stated_macs.find(std::to_string(o.regions[r - 1].id)) : stated_macs.end();
+    l["macs"] = compiled ? (it != stated_macs.end() ? it->second : 0) : v("matrix_unit", "useful_macs");
     l["array_macs"] = v("matrix_unit", "useful_macs");
     l["array_active_cycles"] = v("matrix_unit", "array_active_cycles");
     l["weight_stall_cycles"] = v("matrix_unit", "weight_stall_cycles");

@@ -79,9 +79,9 @@ TEST(Arith, FunctionTablesFollowTheirFormulas) {
 }
 
 TEST(Arith, QuantizeRoundsHalvesAwayAndSaturatesBeforeRounding) {
-  EXPECT_EQ(quantize(0.25, 0.1, 3), 6);     // 2.5 -> 3
-  EXPECT_EQ(quantize(-0.25, 0.1, 3), 0);    // -2.5 -> -3
-  EXPECT_EQ(quantize(0.04, 0.1, -7), -7);   // 0.4 -> 0
+  EXPECT_EQ(quantize(0.25, 0.1, 3), 6);    // 2.5 -> 3
+  EXPECT_EQ(quantize(-0.25, 0.1, 3), 0);   // -2.5 -> -3
+  EXPECT_EQ(quantize(0.04, 0.1, -7), -7);  // 0.4 -> 0
   EXPECT_EQ(quantize(std::nan(""), 0.5, 4), 4);
   EXPECT_EQ(quantize(1e30, 1e-3, 0), 1000000);
   EXPECT_EQ(quantize(-std::numeric_limits<double>::infinity(), 1, 2), -999998);

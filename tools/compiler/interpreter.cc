@@ -146,7 +146,8 @@ void im2col(const Layer& l, const Window& win, const std::vector<In>& x, int64_t
           const int64_t yy = oy * l.sh + dy * l.dh - l.pad_top, xx = ox * l.sw + dx * l.dw - l.pad_left;
           const bool inside = yy >= 0 && yy < win.h && xx >= 0 && xx < win.w;
           Out* dst = &cols[(oy * win.ow + ox) * K + (dy * l.kw + dx) * cin_g];
-          for (int64_t ci = 0; ci < cin_g; ++ci) dst[ci] = inside ? Out(x[win.index(b, yy, xx, grp * cin_g + ci)]) : pad;
+          for (int64_t ci = 0; ci < cin_g; ++ci)
+            dst[ci] = inside ? Out(x[win.index(b, yy, xx, grp * cin_g + ci)]) : pad;
         }
 }
 
