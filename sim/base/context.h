@@ -79,6 +79,13 @@ struct ChipContext {
     trace->add({track, spec ? std::string(spec->mnemonic) : "?", insn.pc, start, end});
   }
 
+  // Counts a group booked for cycles before `t` become final. Only while the
+  // run goes on: once a fault is raised the run ends at its cycle, and
+  // processes still running in the cycles after it must not make their counts final.
+  void settle(StatGroup& g, Cycle t) const {
+    if (!fault && t <= static_cast<Cycle>(params.watchdog_cycles)) g.settle_before(t);
+  }
+
   // Requested by raise(); the sequencer stops the simulation when it fires.
   sc_core::sc_event stop_requested;
 

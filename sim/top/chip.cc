@@ -48,6 +48,8 @@ Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptio
   sequencer_ = std::make_unique<Sequencer>("sequencer", ctx_, *instruction_buffer_);
   matrix_ = std::make_unique<MatrixUnit>("matrix_unit", ctx_, *ub_, *acc_, *fifo_);
   activation_ = std::make_unique<ActivationUnit>("activation_unit", ctx_, *ub_, *acc_);
+  ctx_.stat_groups = {&sequencer_->stats(), &host_->stats(),   &ub_->stats(),  &weight_memory_->stats(),
+                      &fifo_->stats(),      &matrix_->stats(), &acc_->stats(), &activation_->stats()};
   sequencer_->attach(isa::Unit::host, host_.get());
   sequencer_->attach(isa::Unit::weights, weight_memory_.get());
   sequencer_->attach(isa::Unit::matrix, matrix_.get());
@@ -155,8 +157,11 @@ RunOutcome Chip::run() {
     out.fault = f;
   }
   out.cycles = out.halted ? sequencer_->halt_cycle() : out.fault->cycle;
-  out.stats = {&sequencer_->stats(), &host_->stats(),   &ub_->stats(),  &weight_memory_->stats(),
-               &fifo_->stats(),      &matrix_->stats(), &acc_->stats(), &activation_->stats()};
+  // The run is its cycles before out.cycles: what the units booked for later never happened.
+  for (StatGroup* g : ctx_.stat_groups) {
+    g->finish(out.cycles);
+    out.stats.push_back(g);
+  }
   out.instructions_by_opcode = sequencer_->issued_by_opcode();
   out.interrupts = sequencer_->interrupts();
   out.regions = sequencer_->regions();

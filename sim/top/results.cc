@@ -66,6 +66,31 @@ nlohmann::json tensor_values(const isa::TensorDesc& t, const std::vector<uint8_t
   return values;
 }
 
+// Inferences per second and TOPS. Operations are the network's MACs as the
+// compiler states them, once the whole program has run; the array's counter
+// also counts identity and diagonal tiles (pooling, depthwise). A statement
+// above what the array did cannot be true and is not used; a run that faulted
+// did not finish its inferences and has no throughput.
+nlohmann::json throughput_json(const RunRecord& run, uint64_t array_macs, double seconds) {
+  const ChipParams& p = run.params;
+  const std::optional<uint64_t> claimed = run.outcome.halted ? stated(run.program, "macs") : std::nullopt;
+  const uint64_t said = claimed.value_or(0);
+  const bool believed = claimed && said <= array_macs;
+  const uint64_t work = believed ? said : array_macs;
+  nlohmann::json t = {{"macs", work},
+                      {"macs_from", believed ? "program" : "matrix_unit.useful_macs"},
+                      {"peak_tops", 2.0 * p.matrix_unit.rows * p.matrix_unit.cols * p.clock_mhz * 1e6 / 1e12}};
+  if (claimed && !believed) {
+    t["stated_macs"] = said;
+    t["warning"] = "the program states " + std::to_string(said) + " MACs, more than the " +
+                   std::to_string(array_macs) + " the matrix unit performed; throughput counts the array's MACs";
+  }
+  const bool finished = run.outcome.halted && seconds > 0;
+  t["inferences_per_s"] = finished ? nlohmann::json(batch_of(run.program) / seconds) : nlohmann::json();
+  t["tops"] = finished ? nlohmann::json(2.0 * work / seconds / 1e12) : nlohmann::json();
+  return t;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const RunRecord& run) {
@@ -82,25 +107,18 @@ nlohmann::json to_json(const RunRecord& run) {
   const double seconds = static_cast<double>(o.cycles) / (p.clock_mhz * 1e6);
   const uint64_t useful = stat(o, "matrix_unit", "useful_macs");
   const uint64_t batch = batch_of(run.program);
-  // Operations are the network's MACs as the compiler states them, once the
-  // whole program has run; the array's counter also counts identity and
-  // diagonal tiles (pooling, depthwise).
-  const std::optional<uint64_t> network = o.halted ? stated(run.program, "macs") : std::nullopt;  // all of it ran
-  const uint64_t work = network.value_or(useful);
   j["cycles"] = o.cycles;
   j["latency_us"] = seconds * 1e6;
   j["batch"] = batch;
-  j["throughput"] = {{"inferences_per_s", seconds > 0 ? batch / seconds : 0.0},
-                     {"macs", work},
-                     {"macs_from", network ? "program" : "matrix_unit.useful_macs"},
-                     {"tops", seconds > 0 ? 2.0 * work / seconds / 1e12 : 0.0},
-                     {"peak_tops", 2.0 * p.matrix_unit.rows * p.matrix_unit.cols * p.clock_mhz * 1e6 / 1e12}};
+  j["throughput"] = throughput_json(run, useful, seconds);
 
   // The TPU's performance-counter breakdown: the first four shares add up to 1.
   const uint64_t active = stat(o, "matrix_unit", "array_active_cycles");
   const uint64_t wstall = stat(o, "matrix_unit", "weight_stall_cycles");
   const uint64_t wshift = stat(o, "matrix_unit", "weight_shift_cycles");
-  const uint64_t non_matrix = o.cycles - active - wstall - wshift;
+  // The three are disjoint stretches of the run; the rest is non-matrix time.
+  const uint64_t matrix = active + wstall + wshift;
+  const uint64_t non_matrix = o.cycles > matrix ? o.cycles - matrix : 0;
   const double peak_macs = static_cast<double>(p.matrix_unit.rows * p.matrix_unit.cols) * o.cycles;
   j["counters"] = {{"array_active", {{"cycles", active}, {"share", share(active, o.cycles)}}},
                    {"weight_stall", {{"cycles", wstall}, {"share", share(wstall, o.cycles)}}},
@@ -302,11 +320,16 @@ std::string summary(const RunRecord& run, const nlohmann::json& j) {
   std::ostringstream s;
   char line[256];
   if (run.outcome.fault) s << SimFault::describe(*run.outcome.fault) << "\n";
-  std::snprintf(line, sizeof line, "cycles %llu   latency %.3f us   %.1f inferences/s   %.3f TOPS (peak %.1f)\n",
-                static_cast<unsigned long long>(run.outcome.cycles), j["latency_us"].get<double>(),
-                j["throughput"]["inferences_per_s"].get<double>(), j["throughput"]["tops"].get<double>(),
-                j["throughput"]["peak_tops"].get<double>());
+  const auto& t = j["throughput"];
+  if (t["tops"].is_null())
+    std::snprintf(line, sizeof line, "cycles %llu   latency %.3f us   no throughput: the run did not halt\n",
+                  static_cast<unsigned long long>(run.outcome.cycles), j["latency_us"].get<double>());
+  else
+    std::snprintf(line, sizeof line, "cycles %llu   latency %.3f us   %.1f inferences/s   %.3f TOPS (peak %.1f)\n",
+                  static_cast<unsigned long long>(run.outcome.cycles), j["latency_us"].get<double>(),
+                  t["inferences_per_s"].get<double>(), t["tops"].get<double>(), t["peak_tops"].get<double>());
   s << line;
+  if (t.contains("warning")) s << "warning: " << t["warning"].get<std::string>() << "\n";
   const auto& c = j["counters"];
   std::snprintf(line, sizeof line,
                 "array active %.1f%%   weight stall %.1f%%   weight shift %.1f%%   non-matrix %.1f%%\n",

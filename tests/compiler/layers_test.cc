@@ -1,5 +1,5 @@
-// Per-layer results: the rows partition the run (cycles and energy add up to
-// the totals), each compiled layer's MACs are the compiler's count of the
+// Per-layer results: the rows partition the run (cycles, bytes and energy add
+// up to the totals), each compiled layer's MACs are the compiler's count of the
 // network's work, and throughput counts that work, not the array's busy MACs.
 
 #include <gtest/gtest.h>
@@ -35,7 +35,7 @@ TEST(Layers, RowsPartitionTheRunAndCountTheNetworksWork) {
   // MACs by shape, independently of the compiler: depthwise 2*6*6*8*9, pointwise 2*3*3*8*5, dense 2*5*3.
   const std::map<std::string, uint64_t> macs = {
       {"dw", 2 * 36 * 8 * 9}, {"pool", 0}, {"pw", 2 * 9 * 8 * 5}, {"gap", 0}, {"fc", 2 * 5 * 3}};
-  uint64_t cycles = 0, total_macs = 0, array_macs = 0;
+  uint64_t cycles = 0, total_macs = 0, array_macs = 0, ub_bytes = 0, dram_bytes = 0, host_bytes = 0;
   double energy = 0;
   std::set<std::string> seen;
   for (const auto& r : rows) {
@@ -44,6 +44,9 @@ TEST(Layers, RowsPartitionTheRunAndCountTheNetworksWork) {
     energy += r["energy_uj"].get<double>();
     total_macs += r["macs"].get<uint64_t>();
     array_macs += r["array_macs"].get<uint64_t>();
+    ub_bytes += r["unified_buffer_bytes"].get<uint64_t>();
+    dram_bytes += r["weight_dram_bytes"].get<uint64_t>();
+    host_bytes += r["host_bytes"].get<uint64_t>();
     if (!macs.count(name)) continue;
     seen.insert(name);
     EXPECT_EQ(r["macs"].get<uint64_t>(), macs.at(name)) << name;
@@ -52,6 +55,11 @@ TEST(Layers, RowsPartitionTheRunAndCountTheNetworksWork) {
   EXPECT_EQ(seen.size(), macs.size());
   EXPECT_EQ(cycles, run.result["cycles"].get<uint64_t>());
   EXPECT_NEAR(energy, run.result["energy"]["total_uj"].get<double>(), 1e-6 * energy);
+  const auto& bytes = run.result["bytes"];
+  EXPECT_EQ(ub_bytes, bytes["unified_buffer_read"].get<uint64_t>() + bytes["unified_buffer_write"].get<uint64_t>());
+  EXPECT_EQ(dram_bytes, bytes["weight_dram_to_fifo"].get<uint64_t>());
+  EXPECT_EQ(host_bytes, bytes["host_to_unified_buffer"].get<uint64_t>() + bytes["unified_buffer_to_host"].get<uint64_t>() +
+                            bytes["host_to_weight_dram"].get<uint64_t>());
   EXPECT_EQ(array_macs, run.result["counters"]["useful_macs"]["macs"].get<uint64_t>());
   EXPECT_GT(array_macs, total_macs) << "the pools' identity tiles and the depthwise diagonal count on the array";
 

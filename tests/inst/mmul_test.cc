@@ -144,6 +144,41 @@ TEST_P(MatrixMultiply, AReplacedRegisterFreesColsCyclesAfterItsLastVector) {
   EXPECT_EQ(s[2].start, shift3 + R);
 }
 
+TEST_P(MatrixMultiply, AFaultCutsItsCountsAtTheFaultCycle) {
+  // A long multiply is under way when an unsynchronized write to its inputs
+  // faults: the run counts the vectors that entered before the fault, not the
+  // whole instruction, and reports no throughput.
+  const uint64_t k = 8, n = 8, gap = 200;
+  InstTester t(sets({"accumulators.entries=65536"}));
+  t.code("rdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=65000 stride=0 swap\nnop repeat=" + std::to_string(gap) +
+         "\nrhm host=0 ub=0 len=8")
+      .run();
+  t.expect_fault(3, "hazard");
+  const Timing& T = t.timing();
+  const uint64_t R = T.rows(), C = T.cols();
+  const uint64_t arrival = T.issue(0) + 1 + T.dram_transfer(k * n) + T.dram_latency();
+  const uint64_t first = std::max(T.issue(1) + 1, arrival + R);  // the first vector enters
+  const uint64_t fault = std::max(T.arrival(3) + T.p.sequencer.pipeline_stages - 1, T.issue(2) + gap) + 1;
+  ASSERT_EQ(t.sim().result["fault"]["cycle"].get<uint64_t>(), fault);
+  ASSERT_GT(fault, first + R + C);
+  const uint64_t entered = fault - first;  // one vector a cycle until the fault
+  EXPECT_EQ(t.sim().cycles(), fault);
+  EXPECT_EQ(t.sim().stat("matrix_unit", "array_active_cycles"), entered);
+  EXPECT_EQ(t.sim().stat("matrix_unit", "useful_macs"), entered * k * n);
+  EXPECT_EQ(t.sim().stat("unified_buffer", "read_bytes"), entered * k);
+  // A vector's row is written when its last column leaves the array, R + C - 1 cycles after it entered.
+  EXPECT_EQ(t.sim().stat("accumulators", "row_writes"), entered - (R + C - 1));
+  const auto& c = t.sim().result["counters"];
+  EXPECT_EQ(c["non_matrix"]["cycles"].get<uint64_t>(),
+            fault - entered - c["weight_stall"]["cycles"].get<uint64_t>() - c["weight_shift"]["cycles"].get<uint64_t>());
+  for (const char* share : {"array_active", "weight_stall", "weight_shift", "non_matrix"}) {
+    EXPECT_GE(c[share]["share"].get<double>(), 0.0) << share;
+    EXPECT_LE(c[share]["share"].get<double>(), 1.0) << share;
+  }
+  EXPECT_TRUE(t.sim().result["throughput"]["tops"].is_null());
+  EXPECT_TRUE(t.sim().result["throughput"]["inferences_per_s"].is_null());
+}
+
 TEST_P(MatrixMultiply, MultiplyBeforeAnyTileFaultsAtIssue) {
   InstTester t(sets());
   t.code("nop\nmmul ub=0 acc=0 rows=1 stride=8").run();

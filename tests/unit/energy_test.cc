@@ -32,8 +32,10 @@ TEST(Energy, PricesEventsScalesToTheNodeAndAddsStaticPower) {
                                                       "  - {counter: mu.macs, per: 1, cost: [mult, add]}\n"
                                                       "  - {counter: ub.read_bytes, per: 4, cost: [read]}\n"));
   StatGroup mu("mu"), ub("ub");
-  mu.add("macs", "MACs", "") += 1000;
-  ub.add("read_bytes", "bytes", "") += 400;
+  mu.add("macs", "MACs", "").add(1000, 0, When::at(0));
+  ub.add("read_bytes", "bytes", "").add(400, 0, When::at(0));
+  mu.finish(1000);
+  ub.finish(1000);
   const EnergyReport r = price(t, params_at(20, 3, 500), {&mu, &ub}, 1000);
   const double scale = 20.0 / 40.0;
   EXPECT_DOUBLE_EQ(r.scale, scale);

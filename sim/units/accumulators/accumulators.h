@@ -44,13 +44,14 @@ class Accumulators : public sc_core::sc_module {
     dst = accumulate ? static_cast<int32_t>(static_cast<uint32_t>(dst) + static_cast<uint32_t>(v)) : v;
   }
 
-  void count_row_reads(uint64_t n) {
-    row_reads_ += n;
-    read_bytes_ += n * cols_ * sizeof(int32_t);
+  // `rows` rows read (or written) in each window of `when`, for an instruction of `region`.
+  void count_row_reads(uint64_t rows, size_t region, When when) {
+    row_reads_.add(rows, region, when);
+    read_bytes_.add(rows * cols_ * sizeof(int32_t), region, when);
   }
-  void count_row_writes(uint64_t n) {
-    row_writes_ += n;
-    write_bytes_ += n * cols_ * sizeof(int32_t);
+  void count_row_writes(uint64_t rows, size_t region, When when) {
+    row_writes_.add(rows, region, when);
+    write_bytes_.add(rows * cols_ * sizeof(int32_t), region, when);
   }
   StatGroup& stats() { return stats_; }
 

@@ -133,11 +133,10 @@ void ActivationUnit::run() {
     if (!ctx_.check_hazards(insn)) return;
     const Cycle start = now();
     active_pc_ = insn.pc;
-    stats_.set_region(insn.region);
-    ub_.stats().set_region(insn.region);
-    acc_.stats().set_region(insn.region);
     const bool is_act = static_cast<isa::Opcode>(insn.word.get(0, isa::kOpcodeBits)) == isa::Opcode::act;
+    const size_t r = insn.region;
     Cycle busy = 0;
+    // The instruction's elements and bytes flow while the pipeline takes them in.
     if (is_act) {
       isa::ActivateArgs a;
       isa::unpack(insn.word, a);
@@ -146,27 +145,29 @@ void ActivationUnit::run() {
         activate(a, insn.rounding, insn.pc);
         if (ctx_.fault) return;
       }
+      const When flowing = When::over(start, start + busy);
       PoolShape shape;
       pool_shape(a, &shape);
-      elements_ += a.rows * a.cols;
-      if (arith::is_lookup(a.func)) lut_lookups_ += a.rows * a.cols;
-      if (a.pool != isa::Pool::none) pool_outputs_ += shape.out_rows() * a.cols;
-      acc_.count_row_reads(a.rows);
-      ub_.note_write(Strided{a.ub, out_bytes(a), shape.out_rows(), a.stride});
-      if (a.perlane) ub_.note_read(kLaneParamBytes * a.cols);
+      elements_.add(a.rows * a.cols, r, flowing);
+      if (arith::is_lookup(a.func)) lut_lookups_.add(a.rows * a.cols, r, flowing);
+      if (a.pool != isa::Pool::none) pool_outputs_.add(shape.out_rows() * a.cols, r, flowing);
+      acc_.count_row_reads(a.rows, r, flowing);
+      ub_.note_write(Strided{a.ub, out_bytes(a), shape.out_rows(), a.stride}, r, flowing);
+      if (a.perlane) ub_.note_read(kLaneParamBytes * a.cols, r, flowing);
     } else {
       isa::VectorArgs a;
       isa::unpack(insn.word, a);
       busy = vop_cycles(a);
       if (ctx_.compute_values) vector_op(a, insn.rounding);
-      vector_elements_ += a.len;
-      if (arith::is_lookup(a.func)) lut_lookups_ += a.len;
-      ub_.note_read(2 * a.len);
-      ub_.note_write(Strided{a.dst, a.len, 1, 0});
+      const When flowing = When::over(start, start + busy);
+      vector_elements_.add(a.len, r, flowing);
+      if (arith::is_lookup(a.func)) lut_lookups_.add(a.len, r, flowing);
+      ub_.note_read(2 * a.len, r, flowing);
+      ub_.note_write(Strided{a.dst, a.len, 1, 0}, r, flowing);
     }
     const Cycle done = start + busy + latency_;
     ctx_.set_done(insn.seq, done);
-    busy_cycles_ += busy;
+    busy_cycles_.add(busy, r, When::over(start, start + busy));
     ctx_.trace_slice("activation_unit", insn, start, start + busy);
     next_free = start + busy;
     wait_until(next_free);

@@ -83,16 +83,18 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
 
 void HostInterface::deliver() {
   const auto& text = ctx_.program.text;
+  size_t region = 0;  // tags before this word: the region it will issue in
   for (size_t pc = 0; pc <= text.size(); ++pc) {
     const bool end = pc == text.size();
     if (!end) {
       const BandwidthChannel::Transfer x = instruction_link_.reserve(now(), isa::kWordBytes);
+      instruction_bytes_.add(isa::kWordBytes, region, When::over(x.start, x.end));
       wait_until(x.end + (pc == 0 ? latency_ : 0));
-      instruction_bytes_ += isa::kWordBytes;
+      if (opcode_of(text[pc]) == isa::Opcode::tag) ++region;
     }
-    const Cycle ready = now();
+    buffer_full_cycles_.start(region, now());
     instruction_buffer_.write(end ? -1 : static_cast<int64_t>(pc));
-    buffer_full_cycles_ += now() - ready;
+    buffer_full_cycles_.stop(now());
   }
 }
 
@@ -101,26 +103,23 @@ Cycle HostInterface::transfer(const Issued& insn, Cycle start) {
   isa::unpack(insn.word, a);
   const bool to_chip = opcode_of(insn.word) == isa::Opcode::rhm;
   const uint64_t bytes = a.len * a.repeat;
-  ub_.stats().set_region(insn.region);
-  if (ctx_.compute_values) {
-    std::vector<uint8_t> block(a.len);
+  if (ctx_.compute_values)
     for (uint64_t i = 0; i < a.repeat; ++i) {
       const uint64_t h = a.host + i * a.host_stride, u = a.ub + i * a.ub_stride;
-      if (to_chip) {
-        host_.read(h, block.data(), a.len);
-        ub_.write(u, block.data(), a.len);
-      } else {
-        ub_.read(u, block.data(), a.len);
-        host_.write(h, block.data(), a.len);
-      }
+      if (to_chip)
+        host_.read(h, ub_.data(u), a.len);
+      else
+        host_.write(h, ub_.data(u), a.len);
     }
-  } else if (to_chip) {
-    ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride});
-  } else {
-    ub_.note_read(bytes);
-  }
-  (to_chip ? read_bytes_ : write_bytes_) += bytes;
-  return data_link_.reserve(start, bytes).end + latency_;
+  // The bytes move as the link carries them.
+  const BandwidthChannel::Transfer x = data_link_.reserve(start, bytes);
+  const When moving = When::over(x.start, x.end);
+  if (to_chip)
+    ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride}, insn.region, moving);
+  else
+    ub_.note_read(bytes, insn.region, moving);
+  (to_chip ? read_bytes_ : write_bytes_).add(bytes, insn.region, moving);
+  return x.end + latency_;
 }
 
 Cycle HostInterface::load_weights(const Issued& insn, Cycle start) {
@@ -133,13 +132,16 @@ Cycle HostInterface::load_weights(const Issued& insn, Cycle start) {
                             "that takes its last tile (`sync units=matrix`) first");
     return kNever;
   }
+  const BandwidthChannel::Transfer x = data_link_.reserve(start, a.len * a.repeat);
+  const When moving = When::over(x.start, x.end);
   std::vector<uint8_t> block(a.len);
   for (uint64_t i = 0; i < a.repeat; ++i) {
     if (ctx_.compute_values) host_.read(a.host + i * a.host_stride, block.data(), a.len);
-    weights_.load(a.dram + i * a.dram_stride, ctx_.compute_values ? block.data() : nullptr, a.len);
+    weights_.load(a.dram + i * a.dram_stride, ctx_.compute_values ? block.data() : nullptr, a.len, insn.region,
+                  moving);
   }
-  weight_load_bytes_ += a.len * a.repeat;
-  return data_link_.reserve(start, a.len * a.repeat).end + latency_;
+  weight_load_bytes_.add(a.len * a.repeat, insn.region, moving);
+  return x.end + latency_;
 }
 
 Cycle HostInterface::host_op(const Issued& insn, Cycle start) {
@@ -153,10 +155,10 @@ Cycle HostInterface::host_op(const Issued& insn, Cycle start) {
     const std::vector<uint8_t> dst = isa::host::compute(a.fn, src.data(), a.rows, a.cols, params.data());
     host_.write(a.dst, dst.data(), dst.size());
   }
-  ++host_ops_;
+  host_ops_.add(1, insn.region, When::at(start));
   // The host reads the operand and writes the result.
   const Cycle done = op_rate_.reserve(start + op_latency_, 2 * bytes).end;
-  host_op_cycles_ += done - start;
+  host_op_cycles_.add(done - start, insn.region, When::over(start, done));
   return done;
 }
 
@@ -166,7 +168,6 @@ void HostInterface::run() {
     if (!ctx_.check_hazards(insn)) return;
     const Cycle start = now();
     active_pc_ = insn.pc;
-    stats_.set_region(insn.region);
     Cycle done;
     switch (opcode_of(insn.word)) {
       case isa::Opcode::ldw: done = load_weights(insn, start); break;
@@ -175,7 +176,7 @@ void HostInterface::run() {
     }
     if (done == kNever) return;
     ctx_.set_done(insn.seq, done);
-    busy_cycles_ += done - start;
+    busy_cycles_.add(done - start, insn.region, When::over(start, done));
     ctx_.trace_slice("host_interface", insn, start, done);
     wait_until(done);
     active_pc_ = -1;

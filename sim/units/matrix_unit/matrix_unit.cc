@@ -59,17 +59,22 @@ std::string MatrixUnit::prepare(const isa::Word& word, Footprint* footprint) {
   return {};
 }
 
-void MatrixUnit::enter_region(size_t region) {
-  stats_.set_region(region);
-  ub_.stats().set_region(region);
-  acc_.stats().set_region(region);
+void MatrixUnit::count_vectors(size_t region, uint64_t k, uint64_t n, When entering) {
+  vectors_.add(1, region, entering);
+  array_active_cycles_.add(1, region, entering);
+  useful_macs_.add(k * n, region, entering);
+  unused_macs_.add(rows_ * cols_ - k * n, region, entering);
+  ub_.note_read(k, region, entering);
 }
 
-void MatrixUnit::account(const Issued& insn, uint64_t vectors, uint64_t k, Cycle first, Cycle end) {
-  vectors_ += vectors;
-  ub_.note_read(vectors * k);
-  acc_.count_row_writes(vectors);
-  ctx_.trace_slice("matrix_unit", insn, first, end);
+void MatrixUnit::begin_weight_wait(size_t region) {
+  if (shadow_ == Shadow::kFull) return;
+  (shadow_ == Shadow::kLoading ? weight_shift_cycles_ : weight_stall_cycles_).start(region, now());
+}
+
+void MatrixUnit::end_weight_wait() {
+  weight_stall_cycles_.stop(now());
+  weight_shift_cycles_.stop(now());
 }
 
 // ---------------------------------------------------------------- fast fidelity
@@ -80,11 +85,15 @@ void MatrixUnit::load_fast() {
     wait_until(free_at_);
     while (fifo_.empty()) sc_core::wait(fifo_.changed());
     wait_until(fifo_.head().arrival);
-    shadow_start_ = now();
     shadow_tile_ = fifo_.pop();
     shadow_ = Shadow::kLoading;
     shadow_state_ = 1;
-    ++tiles_shifted_;
+    tiles_shifted_.add(1, shadow_tile_.region, When::at(now()));
+    // An mmul waiting for this tile now waits for its shift.
+    if (waiting_pc_ >= 0) {
+      weight_stall_cycles_.stop(now());
+      weight_shift_cycles_.start(waiting_region_, now());
+    }
     sc_core::wait(cycles(rows_));
     shadow_ = Shadow::kFull;
     shadow_state_ = 2;
@@ -96,18 +105,16 @@ void MatrixUnit::run_fast() {
   Cycle next_vector = 0;  // first cycle the next vector may enter
   for (;;) {
     const Issued insn = queue_.take_when_ready(next_vector);
-    enter_region(insn.region);
     isa::MatMulArgs a;
     isa::unpack(insn.word, a);
     if (a.swap) {
-      const Cycle ready = now();
-      waiting_pc_ = insn.pc;
-      while (shadow_ != Shadow::kFull) sc_core::wait(shadow_changed_);
-      waiting_pc_ = -1;
       // Waiting before the shift began is a weight stall; during it, a weight shift.
-      const Cycle shift_from = std::max(ready, shadow_start_);
-      weight_stall_cycles_ += shift_from - ready;
-      weight_shift_cycles_ += now() - shift_from;
+      waiting_pc_ = insn.pc;
+      waiting_region_ = insn.region;
+      begin_weight_wait(insn.region);
+      while (shadow_ != Shadow::kFull) sc_core::wait(shadow_changed_);
+      end_weight_wait();
+      waiting_pc_ = -1;
       // The replaced register frees when its last vector has left the top row.
       free_at_ = (active_ && active_used_) ? last_vector_ + cols_ : now();
       active_ = std::move(shadow_tile_);
@@ -133,11 +140,12 @@ void MatrixUnit::run_fast() {
         for (uint64_t i = 0; i < a.rows; ++i) acc_.store(a.acc + l * a.rows + i, out.data() + i * n, n, a.accumulate);
       }
     }
-    account(insn, vectors, k, first, last + v);
-    array_active_cycles_ += vectors;
-    input_stall_cycles_ += vectors * (v - 1);
-    useful_macs_ += vectors * k * n;
-    unused_macs_ += vectors * (rows_ * cols_ - k * n);
+    // Vector i enters at first + i v and leaves its row in the accumulators rows + cols - 1 cycles later;
+    // the port spends the v - 1 cycles after each entry on the rest of the vector.
+    count_vectors(insn.region, k, n, When::every(first, v, vectors));
+    acc_.count_row_writes(1, insn.region, When::every(first + rows_ + cols_ - 1, v, vectors));
+    if (v > 1) input_stall_cycles_.add(v - 1, insn.region, When::windows(first + 1, v - 1, v, vectors));
+    ctx_.trace_slice("matrix_unit", insn, first, last + v);
     last_vector_ = last;
     active_used_ = true;
     next_vector = last + v;
@@ -154,7 +162,7 @@ void MatrixUnit::start_shift_pe(uint8_t reg) {
   shadow_state_ = 1;
   shadow_reg_ = reg;
   shift_step_ = 0;
-  ++tiles_shifted_;
+  tiles_shifted_.add(1, shadow_tile_.region, When::at(now()));
   chain_rows_.assign(rows_ * cols_, 0);
   const WeightTile& t = shadow_tile_;
   if (!t.data.empty())
@@ -185,6 +193,7 @@ void MatrixUnit::run_pe() {
     Cycle first = 0;
     uint64_t vectors = 0;
     uint64_t k = 0;
+    size_t region = 0;
   };
   std::vector<VectorMeta> meta(rows_ + cols_ + 2);
   std::optional<Current> cur;
@@ -204,6 +213,9 @@ void MatrixUnit::run_pe() {
       if (moving) {
         sc_core::wait(cycles(1));
       } else {
+        // Cycles slept through while an mmul waited for a tile that had not arrived are weight stalls.
+        const bool stalled = cur && !cur->started;
+        if (stalled) weight_stall_cycles_.start(cur->insn.region, last_cycle + 1);
         Cycle wake = kNever;
         if (!cur && !queue_.empty()) wake = std::max(queue_.head().issued + 1, next_allowed);
         if (shadow_ == Shadow::kEmpty && !fifo_.empty()) wake = std::min(wake, fifo_.head().arrival);
@@ -215,8 +227,7 @@ void MatrixUnit::run_pe() {
           sc_core::wait(queue_.pushed() | fifo_.changed());
         }
         if (now() <= last_cycle) wait_until(last_cycle + 1);
-        // Cycles slept through while an mmul waited for a tile that had not arrived are weight stalls.
-        if (cur && !cur->started) weight_stall_cycles_ += now() - last_cycle - 1;
+        if (stalled) weight_stall_cycles_.stop(now());
       }
     }
     const Cycle t = now();
@@ -225,7 +236,6 @@ void MatrixUnit::run_pe() {
     if (!cur && !queue_.empty() && std::max(queue_.head().issued + 1, next_allowed) <= t) {
       cur.emplace();
       cur->insn = queue_.take();
-      enter_region(cur->insn.region);
       isa::unpack(cur->insn.word, cur->a);
     }
 
@@ -267,15 +277,17 @@ void MatrixUnit::run_pe() {
         const bool last = cur->next + 1 == vectors;
         meta[next_tag % meta.size()] = {a.acc + cur->next, a.accumulate, static_cast<uint32_t>(n),
                                         cur->insn.seq,     cur->insn.pc, last,
-                                        cur->first,        vectors,      k};
+                                        cur->first,        vectors,      k,
+                                        cur->insn.region};
         in = {x.data(), *active_reg, next_tag++};
         injection = &in;
-        ++array_active_cycles_;
-        useful_macs_ += k * n;
-        unused_macs_ += rows_ * cols_ - k * n;
-        next_allowed = t + ub_.port_cycles(k);
+        count_vectors(cur->insn.region, k, n, When::at(t));
+        // The port spends v cycles on every vector; those after its entry wait for the rest of it.
+        const Cycle v = ub_.port_cycles(k);
+        if (v > 1) input_stall_cycles_.add(v - 1, cur->insn.region, When::windows(t + 1, v - 1, v, 1));
+        next_allowed = t + v;
         if (last) {
-          account(cur->insn, vectors, k, cur->first, t + ub_.port_cycles(k));
+          ctx_.trace_slice("matrix_unit", cur->insn, cur->first, t + ub_.port_cycles(k));
           cur.reset();
           active_pc_ = -1;
         } else {
@@ -283,8 +295,6 @@ void MatrixUnit::run_pe() {
         }
       }
     }
-    // The port spends v cycles on every vector; those after an entry wait for the next.
-    if (injection == nullptr && t < next_allowed) ++input_stall_cycles_;
 
     // One cycle of the array; results leaving the bottom are written now.
     outs.clear();
@@ -292,7 +302,10 @@ void MatrixUnit::run_pe() {
     for (const SystolicArray::Output& o : outs) {
       const VectorMeta& m = meta[o.tag % meta.size()];
       if (o.col < m.n && ctx_.compute_values) acc_.store_lane(m.acc_row, o.col, o.value, m.accumulate);
-      if (o.col == cols_ - 1 && m.last) ctx_.set_done(m.seq, t + 1);
+      if (o.col == cols_ - 1) {
+        acc_.count_row_writes(1, m.region, When::at(t));
+        if (m.last) ctx_.set_done(m.seq, t + 1);
+      }
     }
 
     // The shift chain: a new tile starts once it has arrived and no input in
@@ -311,7 +324,7 @@ void MatrixUnit::run_pe() {
         shadow_state_ = 2;
       }
     }
-    if (waited_for_weights) ++(shifted ? weight_shift_cycles_ : weight_stall_cycles_);
+    if (waited_for_weights) (shifted ? weight_shift_cycles_ : weight_stall_cycles_).add(1, cur->insn.region, When::at(t));
 
     last_cycle = t;
   }

@@ -60,9 +60,11 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
   void load_fast();
   void run_pe();
   void start_shift_pe(uint8_t reg);
-  // Shared bookkeeping of one mmul: counters and the trace.
-  void enter_region(size_t region);  // this unit's counts, and its traffic, belong to a layer
-  void account(const Issued& insn, uint64_t vectors, uint64_t k, Cycle first, Cycle end);
+  // The counts of vectors of a k x n tile entering the array in the cycles of `entering`.
+  void count_vectors(size_t region, uint64_t k, uint64_t n, When entering);
+  // fast: an mmul of `region` waits for the shadow tile (a weight stall, then a shift) until it is full.
+  void begin_weight_wait(size_t region);
+  void end_weight_wait();
 
   ChipContext& ctx_;
   UnifiedBuffer& ub_;
@@ -75,7 +77,6 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
   std::optional<WeightTile> active_;
   WeightTile shadow_tile_;
   Shadow shadow_ = Shadow::kEmpty;
-  Cycle shadow_start_ = 0;  // shift start of the shadow tile
   Cycle free_at_ = 0;       // when the register the next tile goes into is free
   Cycle last_vector_ = 0;   // entry cycle of the last vector that used the active tile
   bool active_used_ = false;
@@ -94,6 +95,7 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
 
   // What the unit is waiting for, for a deadlock report.
   int64_t waiting_pc_ = -1;
+  size_t waiting_region_ = 0;
 
   StatGroup stats_{"matrix_unit"};
   Counter& array_active_cycles_ =

@@ -60,13 +60,14 @@ void Sequencer::issue() {
       ctx_.raise(f.pc, "illegal instruction: " + error);
       return;
     }
-    ++instructions_;
-    ++by_opcode_[insn.spec->opcode];
     ctx_.scoreboard.retire(now());
+    // Counts booked for earlier cycles are final: keeping them settled keeps the bookings few.
+    for (StatGroup* g : ctx_.stat_groups) ctx_.settle(*g, now());
     const Cycle start = now();
     Issued base;
     base.region = regions_.size();
-    stats_.set_region(base.region);
+    instructions_.add(1, base.region, When::at(start));
+    ++by_opcode_[insn.spec->opcode];
     base.pc = f.pc;
     base.word = word;
     base.rounding = rounding_;
@@ -74,13 +75,14 @@ void Sequencer::issue() {
       case isa::Opcode::nop: {
         isa::IdleArgs a;
         isa::unpack(word, a);
-        nop_cycles_ += a.repeat;
+        nop_cycles_.add(a.repeat, base.region, When::over(start, start + a.repeat));
         next_free = start + a.repeat;
         continue;
       }
       case isa::Opcode::halt:
+        halt_wait_cycles_.start(base.region, start);
         wait_for_units(kAllUnits);
-        halt_wait_cycles_ += now() - start;
+        halt_wait_cycles_.stop(now());
         halted_ = true;
         halt_cycle_ = now();
         sc_core::sc_stop();
@@ -88,8 +90,9 @@ void Sequencer::issue() {
       case isa::Opcode::sync: {
         isa::SyncArgs a;
         isa::unpack(word, a);
+        raw_stall_cycles_.start(base.region, start);
         wait_for_units(static_cast<uint32_t>(a.units));
-        raw_stall_cycles_ += now() - start;
+        raw_stall_cycles_.stop(now());
         break;
       }
       case isa::Opcode::setcfg: {
@@ -107,8 +110,9 @@ void Sequencer::issue() {
       case isa::Opcode::intr: {
         isa::InterruptArgs a;
         isa::unpack(word, a);
+        halt_wait_cycles_.start(base.region, start);
         wait_for_units(kAllUnits);
-        halt_wait_cycles_ += now() - start;
+        halt_wait_cycles_.stop(now());
         interrupts_.push_back({now(), f.pc, static_cast<uint32_t>(a.code)});
         break;
       }
@@ -116,7 +120,6 @@ void Sequencer::issue() {
         isa::TagArgs a;
         isa::unpack(word, a);
         regions_.push_back({now(), f.pc, static_cast<uint32_t>(a.id)});
-        stats_.set_region(regions_.size());
         break;
       }
       default:
@@ -142,9 +145,9 @@ bool Sequencer::dispatch(const isa::Instruction& insn, const Issued& base) {
   }
   Issued issued = base;
   issued.seq = ctx_.scoreboard.issue(base.pc, insn.spec->unit, std::move(footprint));
-  const Cycle start = now();
+  queue_full_cycles_.start(base.region, now());
   while (unit->queue().full()) sc_core::wait(unit->queue().taken());
-  queue_full_cycles_ += now() - start;
+  queue_full_cycles_.stop(now());
   issued.issued = now();
   unit->queue().push(issued);
   return true;

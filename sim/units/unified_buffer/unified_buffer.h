@@ -27,20 +27,14 @@ class UnifiedBuffer : public sc_core::sc_module {
   // Cycles one port needs for `bytes`.
   Cycle port_cycles(uint64_t bytes) const { return ceil_div(bytes, static_cast<uint64_t>(params_.row_bytes)); }
 
-  void read(uint64_t addr, void* dst, uint64_t n) {
-    std::memcpy(dst, bytes_.data() + addr, n);
-    read_bytes_ += n;
-  }
-  void write(uint64_t addr, const void* src, uint64_t n) {
-    std::memcpy(bytes_.data() + addr, src, n);
-    note_write(Strided{addr, n, 1, 0});
-  }
   // Direct views for the units' inner loops, which report their traffic with note_*.
   const uint8_t* data(uint64_t addr) const { return bytes_.data() + addr; }
   uint8_t* data(uint64_t addr) { return bytes_.data() + addr; }
-  void note_read(uint64_t n) { read_bytes_ += n; }
-  void note_write(const Strided& s) {
-    write_bytes_ += s.len * s.count;
+  // `bytes` read in each window of `when`, for an instruction of `region`.
+  void note_read(uint64_t bytes, size_t region, When when) { read_bytes_.add(bytes, region, when); }
+  // The bytes of `s`, written over the cycles of `when`.
+  void note_write(const Strided& s, size_t region, When when) {
+    write_bytes_.add(s.len * s.count, region, when);
     for (uint64_t i = 0; i < s.count; ++i) mark(s.base + i * s.stride, s.len);
   }
 

@@ -17,7 +17,8 @@
 namespace tpu::sim {
 
 struct WeightTile {
-  int64_t pc = 0;  // the rdw that brought it
+  int64_t pc = 0;      // the rdw that brought it
+  size_t region = 0;  // and its region
   uint32_t k = 0;  // rows used (input lanes)
   uint32_t n = 0;  // columns used (output lanes)
   bool is_unsigned = false;
@@ -36,9 +37,10 @@ class WeightFifo : public sc_core::sc_module {
   // Notified (after a delta) whenever a tile enters or leaves.
   const sc_core::sc_event& changed() const { return changed_; }
 
-  void push(WeightTile tile) {
-    ++tiles_in_;
-    bytes_ += uint64_t{tile.k} * tile.n;
+  // A tile of an rdw of `region`, counted when it arrives.
+  void push(WeightTile tile, size_t region) {
+    tiles_in_.add(1, region, When::at(tile.arrival));
+    bytes_.add(uint64_t{tile.k} * tile.n, region, When::at(tile.arrival));
     tiles_.push_back(std::move(tile));
     occupancy_ = tiles_.size();
     changed_.notify(sc_core::SC_ZERO_TIME);

@@ -13,9 +13,9 @@ WeightMemory::WeightMemory(sc_core::sc_module_name name, ChipContext& ctx, Weigh
   SC_THREAD(run);
 }
 
-void WeightMemory::load(uint64_t addr, const uint8_t* data, uint64_t len) {
+void WeightMemory::load(uint64_t addr, const uint8_t* data, uint64_t len, size_t region, When when) {
   if (data != nullptr) dram_.write(addr, data, len);
-  write_bytes_ += len;
+  write_bytes_.add(len, region, when);
 }
 
 int64_t WeightMemory::streaming_from(const Strided& range) const {
@@ -53,15 +53,15 @@ void WeightMemory::run() {
     // Decoupled access: the sequencer may move on once the addresses are sent.
     ctx_.set_done(insn.seq, now());
     active_pc_ = insn.pc;
-    stats_.set_region(insn.region);
     const uint64_t tile_bytes = a.k * a.n;
     for (uint64_t t = 0; t < a.repeat; ++t) {
       unread_ = Strided{a.dram + t * tile_bytes, (a.repeat - t) * tile_bytes, 1, 0};
-      const Cycle asked = now();
+      slot_wait_cycles_.start(insn.region, now());
       while (fifo_.full()) sc_core::wait(fifo_.changed());
-      slot_wait_cycles_ += now() - asked;
+      slot_wait_cycles_.stop(now());
       WeightTile tile;
       tile.pc = insn.pc;
+      tile.region = insn.region;
       tile.k = static_cast<uint32_t>(a.k);
       tile.n = static_cast<uint32_t>(a.n);
       tile.is_unsigned = a.uw;
@@ -73,11 +73,10 @@ void WeightMemory::run() {
         tile.data.resize(tile_bytes);
         dram_.read(a.dram + t * tile_bytes, reinterpret_cast<uint8_t*>(tile.data.data()), tile_bytes);
       }
-      read_bytes_ += bytes;
-      busy_cycles_ += x.end - x.start;
-      ++tiles_;
-      fifo_.stats().set_region(insn.region);
-      fifo_.push(std::move(tile));
+      read_bytes_.add(bytes, insn.region, When::over(x.start, x.end));
+      busy_cycles_.add(x.end - x.start, insn.region, When::over(x.start, x.end));
+      tiles_.add(1, insn.region, When::at(x.end));
+      fifo_.push(std::move(tile), insn.region);
     }
     active_pc_ = -1;
   }
