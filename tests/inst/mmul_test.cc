@@ -179,6 +179,26 @@ TEST_P(MatrixMultiply, AFaultCutsItsCountsAtTheFaultCycle) {
   EXPECT_TRUE(t.sim().result["throughput"]["inferences_per_s"].is_null());
 }
 
+TEST_P(MatrixMultiply, ThroughputBelievesStatedMacsOnlyUpToWhatTheArrayDid) {
+  const uint64_t B = 2, k = 8, n = 8;
+  for (const uint64_t stated : {B * k * n / 2, B * k * n * 1000}) {
+    InstTester t(sets());
+    t.code(".meta macs \"" + std::to_string(stated) + "\"\nrdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=2 stride=8 swap").run();
+    ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+    const auto& tp = t.sim().result["throughput"];
+    const bool believed = stated <= B * k * n;
+    const uint64_t macs = believed ? stated : B * k * n;
+    EXPECT_EQ(tp["macs"].get<uint64_t>(), macs);
+    EXPECT_EQ(tp["macs_from"], believed ? "program" : "matrix_unit.useful_macs");
+    EXPECT_EQ(tp.contains("warning"), !believed);
+    if (!believed) {
+      EXPECT_EQ(tp["stated_macs"].get<uint64_t>(), stated);
+    }
+    const double seconds = t.sim().cycles() / (t.params().clock_mhz * 1e6);
+    EXPECT_NEAR(tp["tops"].get<double>(), 2.0 * macs / seconds / 1e12, 1e-15);
+  }
+}
+
 TEST_P(MatrixMultiply, MultiplyBeforeAnyTileFaultsAtIssue) {
   InstTester t(sets());
   t.code("nop\nmmul ub=0 acc=0 rows=1 stride=8").run();
