@@ -50,13 +50,17 @@ struct SequencerParams {
 };
 
 struct HostInterfaceParams {
-  double bandwidth_gb_s;  // 1e9 bytes per second
+  double bandwidth_gb_s;  // 1e9 bytes per second, in each direction
   double latency_ns;
+  int64_t packet_bytes;
   double op_latency_ns;
   double op_bandwidth_gb_s;
   void visit(ParamVisitor& v) {
-    v.field("bandwidth_gb_s", bandwidth_gb_s, "GB/s", "Host link bandwidth (instructions and data)", 1e-3, 1e6);
+    v.field("bandwidth_gb_s", bandwidth_gb_s, "GB/s",
+            "Host link bandwidth in each direction (full duplex: host to chip, chip to host)", 1e-3, 1e6);
     v.field("latency_ns", latency_ns, "ns", "Latency of one host transfer", 0, 1e9);
+    v.field("packet_bytes", packet_bytes, "bytes",
+            "Largest data packet: instruction words interleave with a transfer's packets", 1, 1 << 30);
     v.field("op_latency_ns", op_latency_ns, "ns", "Host operation (hop): interrupt to the host and its reply", 0, 1e9);
     v.field("op_bandwidth_gb_s", op_bandwidth_gb_s, "GB/s",
             "Host operation (hop): bytes the host reads and writes per second (operand plus result)", 1e-3, 1e6);

@@ -39,6 +39,57 @@ TEST(HostTransfer, TakesTheLinkLatencyPlusItsBytesAtTheLinkBandwidth) {
   EXPECT_EQ(t.sim().stat("host_interface", "busy_cycles"), T.host_transfer(bytes) + T.host_latency());
 }
 
+// A program of one transfer followed by `tags` tags, with an instruction buffer that never fills.
+std::string transfer_then_tags(const std::string& transfer, int tags) {
+  std::string code = transfer + "\n";
+  for (int i = 0; i < tags; ++i) code += "tag id=" + std::to_string(i) + "\n";
+  return code;
+}
+
+TEST(HostTransfer, ReadsShareTheHostToChipChannelWithInstructionWordsPacketByPacket) {
+  // While the rhm's packets cross the link, the words behind it take turns
+  // with them: one word after each packet but the last.
+  const uint64_t len = 4000, tags = 40;
+  InstTester t({"sequencer.instruction_buffer=64"});
+  t.code(transfer_then_tags("rhm host=0 ub=0 len=4000", tags)).run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const Timing& T = t.timing();
+  const uint64_t packet = static_cast<uint64_t>(T.p.host_interface.packet_bytes);
+  const uint64_t packets = (len + packet - 1) / packet;
+  const uint64_t start = T.issue(0) + 1;
+  // Word 0 arrives after the latency; words 1, 2, ... stream from then on (Timing::arrival). The
+  // rhm's first packet goes when the word on the link at its start has arrived.
+  const uint64_t stream = T.arrival(0);
+  uint64_t before = 0;  // words 1.. that went on the link before the rhm started
+  while (stream + T.host_transfer(32 * before) < start) ++before;
+  ASSERT_LT(before + packets, tags) << "words must be waiting for the whole transfer";
+  const uint64_t data_end = stream + T.host_transfer(32 * before + len + 32 * (packets - 1));
+  const auto s = t.sim().slices("host_interface");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].end, data_end + T.host_latency());
+  // The word after the interleaved ones follows the last packet in the same stream.
+  const uint64_t next = before + packets;  // its pc
+  const auto& regions = t.sim().result["regions"];
+  EXPECT_EQ(regions[next - 1]["cycle"].get<uint64_t>(),
+            std::max(stream + T.host_transfer(32 * next + len) + T.p.sequencer.pipeline_stages - 1,
+                     regions[next - 2]["cycle"].get<uint64_t>() + 1));
+  EXPECT_EQ(t.sim().stat("host_interface", "instruction_bytes"), 32 * (tags + 2));
+}
+
+TEST(HostTransfer, WritesUseTheChipToHostChannelAndLeaveInstructionWordsAlone) {
+  // Full duplex: a long whm does not delay the words coming the other way.
+  const uint64_t len = 4000, tags = 40;
+  InstTester t({"sequencer.instruction_buffer=64"});
+  t.code(transfer_then_tags("whm host=0 ub=0 len=4000", tags)).run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const Timing& T = t.timing();
+  const auto& regions = t.sim().result["regions"];
+  for (uint64_t pc = 1; pc <= tags; ++pc) EXPECT_EQ(regions[pc - 1]["cycle"].get<uint64_t>(), T.issue(pc)) << pc;
+  const auto s = t.sim().slices("host_interface");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].end, T.issue(0) + 1 + T.host_transfer(len) + T.host_latency());
+}
+
 TEST(HostTransfer, TransfersRunOneAfterAnother) {
   InstTester t;
   t.code("rhm host=0 ub=0 len=100\nrhm host=0 ub=100 len=100").run();

@@ -14,13 +14,15 @@ HostInterface::HostInterface(sc_core::sc_module_name name, ChipContext& ctx, Uni
       weights_(weights),
       host_(host_memory),
       instruction_buffer_(instruction_buffer),
-      instruction_link_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
-      data_link_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
+      to_chip_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
+      to_host_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
+      packet_bytes_(static_cast<uint64_t>(ctx.params.host_interface.packet_bytes)),
       latency_(ns_to_cycles(ctx.params.host_interface.latency_ns, ctx.params.clock_mhz)),
       op_latency_(ns_to_cycles(ctx.params.host_interface.op_latency_ns, ctx.params.clock_mhz)),
       op_rate_(ctx.params.host_interface.op_bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
       queue_(static_cast<size_t>(ctx.params.sequencer.unit_queue)) {
-  SC_THREAD(deliver);
+  SC_THREAD(downstream);
+  SC_THREAD(accept);
   SC_THREAD(run);
 }
 
@@ -81,21 +83,70 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
   }
 }
 
-void HostInterface::deliver() {
+void HostInterface::downstream() {
   const auto& text = ctx_.program.text;
-  size_t region = 0;  // tags before this word: the region it will issue in
-  for (size_t pc = 0; pc <= text.size(); ++pc) {
-    const bool end = pc == text.size();
-    if (!end) {
-      const BandwidthChannel::Transfer x = instruction_link_.reserve(now(), isa::kWordBytes);
-      instruction_bytes_.add(isa::kWordBytes, region, When::over(x.start, x.end));
-      wait_until(x.end + (pc == 0 ? latency_ : 0));
-      if (opcode_of(text[pc]) == isa::Opcode::tag) ++region;
+  size_t pc = 0;
+  size_t region = 0;       // tags before this word: the region it will issue in
+  bool data_turn = false;  // a packet goes next if both wait
+  for (;;) {
+    const bool word = pc < text.size() && !word_waiting_;
+    const bool data = data_left_ > 0;
+    if (!word && !data) {
+      if (pc == text.size() && !word_waiting_) {  // the end of the program: no word, only a mark
+        arrived_pc_ = -1;
+        word_waiting_ = true;
+        word_arrived_.notify(sc_core::SC_ZERO_TIME);
+        ++pc;
+        continue;
+      }
+      sc_core::wait(word_accepted_ | data_posted_);
+      continue;
     }
-    buffer_full_cycles_.start(region, now());
-    instruction_buffer_.write(end ? -1 : static_cast<int64_t>(pc));
-    buffer_full_cycles_.stop(now());
+    if (word && !(data && data_turn)) {
+      const BandwidthChannel::Transfer x = to_chip_.reserve(now(), isa::kWordBytes);
+      instruction_bytes_.add(isa::kWordBytes, region, When::over(x.start, x.end));
+      wait_until(x.end + (pc == 0 ? latency_ : 0));  // later words stream behind the first
+      arrived_pc_ = static_cast<int64_t>(pc);
+      arrived_region_ = region;
+      if (opcode_of(text[pc]) == isa::Opcode::tag) ++region;
+      ++pc;
+      word_waiting_ = true;
+      word_arrived_.notify(sc_core::SC_ZERO_TIME);
+      data_turn = true;
+    } else {
+      const uint64_t packet = std::min(packet_bytes_, data_left_);
+      const BandwidthChannel::Transfer x = to_chip_.reserve(now(), packet);
+      if (data_.start == kNever) data_.start = x.start;
+      wait_until(x.end);
+      data_left_ -= packet;
+      data_turn = false;
+      if (data_left_ == 0) {
+        data_.end = x.end;
+        data_sent_.notify(sc_core::SC_ZERO_TIME);
+      }
+    }
   }
+}
+
+void HostInterface::accept() {
+  for (;;) {
+    while (!word_waiting_) sc_core::wait(word_arrived_);
+    buffer_full_cycles_.start(arrived_region_, now());
+    instruction_buffer_.write(arrived_pc_);
+    buffer_full_cycles_.stop(now());
+    word_waiting_ = false;
+    word_accepted_.notify(sc_core::SC_ZERO_TIME);
+    if (arrived_pc_ < 0) return;
+  }
+}
+
+BandwidthChannel::Transfer HostInterface::send_to_chip(uint64_t bytes) {
+  if (bytes == 0) return {now(), now()};
+  data_left_ = bytes;
+  data_ = {kNever, kNever};
+  data_posted_.notify(sc_core::SC_ZERO_TIME);
+  sc_core::wait(data_sent_);
+  return data_;
 }
 
 Cycle HostInterface::transfer(const Issued& insn, Cycle start) {
@@ -112,7 +163,7 @@ Cycle HostInterface::transfer(const Issued& insn, Cycle start) {
         host_.write(h, ub_.data(u), a.len);
     }
   // The bytes move as the link carries them.
-  const BandwidthChannel::Transfer x = data_link_.reserve(start, bytes);
+  const BandwidthChannel::Transfer x = to_chip ? send_to_chip(bytes) : to_host_.reserve(start, bytes);
   const When moving = When::over(x.start, x.end);
   if (to_chip)
     ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride}, insn.region, moving);
@@ -122,7 +173,7 @@ Cycle HostInterface::transfer(const Issued& insn, Cycle start) {
   return x.end + latency_;
 }
 
-Cycle HostInterface::load_weights(const Issued& insn, Cycle start) {
+Cycle HostInterface::load_weights(const Issued& insn) {
   isa::WeightLoadArgs a;
   isa::unpack(insn.word, a);
   const Strided dram{a.dram, a.len, a.repeat, a.dram_stride};
@@ -132,7 +183,7 @@ Cycle HostInterface::load_weights(const Issued& insn, Cycle start) {
                             "that takes its last tile (`sync units=matrix`) first");
     return kNever;
   }
-  const BandwidthChannel::Transfer x = data_link_.reserve(start, a.len * a.repeat);
+  const BandwidthChannel::Transfer x = send_to_chip(a.len * a.repeat);
   const When moving = When::over(x.start, x.end);
   std::vector<uint8_t> block(a.len);
   for (uint64_t i = 0; i < a.repeat; ++i) {
@@ -170,7 +221,7 @@ void HostInterface::run() {
     active_pc_ = insn.pc;
     Cycle done;
     switch (opcode_of(insn.word)) {
-      case isa::Opcode::ldw: done = load_weights(insn, start); break;
+      case isa::Opcode::ldw: done = load_weights(insn); break;
       case isa::Opcode::hop: done = host_op(insn, start); break;
       default: done = transfer(insn, start); break;
     }

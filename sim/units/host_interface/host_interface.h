@@ -1,13 +1,17 @@
 #pragma once
 
-// HostInterface: the link to the host. It streams the program's instruction
-// words into the chip's instruction buffer (the host sends a word whenever
-// the buffer has room), and executes, one at a time: `rhm` and `whm` (host
-// memory <-> unified buffer) and `ldw` (host memory -> weight DRAM), each
-// costing the link latency plus its bytes at the link bandwidth; and `hop`,
-// a step the host computes (an interrupt round trip plus its operand bytes at
-// the host's processing rate). Instruction words and data use separate
-// directions of the link budget.
+// HostInterface: the link to the host, full duplex: one channel per
+// direction, each at the link bandwidth. Host to chip carries the program's
+// instruction words (the host sends the next word once the chip has taken
+// the last into its instruction buffer) and the data of `rhm` (host memory ->
+// unified buffer) and `ldw` (host memory -> weight DRAM); chip to host carries
+// the data of `whm`. On the host-to-chip channel a transfer moves in packets
+// of at most `packet_bytes`; when a word and a packet are both waiting they
+// take turns, one word after each packet, so neither starves the other. The
+// interface executes its instructions one at a time, each costing its bytes
+// on its channel plus the link latency; `hop` is a step the host computes on
+// host memory (an interrupt round trip plus its operand and result bytes at
+// the host's processing rate) and moves nothing over the link.
 
 #include <systemc>
 
@@ -32,11 +36,14 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, active_pc_, "host_interface.pc"); }
 
  private:
-  void deliver();
+  void downstream();  // the host-to-chip channel
+  void accept();      // arrived words into the instruction buffer
   void run();
+  // Sends `bytes` of the running rhm or ldw over the host-to-chip channel; returns when the last has gone.
+  BandwidthChannel::Transfer send_to_chip(uint64_t bytes);
   // Each returns the instruction's last cycle of work, from `start`.
   Cycle transfer(const Issued& insn, Cycle start);
-  Cycle load_weights(const Issued& insn, Cycle start);
+  Cycle load_weights(const Issued& insn);
   Cycle host_op(const Issued& insn, Cycle start);
 
   ChipContext& ctx_;
@@ -45,8 +52,18 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   PagedMemory& host_;
   sc_core::sc_fifo<int64_t>& instruction_buffer_;
   int64_t active_pc_ = -1;  // the transfer in progress, for waveforms
-  BandwidthChannel instruction_link_;
-  BandwidthChannel data_link_;
+  BandwidthChannel to_chip_;
+  BandwidthChannel to_host_;
+  uint64_t packet_bytes_;
+  // Between run() and downstream(): the bytes of the running transfer not yet sent.
+  uint64_t data_left_ = 0;
+  BandwidthChannel::Transfer data_{0, 0};
+  sc_core::sc_event data_posted_, data_sent_;
+  // Between downstream() and accept(): a word that has arrived and waits for room.
+  bool word_waiting_ = false;
+  int64_t arrived_pc_ = 0;
+  size_t arrived_region_ = 0;
+  sc_core::sc_event word_arrived_, word_accepted_;
   Cycle latency_;
   Cycle op_latency_;
   BandwidthChannel op_rate_;  // the host's processing of hop operands
