@@ -18,6 +18,7 @@
 #include "sim/base/params.h"
 #include "sim/base/scoreboard.h"
 #include "sim/base/stats.h"
+#include "sim/base/sync_waits.h"
 #include "sim/base/trace.h"
 
 namespace tpu::sim {
@@ -54,6 +55,7 @@ struct ChipContext {
   const isa::Program& program;
   Scoreboard scoreboard;
   TileShapes tile_shapes;
+  SyncWaits sync_waits;  // the sequencer's waits for units other than the matrix unit
   bool compute_values = true;           // false: timing only (--no-values)
   TraceRecorder* trace = nullptr;       // optional
   std::optional<FaultInfo> fault;       // the first fault raised

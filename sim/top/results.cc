@@ -129,8 +129,8 @@ nlohmann::json to_json(const RunRecord& run) {
                     {{"macs", stat(o, "matrix_unit", "unused_macs")},
                      {"share_of_peak", peak_macs > 0 ? stat(o, "matrix_unit", "unused_macs") / peak_macs : 0.0}}},
                    {"raw_stall",
-                    {{"cycles", stat(o, "sequencer", "raw_stall_cycles")},
-                     {"share", share(stat(o, "sequencer", "raw_stall_cycles"), o.cycles)}}},
+                    {{"cycles", stat(o, "matrix_unit", "raw_stall_cycles")},
+                     {"share", share(stat(o, "matrix_unit", "raw_stall_cycles"), o.cycles)}}},
                    {"input_stall",
                     {{"cycles", stat(o, "matrix_unit", "input_stall_cycles")},
                      {"share", share(stat(o, "matrix_unit", "input_stall_cycles"), o.cycles)}}}};
@@ -247,7 +247,7 @@ nlohmann::json layers_json(const RunRecord& run) {
     l["array_active_cycles"] = v("matrix_unit", "array_active_cycles");
     l["weight_stall_cycles"] = v("matrix_unit", "weight_stall_cycles");
     l["weight_shift_cycles"] = v("matrix_unit", "weight_shift_cycles");
-    l["raw_stall_cycles"] = v("sequencer", "raw_stall_cycles");
+    l["raw_stall_cycles"] = v("matrix_unit", "raw_stall_cycles");
     l["host_busy_cycles"] = v("host_interface", "busy_cycles");
     l["weight_dram_bytes"] = v("weight_memory", "read_bytes");
     l["host_bytes"] = v("host_interface", "host_read_bytes") + v("host_interface", "host_write_bytes") +

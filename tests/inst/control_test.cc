@@ -28,7 +28,7 @@ TEST(Sequencer, NopHoldsIssueForItsRepeatCount) {
   EXPECT_EQ(t.sim().stat("sequencer", "nop_cycles"), 50u);
 }
 
-TEST(Sequencer, SyncWaitsForTheNamedUnitAndCountsARawStall) {
+TEST(Sequencer, SyncWaitsForTheNamedUnit) {
   InstTester t;
   t.code("rhm host=0 ub=0 len=2000\nsync units=host\ntag id=7").run();
   ASSERT_TRUE(t.sim().halted());
@@ -36,13 +36,45 @@ TEST(Sequencer, SyncWaitsForTheNamedUnitAndCountsARawStall) {
   const Timing& T = t.timing();
   const uint64_t tag_cycle = t.sim().result["regions"][0]["cycle"].get<uint64_t>();
   EXPECT_EQ(tag_cycle, s[0].end + 1);  // sync issues when the transfer is done, the tag the cycle after
-  EXPECT_EQ(t.sim().stat("sequencer", "raw_stall_cycles"), s[0].end - T.issue(1));
+  EXPECT_EQ(t.sim().stat("sequencer", "sync_wait_cycles"), s[0].end - T.issue(1));
+  // No mmul waits behind it: not a RAW stall of the matrix unit.
+  EXPECT_EQ(t.sim().stat("matrix_unit", "raw_stall_cycles"), 0u);
+}
+
+TEST(Sequencer, RawStallsAreTheMatrixUnitsIdleCyclesBehindASyncOnAnotherUnit) {
+  // Layer 1 multiplies the host's input; layer 2 multiplies layer 1's
+  // activations. The matrix unit waits behind `sync units=host` for the input
+  // and behind `sync units=activation` for the activations: RAW stalls. The
+  // wait in `sync units=matrix` is its own drain, not a RAW stall.
+  InstTester t;
+  t.host(0, random_bytes(64, 1)).dram(0, random_bytes(128, 2));
+  t.code(
+       "rhm host=0 ub=0 len=64\nrdw dram=0 k=8 n=8 repeat=2\nsync units=host\n"
+       "mmul ub=0 acc=0 rows=8 stride=8 swap\nsync units=matrix\n"
+       "act acc=0 ub=64 rows=8 cols=8 stride=8 mult=1073741824 shift=0\nsync units=activation\n"
+       "mmul ub=64 acc=8 rows=8 stride=8 swap")
+      .run();
+  t.expect_matches_reference();
+  const Timing& T = t.timing();
+  const auto host = t.sim().slices("host_interface");
+  const auto act = t.sim().slices("activation_unit");
+  ASSERT_EQ(host.size(), 1u);
+  ASSERT_EQ(act.size(), 1u);
+  const uint64_t input_wait = host[0].end - T.issue(2);  // sync units=host, before the first mmul issues
+  const uint64_t act_wait = act[0].end - act[0].start + static_cast<uint64_t>(T.p.activation_unit.latency_cycles);
+  const auto& regions_free = t.sim().slices("matrix_unit");
+  ASSERT_EQ(regions_free.size(), 2u);
+  // The act issues the cycle its sync ends and the activation sync the cycle after; the act starts then.
+  EXPECT_EQ(t.sim().stat("matrix_unit", "raw_stall_cycles"), input_wait + act_wait);
+  EXPECT_GT(t.sim().stat("sequencer", "sync_wait_cycles"), input_wait + act_wait) << "the drain is not a RAW stall";
+  const auto& c = t.sim().result["counters"];
+  EXPECT_LE(c["raw_stall"]["cycles"].get<uint64_t>(), c["non_matrix"]["cycles"].get<uint64_t>());
 }
 
 TEST(Sequencer, SyncOnAnotherUnitDoesNotWait) {
   InstTester t;
   t.code("rhm host=0 ub=0 len=2000\nsync units=matrix|activation\ntag id=7").run();
-  EXPECT_EQ(t.sim().stat("sequencer", "raw_stall_cycles"), 0u);
+  EXPECT_EQ(t.sim().stat("sequencer", "sync_wait_cycles"), 0u);
   EXPECT_EQ(t.sim().result["regions"][0]["cycle"].get<uint64_t>(), t.timing().issue(2));
 }
 

@@ -130,9 +130,10 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
   }
   md << "\n## Performance counters\n\nShares of all cycles, as in the paper's Table 3: array active, weight stall, "
         "weight shift and non-matrix cycles add up to 100%; useful and unused MACs are shares of the array's peak; "
-        "RAW and input stalls are shares of all cycles. The model's RAW stalls are the cycles the "
-        "sequencer waits in a `sync`; while the matrix unit itself waits for weights they overlap the weight "
-        "stalls, so they are large for the memory-bound applications.\n\n"
+        "RAW and input stalls are shares of all cycles. As in the paper, they are counted from the matrix unit's "
+        "point of view: RAW stalls are the cycles it has nothing to run because its next `mmul` is held behind a "
+        "`sync` waiting for another unit's results, so they never overlap its active, weight-stall or "
+        "weight-shift cycles.\n\n"
      << "| app | array active | weight stall | weight shift | non-matrix | useful MACs | unused MACs | RAW stalls | "
         "input stalls |\n|---|---|---|---|---|---|---|---|---|\n";
   for (const App& a : apps) {

@@ -67,6 +67,10 @@ void MatrixUnit::count_vectors(size_t region, uint64_t k, uint64_t n, When enter
   ub_.note_read(k, region, entering);
 }
 
+void MatrixUnit::count_raw_stalls(Cycle idle_from, const Issued& next) {
+  ctx_.sync_waits.book_overlap(idle_from, next.issued, raw_stall_cycles_);
+}
+
 void MatrixUnit::begin_weight_wait(size_t region) {
   if (shadow_ == Shadow::kFull) return;
   (shadow_ == Shadow::kLoading ? weight_shift_cycles_ : weight_stall_cycles_).start(region, now());
@@ -105,6 +109,7 @@ void MatrixUnit::run_fast() {
   Cycle next_vector = 0;  // first cycle the next vector may enter
   for (;;) {
     const Issued insn = queue_.take_when_ready(next_vector);
+    count_raw_stalls(next_vector, insn);
     isa::MatMulArgs a;
     isa::unpack(insn.word, a);
     if (a.swap) {
@@ -203,6 +208,7 @@ void MatrixUnit::run_pe() {
   uint64_t next_tag = 0;
   std::vector<SystolicArray::Output> outs;
   std::vector<int16_t> x(rows_);
+  Cycle port_free = 0;  // the cycle after the last vector's port time
 
   for (;;) {
     if (last_cycle != kNever) {
@@ -236,6 +242,7 @@ void MatrixUnit::run_pe() {
     if (!cur && !queue_.empty() && std::max(queue_.head().issued + 1, next_allowed) <= t) {
       cur.emplace();
       cur->insn = queue_.take();
+      count_raw_stalls(port_free, cur->insn);
       isa::unpack(cur->insn.word, cur->a);
     }
 
@@ -286,6 +293,7 @@ void MatrixUnit::run_pe() {
         const Cycle v = ub_.port_cycles(k);
         if (v > 1) input_stall_cycles_.add(v - 1, cur->insn.region, When::windows(t + 1, v - 1, v, 1));
         next_allowed = t + v;
+        port_free = next_allowed;
         if (last) {
           ctx_.trace_slice("matrix_unit", cur->insn, cur->first, t + ub_.port_cycles(k));
           cur.reset();

@@ -62,6 +62,8 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
   void start_shift_pe(uint8_t reg);
   // The counts of vectors of a k x n tile entering the array in the cycles of `entering`.
   void count_vectors(size_t region, uint64_t k, uint64_t n, When entering);
+  // The unit was idle from `idle_from` until `next` issued: the sequencer's sync waits in between are RAW stalls.
+  void count_raw_stalls(Cycle idle_from, const Issued& next);
   // fast: an mmul of `region` waits for the shadow tile (a weight stall, then a shift) until it is full.
   void begin_weight_wait(size_t region);
   void end_weight_wait();
@@ -107,6 +109,9 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
       stats_.add("weight_stall_cycles", "cycles", "Cycles an mmul waited for its tile to reach the array");
   Counter& weight_shift_cycles_ =
       stats_.add("weight_shift_cycles", "cycles", "Cycles an mmul waited for its tile to finish shifting in");
+  Counter& raw_stall_cycles_ = stats_.add("raw_stall_cycles", "cycles",
+                                         "Cycles the unit had nothing to run because its next mmul was held behind a "
+                                         "sync waiting for another unit's results");
   Counter& input_stall_cycles_ =
       stats_.add("input_stall_cycles", "cycles", "Cycles the array waited for input vectors from the unified buffer");
   Counter& vectors_ = stats_.add("vectors", "vectors", "Input vectors multiplied");

@@ -90,9 +90,11 @@ void Sequencer::issue() {
       case isa::Opcode::sync: {
         isa::SyncArgs a;
         isa::unpack(word, a);
-        raw_stall_cycles_.start(base.region, start);
+        sync_wait_cycles_.start(base.region, start);
         wait_for_units(static_cast<uint32_t>(a.units));
-        raw_stall_cycles_.stop(now());
+        sync_wait_cycles_.stop(now());
+        if (a.units & ~(uint64_t{1} << static_cast<unsigned>(isa::Unit::matrix)))
+          ctx_.sync_waits.add(start, now(), base.region);
         break;
       }
       case isa::Opcode::setcfg: {

@@ -76,8 +76,8 @@ class Sequencer : public sc_core::sc_module {
 
   StatGroup stats_{"sequencer"};
   Counter& instructions_ = stats_.add("instructions", "instructions", "Instructions issued");
-  Counter& raw_stall_cycles_ =
-      stats_.add("raw_stall_cycles", "cycles", "Cycles issue waited in sync for results of earlier instructions");
+  Counter& sync_wait_cycles_ =
+      stats_.add("sync_wait_cycles", "cycles", "Cycles issue waited in sync for earlier instructions to finish");
   Counter& queue_full_cycles_ =
       stats_.add("queue_full_cycles", "cycles", "Cycles issue waited for room in a unit's queue");
   Counter& halt_wait_cycles_ = stats_.add("halt_wait_cycles", "cycles", "Cycles halt and intr waited for all units");
