@@ -7,9 +7,19 @@
 #include <exception>
 #include <iosfwd>
 
+namespace CLI {
+class App;
+class ParseError;
+}  // namespace CLI
+
 namespace tpu::cli {
 
 // Writes why `error` ended the command to `err` and returns the exit status it calls for.
 int report_error(std::exception_ptr error, std::ostream& err);
+
+// What parsing the command line of `app` ended with: a request for help
+// (printed to `out`, status 0) or a usage mistake (status 1, bad input), whose
+// message names the nearest valid subcommand or option to a mistyped one.
+int report_usage_error(const CLI::App& app, const CLI::ParseError& error, std::ostream& out, std::ostream& err);
 
 }  // namespace tpu::cli

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return tpu::cli::report_usage_error(app, e, std::cout, std::cerr);
   } catch (...) {
     return tpu::cli::report_error(std::current_exception(), std::cerr);
   }
