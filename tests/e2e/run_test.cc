@@ -422,6 +422,16 @@ TEST_F(RunCli, TimingOnlyRunsGiveTheSameCycles) {
   EXPECT_EQ(jv["units"], jt["units"]);
 }
 
+TEST_F(RunCli, TimingOnlyRunsRefuseToWriteOutputTensors) {
+  const Outcome r = tpusim(run_args() + "--no-values --output y=" + path("y.npy") + " --out " + path("r.json"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--no-values and --output cannot go together: a timing-only run computes no values"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(path("y.npy")));
+  EXPECT_FALSE(fs::exists(path("r.json")));
+}
+
 TEST_F(RunCli, CheckReportsEachFailedExpectationWithItsLine) {
   write("c.s", ".config " + kSrc +
                    "/configs/tiny.yaml\n"
