@@ -36,4 +36,10 @@ class SimFault : public std::runtime_error {
   FaultInfo info_;
 };
 
+// Not the program's doing nor the input's: the simulator itself broke an invariant
+// (a process threw what no unit is meant to throw). A bug in tpusim.
+struct InternalError : std::logic_error {
+  using std::logic_error::logic_error;
+};
+
 }  // namespace tpu::sim

@@ -128,9 +128,12 @@ RunOutcome Chip::run() {
   try {
     sc_core::sc_start(cycles(static_cast<Cycle>(params_.watchdog_cycles)), sc_core::SC_EXIT_ON_STARVATION);
   } catch (const sc_core::sc_report& r) {
-    // SystemC hands on what a process threw as a report: out of memory stays out of memory.
+    // SystemC hands on what a process threw as a report: out of memory stays out of memory;
+    // anything else is a bug in the simulator, not a fault of the program.
     if (std::string(r.what()).find("bad_alloc") != std::string::npos) throw std::bad_alloc();
-    throw std::runtime_error(std::string("the simulation stopped: ") + r.what());
+    const std::string process = r.get_process_name() ? r.get_process_name() : "";
+    throw InternalError(std::string("the simulation stopped: ") + r.get_msg_type() +
+                        (process.empty() ? "" : " in " + process) + ": " + r.get_msg());
   }
   RunOutcome out;
   out.halted = sequencer_->halted();

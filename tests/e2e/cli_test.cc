@@ -83,20 +83,44 @@ TEST_F(Cli, DisassemblingSomethingElseIsAClearError) {
   EXPECT_NE(r.output.find(path("notes.txt") + ": not a tpusim program (bad magic"), std::string::npos) << r.output;
 }
 
+// Command-line mistakes are bad input (status 1), as the README states, not the parser's own codes.
 TEST_F(Cli, MissingInputIsAClearError) {
   const Outcome r = tpusim("asm " + path("none.s"));
-  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("none.s"), std::string::npos) << r.output;
+  const Outcome config = tpusim("run -c " + path("none.yaml") + " -p " + path("none.tpb"));
+  EXPECT_EQ(config.status, 1);
+  EXPECT_NE(config.output.find("--config: File does not exist: " + path("none.yaml")), std::string::npos)
+      << config.output;
 }
 
 TEST_F(Cli, UnknownSubcommandAndOptionsAreRejected) {
-  EXPECT_NE(tpusim("frobnicate").status, 0);
-  EXPECT_NE(tpusim("asm --bogus " + kExample).status, 0);
-  EXPECT_NE(tpusim("").status, 0);
+  EXPECT_EQ(tpusim("frobnicate").status, 1);
+  EXPECT_EQ(tpusim("asm --bogus " + kExample).status, 1);
+  EXPECT_EQ(tpusim("").status, 1);
+  EXPECT_EQ(tpusim("run --set").status, 1);  // an option without its value
+}
+
+TEST_F(Cli, AMistypedSubcommandOrOptionGetsTheNearestValidOne) {
+  const Outcome sub = tpusim("rnu");
+  EXPECT_EQ(sub.status, 1);
+  EXPECT_NE(sub.output.find("unknown subcommand 'rnu'; did you mean 'run'?"), std::string::npos) << sub.output;
+  const Outcome option = tpusim("run --confg x");
+  EXPECT_EQ(option.status, 1);
+  EXPECT_NE(option.output.find("unknown option '--confg'; did you mean '--config'?"), std::string::npos)
+      << option.output;
+  const Outcome assigned = tpusim("run --no-valeus --confg=x");
+  EXPECT_EQ(assigned.status, 1);
+  EXPECT_NE(assigned.output.find("unknown option '--no-valeus'; did you mean '--no-values'?"), std::string::npos)
+      << assigned.output;
+  const Outcome far = tpusim("frobnicate");
+  EXPECT_NE(far.output.find("unknown subcommand 'frobnicate'"), std::string::npos) << far.output;
+  EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;
 }
 
 TEST_F(Cli, EverySubcommandHasHelp) {
-  for (const char* cmd : {"", "asm ", "disasm ", "isa "}) {
+  for (const char* cmd :
+       {"", "asm ", "disasm ", "isa ", "run ", "compile ", "check ", "report ", "onnx-test ", "bench "}) {
     const Outcome r = tpusim(std::string(cmd) + "--help");
     EXPECT_EQ(r.status, 0) << cmd;
     EXPECT_NE(r.output.find("Usage:"), std::string::npos) << cmd;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 namespace {
@@ -260,6 +261,63 @@ TEST_F(RunCli, WorkloadsCompileOnTheFly) {
   EXPECT_NE(r.output.find("fc1"), std::string::npos) << r.output;
 }
 
+// Sets an environment variable (which the tpusim commands a test runs inherit) for a scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// The cached program of a workload follows the files its model names, not only the model's text.
+TEST_F(RunCli, AWorkloadRecompilesWhenAWeightFileChanges) {
+  const std::string cache = path("cache");
+  const ScopedEnv env("XDG_CACHE_HOME", cache);
+  auto weights = [&](const std::vector<float>& w) {
+    write_npy(path("w.npy"), "<f4", "(4, 4)", std::string(reinterpret_cast<const char*>(w.data()), 4 * w.size()));
+  };
+  auto read = [&](const std::string& name) {
+    std::ifstream f(path(name), std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  };
+  write("m.yaml",
+        "name: m\ninput: {name: x, shape: [1, 4]}\nlayers:\n  - {name: d, op: dense, units: 4, weights: w.npy}\n");
+  write("w.yaml", "name: m\nmodel: m.yaml\nbatch: 1\n");
+  std::ofstream(path("x.bin"), std::ios::binary) << std::string("\x0a\x14\x1e\x28", 4);
+  const std::string config = " -c " + kSrc + "/configs/tiny.yaml ";
+  const std::string run = "run -q" + config + "--input x=" + path("x.bin") + " ";
+  weights({1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1});  // y = x
+  ASSERT_EQ(tpusim(run + "-w " + path("w.yaml") + " --output d=" + path("a.bin")).status, 0);
+  EXPECT_FALSE(fs::is_empty(cache));
+  weights({0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0});  // y = x reversed
+  const Outcome r = tpusim(run + "-w " + path("w.yaml") + " --output d=" + path("b.bin"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const Outcome compiled = tpusim("compile " + path("m.yaml") + config + "--batch 1 -q -o " + path("m.tpb"));
+  ASSERT_EQ(compiled.status, 0) << compiled.output;
+  ASSERT_EQ(tpusim(run + "-p " + path("m.tpb") + " --output d=" + path("fresh.bin")).status, 0);
+  ASSERT_EQ(read("a.bin").size(), 4u);
+  EXPECT_NE(read("b.bin"), read("a.bin"));
+  EXPECT_EQ(read("b.bin"), read("fresh.bin"));
+  std::string reversed = read("a.bin");
+  std::reverse(reversed.begin(), reversed.end());
+  EXPECT_EQ(read("b.bin"), reversed);
+  // Back to the first weights: the first program again.
+  weights({1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1});
+  ASSERT_EQ(tpusim(run + "-w " + path("w.yaml") + " --output d=" + path("c.bin")).status, 0);
+  EXPECT_EQ(read("c.bin"), read("a.bin"));
+}
+
 TEST_F(RunCli, WorkloadsReportTheirDeadlineAndReference) {
   write("w.yaml", "name: lenet\nmodel: " + kSrc +
                       "/models/lenet_300_100.yaml\nbatch: 2\ndeadline_ms: 0.001\n"
@@ -362,6 +420,16 @@ TEST_F(RunCli, TimingOnlyRunsGiveTheSameCycles) {
   EXPECT_EQ(jv["cycles"], jt["cycles"]);
   EXPECT_EQ(jv["counters"], jt["counters"]);
   EXPECT_EQ(jv["units"], jt["units"]);
+}
+
+TEST_F(RunCli, TimingOnlyRunsRefuseToWriteOutputTensors) {
+  const Outcome r = tpusim(run_args() + "--no-values --output y=" + path("y.npy") + " --out " + path("r.json"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--no-values and --output cannot go together: a timing-only run computes no values"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(path("y.npy")));
+  EXPECT_FALSE(fs::exists(path("r.json")));
 }
 
 TEST_F(RunCli, CheckReportsEachFailedExpectationWithItsLine) {

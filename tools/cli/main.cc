@@ -4,12 +4,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "isa/program.h"
-#include "sim/base/config.h"
-#include "sim/base/fault.h"
 #include "tools/cli/commands.h"
-#include "tools/compiler/graph.h"
-#include "tools/tensor_io/npy.h"
+#include "tools/cli/exit_status.h"
 
 // Debian's libsystemc.so carries a main() that calls sc_main(); the linker
 // needs the symbol even though tpusim has its own main and never calls it.
@@ -29,33 +25,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const tpu::cli::CommandExit& e) {
-    return e.status;
-  } catch (const tpu::isa::ProgramError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const tpu::tensor_io::TensorFileError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const tpu::compiler::ModelError& e) {
-    std::cerr << "model error: " << e.what() << "\n";
-    return 1;
-  } catch (const tpu::sim::ConfigError& e) {
-    std::cerr << "configuration error:\n" << e.what() << "\n";
-    return 2;
-  } catch (const std::runtime_error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "error: out of memory: the model or program needs more memory than this machine has\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "internal error: " << e.what() << "\n";
-    return 4;
+    return tpu::cli::report_usage_error(app, e, std::cout, std::cerr);
+  } catch (...) {
+    return tpu::cli::report_error(std::current_exception(), std::cerr);
   }
   return 0;
 }

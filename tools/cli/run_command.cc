@@ -53,6 +53,9 @@ std::vector<uint8_t> read_input(const std::string& path, const isa::Program& pro
 }
 
 void run(const RunArgs& args) {
+  if (args.no_values && !args.outputs.empty())
+    throw std::invalid_argument(
+        "--no-values and --output cannot go together: a timing-only run computes no values to write");
   sim::Config config = sim::Config::load(args.config);
   for (const std::string& s : args.sets) config.set(s);
   const sim::ChipParams params = sim::read_chip_params(config);
@@ -140,7 +143,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "Write the results as JSON");
   cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace (JSON)");
   cmd->add_option("--vcd", args->vcd, "Write a waveform of the units' activity (VCD)");
-  cmd->add_flag("--no-values", args->no_values, "Timing only: skip the arithmetic");
+  cmd->add_flag("--no-values", args->no_values, "Timing only: skip the arithmetic (so no --output)");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
   cmd->add_flag("--layers", args->layers, "Print the per-layer breakdown (cycles, MACs, stalls, bytes, energy)");
   cmd->add_flag("--csv", args->csv, "Print the per-layer breakdown as CSV (and nothing else)");

@@ -21,7 +21,7 @@ struct CompileOptions {
 };
 
 struct Compiled {
-  std::unique_ptr<Graph> graph;  // stable: the quantized graph points into it
+  std::unique_ptr<Graph> graph;  // stable: the quantized graph points into it; graph->files_read: what was read
   QGraph qgraph;
   Lowered lowered;
   int64_t passes = 1;  // sub-batches the program runs one after another (the graph holds one)

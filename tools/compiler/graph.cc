@@ -210,6 +210,7 @@ void load_weights(Graph& g, Layer& l, const std::pair<std::string, std::string>&
                                                             : std::vector<int64_t>{out};
   auto read = [&](const std::string& file, const std::vector<int64_t>& want) {
     tensor_io::Array a;
+    g.files_read.push_back(file);
     try {
       a = tensor_io::read_npy(file);
     } catch (const tensor_io::TensorFileError& e) {
@@ -252,6 +253,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
   }
   Graph g;
   g.file = path;
+  g.files_read.push_back(path);
   auto text = [&](const char* key) { return root[key] ? root[key].as<std::string>() : std::string(); };
   g.name = text("name");
   g.note = text("note");

@@ -98,6 +98,9 @@ struct Layer {
 
 struct Graph {
   std::string file;  // for messages
+  // Every file loading the model read, the model's own first (then, say, the weight files it
+  // names): what a compiled program depends on besides the options and the chip.
+  std::vector<std::string> files_read;
   std::string name;
   std::string note;
   uint64_t seed = 1;

@@ -241,6 +241,7 @@ struct OnnxImport {
              const std::map<std::string, OnnxTensor>& bound)
       : path(file), batch_override(batch), constants(bound) {
     g.file = path;
+    g.files_read.push_back(path);
     g.name = graph.name().empty() ? path : graph.name();
     g.note = "imported from ONNX";
     for (const auto& t : graph.initializer())

@@ -26,6 +26,7 @@ Graph load_scalesim(const std::string& path, int64_t batch_override) {
   if (!f) throw ModelError(path + ": cannot open the topology");
   Graph g;
   g.file = path;
+  g.files_read.push_back(path);
   g.name = path.substr(path.find_last_of('/') + 1);
   g.note = "SCALE-Sim topology";
   const int64_t batch = batch_override > 0 ? batch_override : 1;

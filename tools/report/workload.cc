@@ -7,7 +7,9 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
+#include <sstream>
 
 #include "tools/compiler/compiler.h"
 
@@ -37,6 +39,24 @@ uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// Each file's name and contents on top of `base`; nullopt when one cannot be read.
+std::optional<uint64_t> files_key(uint64_t base, const std::vector<std::string>& files) {
+  uint64_t h = base;
+  for (const std::string& file : files) {
+    std::ifstream f(file, std::ios::binary);
+    if (!f) return std::nullopt;
+    const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    h = fnv1a(text, fnv1a(file + '\0' + std::to_string(text.size()) + '\0', h));
+  }
+  return h;
+}
+
+std::string hex(uint64_t key) {
+  char name[17];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(key));
+  return name;
 }
 
 std::string cache_dir() {
@@ -99,32 +119,45 @@ Workload load_workload(const std::string& path) {
   return w;
 }
 
+// A program is cached under the hash of the chip, the batch, the build and the name and contents of
+// every file its compile read: the model and the weight files it names. Which files those are only
+// the compile knows, so a list of them, kept under the hash of all but the files, names them for
+// the next run, which finds the program without compiling.
 isa::Program workload_program(const Workload& w, const sim::ChipParams& chip) {
   nlohmann::json config;
   sim::to_json(config, chip);
   // The compiler's own source is not hashed; the build identity stands in for it.
-  const uint64_t key =
-      fnv1a(config.dump(), fnv1a(read_text(w.model) + "@" + std::to_string(w.batch) + "@" + build_identity()));
-  char name[32];
-  std::snprintf(name, sizeof name, "%016llx.tpb", static_cast<unsigned long long>(key));
+  const uint64_t base = fnv1a(config.dump(), fnv1a(w.model + "@" + std::to_string(w.batch) + "@" + build_identity()));
   const std::string dir = cache_dir();
-  const std::string cached = dir.empty() ? "" : dir + "/" + name;
-  if (!cached.empty() && std::filesystem::exists(cached)) {
-    try {
-      return isa::load_program(cached);
-    } catch (const isa::ProgramError&) {
-      // A damaged cache entry is simply rebuilt.
+  const std::string list = dir.empty() ? "" : dir + "/" + hex(base) + ".files";
+  auto program_file = [&](uint64_t key) { return dir + "/" + hex(key) + ".tpb"; };
+  if (!list.empty() && std::filesystem::exists(list)) {
+    std::vector<std::string> files;
+    std::istringstream lines(read_text(list));
+    for (std::string line; std::getline(lines, line);) files.push_back(line);
+    const std::optional<uint64_t> key = files_key(base, files);
+    if (key && std::filesystem::exists(program_file(*key))) {
+      try {
+        return isa::load_program(program_file(*key));
+      } catch (const isa::ProgramError&) {
+        // A damaged cache entry is simply rebuilt.
+      }
     }
   }
   compiler::CompileOptions options;
   options.batch = w.batch;
   const compiler::Compiled c = compiler::compile_model(w.model, chip, options);
-  if (!cached.empty()) {
+  const std::vector<std::string>& files = c.graph->files_read;
+  const std::optional<uint64_t> key = files_key(base, files);
+  if (!list.empty() && key) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
+    std::string names;
+    for (const std::string& file : files) names += file + "\n";
     if (!ec) {
       try {
-        isa::save_program(c.lowered.program, cached);
+        isa::save_program(c.lowered.program, program_file(*key));
+        isa::write_file_atomically(list, names);
       } catch (const isa::ProgramError&) {
         // Caching is best effort.
       }

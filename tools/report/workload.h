@@ -32,8 +32,9 @@ struct Workload {
 Workload load_workload(const std::string& path);
 
 // The workload's program for a chip: compiled, or taken from the cache
-// ($XDG_CACHE_HOME/tpusim or ~/.cache/tpusim) when model, batch, chip and
-// compiler are unchanged.
+// ($XDG_CACHE_HOME/tpusim or ~/.cache/tpusim) when batch, chip, compiler and
+// the contents of every file the compile read (the model and the weight files
+// it names) are unchanged.
 isa::Program workload_program(const Workload& w, const sim::ChipParams& chip);
 
 // How a run of the workload fares (`result` as sim::to_json gives it): its
