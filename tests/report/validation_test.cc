@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -32,6 +33,38 @@ TEST(ValidationReport, CheckedInCopyMatchesAFreshRun) {
       << "reports/tpu_v1_validation.md is stale: run `build/tpusim report tpu-v1` and commit it";
   EXPECT_TRUE(r.roofline_svg == read(kSrc + "/reports/tpu_v1_roofline.svg"));
   EXPECT_NE(r.markdown.find("| MLP0 | 200 |"), std::string::npos);
+  // Each application stays within the band its workload states around the published TOPS, so a change
+  // that moves a figure out of it fails here even when the report is regenerated.
+  ASSERT_EQ(r.figures.size(), files.size());
+  for (const auto& f : r.figures) {
+    ASSERT_TRUE(f.reference_tops && f.tolerance) << f.app << ": the workload states no published TOPS and band";
+    EXPECT_LE(std::abs(f.tops - *f.reference_tops) / *f.reference_tops, *f.tolerance)
+        << f.app << " simulates " << f.tops << " TOPS against the published " << *f.reference_tops;
+  }
+  EXPECT_NE(r.markdown.find("| RAW stalls |"), std::string::npos) << "Table 3 beside the simulated counters";
+}
+
+TEST(Workload, PublishedCountersAreReadInTheOrderOfTable3) {
+  const std::string path = testing::TempDir() + "counters_workload.yaml";
+  std::ofstream(path) << "model: x.yaml\nreference:\n  tops: 2\n  tolerance: 0.1\n  counters:\n"
+                         "    raw_stall: 3.5\n    array_active: 78.2\n";
+  const Workload w = load_workload(path);
+  ASSERT_EQ(w.reference_counters.size(), 2u);
+  EXPECT_EQ(w.reference_counters[0], (std::pair<std::string, double>{"array_active", 78.2}));
+  EXPECT_EQ(w.reference_counters[1], (std::pair<std::string, double>{"raw_stall", 3.5}));
+  EXPECT_EQ(w.tolerance, 0.1);
+  std::ofstream(path) << "model: x.yaml\nreference:\n  tops: 2\n  counters:\n    raw_stalls: 3.5\n";
+  try {
+    load_workload(path);
+    FAIL();
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ":5: unknown key 'reference.counters.raw_stalls'; did you mean "
+                                                "'raw_stall'?"),
+              std::string::npos)
+        << e.what();
+  }
+  std::ofstream(path) << "model: x.yaml\nreference:\n  tops: 2\n  tolerance: -1\n";
+  EXPECT_THROW(load_workload(path), compiler::ModelError);
 }
 
 TEST(Workload, MistakesNameTheFileAndKey) {

@@ -1,5 +1,6 @@
 #include "tools/report/tpu_v1_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,50 @@ std::string fmt(const char* f, double v) {
 
 double share(const nlohmann::json& r, const char* counter) {
   return 100.0 * r["counters"][counter]["share"].get<double>();
+}
+
+// A counter in percent, as Table 3 states it: MACs as shares of the array's peak, the rest of all cycles.
+double table3_share(const nlohmann::json& r, const std::string& counter) {
+  const auto& c = r["counters"][counter];
+  return 100.0 * (c.contains("share_of_peak") ? c["share_of_peak"] : c["share"]).get<double>();
+}
+
+const char* counter_label(const std::string& name) {
+  static const std::vector<std::pair<std::string, const char*>> labels = {
+      {"array_active", "array active"}, {"useful_macs", "useful MACs"},   {"unused_macs", "unused MACs"},
+      {"weight_stall", "weight stall"}, {"weight_shift", "weight shift"}, {"non_matrix", "non-matrix"},
+      {"raw_stall", "RAW stalls"},      {"input_stall", "input stalls"}};
+  for (const auto& [n, label] : labels)
+    if (n == name) return label;
+  return "?";
+}
+
+// Rows of the paper's Table 3 beside the simulated counters: "simulated / published (difference)".
+void table3_comparison(std::ostream& md, const std::vector<App>& apps) {
+  std::string source;
+  for (const App& a : apps)
+    if (!a.w.reference_counters_source.empty()) source = a.w.reference_counters_source;
+  if (source.empty()) return;
+  md << "\nThe same counters beside the published ones (" << source
+     << "), in percent: simulated / published (difference in points).\n\n| counter |";
+  for (const App& a : apps) md << " " << a.w.name << " |";
+  md << "\n|---|";
+  for (size_t i = 0; i < apps.size(); ++i) md << "---|";
+  md << "\n";
+  for (const std::string& name : kCounterNames) {
+    md << "| " << counter_label(name) << " |";
+    for (const App& a : apps) {
+      const double sim = table3_share(a.result, name);
+      const auto it = std::find_if(a.w.reference_counters.begin(), a.w.reference_counters.end(),
+                                   [&](const auto& kv) { return kv.first == name; });
+      if (it == a.w.reference_counters.end())
+        md << " " << fmt("%.1f", sim) << " / - |";
+      else
+        md << " " << fmt("%.1f", sim) << " / " << fmt("%.1f", it->second) << " (" << fmt("%+.1f", sim - it->second)
+           << ") |";
+    }
+    md << "\n";
+  }
 }
 
 std::string roofline(const std::vector<App>& apps, const sim::ChipParams& chip) {
@@ -145,6 +190,7 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
        << fmt("%.1f%%", 100 * r["counters"]["unused_macs"]["share_of_peak"].get<double>()) << " | "
        << fmt("%.1f%%", share(r, "raw_stall")) << " | " << fmt("%.1f%%", share(r, "input_stall")) << " |\n";
   }
+  table3_comparison(md, apps);
   md << "\n## Memory and energy\n\nUnified-buffer peak: the compiler's plan (tensors live at once, with padding) and "
         "the bytes the run wrote. Energy: the 45 nm table scaled to 28 nm, plus the 28 W idle power per die as "
         "static power.\n\n"
@@ -192,7 +238,9 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
          << fmt("%.1f", l["energy_uj"].get<double>()) << " |\n";
     md << "\n</details>\n";
   }
-  return {md.str(), roofline(apps, chip)};
+  ValidationReport report{md.str(), roofline(apps, chip), {}};
+  for (const App& a : apps) report.figures.push_back({a.w.name, a.tops, a.w.reference_tops, a.w.tolerance});
+  return report;
 }
 
 }  // namespace tpu::report

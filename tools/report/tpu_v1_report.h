@@ -5,6 +5,7 @@
 // the performance counters, memory and energy, a roofline chart, and an
 // explanation of every difference over 10%.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,14 @@ namespace tpu::report {
 struct ValidationReport {
   std::string markdown;
   std::string roofline_svg;
+  // Each application's simulated TOPS beside what its workload states: the published figure and the band.
+  struct Figure {
+    std::string app;
+    double tops = 0;
+    std::optional<double> reference_tops;
+    std::optional<double> tolerance;
+  };
+  std::vector<Figure> figures;
 };
 
 // `config_name` is how the report names the configuration (for example configs/tpu_v1.yaml).

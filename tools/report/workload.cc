@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "isa/text.h"
 #include "tools/compiler/compiler.h"
 
 namespace tpu::report {
@@ -76,6 +77,18 @@ std::string build_identity() {
   return ec ? std::string(__DATE__ __TIME__) : std::to_string(size) + "@" + std::to_string(when);
 }
 
+// Every key of `node` must be one of `known`; the first that is not is reported with its line.
+void check_keys(const YAML::Node& node, const std::vector<std::string>& known, const std::string& path,
+                const std::string& within) {
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::vector<std::string_view> names(known.begin(), known.end());
+    throw compiler::ModelError(path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" + within +
+                               key + "'" + isa::did_you_mean(key, names));
+  }
+}
+
 }  // namespace
 
 Workload load_workload(const std::string& path) {
@@ -100,19 +113,27 @@ Workload load_workload(const std::string& path) {
     }
     if (root["seed"]) w.seed = root["seed"].as<uint64_t>();
     if (root["deadline_ms"]) w.deadline_ms = root["deadline_ms"].as<double>();
-    if (root["reference"]) {
-      w.reference_tops = root["reference"]["tops"].as<double>();
-      if (root["reference"]["source"]) w.reference_source = root["reference"]["source"].as<std::string>();
+    if (const YAML::Node ref = root["reference"]) {
+      check_keys(ref, {"tops", "tolerance", "source", "counters"}, path, "reference.");
+      w.reference_tops = ref["tops"].as<double>();
+      if (ref["tolerance"]) {
+        w.tolerance = ref["tolerance"].as<double>();
+        if (!(*w.tolerance > 0))
+          throw compiler::ModelError(path + ":" + std::to_string(ref["tolerance"].Mark().line + 1) +
+                                     ": reference.tolerance must be a positive fraction of the published TOPS");
+      }
+      if (ref["source"]) w.reference_source = ref["source"].as<std::string>();
+      if (const YAML::Node counters = ref["counters"]) {
+        std::vector<std::string> known = kCounterNames;
+        known.push_back("source");
+        check_keys(counters, known, path, "reference.counters.");
+        if (counters["source"]) w.reference_counters_source = counters["source"].as<std::string>();
+        for (const std::string& name : kCounterNames)
+          if (counters[name]) w.reference_counters.emplace_back(name, counters[name].as<double>());
+      }
     }
     if (root["note"]) w.note = root["note"].as<std::string>();
-    for (const auto& kv : root) {
-      static const std::vector<std::string> known = {"name", "model",       "batch",     "input",
-                                                     "seed", "deadline_ms", "reference", "note"};
-      const std::string key = kv.first.as<std::string>();
-      if (std::find(known.begin(), known.end(), key) == known.end())
-        throw compiler::ModelError(path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" + key +
-                                   "'");
-    }
+    check_keys(root, {"name", "model", "batch", "input", "seed", "deadline_ms", "reference", "note"}, path, "");
   } catch (const YAML::Exception& e) {
     throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }

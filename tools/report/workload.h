@@ -24,9 +24,19 @@ struct Workload {
   uint64_t seed = 1;
   std::optional<double> deadline_ms;
   std::optional<double> reference_tops;
+  std::optional<double> tolerance;  // of reference_tops, as a fraction: the band a simulated figure must stay in
   std::string reference_source;
+  // Published performance counters (the paper's Table 3), in percent of all cycles, by the
+  // name the run's "counters" use; the order of kCounterNames.
+  std::vector<std::pair<std::string, double>> reference_counters;
+  std::string reference_counters_source;
   std::string note;
 };
+
+// The counters a workload may state published shares of, in the order of the paper's Table 3.
+inline const std::vector<std::string> kCounterNames = {"array_active", "useful_macs", "unused_macs",
+                                                       "weight_stall", "weight_shift", "non_matrix",
+                                                       "raw_stall",    "input_stall"};
 
 // Throws compiler::ModelError naming the file and key.
 Workload load_workload(const std::string& path);
