@@ -74,11 +74,14 @@ struct ChipContext {
     progress.notify(sc_core::SC_ZERO_TIME);
   }
 
-  // A slice on the trace, when one is being recorded.
+  // A slice on the trace, when one is being recorded: an instruction's, or any named activity of one.
   void trace_slice(const char* track, const Issued& insn, Cycle start, Cycle end) {
     if (trace == nullptr) return;
     const isa::InsnSpec* spec = isa::find_insn(static_cast<uint8_t>(insn.word.get(0, isa::kOpcodeBits)));
     trace->add({track, spec ? std::string(spec->mnemonic) : "?", insn.pc, start, end});
+  }
+  void trace_activity(const char* track, std::string name, int64_t pc, Cycle start, Cycle end) {
+    if (trace != nullptr && end > start) trace->add({track, std::move(name), pc, start, end});
   }
 
   // Counts a group booked for cycles before `t` become final. Only while the

@@ -1,7 +1,8 @@
 #pragma once
 
-// Slices of time spent by each unit on each instruction, for a Chrome/Perfetto
-// trace (one track per unit) and for per-region statistics.
+// What the units did when, for a Chrome/Perfetto trace: slices of time each
+// unit spent on an instruction or a wait (one track per unit), and counters
+// sampled when they change (weight-FIFO occupancy).
 
 #include <cstdint>
 #include <string>
@@ -19,13 +20,22 @@ struct TraceSlice {
   Cycle end;
 };
 
+struct TraceCounter {
+  std::string track;  // counter name
+  Cycle at;
+  int64_t value;      // from this cycle on
+};
+
 class TraceRecorder {
  public:
   void add(TraceSlice s) { slices_.push_back(std::move(s)); }
+  void count(TraceCounter c) { counters_.push_back(std::move(c)); }
   const std::vector<TraceSlice>& slices() const { return slices_; }
+  const std::vector<TraceCounter>& counters() const { return counters_; }
 
  private:
   std::vector<TraceSlice> slices_;
+  std::vector<TraceCounter> counters_;
 };
 
 }  // namespace tpu::sim

@@ -42,6 +42,7 @@ Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptio
   ub_ = std::make_unique<UnifiedBuffer>("unified_buffer", params.unified_buffer);
   acc_ = std::make_unique<Accumulators>("accumulators", params.accumulators, params.matrix_unit.cols);
   fifo_ = std::make_unique<WeightFifo>("weight_fifo", params.weight_fifo);
+  fifo_->record_into(ctx_.trace);
   weight_memory_ = std::make_unique<WeightMemory>("weight_memory", ctx_, *fifo_);
   host_ = std::make_unique<HostInterface>("host_interface", ctx_, *ub_, *weight_memory_, host_memory_,
                                           *instruction_buffer_);
@@ -169,6 +170,7 @@ RunOutcome Chip::run() {
   out.interrupts = sequencer_->interrupts();
   out.regions = sequencer_->regions();
   out.trace = trace_.slices();
+  out.trace_counters = trace_.counters();
   out.ub_bytes_used = ub_->bytes_used();
   return out;
 }

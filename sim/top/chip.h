@@ -48,6 +48,7 @@ struct RunOutcome {
   std::vector<Interrupt> interrupts;
   std::vector<RegionMark> regions;
   std::vector<TraceSlice> trace;
+  std::vector<TraceCounter> trace_counters;
   uint64_t ub_bytes_used = 0;
 };
 

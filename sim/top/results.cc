@@ -347,29 +347,56 @@ std::string summary(const RunRecord& run, const nlohmann::json& j) {
   return s.str();
 }
 
-nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params) {
-  nlohmann::json events = nlohmann::json::array();
+nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params, const isa::Program& program) {
+  const Cycle end = outcome.cycles;
+  std::vector<TraceSlice> slices;
+  // A unit timed in closed form records an instruction when it starts: keep what fell within the run.
+  for (TraceSlice s : outcome.trace) {
+    if (s.start >= end) continue;
+    s.end = std::min(s.end, end);
+    slices.push_back(std::move(s));
+  }
+  // The layers: each region from its tag to the next, named as the program's metadata names it.
+  std::map<std::string, std::string> names;
+  for (const auto& [k, v] : program.metadata)
+    if (k.rfind("layer.", 0) == 0) names[k.substr(6)] = v;
+  for (size_t r = 0; r < outcome.regions.size(); ++r) {
+    const RegionMark& m = outcome.regions[r];
+    const Cycle until = r + 1 < outcome.regions.size() ? outcome.regions[r + 1].cycle : end;
+    const std::string id = std::to_string(m.id);
+    if (until > m.cycle) slices.push_back({"layers", names.count(id) ? names[id] : "tag " + id, m.pc, m.cycle, until});
+  }
   // Tracks numbered by name and slices in time order, whatever order the units recorded them in.
   std::map<std::string, int> tids;
-  for (const TraceSlice& s : outcome.trace) tids.emplace(s.track, 0);
+  for (const TraceSlice& s : slices) tids.emplace(s.track, 0);
   int next_tid = 1;
   for (auto& [track, tid] : tids) tid = next_tid++;
-  std::vector<TraceSlice> slices = outcome.trace;
   std::stable_sort(slices.begin(), slices.end(), [](const TraceSlice& a, const TraceSlice& b) {
     return std::tie(a.start, a.track, a.pc) < std::tie(b.start, b.track, b.pc);
   });
   const double us_per_cycle = 1.0 / params.clock_mhz;
+  nlohmann::json events = nlohmann::json::array();
   for (const TraceSlice& s : slices) {
-    const auto it = tids.find(s.track);
     events.push_back({{"name", s.name},
                       {"cat", s.track},
                       {"ph", "X"},
                       {"ts", s.start * us_per_cycle},
                       {"dur", (s.end - s.start) * us_per_cycle},
                       {"pid", 1},
-                      {"tid", it->second},
+                      {"tid", tids.at(s.track)},
                       {"args", {{"pc", s.pc}, {"start_cycle", s.start}, {"end_cycle", s.end}}}});
   }
+  // Counters: the last value recorded in a cycle is the one that holds from it.
+  std::map<std::string, std::map<Cycle, int64_t>> samples;
+  for (const TraceCounter& c : outcome.trace_counters)
+    if (c.at < end) samples[c.track][c.at] = c.value;
+  for (const auto& [track, values] : samples)
+    for (const auto& [at, value] : values)
+      events.push_back({{"name", track},
+                        {"ph", "C"},
+                        {"ts", at * us_per_cycle},
+                        {"pid", 1},
+                        {"args", {{"value", value}}}});
   for (const auto& [track, tid] : tids)
     events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", tid}, {"args", {{"name", track}}}});
   return {{"traceEvents", events}, {"displayTimeUnit", "ns"}};

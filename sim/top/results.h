@@ -35,7 +35,10 @@ nlohmann::json to_json(const RunRecord& run);
 // `result` is to_json(run), computed once by the caller.
 std::string summary(const RunRecord& run, const nlohmann::json& result);
 
-// The Chrome/Perfetto trace-event JSON of the run's slices: one track per unit.
-nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params);
+// The Chrome/Perfetto trace-event JSON of the run: one track per unit (the
+// sequencer's track shows its waits in sync, halt and full queues), a track of
+// the layers (regions between tags, named from the program's metadata) and
+// counter tracks (weight-FIFO occupancy); everything within the run's cycles.
+nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params, const isa::Program& program);
 
 }  // namespace tpu::sim

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -105,7 +106,86 @@ TEST_F(RunCli, TraceHasOneTrackPerUnitWithoutOverlaps) {
     EXPECT_GE(e["ts"].get<double>() + 1e-9, end_of_track[tid]) << e.dump();
     end_of_track[tid] = e["ts"].get<double>() + e["dur"].get<double>();
   }
-  EXPECT_EQ(slices, 4);  // rhm, mmul, act, whm
+  // Each unit's instruction (rhm, mmul, act, whm), the tile the weight memory streams, and the
+  // sequencer's waits in its three syncs and its halt.
+  EXPECT_EQ(slices, 9);
+}
+
+// Parses a trace: slices by track name (checking they do not overlap) and counter samples by name.
+struct ParsedTrace {
+  std::map<std::string, std::vector<nlohmann::json>> slices;
+  std::map<std::string, std::vector<nlohmann::json>> counters;
+};
+ParsedTrace parse_trace(const std::string& file) {
+  std::ifstream f(file);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  std::map<int, std::string> track;
+  for (const auto& e : j["traceEvents"])
+    if (e["ph"] == "M") track[e["tid"].get<int>()] = e["args"]["name"];
+  ParsedTrace t;
+  for (const auto& e : j["traceEvents"]) {
+    if (e["ph"] == "X") t.slices[track.at(e["tid"].get<int>())].push_back(e);
+    if (e["ph"] == "C") t.counters[e["name"]].push_back(e);
+  }
+  for (const auto& [name, list] : t.slices)
+    for (size_t i = 1; i < list.size(); ++i)
+      EXPECT_LE(list[i - 1]["args"]["end_cycle"].get<uint64_t>(), list[i]["args"]["start_cycle"].get<uint64_t>())
+          << name << " overlaps: " << list[i - 1].dump() << " " << list[i].dump();
+  return t;
+}
+
+TEST_F(RunCli, TraceShowsEveryUnitTheLayersAndTheWeightFifo) {
+  ASSERT_EQ(tpusim("compile " + kSrc + "/models/lenet_300_100.yaml -c " + kSrc + "/configs/tiny.yaml -o " +
+                   path("l.tpb") + " -q")
+                .status,
+            0);
+  ASSERT_EQ(tpusim("run -c " + kSrc + "/configs/tiny.yaml -p " + path("l.tpb") + " -q --no-values --trace " +
+                   path("l.trace") + " --out " + path("l.json"))
+                .status,
+            0);
+  std::ifstream rf(path("l.json"));
+  const nlohmann::json run = nlohmann::json::parse(rf);
+  const ParsedTrace t = parse_trace(path("l.trace"));
+  for (const char* unit : {"sequencer", "host_interface", "weight_memory", "matrix_unit", "activation_unit", "layers"})
+    EXPECT_TRUE(t.slices.count(unit)) << "no track for " << unit;
+  // The layers track: one slice per region, named by the compiler, back to back to the end of the run.
+  std::vector<std::string> layers;
+  for (const auto& l : t.slices.at("layers")) layers.push_back(l["name"]);
+  EXPECT_NE(std::find(layers.begin(), layers.end(), "fc1"), layers.end());
+  EXPECT_NE(std::find(layers.begin(), layers.end(), "fc3"), layers.end());
+  const auto& last = t.slices.at("layers").back();
+  EXPECT_EQ(last["args"]["end_cycle"].get<uint64_t>(), run["cycles"].get<uint64_t>());
+  // The sequencer's waits name what they wait for.
+  bool sync_on_matrix = false;
+  for (const auto& w : t.slices.at("sequencer")) sync_on_matrix |= w["name"] == "sync units=matrix";
+  EXPECT_TRUE(sync_on_matrix);
+  // Weight-FIFO occupancy stays within the FIFO and ends empty: every tile was taken.
+  ASSERT_TRUE(t.counters.count("weight_fifo tiles"));
+  const int64_t depth = run["config"]["weight_fifo"]["depth_tiles"];
+  for (const auto& c : t.counters.at("weight_fifo tiles")) {
+    EXPECT_GE(c["args"]["value"].get<int64_t>(), 0);
+    EXPECT_LE(c["args"]["value"].get<int64_t>(), depth);
+  }
+  EXPECT_EQ(t.counters.at("weight_fifo tiles").back()["args"]["value"].get<int64_t>(), 0);
+  EXPECT_EQ(t.slices.at("weight_memory").size(), run["units"]["weight_memory"]["tiles"].get<size_t>());
+}
+
+TEST_F(RunCli, AFaultedRunsTraceEndsAtTheFault) {
+  write("f.s", ".text\nrdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=200 stride=0 swap\nnop repeat=150\n"
+               "rhm host=0 ub=0 len=8\nhalt\n");
+  ASSERT_EQ(tpusim("asm " + path("f.s") + " -o " + path("f.tpb")).status, 0);
+  for (const char* fidelity : {"fast", "pe"}) {
+    EXPECT_EQ(tpusim("run -c " + kSrc + "/configs/tiny.yaml -p " + path("f.tpb") + " -q --set fidelity=" + fidelity +
+                     " --trace " + path("f.trace") + " --out " + path("f.json"))
+                  .status,
+              3);
+    std::ifstream rf(path("f.json"));
+    const uint64_t cycles = nlohmann::json::parse(rf)["cycles"];
+    const ParsedTrace t = parse_trace(path("f.trace"));
+    ASSERT_TRUE(t.slices.count("matrix_unit") || std::string(fidelity) == "pe");
+    for (const auto& [name, list] : t.slices)
+      for (const auto& s : list) EXPECT_LE(s["args"]["end_cycle"].get<uint64_t>(), cycles) << fidelity << " " << name;
+  }
 }
 
 TEST_F(RunCli, WaveformTracesTheUnitsActivity) {

@@ -101,7 +101,7 @@ void run(const RunArgs& args) {
     result["workload"].update(verdict);
   }
   if (!args.out.empty()) write_output(args.out, result.dump(2) + "\n");
-  if (!args.trace.empty()) write_output(args.trace, sim::trace_json(outcome, params).dump() + "\n");
+  if (!args.trace.empty()) write_output(args.trace, sim::trace_json(outcome, params, program).dump() + "\n");
   for (const auto& [name, file] : output_files) {
     const std::vector<uint8_t>& bytes = record.outputs[name];
     if (is_npy(file) || tensor_io::is_onnx_pb(file)) {

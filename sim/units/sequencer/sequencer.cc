@@ -83,6 +83,7 @@ void Sequencer::issue() {
         halt_wait_cycles_.start(base.region, start);
         wait_for_units(kAllUnits);
         halt_wait_cycles_.stop(now());
+        trace_wait(base.pc, start);
         halted_ = true;
         halt_cycle_ = now();
         sc_core::sc_stop();
@@ -93,6 +94,7 @@ void Sequencer::issue() {
         sync_wait_cycles_.start(base.region, start);
         wait_for_units(static_cast<uint32_t>(a.units));
         sync_wait_cycles_.stop(now());
+        trace_wait(base.pc, start);
         if (a.units & ~(uint64_t{1} << static_cast<unsigned>(isa::Unit::matrix)))
           ctx_.sync_waits.add(start, now(), base.region);
         break;
@@ -115,6 +117,7 @@ void Sequencer::issue() {
         halt_wait_cycles_.start(base.region, start);
         wait_for_units(kAllUnits);
         halt_wait_cycles_.stop(now());
+        trace_wait(base.pc, start);
         interrupts_.push_back({now(), f.pc, static_cast<uint32_t>(a.code)});
         break;
       }
@@ -130,6 +133,11 @@ void Sequencer::issue() {
     }
     next_free = now() + 1;
   }
+}
+
+void Sequencer::trace_wait(int64_t pc, Cycle start) {
+  if (ctx_.trace == nullptr) return;
+  ctx_.trace_activity("sequencer", isa::format_word(ctx_.program.text[static_cast<size_t>(pc)]), pc, start, now());
 }
 
 bool Sequencer::dispatch(const isa::Instruction& insn, const Issued& base) {
@@ -148,8 +156,11 @@ bool Sequencer::dispatch(const isa::Instruction& insn, const Issued& base) {
   Issued issued = base;
   issued.seq = ctx_.scoreboard.issue(base.pc, insn.spec->unit, std::move(footprint));
   queue_full_cycles_.start(base.region, now());
+  const Cycle asked = now();
   while (unit->queue().full()) sc_core::wait(unit->queue().taken());
   queue_full_cycles_.stop(now());
+  ctx_.trace_activity("sequencer", "queue full: " + std::string(isa::to_string(insn.spec->unit)), base.pc, asked,
+                      now());
   issued.issued = now();
   unit->queue().push(issued);
   return true;

@@ -60,6 +60,8 @@ class Sequencer : public sc_core::sc_module {
   // Waits until every instruction issued so far to the units in `mask` is done.
   void wait_for_units(uint32_t mask);
   bool dispatch(const isa::Instruction& insn, const Issued& base);
+  // The wait of the sync, halt or intr at `pc` since `start`, as a slice named by the instruction.
+  void trace_wait(int64_t pc, Cycle start);
 
   ChipContext& ctx_;
   sc_core::sc_fifo<int64_t>& instruction_buffer_;

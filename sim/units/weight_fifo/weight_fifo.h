@@ -13,6 +13,7 @@
 #include "sim/base/cycles.h"
 #include "sim/base/params.h"
 #include "sim/base/stats.h"
+#include "sim/base/trace.h"
 
 namespace tpu::sim {
 
@@ -31,6 +32,9 @@ class WeightFifo : public sc_core::sc_module {
   WeightFifo(sc_core::sc_module_name name, const WeightFifoParams& p)
       : sc_module(name), depth_(static_cast<size_t>(p.depth_tiles)) {}
 
+  // Occupancy goes to `trace` as it changes (null: not recorded).
+  void record_into(TraceRecorder* trace) { trace_ = trace; }
+
   bool full() const { return tiles_.size() >= depth_; }
   bool empty() const { return tiles_.empty(); }
   const WeightTile& head() const { return tiles_.front(); }
@@ -42,15 +46,13 @@ class WeightFifo : public sc_core::sc_module {
     tiles_in_.add(1, region, When::at(tile.arrival));
     bytes_.add(uint64_t{tile.k} * tile.n, region, When::at(tile.arrival));
     tiles_.push_back(std::move(tile));
-    occupancy_ = tiles_.size();
-    changed_.notify(sc_core::SC_ZERO_TIME);
+    occupancy_changed();
   }
 
   WeightTile pop() {
     WeightTile t = std::move(tiles_.front());
     tiles_.pop_front();
-    occupancy_ = tiles_.size();
-    changed_.notify(sc_core::SC_ZERO_TIME);
+    occupancy_changed();
     return t;
   }
 
@@ -58,7 +60,14 @@ class WeightFifo : public sc_core::sc_module {
   void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, occupancy_, "weight_fifo.tiles"); }
 
  private:
+  void occupancy_changed() {
+    occupancy_ = tiles_.size();
+    if (trace_ != nullptr) trace_->count({"weight_fifo tiles", now(), static_cast<int64_t>(occupancy_)});
+    changed_.notify(sc_core::SC_ZERO_TIME);
+  }
+
   size_t depth_;
+  TraceRecorder* trace_ = nullptr;
   std::deque<WeightTile> tiles_;
   uint64_t occupancy_ = 0;  // for waveforms
   sc_core::sc_event changed_;
