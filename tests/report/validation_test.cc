@@ -44,6 +44,28 @@ TEST(ValidationReport, CheckedInCopyMatchesAFreshRun) {
   EXPECT_NE(r.markdown.find("| RAW stalls |"), std::string::npos) << "Table 3 beside the simulated counters";
 }
 
+TEST(ValidationReport, FiguresAndExplanationsFollowTheConfiguration) {
+  // Half the weight bandwidth: the report says so, explains the differences from that run, and
+  // leaves out the notes written for configs/tpu_v1.yaml.
+  sim::Config config = sim::Config::load(kSrc + "/configs/tpu_v1.yaml");
+  config.set("weight_memory.bandwidth_gb_s=17");
+  const sim::ChipParams chip = sim::read_chip_params(config);
+  std::vector<std::string> files;
+  for (const char* app : {"lstm1", "cnn1"}) files.push_back(kSrc + "/workloads/tpu_v1/" + app + ".yaml");
+  const std::string md = tpu_v1_report(files, chip, "a 17 GB/s variant").markdown;
+  EXPECT_EQ(md.find("34 GB/s"), std::string::npos);
+  EXPECT_NE(md.find("17 GB/s weight memory"), std::string::npos);
+  EXPECT_NE(md.find("2 x 17 GB/s x MACs per weight byte"), std::string::npos);
+  const Workload lstm1 = load_workload(files[0]);
+  ASSERT_TRUE(lstm1.note.has_value());
+  EXPECT_EQ(md.find(lstm1.note->text.substr(0, 40)), std::string::npos) << "a note for another configuration";
+  EXPECT_NE(md.find("- **LSTM1**"), std::string::npos) << "the difference is still explained from the run";
+  // The same workloads on the configuration the notes were written for do show them.
+  const sim::ChipParams v1 = sim::read_chip_params(sim::Config::load(kSrc + "/configs/tpu_v1.yaml"));
+  EXPECT_NE(tpu_v1_report(files, v1, "configs/tpu_v1.yaml").markdown.find(lstm1.note->text.substr(0, 40)),
+            std::string::npos);
+}
+
 TEST(Workload, PublishedCountersAreReadInTheOrderOfTable3) {
   const std::string path = testing::TempDir() + "counters_workload.yaml";
   std::ofstream(path) << "model: x.yaml\nreference:\n  tops: 2\n  tolerance: 0.1\n  counters:\n"

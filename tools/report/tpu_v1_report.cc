@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "sim/base/config.h"
 #include "sim/top/isolated_run.h"
 #include "tools/compiler/compiler.h"
 #include "tools/report/workload.h"
@@ -77,8 +79,12 @@ void table3_comparison(std::ostream& md, const std::vector<App>& apps) {
   }
 }
 
+double peak_tops(const sim::ChipParams& chip) {
+  return 2.0 * chip.matrix_unit.rows * chip.matrix_unit.cols * chip.clock_mhz * 1e6 / 1e12;
+}
+
 std::string roofline(const std::vector<App>& apps, const sim::ChipParams& chip) {
-  const double peak = 2.0 * chip.matrix_unit.rows * chip.matrix_unit.cols * chip.clock_mhz * 1e6 / 1e12;
+  const double peak = peak_tops(chip);
   const double bw = chip.weight_memory.bandwidth_gb_s * 1e9;
   const double x0 = 10, x1 = 10000, y0 = 0.5, y1 = 200;
   const double W = 640, H = 420, L = 60, B = 50, T = 20, Rm = 20;
@@ -126,6 +132,46 @@ std::string roofline(const std::vector<App>& apps, const sim::ChipParams& chip) 
   return s.str();
 }
 
+// What the run spent its cycles on, from its counters and the chip's parameters: a description
+// that changes with the configuration, for an application whose TOPS differ from the measurement.
+std::string where_the_time_goes(const App& a, const sim::ChipParams& chip) {
+  const auto& r = a.result;
+  const double intensity = static_cast<double>(a.macs) / a.weight_bytes;
+  const double ridge =
+      chip.matrix_unit.rows * chip.matrix_unit.cols * chip.clock_mhz * 1e6 / (chip.weight_memory.bandwidth_gb_s * 1e9);
+  const double host = 100.0 * r["utilization"]["host_interface"].get<double>();
+  std::string s = "simulated " + fmt("%.2f", a.tops) + " TOPS of " + fmt("%.1f", peak_tops(chip)) + " peak. At " +
+                  fmt("%.0f", intensity) + " MACs per weight byte against a ridge of " + fmt("%.0f", ridge) + " (" +
+                  fmt("%g", chip.weight_memory.bandwidth_gb_s) + " GB/s of weight memory) the application is " +
+                  (intensity < ridge ? "bound by weight bandwidth" : "bound by the array") + "; the array is active " +
+                  fmt("%.1f%%", share(r, "array_active")) + " of the cycles, waits for weights " +
+                  fmt("%.1f%%", share(r, "weight_stall") + share(r, "weight_shift")) + " and behind syncs (RAW) " +
+                  fmt("%.1f%%", share(r, "raw_stall")) + "; the host link is busy " + fmt("%.1f%%", host) + ".";
+  return s;
+}
+
+// Files a configuration names (its tables), however the path to them was written, compare as one file.
+void canonical_files(nlohmann::json& j) {
+  if (j.is_object() || j.is_array()) {
+    for (auto& v : j) canonical_files(v);
+  } else if (j.is_string()) {
+    std::error_code ec;
+    const std::string path = j.get<std::string>();
+    if (!path.empty() && std::filesystem::is_regular_file(path, ec))
+      j = std::filesystem::weakly_canonical(path, ec).string();
+  }
+}
+
+// A note holds for the configuration it was written for: a chip whose parameters are that configuration's.
+bool note_applies(const Workload::Note& note, const sim::ChipParams& chip) {
+  nlohmann::json mine, theirs;
+  sim::to_json(mine, chip);
+  sim::to_json(theirs, sim::read_chip_params(sim::Config::load(note.config)));
+  canonical_files(mine);
+  canonical_files(theirs);
+  return mine == theirs;
+}
+
 }  // namespace
 
 ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const sim::ChipParams& chip,
@@ -158,7 +204,10 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
         "Processing Unit\" (ISCA 2017), reconstructed from the paper's Table 1 (`models/`), compiled for and "
         "simulated on `"
      << config_name
-     << "` (the published TPU v1 figures) at the paper's batch sizes (`workloads/tpu_v1/`). Simulated TOPS count "
+     << "` (" << chip.matrix_unit.rows << " x " << chip.matrix_unit.cols << " array at " << fmt("%g", chip.clock_mhz)
+     << " MHz, " << fmt("%g", chip.unified_buffer.size_bytes / 1048576.0) << " MiB unified buffer, "
+     << fmt("%g", chip.weight_memory.bandwidth_gb_s) << " GB/s weight memory, "
+     << fmt("%g", chip.host_interface.bandwidth_gb_s) << " GB/s host link each way) at the paper's batch sizes (`workloads/tpu_v1/`). Simulated TOPS count "
         "two operations per multiply-accumulate of the network (as the compiler counts them: pooling's identity "
         "tiles do not count) over the whole run, from the first instruction to `halt`, including the "
         "input's transfer over PCIe; the paper's figures exclude host overhead. No parameter of the model is tuned "
@@ -204,7 +253,9 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
        << " | " << fmt("%.1f", r["energy"]["average_power_w"].get<double>()) << " |\n";
   }
   md << "\n## Roofline\n\n![Roofline of the six applications](tpu_v1_roofline.svg)\n\n"
-     << "The roof is min(peak, 2 x 34 GB/s x MACs per weight byte); circles are simulated, squares measured.\n\n";
+     << "The roof is min(" << fmt("%.1f", peak_tops(chip)) << " TOPS, 2 x "
+     << fmt("%g", chip.weight_memory.bandwidth_gb_s)
+     << " GB/s x MACs per weight byte); circles are simulated, squares measured.\n\n";
   md << "## Differences over 10%\n\n";
   bool any = false;
   for (const App& a : apps) {
@@ -212,7 +263,9 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
     const double diff = (a.tops - *a.w.reference_tops) / *a.w.reference_tops * 100;
     if (std::fabs(diff) <= 10) continue;
     any = true;
-    md << "- **" << a.w.name << "** (" << fmt("%+.1f%%", diff) << "): " << a.w.note << "\n";
+    md << "- **" << a.w.name << "** (" << fmt("%+.1f%%", diff) << "): " << where_the_time_goes(a, chip);
+    if (a.w.note && note_applies(*a.w.note, chip)) md << " " << a.w.note->text;
+    md << "\n";
   }
   if (!any) md << "None.\n";
   for (const App& a : apps) {

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -132,7 +133,15 @@ Workload load_workload(const std::string& path) {
           if (counters[name]) w.reference_counters.emplace_back(name, counters[name].as<double>());
       }
     }
-    if (root["note"]) w.note = root["note"].as<std::string>();
+    if (const YAML::Node note = root["note"]) {
+      if (!note.IsMap() || !note["config"] || !note["text"])
+        throw compiler::ModelError(path + ":" + std::to_string(note.Mark().line + 1) +
+                                   ": note needs `config` (the configuration it explains) and `text`");
+      check_keys(note, {"config", "text"}, path, "note.");
+      std::string text = note["text"].as<std::string>();
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+      w.note = Workload::Note{text, resolve(path, note["config"].as<std::string>())};
+    }
     check_keys(root, {"name", "model", "batch", "input", "seed", "deadline_ms", "reference", "note"}, path, "");
   } catch (const YAML::Exception& e) {
     throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);

@@ -30,7 +30,13 @@ struct Workload {
   // name the run's "counters" use; the order of kCounterNames.
   std::vector<std::pair<std::string, double>> reference_counters;
   std::string reference_counters_source;
-  std::string note;
+  // An explanation of the difference from the published figure, written for one configuration
+  // (resolved path): it holds only for a chip with that configuration's parameters.
+  struct Note {
+    std::string text;
+    std::string config;
+  };
+  std::optional<Note> note;
 };
 
 // The counters a workload may state published shares of, in the order of the paper's Table 3.
