@@ -88,15 +88,15 @@ std::string ActivationUnit::prepare_act(const isa::ActivateArgs& a, Footprint* f
   if (std::string e = range_error("output range", out.lo(), out.hi(), ub_.size(), "bytes of the unified buffer");
       !e.empty())
     return e;
-  footprint->push_back({Space::kAccumulators, false, Strided{a.acc, a.rows, 1, 0}});
-  footprint->push_back({Space::kUnifiedBuffer, true, out});
+  footprint->push_back({Memory::kAccumulators, false, Strided{a.acc, a.rows, 1, 0}});
+  footprint->push_back({Memory::kUnifiedBuffer, true, out});
   if (a.perlane) {
     const Strided table{a.params, kLaneParamBytes * a.cols, 1, 0};
     if (std::string e =
             range_error("per-lane table", table.lo(), table.hi(), ub_.size(), "bytes of the unified buffer");
         !e.empty())
       return e;
-    footprint->push_back({Space::kUnifiedBuffer, false, table});
+    footprint->push_back({Memory::kUnifiedBuffer, false, table});
   }
   return {};
 }
@@ -108,7 +108,7 @@ std::string ActivationUnit::prepare_vop(const isa::VectorArgs& a, Footprint* foo
     if (std::string e = range_error("operand range", s.lo(), s.hi(), ub_.size(), "bytes of the unified buffer");
         !e.empty())
       return e;
-    footprint->push_back({Space::kUnifiedBuffer, write, s});
+    footprint->push_back({Memory::kUnifiedBuffer, write, s});
   }
   return {};
 }

@@ -54,7 +54,7 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
           range_error("weight DRAM range", dram.lo(), dram.hi(), weights_.dram().size(), "bytes of weight DRAM");
       if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
       if (e.empty()) e = transfer_limit(a.len, a.repeat);
-      footprint->push_back({Space::kWeightDram, true, dram});
+      footprint->push_back({Memory::kWeightDram, true, dram});
       return e;
     }
     case isa::Opcode::hop: {
@@ -77,7 +77,7 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
       std::string e = range_error("unified-buffer range", ub.lo(), ub.hi(), ub_.size(), "bytes of the unified buffer");
       if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
       if (e.empty()) e = transfer_limit(a.len, a.repeat);
-      footprint->push_back({Space::kUnifiedBuffer, opcode_of(word) == isa::Opcode::rhm, ub});
+      footprint->push_back({Memory::kUnifiedBuffer, opcode_of(word) == isa::Opcode::rhm, ub});
       return e;
     }
   }

@@ -53,9 +53,9 @@ std::string MatrixUnit::prepare(const isa::Word& word, Footprint* footprint) {
     const std::string e =
         range_error("unified-buffer range", line.lo(), line.hi(), ub_.size(), "bytes of the unified buffer");
     if (!e.empty()) return e + " (input vectors of line " + std::to_string(l) + ")";
-    footprint->push_back({Space::kUnifiedBuffer, false, line});
+    footprint->push_back({Memory::kUnifiedBuffer, false, line});
   }
-  footprint->push_back({Space::kAccumulators, true, Strided{a.acc, vectors, 1, 0}});
+  footprint->push_back({Memory::kAccumulators, true, Strided{a.acc, vectors, 1, 0}});
   return {};
 }
 
