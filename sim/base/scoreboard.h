@@ -16,33 +16,18 @@
 #include <string>
 #include <vector>
 
+#include "isa/footprint.h"
 #include "isa/isa.h"
 #include "sim/base/cycles.h"
 
 namespace tpu::sim {
 
-enum class Space : uint8_t { kUnifiedBuffer, kAccumulators, kWeightDram };
-
-// `count` blocks of `len` units `stride` apart from `base`: bytes of the
-// unified buffer or weight DRAM, or rows of the accumulators.
-struct Strided {
-  uint64_t base = 0;
-  uint64_t len = 0;
-  uint64_t count = 1;
-  uint64_t stride = 0;
-  uint64_t lo() const { return base; }
-  uint64_t hi() const { return base + (count - 1) * stride + len; }  // one past the last unit
-};
-
-// Whether some block of `a` shares a unit with some block of `b`, exactly.
-bool overlaps(const Strided& a, const Strided& b);
-
-struct Access {
-  Space space;
-  bool write;
-  Strided where;
-};
-using Footprint = std::vector<Access>;
+// What instructions touch is the ISA's statement of it (isa/footprint.h).
+using isa::Access;
+using isa::Footprint;
+using isa::Memory;
+using isa::overlaps;
+using isa::Strided;
 
 class Scoreboard {
  public:

@@ -33,9 +33,9 @@ TEST(Strided, OverlapIsExactAgainstEnumeration) {
 
 TEST(Scoreboard, OnlyUnfinishedEarlierWritersOfAnotherUnitClash) {
   Scoreboard sb;
-  const uint64_t w = sb.issue(3, isa::Unit::matrix, {{Space::kAccumulators, true, {0, 4, 1, 0}}});
-  const uint64_t r = sb.issue(5, isa::Unit::activation, {{Space::kAccumulators, false, {2, 1, 1, 0}}});
-  const uint64_t other = sb.issue(6, isa::Unit::activation, {{Space::kAccumulators, false, {4, 2, 1, 0}}});
+  const uint64_t w = sb.issue(3, isa::Unit::matrix, {{Memory::kAccumulators, true, {0, 4, 1, 0}}});
+  const uint64_t r = sb.issue(5, isa::Unit::activation, {{Memory::kAccumulators, false, {2, 1, 1, 0}}});
+  const uint64_t other = sb.issue(6, isa::Unit::activation, {{Memory::kAccumulators, false, {4, 2, 1, 0}}});
   EXPECT_EQ(sb.conflict(r, 10).earlier->pc, 3);
   EXPECT_EQ(sb.conflict(other, 10).earlier, nullptr);  // rows 4-5 are not written
   sb.set_done(w, 20);
@@ -46,8 +46,8 @@ TEST(Scoreboard, OnlyUnfinishedEarlierWritersOfAnotherUnitClash) {
 
 TEST(Scoreboard, ReadersAreNotBlockedByReaders) {
   Scoreboard sb;
-  sb.issue(0, isa::Unit::host, {{Space::kUnifiedBuffer, false, {0, 64, 1, 0}}});
-  const uint64_t b = sb.issue(1, isa::Unit::matrix, {{Space::kUnifiedBuffer, false, {0, 64, 1, 0}}});
+  sb.issue(0, isa::Unit::host, {{Memory::kUnifiedBuffer, false, {0, 64, 1, 0}}});
+  const uint64_t b = sb.issue(1, isa::Unit::matrix, {{Memory::kUnifiedBuffer, false, {0, 64, 1, 0}}});
   EXPECT_EQ(sb.conflict(b, 0).earlier, nullptr);
 }
 

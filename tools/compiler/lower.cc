@@ -7,14 +7,16 @@
 #include <optional>
 
 #include "isa/encoding.h"
+#include "isa/footprint.h"
 #include "isa/host_ops.h"
+#include "tools/compiler/syncs.h"
 
 namespace tpu::compiler {
 
 namespace {
 
 constexpr uint64_t kAlign = 64;
-constexpr uint64_t kLaneParamBytes = 12;
+using isa::kLaneParamBytes;
 constexpr uint64_t kMaxLen = (uint64_t{1} << 24) - 1;  // len fields are 24 bits
 constexpr int32_t kIdentityMult = int32_t{1} << 30;    // with shift -1: t * 2^30 / 2^30 = t
 constexpr int32_t kIdentityShift = -1;
@@ -39,18 +41,11 @@ struct Buffer {
   }
 };
 
-enum class Space { kUb, kAcc, kDram };
-struct Region {
-  Space space;
-  uint64_t lo, hi;
-  bool write;
-};
-
 // An instruction before scheduling: the tile it swaps in (if any) and what memory it touches.
 struct Pending {
   isa::Instruction insn;
   int64_t tile = -1;
-  std::vector<Region> regions;
+  isa::Footprint footprint;
   int layer = -1;
 };
 
@@ -102,14 +97,16 @@ class Lowering {
     return insn;
   }
 
-  void add(int layer, isa::Instruction insn, std::vector<Region> regions, int64_t tile = -1) {
+  // An instruction in program order; an mmul multiplies by a tile of `tile_k` rows (the
+  // tile it swaps in, `tile`, or the one active).
+  void add(int layer, isa::Instruction insn, int64_t tile = -1, uint64_t tile_k = 0) {
     for (size_t i = 0; i < insn.fields().size; ++i) {
       const std::string problem = isa::check_value(insn.fields()[i], insn.values[i]);
       if (!problem.empty())
         throw ModelError(where(layer) + "does not fit the instruction set: " + std::string(insn.spec->mnemonic) + " " +
                          problem);
     }
-    pending_.push_back({insn, tile, std::move(regions), layer});
+    pending_.push_back({insn, tile, isa::footprint(isa::encode(insn), isa::ChipShape{tile_k}), layer});
     ++out_.report.layers[static_cast<size_t>(layer)].instructions;
   }
 
@@ -242,11 +239,6 @@ class Lowering {
     tables_bytes_ = table_bytes;
   }
 
-  // ---------------------------------------------------------------- regions of instructions
-
-  static Region ub_read(uint64_t lo, uint64_t hi) { return {Space::kUb, lo, hi, false}; }
-  static Region ub_write(uint64_t lo, uint64_t hi) { return {Space::kUb, lo, hi, true}; }
-
   // ---------------------------------------------------------------- code
 
   void emit_program() {
@@ -305,7 +297,7 @@ class Lowering {
 
     tag(0);
     if (q_.rounding != isa::Rounding::half_away) {
-      add(0, make(isa::Opcode::setcfg, {{"reg", int64_t(isa::CfgReg::round)}, {"value", int64_t(q_.rounding)}}), {});
+      add(0, make(isa::Opcode::setcfg, {{"reg", int64_t(isa::CfgReg::round)}, {"value", int64_t(q_.rounding)}}));
     }
     if (tables_bytes_ > 0) {
       dma(0, isa::Opcode::rhm, table_base_, tables_host, tables_bytes_, 1, 0);
@@ -377,7 +369,7 @@ class Lowering {
     if (!bytes.empty()) out_.program.host.write(host, bytes);
   }
 
-  void tag(int layer) { add(layer, make(isa::Opcode::tag, {{"id", layer}}), {}); }
+  void tag(int layer) { add(layer, make(isa::Opcode::tag, {{"id", layer}})); }
 
   // Sets [lo, hi) of the unified buffer to `value`: a product by 0 plus the output zero point.
   void fill_range(int layer, uint64_t lo, uint64_t hi, int value = 0) {
@@ -390,7 +382,7 @@ class Lowering {
                                              {"len", int64_t(len)},
                                              {"mult", 0},
                                              {"zp", value}});
-      add(layer, v, {ub_read(at, at + len), ub_write(at, at + len)});
+      add(layer, v);
     }
   }
 
@@ -450,8 +442,7 @@ class Lowering {
     const auto x = make(
         op,
         {{"host", host}, {"ub", ub}, {"len", len}, {"repeat", repeat}, {"host_stride", len}, {"ub_stride", ub_stride}});
-    const uint64_t hi = ub + (repeat - 1) * ub_stride + len;
-    add(layer, x, {op == isa::Opcode::rhm ? ub_write(ub, hi) : ub_read(ub, hi)});
+    add(layer, x);
   }
 
   // Int8 weight planes a layer's weights run as (ONNX integer weights outside int8), each over a
@@ -483,19 +474,15 @@ class Lowering {
                                      {"zp", ql.act_zp},
                                      {"frac", ql.frac},
                                      {"raw", ql.raw}});
-    std::vector<Region> regions = {{Space::kAcc, acc, acc + rows, false},
-                                   ub_write(ub, ub + (rows - 1) * stride + cols * elem_bytes(layer))};
     if (per_lane) {
-      const uint64_t table = table_base_ + table_at_.at(layer) + kLaneParamBytes * lane0;
       a.set("perlane", 1);
-      a.set("params", static_cast<int64_t>(table));
+      a.set("params", static_cast<int64_t>(table_base_ + table_at_.at(layer) + kLaneParamBytes * lane0));
       a.set("mult", 0);
-      regions.push_back(ub_read(table, table + kLaneParamBytes * cols));
     } else {
       a.set("mult", r.mult);
       a.set("shift", r.shift);
     }
-    add(layer, a, std::move(regions));
+    add(layer, a);
   }
 
   isa::Instruction mmul(uint64_t ub, uint64_t acc, uint64_t rows, uint64_t lines, uint64_t stride, uint64_t line_stride,
@@ -510,12 +497,9 @@ class Lowering {
                                     {"accumulate", accumulate}});
   }
 
+  // An mmul by tile `tile_id` of k rows (which it swaps in, or which is active).
   void add_mmul(int layer, const isa::Instruction& m, uint64_t k, int64_t tile_id) {
-    const uint64_t ub = static_cast<uint64_t>(m.get("ub")), rows = static_cast<uint64_t>(m.get("rows"));
-    const uint64_t lines = static_cast<uint64_t>(m.get("lines")), acc = static_cast<uint64_t>(m.get("acc"));
-    const uint64_t hi = ub + (lines - 1) * static_cast<uint64_t>(m.get("line_stride")) +
-                        (rows - 1) * static_cast<uint64_t>(m.get("stride")) + k;
-    add(layer, m, {ub_read(ub, hi), {Space::kAcc, acc, acc + rows * lines, true}}, m.get("swap") ? tile_id : -1);
+    add(layer, m, m.get("swap") ? tile_id : -1, k);
   }
 
   // Software pipelining: the activations of one accumulator half go out
@@ -812,10 +796,7 @@ class Lowering {
                                                      {"width", width},
                                                      {"mult", kIdentityMult},
                                                      {"shift", kIdentityShift}});
-            const uint64_t out_rows = lines * cols;
-            add(layer, act,
-                {{Space::kAcc, acc, acc + in_lines * width, false},
-                 ub_write(dst, dst + (out_rows - 1) * static_cast<uint64_t>(y.c) + ch)});
+            add(layer, act);
           }
     }
   }
@@ -849,7 +830,7 @@ class Lowering {
                                            {"zp", zp},
                                            {"func", int64_t(func)},
                                            {"frac", frac}});
-    add(layer, v, {ub_read(pa, pa + len), ub_read(pb, pb + len), ub_write(py, py + len)});
+    add(layer, v);
   }
 
   void mul_layer(int layer) {
@@ -929,14 +910,12 @@ class Lowering {
     // In as many host operations as the operand limit asks (rows are independent).
     const uint64_t rows = bytes / cols, per = isa::host::kMaxOperandBytes / cols;
     for (uint64_t r = 0; r < rows; r += per)
-      add(layer,
-          make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(fn)},
-                                  {"src", scratch_host_ + r * cols},
-                                  {"dst", scratch_host_ + bytes + r * cols},
-                                  {"rows", std::min(per, rows - r)},
-                                  {"cols", cols},
-                                  {"params", params_host_.at(layer)}}),
-          {});
+      add(layer, make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(fn)},
+                                         {"src", scratch_host_ + r * cols},
+                                         {"dst", scratch_host_ + bytes + r * cols},
+                                         {"rows", std::min(per, rows - r)},
+                                         {"cols", cols},
+                                         {"params", params_host_.at(layer)}}));
     transfer(layer, isa::Opcode::rhm, scratch_host_ + bytes);
   }
 
@@ -961,13 +940,11 @@ class Lowering {
     for (int64_t n = 0; n < a.n; ++n) {
       dma(layer, isa::Opcode::whm, b.at(n, 0, 0), in, F, T, F);
       if (l.transpose_b) {
-        add(layer,
-            make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(isa::HostFn::transpose)},
-                                    {"src", in},
-                                    {"dst", tr},
-                                    {"rows", T},
-                                    {"cols", F}}),
-            {});
+        add(layer, make(isa::Opcode::hop, {{"fn", static_cast<uint64_t>(isa::HostFn::transpose)},
+                                           {"src", in},
+                                           {"dst", tr},
+                                           {"rows", T},
+                                           {"cols", F}}));
       }
       // Tiles in the order the multiplies take them; head h's b (depth x width)
       // lies in host memory from `base`, `row` bytes per row.
@@ -1037,7 +1014,7 @@ class Lowering {
                                            {"repeat", o.repeat},
                                            {"host_stride", o.host_stride},
                                            {"dram_stride", o.dram_stride}});
-    add(layer, w, {{Space::kDram, o.dram, o.dram + (o.repeat - 1) * o.dram_stride + o.len, true}});
+    add(layer, w);
     for (int64_t t : o.tiles) tiles_[static_cast<size_t>(t)].fill = static_cast<int64_t>(pending_.size()) - 1;
     open_load_ = Load{};
   }
@@ -1053,8 +1030,7 @@ class Lowering {
     for (const Pending& p : pending_)
       if (p.tile >= 0) swap_order.push_back(p.tile);
     size_t requested = 0, swaps = 0;
-    std::array<std::vector<Region>, 8> since_sync;
-    auto unit_of = [](isa::Opcode op) { return static_cast<size_t>(isa::spec_of(op).unit); };
+    SyncTracker syncs;
     auto emit = [&](const isa::Instruction& insn) {
       out_.program.text.push_back(isa::encode(insn));
       ++out_.report.instructions;
@@ -1070,7 +1046,7 @@ class Lowering {
       const Tile& t = tiles_[static_cast<size_t>(swap_order[i])];
       return t.fill < 0 || t.fill <= synced || (static_cast<size_t>(t.fill) < at && i <= swaps);
     };
-    const size_t host_unit = static_cast<size_t>(isa::Unit::host);
+    const uint32_t host_bit = 1u << static_cast<unsigned>(isa::Unit::host);
     auto request_until = [&](size_t upto) {
       while (requested < std::min(upto, swap_order.size()) && ready(requested)) {
         const Tile& first = tiles_[static_cast<size_t>(swap_order[requested])];
@@ -1080,18 +1056,17 @@ class Lowering {
           if (next.k != first.k || next.n != first.n || next.dram != first.dram + repeat * first.k * first.n) break;
           ++repeat;
         }
-        const uint64_t lo = first.dram, hi = first.dram + repeat * first.k * first.n;
-        auto& loads = since_sync[host_unit];
-        if (std::any_of(loads.begin(), loads.end(),
-                        [&](const Region& r) { return r.space == Space::kDram && r.lo < hi && lo < r.hi; })) {
-          emit(make(isa::Opcode::sync, {{"units", int64_t{1} << host_unit}}));
-          loads.clear();
-          synced = last_ldw;
+        const auto rdw = make(isa::Opcode::rdw, {{"dram", int64_t(first.dram)},
+                                                 {"k", int64_t(first.k)},
+                                                 {"n", int64_t(first.n)},
+                                                 {"repeat", int64_t(repeat)}});
+        // Only ldw writes weight DRAM: the wait, if any, is for the host.
+        if (const uint32_t mask = syncs.needs(isa::Unit::weights, isa::footprint(isa::encode(rdw), {}))) {
+          emit(make(isa::Opcode::sync, {{"units", mask}}));
+          syncs.synced(mask);
+          if (mask & host_bit) synced = last_ldw;
         }
-        emit(make(isa::Opcode::rdw, {{"dram", int64_t(first.dram)},
-                                     {"k", int64_t(first.k)},
-                                     {"n", int64_t(first.n)},
-                                     {"repeat", int64_t(repeat)}}));
+        emit(rdw);
         requested += repeat;
       }
     };
@@ -1106,35 +1081,15 @@ class Lowering {
         ++swaps;
       }
       const isa::Opcode op = p.insn.opcode();
-      const size_t unit = unit_of(op);
-      uint32_t mask = 0;
-      for (size_t other = 0; other < since_sync.size(); ++other) {
-        if (other == unit) continue;
-        for (const Region& r : since_sync[other]) {
-          for (const Region& mine : p.regions)
-            if (r.space == mine.space && (r.write || mine.write) && r.lo < mine.hi && mine.lo < r.hi)
-              mask |= 1u << other;
-          if (mask & (1u << other)) break;
-        }
-      }
-      if (op == isa::Opcode::halt) mask = 0;
+      const isa::Unit unit = p.insn.spec->unit;
+      const uint32_t mask = op == isa::Opcode::halt ? 0 : syncs.needs(unit, p.footprint);
       if (mask) {
         emit(make(isa::Opcode::sync, {{"units", mask}}));
-        for (size_t other = 0; other < since_sync.size(); ++other)
-          if (mask & (1u << other)) since_sync[other].clear();
-        if (mask & (1u << host_unit)) synced = last_ldw;
+        syncs.synced(mask);
+        if (mask & host_bit) synced = last_ldw;
       }
       emit(p.insn);
-      auto& mine = since_sync[unit];
-      for (const Region& r : p.regions) {
-        if (!mine.empty() && mine.back().space == r.space && mine.back().write == r.write && r.lo <= mine.back().hi &&
-            mine.back().lo <= r.hi) {
-          mine.back().lo = std::min(mine.back().lo, r.lo);
-          mine.back().hi = std::max(mine.back().hi, r.hi);
-        } else {
-          mine.push_back(r);
-        }
-      }
+      syncs.placed(unit, p.footprint);
       if (op == isa::Opcode::ldw) last_ldw = static_cast<int64_t>(at);
     }
     out_.report.dram_bytes = dram_top_;

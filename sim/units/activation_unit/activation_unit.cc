@@ -11,20 +11,13 @@ namespace {
 
 namespace arith = isa::arith;
 
-// Output geometry of an act: `rows` in, this many out.
-struct PoolShape {
-  uint64_t in_h, in_w, out_h, out_w;
-  uint64_t out_rows() const { return out_h * out_w; }
-};
+using isa::kLaneParamBytes;
+using isa::out_row_bytes;
+using isa::pool_shape;
 
-// Bytes an output row takes: one per lane, or an int32 per lane when raw.
-uint64_t out_bytes(const isa::ActivateArgs& a) { return a.raw ? 4 * a.cols : a.cols; }
-
-std::string pool_shape(const isa::ActivateArgs& a, PoolShape* shape) {
-  if (a.pool == isa::Pool::none) {
-    *shape = {a.rows, 1, a.rows, 1};
-    return {};
-  }
+// Why a pooled act's image or window is malformed, or "".
+std::string pool_error(const isa::ActivateArgs& a) {
+  if (a.pool == isa::Pool::none) return {};
   if (a.rows % a.width != 0)
     return "rows=" + std::to_string(a.rows) +
            " is not a whole number of image rows of width=" + std::to_string(a.width);
@@ -32,7 +25,6 @@ std::string pool_shape(const isa::ActivateArgs& a, PoolShape* shape) {
   if (a.pool_h > h || a.pool_w > w)
     return "pooling window " + std::to_string(a.pool_h) + "x" + std::to_string(a.pool_w) + " is larger than the " +
            std::to_string(h) + "x" + std::to_string(w) + " image";
-  *shape = {h, w, (h - a.pool_h) / a.pool_sy + 1, (w - a.pool_w) / a.pool_sx + 1};
   return {};
 }
 
@@ -41,8 +33,6 @@ std::string shift_error(int64_t shift) {
   return "shift " + std::to_string(shift) + " is outside [" + std::to_string(arith::kMinShift) + ", " +
          std::to_string(arith::kMaxShift) + "]";
 }
-
-constexpr uint64_t kLaneParamBytes = 12;  // int32 bias, multiplier, shift
 
 int32_t load_i32(const uint8_t* p) {
   uint32_t v = 0;
@@ -64,17 +54,18 @@ ActivationUnit::ActivationUnit(sc_core::sc_module_name name, ChipContext& ctx, U
 }
 
 std::string ActivationUnit::prepare(const isa::Word& word, Footprint* footprint) {
+  *footprint = isa::footprint(word, {});
   if (static_cast<isa::Opcode>(word.get(0, isa::kOpcodeBits)) == isa::Opcode::act) {
     isa::ActivateArgs a;
     isa::unpack(word, a);
-    return prepare_act(a, footprint);
+    return check_act(a, *footprint);
   }
   isa::VectorArgs a;
   isa::unpack(word, a);
-  return prepare_vop(a, footprint);
+  return check_vop(a, *footprint);
 }
 
-std::string ActivationUnit::prepare_act(const isa::ActivateArgs& a, Footprint* footprint) const {
+std::string ActivationUnit::check_act(const isa::ActivateArgs& a, const Footprint& footprint) const {
   if (a.cols > acc_.cols())
     return "cols=" + std::to_string(a.cols) + " exceeds the " + std::to_string(acc_.cols()) + " accumulator lanes";
   if (a.acc + a.rows > acc_.entries())
@@ -82,43 +73,37 @@ std::string ActivationUnit::prepare_act(const isa::ActivateArgs& a, Footprint* f
            std::to_string(acc_.entries()) + " accumulator rows";
   if (std::string e = shift_error(a.shift); !a.perlane && !a.raw && !e.empty()) return e;
   if (a.raw && a.pool != isa::Pool::none) return "a raw (int32) output takes no pooling";
-  PoolShape shape;
-  if (std::string e = pool_shape(a, &shape); !e.empty()) return e;
-  const Strided out{a.ub, out_bytes(a), shape.out_rows(), a.stride};
+  if (std::string e = pool_error(a); !e.empty()) return e;
+  // The accumulator rows, the output rows (a valid pool writes at least one), the per-lane table.
+  const Strided& out = footprint[1].where;
   if (std::string e = range_error("output range", out.lo(), out.hi(), ub_.size(), "bytes of the unified buffer");
       !e.empty())
     return e;
-  footprint->push_back({Space::kAccumulators, false, Strided{a.acc, a.rows, 1, 0}});
-  footprint->push_back({Space::kUnifiedBuffer, true, out});
   if (a.perlane) {
-    const Strided table{a.params, kLaneParamBytes * a.cols, 1, 0};
+    const Strided& table = footprint[2].where;
     if (std::string e =
             range_error("per-lane table", table.lo(), table.hi(), ub_.size(), "bytes of the unified buffer");
         !e.empty())
       return e;
-    footprint->push_back({Space::kUnifiedBuffer, false, table});
   }
   return {};
 }
 
-std::string ActivationUnit::prepare_vop(const isa::VectorArgs& a, Footprint* footprint) const {
+std::string ActivationUnit::check_vop(const isa::VectorArgs& a, const Footprint& footprint) const {
   if (std::string e = shift_error(a.shift); !e.empty()) return e;
-  for (const auto& [addr, write] : {std::pair{a.a, false}, std::pair{a.b, false}, std::pair{a.dst, true}}) {
-    const Strided s{addr, a.len, 1, 0};
-    if (std::string e = range_error("operand range", s.lo(), s.hi(), ub_.size(), "bytes of the unified buffer");
+  for (const Access& operand : footprint)  // a, b, dst
+    if (std::string e = range_error("operand range", operand.where.lo(), operand.where.hi(), ub_.size(),
+                                    "bytes of the unified buffer");
         !e.empty())
       return e;
-    footprint->push_back({Space::kUnifiedBuffer, write, s});
-  }
   return {};
 }
 
 Cycle ActivationUnit::act_cycles(const isa::ActivateArgs& a) const {
-  PoolShape shape;
-  pool_shape(a, &shape);
+  const isa::PoolShape shape = pool_shape(a);
   const Cycle params = a.perlane ? ub_.port_cycles(kLaneParamBytes * a.cols) : 0;
   const Cycle compute = a.rows * ceil_div(a.cols, lanes_);
-  const Cycle write = shape.out_rows() * ub_.port_cycles(out_bytes(a));
+  const Cycle write = shape.out_rows() * ub_.port_cycles(out_row_bytes(a));
   return params + std::max(compute, write);
 }
 
@@ -146,13 +131,12 @@ void ActivationUnit::run() {
         if (ctx_.fault) return;
       }
       const When flowing = When::over(start, start + busy);
-      PoolShape shape;
-      pool_shape(a, &shape);
+      const isa::PoolShape shape = pool_shape(a);
       elements_.add(a.rows * a.cols, r, flowing);
       if (arith::is_lookup(a.func)) lut_lookups_.add(a.rows * a.cols, r, flowing);
       if (a.pool != isa::Pool::none) pool_outputs_.add(shape.out_rows() * a.cols, r, flowing);
       acc_.count_row_reads(a.rows, r, flowing);
-      ub_.note_write(Strided{a.ub, out_bytes(a), shape.out_rows(), a.stride}, r, flowing);
+      ub_.note_write(Strided{a.ub, out_row_bytes(a), shape.out_rows(), a.stride}, r, flowing);
       if (a.perlane) ub_.note_read(kLaneParamBytes * a.cols, r, flowing);
     } else {
       isa::VectorArgs a;
@@ -212,8 +196,7 @@ void ActivationUnit::activate(const isa::ActivateArgs& a, isa::Rounding rounding
       q[r * n + c] = arith::lookup(lut, v);
     }
   }
-  PoolShape shape;
-  pool_shape(a, &shape);
+  const isa::PoolShape shape = pool_shape(a);
   if (a.pool == isa::Pool::none) {
     for (uint64_t r = 0; r < a.rows; ++r) std::memcpy(ub_.data(a.ub + r * a.stride), &q[r * n], n);
     return;

@@ -33,8 +33,9 @@ class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
   void run();
   void activate(const isa::ActivateArgs& a, isa::Rounding rounding, int64_t pc);
   void vector_op(const isa::VectorArgs& a, isa::Rounding rounding);
-  std::string prepare_act(const isa::ActivateArgs& a, Footprint* footprint) const;
-  std::string prepare_vop(const isa::VectorArgs& a, Footprint* footprint) const;
+  // The operand checks of prepare(), given the instruction's footprint.
+  std::string check_act(const isa::ActivateArgs& a, const Footprint& footprint) const;
+  std::string check_vop(const isa::VectorArgs& a, const Footprint& footprint) const;
 
   ChipContext& ctx_;
   UnifiedBuffer& ub_;

@@ -48,13 +48,13 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
     case isa::Opcode::ldw: {
       isa::WeightLoadArgs a;
       isa::unpack(word, a);
-      const Strided dram{a.dram, a.len, a.repeat, a.dram_stride};
+      *footprint = isa::footprint(word, {});
+      const Strided& dram = footprint->front().where;
       const Strided host{a.host, a.len, a.repeat, a.host_stride};
       std::string e =
           range_error("weight DRAM range", dram.lo(), dram.hi(), weights_.dram().size(), "bytes of weight DRAM");
       if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
       if (e.empty()) e = transfer_limit(a.len, a.repeat);
-      footprint->push_back({Space::kWeightDram, true, dram});
       return e;
     }
     case isa::Opcode::hop: {
@@ -72,12 +72,12 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
     default: {
       isa::HostDmaArgs a;
       isa::unpack(word, a);
-      const Strided ub{a.ub, a.len, a.repeat, a.ub_stride};
+      *footprint = isa::footprint(word, {});
+      const Strided& ub = footprint->front().where;
       const Strided host{a.host, a.len, a.repeat, a.host_stride};
       std::string e = range_error("unified-buffer range", ub.lo(), ub.hi(), ub_.size(), "bytes of the unified buffer");
       if (e.empty()) e = range_error("host range", host.lo(), host.hi(), host_.size(), host_unit);
       if (e.empty()) e = transfer_limit(a.len, a.repeat);
-      footprint->push_back({Space::kUnifiedBuffer, opcode_of(word) == isa::Opcode::rhm, ub});
       return e;
     }
   }
@@ -188,8 +188,7 @@ Cycle HostInterface::load_weights(const Issued& insn) {
   std::vector<uint8_t> block(a.len);
   for (uint64_t i = 0; i < a.repeat; ++i) {
     if (ctx_.compute_values) host_.read(a.host + i * a.host_stride, block.data(), a.len);
-    weights_.load(a.dram + i * a.dram_stride, ctx_.compute_values ? block.data() : nullptr, a.len, insn.region,
-                  moving);
+    weights_.load(a.dram + i * a.dram_stride, ctx_.compute_values ? block.data() : nullptr, a.len, insn.region, moving);
   }
   weight_load_bytes_.add(a.len * a.repeat, insn.region, moving);
   return x.end + latency_;

@@ -48,14 +48,13 @@ std::string MatrixUnit::prepare(const isa::Word& word, Footprint* footprint) {
   if (a.acc + vectors > acc_.entries())
     return "accumulator rows [" + std::to_string(a.acc) + ", " + std::to_string(a.acc + vectors) +
            ") are outside the " + std::to_string(acc_.entries()) + " accumulator rows";
-  for (uint64_t l = 0; l < a.lines; ++l) {
-    const Strided line{a.ub + l * a.line_stride, k, a.rows, a.stride};
+  *footprint = isa::footprint(word, isa::ChipShape{k});
+  for (uint64_t l = 0; l < a.lines; ++l) {  // the input vectors of each line, then the accumulator rows
+    const Strided& line = (*footprint)[l].where;
     const std::string e =
         range_error("unified-buffer range", line.lo(), line.hi(), ub_.size(), "bytes of the unified buffer");
     if (!e.empty()) return e + " (input vectors of line " + std::to_string(l) + ")";
-    footprint->push_back({Space::kUnifiedBuffer, false, line});
   }
-  footprint->push_back({Space::kAccumulators, true, Strided{a.acc, vectors, 1, 0}});
   return {};
 }
 
@@ -332,7 +331,8 @@ void MatrixUnit::run_pe() {
         shadow_state_ = 2;
       }
     }
-    if (waited_for_weights) (shifted ? weight_shift_cycles_ : weight_stall_cycles_).add(1, cur->insn.region, When::at(t));
+    if (waited_for_weights)
+      (shifted ? weight_shift_cycles_ : weight_stall_cycles_).add(1, cur->insn.region, When::at(t));
 
     last_cycle = t;
   }

@@ -30,9 +30,9 @@ std::string WeightMemory::prepare(const isa::Word& word, Footprint* footprint) {
     return "tile rows k=" + std::to_string(a.k) + " exceed the array's " + std::to_string(mu.rows) + " rows";
   if (a.n > static_cast<uint64_t>(mu.cols))
     return "tile columns n=" + std::to_string(a.n) + " exceed the array's " + std::to_string(mu.cols) + " columns";
-  const std::string e =
-      range_error("weight DRAM range", a.dram, a.dram + a.repeat * a.k * a.n, dram_.size(), "bytes of weight DRAM");
-  footprint->push_back({Space::kWeightDram, false, Strided{a.dram, a.repeat * a.k * a.n, 1, 0}});
+  *footprint = isa::footprint(word, {});
+  const Strided& tiles = footprint->front().where;
+  const std::string e = range_error("weight DRAM range", tiles.lo(), tiles.hi(), dram_.size(), "bytes of weight DRAM");
   if (e.empty())
     for (uint64_t t = 0; t < a.repeat; ++t) {
       if (ctx_.tile_shapes.owed > 0)
