@@ -240,10 +240,13 @@ nlohmann::json layers_json(const RunRecord& run) {
     l["name"] = name;
     l["start_cycle"] = start;
     l["cycles"] = cycles;
-    // The layer's network MACs when the program states them, else what the array counted.
+    // The layer's network MACs when the program states them and the statement can be true (the
+    // run halted, and the array did at least as many), else what the array counted, as for the run.
+    const uint64_t array_macs = v("matrix_unit", "useful_macs");
     const auto it = r > 0 ? stated_macs.find(std::to_string(o.regions[r - 1].id)) : stated_macs.end();
-    l["macs"] = compiled ? (it != stated_macs.end() ? it->second : 0) : v("matrix_unit", "useful_macs");
-    l["array_macs"] = v("matrix_unit", "useful_macs");
+    const uint64_t claimed = it != stated_macs.end() ? it->second : 0;
+    l["macs"] = compiled && o.halted && claimed <= array_macs ? claimed : array_macs;
+    l["array_macs"] = array_macs;
     l["array_active_cycles"] = v("matrix_unit", "array_active_cycles");
     l["weight_stall_cycles"] = v("matrix_unit", "weight_stall_cycles");
     l["weight_shift_cycles"] = v("matrix_unit", "weight_shift_cycles");

@@ -150,8 +150,9 @@ TEST_P(MatrixMultiply, AFaultCutsItsCountsAtTheFaultCycle) {
   // whole instruction, and reports no throughput.
   const uint64_t k = 8, n = 8, gap = 200;
   InstTester t(sets({"accumulators.entries=65536"}));
-  t.code("rdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=65000 stride=0 swap\nnop repeat=" + std::to_string(gap) +
-         "\nrhm host=0 ub=0 len=8")
+  // The program states the multiply's MACs, as a compiled one would; only what ran counts.
+  t.code(".meta macs \"4160000\"\n.meta macs.1 \"4160000\"\nrdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=65000 stride=0 "
+         "swap\nnop repeat=" + std::to_string(gap) + "\nrhm host=0 ub=0 len=8")
       .run();
   t.expect_fault(3, "hazard");
   const Timing& T = t.timing();
@@ -177,13 +178,17 @@ TEST_P(MatrixMultiply, AFaultCutsItsCountsAtTheFaultCycle) {
   }
   EXPECT_TRUE(t.sim().result["throughput"]["tops"].is_null());
   EXPECT_TRUE(t.sim().result["throughput"]["inferences_per_s"].is_null());
+  EXPECT_EQ(t.sim().result["throughput"]["macs"].get<uint64_t>(), entered * k * n);
+  for (const auto& row : t.sim().result["layers"]) EXPECT_LE(row["macs"].get<uint64_t>(), entered * k * n);
 }
 
 TEST_P(MatrixMultiply, ThroughputBelievesStatedMacsOnlyUpToWhatTheArrayDid) {
   const uint64_t B = 2, k = 8, n = 8;
   for (const uint64_t stated : {B * k * n / 2, B * k * n * 1000}) {
     InstTester t(sets());
-    t.code(".meta macs \"" + std::to_string(stated) + "\"\nrdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=2 stride=8 swap").run();
+    t.code(".meta macs \"" + std::to_string(stated) + "\"\n.meta macs.1 \"" + std::to_string(stated) +
+           "\"\ntag id=1\nrdw dram=0 k=8 n=8\nmmul ub=0 acc=0 rows=2 stride=8 swap")
+        .run();
     ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
     const auto& tp = t.sim().result["throughput"];
     const bool believed = stated <= B * k * n;
@@ -196,6 +201,10 @@ TEST_P(MatrixMultiply, ThroughputBelievesStatedMacsOnlyUpToWhatTheArrayDid) {
     }
     const double seconds = t.sim().cycles() / (t.params().clock_mhz * 1e6);
     EXPECT_NEAR(tp["tops"].get<double>(), 2.0 * macs / seconds / 1e12, 1e-15);
+    // The layer's row believes its statement on the same terms.
+    const auto& rows = t.sim().result["layers"];
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1]["macs"].get<uint64_t>(), macs);
   }
 }
 
