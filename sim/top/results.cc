@@ -37,6 +37,14 @@ std::optional<uint64_t> stated(const isa::Program& p, const std::string& key) {
   return std::nullopt;
 }
 
+// Layer names by tag id, as the program's metadata states them ("layer.<id>").
+std::map<std::string, std::string> layer_names(const isa::Program& p) {
+  std::map<std::string, std::string> names;
+  for (const auto& [k, v] : p.metadata)
+    if (k.rfind("layer.", 0) == 0) names[k.substr(6)] = v;
+  return names;
+}
+
 // Inferences one run performs: the program's "batch" metadata, else 1.
 uint64_t batch_of(const isa::Program& p) { return std::max<uint64_t>(1, stated(p, "batch").value_or(1)); }
 
@@ -79,7 +87,7 @@ nlohmann::json throughput_json(const RunRecord& run, uint64_t array_macs, double
   const uint64_t work = believed ? said : array_macs;
   nlohmann::json t = {{"macs", work},
                       {"macs_from", believed ? "program" : "matrix_unit.useful_macs"},
-                      {"peak_tops", 2.0 * p.matrix_unit.rows * p.matrix_unit.cols * p.clock_mhz * 1e6 / 1e12}};
+                      {"peak_tops", peak_tops(p)}};
   if (claimed && !believed) {
     t["stated_macs"] = said;
     t["warning"] = "the program states " + std::to_string(said) + " MACs, more than the " +
@@ -92,6 +100,10 @@ nlohmann::json throughput_json(const RunRecord& run, uint64_t array_macs, double
 }
 
 }  // namespace
+
+double peak_tops(const ChipParams& p) {
+  return 2.0 * static_cast<double>(p.matrix_unit.rows * p.matrix_unit.cols) * p.clock_mhz * 1e6 / 1e12;
+}
 
 nlohmann::json to_json(const RunRecord& run) {
   const RunOutcome& o = run.outcome;
@@ -209,10 +221,9 @@ nlohmann::json to_json(const RunRecord& run) {
 nlohmann::json layers_json(const RunRecord& run) {
   const RunOutcome& o = run.outcome;
   // Layer names and MACs by tag id, from the metadata, read once.
-  std::map<std::string, std::string> names;
+  const std::map<std::string, std::string> names = layer_names(run.program);
   std::map<std::string, uint64_t> stated_macs;
   for (const auto& [k, v] : run.program.metadata) {
-    if (k.rfind("layer.", 0) == 0) names[k.substr(6)] = v;
     if (k.rfind("macs.", 0) == 0)
       if (const auto m = number(v)) stated_macs[k.substr(5)] = *m;
   }
@@ -233,7 +244,7 @@ nlohmann::json layers_json(const RunRecord& run) {
     std::string name = "(before the first tag)";
     if (r > 0) {
       const std::string id = std::to_string(o.regions[r - 1].id);
-      name = names.count(id) ? names[id] : "tag " + id;
+      name = names.count(id) ? names.at(id) : "tag " + id;
       l["id"] = o.regions[r - 1].id;
     }
     if (r == 0 && cycles == 0) continue;
@@ -360,14 +371,12 @@ nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params, c
     slices.push_back(std::move(s));
   }
   // The layers: each region from its tag to the next, named as the program's metadata names it.
-  std::map<std::string, std::string> names;
-  for (const auto& [k, v] : program.metadata)
-    if (k.rfind("layer.", 0) == 0) names[k.substr(6)] = v;
+  const std::map<std::string, std::string> names = layer_names(program);
   for (size_t r = 0; r < outcome.regions.size(); ++r) {
     const RegionMark& m = outcome.regions[r];
     const Cycle until = r + 1 < outcome.regions.size() ? outcome.regions[r + 1].cycle : end;
     const std::string id = std::to_string(m.id);
-    if (until > m.cycle) slices.push_back({"layers", names.count(id) ? names[id] : "tag " + id, m.pc, m.cycle, until});
+    if (until > m.cycle) slices.push_back({"layers", names.count(id) ? names.at(id) : "tag " + id, m.pc, m.cycle, until});
   }
   // Tracks numbered by name and slices in time order, whatever order the units recorded them in.
   std::map<std::string, int> tids;

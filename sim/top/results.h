@@ -31,6 +31,9 @@ nlohmann::json layers_json(const RunRecord& run);
 // The same as a table, or CSV.
 std::string layers_text(const nlohmann::json& layers, bool csv);
 
+// Two operations per MAC of the whole array every cycle.
+double peak_tops(const ChipParams& params);
+
 nlohmann::json to_json(const RunRecord& run);
 // `result` is to_json(run), computed once by the caller.
 std::string summary(const RunRecord& run, const nlohmann::json& result);

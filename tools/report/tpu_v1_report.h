@@ -20,8 +20,9 @@ struct ValidationReport {
   struct Figure {
     std::string app;
     double tops = 0;
+    double roof = 0;  // the roofline's bound: min(peak, 2 x weight bandwidth x MACs per weight byte)
     std::optional<double> reference_tops;
-    std::optional<double> tolerance;
+    std::optional<std::pair<double, double>> band;
   };
   std::vector<Figure> figures;
 };

@@ -82,13 +82,60 @@ std::string build_identity() {
 void check_keys(const YAML::Node& node, const std::vector<std::string>& known, const std::string& path,
                 const std::string& within) {
   for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = kv.first.Scalar();
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::vector<std::string_view> names(known.begin(), known.end());
     throw compiler::ModelError(path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" + within +
                                key + "'" + isa::did_you_mean(key, names));
   }
 }
+
+}  // namespace
+
+namespace {
+
+// The values of one workload file, each checked where it is read: a mistake names the file, the
+// line and the key path.
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const {
+    throw compiler::ModelError(path_ + ":" + std::to_string(at.Mark().line + 1) + ": " + message);
+  }
+  // `node` must be a mapping whose keys are all `known`.
+  void mapping(const YAML::Node& node, const std::string& key, const std::vector<std::string>& known) const {
+    if (!node.IsMap()) fail(node, (key.empty() ? "a workload" : key) + " must be a mapping of keys to values");
+    check_keys(node, known, path_, key.empty() ? "" : key + ".");
+  }
+  template <class T>
+  T value(const YAML::Node& parent, const std::string& within, const char* name, const char* what) const {
+    const YAML::Node v = parent[name];
+    if (!v) fail(parent, within + name + " is missing: it should be " + what);
+    try {
+      if (!v.IsScalar()) throw YAML::Exception(v.Mark(), "");
+      return v.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(v, within + name + " should be " + what);
+    }
+  }
+  double number(const YAML::Node& parent, const std::string& within, const char* name, double lo, double hi,
+                const char* what) const {
+    const double x = value<double>(parent, within, name, what);
+    if (!(x >= lo && x <= hi)) fail(parent[name], within + name + " should be " + what);
+    return x;
+  }
+  std::string resolve_existing(const YAML::Node& parent, const std::string& within, const char* name) const {
+    const std::string file = resolve(path_, value<std::string>(parent, within, name, "a file name"));
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) fail(parent[name], within + name + ": no file " + file);
+    return file;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace
 
@@ -101,48 +148,56 @@ Workload load_workload(const std::string& path) {
   } catch (const YAML::ParserException& e) {
     throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
+  const Reader in(path);
   Workload w;
   w.file = path;
   try {
-    if (!root["model"]) throw compiler::ModelError(path + ": a workload needs `model`");
-    w.model = resolve(path, root["model"].as<std::string>());
-    w.name = root["name"] ? root["name"].as<std::string>() : w.model;
-    if (root["batch"]) w.batch = root["batch"].as<int64_t>();
+    in.mapping(root, "", {"name", "model", "batch", "input", "seed", "deadline_ms", "reference", "note"});
+    w.model = resolve(path, in.value<std::string>(root, "", "model", "the model file"));
+    w.name = root["name"] ? in.value<std::string>(root, "", "name", "a name") : w.model;
+    if (root["batch"]) w.batch = in.value<int64_t>(root, "", "batch", "a whole number of inferences");
     if (root["input"]) {
-      w.input = root["input"].as<std::string>();
+      w.input = in.value<std::string>(root, "", "input", "`synthetic` or a file of input bytes");
       if (w.input != "synthetic") w.input = resolve(path, w.input);
     }
-    if (root["seed"]) w.seed = root["seed"].as<uint64_t>();
-    if (root["deadline_ms"]) w.deadline_ms = root["deadline_ms"].as<double>();
+    if (root["seed"]) w.seed = in.value<uint64_t>(root, "", "seed", "a whole number");
+    if (root["deadline_ms"])
+      w.deadline_ms = in.number(root, "", "deadline_ms", 0, 1e12, "a positive number of milliseconds");
     if (const YAML::Node ref = root["reference"]) {
-      check_keys(ref, {"tops", "tolerance", "source", "counters"}, path, "reference.");
-      w.reference_tops = ref["tops"].as<double>();
-      if (ref["tolerance"]) {
-        w.tolerance = ref["tolerance"].as<double>();
-        if (!(*w.tolerance > 0))
-          throw compiler::ModelError(path + ":" + std::to_string(ref["tolerance"].Mark().line + 1) +
-                                     ": reference.tolerance must be a positive fraction of the published TOPS");
+      in.mapping(ref, "reference", {"tops", "band", "source", "counters"});
+      w.reference_tops = in.number(ref, "reference.", "tops", 1e-9, 1e9, "the published TOPS, a positive number");
+      if (const YAML::Node band = ref["band"]) {
+        const char* what = "[low, high]: the simulated TOPS' difference from the published, as fractions, low < high";
+        if (!band.IsSequence() || band.size() != 2) in.fail(band, std::string("reference.band should be ") + what);
+        double lo = 0, hi = 0;
+        try {
+          lo = band[0].as<double>();
+          hi = band[1].as<double>();
+        } catch (const YAML::Exception&) {
+          in.fail(band, std::string("reference.band should be ") + what);
+        }
+        if (!(lo > -1 && lo < hi && hi < 1e6)) in.fail(band, std::string("reference.band should be ") + what);
+        w.band = std::pair{lo, hi};
       }
-      if (ref["source"]) w.reference_source = ref["source"].as<std::string>();
+      if (ref["source"]) w.reference_source = in.value<std::string>(ref, "reference.", "source", "a citation");
       if (const YAML::Node counters = ref["counters"]) {
-        std::vector<std::string> known = kCounterNames;
-        known.push_back("source");
-        check_keys(counters, known, path, "reference.counters.");
-        if (counters["source"]) w.reference_counters_source = counters["source"].as<std::string>();
-        for (const std::string& name : kCounterNames)
-          if (counters[name]) w.reference_counters.emplace_back(name, counters[name].as<double>());
+        std::vector<std::string> known{"source"};
+        for (const auto& c : kTable3Counters) known.push_back(c.key);
+        in.mapping(counters, "reference.counters", known);
+        if (counters["source"])
+          w.reference_counters_source = in.value<std::string>(counters, "reference.counters.", "source", "a citation");
+        for (const auto& c : kTable3Counters)
+          if (counters[c.key])
+            w.reference_counters.emplace_back(
+                c.key, in.number(counters, "reference.counters.", c.key, 0, 100, "a share in percent, 0 to 100"));
       }
     }
     if (const YAML::Node note = root["note"]) {
-      if (!note.IsMap() || !note["config"] || !note["text"])
-        throw compiler::ModelError(path + ":" + std::to_string(note.Mark().line + 1) +
-                                   ": note needs `config` (the configuration it explains) and `text`");
-      check_keys(note, {"config", "text"}, path, "note.");
-      std::string text = note["text"].as<std::string>();
+      in.mapping(note, "note", {"config", "text"});
+      std::string text = in.value<std::string>(note, "note.", "text", "the explanation");
       while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-      w.note = Workload::Note{text, resolve(path, note["config"].as<std::string>())};
+      w.note = Workload::Note{text, in.resolve_existing(note, "note.", "config")};
     }
-    check_keys(root, {"name", "model", "batch", "input", "seed", "deadline_ms", "reference", "note"}, path, "");
   } catch (const YAML::Exception& e) {
     throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
