@@ -1,11 +1,9 @@
 #pragma once
 
-// The stretches of cycles the sequencer spent in a `sync` waiting for units
-// other than the matrix unit, in time order. The matrix unit, when it had
-// nothing to run because its next mmul was held behind such a wait, counts
-// those cycles as RAW stalls: from its own point of view, as the TPU's
-// counter does, so they never overlap its active, weight-stall or
-// weight-shift cycles.
+// Stretches of cycles in which the sequencer waited (in `sync` or `intr`)
+// for units other than the matrix unit, in time order, each with the region
+// of the instruction that waited. The matrix unit, idle while its next
+// mmul is held behind such a wait, books the overlap as RAW stalls.
 
 #include <deque>
 

@@ -1,5 +1,7 @@
 #include "sim/top/results.h"
 
+#include "sim/base/fault.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -130,7 +132,10 @@ nlohmann::json to_json(const RunRecord& run) {
   const uint64_t wshift = stat(o, "matrix_unit", "weight_shift_cycles");
   // The three are disjoint stretches of the run; the rest is non-matrix time.
   const uint64_t matrix = active + wstall + wshift;
-  const uint64_t non_matrix = o.cycles > matrix ? o.cycles - matrix : 0;
+  if (matrix > o.cycles)
+    throw InternalError("the matrix unit's active, weight-stall and weight-shift cycles (" + std::to_string(matrix) +
+                        ") exceed the run's " + std::to_string(o.cycles) + " cycles");
+  const uint64_t non_matrix = o.cycles - matrix;
   const double peak_macs = static_cast<double>(p.matrix_unit.rows * p.matrix_unit.cols) * o.cycles;
   j["counters"] = {{"array_active", {{"cycles", active}, {"share", share(active, o.cycles)}}},
                    {"weight_stall", {{"cycles", wstall}, {"share", share(wstall, o.cycles)}}},

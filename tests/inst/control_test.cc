@@ -60,15 +60,30 @@ TEST(Sequencer, RawStallsAreTheMatrixUnitsIdleCyclesBehindASyncOnAnotherUnit) {
   const auto act = t.sim().slices("activation_unit");
   ASSERT_EQ(host.size(), 1u);
   ASSERT_EQ(act.size(), 1u);
-  const uint64_t input_wait = host[0].end - T.issue(2);  // sync units=host, before the first mmul issues
-  const uint64_t act_wait = act[0].end - act[0].start + static_cast<uint64_t>(T.p.activation_unit.latency_cycles);
-  const auto& regions_free = t.sim().slices("matrix_unit");
-  ASSERT_EQ(regions_free.size(), 2u);
-  // The act issues the cycle its sync ends and the activation sync the cycle after; the act starts then.
+  // sync units=host, from its issue (nothing stalls issue before it) until the rhm (timed by the dma tests) is done.
+  const uint64_t input_wait = host[0].end - T.issue(2);
+  // The act issues the cycle its sync ends and the activation sync the cycle after, when the act starts:
+  // that sync waits the act's 8 rows through the pipeline (each row one port row and 8/lanes cycles) and its latency.
+  const uint64_t rows = 8, cols = 8;
+  const uint64_t act_busy = std::max(rows * ((cols + T.lanes() - 1) / T.lanes()),
+                                     rows * ((cols + T.row_bytes() - 1) / T.row_bytes()));
+  const uint64_t act_wait = act_busy + static_cast<uint64_t>(T.p.activation_unit.latency_cycles);
+  EXPECT_EQ(act[0].end - act[0].start, act_busy);
   EXPECT_EQ(t.sim().stat("matrix_unit", "raw_stall_cycles"), input_wait + act_wait);
   EXPECT_GT(t.sim().stat("sequencer", "sync_wait_cycles"), input_wait + act_wait) << "the drain is not a RAW stall";
   const auto& c = t.sim().result["counters"];
   EXPECT_LE(c["raw_stall"]["cycles"].get<uint64_t>(), c["non_matrix"]["cycles"].get<uint64_t>());
+}
+
+TEST(Sequencer, ASyncAlsoNamingAnIdleUnitIsNoRawStallWhileItWaitsForTheMatrixUnitsDrain) {
+  // sync units=matrix|host with the host idle: the whole wait is the matrix unit's own drain.
+  InstTester t;
+  t.code("rdw dram=0 k=8 n=8 repeat=2\nmmul ub=0 acc=0 rows=8 stride=8 swap\nsync units=matrix|host\n"
+         "mmul ub=0 acc=8 rows=8 stride=8 swap")
+      .run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  EXPECT_GT(t.sim().stat("sequencer", "sync_wait_cycles"), 0u);
+  EXPECT_EQ(t.sim().stat("matrix_unit", "raw_stall_cycles"), 0u);
 }
 
 TEST(Sequencer, SyncOnAnotherUnitDoesNotWait) {

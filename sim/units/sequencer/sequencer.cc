@@ -94,9 +94,8 @@ void Sequencer::issue() {
         sync_wait_cycles_.start(base.region, start);
         wait_for_units(static_cast<uint32_t>(a.units));
         sync_wait_cycles_.stop(now());
+        note_wait_for_others(static_cast<uint32_t>(a.units), start, base.region);
         trace_wait(base.pc, start);
-        if (a.units & ~(uint64_t{1} << static_cast<unsigned>(isa::Unit::matrix)))
-          ctx_.sync_waits.add(start, now(), base.region);
         break;
       }
       case isa::Opcode::setcfg: {
@@ -117,6 +116,7 @@ void Sequencer::issue() {
         halt_wait_cycles_.start(base.region, start);
         wait_for_units(kAllUnits);
         halt_wait_cycles_.stop(now());
+        note_wait_for_others(kAllUnits, start, base.region);
         trace_wait(base.pc, start);
         interrupts_.push_back({now(), f.pc, static_cast<uint32_t>(a.code)});
         break;
@@ -133,6 +133,15 @@ void Sequencer::issue() {
     }
     next_free = now() + 1;
   }
+}
+
+void Sequencer::note_wait_for_others(uint32_t mask, Cycle start, size_t region) {
+  // The part of the wait until the units other than the matrix unit were done; the rest is the matrix
+  // unit's own drain. Their instructions done before the wait began are retired: done_by reads 0.
+  const uint32_t others = mask & ~(uint32_t{1} << static_cast<unsigned>(isa::Unit::matrix));
+  if (others == 0) return;
+  const Cycle done = std::min(now(), std::max(start, ctx_.scoreboard.done_by(others)));
+  ctx_.sync_waits.add(start, done, region);
 }
 
 void Sequencer::trace_wait(int64_t pc, Cycle start) {

@@ -60,6 +60,9 @@ class Sequencer : public sc_core::sc_module {
   // Waits until every instruction issued so far to the units in `mask` is done.
   void wait_for_units(uint32_t mask);
   bool dispatch(const isa::Instruction& insn, const Issued& base);
+  // A sync or intr on `mask` waited since `start`: the cycles it waited for units other than the
+  // matrix unit hold the matrix unit's next mmul (RAW stalls).
+  void note_wait_for_others(uint32_t mask, Cycle start, size_t region);
   // The wait of the sync, halt or intr at `pc` since `start`, as a slice named by the instruction.
   void trace_wait(int64_t pc, Cycle start);
 
