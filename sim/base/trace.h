@@ -20,15 +20,23 @@ struct TraceSlice {
   Cycle end;
 };
 
+// A counter track changes by `delta` at cycle `at`; its value is the sum of the changes so far.
 struct TraceCounter {
   std::string track;  // counter name
   Cycle at;
-  int64_t value;      // from this cycle on
+  int64_t delta;
 };
 
 class TraceRecorder {
  public:
   void add(TraceSlice s) { slices_.push_back(std::move(s)); }
+  // A slice whose end is not known yet (kNever until end() sets it; a run that stops first cuts it).
+  size_t open(TraceSlice s) {
+    s.end = kNever;
+    slices_.push_back(std::move(s));
+    return slices_.size() - 1;
+  }
+  void end(size_t slice, Cycle at) { slices_[slice].end = at; }
   void count(TraceCounter c) { counters_.push_back(std::move(c)); }
   const std::vector<TraceSlice>& slices() const { return slices_; }
   const std::vector<TraceCounter>& counters() const { return counters_; }

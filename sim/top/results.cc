@@ -176,7 +176,8 @@ nlohmann::json to_json(const RunRecord& run) {
                 {"unified_buffer_write", stat(o, "unified_buffer", "write_bytes")},
                 {"accumulators_read", stat(o, "accumulators", "read_bytes")},
                 {"accumulators_write", stat(o, "accumulators", "write_bytes")}};
-  j["unified_buffer_peak_bytes"] = o.ub_bytes_used;  // distinct bytes the program wrote
+  // Distinct bytes the program wrote; known for a whole run only (writes are marked when booked).
+  j["unified_buffer_peak_bytes"] = o.halted ? nlohmann::json(o.ub_bytes_used) : nlohmann::json();
 
   const EnergyReport& e = run.energy;
   nlohmann::json events = nlohmann::json::array();
@@ -403,17 +404,18 @@ nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params, c
                       {"tid", tids.at(s.track)},
                       {"args", {{"pc", s.pc}, {"start_cycle", s.start}, {"end_cycle", s.end}}}});
   }
-  // Counters: the last value recorded in a cycle is the one that holds from it.
-  std::map<std::string, std::map<Cycle, int64_t>> samples;
+  // Counters: the changes of each cycle summed, a sample of the running value per cycle that changed it.
+  std::map<std::string, std::map<Cycle, int64_t>> changes;
   for (const TraceCounter& c : outcome.trace_counters)
-    if (c.at < end) samples[c.track][c.at] = c.value;
-  for (const auto& [track, values] : samples)
-    for (const auto& [at, value] : values)
-      events.push_back({{"name", track},
-                        {"ph", "C"},
-                        {"ts", at * us_per_cycle},
-                        {"pid", 1},
-                        {"args", {{"value", value}}}});
+    if (c.at < end) changes[c.track][c.at] += c.delta;
+  for (const auto& [track, by_cycle] : changes) {
+    int64_t value = 0;
+    for (const auto& [at, delta] : by_cycle) {
+      value += delta;
+      events.push_back(
+          {{"name", track}, {"ph", "C"}, {"ts", at * us_per_cycle}, {"pid", 1}, {"args", {{"value", value}}}});
+    }
+  }
   for (const auto& [track, tid] : tids)
     events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", tid}, {"args", {{"name", track}}}});
   return {{"traceEvents", events}, {"displayTimeUnit", "ns"}};

@@ -264,6 +264,9 @@ void MatrixUnit::run_pe() {
         if (!ctx_.check_hazards(cur->insn)) return;
         cur->started = true;
         cur->first = t;
+        // Its vectors take the port v cycles each from now, as in the fast fidelity.
+        ctx_.trace_slice("matrix_unit", cur->insn, t,
+                         t + cur->a.rows * cur->a.lines * ub_.port_cycles(active_->k));
         active_pc_ = cur->insn.pc;
         next_allowed = t;
       }
@@ -294,7 +297,6 @@ void MatrixUnit::run_pe() {
         next_allowed = t + v;
         port_free = next_allowed;
         if (last) {
-          ctx_.trace_slice("matrix_unit", cur->insn, cur->first, t + ub_.port_cycles(k));
           cur.reset();
           active_pc_ = -1;
         } else {

@@ -81,9 +81,10 @@ void Sequencer::issue() {
       }
       case isa::Opcode::halt:
         halt_wait_cycles_.start(base.region, start);
+        trace_wait(base.pc);
         wait_for_units(kAllUnits);
         halt_wait_cycles_.stop(now());
-        trace_wait(base.pc, start);
+        end_trace_wait();
         halted_ = true;
         halt_cycle_ = now();
         sc_core::sc_stop();
@@ -92,10 +93,11 @@ void Sequencer::issue() {
         isa::SyncArgs a;
         isa::unpack(word, a);
         sync_wait_cycles_.start(base.region, start);
+        trace_wait(base.pc);
         wait_for_units(static_cast<uint32_t>(a.units));
         sync_wait_cycles_.stop(now());
+        end_trace_wait();
         note_wait_for_others(static_cast<uint32_t>(a.units), start, base.region);
-        trace_wait(base.pc, start);
         break;
       }
       case isa::Opcode::setcfg: {
@@ -114,10 +116,11 @@ void Sequencer::issue() {
         isa::InterruptArgs a;
         isa::unpack(word, a);
         halt_wait_cycles_.start(base.region, start);
+        trace_wait(base.pc);
         wait_for_units(kAllUnits);
         halt_wait_cycles_.stop(now());
+        end_trace_wait();
         note_wait_for_others(kAllUnits, start, base.region);
-        trace_wait(base.pc, start);
         interrupts_.push_back({now(), f.pc, static_cast<uint32_t>(a.code)});
         break;
       }
@@ -144,9 +147,14 @@ void Sequencer::note_wait_for_others(uint32_t mask, Cycle start, size_t region) 
   ctx_.sync_waits.add(start, done, region);
 }
 
-void Sequencer::trace_wait(int64_t pc, Cycle start) {
+void Sequencer::trace_wait(int64_t pc, std::string what) {
   if (ctx_.trace == nullptr) return;
-  ctx_.trace_activity("sequencer", isa::format_word(ctx_.program.text[static_cast<size_t>(pc)]), pc, start, now());
+  if (what.empty()) what = isa::format_word(ctx_.program.text[static_cast<size_t>(pc)]);
+  open_wait_ = ctx_.trace->open({"sequencer", std::move(what), pc, now(), kNever});
+}
+
+void Sequencer::end_trace_wait() {
+  if (ctx_.trace != nullptr) ctx_.trace->end(open_wait_, now());
 }
 
 bool Sequencer::dispatch(const isa::Instruction& insn, const Issued& base) {
@@ -164,12 +172,13 @@ bool Sequencer::dispatch(const isa::Instruction& insn, const Issued& base) {
   }
   Issued issued = base;
   issued.seq = ctx_.scoreboard.issue(base.pc, insn.spec->unit, std::move(footprint));
-  queue_full_cycles_.start(base.region, now());
-  const Cycle asked = now();
-  while (unit->queue().full()) sc_core::wait(unit->queue().taken());
-  queue_full_cycles_.stop(now());
-  ctx_.trace_activity("sequencer", "queue full: " + std::string(isa::to_string(insn.spec->unit)), base.pc, asked,
-                      now());
+  if (unit->queue().full()) {
+    queue_full_cycles_.start(base.region, now());
+    trace_wait(base.pc, "queue full: " + std::string(isa::to_string(insn.spec->unit)));
+    while (unit->queue().full()) sc_core::wait(unit->queue().taken());
+    queue_full_cycles_.stop(now());
+    end_trace_wait();
+  }
   issued.issued = now();
   unit->queue().push(issued);
   return true;

@@ -63,8 +63,10 @@ class Sequencer : public sc_core::sc_module {
   // A sync or intr on `mask` waited since `start`: the cycles it waited for units other than the
   // matrix unit hold the matrix unit's next mmul (RAW stalls).
   void note_wait_for_others(uint32_t mask, Cycle start, size_t region);
-  // The wait of the sync, halt or intr at `pc` since `start`, as a slice named by the instruction.
-  void trace_wait(int64_t pc, Cycle start);
+  // A wait of the instruction at `pc` begins: a slice on the trace, named by the instruction or `what`,
+  // ended by end_trace_wait() or, if the run stops first, at the run's end.
+  void trace_wait(int64_t pc, std::string what = "");
+  void end_trace_wait();
 
   ChipContext& ctx_;
   sc_core::sc_fifo<int64_t>& instruction_buffer_;
@@ -78,6 +80,7 @@ class Sequencer : public sc_core::sc_module {
   std::vector<Interrupt> interrupts_;
   std::vector<RegionMark> regions_;
   std::array<uint64_t, 256> by_opcode_{};
+  size_t open_wait_ = 0;  // the trace slice of the wait in progress
 
   StatGroup stats_{"sequencer"};
   Counter& instructions_ = stats_.add("instructions", "instructions", "Instructions issued");

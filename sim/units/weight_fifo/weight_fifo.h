@@ -45,6 +45,8 @@ class WeightFifo : public sc_core::sc_module {
   void push(WeightTile tile, size_t region) {
     tiles_in_.add(1, region, When::at(tile.arrival));
     bytes_.add(uint64_t{tile.k} * tile.n, region, When::at(tile.arrival));
+    // For the trace, a tile is in the FIFO from its arrival; its slot is taken from the request.
+    if (trace_ != nullptr) trace_->count({"weight_fifo tiles", tile.arrival, +1});
     tiles_.push_back(std::move(tile));
     occupancy_changed();
   }
@@ -52,6 +54,7 @@ class WeightFifo : public sc_core::sc_module {
   WeightTile pop() {
     WeightTile t = std::move(tiles_.front());
     tiles_.pop_front();
+    if (trace_ != nullptr) trace_->count({"weight_fifo tiles", now(), -1});
     occupancy_changed();
     return t;
   }
@@ -62,7 +65,6 @@ class WeightFifo : public sc_core::sc_module {
  private:
   void occupancy_changed() {
     occupancy_ = tiles_.size();
-    if (trace_ != nullptr) trace_->count({"weight_fifo tiles", now(), static_cast<int64_t>(occupancy_)});
     changed_.notify(sc_core::SC_ZERO_TIME);
   }
 

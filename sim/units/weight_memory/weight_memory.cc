@@ -76,7 +76,7 @@ void WeightMemory::run() {
       read_bytes_.add(bytes, insn.region, When::over(x.start, x.end));
       busy_cycles_.add(x.end - x.start, insn.region, When::over(x.start, x.end));
       tiles_.add(1, insn.region, When::at(x.end));
-      ctx_.trace_activity("weight_memory", "tile " + std::to_string(t) + " of rdw", insn.pc, x.start, x.end);
+      if (ctx_.trace) ctx_.trace_activity("weight_memory", "tile " + std::to_string(t) + " of rdw", insn.pc, x.start, x.end);
       fifo_.push(std::move(tile), insn.region);
     }
     active_pc_ = -1;
