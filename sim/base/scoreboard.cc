@@ -47,6 +47,23 @@ Scoreboard::Clash Scoreboard::conflict(uint64_t seq, Cycle at) const {
   return {};
 }
 
+Cycle Scoreboard::own_clear(uint64_t seq) const {
+  const Entry* me = find(seq);
+  if (me == nullptr) return 0;
+  Cycle clear = 0;
+  for (const Entry& e : entries_) {
+    if (e.seq >= seq) break;
+    if (e.unit != me->unit) continue;
+    for (const Access& mine : me->footprint)
+      for (const Access& theirs : e.footprint)
+        if (mine.space == theirs.space && (mine.write || theirs.write) && overlaps(mine.where, theirs.where)) {
+          if (e.done == kNever) return kNever;
+          clear = std::max(clear, e.done);
+        }
+  }
+  return clear;
+}
+
 std::string Scoreboard::describe(const Clash& c) {
   const std::string unit(isa::to_string(c.earlier->unit));
   std::string s = "hazard: this instruction ";

@@ -51,6 +51,11 @@ class Scoreboard {
   // done at `at` and touches memory seq's instruction touches, one of them writing.
   Clash conflict(uint64_t seq, Cycle at) const;
 
+  // For a unit that runs its own instructions concurrently (the host interface): when the earlier
+  // instructions of the same unit that share memory with `seq` (one of them writing) are all done;
+  // kNever while one's end is not yet known, 0 when there are none.
+  Cycle own_clear(uint64_t seq) const;
+
   // "reads unified-buffer bytes [0, 64) while pc 3 (act) writes them ..." for a fault.
   static std::string describe(const Clash& clash);
 

@@ -384,14 +384,25 @@ nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params, c
     const std::string id = std::to_string(m.id);
     if (until > m.cycle) slices.push_back({"layers", names.count(id) ? names.at(id) : "tag " + id, m.pc, m.cycle, until});
   }
-  // Tracks numbered by name and slices in time order, whatever order the units recorded them in.
+  // Slices in time order, whatever order the units recorded them in; a unit that runs instructions
+  // concurrently (the host interface) gets more lanes, "<unit> 2" and so on, as a track may not overlap.
+  std::stable_sort(slices.begin(), slices.end(), [](const TraceSlice& a, const TraceSlice& b) {
+    return std::tie(a.start, a.track, a.pc) < std::tie(b.start, b.track, b.pc);
+  });
+  std::map<std::string, std::vector<Cycle>> lane_ends;  // by track: when each lane is free
+  for (TraceSlice& s : slices) {
+    std::vector<Cycle>& lanes = lane_ends[s.track];
+    size_t lane = 0;
+    while (lane < lanes.size() && lanes[lane] > s.start) ++lane;
+    if (lane == lanes.size()) lanes.push_back(0);
+    lanes[lane] = s.end;
+    if (lane > 0) s.track += " " + std::to_string(lane + 1);
+  }
+  // Tracks numbered by name.
   std::map<std::string, int> tids;
   for (const TraceSlice& s : slices) tids.emplace(s.track, 0);
   int next_tid = 1;
   for (auto& [track, tid] : tids) tid = next_tid++;
-  std::stable_sort(slices.begin(), slices.end(), [](const TraceSlice& a, const TraceSlice& b) {
-    return std::tie(a.start, a.track, a.pc) < std::tie(b.start, b.track, b.pc);
-  });
   const double us_per_cycle = 1.0 / params.clock_mhz;
   nlohmann::json events = nlohmann::json::array();
   for (const TraceSlice& s : slices) {

@@ -90,12 +90,46 @@ TEST(HostTransfer, WritesUseTheChipToHostChannelAndLeaveInstructionWordsAlone) {
   EXPECT_EQ(s[0].end, T.issue(0) + 1 + T.host_transfer(len) + T.host_latency());
 }
 
-TEST(HostTransfer, TransfersRunOneAfterAnother) {
+TEST(HostTransfer, TransfersOfOneDirectionQueueOnItsChannelWithTheLatencyPipelined) {
   InstTester t;
   t.code("rhm host=0 ub=0 len=100\nrhm host=0 ub=100 len=100").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
   const auto s = t.sim().slices("host_interface");
   ASSERT_EQ(s.size(), 2u);
+  const Timing& T = t.timing();
+  EXPECT_EQ(s[0].start, T.issue(0) + 1);
+  EXPECT_EQ(s[1].start, T.issue(1) + 1);  // starts at once; its bytes follow the first's on the channel
+  EXPECT_EQ(s[0].end, s[0].start + T.host_transfer(100) + T.host_latency());
+  EXPECT_EQ(s[1].end, s[0].start + T.host_transfer(200) + T.host_latency());
+}
+
+TEST(HostTransfer, ReadsAndWritesOfTheHostOverlapOnTheirTwoChannels) {
+  // A whm and an independent rhm run at once; a whm after an rhm of the same bytes waits for it.
+  const uint64_t len = 2000;
+  InstTester t;
+  t.code("whm host=0 ub=0 len=2000\nrhm host=4096 ub=4096 len=2000\nwhm host=8192 ub=4096 len=2000").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const auto s = t.sim().slices("host_interface");
+  ASSERT_EQ(s.size(), 3u);
+  const Timing& T = t.timing();
+  const uint64_t alone = T.host_transfer(len) + T.host_latency();
+  EXPECT_EQ(s[0].end, s[0].start + alone);
+  EXPECT_EQ(s[1].start, T.issue(1) + 1);  // at once, beside the whm
+  EXPECT_EQ(s[1].end, s[1].start + alone);
+  EXPECT_EQ(s[2].start, s[1].end);  // reads the unified-buffer bytes the rhm writes
+  EXPECT_EQ(s[2].end, s[2].start + alone);
+  EXPECT_EQ(t.sim().stat("host_interface", "busy_cycles"), s[2].end - s[0].start);
+}
+
+TEST(HostTransfer, AHostStepWaitsForTheWriteItReadsAndTheReadAfterItWaitsForTheStep) {
+  InstTester t;
+  t.code("whm host=0 ub=0 len=64\nhop fn=transpose src=0 dst=256 rows=8 cols=8\nrhm host=256 ub=512 len=64").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const auto s = t.sim().slices("host_interface");
+  ASSERT_EQ(s.size(), 3u);
   EXPECT_EQ(s[1].start, s[0].end);
+  EXPECT_EQ(s[2].start, s[1].end);
+  t.expect_matches_reference();
 }
 
 TEST(HostTransfer, MultiplyingDataStillArrivingIsAHazard) {

@@ -1,5 +1,6 @@
 #include "sim/units/host_interface/host_interface.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "isa/host_ops.h"
@@ -83,73 +84,82 @@ std::string HostInterface::prepare(const isa::Word& word, Footprint* footprint) 
   }
 }
 
-void HostInterface::downstream() {
-  const auto& text = ctx_.program.text;
-  size_t pc = 0;
-  size_t region = 0;       // tags before this word: the region it will issue in
-  bool data_turn = false;  // a packet goes next if both wait
-  for (;;) {
-    const bool word = pc < text.size() && !word_waiting_;
-    const bool data = data_left_ > 0;
-    if (!word && !data) {
-      if (pc == text.size() && !word_waiting_) {  // the end of the program: no word, only a mark
-        arrived_pc_ = -1;
-        word_waiting_ = true;
-        word_arrived_.notify(sc_core::SC_ZERO_TIME);
-        ++pc;
-        continue;
-      }
-      sc_core::wait(word_accepted_ | data_posted_);
-      continue;
+// Host memory an instruction reads and writes: an rhm or ldw reads its blocks, a whm writes them,
+// a hop reads its operand and parameters and writes its result.
+std::vector<HostInterface::HostAccess> HostInterface::host_accesses(const isa::Word& word) const {
+  switch (opcode_of(word)) {
+    case isa::Opcode::ldw: {
+      isa::WeightLoadArgs a;
+      isa::unpack(word, a);
+      return {{Strided{a.host, a.len, a.repeat, a.host_stride}, false, kNever, 0}};
     }
-    if (word && !(data && data_turn)) {
-      const BandwidthChannel::Transfer x = to_chip_.reserve(now(), isa::kWordBytes);
-      instruction_bytes_.add(isa::kWordBytes, region, When::over(x.start, x.end));
-      wait_until(x.end + (pc == 0 ? latency_ : 0));  // later words stream behind the first
-      arrived_pc_ = static_cast<int64_t>(pc);
-      arrived_region_ = region;
-      if (opcode_of(text[pc]) == isa::Opcode::tag) ++region;
-      ++pc;
-      word_waiting_ = true;
-      word_arrived_.notify(sc_core::SC_ZERO_TIME);
-      data_turn = true;
+    case isa::Opcode::hop: {
+      isa::HostOpArgs a;
+      isa::unpack(word, a);
+      const uint64_t bytes = a.rows * a.cols;
+      return {{Strided{a.src, bytes, 1, 0}, false, kNever, 0},
+              {Strided{a.params, isa::host::params_bytes(a.fn, a.cols), 1, 0}, false, kNever, 0},
+              {Strided{a.dst, bytes, 1, 0}, true, kNever, 0}};
+    }
+    default: {
+      isa::HostDmaArgs a;
+      isa::unpack(word, a);
+      return {{Strided{a.host, a.len, a.repeat, a.host_stride}, opcode_of(word) == isa::Opcode::whm, kNever, 0}};
+    }
+  }
+}
+
+void HostInterface::wait_for_host_memory(const std::vector<HostAccess>& mine) {
+  for (;;) {
+    Cycle until = 0;  // the latest end, known or not, of an access that clashes
+    bool unknown = false;
+    for (const HostAccess& theirs : in_flight_) {
+      if (theirs.done != kNever && theirs.done <= now()) continue;
+      for (const HostAccess& m : mine)
+        if ((m.write || theirs.write) && overlaps(m.range, theirs.range)) {
+          if (theirs.done == kNever)
+            unknown = true;
+          else
+            until = std::max(until, theirs.done);
+        }
+    }
+    if (unknown) {
+      sc_core::wait(host_memory_freed_);
+    } else if (until > now()) {
+      wait_until(until);
     } else {
-      const uint64_t packet = std::min(packet_bytes_, data_left_);
-      const BandwidthChannel::Transfer x = to_chip_.reserve(now(), packet);
-      if (data_.start == kNever) data_.start = x.start;
-      wait_until(x.end);
-      data_left_ -= packet;
-      data_turn = false;
-      if (data_left_ == 0) {
-        data_.end = x.end;
-        data_sent_.notify(sc_core::SC_ZERO_TIME);
-      }
+      return;
     }
   }
 }
 
-void HostInterface::accept() {
-  for (;;) {
-    while (!word_waiting_) sc_core::wait(word_arrived_);
-    buffer_full_cycles_.start(arrived_region_, now());
-    instruction_buffer_.write(arrived_pc_);
-    buffer_full_cycles_.stop(now());
-    word_waiting_ = false;
-    word_accepted_.notify(sc_core::SC_ZERO_TIME);
-    if (arrived_pc_ < 0) return;
+void HostInterface::host_memory_done(uint64_t seq, Cycle done) {
+  for (HostAccess& h : in_flight_)
+    if (h.seq == seq) h.done = done;
+  host_memory_freed_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void HostInterface::finish(const Issued& insn, Cycle start, Cycle done) {
+  ctx_.set_done(insn.seq, done);
+  host_memory_done(insn.seq, done);
+  // Busy cycles: those in which some instruction of the interface was in progress, each counted
+  // once; busy_ holds the merged stretches so far, and only the gaps between them are new.
+  Cycle lo = start, hi = done, cursor = start;
+  auto it = busy_.lower_bound(start);
+  if (it != busy_.begin() && std::prev(it)->second >= start) --it;
+  while (it != busy_.end() && it->first <= done) {
+    if (it->first > cursor) busy_cycles_.add(it->first - cursor, insn.region, When::over(cursor, it->first));
+    cursor = std::max(cursor, it->second);
+    lo = std::min(lo, it->first);
+    hi = std::max(hi, it->second);
+    it = busy_.erase(it);
   }
+  if (done > cursor) busy_cycles_.add(done - cursor, insn.region, When::over(cursor, done));
+  if (hi > lo) busy_[lo] = hi;
+  ctx_.trace_slice("host_interface", insn, start, done);
 }
 
-BandwidthChannel::Transfer HostInterface::send_to_chip(uint64_t bytes) {
-  if (bytes == 0) return {now(), now()};
-  data_left_ = bytes;
-  data_ = {kNever, kNever};
-  data_posted_.notify(sc_core::SC_ZERO_TIME);
-  sc_core::wait(data_sent_);
-  return data_;
-}
-
-Cycle HostInterface::transfer(const Issued& insn, Cycle start) {
+void HostInterface::start_transfer(const Issued& insn, Cycle start) {
   isa::HostDmaArgs a;
   isa::unpack(insn.word, a);
   const bool to_chip = opcode_of(insn.word) == isa::Opcode::rhm;
@@ -162,18 +172,20 @@ Cycle HostInterface::transfer(const Issued& insn, Cycle start) {
       else
         host_.write(h, ub_.data(u), a.len);
     }
-  // The bytes move as the link carries them.
-  const BandwidthChannel::Transfer x = to_chip ? send_to_chip(bytes) : to_host_.reserve(start, bytes);
+  if (to_chip) {
+    to_send_.push_back({insn, bytes, start});
+    data_posted_.notify(sc_core::SC_ZERO_TIME);
+    return;
+  }
+  // The bytes move as the chip-to-host channel carries them.
+  const BandwidthChannel::Transfer x = to_host_.reserve(start, bytes);
   const When moving = When::over(x.start, x.end);
-  if (to_chip)
-    ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride}, insn.region, moving);
-  else
-    ub_.note_read(bytes, insn.region, moving);
-  (to_chip ? read_bytes_ : write_bytes_).add(bytes, insn.region, moving);
-  return x.end + latency_;
+  ub_.note_read(bytes, insn.region, moving);
+  write_bytes_.add(bytes, insn.region, moving);
+  finish(insn, start, x.end + latency_);
 }
 
-Cycle HostInterface::load_weights(const Issued& insn) {
+bool HostInterface::start_load_weights(const Issued& insn, Cycle start) {
   isa::WeightLoadArgs a;
   isa::unpack(insn.word, a);
   const Strided dram{a.dram, a.len, a.repeat, a.dram_stride};
@@ -181,17 +193,36 @@ Cycle HostInterface::load_weights(const Issued& insn) {
     ctx_.raise(insn.pc, "hazard: this instruction writes weight-DRAM bytes that the rdw at pc " +
                             std::to_string(reader) + " has not streamed into the weight FIFO yet; wait for the mmul " +
                             "that takes its last tile (`sync units=matrix`) first");
-    return kNever;
+    return false;
   }
-  const BandwidthChannel::Transfer x = send_to_chip(a.len * a.repeat);
+  if (ctx_.compute_values) {
+    std::vector<uint8_t> block(a.len);
+    for (uint64_t i = 0; i < a.repeat; ++i) {
+      host_.read(a.host + i * a.host_stride, block.data(), a.len);
+      weights_.dram().write(a.dram + i * a.dram_stride, block.data(), a.len);
+    }
+  }
+  to_send_.push_back({insn, a.len * a.repeat, start});
+  data_posted_.notify(sc_core::SC_ZERO_TIME);
+  return true;
+}
+
+// The last packet of an rhm or ldw has gone over [x.start, x.end): its bytes are counted as the channel
+// carried them, and it is done one latency later.
+void HostInterface::finish_to_chip(const ToChip& t, BandwidthChannel::Transfer x) {
   const When moving = When::over(x.start, x.end);
-  std::vector<uint8_t> block(a.len);
-  for (uint64_t i = 0; i < a.repeat; ++i) {
-    if (ctx_.compute_values) host_.read(a.host + i * a.host_stride, block.data(), a.len);
-    weights_.load(a.dram + i * a.dram_stride, ctx_.compute_values ? block.data() : nullptr, a.len, insn.region, moving);
+  if (opcode_of(t.insn.word) == isa::Opcode::ldw) {
+    isa::WeightLoadArgs a;
+    isa::unpack(t.insn.word, a);
+    weights_.count_load(t.bytes, t.insn.region, moving);
+    weight_load_bytes_.add(t.bytes, t.insn.region, moving);
+  } else {
+    isa::HostDmaArgs a;
+    isa::unpack(t.insn.word, a);
+    ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride}, t.insn.region, moving);
+    read_bytes_.add(t.bytes, t.insn.region, moving);
   }
-  weight_load_bytes_.add(a.len * a.repeat, insn.region, moving);
-  return x.end + latency_;
+  finish(t.insn, t.start, x.end + latency_);
 }
 
 Cycle HostInterface::host_op(const Issued& insn, Cycle start) {
@@ -212,24 +243,53 @@ Cycle HostInterface::host_op(const Issued& insn, Cycle start) {
   return done;
 }
 
-void HostInterface::run() {
+void HostInterface::wait_for_own(const Issued& insn) {
   for (;;) {
-    const Issued insn = queue_.take_when_ready(0);
+    const Cycle clear = ctx_.scoreboard.own_clear(insn.seq);
+    if (clear == kNever) {
+      sc_core::wait(ctx_.progress);
+    } else if (clear > now()) {
+      wait_until(clear);
+    } else {
+      return;
+    }
+  }
+}
+
+void HostInterface::run() {
+  Cycle next = 0;  // one instruction starts a cycle at most
+  for (;;) {
+    // The head of the queue starts once the host memory and the chip memory it shares with earlier
+    // instructions of this unit are free; until then it holds its place in the queue.
+    while (queue_.empty()) sc_core::wait(queue_.pushed());
+    wait_until(std::max(queue_.head().issued + 1, next));
+    std::vector<HostAccess> mine = host_accesses(queue_.head().word);
+    Cycle waited_until;
+    do {
+      waited_until = now();
+      wait_for_host_memory(mine);
+      wait_for_own(queue_.head());
+    } while (now() != waited_until);
+    const Issued insn = queue_.take();
     if (!ctx_.check_hazards(insn)) return;
     const Cycle start = now();
+    next = start + 1;
     active_pc_ = insn.pc;
-    Cycle done;
-    switch (opcode_of(insn.word)) {
-      case isa::Opcode::ldw: done = load_weights(insn); break;
-      case isa::Opcode::hop: done = host_op(insn, start); break;
-      default: done = transfer(insn, start); break;
+    for (HostAccess& m : mine) {
+      m.seq = insn.seq;
+      in_flight_.push_back(m);
     }
-    if (done == kNever) return;
-    ctx_.set_done(insn.seq, done);
-    busy_cycles_.add(done - start, insn.region, When::over(start, done));
-    ctx_.trace_slice("host_interface", insn, start, done);
-    wait_until(done);
-    active_pc_ = -1;
+    // Forget what is done: nothing that starts from now on can clash with it.
+    in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(),
+                                    [&](const HostAccess& h) { return h.done != kNever && h.done <= start; }),
+                     in_flight_.end());
+    switch (opcode_of(insn.word)) {
+      case isa::Opcode::ldw:
+        if (!start_load_weights(insn, start)) return;
+        break;
+      case isa::Opcode::hop: finish(insn, start, host_op(insn, start)); break;
+      default: start_transfer(insn, start); break;
+    }
   }
 }
 

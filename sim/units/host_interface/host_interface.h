@@ -7,13 +7,22 @@
 // unified buffer) and `ldw` (host memory -> weight DRAM); chip to host carries
 // the data of `whm`. On the host-to-chip channel a transfer moves in packets
 // of at most `packet_bytes`; when a word and a packet are both waiting they
-// take turns, one word after each packet, so neither starves the other. The
-// interface executes its instructions one at a time, each costing its bytes
-// on its channel plus the link latency; `hop` is a step the host computes on
+// take turns, one word after each packet, so neither starves the other.
+//
+// Instructions start in program order, one a cycle at most, and run
+// concurrently: transfers of one direction queue on its channel, the two
+// directions overlap, and the latency is pipelined (each transfer is done
+// its bytes' time plus the latency after its channel takes it). An
+// instruction waits to start until no earlier one it shares host memory with
+// (one of them writing) is still running, so host memory always holds what
+// sequential execution would give. `hop` is a step the host computes on
 // host memory (an interrupt round trip plus its operand and result bytes at
 // the host's processing rate) and moves nothing over the link.
 
+#include <deque>
+#include <map>
 #include <systemc>
+#include <vector>
 
 #include "sim/base/bandwidth.h"
 #include "sim/base/paged_memory.h"
@@ -36,15 +45,35 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, active_pc_, "host_interface.pc"); }
 
  private:
-  void downstream();  // the host-to-chip channel
-  void accept();      // arrived words into the instruction buffer
+  // An rhm or ldw whose bytes wait for the host-to-chip channel.
+  struct ToChip {
+    Issued insn;
+    uint64_t bytes;
+    Cycle start;  // the instruction started
+  };
+  // Host memory an instruction reads or writes, until it is done.
+  struct HostAccess {
+    Strided range;
+    bool write;
+    Cycle done;  // kNever until known
+    uint64_t seq;
+  };
+
+  // host_link.cc: the host-to-chip channel's arbiter and the instruction buffer's door.
+  void downstream();
+  void accept();
+
+  // host_interface.cc: instructions in order, each once the host memory it touches is free.
   void run();
-  // Sends `bytes` of the running rhm or ldw over the host-to-chip channel; returns when the last has gone.
-  BandwidthChannel::Transfer send_to_chip(uint64_t bytes);
-  // Each returns the instruction's last cycle of work, from `start`.
-  Cycle transfer(const Issued& insn, Cycle start);
-  Cycle load_weights(const Issued& insn);
+  std::vector<HostAccess> host_accesses(const isa::Word& word) const;
+  void wait_for_host_memory(const std::vector<HostAccess>& mine);
+  void wait_for_own(const Issued& insn);  // unified buffer and weight DRAM shared with earlier instructions
+  void host_memory_done(uint64_t seq, Cycle done);
+  void start_transfer(const Issued& insn, Cycle start);
+  bool start_load_weights(const Issued& insn, Cycle start);
+  void finish_to_chip(const ToChip& t, BandwidthChannel::Transfer x);
   Cycle host_op(const Issued& insn, Cycle start);
+  void finish(const Issued& insn, Cycle start, Cycle done);
 
   ChipContext& ctx_;
   UnifiedBuffer& ub_;
@@ -55,10 +84,14 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   BandwidthChannel to_chip_;
   BandwidthChannel to_host_;
   uint64_t packet_bytes_;
-  // Between run() and downstream(): the bytes of the running transfer not yet sent.
-  uint64_t data_left_ = 0;
-  BandwidthChannel::Transfer data_{0, 0};
-  sc_core::sc_event data_posted_, data_sent_;
+  // Between run() and downstream(): transfers waiting for the channel, the first under way.
+  std::deque<ToChip> to_send_;
+  uint64_t front_sent_ = 0;           // bytes of the first already sent
+  Cycle front_started_ = kNever;      // cycle its first packet went
+  sc_core::sc_event data_posted_;
+  std::vector<HostAccess> in_flight_;  // host memory touched by instructions not yet done
+  sc_core::sc_event host_memory_freed_;
+  std::map<Cycle, Cycle> busy_;        // when some instruction was in progress: merged [start, end)
   // Between downstream() and accept(): a word that has arrived and waits for room.
   bool word_waiting_ = false;
   int64_t arrived_pc_ = 0;
@@ -76,8 +109,8 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   Counter& host_ops_ = stats_.add("host_ops", "ops", "Host operations (hop) executed");
   Counter& host_op_cycles_ = stats_.add("host_op_cycles", "cycles", "Cycles the chip waited on host operations");
   Counter& instruction_bytes_ = stats_.add("instruction_bytes", "bytes", "Instruction words sent to the chip");
-  Counter& busy_cycles_ =
-      stats_.add("busy_cycles", "cycles", "Cycles a transfer (rhm, whm, ldw) or host operation (hop) was in progress");
+  Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles",
+                                     "Cycles in which a transfer (rhm, whm, ldw) or host operation (hop) was in progress");
   Counter& buffer_full_cycles_ = stats_.add("instruction_buffer_full_cycles", "cycles",
                                             "Cycles the host waited for room in the instruction buffer");
 };

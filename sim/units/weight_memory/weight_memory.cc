@@ -13,11 +13,6 @@ WeightMemory::WeightMemory(sc_core::sc_module_name name, ChipContext& ctx, Weigh
   SC_THREAD(run);
 }
 
-void WeightMemory::load(uint64_t addr, const uint8_t* data, uint64_t len, size_t region, When when) {
-  if (data != nullptr) dram_.write(addr, data, len);
-  write_bytes_.add(len, region, when);
-}
-
 int64_t WeightMemory::streaming_from(const Strided& range) const {
   return active_pc_ >= 0 && overlaps(unread_, range) ? active_pc_ : -1;
 }

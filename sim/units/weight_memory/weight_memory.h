@@ -22,8 +22,9 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   WeightMemory(sc_core::sc_module_name name, ChipContext& ctx, WeightFifo& fifo);
 
   PagedMemory& dram() { return dram_; }
-  // An ldw's bytes arriving from the host over the cycles of `when` (data is null when values are off).
-  void load(uint64_t addr, const uint8_t* data, uint64_t len, size_t region, When when);
+  // An ldw's bytes arriving from the host over the cycles of `when` (the host interface writes their
+  // values into dram()).
+  void count_load(uint64_t bytes, size_t region, When when) { write_bytes_.add(bytes, region, when); }
   // The pc of the rdw being streamed if its tiles not yet read overlap `range`, else -1.
   int64_t streaming_from(const Strided& range) const;
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
