@@ -192,12 +192,14 @@ ChipParams read_chip_params(const Config& config) {
   ParamReader reader(config);
   params.visit(reader);
   std::vector<std::string> errors = reader.finish();
-  // The energy table is named relative to the file that names it.
-  const std::string origin = config.origin("energy.table");
-  if (!params.energy.table.empty() && params.energy.table[0] != '/' && origin.rfind("--set", 0) != 0) {
+  // The energy and area tables are named relative to the file that names them.
+  for (auto [key, table] :
+       {std::pair{"energy.table", &params.energy.table}, std::pair{"energy.area_table", &params.energy.area_table}}) {
+    const std::string origin = config.origin(key);
+    if (table->empty() || (*table)[0] == '/' || origin.rfind("--set", 0) == 0) continue;
     const std::string file = origin.substr(0, origin.find(':'));
     const size_t slash = file.find_last_of('/');
-    if (slash != std::string::npos) params.energy.table = file.substr(0, slash + 1) + params.energy.table;
+    if (slash != std::string::npos) *table = file.substr(0, slash + 1) + *table;
   }
   if (!errors.empty()) {
     std::string message;

@@ -121,12 +121,15 @@ struct ActivationUnitParams {
 };
 
 struct EnergyParams {
-  std::string table;  // configs/energy/*.yaml, relative to the configs folder
+  std::string table;       // configs/energy/*.yaml, relative to the file that names it
+  std::string area_table;  // likewise
   double technology_nm;
   double static_power_w;
   void visit(ParamVisitor& v) {
     v.field("table", table, "Energy table, relative to the configuration file that names it", {});
-    v.field("technology_nm", technology_nm, "nm", "Process node the table is scaled to", 1, 1000);
+    v.field("area_table", area_table, "Area and static-power table, relative to the configuration file that names it",
+            {});
+    v.field("technology_nm", technology_nm, "nm", "Process node the tables are scaled to", 1, 1000);
     v.field("static_power_w", static_power_w, "W", "Power drawn whether or not units are busy", 0, 1e6);
   }
 };

@@ -50,9 +50,15 @@ EnergyTable load_energy_table(const std::string& path) {
   return t;
 }
 
-EnergyReport price(const EnergyTable& table, const ChipParams& params, const std::vector<const StatGroup*>& stats,
+EnergyModel load_energy_model(const ChipParams& params) {
+  return {load_energy_table(params.energy.table), load_area_table(params.energy.area_table)};
+}
+
+EnergyReport price(const EnergyModel& model, const ChipParams& params, const std::vector<const StatGroup*>& stats,
                    Cycle cycles, std::optional<size_t> region) {
+  const EnergyTable& table = model.energy;
   EnergyReport r;
+  r.area = chip_area(model.area, params);
   r.scale = params.energy.technology_nm / table.node_nm;
   for (const auto& ev : table.events) {
     const size_t dot = ev.counter.find('.');

@@ -13,6 +13,7 @@
 #include "sim/base/cycles.h"
 #include "sim/base/params.h"
 #include "sim/base/stats.h"
+#include "sim/top/area.h"
 
 namespace tpu::sim {
 
@@ -31,6 +32,13 @@ struct EnergyTable {
 // Throws ConfigError naming the file, line and key of any mistake.
 EnergyTable load_energy_table(const std::string& path);
 
+// The tables a chip's energy, power and area come from (energy.table and energy.area_table).
+struct EnergyModel {
+  EnergyTable energy;
+  AreaTable area;
+};
+EnergyModel load_energy_model(const ChipParams& params);
+
 struct EnergyReport {
   struct Line {
     std::string counter;
@@ -38,6 +46,7 @@ struct EnergyReport {
     double pj;
   };
   std::vector<Line> lines;
+  ChipArea area;
   std::map<std::string, double> unit_pj;  // dynamic energy by unit
   double scale = 1;                       // chip node / table node
   double dynamic_pj = 0;
@@ -49,7 +58,7 @@ struct EnergyReport {
 
 // Throws ConfigError if the table prices a counter the chip does not have.
 // With a region, only the counts of that region (layer), over its `cycles`.
-EnergyReport price(const EnergyTable& table, const ChipParams& params, const std::vector<const StatGroup*>& stats,
+EnergyReport price(const EnergyModel& model, const ChipParams& params, const std::vector<const StatGroup*>& stats,
                    Cycle cycles, std::optional<size_t> region = std::nullopt);
 
 }  // namespace tpu::sim

@@ -24,9 +24,9 @@ nlohmann::json run_here(const ChipParams& params, const isa::Program& program, c
   const auto t0 = std::chrono::steady_clock::now();
   const RunOutcome outcome = chip.run();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const EnergyTable table = load_energy_table(params.energy.table);
-  const EnergyReport energy = price(table, params, outcome.stats, outcome.cycles);
-  RunRecord record{outcome, params, program, energy, {}, &table};
+  const EnergyModel model = load_energy_model(params);
+  const EnergyReport energy = price(model, params, outcome.stats, outcome.cycles);
+  RunRecord record{outcome, params, program, energy, {}, &model};
   nlohmann::json outputs = nlohmann::json::object();
   for (const isa::TensorDesc& t : program.tensors)
     if (t.role == isa::TensorRole::kOutput) {

@@ -92,8 +92,8 @@ nlohmann::json throughput_json(const RunRecord& run, uint64_t array_macs, double
                       {"peak_tops", peak_tops(p)}};
   if (claimed && !believed) {
     t["stated_macs"] = said;
-    t["warning"] = "the program states " + std::to_string(said) + " MACs, more than the " +
-                   std::to_string(array_macs) + " the matrix unit performed; throughput counts the array's MACs";
+    t["warning"] = "the program states " + std::to_string(said) + " MACs, more than the " + std::to_string(array_macs) +
+                   " the matrix unit performed; throughput counts the array's MACs";
   }
   const bool finished = run.outcome.halted && seconds > 0;
   t["inferences_per_s"] = finished ? nlohmann::json(batch_of(run.program) / seconds) : nlohmann::json();
@@ -197,6 +197,10 @@ nlohmann::json to_json(const RunRecord& run) {
                   }()},
                  {"events", events}};
 
+  nlohmann::json area_units = nlohmann::json::object();
+  for (const auto& [block, mm2] : e.area.mm2) area_units[block] = mm2;
+  j["area"] = {{"table", p.energy.area_table}, {"by_unit_mm2", area_units}, {"total_mm2", e.area.total_mm2}};
+
   nlohmann::json irq = nlohmann::json::array();
   for (const auto& i : o.interrupts) irq.push_back({{"cycle", i.cycle}, {"pc", i.pc}, {"code", i.code}});
   j["interrupts"] = irq;
@@ -273,8 +277,8 @@ nlohmann::json layers_json(const RunRecord& run) {
     l["host_bytes"] = v("host_interface", "host_read_bytes") + v("host_interface", "host_write_bytes") +
                       v("host_interface", "weight_load_bytes");
     l["unified_buffer_bytes"] = v("unified_buffer", "read_bytes") + v("unified_buffer", "write_bytes");
-    if (run.energy_table) {
-      const EnergyReport e = price(*run.energy_table, run.params, o.stats, cycles, r);
+    if (run.energy_model) {
+      const EnergyReport e = price(*run.energy_model, run.params, o.stats, cycles, r);
       l["energy_uj"] = e.total_pj * 1e-6;
     }
     if (r > 0 && row_of.count(o.regions[r - 1].id)) {
@@ -364,6 +368,14 @@ std::string summary(const RunRecord& run, const nlohmann::json& j) {
                 j["energy"]["total_uj"].get<double>(), j["energy"]["dynamic_uj"].get<double>(),
                 j["energy"]["static_uj"].get<double>(), j["energy"]["average_power_w"].get<double>());
   s << line;
+  const ChipArea& area = run.energy.area;
+  std::snprintf(line, sizeof line, "area %.1f mm2:", area.total_mm2);
+  s << line;
+  for (size_t i = 0; i < area.mm2.size(); ++i) {
+    std::snprintf(line, sizeof line, "%s %s %.1f", i ? "," : "", area.mm2[i].first.c_str(), area.mm2[i].second);
+    s << line;
+  }
+  s << "\n";
   return s.str();
 }
 

@@ -22,7 +22,7 @@ struct RunRecord {
   const isa::Program& program;
   const EnergyReport& energy;
   std::map<std::string, std::vector<uint8_t>> outputs;  // output tensors by name
-  const EnergyTable* energy_table = nullptr;            // for per-layer energy
+  const EnergyModel* energy_model = nullptr;            // for per-layer energy
 };
 
 // Per layer (region between tags): cycles from its first issue to the next

@@ -41,6 +41,7 @@ TEST(Config, TpuV1HasThePublishedFigures) {
   EXPECT_EQ(p.sequencer.pipeline_stages, 4);
   EXPECT_EQ(p.fidelity, "fast");
   EXPECT_EQ(p.energy.table, kConfigs + "energy/45nm.yaml");  // resolved beside the file naming it
+  EXPECT_EQ(p.energy.area_table, kConfigs + "energy/28nm_area.yaml");
 }
 
 TEST(Config, TinyOverridesItsBaseKeyByKey) {

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "sim/base/config.h"
+#include "sim/base/params.h"
 #include "sim/top/energy.h"
 
 namespace tpu::sim {
@@ -17,11 +18,18 @@ std::string write_table(const std::string& name, const std::string& text) {
 }
 
 ChipParams params_at(double node_nm, double static_w, double clock_mhz) {
-  ChipParams p{};
+  ChipParams p = read_chip_params(Config::load(std::string(TPUSIM_SOURCE_DIR) + "/configs/tiny.yaml"));
   p.clock_mhz = clock_mhz;
   p.energy.technology_nm = node_nm;
   p.energy.static_power_w = static_w;
   return p;
+}
+
+// An energy table with an area table of no area.
+EnergyModel model_of(const EnergyTable& t) {
+  AreaTable a;
+  a.node_nm = 28;
+  return {t, a};
 }
 
 TEST(Energy, PricesEventsScalesToTheNodeAndAddsStaticPower) {
@@ -36,7 +44,7 @@ TEST(Energy, PricesEventsScalesToTheNodeAndAddsStaticPower) {
   ub.add("read_bytes", "bytes", "").add(400, 0, When::at(0));
   mu.finish(1000);
   ub.finish(1000);
-  const EnergyReport r = price(t, params_at(20, 3, 500), {&mu, &ub}, 1000);
+  const EnergyReport r = price(model_of(t), params_at(20, 3, 500), {&mu, &ub}, 1000);
   const double scale = 20.0 / 40.0;
   EXPECT_DOUBLE_EQ(r.scale, scale);
   EXPECT_DOUBLE_EQ(r.unit_pj.at("mu"), 1000 * (2 + 0.5) * scale);
@@ -65,7 +73,7 @@ TEST(Energy, ACounterTheChipDoesNotHaveIsAnError) {
       write_table("c.yaml", "node_nm: 45\nprices_pj: {mult: 2}\nevents:\n  - {counter: mu.flops, cost: [mult]}\n"));
   StatGroup mu("mu");
   mu.add("macs", "MACs", "");
-  EXPECT_THROW(price(t, params_at(45, 0, 100), {&mu}, 10), ConfigError);
+  EXPECT_THROW(price(model_of(t), params_at(45, 0, 100), {&mu}, 10), ConfigError);
 }
 
 TEST(Energy, TheShippedTableLoads) {

@@ -59,7 +59,7 @@ void run(const RunArgs& args) {
   sim::Config config = sim::Config::load(args.config);
   for (const std::string& s : args.sets) config.set(s);
   const sim::ChipParams params = sim::read_chip_params(config);
-  const sim::EnergyTable energy_table = sim::load_energy_table(params.energy.table);
+  const sim::EnergyModel energy_model = sim::load_energy_model(params);
   if (args.program.empty() == args.workload.empty()) throw std::invalid_argument("give either --program or --workload");
   std::optional<report::Workload> workload;
   if (!args.workload.empty()) workload = report::load_workload(args.workload);
@@ -87,8 +87,8 @@ void run(const RunArgs& args) {
   }
 
   const sim::RunOutcome outcome = chip.run();
-  const sim::EnergyReport energy = sim::price(energy_table, params, outcome.stats, outcome.cycles);
-  sim::RunRecord record{outcome, params, program, energy, {}, &energy_table};
+  const sim::EnergyReport energy = sim::price(energy_model, params, outcome.stats, outcome.cycles);
+  sim::RunRecord record{outcome, params, program, energy, {}, &energy_model};
   if (!args.no_values)
     for (const isa::TensorDesc& t : program.tensors)
       if (t.role == isa::TensorRole::kOutput) record.outputs[t.name] = chip.tensor_bytes(t);

@@ -1,0 +1,68 @@
+#pragma once
+
+// Die area from the chip's parameters and an area table
+// (configs/energy/*_area.yaml, named by energy.area_table): the matrix unit
+// by its MACs, each on-chip memory by its macros, the activation unit by its
+// lanes, control as a fixed block, I/O by the bandwidth of the host link and
+// of weight DRAM, and the unassigned rest as a share of the die. Every area
+// is the table's at its node, scaled to the chip's by (node / table node)^2.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/base/params.h"
+
+namespace tpu::sim {
+
+struct AreaTable {
+  std::string path;
+  double node_nm = 0;
+  double mac_um2 = 0;
+  double sram_um2_per_byte = 0;
+  double sram_um2_per_macro = 0;
+  double activation_lane_um2 = 0;
+  double control_mm2 = 0;
+  double host_link_mm2_per_gb_s = 0;
+  double dram_mm2_per_gb_s = 0;
+  double other_fraction = 0;
+  double leakage_w_per_mm2 = 0;
+  double dram_standby_w_per_gib = 0;
+  // Cell areas at 45 nm that cross-check mac_um2; not used by the model.
+  double cross_int8_mult_um2 = 0, cross_int32_add_um2 = 0, cross_flop_um2 = 0;
+};
+
+// Throws ConfigError naming the file, line and key of any mistake.
+AreaTable load_area_table(const std::string& path);
+
+// An on-chip memory as the model builds it: one macro per lane along the
+// array, each reading or writing `access_bits` at a time.
+struct Sram {
+  std::string unit;  // the unit that owns it, as its counters are named
+  int64_t macros;
+  int64_t macro_bytes;
+  int64_t access_bits;
+};
+// The unified buffer (a macro per byte of its row), the accumulators (one per
+// array column, 32 bits wide) and the weight FIFO (one per array column).
+std::vector<Sram> on_chip_srams(const ChipParams& params);
+
+// Registers of one PE: its input (8 bits), its weight and the next tile's
+// weight (2 x 8), its partial sum (32).
+inline constexpr int64_t kFlopsPerPe = 8 + 2 * 8 + 32;
+// Bits that move through a PE each active cycle: the input passed right and
+// the partial sum passed down.
+inline constexpr int64_t kMovingBitsPerPe = 8 + 32;
+
+struct ChipArea {
+  std::vector<std::pair<std::string, double>> mm2;  // by block, in floorplan order, `other` last
+  double total_mm2 = 0;
+  double of(const std::string& block) const;  // 0 for a block not listed
+};
+
+ChipArea chip_area(const AreaTable& table, const ChipParams& params);
+
+// The area of one memory at the chip's node, in mm2.
+double sram_mm2(const AreaTable& table, const ChipParams& params, const Sram& sram);
+
+}  // namespace tpu::sim

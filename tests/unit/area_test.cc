@@ -1,0 +1,147 @@
+// Area: the TPU v1 configuration reproduces the published floorplan, and other
+// configurations follow the table's rules. Expected areas are computed here
+// from the table's numbers.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "sim/base/config.h"
+#include "sim/base/params.h"
+#include "sim/top/area.h"
+
+namespace tpu::sim {
+namespace {
+
+const std::string kConfigs = std::string(TPUSIM_SOURCE_DIR) + "/configs/";
+
+ChipParams chip(const std::string& file, const std::vector<std::string>& sets = {}) {
+  Config c = Config::load(kConfigs + file);
+  for (const std::string& s : sets) c.set(s);
+  return read_chip_params(c);
+}
+
+AreaTable shipped() { return load_area_table(kConfigs + "energy/28nm_area.yaml"); }
+
+double share(const ChipArea& a, std::initializer_list<const char*> blocks) {
+  double sum = 0;
+  for (const char* b : blocks) sum += a.of(b);
+  return sum / a.total_mm2;
+}
+
+TEST(Area, TpuV1ReproducesThePublishedFloorplan) {
+  const ChipArea a = chip_area(shipped(), chip("tpu_v1.yaml"));
+  // Table 2: the die is at most half of Haswell's 662 mm2; the table takes the bound itself.
+  EXPECT_LE(a.total_mm2, 662.0 / 2 * 1.001);
+  EXPECT_GE(a.total_mm2, 662.0 / 2 * 0.99);
+  // Fig. 2 caption and Sec. 2, to half a percentage point (the table's numbers are rounded).
+  EXPECT_NEAR(share(a, {"matrix_unit"}), 0.25, 0.005);  // "a quarter"
+  EXPECT_NEAR(share(a, {"unified_buffer", "accumulators", "weight_fifo"}), 0.37, 0.005);
+  EXPECT_NEAR(share(a, {"matrix_unit", "activation_unit"}), 0.30, 0.005);
+  EXPECT_NEAR(share(a, {"host_interface", "weight_memory"}), 0.10, 0.005);
+  EXPECT_NEAR(share(a, {"control"}), 0.02, 0.001);
+  // "Almost a third": the unified buffer is no fit of its own, so a looser bound.
+  EXPECT_GT(share(a, {"unified_buffer"}), 0.29);
+  EXPECT_LT(share(a, {"unified_buffer"}), 1.0 / 3);
+  double blocks = 0;
+  for (const auto& [name, mm2] : a.mm2) blocks += mm2;
+  EXPECT_NEAR(blocks, a.total_mm2, 1e-9 * a.total_mm2);
+}
+
+TEST(Area, BlocksFollowTheTableRules) {
+  const AreaTable t = shipped();
+  const ChipParams p = chip("tpu_v1.yaml");
+  const ChipArea a = chip_area(t, p);
+  EXPECT_DOUBLE_EQ(a.of("matrix_unit"), 256 * 256 * t.mac_um2 * 1e-6);
+  // 256 lane macros of 24 MiB / 256 = 96 KiB; 256 column macros of 4096 x 4 bytes; 256 of 4 tiles x 256 rows.
+  EXPECT_DOUBLE_EQ(a.of("unified_buffer"), 256 * (t.sram_um2_per_byte * 96 * 1024 + t.sram_um2_per_macro) * 1e-6);
+  EXPECT_DOUBLE_EQ(a.of("accumulators"), 256 * (t.sram_um2_per_byte * 4096 * 4 + t.sram_um2_per_macro) * 1e-6);
+  EXPECT_DOUBLE_EQ(a.of("weight_fifo"), 256 * (t.sram_um2_per_byte * 4 * 256 + t.sram_um2_per_macro) * 1e-6);
+  EXPECT_DOUBLE_EQ(a.of("activation_unit"), 256 * t.activation_lane_um2 * 1e-6);
+  EXPECT_DOUBLE_EQ(a.of("control"), t.control_mm2);
+  EXPECT_DOUBLE_EQ(a.of("host_interface"), 15.75 * t.host_link_mm2_per_gb_s);
+  EXPECT_DOUBLE_EQ(a.of("weight_memory"), 34 * t.dram_mm2_per_gb_s);
+  EXPECT_NEAR(a.of("other"), a.total_mm2 * t.other_fraction, 1e-9);
+}
+
+TEST(Area, DoublingTheUnifiedBufferAddsItsBytesAtTheTablesRate) {
+  const AreaTable t = shipped();
+  const ChipArea base = chip_area(t, chip("tpu_v1.yaml"));
+  const ChipArea doubled = chip_area(t, chip("tpu_v1.yaml", {"unified_buffer.size_bytes=48MiB"}));
+  // The same 256 lane macros, each twice as large: 24 MiB more bytes, no more macros.
+  const double added = t.sram_um2_per_byte * (24 << 20) * 1e-6;
+  EXPECT_NEAR(doubled.of("unified_buffer") - base.of("unified_buffer"), added, 1e-9);
+  EXPECT_NEAR(doubled.total_mm2 - base.total_mm2, added / (1 - t.other_fraction), 1e-9);
+  EXPECT_DOUBLE_EQ(doubled.of("matrix_unit"), base.of("matrix_unit"));
+}
+
+TEST(Area, ScalesWithTheSquareOfTheNode) {
+  const AreaTable t = shipped();
+  const ChipArea at28 = chip_area(t, chip("tpu_v1.yaml"));
+  const ChipArea at14 = chip_area(t, chip("tpu_v1.yaml", {"energy.technology_nm=14"}));
+  EXPECT_NEAR(at14.total_mm2, at28.total_mm2 * (14.0 / 28) * (14.0 / 28), 1e-9);
+}
+
+TEST(Area, TheTinyChipIsItsIoAndControl) {
+  const AreaTable t = shipped();
+  const ChipArea tiny = chip_area(t, chip("tiny.yaml"));
+  EXPECT_DOUBLE_EQ(tiny.of("matrix_unit"), 8 * 8 * t.mac_um2 * 1e-6);
+  // Same host link and DRAM bandwidth as TPU v1, a 64-MAC array: I/O and control are most of it.
+  EXPECT_GT(share(tiny, {"host_interface", "weight_memory", "control"}), 0.7);
+  EXPECT_LT(tiny.total_mm2, chip_area(t, chip("tpu_v1.yaml")).total_mm2 / 5);
+}
+
+TEST(Area, CalibratedMacIsAFewTimesItsCells) {
+  // An 8-bit multiplier, a 32-bit adder and the PE's registers at 45 nm, scaled to 28 nm by node^2.
+  const AreaTable t = shipped();
+  const double cells =
+      (t.cross_int8_mult_um2 + t.cross_int32_add_um2 + kFlopsPerPe * t.cross_flop_um2) * (28.0 / 45) * (28.0 / 45);
+  // Layout over cells: EIE's arithmetic unit is 2.9x its cells; allow 2x to 5x.
+  EXPECT_GT(t.mac_um2 / cells, 2);
+  EXPECT_LT(t.mac_um2 / cells, 5);
+}
+
+std::string write_table(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// The shipped table with `from` replaced by `to` (a regular expression).
+std::string edited(const std::string& name, const std::string& from, const std::string& to) {
+  std::ifstream f(kConfigs + "energy/28nm_area.yaml");
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string changed = std::regex_replace(text, std::regex(from), to);
+  EXPECT_NE(changed, text) << from;
+  return write_table(name, changed);
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    load_area_table(path);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Area, TableMistakesNameFileLineAndKey) {
+  const std::string bad = edited("a1.yaml", "mac_um2: 1263", "mac_um2: big");
+  EXPECT_NE(error_of(bad).find(bad + ":"), std::string::npos);
+  EXPECT_NE(error_of(bad).find(": area.mac_um2: expected a number, got 'big'"), std::string::npos) << error_of(bad);
+  const std::string negative = edited("a2.yaml", "other_fraction: 0.21", "other_fraction: -1");
+  EXPECT_NE(error_of(negative).find("area.other_fraction: -1 is out of range"), std::string::npos)
+      << error_of(negative);
+  const std::string missing = edited("a3.yaml", "  control_mm2: 6.62\n", "");
+  EXPECT_NE(error_of(missing).find("area.control_mm2: missing"), std::string::npos) << error_of(missing);
+  const std::string misspelt = edited("a4.yaml", "leakage_w_per_mm2:", "leakage_w_per_mm:");
+  EXPECT_NE(error_of(misspelt).find("static.leakage_w_per_mm: unknown key; did you mean 'leakage_w_per_mm2'?"),
+            std::string::npos)
+      << error_of(misspelt);
+  EXPECT_NE(error_of(write_table("a5.yaml", "node_nm: [28\n")).find("YAML syntax error"), std::string::npos);
+  EXPECT_NE(error_of(testing::TempDir() + "none.yaml").find("cannot open"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tpu::sim
