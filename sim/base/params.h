@@ -124,13 +124,15 @@ struct EnergyParams {
   std::string table;       // configs/energy/*.yaml, relative to the file that names it
   std::string area_table;  // likewise
   double technology_nm;
-  double static_power_w;
+  std::string clock_gating;  // "none" or "array"
   void visit(ParamVisitor& v) {
     v.field("table", table, "Energy table, relative to the configuration file that names it", {});
     v.field("area_table", area_table, "Area and static-power table, relative to the configuration file that names it",
             {});
     v.field("technology_nm", technology_nm, "nm", "Process node the tables are scaled to", 1, 1000);
-    v.field("static_power_w", static_power_w, "W", "Power drawn whether or not units are busy", 0, 1e6);
+    v.field("clock_gating", clock_gating,
+            "none: the array's clock runs every cycle (static power); array: only in its active cycles (dynamic)",
+            {"none", "array"});
   }
 };
 

@@ -181,13 +181,21 @@ nlohmann::json to_json(const RunRecord& run) {
 
   const EnergyReport& e = run.energy;
   nlohmann::json events = nlohmann::json::array();
-  for (const auto& l : e.lines) events.push_back({{"counter", l.counter}, {"count", l.count}, {"pj", l.pj}});
+  for (const auto& l : e.lines)
+    events.push_back({{"counter", l.counter}, {"cost", l.cost}, {"count", l.count}, {"pj", l.pj}});
   j["energy"] = {{"table", p.energy.table},
                  {"scale", e.scale},
+                 {"clock_gating", p.energy.clock_gating},
                  {"dynamic_uj", e.dynamic_pj * 1e-6},
                  {"static_uj", e.static_pj * 1e-6},
                  {"total_uj", e.total_pj * 1e-6},
                  {"per_inference_uj", e.total_pj * 1e-6 / batch},
+                 {"dynamic_power_w", e.dynamic_power_w},
+                 {"static_power_w", e.static_power.total_w()},
+                 {"static_w",
+                  {{"leakage", e.static_power.leakage_w},
+                   {"dram_standby", e.static_power.dram_standby_w},
+                   {"array_clock", e.static_power.array_clock_w}}},
                  {"average_power_w", e.average_power_w},
                  {"by_unit_uj",
                   [&] {
@@ -364,9 +372,13 @@ std::string summary(const RunRecord& run, const nlohmann::json& j) {
                 100 * c["useful_macs"]["share_of_peak"].get<double>(), 100 * c["raw_stall"]["share"].get<double>(),
                 100 * c["input_stall"]["share"].get<double>());
   s << line;
-  std::snprintf(line, sizeof line, "energy %.3f uJ (%.3f dynamic, %.3f static)   average power %.2f W\n",
-                j["energy"]["total_uj"].get<double>(), j["energy"]["dynamic_uj"].get<double>(),
-                j["energy"]["static_uj"].get<double>(), j["energy"]["average_power_w"].get<double>());
+  const auto& e = j["energy"];
+  std::snprintf(line, sizeof line,
+                "energy %.3f uJ (%.3f dynamic, %.3f static), %.3f uJ per inference   power %.2f W (%.2f dynamic, "
+                "%.2f static)\n",
+                e["total_uj"].get<double>(), e["dynamic_uj"].get<double>(), e["static_uj"].get<double>(),
+                e["per_inference_uj"].get<double>(), e["average_power_w"].get<double>(),
+                e["dynamic_power_w"].get<double>(), e["static_power_w"].get<double>());
   s << line;
   const ChipArea& area = run.energy.area;
   std::snprintf(line, sizeof line, "area %.1f mm2:", area.total_mm2);
