@@ -1,5 +1,8 @@
 #include "sim/top/energy.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "isa/text.h"
 #include "sim/base/config.h"
 #include "sim/top/tech_table.h"
@@ -8,8 +11,7 @@ namespace tpu::sim {
 
 namespace {
 
-// Prices energy.cc itself needs from prices_pj.
-const std::vector<std::string> kRequiredPrices = {"register_clock"};
+double node_scale(const EnergyTable& t, const ChipParams& p) { return p.energy.technology_nm / t.node_nm; }
 
 uint64_t count_of(const std::vector<const StatGroup*>& stats, const std::string& counter, std::optional<size_t> region,
                   const std::string& table) {
@@ -28,19 +30,44 @@ uint64_t count_of(const std::vector<const StatGroup*>& stats, const std::string&
 EnergyTable load_energy_table(const std::string& path) {
   const TechTable f(path);
   const YAML::Node& root = f.root();
-  f.only(root, "", {"node_nm", "prices_pj", "events"});
+  f.only(root, "", {"node_nm", "prices_pj", "offchip_pj", "sram", "events"});
   EnergyTable t;
   t.path = path;
   t.node_nm = f.number(root, "", "node_nm", 1, 1000);
-  const YAML::Node prices = f.section(root, "", "prices_pj");
-  for (const auto& kv : prices) {
-    const std::string name = kv.first.as<std::string>();
-    t.prices_pj[name] = f.number(kv.second, "prices_pj." + name, 0, 1e12);
+  std::vector<std::string_view> names(kDerivedPrices.begin(), kDerivedPrices.end());
+  for (const auto& [key, prices] : {std::pair{"prices_pj", &t.prices_pj}, std::pair{"offchip_pj", &t.offchip_pj}}) {
+    const YAML::Node section = f.section(root, "", key);
+    for (const auto& kv : section) {
+      const std::string name = kv.first.as<std::string>();
+      if (t.prices_pj.count(name) || t.offchip_pj.count(name) ||
+          std::find(kDerivedPrices.begin(), kDerivedPrices.end(), name) != kDerivedPrices.end())
+        throw ConfigError(f.at(kv.first) + ": " + key + "." + name + ": a price of that name exists already");
+      (*prices)[name] = f.number(kv.second, std::string(key) + "." + name, 0, 1e12);
+    }
+    if (prices == &t.prices_pj)
+      for (const std::string& name : kRulePrices)
+        if (!t.prices_pj.count(name)) throw ConfigError(f.at(section) + ": prices_pj." + name + ": missing");
   }
-  for (const std::string& name : kRequiredPrices)
-    if (!t.prices_pj.count(name)) throw ConfigError(f.at(prices) + ": prices_pj." + name + ": missing");
-  std::vector<std::string_view> names;
   for (const auto& [name, unused] : t.prices_pj) names.push_back(name);
+  for (const auto& [name, unused] : t.offchip_pj) names.push_back(name);
+
+  const YAML::Node sram = f.section(root, "", "sram");
+  f.only(sram, "sram", {"read_64bit_pj", "write_per_read", "wire_mm_per_sqrt_mm2"});
+  t.sram_write_per_read = f.number(sram, "sram", "write_per_read", 0, 100);
+  t.sram_wire_mm_per_sqrt_mm2 = f.number(sram, "sram", "wire_mm_per_sqrt_mm2", 0, 100);
+  const YAML::Node points = sram["read_64bit_pj"];
+  if (!points || !points.IsSequence() || points.size() < 2)
+    throw ConfigError(f.at(points ? points : sram) + ": sram.read_64bit_pj: expected a list of two or more points");
+  for (const auto& pt : points) {
+    if (!pt.IsMap()) throw ConfigError(f.at(pt) + ": sram.read_64bit_pj: expected {bytes, pj}");
+    f.only(pt, "sram.read_64bit_pj", {"bytes", "pj"});
+    const double bytes = f.number(pt, "sram.read_64bit_pj", "bytes", 1, 1e15);
+    const double pj = f.number(pt, "sram.read_64bit_pj", "pj", 1e-9, 1e12);
+    if (!t.sram_read_64bit_pj.empty() && bytes <= t.sram_read_64bit_pj.back().first)
+      throw ConfigError(f.at(pt["bytes"]) + ": sram.read_64bit_pj.bytes: points must grow in size");
+    t.sram_read_64bit_pj.emplace_back(bytes, pj);
+  }
+
   const YAML::Node events = root["events"];
   if (!events) throw ConfigError(f.at(root) + ": events: missing");
   if (!events.IsSequence()) throw ConfigError(f.at(events) + ": events: expected a list");
@@ -55,7 +82,7 @@ EnergyTable load_energy_table(const std::string& path) {
       if (!e["cost"] || !e["cost"].IsSequence()) throw ConfigError(f.at(e) + ": events.cost: expected a list");
       for (const auto& c : e["cost"]) {
         const std::string name = c.as<std::string>();
-        if (!t.prices_pj.count(name))
+        if (std::find(names.begin(), names.end(), name) == names.end())
           throw ConfigError(f.at(c) + ": no price named '" + name + "'" + isa::did_you_mean(name, names));
         ev.cost.push_back(name);
       }
@@ -72,9 +99,39 @@ EnergyModel load_energy_model(const ChipParams& params) {
 }
 
 double array_clock_pj(const EnergyModel& m, const ChipParams& p) {
-  const double scale = p.energy.technology_nm / m.energy.node_nm;
   return static_cast<double>(p.matrix_unit.rows * p.matrix_unit.cols * kFlopsPerPe) *
-         m.energy.prices_pj.at("register_clock") * scale;
+         m.energy.prices_pj.at("register_clock") * node_scale(m.energy, p);
+}
+
+double sram_read_64bit_pj(const EnergyTable& t, double bytes) {
+  const auto& pts = t.sram_read_64bit_pj;
+  size_t i = 0;  // the segment [i, i + 1] that holds `bytes`, or the end segment nearest it
+  while (i + 2 < pts.size() && bytes > pts[i + 1].first) ++i;
+  const auto [c0, e0] = pts[i];
+  const auto [c1, e1] = pts[i + 1];
+  const double exponent = std::log(e1 / e0) / std::log(c1 / c0);
+  return e0 * std::pow(bytes / c0, exponent);
+}
+
+double sram_byte_pj(const EnergyModel& m, const ChipParams& p, const Sram& s, bool write) {
+  const EnergyTable& t = m.energy;
+  const double array = sram_read_64bit_pj(t, static_cast<double>(s.macro_bytes)) / 8 *
+                       (write ? t.sram_write_per_read : 1.0);
+  const double wire_mm = t.sram_wire_mm_per_sqrt_mm2 * std::sqrt(sram_mm2(m.area, p, s));
+  return (array + 8 * t.prices_pj.at("wire_bit_mm") * wire_mm) * node_scale(t, p);
+}
+
+std::map<std::string, double> chip_prices(const EnergyModel& m, const ChipParams& p) {
+  std::map<std::string, double> prices;
+  for (const auto& [name, pj] : m.energy.prices_pj) prices[name] = pj * node_scale(m.energy, p);
+  for (const auto& [name, pj] : m.energy.offchip_pj) prices[name] = pj;
+  for (const Sram& s : on_chip_srams(p)) {
+    prices[s.unit + "_read"] = sram_byte_pj(m, p, s, false);
+    prices[s.unit + "_write"] = sram_byte_pj(m, p, s, true);
+  }
+  prices["array_data"] = static_cast<double>(p.matrix_unit.rows * p.matrix_unit.cols * kMovingBitsPerPe) *
+                         m.energy.prices_pj.at("register_data") * node_scale(m.energy, p);
+  return prices;
 }
 
 StaticPower static_power(const EnergyModel& m, const ChipParams& p, const ChipArea& area) {
@@ -90,7 +147,9 @@ EnergyReport price(const EnergyModel& model, const ChipParams& params, const std
   const EnergyTable& table = model.energy;
   EnergyReport r;
   r.area = chip_area(model.area, params);
-  r.scale = params.energy.technology_nm / table.node_nm;
+  r.scale = node_scale(table, params);
+  const std::map<std::string, double> prices = chip_prices(model, params);
+  for (const std::string& name : kDerivedPrices) r.derived_pj[name] = prices.at(name);
   const auto book = [&](const std::string& counter, const std::string& cost, uint64_t count, double pj) {
     r.lines.push_back({counter, cost, count, pj});
     r.unit_pj[counter.substr(0, counter.find('.'))] += pj;
@@ -100,11 +159,11 @@ EnergyReport price(const EnergyModel& model, const ChipParams& params, const std
     double per_op = 0;
     std::string cost;
     for (const auto& c : ev.cost) {
-      per_op += table.prices_pj.at(c);
+      per_op += prices.at(c);
       cost += (cost.empty() ? "" : "+") + c;
     }
     const uint64_t count = count_of(stats, ev.counter, region, table.path);
-    book(ev.counter, cost, count, static_cast<double>(count) / ev.per * per_op * r.scale);
+    book(ev.counter, cost, count, static_cast<double>(count) / ev.per * per_op);
   }
   // A gated array clocks its registers only while vectors flow through it.
   if (params.energy.clock_gating == "array") {

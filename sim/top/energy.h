@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/base/cycles.h"
@@ -27,9 +28,20 @@ struct EnergyTable {
   };
   std::string path;
   double node_nm = 0;
-  std::map<std::string, double> prices_pj;  // at node_nm; must include register_clock
+  std::map<std::string, double> prices_pj;   // on chip, at node_nm; includes the kRulePrices
+  std::map<std::string, double> offchip_pj;  // not scaled
+  std::vector<std::pair<double, double>> sram_read_64bit_pj;  // (macro bytes, pJ), bytes ascending
+  double sram_write_per_read = 1;
+  double sram_wire_mm_per_sqrt_mm2 = 0;
   std::vector<Event> events;
 };
+
+// Prices the rules below need from prices_pj.
+inline const std::vector<std::string> kRulePrices = {"register_clock", "register_data", "wire_bit_mm"};
+// Prices derived for the chip at hand, which events may name besides the table's own.
+inline const std::vector<std::string> kDerivedPrices = {
+    "unified_buffer_read", "unified_buffer_write", "accumulators_read", "accumulators_write",
+    "weight_fifo_read",    "weight_fifo_write",    "array_data"};
 
 // Throws ConfigError naming the file, line and key of any mistake.
 EnergyTable load_energy_table(const std::string& path);
@@ -43,6 +55,19 @@ EnergyModel load_energy_model(const ChipParams& params);
 
 // Energy of clocking every register of the array once, in pJ at the chip's node.
 double array_clock_pj(const EnergyModel& model, const ChipParams& params);
+
+// A 64-bit read from one SRAM macro of `bytes`, in pJ at the table's node:
+// the table's points joined by straight lines in log-log, extended beyond
+// them with the end segments' exponents.
+double sram_read_64bit_pj(const EnergyTable& table, double bytes);
+// A byte read (or written) in `sram`, in pJ at the chip's node: 1/8 of the
+// 64-bit read of one of its macros (times write_per_read for a write), plus 8
+// bits carried wire_mm_per_sqrt_mm2 x sqrt(its area).
+double sram_byte_pj(const EnergyModel& model, const ChipParams& params, const Sram& sram, bool write);
+
+// Every price an event may name, in pJ at the chip's node: prices_pj scaled,
+// offchip_pj as they are, and the kDerivedPrices.
+std::map<std::string, double> chip_prices(const EnergyModel& model, const ChipParams& params);
 
 struct StaticPower {
   double leakage_w = 0;       // leakage_w_per_mm2 x die area
@@ -63,7 +88,8 @@ struct EnergyReport {
   ChipArea area;
   StaticPower static_power;
   std::map<std::string, double> unit_pj;  // dynamic energy by unit
-  double scale = 1;                       // chip node / table node
+  std::map<std::string, double> derived_pj;  // the kDerivedPrices for this chip
+  double scale = 1;                          // chip node / table node
   double dynamic_pj = 0;
   double static_pj = 0;
   double total_pj = 0;

@@ -197,6 +197,7 @@ nlohmann::json to_json(const RunRecord& run) {
                    {"dram_standby", e.static_power.dram_standby_w},
                    {"array_clock", e.static_power.array_clock_w}}},
                  {"average_power_w", e.average_power_w},
+                 {"derived_prices_pj", e.derived_pj},
                  {"by_unit_uj",
                   [&] {
                     nlohmann::json u = nlohmann::json::object();

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -42,6 +43,14 @@ std::string edited_table(const std::string& name, const std::string& from, const
   return write_table(name, changed);
 }
 
+// A table with the rule prices and SRAM points every table needs, plus `prices` and `events`.
+std::string minimal_table(const std::string& prices, const std::string& events, const std::string& node = "45") {
+  return "node_nm: " + node + "\nprices_pj: {register_clock: 0, register_data: 0, wire_bit_mm: 0, " + prices +
+         "}\noffchip_pj: {}\nsram:\n  read_64bit_pj: [{bytes: 1, pj: 1}, {bytes: 2, pj: 2}]\n"
+         "  write_per_read: 1\n  wire_mm_per_sqrt_mm2: 0\nevents:\n" +
+         events;
+}
+
 // Counters by "unit.stat", booked in region 0 of a run of `cycles`.
 class Counts {
  public:
@@ -75,12 +84,12 @@ std::map<std::string, uint64_t> every_counter(const EnergyTable& t, uint64_t n) 
 }
 
 TEST(Energy, PricesEventsScalesToTheNodeAndAddsStaticPower) {
-  const EnergyTable t = load_energy_table(write_table("e.yaml",
-                                                      "node_nm: 40\n"
-                                                      "prices_pj: {mult: 2, add: 0.5, read: 8, register_clock: 0.01}\n"
-                                                      "events:\n"
-                                                      "  - {counter: mu.macs, per: 1, cost: [mult, add]}\n"
-                                                      "  - {counter: ub.read_bytes, per: 4, cost: [read]}\n"));
+  const EnergyTable t = load_energy_table(write_table("e.yaml", minimal_table("mult: 2, add: 0.5, read: 8",
+                                                                              "  - {counter: mu.macs, per: 1, cost: "
+                                                                              "[mult, add]}\n"
+                                                                              "  - {counter: ub.read_bytes, per: 4, "
+                                                                              "cost: [read]}\n",
+                                                                              "40")));
   const Counts c({{"mu.macs", 1000}, {"ub.read_bytes", 400}}, 1000);
   const ChipParams p = chip("tiny.yaml", {"energy.technology_nm=20", "clock_mhz=500"});
   const EnergyModel m{t, load_area_table(p.energy.area_table)};
@@ -159,14 +168,13 @@ TEST(Energy, ChangingAPriceInTheTableChangesTheEnergyByIt) {
 }
 
 TEST(Energy, UnknownPriceIsNamedWithItsLine) {
-  const std::string path = write_table("bad.yaml",
-                                       "node_nm: 45\nprices_pj: {mult: 2, register_clock: 0}\nevents:\n"
-                                       "  - counter: mu.macs\n    cost: [mul]\n");
+  const std::string path = write_table("bad.yaml", minimal_table("mult: 2", "  - counter: mu.macs\n    cost: [mul]\n"));
   try {
     load_energy_table(path);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find(path + ":5:12: no price named 'mul'; did you mean 'mult'?"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find(path + ":10:12: no price named 'mul'; did you mean 'mult'?"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -194,12 +202,89 @@ TEST(Energy, TableMistakesNameFileLineAndKey) {
       << error_of(misspelt);
   const std::string per = edited_table("b5.yaml", "per: 4", "per: 0");
   EXPECT_NE(error_of(per).find("events.per: 0 is out of range"), std::string::npos) << error_of(per);
+  const std::string order = edited_table("b6.yaml", "bytes: 32768", "bytes: 4096");
+  EXPECT_NE(error_of(order).find("sram.read_64bit_pj.bytes: points must grow in size"), std::string::npos)
+      << error_of(order);
+  const std::string taken = edited_table("b7.yaml", "  int8_add:", "  array_data:");
+  EXPECT_NE(error_of(taken).find("prices_pj.array_data: a price of that name exists already"), std::string::npos)
+      << error_of(taken);
+  const std::string no_sram = edited_table("b8.yaml", "\nsram:", "\nsrams:");
+  EXPECT_NE(error_of(no_sram).find("srams: unknown key; did you mean 'sram'?"), std::string::npos) << error_of(no_sram);
+}
+
+TEST(Energy, SramReadEnergyJoinsThePublishedPointsInLogLog) {
+  const EnergyTable t = load_energy_table(kConfigs + "energy/45nm.yaml");
+  const double kib = 1024;
+  // Horowitz's 64-bit reads at 8 KB, 32 KB and 1 MB.
+  EXPECT_NEAR(sram_read_64bit_pj(t, 8 * kib), 10, 1e-9);
+  EXPECT_NEAR(sram_read_64bit_pj(t, 32 * kib), 20, 1e-9);
+  EXPECT_NEAR(sram_read_64bit_pj(t, 1024 * kib), 100, 1e-9);
+  // Halfway in log size is the geometric mean of the energies.
+  EXPECT_NEAR(sram_read_64bit_pj(t, 16 * kib), std::sqrt(10.0 * 20), 1e-9);
+  // 128 KB is 2 of the 5 doublings from 32 KB to 1 MB.
+  EXPECT_NEAR(sram_read_64bit_pj(t, 128 * kib), 20 * std::pow(5.0, 2 / 5.0), 1e-9);
+  // Beyond the points, the end segments' power laws: E ~ C^(log 2 / log 4) below, C^(log 5 / log 32) above.
+  EXPECT_NEAR(sram_read_64bit_pj(t, 2 * kib), 10 * std::pow(0.25, std::log(2.0) / std::log(4.0)), 1e-9);
+  EXPECT_NEAR(sram_read_64bit_pj(t, 4096 * kib), 100 * std::pow(4.0, std::log(5.0) / std::log(32.0)), 1e-9);
+}
+
+TEST(Energy, AUnifiedBufferBytePaysItsMacroAndItsWire) {
+  const ChipParams p = chip("tpu_v1.yaml");
+  const EnergyModel m = load_energy_model(p);
+  const double s = 28.0 / 45;
+  const double wire_bit_mm = m.energy.prices_pj.at("wire_bit_mm"), mm_per_root = m.energy.sram_wire_mm_per_sqrt_mm2;
+  // A 96 KiB lane macro (24 MiB / 256), between the 32 KB and 1 MB points.
+  const double macro64 = 20 * std::pow(3.0, std::log(100.0 / 20) / std::log(32.0));
+  const double area_mm2 = 256 * (m.area.sram_um2_per_byte * 96 * 1024 + m.area.sram_um2_per_macro) * 1e-6;
+  const double wire = 8 * wire_bit_mm * mm_per_root * std::sqrt(area_mm2);
+  const double read = (macro64 / 8 + wire) * s;
+  const std::map<std::string, double> prices = chip_prices(m, p);
+  EXPECT_NEAR(prices.at("unified_buffer_read"), read, 1e-9);
+  // Writes: the table prices the macro's part at write_per_read of a read.
+  EnergyModel dear = m;
+  dear.energy = load_energy_table(edited_table("w.yaml", "write_per_read: 1.0", "write_per_read: 3"));
+  const std::map<std::string, double> dear_prices = chip_prices(dear, p);
+  EXPECT_NEAR(dear_prices.at("unified_buffer_read"), read, 1e-9);
+  EXPECT_NEAR(dear_prices.at("unified_buffer_write"), (3 * macro64 / 8 + wire) * s, 1e-9);
+  // An accumulator byte: a 32-bit access of a 16 KiB column macro, 16 KiB lying halfway between 8 and 32 KB.
+  const double acc_mm2 = 256 * (m.area.sram_um2_per_byte * 16 * 1024 + m.area.sram_um2_per_macro) * 1e-6;
+  EXPECT_NEAR(prices.at("accumulators_read"),
+              (std::sqrt(200.0) / 8 + 8 * wire_bit_mm * mm_per_root * std::sqrt(acc_mm2)) * s, 1e-9);
+}
+
+TEST(Energy, DoublingTheUnifiedBufferRaisesItsAccessEnergy) {
+  const ChipParams p = chip("tpu_v1.yaml"), doubled = chip("tpu_v1.yaml", {"unified_buffer.size_bytes=48MiB"});
+  const EnergyModel m = load_energy_model(p);
+  EXPECT_GT(chip_prices(m, doubled).at("unified_buffer_read"), chip_prices(m, p).at("unified_buffer_read"));
+}
+
+TEST(Energy, EveryPeOfTheArrayPaysItsDataInActiveCycles) {
+  const ChipParams p = chip("tpu_v1.yaml");
+  const EnergyModel m = load_energy_model(p);
+  std::map<std::string, uint64_t> counts = every_counter(m.energy, 0);
+  counts["matrix_unit.array_active_cycles"] = 100;  // vectors flowed, no useful MAC (a tile of zeros)
+  const Counts c(counts, 1000);
+  const EnergyReport r = price(m, p, c.stats(), 1000);
+  // 65,536 PEs, each passing 8 input bits right and 32 partial-sum bits down.
+  EXPECT_NEAR(r.dynamic_pj, 100 * 65536.0 * 40 * m.energy.prices_pj.at("register_data") * 28 / 45, 1e-6);
+}
+
+TEST(Energy, OffChipBitsAreNotScaledToTheNode) {
+  const ChipParams p28 = chip("tpu_v1.yaml"), p14 = chip("tpu_v1.yaml", {"energy.technology_nm=14"});
+  const EnergyModel m = load_energy_model(p28);
+  std::map<std::string, uint64_t> counts = every_counter(m.energy, 0);
+  counts["weight_memory.read_bytes"] = 1000;
+  counts["host_interface.host_read_bytes"] = 10;
+  const Counts c(counts, 1000);
+  const double expected =
+      1000 * 8 * m.energy.offchip_pj.at("dram_read_bit") + 10 * 8 * m.energy.offchip_pj.at("host_link_bit");
+  EXPECT_NEAR(price(m, p28, c.stats(), 1000).dynamic_pj, expected, 1e-6);
+  EXPECT_NEAR(price(m, p14, c.stats(), 1000).dynamic_pj, expected, 1e-6);
 }
 
 TEST(Energy, ACounterTheChipDoesNotHaveIsAnError) {
-  const EnergyTable t = load_energy_table(write_table(
-      "c.yaml",
-      "node_nm: 45\nprices_pj: {mult: 2, register_clock: 0}\nevents:\n  - {counter: mu.flops, cost: [mult]}\n"));
+  const EnergyTable t =
+      load_energy_table(write_table("c.yaml", minimal_table("mult: 2", "  - {counter: mu.flops, cost: [mult]}\n")));
   const Counts c({{"mu.macs", 1}}, 10);
   const ChipParams p = chip("tiny.yaml");
   EXPECT_THROW(price({t, load_area_table(p.energy.area_table)}, p, c.stats(), 10), ConfigError);
@@ -208,7 +293,7 @@ TEST(Energy, ACounterTheChipDoesNotHaveIsAnError) {
 TEST(Energy, TheShippedTableLoads) {
   const EnergyTable t = load_energy_table(kConfigs + "energy/45nm.yaml");
   EXPECT_EQ(t.node_nm, 45);
-  EXPECT_EQ(t.prices_pj.at("dram_read_32bit"), 640);
+  EXPECT_EQ(t.offchip_pj.at("dram_read_bit"), 20);  // Horowitz: 640 pJ per 32 bits
   EXPECT_FALSE(t.events.empty());
 }
 
