@@ -209,6 +209,14 @@ nlohmann::json to_json(const RunRecord& run) {
   nlohmann::json area_units = nlohmann::json::object();
   for (const auto& [block, mm2] : e.area.mm2) area_units[block] = mm2;
   j["area"] = {{"table", p.energy.area_table}, {"by_unit_mm2", area_units}, {"total_mm2", e.area.total_mm2}};
+  // Per watt, per mm2 and per joule of the whole run; none for a run that did not finish its inferences.
+  const nlohmann::json& tops_json = j["throughput"]["tops"];
+  const bool finished = !tops_json.is_null() && e.total_pj > 0;
+  const double tops = finished ? tops_json.get<double>() : 0;
+  const auto if_finished = [&](double v) { return finished ? nlohmann::json(v) : nlohmann::json(); };
+  j["efficiency"] = {{"tops_per_w", if_finished(tops / e.average_power_w)},
+                     {"tops_per_mm2", if_finished(tops / e.area.total_mm2)},
+                     {"inferences_per_j", if_finished(static_cast<double>(batch) / (e.total_pj * 1e-12))}};
 
   nlohmann::json irq = nlohmann::json::array();
   for (const auto& i : o.interrupts) irq.push_back({{"cycle", i.cycle}, {"pc", i.pc}, {"code", i.code}});
@@ -389,6 +397,13 @@ std::string summary(const RunRecord& run, const nlohmann::json& j) {
     s << line;
   }
   s << "\n";
+  const auto& eff = j["efficiency"];
+  if (!eff["tops_per_w"].is_null()) {
+    std::snprintf(line, sizeof line, "efficiency %.3f TOPS/W   %.4f TOPS/mm2   %.1f inferences/J\n",
+                  eff["tops_per_w"].get<double>(), eff["tops_per_mm2"].get<double>(),
+                  eff["inferences_per_j"].get<double>());
+    s << line;
+  }
   return s.str();
 }
 

@@ -56,6 +56,16 @@ TEST_F(RunCli, WritesResultsWithOutputsCountersEnergyAndTheResolvedConfig) {
   EXPECT_NEAR(total, 1.0, 1e-12);
   EXPECT_EQ(j["config"]["matrix_unit"]["rows"], 8);
   EXPECT_GT(j["energy"]["total_uj"].get<double>(), 0);
+  const double tops = j["throughput"]["tops"].get<double>();
+  EXPECT_DOUBLE_EQ(j["efficiency"]["tops_per_w"].get<double>(), tops / j["energy"]["average_power_w"].get<double>());
+  EXPECT_DOUBLE_EQ(j["efficiency"]["tops_per_mm2"].get<double>(), tops / j["area"]["total_mm2"].get<double>());
+  EXPECT_NEAR(j["efficiency"]["inferences_per_j"].get<double>(),
+              j["batch"].get<double>() / (j["energy"]["total_uj"].get<double>() * 1e-6),
+              1e-9 * j["efficiency"]["inferences_per_j"].get<double>());
+  EXPECT_NEAR(j["energy"]["static_power_w"].get<double>() + j["energy"]["dynamic_power_w"].get<double>(),
+              j["energy"]["average_power_w"].get<double>(), 1e-9);
+  EXPECT_NE(r.output.find(" TOPS/W "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("area "), std::string::npos) << r.output;
   EXPECT_EQ(j["instructions"]["mmul"], 1);
   // A hand-written program states no MACs: throughput counts what the array did (2 vectors x 4 x 4).
   EXPECT_EQ(j["throughput"]["macs_from"], "matrix_unit.useful_macs");
@@ -496,7 +506,10 @@ TEST_F(RunCli, AFaultExitsWithStatusThreeAndIsInTheResults) {
   EXPECT_NE(r.output.find("fault at pc 1, cycle"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("mmul ub=0x0 acc=0 rows=1 stride=8"), std::string::npos) << r.output;
   std::ifstream f(path("f.json"));
-  EXPECT_EQ(nlohmann::json::parse(f)["fault"]["pc"], 1);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["fault"]["pc"], 1);
+  EXPECT_TRUE(j["efficiency"]["tops_per_w"].is_null());  // it did not finish its inferences
+  EXPECT_GT(j["area"]["total_mm2"].get<double>(), 0);
 }
 
 TEST_F(RunCli, TimingOnlyRunsGiveTheSameCycles) {
