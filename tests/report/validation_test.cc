@@ -126,5 +126,26 @@ TEST(Workload, MistakesNameTheFileAndKey) {
   EXPECT_THROW(load_workload(path), compiler::ModelError);
 }
 
+TEST(Workload, AMeasuredPowerIsComparedWithTheSimulatedOne) {
+  const std::string path = testing::TempDir() + "power_workload.yaml";
+  std::ofstream(path) << "model: x.yaml\nreference:\n  power_w: 40\n  power_source: \"Table 2\"\n";
+  const Workload w = load_workload(path);
+  ASSERT_TRUE(w.reference_power_w);
+  EXPECT_FALSE(w.reference_tops);
+  const nlohmann::json result = {{"status", "halted"}, {"energy", {{"average_power_w", 42.0}}}};
+  const nlohmann::json v = workload_verdict(w, result);
+  EXPECT_DOUBLE_EQ(v["power_w"].get<double>(), 42.0);
+  EXPECT_DOUBLE_EQ(v["power_difference"].get<double>(), (42.0 - 40) / 40);
+  EXPECT_NE(verdict_text(w, v).find("measured 40 W (Table 2): simulated 42.00 W (+5.0%)"), std::string::npos)
+      << verdict_text(w, v);
+  std::ofstream(path) << "model: x.yaml\nreference:\n  power: 40\n";
+  try {
+    load_workload(path);
+    FAIL();
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ":3: unknown key 'reference.power'"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace tpu::report

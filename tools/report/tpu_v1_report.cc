@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sim/base/config.h"
+#include "sim/top/area.h"
 #include "sim/top/isolated_run.h"
 #include "sim/top/results.h"
 #include "tools/compiler/compiler.h"
@@ -167,6 +168,53 @@ bool note_applies(const Workload::Note& note, const sim::ChipParams& chip) {
   return mine == theirs;
 }
 
+// The chip's area against the published floorplan, its idle power against the
+// measured 28 W, and the calibrated MAC against its cells.
+std::string area_and_power(const nlohmann::json& result, const sim::ChipParams& chip) {
+  const auto& area = result["area"];
+  const double die = area["total_mm2"].get<double>();
+  const auto mm2 = [&](std::initializer_list<const char*> blocks) {
+    double sum = 0;
+    for (const char* b : blocks) sum += area["by_unit_mm2"][b].get<double>();
+    return sum;
+  };
+  std::ostringstream md;
+  md << "\nArea (`configs/energy/28nm_area.yaml`, calibrated to the published floorplan: Sec. 2, Fig. 2 caption; "
+        "Table 2 puts the die at no more than half of Haswell's 662 mm2):\n\n"
+     << "| block | area (mm2) | share of die | published |\n|---|---|---|---|\n";
+  struct Row {
+    const char* name;
+    std::initializer_list<const char*> blocks;
+    const char* published;
+  };
+  const Row rows[] = {{"matrix unit", {"matrix_unit"}, "a quarter"},
+                      {"unified buffer", {"unified_buffer"}, "almost a third"},
+                      {"data buffers (unified buffer, accumulators, weight FIFO)",
+                       {"unified_buffer", "accumulators", "weight_fifo"},
+                       "37%"},
+                      {"compute (matrix and activation units)", {"matrix_unit", "activation_unit"}, "30%"},
+                      {"I/O (host link, DRAM interface)", {"host_interface", "weight_memory"}, "10%"},
+                      {"control", {"control"}, "2%"},
+                      {"other", {"other"}, "21% (unassigned)"}};
+  for (const Row& r : rows)
+    md << "| " << r.name << " | " << fmt("%.1f", mm2(r.blocks)) << " | " << fmt("%.1f%%", 100 * mm2(r.blocks) / die)
+       << " | " << r.published << " |\n";
+  md << "| die | " << fmt("%.1f", die) << " | 100% | at most 331 |\n";
+  const sim::AreaTable t = sim::load_area_table(chip.energy.area_table);
+  const double cells = (t.cross_int8_mult_um2 + t.cross_int32_add_um2 + sim::kFlopsPerPe * t.cross_flop_um2) *
+                       (t.node_nm / 45) * (t.node_nm / 45);
+  const auto& s = result["energy"]["static_w"];
+  md << "\nA MAC takes " << fmt("%.0f", t.mac_um2) << " um2; its cells at 45 nm (8-bit multiplier, 32-bit adder, "
+     << sim::kFlopsPerPe << " register bits) scaled by (" << fmt("%g", t.node_nm) << "/45)^2 take "
+     << fmt("%.0f", cells) << " um2 (" << fmt("%.1f", t.mac_um2 / cells)
+     << "x, the wiring and layout over the cells). Idle (static) power: "
+     << fmt("%.2f", result["energy"]["static_power_w"].get<double>()) << " W (leakage "
+     << fmt("%.2f", s["leakage"].get<double>()) << ", array clock " << fmt("%.2f", s["array_clock"].get<double>())
+     << ", DRAM standby " << fmt("%.2f", s["dram_standby"].get<double>())
+     << ") against the measured 28 W, to which the leakage density is calibrated.\n";
+  return md.str();
+}
+
 }  // namespace
 
 ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const sim::ChipParams& chip,
@@ -199,11 +247,11 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
      << "The six production applications of Jouppi et al., \"In-Datacenter Performance Analysis of a Tensor "
         "Processing Unit\" (ISCA 2017), reconstructed from the paper's Table 1 (`models/`), compiled for and "
         "simulated on `"
-     << config_name
-     << "` (" << chip.matrix_unit.rows << " x " << chip.matrix_unit.cols << " array at " << fmt("%g", chip.clock_mhz)
-     << " MHz, " << fmt("%g", chip.unified_buffer.size_bytes / 1048576.0) << " MiB unified buffer, "
-     << fmt("%g", chip.weight_memory.bandwidth_gb_s) << " GB/s weight memory, "
-     << fmt("%g", chip.host_interface.bandwidth_gb_s) << " GB/s host link each way) at the paper's batch sizes (`workloads/tpu_v1/`). Simulated TOPS count "
+     << config_name << "` (" << chip.matrix_unit.rows << " x " << chip.matrix_unit.cols << " array at "
+     << fmt("%g", chip.clock_mhz) << " MHz, " << fmt("%g", chip.unified_buffer.size_bytes / 1048576.0)
+     << " MiB unified buffer, " << fmt("%g", chip.weight_memory.bandwidth_gb_s) << " GB/s weight memory, "
+     << fmt("%g", chip.host_interface.bandwidth_gb_s)
+     << " GB/s host link each way) at the paper's batch sizes (`workloads/tpu_v1/`). Simulated TOPS count "
         "two operations per multiply-accumulate of the network (as the compiler counts them: pooling's identity "
         "tiles do not count) over the whole run, from the first instruction to `halt`, including the "
         "input's transfer over PCIe; the paper's figures exclude host overhead. No parameter of the model is tuned "
@@ -237,18 +285,33 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
   }
   table3_comparison(md, apps);
   md << "\n## Memory and energy\n\nUnified-buffer peak: the compiler's plan (tensors live at once, with padding) and "
-        "the bytes the run wrote. Energy: the 45 nm table scaled to 28 nm, plus static power from the die's area "
-        "(`configs/energy/28nm_area.yaml`: leakage, DRAM standby and the ungated array clock, calibrated so the "
-        "chip idles at the measured 28 W).\n\n"
+        "the bytes the run wrote. Energy: the events the units counted, priced by the energy table scaled to "
+     << fmt("%g", chip.energy.technology_nm)
+     << " nm, plus static power from the die's area (leakage, DRAM standby and, without clock gating, the array's "
+        "clock; the area table is calibrated so TPU v1 idles at its measured 28 W). Measured power: "
+        "Table 2's busy power per die, a comparison only (no energy parameter is set from it).\n\n"
      << "| app | unified buffer, planned (MiB) | unified buffer, written (MiB) | weight bytes (MB) | energy per "
-        "inference (uJ) | average power (W) |\n|---|---|---|---|---|---|\n";
+        "inference (uJ) | static power (W) | dynamic power (W) | average power (W) | measured power (W) | TOPS/W "
+        "|\n|---|---|---|---|---|---|---|---|---|---|\n";
   for (const App& a : apps) {
     const auto& r = a.result;
+    const auto& e = r["energy"];
     md << "| " << a.w.name << " | " << fmt("%.2f", a.ub_peak / 1048576.0) << " | "
        << fmt("%.2f", r["unified_buffer_peak_bytes"].get<double>() / 1048576.0) << " | "
-       << fmt("%.1f", a.weight_bytes / 1e6) << " | " << fmt("%.1f", r["energy"]["per_inference_uj"].get<double>())
-       << " | " << fmt("%.1f", r["energy"]["average_power_w"].get<double>()) << " |\n";
+       << fmt("%.1f", a.weight_bytes / 1e6) << " | " << fmt("%.1f", e["per_inference_uj"].get<double>()) << " | "
+       << fmt("%.1f", e["static_power_w"].get<double>()) << " | " << fmt("%.1f", e["dynamic_power_w"].get<double>())
+       << " | " << fmt("%.1f", e["average_power_w"].get<double>()) << " | "
+       << (a.w.reference_power_w ? fmt("%.0f", *a.w.reference_power_w) : "-") << " | "
+       << fmt("%.2f", r["efficiency"]["tops_per_w"].get<double>()) << " |\n";
   }
+  for (const App& a : apps) {
+    if (!a.w.reference_power_w) continue;
+    Workload power_only = a.w;
+    power_only.reference_tops.reset();
+    power_only.deadline_ms.reset();
+    md << "\n" << verdict_text(power_only, workload_verdict(power_only, a.result));
+  }
+  md << area_and_power(apps.front().result, chip);
   md << "\n## Roofline\n\n![Roofline of the six applications](tpu_v1_roofline.svg)\n\n"
      << "The roof is min(" << fmt("%.1f", sim::peak_tops(chip)) << " TOPS, 2 x "
      << fmt("%g", chip.weight_memory.bandwidth_gb_s)
@@ -266,8 +329,9 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
   }
   if (!any) md << "None.\n";
   for (const App& a : apps) {
-    Workload deadline_only = a.w;  // the table above compares TOPS
+    Workload deadline_only = a.w;  // the tables above compare TOPS
     deadline_only.reference_tops.reset();
+    deadline_only.reference_power_w.reset();  // and power
     const nlohmann::json verdict = workload_verdict(deadline_only, a.result);
     if (!verdict.empty()) md << "\n" << verdict_text(a.w, verdict);
   }

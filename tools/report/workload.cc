@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -164,8 +165,14 @@ Workload load_workload(const std::string& path) {
     if (root["deadline_ms"])
       w.deadline_ms = in.number(root, "", "deadline_ms", 0, 1e12, "a positive number of milliseconds");
     if (const YAML::Node ref = root["reference"]) {
-      in.mapping(ref, "reference", {"tops", "band", "source", "counters"});
-      w.reference_tops = in.number(ref, "reference.", "tops", 1e-9, 1e9, "the published TOPS, a positive number");
+      in.mapping(ref, "reference", {"tops", "band", "source", "counters", "power_w", "power_source"});
+      if (ref["tops"] || !ref["power_w"])  // a reference states TOPS, power, or both
+        w.reference_tops = in.number(ref, "reference.", "tops", 1e-9, 1e9, "the published TOPS, a positive number");
+      if (ref["power_w"])
+        w.reference_power_w =
+            in.number(ref, "reference.", "power_w", 1e-9, 1e9, "the measured power in watts, a positive number");
+      if (ref["power_source"])
+        w.reference_power_source = in.value<std::string>(ref, "reference.", "power_source", "a citation");
       if (const YAML::Node band = ref["band"]) {
         const char* what = "[low, high]: the simulated TOPS' difference from the published, as fractions, low < high";
         if (!band.IsSequence() || band.size() != 2) in.fail(band, std::string("reference.band should be ") + what);
@@ -275,7 +282,7 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const 
 nlohmann::json workload_verdict(const Workload& w, const nlohmann::json& result) {
   nlohmann::json v = nlohmann::json::object();
   const bool halted = result["status"] == "halted";
-  if (w.deadline_ms || w.reference_tops) v["completed"] = halted;
+  if (w.deadline_ms || w.reference_tops || w.reference_power_w) v["completed"] = halted;
   if (w.deadline_ms) {
     const double ms = result["latency_us"].get<double>() / 1000;
     v["deadline_ms"] = *w.deadline_ms;
@@ -287,6 +294,13 @@ nlohmann::json workload_verdict(const Workload& w, const nlohmann::json& result)
     v["reference_tops"] = *w.reference_tops;
     v["reference_source"] = w.reference_source;
     v["tops_difference"] = (tops - *w.reference_tops) / *w.reference_tops;
+  }
+  if (w.reference_power_w && halted) {
+    const double power = result["energy"]["average_power_w"].get<double>();
+    v["reference_power_w"] = *w.reference_power_w;
+    v["reference_power_source"] = w.reference_power_source;
+    v["power_w"] = power;
+    v["power_difference"] = (power - *w.reference_power_w) / *w.reference_power_w;
   }
   return v;
 }
@@ -309,6 +323,13 @@ std::string verdict_text(const Workload& w, const nlohmann::json& verdict) {
     std::snprintf(line, sizeof line, "%s measured %g TOPS (%s): simulated %+.1f%%.\n", w.name.c_str(),
                   verdict["reference_tops"].get<double>(), verdict["reference_source"].get<std::string>().c_str(),
                   100 * verdict["tops_difference"].get<double>());
+    s += line;
+  }
+  if (verdict.contains("reference_power_w")) {
+    std::snprintf(line, sizeof line, "%s measured %g W (%s): simulated %.2f W (%+.1f%%).\n", w.name.c_str(),
+                  verdict["reference_power_w"].get<double>(),
+                  verdict["reference_power_source"].get<std::string>().c_str(), verdict["power_w"].get<double>(),
+                  100 * verdict["power_difference"].get<double>());
     s += line;
   }
   return s;

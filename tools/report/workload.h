@@ -28,6 +28,8 @@ struct Workload {
   // (a drift detector: a change that moves the figure out of its stated band fails CI).
   std::optional<std::pair<double, double>> band;
   std::string reference_source;
+  std::optional<double> reference_power_w;  // measured average power, compared with the simulated
+  std::string reference_power_source;
   // Published performance counters (the paper's Table 3), in percent, in the order of kTable3Counters.
   std::vector<std::pair<std::string, double>> reference_counters;
   std::string reference_counters_source;
@@ -61,8 +63,8 @@ Workload load_workload(const std::string& path);
 isa::Program workload_program(const Workload& w, const sim::ChipParams& chip);
 
 // How a run of the workload fares (`result` as sim::to_json gives it): its
-// latency against the deadline and its TOPS against the published figure,
-// where the workload names them. Empty when it names neither.
+// latency against the deadline, its TOPS and its power against the published
+// figures, where the workload names them. Empty when it names none.
 nlohmann::json workload_verdict(const Workload& w, const nlohmann::json& result);
 // "MLP0 latency 0.645 ms against its 7 ms deadline: met." and the like, one line each.
 std::string verdict_text(const Workload& w, const nlohmann::json& verdict);
