@@ -38,7 +38,8 @@ EnergyTable load_energy_table(const std::string& path) {
   for (const auto& [key, prices] : {std::pair{"prices_pj", &t.prices_pj}, std::pair{"offchip_pj", &t.offchip_pj}}) {
     const YAML::Node section = f.section(root, "", key);
     for (const auto& kv : section) {
-      const std::string name = kv.first.as<std::string>();
+      if (!kv.first.IsScalar()) throw ConfigError(f.at(kv.first) + ": " + key + ": a price needs a plain name");
+      const std::string name = kv.first.Scalar();
       if (t.prices_pj.count(name) || t.offchip_pj.count(name) ||
           std::find(kDerivedPrices.begin(), kDerivedPrices.end(), name) != kDerivedPrices.end())
         throw ConfigError(f.at(kv.first) + ": " + key + "." + name + ": a price of that name exists already");
@@ -118,7 +119,9 @@ double sram_byte_pj(const EnergyModel& m, const ChipParams& p, const Sram& s, bo
   const double array = sram_read_64bit_pj(t, static_cast<double>(s.macro_bytes)) / 8 *
                        (write ? t.sram_write_per_read : 1.0);
   const double wire_mm = t.sram_wire_mm_per_sqrt_mm2 * std::sqrt(sram_mm2(m.area, p, s));
-  return (array + 8 * t.prices_pj.at("wire_bit_mm") * wire_mm) * node_scale(t, p);
+  // The array's energy scales with the node; a wire's energy per mm hardly does, and its length
+  // already shrinks with the memory's area.
+  return array * node_scale(t, p) + 8 * t.prices_pj.at("wire_bit_mm") * wire_mm;
 }
 
 std::map<std::string, double> chip_prices(const EnergyModel& m, const ChipParams& p) {

@@ -70,7 +70,8 @@ double TechTable::number(const YAML::Node& value, const std::string& what, doubl
 void TechTable::only(const YAML::Node& section, const std::string& where, const std::vector<std::string>& known) const {
   std::vector<std::string_view> views(known.begin(), known.end());
   for (const auto& kv : section) {
-    const std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar()) throw ConfigError(at(kv.first) + ": " + where + ": a key must be a plain name");
+    const std::string key = kv.first.Scalar();
     if (std::find(known.begin(), known.end(), key) == known.end())
       throw ConfigError(at(kv.first) + ": " + dotted(where, key) + ": unknown key" + isa::did_you_mean(key, views));
   }

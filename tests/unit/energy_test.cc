@@ -193,6 +193,9 @@ TEST(Energy, TableMistakesNameFileLineAndKey) {
   EXPECT_NE(error_of(bad).find(bad + ":"), std::string::npos);
   EXPECT_NE(error_of(bad).find(": prices_pj.int8_add: expected a number, got 'cheap'"), std::string::npos)
       << error_of(bad);
+  const std::string listed = edited_table("b1l.yaml", "int8_add: 0.03", "[int8_add]: 0.03");
+  EXPECT_NE(error_of(listed).find(listed + ":19:"), std::string::npos) << error_of(listed);
+  EXPECT_NE(error_of(listed).find("prices_pj: a price needs a plain name"), std::string::npos) << error_of(listed);
   const std::string negative = edited_table("b2.yaml", "int8_add: 0.03", "int8_add: -1");
   EXPECT_NE(error_of(negative).find("prices_pj.int8_add: -1 is out of range"), std::string::npos) << error_of(negative);
   const std::string missing = edited_table("b3.yaml", "  register_clock: [0-9.]+\n", "");
@@ -237,7 +240,7 @@ TEST(Energy, AUnifiedBufferBytePaysItsMacroAndItsWire) {
   const double macro64 = 20 * std::pow(3.0, std::log(100.0 / 20) / std::log(32.0));
   const double area_mm2 = 256 * (m.area.sram_um2_per_byte * 96 * 1024 + m.area.sram_um2_per_macro) * 1e-6;
   const double wire = 8 * wire_bit_mm * mm_per_root * std::sqrt(area_mm2);
-  const double read = (macro64 / 8 + wire) * s;
+  const double read = macro64 / 8 * s + wire;  // the macro scales with the node, the wire per mm does not
   const std::map<std::string, double> prices = chip_prices(m, p);
   EXPECT_NEAR(prices.at("unified_buffer_read"), read, 1e-9);
   // Writes: the table prices the macro's part at write_per_read of a read.
@@ -245,11 +248,11 @@ TEST(Energy, AUnifiedBufferBytePaysItsMacroAndItsWire) {
   dear.energy = load_energy_table(edited_table("w.yaml", "write_per_read: 1.0", "write_per_read: 3"));
   const std::map<std::string, double> dear_prices = chip_prices(dear, p);
   EXPECT_NEAR(dear_prices.at("unified_buffer_read"), read, 1e-9);
-  EXPECT_NEAR(dear_prices.at("unified_buffer_write"), (3 * macro64 / 8 + wire) * s, 1e-9);
+  EXPECT_NEAR(dear_prices.at("unified_buffer_write"), 3 * macro64 / 8 * s + wire, 1e-9);
   // An accumulator byte: a 32-bit access of a 16 KiB column macro, 16 KiB lying halfway between 8 and 32 KB.
   const double acc_mm2 = 256 * (m.area.sram_um2_per_byte * 16 * 1024 + m.area.sram_um2_per_macro) * 1e-6;
   EXPECT_NEAR(prices.at("accumulators_read"),
-              (std::sqrt(200.0) / 8 + 8 * wire_bit_mm * mm_per_root * std::sqrt(acc_mm2)) * s, 1e-9);
+              std::sqrt(200.0) / 8 * s + 8 * wire_bit_mm * mm_per_root * std::sqrt(acc_mm2), 1e-9);
 }
 
 TEST(Energy, DoublingTheUnifiedBufferRaisesItsAccessEnergy) {

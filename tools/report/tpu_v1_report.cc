@@ -235,6 +235,9 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
     run_options.compute_values = false;  // timing and counters do not depend on values
     run_options.memories = false;
     a.result = sim::run_isolated(chip, c.lowered.program, run_options).result;
+    if (a.result["status"] != "halted")
+      throw compiler::ModelError(file + ": the program faulted on this chip, so it has no figures to report: " +
+                                 a.result["fault"]["reason"].get<std::string>());
     a.tops = a.result["throughput"]["tops"].get<double>();
     a.roof = roof_tops(chip, static_cast<double>(a.macs) / a.weight_bytes);
     apps.push_back(std::move(a));
