@@ -8,13 +8,15 @@
 #include <regex>
 
 #include "sim/base/config.h"
+#include "tests/support/table_files.h"
 #include "sim/base/params.h"
 #include "sim/top/area.h"
 
 namespace tpu::sim {
 namespace {
 
-const std::string kConfigs = std::string(TPUSIM_SOURCE_DIR) + "/configs/";
+using test::kConfigs;
+using test::write_table;
 
 ChipParams chip(const std::string& file, const std::vector<std::string>& sets = {}) {
   Config c = Config::load(kConfigs + file);
@@ -102,29 +104,11 @@ TEST(Area, CalibratedMacIsAFewTimesItsCells) {
   EXPECT_LT(t.mac_um2 / cells, 5);
 }
 
-std::string write_table(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + name;
-  std::ofstream(path) << text;
-  return path;
-}
-
-// The shipped table with `from` replaced by `to` (a regular expression).
 std::string edited(const std::string& name, const std::string& from, const std::string& to) {
-  std::ifstream f(kConfigs + "energy/28nm_area.yaml");
-  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const std::string changed = std::regex_replace(text, std::regex(from), to);
-  EXPECT_NE(changed, text) << from;
-  return write_table(name, changed);
+  return test::edited_copy("energy/28nm_area.yaml", name, from, to);
 }
 
-std::string error_of(const std::string& path) {
-  try {
-    load_area_table(path);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::string& path) { return test::config_error_of(load_area_table, path); }
 
 TEST(Area, TableMistakesNameFileLineAndKey) {
   const std::string bad = edited("a1.yaml", "mac_um2: 1263", "mac_um2: big");

@@ -12,11 +12,13 @@
 #include "sim/base/config.h"
 #include "sim/base/params.h"
 #include "sim/top/energy.h"
+#include "tests/support/table_files.h"
 
 namespace tpu::sim {
 namespace {
 
-const std::string kConfigs = std::string(TPUSIM_SOURCE_DIR) + "/configs/";
+using test::kConfigs;
+using test::write_table;
 
 ChipParams chip(const std::string& file, const std::vector<std::string>& sets = {}) {
   Config c = Config::load(kConfigs + file);
@@ -24,23 +26,9 @@ ChipParams chip(const std::string& file, const std::vector<std::string>& sets = 
   return read_chip_params(c);
 }
 
-std::string write_table(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + name;
-  std::ofstream(path) << text;
-  return path;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 // The shipped energy table with `from` replaced by `to` (a regular expression), as a temporary file.
 std::string edited_table(const std::string& name, const std::string& from, const std::string& to) {
-  const std::string text = read_text(kConfigs + "energy/45nm.yaml");
-  const std::string changed = std::regex_replace(text, std::regex(from), to);
-  EXPECT_NE(changed, text) << from;
-  return write_table(name, changed);
+  return test::edited_copy("energy/45nm.yaml", name, from, to);
 }
 
 // A table with the rule prices and SRAM points every table needs, plus `prices` and `events`.
@@ -179,14 +167,7 @@ TEST(Energy, UnknownPriceIsNamedWithItsLine) {
   }
 }
 
-std::string error_of(const std::string& path) {
-  try {
-    load_energy_table(path);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::string& path) { return test::config_error_of(load_energy_table, path); }
 
 TEST(Energy, TableMistakesNameFileLineAndKey) {
   const std::string bad = edited_table("b1.yaml", "int8_add: 0.03", "int8_add: cheap");

@@ -1,0 +1,46 @@
+#pragma once
+
+// Temporary copies of the shipped configuration tables, edited, for tests of
+// their readers, and the message a reader gives for a bad one.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <string>
+
+#include "sim/base/config.h"
+
+namespace tpu::test {
+
+inline const std::string kConfigs = std::string(TPUSIM_SOURCE_DIR) + "/configs/";
+
+inline std::string write_table(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// configs/`shipped` with `from` replaced by `to` (a regular expression), as the temporary file `name`.
+inline std::string edited_copy(const std::string& shipped, const std::string& name, const std::string& from,
+                               const std::string& to) {
+  std::ifstream f(kConfigs + shipped);
+  const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  const std::string changed = std::regex_replace(text, std::regex(from), to);
+  EXPECT_NE(changed, text) << from;
+  return write_table(name, changed);
+}
+
+// What `load` says of the table at `path` (a sim::ConfigError), or "" if it takes it.
+template <class Load>
+std::string config_error_of(Load load, const std::string& path) {
+  try {
+    load(path);
+  } catch (const sim::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace tpu::test
