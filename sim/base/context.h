@@ -76,9 +76,16 @@ struct ChipContext {
 
   // A slice on the trace, when one is being recorded: an instruction's, or any named activity of one.
   void trace_slice(const char* track, const Issued& insn, Cycle start, Cycle end) {
-    if (trace == nullptr) return;
+    end_slice(open_slice(track, insn, start), end);
+  }
+  // An instruction's slice whose end is not known yet; end_slice() closes it (a run that stops first cuts it).
+  size_t open_slice(const char* track, const Issued& insn, Cycle start) {
+    if (trace == nullptr) return 0;
     const isa::InsnSpec* spec = isa::find_insn(static_cast<uint8_t>(insn.word.get(0, isa::kOpcodeBits)));
-    trace->add({track, spec ? std::string(spec->mnemonic) : "?", insn.pc, start, end});
+    return trace->open({track, spec ? std::string(spec->mnemonic) : "?", insn.pc, start, kNever});
+  }
+  void end_slice(size_t slice, Cycle end) {
+    if (trace != nullptr) trace->end(slice, end);
   }
   void trace_activity(const char* track, std::string name, int64_t pc, Cycle start, Cycle end) {
     if (trace != nullptr && end > start) trace->add({track, std::move(name), pc, start, end});
@@ -108,7 +115,7 @@ struct ChipContext {
       f.reason = std::move(reason);
       fault = std::move(f);
     }
-    stop_requested.notify(cycles(1));
+    stop_requested.notify(until(t + 1));
   }
 
   // Faults unless the instruction `seq` may start now without a hazard; true if it may.

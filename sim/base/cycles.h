@@ -1,8 +1,11 @@
 #pragma once
 
-// Time in the model is counted in whole clock cycles. SystemC time is kept at a
-// resolution of 1 ns with one cycle per nanosecond, so a SystemC timestamp
-// reads directly in cycles; reports convert to seconds with the clock.
+// Time in the model is counted in whole clock cycles. A cycle is
+// kTicksPerCycle SystemC ticks of 100 ps (so a waveform shows one cycle per
+// nanosecond), and every unit acts at the first tick of a cycle. The ticks
+// after it order what must happen after everything a cycle's first tick did,
+// whatever the order SystemC runs processes in: the unified buffer grants its
+// ports to all the requests of one tick at the next (UnifiedBuffer).
 
 #include <cstdint>
 #include <limits>
@@ -12,14 +15,27 @@ namespace tpu::sim {
 
 using Cycle = uint64_t;
 inline constexpr Cycle kNever = std::numeric_limits<Cycle>::max();
+inline constexpr uint64_t kTicksPerCycle = 10;
+// The resolution the chip sets SystemC to: one tick.
+inline constexpr double kTickPs = 100;
 
-inline sc_core::sc_time cycles(Cycle n) { return sc_core::sc_time::from_value(n); }
-inline Cycle now() { return sc_core::sc_time_stamp().value(); }
+inline uint64_t tick_now() { return sc_core::sc_time_stamp().value(); }
+inline Cycle now() { return tick_now() / kTicksPerCycle; }
+// The tick within the current cycle: 0 where units act.
+inline uint64_t phase_now() { return tick_now() % kTicksPerCycle; }
 
-// Suspends the calling SystemC thread until cycle `t` (no-op if already there).
+// The time from now until the first tick of cycle `t` (zero if that has passed).
+inline sc_core::sc_time until(Cycle t) {
+  const uint64_t target = t * kTicksPerCycle, n = tick_now();
+  return sc_core::sc_time::from_value(target > n ? target - n : 0);
+}
+// A span of `n` cycles, for running the simulation that long.
+inline sc_core::sc_time cycles(Cycle n) { return sc_core::sc_time::from_value(n * kTicksPerCycle); }
+
+// Suspends the calling SystemC thread until the first tick of cycle `t`
+// (no-op if the current cycle is `t` or later).
 inline void wait_until(Cycle t) {
-  const Cycle n = now();
-  if (t > n) sc_core::wait(cycles(t - n));
+  if (t > now()) sc_core::wait(until(t));
 }
 
 // ceil(a / b) for b > 0.

@@ -70,9 +70,20 @@ struct HostInterfaceParams {
 struct UnifiedBufferParams {
   int64_t size_bytes;
   int64_t row_bytes;  // bytes one port reads or writes per cycle
+  int64_t read_ports;
+  int64_t write_ports;
+  int64_t stream_grant_cycles;  // the matrix unit's input stream asks for this much port time at once
   void visit(ParamVisitor& v) {
     v.field("size_bytes", size_bytes, "bytes", "Capacity of the unified buffer", 1, kMaxInt);
     v.field("row_bytes", row_bytes, "bytes", "Row width: bytes each port reads or writes per cycle", 1, 1 << 16);
+    v.field("read_ports", read_ports, "ports",
+            "Read ports, shared by the matrix unit, the activation unit and the host interface", 1, 16);
+    v.field("write_ports", write_ports, "ports",
+            "Write ports, shared by the activation unit and the host interface", 1, 16);
+    v.field("stream_grant_cycles", stream_grant_cycles, "cycles",
+            "Port time the matrix unit's input vectors take at a time: a request made meanwhile waits at most this "
+            "long for a read port",
+            1, 1 << 20);
   }
 };
 

@@ -32,14 +32,14 @@ void load_image(const isa::MemoryImage& image, uint64_t limit, const char* what,
 
 Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptions& options)
     : params_(params), program_(program), options_(options), ctx_(params, program), host_memory_(kHostAddressSpace) {
-  sc_core::sc_set_time_resolution(1, sc_core::SC_NS);
+  sc_core::sc_set_time_resolution(kTickPs, sc_core::SC_PS);
   // sc_stop() ends every run; its informational message says nothing useful.
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   ctx_.compute_values = options.compute_values;
   if (options.trace) ctx_.trace = &trace_;
   instruction_buffer_ = std::make_unique<sc_core::sc_fifo<int64_t>>(
       "instruction_buffer", static_cast<int>(params.sequencer.instruction_buffer));
-  ub_ = std::make_unique<UnifiedBuffer>("unified_buffer", params.unified_buffer);
+  ub_ = std::make_unique<UnifiedBuffer>("unified_buffer", params.unified_buffer, ctx_.trace);
   acc_ = std::make_unique<Accumulators>("accumulators", params.accumulators, params.matrix_unit.cols);
   fifo_ = std::make_unique<WeightFifo>("weight_fifo", params.weight_fifo);
   fifo_->record_into(ctx_.trace);
@@ -62,7 +62,7 @@ Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptio
     std::string base = options.vcd_path;
     if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
     vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
-    vcd_->set_time_unit(1, sc_core::SC_NS);
+    vcd_->set_time_unit(kTickPs, sc_core::SC_PS);  // a cycle shows as 1 ns
     sequencer_->trace(vcd_);
     host_->trace(vcd_);
     weight_memory_->trace(vcd_);

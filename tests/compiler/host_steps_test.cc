@@ -1,6 +1,7 @@
 // A compiled host step (softmax) runs as whm, hop and rhm on the host
 // interface, one after another: its cycles are the sum of those
-// instructions' documented costs, derived here from the configuration.
+// instructions' documented costs (link, unified-buffer port and latency),
+// derived here from the configuration.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -25,10 +26,12 @@ TEST(HostSteps, ASoftmaxCostsItsTransfersAndTheHostOperationInSequence) {
   const SimRun run = simulate(params, c.lowered.program, {});
   ASSERT_TRUE(run.halted()) << run.fault_reason();
   const Timing T(params);
-  const uint64_t transfer = T.host_transfer(F) + T.host_latency();
+  // Each transfer: its bytes on the link and their unified-buffer port time, then the latency.
+  const uint64_t rhm = T.rhm_written(0, F, F) + T.host_latency();
+  const uint64_t whm = std::max(T.host_transfer(F), T.whm_read(0, T.host_transfer(F), 1, F)) + T.host_latency();
   const uint64_t hop =
       T.ns(params.host_interface.op_latency_ns) + T.transfer(2 * F, params.host_interface.op_bandwidth_gb_s);
-  EXPECT_EQ(run.cycles(), T.issue(1) + 1 + 4 * transfer + hop);
+  EXPECT_EQ(run.cycles(), T.issue(1) + 1 + 2 * rhm + 2 * whm + hop);
   EXPECT_EQ(run.stat("host_interface", "host_op_cycles"), hop);
   EXPECT_EQ(run.stat("host_interface", "host_ops"), 1u);
 }

@@ -29,14 +29,34 @@ TEST(HostTransfer, WriteHostMemoryReturnsBlocksToTheHost) {
 }
 
 TEST(HostTransfer, TakesTheLinkLatencyPlusItsBytesAtTheLinkBandwidth) {
+  // A unified-buffer port as wide as a packet: each packet's write takes one cycle after it arrives.
+  const uint64_t bytes = 3 * 1000;
+  InstTester t({"unified_buffer.row_bytes=256"});
+  t.code("rhm host=0 ub=0 len=1000 repeat=3 ub_stride=1000 host_stride=1000").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const Timing& T = t.timing();
+  const uint64_t start = T.issue(0) + 1;
+  // The last packet (3000 = 11 * 256 + 184 bytes) holds the end of row 2 only.
+  ASSERT_EQ(T.rhm_written(start, bytes, 1000), start + T.host_transfer(bytes) + 1);
+  EXPECT_EQ(t.sim().cycles(), start + T.host_transfer(bytes) + 1 + T.host_latency());
+  EXPECT_EQ(t.sim().stat("host_interface", "busy_cycles"), T.host_transfer(bytes) + 1 + T.host_latency());
+}
+
+TEST(HostTransfer, ANarrowUnifiedBufferPortPacesAReadOfHostMemory) {
+  // tiny.yaml's port moves 8 bytes a cycle, less than the link: the writes queue behind the packets.
   const uint64_t bytes = 3 * 1000;
   InstTester t;
   t.code("rhm host=0 ub=0 len=1000 repeat=3 ub_stride=1000 host_stride=1000").run();
   ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
   const Timing& T = t.timing();
   const uint64_t start = T.issue(0) + 1;
-  EXPECT_EQ(t.sim().cycles(), start + T.host_transfer(bytes) + T.host_latency());
-  EXPECT_EQ(t.sim().stat("host_interface", "busy_cycles"), T.host_transfer(bytes) + T.host_latency());
+  const uint64_t packet = static_cast<uint64_t>(T.p.host_interface.packet_bytes);
+  ASSERT_GT(T.port_cycles(packet), T.host_transfer(packet)) << "the port must be the narrower";
+  // The writes run back to back from the first packet's arrival; 256-byte packets split rows at multiples of 8.
+  const uint64_t written = start + T.host_transfer(packet) + bytes / T.row_bytes();
+  EXPECT_EQ(T.rhm_written(start, bytes, 1000), written);
+  EXPECT_EQ(t.sim().cycles(), written + T.host_latency());
+  EXPECT_EQ(t.sim().stat("unified_buffer", "write_port_cycles"), bytes / T.row_bytes());
 }
 
 // A program of one transfer followed by `tags` tags, with an instruction buffer that never fills.
@@ -50,7 +70,7 @@ TEST(HostTransfer, ReadsShareTheHostToChipChannelWithInstructionWordsPacketByPac
   // While the rhm's packets cross the link, the words behind it take turns
   // with them: one word after each packet but the last.
   const uint64_t len = 4000, tags = 40;
-  InstTester t({"sequencer.instruction_buffer=64"});
+  InstTester t({"sequencer.instruction_buffer=64", "unified_buffer.row_bytes=4096"});
   t.code(transfer_then_tags("rhm host=0 ub=0 len=4000", tags)).run();
   ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
   const Timing& T = t.timing();
@@ -66,7 +86,7 @@ TEST(HostTransfer, ReadsShareTheHostToChipChannelWithInstructionWordsPacketByPac
   const uint64_t data_end = stream + T.host_transfer(32 * before + len + 32 * (packets - 1));
   const auto s = t.sim().slices("host_interface");
   ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].end, data_end + T.host_latency());
+  EXPECT_EQ(s[0].end, data_end + 1 + T.host_latency());  // the last packet takes a write port for a cycle
   // The word after the interleaved ones follows the last packet in the same stream.
   const uint64_t next = before + packets;  // its pc
   const auto& regions = t.sim().result["regions"];
@@ -87,7 +107,11 @@ TEST(HostTransfer, WritesUseTheChipToHostChannelAndLeaveInstructionWordsAlone) {
   for (uint64_t pc = 1; pc <= tags; ++pc) EXPECT_EQ(regions[pc - 1]["cycle"].get<uint64_t>(), T.issue(pc)) << pc;
   const auto s = t.sim().slices("host_interface");
   ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].end, T.issue(0) + 1 + T.host_transfer(len) + T.host_latency());
+  // The row is read at the port's 8 bytes a cycle, slower than the link takes it.
+  const uint64_t from = T.issue(0) + 1, link_end = from + T.host_transfer(len);
+  ASSERT_GT(T.whm_read(from, link_end, 1, len), link_end);
+  EXPECT_EQ(s[0].end, T.whm_read(from, link_end, 1, len) + T.host_latency());
+  EXPECT_EQ(t.sim().stat("unified_buffer", "read_port_cycles"), T.port_cycles(len));
 }
 
 TEST(HostTransfer, TransfersOfOneDirectionQueueOnItsChannelWithTheLatencyPipelined) {
@@ -99,8 +123,9 @@ TEST(HostTransfer, TransfersOfOneDirectionQueueOnItsChannelWithTheLatencyPipelin
   const Timing& T = t.timing();
   EXPECT_EQ(s[0].start, T.issue(0) + 1);
   EXPECT_EQ(s[1].start, T.issue(1) + 1);  // starts at once; its bytes follow the first's on the channel
-  EXPECT_EQ(s[0].end, s[0].start + T.host_transfer(100) + T.host_latency());
-  EXPECT_EQ(s[1].end, s[0].start + T.host_transfer(200) + T.host_latency());
+  const uint64_t first_written = T.rhm_written(s[0].start, 100, 100);
+  EXPECT_EQ(s[0].end, first_written + T.host_latency());
+  EXPECT_EQ(s[1].end, T.rhm_written(s[0].start, 100, 100, 100, first_written) + T.host_latency());
 }
 
 TEST(HostTransfer, ReadsAndWritesOfTheHostOverlapOnTheirTwoChannels) {
@@ -112,12 +137,16 @@ TEST(HostTransfer, ReadsAndWritesOfTheHostOverlapOnTheirTwoChannels) {
   const auto s = t.sim().slices("host_interface");
   ASSERT_EQ(s.size(), 3u);
   const Timing& T = t.timing();
-  const uint64_t alone = T.host_transfer(len) + T.host_latency();
-  EXPECT_EQ(s[0].end, s[0].start + alone);
+  // Each alone: its bytes on its channel, and the unified buffer's port time (read ports and write ports apart).
+  auto whm_end = [&](uint64_t from) {
+    return std::max(from + T.host_transfer(len), T.whm_read(from, from + T.host_transfer(len), 1, len)) +
+           T.host_latency();
+  };
+  EXPECT_EQ(s[0].end, whm_end(s[0].start));
   EXPECT_EQ(s[1].start, T.issue(1) + 1);  // at once, beside the whm
-  EXPECT_EQ(s[1].end, s[1].start + alone);
+  EXPECT_EQ(s[1].end, T.rhm_written(s[1].start, len, len) + T.host_latency());
   EXPECT_EQ(s[2].start, s[1].end);  // reads the unified-buffer bytes the rhm writes
-  EXPECT_EQ(s[2].end, s[2].start + alone);
+  EXPECT_EQ(s[2].end, whm_end(s[2].start));
   EXPECT_EQ(t.sim().stat("host_interface", "busy_cycles"), s[2].end - s[0].start);
 }
 

@@ -5,8 +5,10 @@
 // instruction words at the link bandwidth after one link latency; a word
 // issues `pipeline_stages - 1` cycles after it arrives; a unit starts an
 // instruction the cycle after its issue; bandwidth-limited transfers take
-// ceil(bytes * clock / bandwidth) cycles.
+// ceil(bytes * clock / bandwidth) cycles; a unified-buffer port moves
+// row_bytes a cycle.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -45,6 +47,32 @@ struct Timing {
     uint64_t t = 0;
     for (uint64_t i = 0; i <= pc; ++i) t = std::max(arrival(i) + p.sequencer.pipeline_stages - 1, i ? t + 1 : 0);
     return t;
+  }
+
+  uint64_t port_cycles(uint64_t bytes) const { return (bytes + row_bytes() - 1) / row_bytes(); }
+
+  // An rhm of `bytes` in rows of `len` whose packets cross an otherwise idle link from cycle `from`,
+  // `sent` bytes having gone on it since then: each packet's piece of each row takes the write port as it
+  // arrives, after what the port already holds until `port`. Returns the end of the last write.
+  uint64_t rhm_written(uint64_t from, uint64_t bytes, uint64_t len, uint64_t sent = 0, uint64_t port = 0) const {
+    const auto packet = static_cast<uint64_t>(p.host_interface.packet_bytes);
+    for (uint64_t done = 0; done < bytes;) {
+      const uint64_t to = std::min(bytes, done + packet);
+      port = std::max(port, from + host_transfer(sent + to));
+      for (uint64_t b = done; b < to;) {
+        const uint64_t row_end = std::min(to, (b / len + 1) * len);
+        port += port_cycles(row_end - b);
+        b = row_end;
+      }
+      done = to;
+    }
+    return port;
+  }
+  // A whm of `rows` rows of `len` bytes whose bytes cross the link over [from, to): row j is read at
+  // from + floor(j * (to - from) / rows) or when the read port frees. Returns the end of the last read.
+  uint64_t whm_read(uint64_t from, uint64_t to, uint64_t rows, uint64_t len, uint64_t port = 0) const {
+    for (uint64_t j = 0; j < rows; ++j) port = std::max(port, from + j * (to - from) / rows) + port_cycles(len);
+    return port;
   }
 
   uint64_t rows() const { return static_cast<uint64_t>(p.matrix_unit.rows); }

@@ -25,11 +25,11 @@ class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
   StatGroup& stats() { return stats_; }
   void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, active_pc_, "activation_unit.pc"); }
 
-  // Cycles the pipeline is occupied by an act / vop (excluding the latency).
-  Cycle act_cycles(const isa::ActivateArgs& a) const;
-  Cycle vop_cycles(const isa::VectorArgs& a) const;
-
  private:
+  // Reserve the unified-buffer ports of an act / vop starting now and return the cycles the pipeline is
+  // occupied (excluding the latency): its compute time, or its port time when that is longer.
+  Cycle act_cycles(const Issued& insn, const isa::ActivateArgs& a);
+  Cycle vop_cycles(const Issued& insn, const isa::VectorArgs& a);
   void run();
   void activate(const isa::ActivateArgs& a, isa::Rounding rounding, int64_t pc);
   void vector_op(const isa::VectorArgs& a, isa::Rounding rounding);

@@ -177,12 +177,18 @@ void HostInterface::start_transfer(const Issued& insn, Cycle start) {
     data_posted_.notify(sc_core::SC_ZERO_TIME);
     return;
   }
-  // The bytes move as the chip-to-host channel carries them.
+  // The bytes move as the chip-to-host channel carries them; each row is read from the unified buffer
+  // when the channel is ready for it, or as soon after as a read port is free.
   const BandwidthChannel::Transfer x = to_host_.reserve(start, bytes);
+  const PortGrant reads =
+      ub_.acquire(PortUser::host_interface, insn.seq, insn.region,
+                  {{PortKind::read, PortRuns{a.repeat, ub_.port_cycles(a.len), x.start, x.end - x.start, a.repeat},
+                    false}})
+          .front();
   const When moving = When::over(x.start, x.end);
   ub_.note_read(bytes, insn.region, moving);
   write_bytes_.add(bytes, insn.region, moving);
-  finish(insn, start, x.end + latency_);
+  finish(insn, start, std::max(x.end, reads.end()) + latency_);
 }
 
 bool HostInterface::start_load_weights(const Issued& insn, Cycle start) {
@@ -207,6 +213,23 @@ bool HostInterface::start_load_weights(const Issued& insn, Cycle start) {
   return true;
 }
 
+void HostInterface::write_arrived_bytes(const ToChip& t, uint64_t from, uint64_t to) {
+  if (opcode_of(t.insn.word) != isa::Opcode::rhm || to == from) return;
+  isa::HostDmaArgs a;
+  isa::unpack(t.insn.word, a);
+  // Bytes [from, to) of the transfer: the end of one row, whole rows, the start of another.
+  const uint64_t first_row = from / a.len, last_row = (to - 1) / a.len;
+  const uint64_t head = std::min(to, (first_row + 1) * a.len) - from;
+  std::vector<PortPart> parts{{PortKind::write, PortRuns{1, ub_.port_cycles(head), now()}, false}};
+  if (last_row > first_row) {
+    const uint64_t tail = to - last_row * a.len;
+    parts.push_back({PortKind::write, PortRuns{last_row - first_row - 1, ub_.port_cycles(a.len), now()}, true});
+    parts.push_back({PortKind::write, PortRuns{1, ub_.port_cycles(tail), now()}, true});
+  }
+  const std::vector<PortGrant> g = ub_.acquire(PortUser::host_interface, t.insn.seq, t.insn.region, parts);
+  front_written_ = std::max(front_written_, g.back().end());
+}
+
 // The last packet of an rhm or ldw has gone over [x.start, x.end): its bytes are counted as the channel
 // carried them, and it is done one latency later.
 void HostInterface::finish_to_chip(const ToChip& t, BandwidthChannel::Transfer x) {
@@ -222,7 +245,7 @@ void HostInterface::finish_to_chip(const ToChip& t, BandwidthChannel::Transfer x
     ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride}, t.insn.region, moving);
     read_bytes_.add(t.bytes, t.insn.region, moving);
   }
-  finish(t.insn, t.start, x.end + latency_);
+  finish(t.insn, t.start, std::max(x.end, front_written_) + latency_);
 }
 
 Cycle HostInterface::host_op(const Issued& insn, Cycle start) {

@@ -71,6 +71,8 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   void host_memory_done(uint64_t seq, Cycle done);
   void start_transfer(const Issued& insn, Cycle start);
   bool start_load_weights(const Issued& insn, Cycle start);
+  // Bytes [from, to) of an rhm have arrived: each row's piece of them takes a unified-buffer write port.
+  void write_arrived_bytes(const ToChip& t, uint64_t from, uint64_t to);
   void finish_to_chip(const ToChip& t, BandwidthChannel::Transfer x);
   Cycle host_op(const Issued& insn, Cycle start);
   void finish(const Issued& insn, Cycle start, Cycle done);
@@ -88,6 +90,7 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   std::deque<ToChip> to_send_;
   uint64_t front_sent_ = 0;           // bytes of the first already sent
   Cycle front_started_ = kNever;      // cycle its first packet went
+  Cycle front_written_ = 0;           // the end of the port time of its rows written so far
   sc_core::sc_event data_posted_;
   std::vector<HostAccess> in_flight_;  // host memory touched by instructions not yet done
   sc_core::sc_event host_memory_freed_;

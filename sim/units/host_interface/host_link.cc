@@ -1,5 +1,6 @@
 // The host-to-chip channel of the HostInterface: instruction words and the
-// packets of rhm and ldw transfers, taking turns when both wait.
+// packets of rhm and ldw transfers, taking turns when both wait. An rhm
+// writes each packet to the unified buffer as it arrives.
 
 #include "sim/units/host_interface/host_interface.h"
 
@@ -43,12 +44,14 @@ void HostInterface::downstream() {
     const BandwidthChannel::Transfer x = to_chip_.reserve(now(), packet);
     if (front_sent_ == 0) front_started_ = x.start;
     if (packet > 0) wait_until(x.end);
+    write_arrived_bytes(t, front_sent_, front_sent_ + packet);
     front_sent_ += packet;
     data_turn = false;
     if (front_sent_ == t.bytes) {
       to_send_.pop_front();
       front_sent_ = 0;
       finish_to_chip(t, {front_started_, x.end});
+      front_written_ = 0;
     }
   }
 }

@@ -66,6 +66,15 @@ void MatrixUnit::count_vectors(size_t region, uint64_t k, uint64_t n, When enter
   ub_.note_read(k, region, entering);
 }
 
+PortGrant MatrixUnit::read_vectors(const Issued& insn, uint64_t left) {
+  const Cycle v = ub_.port_cycles(active_->k);
+  const uint64_t per_grant = std::max<uint64_t>(1, static_cast<uint64_t>(ctx_.params.unified_buffer.stream_grant_cycles) / v);
+  PortPart part;
+  part.kind = PortKind::read;
+  part.runs = PortRuns{std::min(left, per_grant), v, now()};
+  return ub_.acquire(PortUser::matrix_unit, insn.seq, insn.region, {part}).front();
+}
+
 void MatrixUnit::count_raw_stalls(Cycle idle_from, const Issued& next) {
   ctx_.sync_waits.book_overlap(idle_from, next.issued, raw_stall_cycles_);
 }
@@ -97,7 +106,7 @@ void MatrixUnit::load_fast() {
       weight_stall_cycles_.stop(now());
       weight_shift_cycles_.start(waiting_region_, now());
     }
-    sc_core::wait(cycles(rows_));
+    wait_until(now() + rows_);
     shadow_ = Shadow::kFull;
     shadow_state_ = 2;
     shadow_changed_.notify(sc_core::SC_ZERO_TIME);
@@ -130,13 +139,9 @@ void MatrixUnit::run_fast() {
     }
     if (!ctx_.check_hazards(insn)) return;
     const uint64_t k = active_->k, n = active_->n;
-    const uint64_t vectors = a.rows * a.lines;
-    const Cycle v = ub_.port_cycles(k);
-    const Cycle first = now();
+    const Cycle start = now();
     active_pc_ = insn.pc;
-    const Cycle last = first + (vectors - 1) * v;
-    const Cycle done = last + rows_ + cols_;
-    ctx_.set_done(insn.seq, done);
+    const size_t slice = ctx_.open_slice("matrix_unit", insn, start);
     if (ctx_.compute_values) {
       std::vector<int32_t> out(a.rows * n);
       for (uint64_t l = 0; l < a.lines; ++l) {
@@ -144,15 +149,34 @@ void MatrixUnit::run_fast() {
         for (uint64_t i = 0; i < a.rows; ++i) acc_.store(a.acc + l * a.rows + i, out.data() + i * n, n, a.accumulate);
       }
     }
-    // Vector i enters at first + i v and leaves its row in the accumulators rows + cols - 1 cycles later;
-    // the port spends the v - 1 cycles after each entry on the rest of the vector.
-    count_vectors(insn.region, k, n, When::every(first, v, vectors));
-    acc_.count_row_writes(1, insn.region, When::every(first + rows_ + cols_ - 1, v, vectors));
-    if (v > 1) input_stall_cycles_.add(v - 1, insn.region, When::windows(first + 1, v - 1, v, vectors));
-    ctx_.trace_slice("matrix_unit", insn, first, last + v);
-    last_vector_ = last;
+    // The vectors' port time, grant by grant. A vector entering at cycle t leaves its row in the
+    // accumulators at t + rows + cols - 1.
+    Cycle port_free = start;  // the end of the last vector's port time so far
+    for (uint64_t left = a.rows * a.lines; left > 0;) {
+      wait_until(port_free);
+      const PortGrant g = read_vectors(insn, left);
+      left -= g.runs();
+      if (left == 0) ctx_.set_done(insn.seq, g.last() + rows_ + cols_);
+      for (const RunSegment& s : g.segments) {
+        const When entering = When::every(s.first, s.period, s.count);
+        count_vectors(insn.region, k, n, entering);
+        acc_.count_row_writes(1, insn.region, When::every(s.first + rows_ + cols_ - 1, s.period, s.count));
+        // The array waits for input in every cycle no vector enters: the port is busy with the rest of
+        // the last vector, or another unit has it.
+        if (s.first > port_free)
+          input_stall_cycles_.add(s.first - port_free, insn.region, When::over(port_free, s.first));
+        if (s.count > 1 && s.period > 1)
+          input_stall_cycles_.add(s.period - 1, insn.region,
+                                  When::windows(s.first + 1, s.period - 1, s.period, s.count - 1));
+        if (g.length > 1)
+          input_stall_cycles_.add(g.length - 1, insn.region, When::over(s.last() + 1, s.last() + g.length));
+        port_free = s.last() + g.length;
+      }
+      last_vector_ = g.last();
+    }
+    ctx_.end_slice(slice, port_free);
     active_used_ = true;
-    next_vector = last + v;
+    next_vector = port_free;
     wait_until(next_vector);
     active_pc_ = -1;
   }
@@ -185,6 +209,15 @@ void MatrixUnit::run_pe() {
     uint64_t next = 0;  // next vector to enter
     bool started = false;
     Cycle first = 0;
+    PortGrant ports;        // when the vectors of the latest grant enter
+    uint64_t granted = 0;   // vectors granted so far
+    size_t slice = 0;       // on the trace
+    size_t segment = 0;     // of the next vector's entry in the latest grant
+    uint64_t in_segment = 0;
+    Cycle next_entry() const {
+      const RunSegment& s = ports.segments[segment];
+      return s.first + in_segment * s.period;
+    }
   };
   // What travels with each vector, by tag; at most rows + cols + 1 vectors are in flight.
   struct VectorMeta {
@@ -216,7 +249,7 @@ void MatrixUnit::run_pe() {
       const bool starved = cur && !cur->started && cur->a.swap && shadow_ == Shadow::kEmpty;  // needs a tile
       const bool moving = array.busy() || shadow_ == Shadow::kLoading || (cur && !starved);
       if (moving) {
-        sc_core::wait(cycles(1));
+        wait_until(now() + 1);
       } else {
         // Cycles slept through while an mmul waited for a tile that had not arrived are weight stalls.
         const bool stalled = cur && !cur->started;
@@ -225,9 +258,9 @@ void MatrixUnit::run_pe() {
         if (!cur && !queue_.empty()) wake = std::max(queue_.head().issued + 1, next_allowed);
         if (shadow_ == Shadow::kEmpty && !fifo_.empty()) wake = std::min(wake, fifo_.head().arrival);
         if (wake != kNever && wake <= last_cycle + 1) {
-          sc_core::wait(cycles(1));
+          wait_until(now() + 1);
         } else if (wake != kNever) {
-          sc_core::wait(cycles(wake - now()), queue_.pushed() | fifo_.changed());
+          sc_core::wait(until(wake), queue_.pushed() | fifo_.changed());
         } else {
           sc_core::wait(queue_.pushed() | fifo_.changed());
         }
@@ -264,17 +297,26 @@ void MatrixUnit::run_pe() {
         if (!ctx_.check_hazards(cur->insn)) return;
         cur->started = true;
         cur->first = t;
-        // Its vectors take the port v cycles each from now, as in the fast fidelity.
-        ctx_.trace_slice("matrix_unit", cur->insn, t,
-                         t + cur->a.rows * cur->a.lines * ub_.port_cycles(active_->k));
+        cur->slice = ctx_.open_slice("matrix_unit", cur->insn, t);
         active_pc_ = cur->insn.pc;
-        next_allowed = t;
+        port_free = t;
       }
     }
     if (cur && cur->started) {
       const isa::MatMulArgs& a = cur->a;
       const uint64_t k = active_->k, n = active_->n;
-      if (t >= next_allowed) {
+      if (cur->next == cur->granted && t == port_free) {
+        // The next grant of port time, once the last has run out.
+        cur->ports = read_vectors(cur->insn, a.rows * a.lines - cur->granted);
+        cur->granted += cur->ports.runs();
+        cur->segment = 0;
+        cur->in_segment = 0;
+        if (cur->granted == a.rows * a.lines) ctx_.end_slice(cur->slice, cur->ports.end());
+      }
+      if (cur->next == cur->granted || t != cur->next_entry()) {
+        // The port is busy with the rest of the last vector, or another unit has it.
+        if (t >= port_free) input_stall_cycles_.add(1, cur->insn.region, When::at(t));
+      } else {
         const uint64_t line = cur->next / a.rows, i = cur->next % a.rows;
         const uint64_t addr = a.ub + line * a.line_stride + i * a.stride;
         std::fill(x.begin(), x.end(), int16_t{0});
@@ -292,15 +334,19 @@ void MatrixUnit::run_pe() {
         injection = &in;
         count_vectors(cur->insn.region, k, n, When::at(t));
         // The port spends v cycles on every vector; those after its entry wait for the rest of it.
-        const Cycle v = ub_.port_cycles(k);
-        if (v > 1) input_stall_cycles_.add(v - 1, cur->insn.region, When::windows(t + 1, v - 1, v, 1));
-        next_allowed = t + v;
-        port_free = next_allowed;
+        const Cycle v = cur->ports.length;
+        if (v > 1) input_stall_cycles_.add(v - 1, cur->insn.region, When::over(t + 1, t + v));
+        port_free = t + v;
         if (last) {
+          next_allowed = port_free;
           cur.reset();
           active_pc_ = -1;
         } else {
           ++cur->next;
+          if (++cur->in_segment == cur->ports.segments[cur->segment].count) {
+            ++cur->segment;
+            cur->in_segment = 0;
+          }
         }
       }
     }

@@ -9,8 +9,14 @@
 // last vector that used it has left the top row of PEs, `cols` cycles after
 // that vector entered.
 //
-// Data: one input vector enters per cycle (or one per ceil(k / row_bytes)
-// cycles when the unified buffer's port is narrower than the vector), skewed
+// Data: an mmul reserves unified-buffer read-port time for its input
+// vectors, ceil(k / row_bytes) cycles each, one vector after another, in the
+// cycles other units have not taken: `stream_grant_cycles` of them at a time,
+// the next grant asked for when the last runs out, so a unit asking meanwhile
+// is served in between. A vector enters the array in the first cycle of its
+// port time, so one enters per cycle while the port is free and as wide as
+// the vector; every other cycle up to the last vector's port time is an
+// input stall. Inputs are skewed
 // so that element k reaches row k one cycle after element k-1; partial sums
 // flow down and column c of a vector entering at cycle t is written to the
 // accumulators at cycle t + rows + c. An instruction is done when its last
@@ -60,6 +66,10 @@ class MatrixUnit : public sc_core::sc_module, public ExecutionUnit {
   void load_fast();
   void run_pe();
   void start_shift_pe(uint8_t reg);
+  // Reserves read-port time from now for the next of `left` input vectors of the active tile, as many as
+  // one stream grant holds: each takes a port for ceil(k / row_bytes) cycles and enters the array in
+  // the first of them.
+  PortGrant read_vectors(const Issued& insn, uint64_t left);
   // The counts of vectors of a k x n tile entering the array in the cycles of `entering`.
   void count_vectors(size_t region, uint64_t k, uint64_t n, When entering);
   // The unit was idle from `idle_from` until `next` issued: the sequencer's sync waits in between are RAW stalls.

@@ -1,9 +1,20 @@
 #pragma once
 
-// UnifiedBuffer: the on-chip SRAM holding activations, byte addressed. Each
-// port moves one row (`row_bytes`) per cycle; the units that use it charge
-// their own port time (UnifiedBuffer::port_cycles). Accesses outside the
-// buffer are caught at issue, so reads and writes here are always in range.
+// UnifiedBuffer: the on-chip SRAM holding activations, byte addressed, with
+// `read_ports` read ports and `write_ports` write ports that each move one row
+// (`row_bytes`) per cycle. The matrix unit, the activation unit and the host
+// interface share the ports: a unit asks for the runs of port cycles an
+// instruction needs when it starts it (acquire), and the buffer grants them
+// from its port calendars.
+//
+// Policy: first come, first served. Requests made in the same cycle are
+// granted together one tick later, in a fixed order: the matrix unit, then
+// the activation unit, then the host interface, and by program order within
+// a unit; each takes the earliest cycles the requests before it left free.
+// A grant is final, so a unit timed in closed form knows its cycles at once.
+//
+// Accesses outside the buffer are caught at issue, so reads and writes here
+// are always in range.
 
 #include <algorithm>
 #include <cstdint>
@@ -15,17 +26,36 @@
 #include "sim/base/params.h"
 #include "sim/base/scoreboard.h"
 #include "sim/base/stats.h"
+#include "sim/base/trace.h"
+#include "sim/units/unified_buffer/port_calendar.h"
 
 namespace tpu::sim {
 
+// The units that use the ports, in the order their requests of one cycle are granted.
+enum class PortUser { matrix_unit, activation_unit, host_interface };
+enum class PortKind { read, write };
+
+// Runs of one kind of port. With `after_previous` the first run starts no
+// earlier than the end of the part before it in the same request.
+struct PortPart {
+  PortKind kind = PortKind::read;
+  PortRuns runs;
+  bool after_previous = false;
+};
+
 class UnifiedBuffer : public sc_core::sc_module {
  public:
-  UnifiedBuffer(sc_core::sc_module_name name, const UnifiedBufferParams& p)
-      : sc_module(name), params_(p), bytes_(static_cast<size_t>(p.size_bytes)) {}
+  SC_HAS_PROCESS(UnifiedBuffer);
+  UnifiedBuffer(sc_core::sc_module_name name, const UnifiedBufferParams& p, TraceRecorder* trace);
 
   uint64_t size() const { return bytes_.size(); }
   // Cycles one port needs for `bytes`.
   Cycle port_cycles(uint64_t bytes) const { return ceil_div(bytes, static_cast<uint64_t>(params_.row_bytes)); }
+
+  // Reserves the parts (each with runs) of an access by instruction `seq` of
+  // `region`, and returns where each part went. Called by a unit's thread; it
+  // returns one tick later, when the requests of this tick are granted.
+  std::vector<PortGrant> acquire(PortUser user, uint64_t seq, size_t region, const std::vector<PortPart>& parts);
 
   // Direct views for the units' inner loops, which report their traffic with note_*.
   const uint8_t* data(uint64_t addr) const { return bytes_.data() + addr; }
@@ -48,7 +78,17 @@ class UnifiedBuffer : public sc_core::sc_module {
   StatGroup& stats() { return stats_; }
 
  private:
-  const UnifiedBufferParams& params_;
+  struct Request {
+    PortUser user;
+    uint64_t seq;
+    size_t region;
+    const std::vector<PortPart>* parts;
+    uint64_t tick;  // when it was made
+    std::vector<PortGrant> grants;
+    bool granted = false;
+  };
+  void arbitrate();
+  void grant(Request& r);
   void mark(uint64_t lo, uint64_t n) {
     for (uint64_t b = lo; b < lo + n;) {
       const uint64_t bit = b % 64;
@@ -58,11 +98,21 @@ class UnifiedBuffer : public sc_core::sc_module {
     }
   }
 
+  const UnifiedBufferParams& params_;
+  TraceRecorder* trace_;
+  PortCalendar read_ports_, write_ports_;
+  std::vector<Request*> pending_;
+  sc_core::sc_event arbitrate_, granted_;
+
   std::vector<uint8_t> bytes_;
   std::vector<uint64_t> written_ = std::vector<uint64_t>(bytes_.size() / 64 + 1, 0);
   StatGroup stats_{"unified_buffer"};
   Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes read from the unified buffer");
   Counter& write_bytes_ = stats_.add("write_bytes", "bytes", "Bytes written to the unified buffer");
+  Counter& read_port_cycles_ =
+      stats_.add("read_port_cycles", "port-cycles", "Cycles a read port was taken, summed over the read ports");
+  Counter& write_port_cycles_ =
+      stats_.add("write_port_cycles", "port-cycles", "Cycles a write port was taken, summed over the write ports");
 };
 
 }  // namespace tpu::sim

@@ -1,0 +1,78 @@
+#include "sim/units/unified_buffer/port_calendar.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace tpu::sim {
+
+uint64_t PortGrant::runs() const {
+  uint64_t n = 0;
+  for (const RunSegment& s : segments) n += s.count;
+  return n;
+}
+
+PortCalendar::Fit PortCalendar::first_fit(Cycle earliest, Cycle length) const {
+  Fit best{kNever, 0, kNever};
+  for (size_t p = 0; p < busy_.size(); ++p) {
+    const std::map<Cycle, Cycle>& taken = busy_[p];
+    Cycle s = earliest;
+    auto it = taken.upper_bound(s);
+    if (it != taken.begin() && std::prev(it)->second > s) s = std::prev(it)->second;
+    while (it != taken.end() && it->first < s + length) {
+      s = std::max(s, it->second);
+      ++it;
+    }
+    if (s < best.start) best = {s, p, it == taken.end() ? kNever : it->first};
+  }
+  return best;
+}
+
+void PortCalendar::take(size_t port, Cycle start, Cycle end) {
+  std::map<Cycle, Cycle>& taken = busy_[port];
+  auto next = taken.lower_bound(start);
+  if (next != taken.end() && next->first == end) {  // touches the stretch after it
+    end = next->second;
+    next = taken.erase(next);
+  }
+  if (next != taken.begin() && std::prev(next)->second == start) {  // and the one before
+    std::prev(next)->second = end;
+    return;
+  }
+  taken.emplace(start, end);
+}
+
+PortGrant PortCalendar::reserve(const PortRuns& r) {
+  PortGrant g;
+  g.length = r.length;
+  g.earliest = r.earliest;
+  Cycle prev_end = 0;
+  for (uint64_t j = 0; r.length > 0 && j < r.count;) {
+    const auto pace = static_cast<Cycle>(static_cast<unsigned __int128>(j) * r.pace_num / r.pace_den);
+    const Fit fit = first_fit(std::max(r.earliest + pace, prev_end), r.length);
+    // Runs that may go back to back fill the free stretch at once; paced ones go one by one.
+    uint64_t m = 1;
+    if (r.pace_num == 0)
+      m = std::min(r.count - j, fit.free_until == kNever ? r.count - j : (fit.free_until - fit.start) / r.length);
+    take(fit.port, fit.start, fit.start + m * r.length);
+    std::vector<RunSegment>& segs = g.segments;
+    if (!segs.empty() && segs.back().count == 1 && m == 1) {
+      segs.back().period = fit.start - segs.back().first;
+      segs.back().count = 2;
+    } else if (!segs.empty() && fit.start == segs.back().last() + segs.back().period &&
+               (m == 1 || segs.back().period == r.length)) {
+      segs.back().count += m;
+    } else {
+      segs.push_back({fit.start, r.length, m});
+    }
+    prev_end = fit.start + m * r.length;
+    j += m;
+  }
+  return g;
+}
+
+void PortCalendar::forget_before(Cycle t) {
+  for (std::map<Cycle, Cycle>& taken : busy_)
+    while (!taken.empty() && taken.begin()->second <= t) taken.erase(taken.begin());
+}
+
+}  // namespace tpu::sim

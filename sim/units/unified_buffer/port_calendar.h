@@ -1,0 +1,72 @@
+#pragma once
+
+// PortCalendar: when each of a set of identical ports is taken. A user asks
+// for runs of consecutive cycles on one port each (an input vector of the
+// matrix unit, an output row of the activation unit), one run after another;
+// every run goes at the earliest cycle, on the lowest-numbered port, that is
+// free for its whole length. What is reserved stays reserved: a later request
+// takes the cycles left free.
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "sim/base/cycles.h"
+
+namespace tpu::sim {
+
+// `count` runs of `length` cycles; run j starts at or after the end of run
+// j - 1 and at or after earliest + floor(j * pace_num / pace_den), so
+// pace_num = 0 asks for the runs back to back.
+struct PortRuns {
+  uint64_t count = 0;
+  Cycle length = 1;
+  Cycle earliest = 0;
+  uint64_t pace_num = 0;
+  uint64_t pace_den = 1;
+};
+
+// Runs starting at first, first + period, ..., `count` of them.
+struct RunSegment {
+  Cycle first = 0;
+  Cycle period = 1;
+  uint64_t count = 0;
+  Cycle last() const { return first + (count - 1) * period; }
+};
+
+// Where a request's runs went, in order. A request of no runs (or runs of no
+// cycles) takes nothing and ends where it could have begun.
+struct PortGrant {
+  Cycle length = 1;
+  Cycle earliest = 0;  // of the request
+  std::vector<RunSegment> segments;
+  uint64_t runs() const;
+  Cycle first() const { return segments.empty() ? earliest : segments.front().first; }  // the first run's start
+  Cycle last() const { return segments.empty() ? earliest : segments.back().last(); }   // the last run's start
+  Cycle end() const { return segments.empty() ? earliest : last() + length; }  // the cycle after the last run
+};
+
+class PortCalendar {
+ public:
+  explicit PortCalendar(int ports) : busy_(static_cast<size_t>(ports)) {}
+
+  int ports() const { return static_cast<int>(busy_.size()); }
+  // Reserves `runs` and says where they went.
+  PortGrant reserve(const PortRuns& runs);
+  // No request will ask for cycles before `t` again.
+  void forget_before(Cycle t);
+
+ private:
+  struct Fit {
+    Cycle start;
+    size_t port;
+    Cycle free_until;  // the port's next taken cycle after `start` (kNever: none)
+  };
+  Fit first_fit(Cycle earliest, Cycle length) const;
+  void take(size_t port, Cycle start, Cycle end);
+
+  // Per port, its taken stretches [start, end), disjoint, not touching, by start.
+  std::vector<std::map<Cycle, Cycle>> busy_;
+};
+
+}  // namespace tpu::sim

@@ -1,0 +1,69 @@
+#include "sim/units/unified_buffer/unified_buffer.h"
+
+#include <tuple>
+
+namespace tpu::sim {
+
+UnifiedBuffer::UnifiedBuffer(sc_core::sc_module_name name, const UnifiedBufferParams& p, TraceRecorder* trace)
+    : sc_module(name),
+      params_(p),
+      trace_(trace),
+      read_ports_(static_cast<int>(p.read_ports)),
+      write_ports_(static_cast<int>(p.write_ports)),
+      bytes_(static_cast<size_t>(p.size_bytes)) {
+  SC_METHOD(arbitrate);
+  sensitive << arbitrate_;
+  dont_initialize();
+}
+
+std::vector<PortGrant> UnifiedBuffer::acquire(PortUser user, uint64_t seq, size_t region,
+                                              const std::vector<PortPart>& parts) {
+  Request r{user, seq, region, &parts, tick_now(), {}, false};
+  pending_.push_back(&r);
+  arbitrate_.notify(sc_core::sc_time::from_value(1));
+  while (!r.granted) sc_core::wait(granted_);
+  return std::move(r.grants);
+}
+
+void UnifiedBuffer::arbitrate() {
+  // The requests of earlier ticks, in the policy's order; those of this tick wait for the next.
+  const uint64_t tick = tick_now();
+  std::vector<Request*> due, later;
+  for (Request* r : pending_) (r->tick < tick ? due : later).push_back(r);
+  std::sort(due.begin(), due.end(),
+            [](const Request* a, const Request* b) { return std::tie(a->user, a->seq) < std::tie(b->user, b->seq); });
+  read_ports_.forget_before(now());
+  write_ports_.forget_before(now());
+  for (Request* r : due) grant(*r);
+  pending_ = std::move(later);
+  if (!pending_.empty()) arbitrate_.notify(sc_core::sc_time::from_value(1));
+  granted_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void UnifiedBuffer::grant(Request& r) {
+  Cycle prev_end = 0;
+  for (const PortPart& part : *r.parts) {
+    PortRuns runs = part.runs;
+    if (part.after_previous) runs.earliest = std::max(runs.earliest, prev_end);
+    const bool read = part.kind == PortKind::read;
+    const PortGrant g = (read ? read_ports_ : write_ports_).reserve(runs);
+    for (const RunSegment& s : g.segments) {
+      (read ? read_port_cycles_ : write_port_cycles_)
+          .add(g.length, r.region, When::windows(s.first, g.length, s.period, s.count));
+      if (trace_ == nullptr) continue;
+      // Port use on the trace: a change where each stretch of taken cycles begins and ends.
+      const char* track = read ? "unified_buffer read ports" : "unified_buffer write ports";
+      const uint64_t stretches = s.period == g.length ? 1 : s.count;
+      const Cycle len = s.period == g.length ? s.count * g.length : g.length;
+      for (uint64_t i = 0; i < stretches; ++i) {
+        trace_->count({track, s.first + i * s.period, +1});
+        trace_->count({track, s.first + i * s.period + len, -1});
+      }
+    }
+    prev_end = g.end();
+    r.grants.push_back(g);
+  }
+  r.granted = true;
+}
+
+}  // namespace tpu::sim
