@@ -37,6 +37,10 @@ Case random_case(uint32_t seed) {
             "matrix_unit.cols=" + std::to_string(C),
             "unified_buffer.size_bytes=8192",
             "unified_buffer.row_bytes=" + std::to_string(row_bytes),
+            // Shared ports: usually one of each, so the units contend; grants of any length.
+            "unified_buffer.read_ports=" + std::to_string(chance(0.7) ? 1 : 2),
+            "unified_buffer.write_ports=" + std::to_string(chance(0.7) ? 1 : 2),
+            "unified_buffer.stream_grant_cycles=" + std::to_string(chance(0.5) ? pick(1, 8) : pick(9, 64)),
             "accumulators.entries=96",
             "weight_fifo.depth_tiles=" + std::to_string(pick(1, 4)),
             "sequencer.unit_queue=" + std::to_string(pick(1, 4)),
@@ -121,6 +125,10 @@ Case random_case(uint32_t seed) {
       s << "rdw dram=" << dram_at << " k=" << b << " n=" << a << "\n";
       dram_at += static_cast<uint64_t>(a * b);
       ++tiles_queued;
+    } else if (what == 9 && chance(0.5)) {
+      // More host data while the units run: its writes contend with act's and vop's for a write port.
+      s << "rhm host=" << pick(0, 1024) << " ub=" << pick(8064, 8128) << " len=" << pick(1, 32)
+        << " repeat=" << pick(1, 2) << " ub_stride=32 host_stride=" << pick(0, 64) << "\n";
     } else {
       s << "setcfg reg=round value=" << pick(0, 2) << "\nvop op=" << pick(0, 3) << " a=" << pick(4096, 6000)
         << " b=" << pick(4096, 6000) << " dst=" << pick(6000, 8000) << " len=" << pick(1, 64)

@@ -144,7 +144,7 @@ ParsedTrace parse_trace(const std::string& file) {
   return t;
 }
 
-TEST_F(RunCli, TraceShowsEveryUnitTheLayersAndTheWeightFifo) {
+TEST_F(RunCli, TraceShowsEveryUnitTheLayersTheWeightFifoAndThePorts) {
   ASSERT_EQ(tpusim("compile " + kSrc + "/models/lenet_300_100.yaml -c " + kSrc + "/configs/tiny.yaml -o " +
                    path("l.tpb") + " -q")
                 .status,
@@ -183,6 +183,24 @@ TEST_F(RunCli, TraceShowsEveryUnitTheLayersAndTheWeightFifo) {
   const uint64_t first_end = t.slices.at("weight_memory").front()["args"]["end_cycle"];
   EXPECT_NEAR(t.counters.at("weight_fifo tiles").front()["ts"].get<double>(), (first_end + latency) / mhz, 1e-9);
   EXPECT_EQ(t.slices.at("weight_memory").size(), run["units"]["weight_memory"]["tiles"].get<size_t>());
+  // Unified-buffer port use: within the ports, free at the end, and its area over time the port-cycles counted.
+  for (const char* kind : {"read", "write"}) {
+    const std::string track = std::string("unified_buffer ") + kind + " ports";
+    ASSERT_TRUE(t.counters.count(track)) << track;
+    const int64_t ports = run["config"]["unified_buffer"][std::string(kind) + "_ports"];
+    uint64_t port_cycles = 0;
+    const auto& samples = t.counters.at(track);
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const int64_t v = samples[i]["args"]["value"];
+      EXPECT_GE(v, 0);
+      EXPECT_LE(v, ports);
+      if (i + 1 < samples.size())
+        port_cycles += static_cast<uint64_t>(v) * static_cast<uint64_t>(std::llround(
+                                                      (samples[i + 1]["ts"].get<double>() - samples[i]["ts"].get<double>()) * mhz));
+    }
+    EXPECT_EQ(samples.back()["args"]["value"].get<int64_t>(), 0);
+    EXPECT_EQ(port_cycles, run["units"]["unified_buffer"][std::string(kind) + "_port_cycles"].get<uint64_t>()) << kind;
+  }
 }
 
 TEST_F(RunCli, AFaultedRunsTraceEndsAtTheFault) {

@@ -11,7 +11,7 @@ uint64_t PortGrant::runs() const {
   return n;
 }
 
-PortCalendar::Fit PortCalendar::first_fit(Cycle earliest, Cycle length) const {
+PortCalendar::Fit PortCalendar::first_fit(Cycle earliest, Cycle length, size_t preferred) const {
   Fit best{kNever, 0, kNever};
   for (size_t p = 0; p < busy_.size(); ++p) {
     const std::map<Cycle, Cycle>& taken = busy_[p];
@@ -22,7 +22,7 @@ PortCalendar::Fit PortCalendar::first_fit(Cycle earliest, Cycle length) const {
       s = std::max(s, it->second);
       ++it;
     }
-    if (s < best.start) best = {s, p, it == taken.end() ? kNever : it->first};
+    if (s < best.start || (s == best.start && p == preferred)) best = {s, p, it == taken.end() ? kNever : it->first};
   }
   return best;
 }
@@ -46,9 +46,11 @@ PortGrant PortCalendar::reserve(const PortRuns& r) {
   g.length = r.length;
   g.earliest = r.earliest;
   Cycle prev_end = 0;
+  size_t port = busy_.size();  // of the run before: none yet
   for (uint64_t j = 0; r.length > 0 && j < r.count;) {
     const auto pace = static_cast<Cycle>(static_cast<unsigned __int128>(j) * r.pace_num / r.pace_den);
-    const Fit fit = first_fit(std::max(r.earliest + pace, prev_end), r.length);
+    const Fit fit = first_fit(std::max(r.earliest + pace, prev_end), r.length, port);
+    port = fit.port;
     // Runs that may go back to back fill the free stretch at once; paced ones go one by one.
     uint64_t m = 1;
     if (r.pace_num == 0)

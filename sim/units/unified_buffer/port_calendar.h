@@ -3,9 +3,10 @@
 // PortCalendar: when each of a set of identical ports is taken. A user asks
 // for runs of consecutive cycles on one port each (an input vector of the
 // matrix unit, an output row of the activation unit), one run after another;
-// every run goes at the earliest cycle, on the lowest-numbered port, that is
-// free for its whole length. What is reserved stays reserved: a later request
-// takes the cycles left free.
+// every run goes at the earliest cycle some port is free for its whole
+// length, on the port of the run before it if that one is (a stream stays on
+// its port), else on the lowest-numbered. What is reserved stays reserved: a
+// later request takes the cycles left free.
 
 #include <cstdint>
 #include <map>
@@ -62,7 +63,7 @@ class PortCalendar {
     size_t port;
     Cycle free_until;  // the port's next taken cycle after `start` (kNever: none)
   };
-  Fit first_fit(Cycle earliest, Cycle length) const;
+  Fit first_fit(Cycle earliest, Cycle length, size_t preferred) const;
   void take(size_t port, Cycle start, Cycle end);
 
   // Per port, its taken stretches [start, end), disjoint, not touching, by start.
