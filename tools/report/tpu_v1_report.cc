@@ -136,8 +136,9 @@ std::string where_the_time_goes(const App& a, const sim::ChipParams& chip) {
                   fmt("%g", chip.weight_memory.bandwidth_gb_s) + " GB/s of weight memory) the application is " +
                   (intensity < ridge ? "bound by weight bandwidth" : "bound by the array") + "; the array is active " +
                   fmt("%.1f%%", share(r, "array_active")) + " of the cycles, waits for weights " +
-                  fmt("%.1f%%", share(r, "weight_stall") + share(r, "weight_shift")) + " and behind syncs (RAW) " +
-                  fmt("%.1f%%", share(r, "raw_stall")) + "; the host link is busy " + fmt("%.1f%%", host) + ".";
+                  fmt("%.1f%%", share(r, "weight_stall") + share(r, "weight_shift")) + ", behind syncs (RAW) " +
+                  fmt("%.1f%%", share(r, "raw_stall")) + " and for a unified-buffer read port (input) " +
+                  fmt("%.1f%%", share(r, "input_stall")) + "; the host link is busy " + fmt("%.1f%%", host) + ".";
   return s;
 }
 
@@ -252,7 +253,9 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
         "simulated on `"
      << config_name << "` (" << chip.matrix_unit.rows << " x " << chip.matrix_unit.cols << " array at "
      << fmt("%g", chip.clock_mhz) << " MHz, " << fmt("%g", chip.unified_buffer.size_bytes / 1048576.0)
-     << " MiB unified buffer, " << fmt("%g", chip.weight_memory.bandwidth_gb_s) << " GB/s weight memory, "
+     << " MiB unified buffer with " << chip.unified_buffer.read_ports << " read and "
+     << chip.unified_buffer.write_ports << " write port" << (chip.unified_buffer.write_ports > 1 ? "s" : "") << ", "
+     << fmt("%g", chip.weight_memory.bandwidth_gb_s) << " GB/s weight memory, "
      << fmt("%g", chip.host_interface.bandwidth_gb_s)
      << " GB/s host link each way) at the paper's batch sizes (`workloads/tpu_v1/`). Simulated TOPS count "
         "two operations per multiply-accumulate of the network (as the compiler counts them: pooling's identity "
