@@ -42,6 +42,18 @@ TEST_P(MatrixMultiply, AccumulateAddsToExistingPartialSums) {
   EXPECT_NE(overwrite.sim().acc, t.sim().acc);
 }
 
+TEST_P(MatrixMultiply, AnAccumulateReadsTheOldSumsItAddsTo) {
+  // Two mmuls of 2 vectors; the second accumulates: its rows are read (all array columns) and written.
+  InstTester t(sets());
+  t.code("rdw dram=0 k=8 n=8 repeat=2\nmmul ub=0 acc=0 rows=2 stride=8 swap\nmmul ub=0 acc=0 rows=2 stride=8 swap "
+         "accumulate")
+      .run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const uint64_t row_bytes = 4 * t.timing().cols();
+  EXPECT_EQ(t.sim().stat("accumulators", "write_bytes"), 4 * row_bytes);
+  EXPECT_EQ(t.sim().stat("accumulators", "accumulate_read_bytes"), 2 * row_bytes);
+}
+
 TEST_P(MatrixMultiply, UnsignedInputsAndWeights) {
   InstTester t(sets());
   t.host(0, random_bytes(16, 5, 0, 255)).dram(0, random_bytes(64, 6, 0, 255));

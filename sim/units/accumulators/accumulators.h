@@ -49,9 +49,11 @@ class Accumulators : public sc_core::sc_module {
     row_reads_.add(rows, region, when);
     read_bytes_.add(rows * cols_ * sizeof(int32_t), region, when);
   }
-  void count_row_writes(uint64_t rows, size_t region, When when) {
+  // An accumulate reads the old sums before it writes the new ones.
+  void count_row_writes(uint64_t rows, size_t region, When when, bool accumulate) {
     row_writes_.add(rows, region, when);
     write_bytes_.add(rows * cols_ * sizeof(int32_t), region, when);
+    if (accumulate) accumulate_read_bytes_.add(rows * cols_ * sizeof(int32_t), region, when);
   }
   StatGroup& stats() { return stats_; }
 
@@ -63,7 +65,9 @@ class Accumulators : public sc_core::sc_module {
   Counter& row_writes_ = stats_.add("row_writes", "rows", "Accumulator rows written or accumulated");
   Counter& row_reads_ = stats_.add("row_reads", "rows", "Accumulator rows read by the activation unit");
   Counter& write_bytes_ = stats_.add("write_bytes", "bytes", "Bytes of accumulator rows written");
-  Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes of accumulator rows read");
+  Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes of accumulator rows read by the activation unit");
+  Counter& accumulate_read_bytes_ =
+      stats_.add("accumulate_read_bytes", "bytes", "Bytes of old sums read to add a product to (mmul ... accumulate)");
 };
 
 }  // namespace tpu::sim

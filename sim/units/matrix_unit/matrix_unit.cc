@@ -160,7 +160,8 @@ void MatrixUnit::run_fast() {
       for (const RunSegment& s : g.segments) {
         const When entering = When::every(s.first, s.period, s.count);
         count_vectors(insn.region, k, n, entering);
-        acc_.count_row_writes(1, insn.region, When::every(s.first + rows_ + cols_ - 1, s.period, s.count));
+        acc_.count_row_writes(1, insn.region, When::every(s.first + rows_ + cols_ - 1, s.period, s.count),
+                              a.accumulate);
         // The array waits for input in every cycle no vector enters: the port is busy with the rest of
         // the last vector, or another unit has it.
         if (s.first > port_free)
@@ -358,7 +359,7 @@ void MatrixUnit::run_pe() {
       const VectorMeta& m = meta[o.tag % meta.size()];
       if (o.col < m.n && ctx_.compute_values) acc_.store_lane(m.acc_row, o.col, o.value, m.accumulate);
       if (o.col == cols_ - 1) {
-        acc_.count_row_writes(1, m.region, When::at(t));
+        acc_.count_row_writes(1, m.region, When::at(t), m.accumulate);
         if (m.last) ctx_.set_done(m.seq, t + 1);
       }
     }
