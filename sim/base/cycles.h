@@ -5,7 +5,8 @@
 // nanosecond), and every unit acts at the first tick of a cycle. The ticks
 // after it order what must happen after everything a cycle's first tick did,
 // whatever the order SystemC runs processes in: the unified buffer grants its
-// ports to all the requests of one tick at the next (UnifiedBuffer).
+// ports to all the requests of one tick at the next (UnifiedBuffer), and the
+// host link picks what goes next at the middle tick.
 
 #include <cstdint>
 #include <limits>
@@ -31,6 +32,14 @@ inline sc_core::sc_time until(Cycle t) {
 }
 // A span of `n` cycles, for running the simulation that long.
 inline sc_core::sc_time cycles(Cycle n) { return sc_core::sc_time::from_value(n * kTicksPerCycle); }
+
+// The tick at which an arbiter that picks among what became ready within a
+// cycle (the host link: an instruction word or a data packet) decides: after
+// the first tick and the port grants that follow it.
+inline constexpr uint64_t kDecisionTick = kTicksPerCycle / 2;
+inline void wait_for_decision_tick() {
+  if (phase_now() < kDecisionTick) sc_core::wait(sc_core::sc_time::from_value(kDecisionTick - phase_now()));
+}
 
 // Suspends the calling SystemC thread until the first tick of cycle `t`
 // (no-op if the current cycle is `t` or later).

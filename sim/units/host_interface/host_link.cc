@@ -12,6 +12,8 @@ void HostInterface::downstream() {
   size_t region = 0;       // tags before this word: the region it will issue in
   bool data_turn = false;  // a packet goes next if both wait
   for (;;) {
+    // Decide once all that becomes ready in this cycle has, whichever process made it ready.
+    wait_for_decision_tick();
     const bool word = pc < text.size() && !word_waiting_;
     const bool data = !to_send_.empty();
     if (!word && !data) {
