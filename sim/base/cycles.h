@@ -8,6 +8,7 @@
 // ports to all the requests of one tick at the next (UnifiedBuffer), and the
 // host link picks what goes next at the middle tick.
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <systemc>
@@ -25,20 +26,23 @@ inline Cycle now() { return tick_now() / kTicksPerCycle; }
 // The tick within the current cycle: 0 where units act.
 inline uint64_t phase_now() { return tick_now() % kTicksPerCycle; }
 
-// The time from now until the first tick of cycle `t` (zero if that has passed).
+inline sc_core::sc_time ticks(uint64_t n) { return sc_core::sc_time::from_value(n); }
+// The time from now until the first tick of cycle `t` (zero if that has passed;
+// cycles past the last representable tick wait until that tick).
 inline sc_core::sc_time until(Cycle t) {
-  const uint64_t target = t * kTicksPerCycle, n = tick_now();
-  return sc_core::sc_time::from_value(target > n ? target - n : 0);
+  constexpr Cycle kLast = std::numeric_limits<uint64_t>::max() / kTicksPerCycle;
+  const uint64_t target = std::min(t, kLast) * kTicksPerCycle, n = tick_now();
+  return ticks(target > n ? target - n : 0);
 }
 // A span of `n` cycles, for running the simulation that long.
-inline sc_core::sc_time cycles(Cycle n) { return sc_core::sc_time::from_value(n * kTicksPerCycle); }
+inline sc_core::sc_time cycles(Cycle n) { return ticks(n * kTicksPerCycle); }
 
 // The tick at which an arbiter that picks among what became ready within a
 // cycle (the host link: an instruction word or a data packet) decides: after
 // the first tick and the port grants that follow it.
 inline constexpr uint64_t kDecisionTick = kTicksPerCycle / 2;
 inline void wait_for_decision_tick() {
-  if (phase_now() < kDecisionTick) sc_core::wait(sc_core::sc_time::from_value(kDecisionTick - phase_now()));
+  if (phase_now() < kDecisionTick) sc_core::wait(ticks(kDecisionTick - phase_now()));
 }
 
 // Suspends the calling SystemC thread until the first tick of cycle `t`

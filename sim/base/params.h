@@ -81,8 +81,8 @@ struct UnifiedBufferParams {
     v.field("write_ports", write_ports, "ports",
             "Write ports, shared by the activation unit and the host interface", 1, 16);
     v.field("stream_grant_cycles", stream_grant_cycles, "cycles",
-            "Port time the matrix unit's input vectors take at a time: a request made meanwhile waits at most this "
-            "long for a read port",
+            "Port time the matrix unit's input vectors are granted at a time: a request made meanwhile is served "
+            "before the next grant",
             1, 1 << 20);
   }
 };

@@ -170,6 +170,7 @@ RunOutcome Chip::run() {
   out.interrupts = sequencer_->interrupts();
   out.regions = sequencer_->regions();
   out.trace = trace_.slices();
+  for (TraceSlice& s : out.trace) s.end = std::min(s.end, out.cycles);  // slices still open end with the run
   out.trace_counters = trace_.counters();
   out.ub_bytes_used = ub_->bytes_used();
   return out;

@@ -51,6 +51,9 @@ nlohmann::json run_here(const ChipParams& params, const isa::Program& program, c
   nlohmann::json trace = nlohmann::json::array();
   for (const auto& s : outcome.trace) trace.push_back({s.track, s.name, s.pc, s.start, s.end});
   j["trace"] = trace;
+  nlohmann::json counters = nlohmann::json::array();
+  for (const auto& c : outcome.trace_counters) counters.push_back({c.track, c.at, c.delta});
+  j["trace_counters"] = counters;
   return j;
 }
 
@@ -109,6 +112,8 @@ IsolatedRun run_isolated(const ChipParams& params, const isa::Program& program, 
   for (const auto& s : j["trace"])
     run.trace.push_back({s[0].get<std::string>(), s[1].get<std::string>(), s[2].get<int64_t>(), s[3].get<uint64_t>(),
                          s[4].get<uint64_t>()});
+  for (const auto& c : j["trace_counters"])
+    run.trace_counters.push_back({c[0].get<std::string>(), c[1].get<uint64_t>(), c[2].get<int64_t>()});
   return run;
 }
 

@@ -28,6 +28,7 @@ struct IsolatedRun {
   std::vector<uint8_t> ub;
   std::vector<int32_t> acc;  // entries x cols
   std::vector<TraceSlice> trace;
+  std::vector<TraceCounter> trace_counters;
   std::map<std::string, std::vector<uint8_t>> outputs;
   std::vector<std::vector<uint8_t>> host_ranges;  // as asked for in IsolatedOptions
   // How the simulation itself went, for benchmarks: not results of the chip.

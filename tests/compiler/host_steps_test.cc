@@ -28,7 +28,7 @@ TEST(HostSteps, ASoftmaxCostsItsTransfersAndTheHostOperationInSequence) {
   const Timing T(params);
   // Each transfer: its bytes on the link and their unified-buffer port time, then the latency.
   const uint64_t rhm = T.rhm_written(0, F, F) + T.host_latency();
-  const uint64_t whm = std::max(T.host_transfer(F), T.whm_read(0, T.host_transfer(F), 1, F)) + T.host_latency();
+  const uint64_t whm = T.whm_sent(0, T.host_transfer(F), 1, F) + T.host_latency();
   const uint64_t hop =
       T.ns(params.host_interface.op_latency_ns) + T.transfer(2 * F, params.host_interface.op_bandwidth_gb_s);
   EXPECT_EQ(run.cycles(), T.issue(1) + 1 + 2 * rhm + 2 * whm + hop);

@@ -109,8 +109,8 @@ TEST(HostTransfer, WritesUseTheChipToHostChannelAndLeaveInstructionWordsAlone) {
   ASSERT_EQ(s.size(), 1u);
   // The row is read at the port's 8 bytes a cycle, slower than the link takes it.
   const uint64_t from = T.issue(0) + 1, link_end = from + T.host_transfer(len);
-  ASSERT_GT(T.whm_read(from, link_end, 1, len), link_end);
-  EXPECT_EQ(s[0].end, T.whm_read(from, link_end, 1, len) + T.host_latency());
+  ASSERT_GT(T.whm_sent(from, link_end, 1, len), link_end);
+  EXPECT_EQ(s[0].end, T.whm_sent(from, link_end, 1, len) + T.host_latency());
   EXPECT_EQ(t.sim().stat("unified_buffer", "read_port_cycles"), T.port_cycles(len));
 }
 
@@ -138,10 +138,7 @@ TEST(HostTransfer, ReadsAndWritesOfTheHostOverlapOnTheirTwoChannels) {
   ASSERT_EQ(s.size(), 3u);
   const Timing& T = t.timing();
   // Each alone: its bytes on its channel, and the unified buffer's port time (read ports and write ports apart).
-  auto whm_end = [&](uint64_t from) {
-    return std::max(from + T.host_transfer(len), T.whm_read(from, from + T.host_transfer(len), 1, len)) +
-           T.host_latency();
-  };
+  auto whm_end = [&](uint64_t from) { return T.whm_sent(from, from + T.host_transfer(len), 1, len) + T.host_latency(); };
   EXPECT_EQ(s[0].end, whm_end(s[0].start));
   EXPECT_EQ(s[1].start, T.issue(1) + 1);  // at once, beside the whm
   EXPECT_EQ(s[1].end, T.rhm_written(s[1].start, len, len) + T.host_latency());

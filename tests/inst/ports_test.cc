@@ -49,7 +49,7 @@ TEST_P(SharedPorts, AVopDuringTheStreamReadsAfterItsGrantAndTheStreamWaitsForIt)
   const uint64_t reads = 2 * T.port_cycles(kLen), second_grant_end = mmul.start + 2 * kGrant;
   EXPECT_EQ(t.sim().stat("matrix_unit", "input_stall_cycles"), reads);
   EXPECT_EQ(mmul.end, mmul.start + kVectors + reads);
-  EXPECT_EQ(vop.end, second_grant_end + reads);
+  EXPECT_EQ(vop.end, second_grant_end + reads + 1);  // the result streams a row behind operand b
   EXPECT_EQ(t.sim().stat("unified_buffer", "read_port_cycles"), kVectors + reads);
   t.expect_matches_reference();
 }
@@ -60,7 +60,14 @@ TEST_P(SharedPorts, WithASecondReadPortNeitherWaits) {
   const auto mmul = t.sim().slices("matrix_unit").at(0), vop = t.sim().slices("activation_unit").at(0);
   EXPECT_EQ(t.sim().stat("matrix_unit", "input_stall_cycles"), 0u);
   EXPECT_EQ(mmul.end, mmul.start + kVectors);
-  EXPECT_EQ(vop.end, vop.start + std::max(2 * T.port_cycles(kLen), (kLen + T.lanes() - 1) / T.lanes()));
+  // The stream keeps its port; the vop reads its operands one after the other on the other one, and the
+  // result streams a row behind them.
+  const uint64_t r = T.port_cycles(kLen);
+  EXPECT_EQ(vop.end, vop.start + std::max(2 * r + 1, (kLen + T.lanes() - 1) / T.lanes()));
+  std::vector<uint64_t> vop_reads;
+  for (uint64_t c : t.sim().rises("unified_buffer read ports"))
+    if (c >= vop.start && c < vop.end) vop_reads.push_back(c);
+  EXPECT_EQ(vop_reads, (std::vector<uint64_t>{vop.start, vop.start + r}));
 }
 
 TEST_P(SharedPorts, ARequestInTheCycleOfAStreamGrantGoesAfterIt) {
@@ -70,12 +77,46 @@ TEST_P(SharedPorts, ARequestInTheCycleOfAStreamGrantGoesAfterIt) {
   const Timing& T = t.timing();
   const auto mmul = t.sim().slices("matrix_unit").at(0), vop = t.sim().slices("activation_unit").at(0);
   const uint64_t reads = 2 * T.port_cycles(kLen);
-  EXPECT_EQ(vop.end, vop.start + 4 + reads);
+  EXPECT_EQ(vop.end, vop.start + 4 + reads + 1);
   EXPECT_EQ(t.sim().stat("matrix_unit", "input_stall_cycles"), reads);
   EXPECT_EQ(mmul.end, mmul.start + kVectors + reads);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fidelities, SharedPorts, testing::Values("fast", "pe"));
+
+TEST(ActivationPorts, AnActWritesEachOutputRowAsItIsProduced) {
+  // 4 rows of 8 lanes at 4 lanes a cycle: 2 cycles a row; each 8-byte row takes the write port in the last
+  // cycle of its computation.
+  InstTester t({"activation_unit.lanes=4"});
+  t.code("act acc=0 ub=0 rows=4 cols=8 stride=8 mult=1").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const uint64_t s = t.sim().slices("activation_unit").at(0).start;
+  EXPECT_EQ(t.sim().rises("unified_buffer write ports"), (std::vector<uint64_t>{s + 1, s + 3, s + 5, s + 7}));
+  // Pooled to one row: written once all 16 input rows (32 cycles) are through.
+  InstTester pooled({"activation_unit.lanes=4"});
+  pooled.code("act acc=0 ub=0 rows=16 cols=8 stride=8 mult=1 pool=max width=4 pool_h=4 pool_w=4").run();
+  ASSERT_TRUE(pooled.sim().halted()) << pooled.sim().fault_reason();
+  const uint64_t p = pooled.sim().slices("activation_unit").at(0).start;
+  EXPECT_EQ(pooled.sim().rises("unified_buffer write ports"), (std::vector<uint64_t>{p + 31}));
+}
+
+TEST(ActivationPorts, AVopsResultStreamsARowBehindItsOperands) {
+  InstTester t;
+  t.code("vop op=0 a=1024 b=1100 dst=2048 mult=1073741824 shift=30 len=16").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const uint64_t s = t.sim().slices("activation_unit").at(0).start;
+  // 16 bytes are two 8-byte rows: a in [s, s+2), b in [s+2, s+4), the result in [s+3, s+5).
+  EXPECT_EQ(t.sim().rises("unified_buffer read ports"), (std::vector<uint64_t>{s, s + 2}));
+  EXPECT_EQ(t.sim().rises("unified_buffer write ports"), (std::vector<uint64_t>{s + 3}));
+  EXPECT_EQ(t.sim().slices("activation_unit").at(0).end, s + 5);
+  // With two read ports free, both operands at once.
+  InstTester two({"unified_buffer.read_ports=2"});
+  two.code("vop op=0 a=1024 b=1100 dst=2048 mult=1073741824 shift=30 len=16").run();
+  const uint64_t s2 = two.sim().slices("activation_unit").at(0).start;
+  EXPECT_EQ(two.sim().rises("unified_buffer read ports"), (std::vector<uint64_t>{s2, s2}));
+  EXPECT_EQ(two.sim().rises("unified_buffer write ports"), (std::vector<uint64_t>{s2 + 1}));
+  EXPECT_EQ(two.sim().slices("activation_unit").at(0).end, s2 + 3);
+}
 
 }  // namespace
 }  // namespace tpu::test

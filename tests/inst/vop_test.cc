@@ -33,7 +33,8 @@ TEST(VectorOp, TakesItsElementsAtTheNarrowerOfLanesAndPorts) {
   t.code("vop op=mul a=0 b=64 dst=128 len=37 mult=1").run();
   ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
   const Timing& T = t.timing();
-  const uint64_t busy = std::max((len + T.lanes() - 1) / T.lanes(), 2 * ((len + T.row_bytes() - 1) / T.row_bytes()));
+  // One read port: operand a, then b; the result streams to the write port a row behind b.
+  const uint64_t busy = std::max((len + T.lanes() - 1) / T.lanes(), 2 * T.port_cycles(len) + 1);
   EXPECT_EQ(t.sim().cycles(), T.issue(0) + 1 + busy + static_cast<uint64_t>(T.p.activation_unit.latency_cycles));
   EXPECT_EQ(t.sim().stat("activation_unit", "vector_elements"), len);
 }

@@ -1,5 +1,6 @@
 #include "tests/support/sim_harness.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "isa/assembler.h"
@@ -15,6 +16,15 @@ std::vector<sim::TraceSlice> SimRun::slices(const std::string& track) const {
   return out;
 }
 
+std::vector<uint64_t> SimRun::rises(const std::string& track) const {
+  std::vector<uint64_t> out;
+  for (const auto& c : trace_counters)
+    if (c.track == track)
+      for (int64_t i = 0; i < c.delta; ++i) out.push_back(c.at);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 SimRun simulate(const sim::ChipParams& params, const isa::Program& program, const SimOptions& options) {
   sim::IsolatedOptions o;
   o.compute_values = options.compute_values;
@@ -26,6 +36,7 @@ SimRun simulate(const sim::ChipParams& params, const isa::Program& program, cons
   run.ub = std::move(r.ub);
   run.acc = std::move(r.acc);
   run.trace = std::move(r.trace);
+  run.trace_counters = std::move(r.trace_counters);
   return run;
 }
 

@@ -26,6 +26,7 @@ struct SimRun {
   std::vector<uint8_t> ub;
   std::vector<int32_t> acc;  // entries x cols
   std::vector<sim::TraceSlice> trace;
+  std::vector<sim::TraceCounter> trace_counters;
 
   bool halted() const { return result["status"] == "halted"; }
   uint64_t cycles() const { return result["cycles"].get<uint64_t>(); }
@@ -39,6 +40,8 @@ struct SimRun {
   }
   // The trace slices of one unit, in order.
   std::vector<sim::TraceSlice> slices(const std::string& track) const;
+  // The cycles in which a counter track rose by one or more (ports taken), in order, each once per rise.
+  std::vector<uint64_t> rises(const std::string& track) const;
 };
 
 SimRun simulate(const sim::ChipParams& params, const isa::Program& program, const SimOptions& options = {});

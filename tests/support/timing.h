@@ -69,10 +69,12 @@ struct Timing {
     return port;
   }
   // A whm of `rows` rows of `len` bytes whose bytes cross the link over [from, to): row j is read at
-  // from + floor(j * (to - from) / rows) or when the read port frees. Returns the end of the last read.
-  uint64_t whm_read(uint64_t from, uint64_t to, uint64_t rows, uint64_t len, uint64_t port = 0) const {
+  // from + floor(j * (to - from) / rows) or when the read port frees, and the last row's bytes read still
+  // cross the link. Returns when its last byte has.
+  uint64_t whm_sent(uint64_t from, uint64_t to, uint64_t rows, uint64_t len) const {
+    uint64_t port = 0;
     for (uint64_t j = 0; j < rows; ++j) port = std::max(port, from + j * (to - from) / rows) + port_cycles(len);
-    return port;
+    return std::max(to, port + host_transfer(std::min(len, row_bytes())));
   }
 
   uint64_t rows() const { return static_cast<uint64_t>(p.matrix_unit.rows); }

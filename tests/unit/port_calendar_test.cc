@@ -29,7 +29,10 @@ struct Slots {
     Cycle prev_end = 0;
     size_t prev_port = taken.size();
     for (uint64_t j = 0; j < r.count; ++j) {
-      const Cycle earliest = std::max(r.earliest + j * r.pace_num / r.pace_den, prev_end);
+      // Paced: earliest + floor((j * num + offset) / den), never before `earliest`.
+      int64_t paced = static_cast<int64_t>(j * r.pace_num) + r.pace_offset, q = 0;
+      while ((q + 1) * static_cast<int64_t>(r.pace_den) <= paced) ++q;
+      const Cycle earliest = std::max(r.earliest + static_cast<Cycle>(q), prev_end);
       for (Cycle s = earliest;; ++s) {
         size_t p = 0;
         while (p < taken.size() && !free(p, s, r.length)) ++p;
@@ -64,7 +67,8 @@ TEST(PortCalendar, PlacesRunsAsASlotBySlotModelDoes) {
     for (int i = 0; i < 30; ++i) {
       now += pick(0, 6);
       calendar.forget_before(now);
-      PortRuns r{pick(1, 12), pick(1, 4), now + pick(0, 5), pick(0, 1) ? 0 : pick(1, 9), pick(1, 4)};
+      PortRuns r{pick(1, 12), pick(1, 4), now + pick(0, 5), pick(0, 1) ? 0 : pick(1, 9), pick(1, 4),
+                 static_cast<int64_t>(pick(0, 12)) - 6};
       const PortGrant g = calendar.reserve(r);
       const std::vector<Cycle> want = slots.reserve(r);
       ASSERT_EQ(expand(g), want) << "seed " << seed << " request " << i;
@@ -74,9 +78,20 @@ TEST(PortCalendar, PlacesRunsAsASlotBySlotModelDoes) {
   }
 }
 
+TEST(PortCalendar, RowsEndingWithTheirShareOfASpanEndByIt) {
+  // 4 rows of 2 cycles over 10 cycles from 20: row j ends by 20 + ceil((j + 1) * 10 / 4) = 23, 25, 28, 30.
+  PortCalendar c(1);
+  EXPECT_EQ(expand(c.reserve(PortRuns::ending_with(4, 2, 20, 10))), (std::vector<Cycle>{21, 23, 26, 28}));
+  // More port time than span: back to back from the start.
+  PortCalendar d(1);
+  EXPECT_EQ(expand(d.reserve(PortRuns::ending_with(3, 4, 20, 5))), (std::vector<Cycle>{20, 24, 28}));
+  PortCalendar e(1);
+  EXPECT_EQ(expand(e.reserve(PortRuns::spread(3, 1, 20, 10))), (std::vector<Cycle>{20, 23, 26}));
+}
+
 TEST(PortCalendar, BackToBackRunsOnAFreePortAreOneSegment) {
   PortCalendar c(1);
-  const PortGrant g = c.reserve({1000000, 2, 5});
+  const PortGrant g = c.reserve(PortRuns::back_to_back(1000000, 2, 5));
   ASSERT_EQ(g.segments.size(), 1u);
   EXPECT_EQ(g.segments[0].first, 5u);
   EXPECT_EQ(g.segments[0].period, 2u);
@@ -85,18 +100,18 @@ TEST(PortCalendar, BackToBackRunsOnAFreePortAreOneSegment) {
 
 TEST(PortCalendar, ALaterRequestTakesTheCyclesLeftFreeOrASecondPort) {
   PortCalendar one(1), two(2);
-  for (PortCalendar* c : {&one, &two}) c->reserve({4, 1, 10, 2, 1});  // cycles 10, 12, 14, 16
+  for (PortCalendar* c : {&one, &two}) c->reserve(PortRuns::spread(4, 1, 10, 8));  // cycles 10, 12, 14, 16
   // Three back-to-back runs of one cycle from 10: the gaps of the single port, the second port at once.
-  EXPECT_EQ(expand(one.reserve({3, 1, 10})), (std::vector<Cycle>{11, 13, 15}));
-  EXPECT_EQ(expand(two.reserve({3, 1, 10})), (std::vector<Cycle>{10, 11, 12}));
+  EXPECT_EQ(expand(one.reserve(PortRuns::back_to_back(3, 1, 10))), (std::vector<Cycle>{11, 13, 15}));
+  EXPECT_EQ(expand(two.reserve(PortRuns::back_to_back(3, 1, 10))), (std::vector<Cycle>{10, 11, 12}));
 }
 
 TEST(PortCalendar, ARequestOfNoCyclesTakesNothingAndEndsWhereItCouldBegin) {
   PortCalendar c(1);
-  const PortGrant g = c.reserve({0, 3, 7});
+  const PortGrant g = c.reserve(PortRuns::back_to_back(0, 3, 7));
   EXPECT_TRUE(g.segments.empty());
   EXPECT_EQ(g.end(), 7u);
-  EXPECT_EQ(expand(c.reserve({1, 1, 7})), (std::vector<Cycle>{7}));
+  EXPECT_EQ(expand(c.reserve(PortRuns::back_to_back(1, 1, 7))), (std::vector<Cycle>{7}));
 }
 
 }  // namespace

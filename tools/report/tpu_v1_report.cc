@@ -254,7 +254,8 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
      << config_name << "` (" << chip.matrix_unit.rows << " x " << chip.matrix_unit.cols << " array at "
      << fmt("%g", chip.clock_mhz) << " MHz, " << fmt("%g", chip.unified_buffer.size_bytes / 1048576.0)
      << " MiB unified buffer with " << chip.unified_buffer.read_ports << " read and "
-     << chip.unified_buffer.write_ports << " write port" << (chip.unified_buffer.write_ports > 1 ? "s" : "") << ", "
+     << chip.unified_buffer.write_ports << " write port"
+     << (chip.unified_buffer.read_ports + chip.unified_buffer.write_ports > 2 ? "s" : "") << ", "
      << fmt("%g", chip.weight_memory.bandwidth_gb_s) << " GB/s weight memory, "
      << fmt("%g", chip.host_interface.bandwidth_gb_s)
      << " GB/s host link each way) at the paper's batch sizes (`workloads/tpu_v1/`). Simulated TOPS count "

@@ -99,29 +99,34 @@ std::string ActivationUnit::check_vop(const isa::VectorArgs& a, const Footprint&
   return {};
 }
 
-Cycle ActivationUnit::act_cycles(const Issued& insn, const isa::ActivateArgs& a) {
+Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::ActivateArgs& a) {
   const Cycle start = now();
   const uint64_t out_rows = pool_shape(a).out_rows();
   const Cycle compute = a.rows * ceil_div(a.cols, lanes_);
-  // The per-lane table is read first; each output row is written once the pipeline has produced it,
-  // the rows spread evenly over the compute time after the table.
+  // The per-lane table is read first. Each output row is written as it is produced, the rows coming
+  // evenly over the compute time after the table: its write ends with its share of that time, or
+  // later when the write port is busy.
   std::vector<PortPart> parts;
-  if (a.perlane) parts.push_back({PortKind::read, PortRuns{1, ub_.port_cycles(kLaneParamBytes * a.cols), start}});
-  parts.push_back(
-      {PortKind::write, PortRuns{out_rows, ub_.port_cycles(out_row_bytes(a)), start, compute, out_rows}, true});
+  if (a.perlane)
+    parts.push_back({PortKind::read, PortRuns::back_to_back(1, ub_.port_cycles(kLaneParamBytes * a.cols), start)});
+  parts.push_back({PortKind::write, PortRuns::ending_with(out_rows, ub_.port_cycles(out_row_bytes(a)), start, compute),
+                   Follows::end_of_previous});
   const std::vector<PortGrant> g = ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts);
   const Cycle computed = (a.perlane ? g.front().end() : start) + compute;
   return std::max(computed, g.back().end()) - start;
 }
 
-Cycle ActivationUnit::vop_cycles(const Issued& insn, const isa::VectorArgs& a) {
+Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::VectorArgs& a) {
   const Cycle start = now();
-  // Operand a, then operand b, on one read port; the result streams to a write port behind b.
+  // The two operands on the read ports (one after the other on a single port), the result streaming
+  // to a write port a row behind them.
   const Cycle r = ub_.port_cycles(a.len);
-  const std::vector<PortGrant> g = ub_.acquire(
-      PortUser::activation_unit, insn.seq, insn.region,
-      {{PortKind::read, PortRuns{2, r, start}, false}, {PortKind::write, PortRuns{1, r, start + r}, false}});
-  return std::max({start + ceil_div(a.len, lanes_), g[0].end(), g[1].end()}) - start;
+  const std::vector<PortGrant> g =
+      ub_.acquire(PortUser::activation_unit, insn.seq, insn.region,
+                  {{PortKind::read, PortRuns::back_to_back(1, r, start)},
+                   {PortKind::read, PortRuns::back_to_back(1, r, start)},
+                   {PortKind::write, PortRuns::back_to_back(1, r, start), Follows::stream_behind}});
+  return std::max(start + ceil_div(a.len, lanes_), g[2].end()) - start;
 }
 
 void ActivationUnit::run() {
@@ -138,7 +143,7 @@ void ActivationUnit::run() {
     if (is_act) {
       isa::ActivateArgs a;
       isa::unpack(insn.word, a);
-      busy = act_cycles(insn, a);
+      busy = reserve_ports(insn, a);
       if (ctx_.compute_values) {
         activate(a, insn.rounding, insn.pc);
         if (ctx_.fault) return;
@@ -154,7 +159,7 @@ void ActivationUnit::run() {
     } else {
       isa::VectorArgs a;
       isa::unpack(insn.word, a);
-      busy = vop_cycles(insn, a);
+      busy = reserve_ports(insn, a);
       if (ctx_.compute_values) vector_op(a, insn.rounding);
       const When flowing = When::over(start, start + busy);
       vector_elements_.add(a.len, r, flowing);

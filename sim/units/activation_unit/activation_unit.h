@@ -28,8 +28,8 @@ class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
  private:
   // Reserve the unified-buffer ports of an act / vop starting now and return the cycles the pipeline is
   // occupied (excluding the latency): its compute time, or its port time when that is longer.
-  Cycle act_cycles(const Issued& insn, const isa::ActivateArgs& a);
-  Cycle vop_cycles(const Issued& insn, const isa::VectorArgs& a);
+  Cycle reserve_ports(const Issued& insn, const isa::ActivateArgs& a);
+  Cycle reserve_ports(const Issued& insn, const isa::VectorArgs& a);
   void run();
   void activate(const isa::ActivateArgs& a, isa::Rounding rounding, int64_t pc);
   void vector_op(const isa::VectorArgs& a, isa::Rounding rounding);

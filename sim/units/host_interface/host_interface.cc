@@ -177,18 +177,20 @@ void HostInterface::start_transfer(const Issued& insn, Cycle start) {
     data_posted_.notify(sc_core::SC_ZERO_TIME);
     return;
   }
-  // The bytes move as the chip-to-host channel carries them; each row is read from the unified buffer
-  // when the channel is ready for it, or as soon after as a read port is free.
+  // The bytes move as the chip-to-host channel carries them. Each block is read from the unified buffer
+  // when the channel is ready for it, or as soon after as a read port is free; the last bytes read still
+  // cross the link.
   const BandwidthChannel::Transfer x = to_host_.reserve(start, bytes);
+  const UbBlocks b = ub_blocks(a);
   const PortGrant reads =
       ub_.acquire(PortUser::host_interface, insn.seq, insn.region,
-                  {{PortKind::read, PortRuns{a.repeat, ub_.port_cycles(a.len), x.start, x.end - x.start, a.repeat},
-                    false}})
+                  {{PortKind::read, PortRuns::spread(b.count, ub_.port_cycles(b.bytes), x.start, x.end - x.start)}})
           .front();
+  const Cycle sent = std::max(x.end, reads.end() + to_host_.cycles_for(std::min(b.bytes, ub_.row_bytes())));
   const When moving = When::over(x.start, x.end);
   ub_.note_read(bytes, insn.region, moving);
   write_bytes_.add(bytes, insn.region, moving);
-  finish(insn, start, std::max(x.end, reads.end()) + latency_);
+  finish(insn, start, sent + latency_);
 }
 
 bool HostInterface::start_load_weights(const Issued& insn, Cycle start) {
@@ -213,18 +215,26 @@ bool HostInterface::start_load_weights(const Issued& insn, Cycle start) {
   return true;
 }
 
+HostInterface::UbBlocks HostInterface::ub_blocks(const isa::HostDmaArgs& a) {
+  if (a.ub_stride == a.len) return {1, a.len * a.repeat};  // one contiguous stretch
+  return {a.repeat, a.len};
+}
+
 void HostInterface::write_arrived_bytes(const ToChip& t, uint64_t from, uint64_t to) {
   if (opcode_of(t.insn.word) != isa::Opcode::rhm || to == from) return;
   isa::HostDmaArgs a;
   isa::unpack(t.insn.word, a);
-  // Bytes [from, to) of the transfer: the end of one row, whole rows, the start of another.
-  const uint64_t first_row = from / a.len, last_row = (to - 1) / a.len;
-  const uint64_t head = std::min(to, (first_row + 1) * a.len) - from;
-  std::vector<PortPart> parts{{PortKind::write, PortRuns{1, ub_.port_cycles(head), now()}, false}};
-  if (last_row > first_row) {
-    const uint64_t tail = to - last_row * a.len;
-    parts.push_back({PortKind::write, PortRuns{last_row - first_row - 1, ub_.port_cycles(a.len), now()}, true});
-    parts.push_back({PortKind::write, PortRuns{1, ub_.port_cycles(tail), now()}, true});
+  // Bytes [from, to) of the transfer: the end of one block, whole blocks, the start of another.
+  const uint64_t len = ub_blocks(a).bytes;
+  const uint64_t first = from / len, last = (to - 1) / len;
+  const uint64_t head = std::min(to, (first + 1) * len) - from;
+  std::vector<PortPart> parts{{PortKind::write, PortRuns::back_to_back(1, ub_.port_cycles(head), now())}};
+  if (last > first) {
+    const uint64_t tail = to - last * len;
+    parts.push_back({PortKind::write, PortRuns::back_to_back(last - first - 1, ub_.port_cycles(len), now()),
+                     Follows::end_of_previous});
+    parts.push_back(
+        {PortKind::write, PortRuns::back_to_back(1, ub_.port_cycles(tail), now()), Follows::end_of_previous});
   }
   const std::vector<PortGrant> g = ub_.acquire(PortUser::host_interface, t.insn.seq, t.insn.region, parts);
   front_written_ = std::max(front_written_, g.back().end());

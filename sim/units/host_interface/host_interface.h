@@ -71,7 +71,12 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   void host_memory_done(uint64_t seq, Cycle done);
   void start_transfer(const Issued& insn, Cycle start);
   bool start_load_weights(const Issued& insn, Cycle start);
-  // Bytes [from, to) of an rhm have arrived: each row's piece of them takes a unified-buffer write port.
+  // The unified-buffer blocks of an rhm or whm: its rows, or one stretch when they follow each other.
+  struct UbBlocks {
+    uint64_t count, bytes;
+  };
+  static UbBlocks ub_blocks(const isa::HostDmaArgs& a);
+  // Bytes [from, to) of an rhm have arrived: each block's piece of them takes a unified-buffer write port.
   void write_arrived_bytes(const ToChip& t, uint64_t from, uint64_t to);
   void finish_to_chip(const ToChip& t, BandwidthChannel::Transfer x);
   Cycle host_op(const Issued& insn, Cycle start);

@@ -68,10 +68,9 @@ void MatrixUnit::count_vectors(size_t region, uint64_t k, uint64_t n, When enter
 
 PortGrant MatrixUnit::read_vectors(const Issued& insn, uint64_t left) {
   const Cycle v = ub_.port_cycles(active_->k);
-  const uint64_t per_grant = std::max<uint64_t>(1, static_cast<uint64_t>(ctx_.params.unified_buffer.stream_grant_cycles) / v);
-  PortPart part;
-  part.kind = PortKind::read;
-  part.runs = PortRuns{std::min(left, per_grant), v, now()};
+  const auto grant_cycles = static_cast<uint64_t>(ctx_.params.unified_buffer.stream_grant_cycles);
+  const uint64_t per_grant = std::max<uint64_t>(1, grant_cycles / v);
+  const PortPart part{PortKind::read, PortRuns::back_to_back(std::min(left, per_grant), v, now())};
   return ub_.acquire(PortUser::matrix_unit, insn.seq, insn.region, {part}).front();
 }
 

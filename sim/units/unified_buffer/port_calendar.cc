@@ -11,6 +11,14 @@ uint64_t PortGrant::runs() const {
   return n;
 }
 
+Cycle PortRuns::earliest_of(uint64_t j) const {
+  using Wide = __int128;
+  const Wide paced = (static_cast<Wide>(j) * pace_num + pace_offset);
+  // floor division, for a negative offset too
+  const Wide q = paced >= 0 ? paced / static_cast<Wide>(pace_den) : -((-paced + pace_den - 1) / static_cast<Wide>(pace_den));
+  return earliest + static_cast<Cycle>(q > 0 ? q : 0);
+}
+
 PortCalendar::Fit PortCalendar::first_fit(Cycle earliest, Cycle length, size_t preferred) const {
   Fit best{kNever, 0, kNever};
   for (size_t p = 0; p < busy_.size(); ++p) {
@@ -48,8 +56,7 @@ PortGrant PortCalendar::reserve(const PortRuns& r) {
   Cycle prev_end = 0;
   size_t port = busy_.size();  // of the run before: none yet
   for (uint64_t j = 0; r.length > 0 && j < r.count;) {
-    const auto pace = static_cast<Cycle>(static_cast<unsigned __int128>(j) * r.pace_num / r.pace_den);
-    const Fit fit = first_fit(std::max(r.earliest + pace, prev_end), r.length, port);
+    const Fit fit = first_fit(std::max(r.earliest_of(j), prev_end), r.length, port);
     port = fit.port;
     // Runs that may go back to back fill the free stretch at once; paced ones go one by one.
     uint64_t m = 1;

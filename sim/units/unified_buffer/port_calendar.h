@@ -17,14 +17,27 @@
 namespace tpu::sim {
 
 // `count` runs of `length` cycles; run j starts at or after the end of run
-// j - 1 and at or after earliest + floor(j * pace_num / pace_den), so
-// pace_num = 0 asks for the runs back to back.
+// j - 1 and at or after earliest + max(0, floor((j * pace_num + pace_offset)
+// / pace_den)), so pace_num = 0 asks for the runs back to back.
 struct PortRuns {
   uint64_t count = 0;
   Cycle length = 1;
   Cycle earliest = 0;
   uint64_t pace_num = 0;
   uint64_t pace_den = 1;
+  int64_t pace_offset = 0;
+
+  // `n` runs of `length` one after another from `from`.
+  static PortRuns back_to_back(uint64_t n, Cycle length, Cycle from) { return {n, length, from, 0, 1, 0}; }
+  // `n` runs starting evenly over `span` cycles from `from` (run j at from + floor(j * span / n)).
+  static PortRuns spread(uint64_t n, Cycle length, Cycle from, Cycle span) { return {n, length, from, span, n, 0}; }
+  // `n` runs each ending by the end of its share of `span` cycles from `from` (run j by
+  // from + ceil((j + 1) * span / n)), when the port is free: rows written as they are produced.
+  static PortRuns ending_with(uint64_t n, Cycle length, Cycle from, Cycle span) {
+    return {n, length, from, span,
+            n, static_cast<int64_t>(span + n - 1) - static_cast<int64_t>(length * n)};
+  }
+  Cycle earliest_of(uint64_t j) const;
 };
 
 // Runs starting at first, first + period, ..., `count` of them.

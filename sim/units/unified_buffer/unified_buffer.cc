@@ -18,9 +18,9 @@ UnifiedBuffer::UnifiedBuffer(sc_core::sc_module_name name, const UnifiedBufferPa
 
 std::vector<PortGrant> UnifiedBuffer::acquire(PortUser user, uint64_t seq, size_t region,
                                               const std::vector<PortPart>& parts) {
-  Request r{user, seq, region, &parts, tick_now(), {}, false};
+  Request r{user, seq, region, &parts, tick_now(), now(), {}, false};
   pending_.push_back(&r);
-  arbitrate_.notify(sc_core::sc_time::from_value(1));
+  arbitrate_.notify(ticks(1));
   while (!r.granted) sc_core::wait(granted_);
   return std::move(r.grants);
 }
@@ -32,19 +32,23 @@ void UnifiedBuffer::arbitrate() {
   for (Request* r : pending_) (r->tick < tick ? due : later).push_back(r);
   std::sort(due.begin(), due.end(),
             [](const Request* a, const Request* b) { return std::tie(a->user, a->seq) < std::tie(b->user, b->seq); });
-  read_ports_.forget_before(now());
-  write_ports_.forget_before(now());
+  // A request made late in a cycle may be granted in the next one: keep the cycles it may still ask for.
+  Cycle keep = now();
+  for (const Request* r : due) keep = std::min(keep, r->cycle);
+  read_ports_.forget_before(keep);
+  write_ports_.forget_before(keep);
   for (Request* r : due) grant(*r);
   pending_ = std::move(later);
-  if (!pending_.empty()) arbitrate_.notify(sc_core::sc_time::from_value(1));
+  if (!pending_.empty()) arbitrate_.notify(ticks(1));
   granted_.notify(sc_core::SC_ZERO_TIME);
 }
 
 void UnifiedBuffer::grant(Request& r) {
-  Cycle prev_end = 0;
+  Cycle prev_end = 0, latest_first = 0;
   for (const PortPart& part : *r.parts) {
     PortRuns runs = part.runs;
-    if (part.after_previous) runs.earliest = std::max(runs.earliest, prev_end);
+    if (part.follows == Follows::end_of_previous) runs.earliest = std::max(runs.earliest, prev_end);
+    if (part.follows == Follows::stream_behind) runs.earliest = std::max(runs.earliest, latest_first + 1);
     const bool read = part.kind == PortKind::read;
     const PortGrant g = (read ? read_ports_ : write_ports_).reserve(runs);
     for (const RunSegment& s : g.segments) {
@@ -61,6 +65,7 @@ void UnifiedBuffer::grant(Request& r) {
       }
     }
     prev_end = g.end();
+    latest_first = std::max(latest_first, g.first());
     r.grants.push_back(g);
   }
   r.granted = true;

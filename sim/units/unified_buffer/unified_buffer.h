@@ -35,12 +35,16 @@ namespace tpu::sim {
 enum class PortUser { matrix_unit, activation_unit, host_interface };
 enum class PortKind { read, write };
 
-// Runs of one kind of port. With `after_previous` the first run starts no
-// earlier than the end of the part before it in the same request.
+// How a part of a request waits for the parts before it: not at all, until
+// the part before it has ended, or as a stream of rows consumed in step with
+// theirs (its first run the cycle after the latest of their first runs).
+enum class Follows { nothing, end_of_previous, stream_behind };
+
+// Runs of one kind of port, as part of a request.
 struct PortPart {
   PortKind kind = PortKind::read;
   PortRuns runs;
-  bool after_previous = false;
+  Follows follows = Follows::nothing;
 };
 
 class UnifiedBuffer : public sc_core::sc_module {
@@ -49,6 +53,7 @@ class UnifiedBuffer : public sc_core::sc_module {
   UnifiedBuffer(sc_core::sc_module_name name, const UnifiedBufferParams& p, TraceRecorder* trace);
 
   uint64_t size() const { return bytes_.size(); }
+  uint64_t row_bytes() const { return static_cast<uint64_t>(params_.row_bytes); }
   // Cycles one port needs for `bytes`.
   Cycle port_cycles(uint64_t bytes) const { return ceil_div(bytes, static_cast<uint64_t>(params_.row_bytes)); }
 
@@ -84,6 +89,7 @@ class UnifiedBuffer : public sc_core::sc_module {
     size_t region;
     const std::vector<PortPart>* parts;
     uint64_t tick;  // when it was made
+    Cycle cycle;    // the cycle of that tick: no run asks for an earlier one
     std::vector<PortGrant> grants;
     bool granted = false;
   };
