@@ -127,5 +127,20 @@ TEST(Area, TableMistakesNameFileLineAndKey) {
   EXPECT_NE(error_of(testing::TempDir() + "none.yaml").find("cannot open"), std::string::npos);
 }
 
+TEST(Area, AKeyGivenTwiceIsRefusedWithBothLines) {
+  // A lookup would take one of the two values and hide the other.
+  const std::string twice = write_table("a6.yaml", "node_nm: 28\narea:\n  mac_um2: 1263\n  mac_um2: 1300\n");
+  EXPECT_NE(error_of(twice).find(twice + ":4:3: area.mac_um2: given twice (first at line 3)"), std::string::npos)
+      << error_of(twice);
+  const std::string top = write_table("a7.yaml", "node_nm: 28\nnode_nm: 14\n");
+  EXPECT_NE(error_of(top).find(top + ":2:1: node_nm: given twice (first at line 1)"), std::string::npos)
+      << error_of(top);
+  // In the shipped table, line 24 given again just below it.
+  const std::string shipped_twice = edited("a8.yaml", "  mac_um2: 1263\n", "  mac_um2: 1263\n  mac_um2: 1300\n");
+  EXPECT_NE(error_of(shipped_twice).find(shipped_twice + ":25:3: area.mac_um2: given twice (first at line 24)"),
+            std::string::npos)
+      << error_of(shipped_twice);
+}
+
 }  // namespace
 }  // namespace tpu::sim

@@ -196,6 +196,20 @@ TEST(Energy, TableMistakesNameFileLineAndKey) {
   EXPECT_NE(error_of(no_sram).find("srams: unknown key; did you mean 'sram'?"), std::string::npos) << error_of(no_sram);
 }
 
+TEST(Energy, AKeyGivenTwiceIsRefusedWithBothLines) {
+  // Line 19 of the shipped table given again just below it.
+  const std::string price = edited_table("d1.yaml", "  int8_add: 0.03\n", "  int8_add: 0.03\n  int8_add: 0.04\n");
+  EXPECT_NE(error_of(price).find(price + ":20:3: prices_pj.int8_add: given twice (first at line 19)"),
+            std::string::npos)
+      << error_of(price);
+  // Inside an entry of a list: the event on line 9 of the minimal table names its counter twice, the second at
+  // column 38.
+  const std::string event =
+      write_table("d2.yaml", minimal_table("mult: 2", "  - {counter: mu.macs, cost: [mult], counter: mu.other}\n"));
+  EXPECT_NE(error_of(event).find(event + ":9:38: events.counter: given twice (first at line 9)"), std::string::npos)
+      << error_of(event);
+}
+
 TEST(Energy, SramReadEnergyJoinsThePublishedPointsInLogLog) {
   const EnergyTable t = load_energy_table(kConfigs + "energy/45nm.yaml");
   const double kib = 1024;
