@@ -280,12 +280,21 @@ TEST(Energy, OffChipBitsAreNotScaledToTheNode) {
   EXPECT_NEAR(price(m, p14, c.stats(), 1000).dynamic_pj, expected, 1e-6);
 }
 
-TEST(Energy, ACounterTheChipDoesNotHaveIsAnError) {
-  const EnergyTable t =
-      load_energy_table(write_table("c.yaml", minimal_table("mult: 2", "  - {counter: mu.flops, cost: [mult]}\n")));
-  const Counts c({{"mu.macs", 1}}, 10);
+TEST(Energy, ACounterTheChipDoesNotHaveIsNamedWithItsLineAndTheNearestCounter) {
+  // The event stands on line 9 of the minimal table; its counter's name at column 15.
+  const std::string path = write_table("c.yaml", minimal_table("mult: 2", "  - {counter: mu.mac, cost: [mult]}\n"));
+  const EnergyTable t = load_energy_table(path);
+  const Counts c({{"mu.macs", 1}, {"ub.read_bytes", 1}}, 10);
   const ChipParams p = chip("tiny.yaml");
-  EXPECT_THROW(price({t, load_area_table(p.energy.area_table)}, p, c.stats(), 10), ConfigError);
+  const std::string error = test::config_error_of(
+      [&](const std::string&) {
+        price({t, load_area_table(p.energy.area_table)}, p, c.stats(), 10);
+      },
+      path);
+  EXPECT_NE(error.find(path + ":9:15: prices counter 'mu.mac', which the chip does not count; did you mean "
+                              "'mu.macs'?"),
+            std::string::npos)
+      << error;
 }
 
 TEST(Energy, TheShippedTableLoads) {
