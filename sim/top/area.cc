@@ -48,9 +48,9 @@ std::vector<Sram> on_chip_srams(const ChipParams& p) {
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   const int64_t cols = p.matrix_unit.cols;
   return {{"unified_buffer", p.unified_buffer.row_bytes,
-           ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes), 8},
-          {"accumulators", cols, p.accumulators.entries * 4, 32},
-          {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows, 8}};
+           ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes)},
+          {"accumulators", cols, p.accumulators.entries * 4},
+          {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows}};
 }
 
 double sram_mm2(const AreaTable& t, const ChipParams& p, const Sram& s) {

@@ -36,15 +36,15 @@ struct AreaTable {
 AreaTable load_area_table(const std::string& path);
 
 // An on-chip memory as the model builds it: one macro per lane along the
-// array, each reading or writing `access_bits` at a time.
+// array. Its energy is priced per byte moved (energy.h), whatever the width
+// of an access, so the width is not part of it.
 struct Sram {
   std::string unit;  // the unit that owns it, as its counters are named
   int64_t macros;
   int64_t macro_bytes;
-  int64_t access_bits;
 };
 // The unified buffer (a macro per byte of its row), the accumulators (one per
-// array column, 32 bits wide) and the weight FIFO (one per array column).
+// array column) and the weight FIFO (one per array column).
 std::vector<Sram> on_chip_srams(const ChipParams& params);
 
 // Registers of one PE: its input (8 bits), its weight and the next tile's

@@ -244,7 +244,7 @@ TEST(Energy, AUnifiedBufferBytePaysItsMacroAndItsWire) {
   const std::map<std::string, double> dear_prices = chip_prices(dear, p);
   EXPECT_NEAR(dear_prices.at("unified_buffer_read"), read, 1e-9);
   EXPECT_NEAR(dear_prices.at("unified_buffer_write"), 3 * macro64 / 8 * s + wire, 1e-9);
-  // An accumulator byte: a 32-bit access of a 16 KiB column macro, 16 KiB lying halfway between 8 and 32 KB.
+  // An accumulator byte: a byte of a 16 KiB column macro, 16 KiB lying halfway between 8 and 32 KB.
   const double acc_mm2 = 256 * (m.area.sram_um2_per_byte * 16 * 1024 + m.area.sram_um2_per_macro) * 1e-6;
   EXPECT_NEAR(prices.at("accumulators_read"),
               std::sqrt(200.0) / 8 * s + 8 * wire_bit_mm * mm_per_root * std::sqrt(acc_mm2), 1e-9);
