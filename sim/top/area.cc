@@ -1,10 +1,24 @@
 #include "sim/top/area.h"
 
+#include <type_traits>
+#include <utility>
+
 #include "sim/top/tech_table.h"
+#include "sim/units/accumulators/accumulators.h"
+#include "sim/units/weight_fifo/weight_fifo.h"
 
 namespace tpu::sim {
 
 namespace {
+
+// The datapath's widths, each stated once by the unit that holds it: an
+// operand is an element of a weight tile (an input lane is as wide: isa.def,
+// mmul multiplies a k-byte vector by a tile of k by n bytes), a partial sum an
+// accumulator's value.
+using Operand = decltype(WeightTile::data)::value_type;
+using PartialSum = std::remove_cv_t<std::remove_pointer_t<decltype(std::declval<const Accumulators&>().row(0))>>;
+constexpr int64_t kOperandBits = 8 * sizeof(Operand);
+constexpr int64_t kPartialSumBits = 8 * sizeof(PartialSum);
 
 double node_scale(const AreaTable& t, const ChipParams& p) {
   const double r = p.energy.technology_nm / t.node_nm;
@@ -12,6 +26,9 @@ double node_scale(const AreaTable& t, const ChipParams& p) {
 }
 
 }  // namespace
+
+const int64_t kFlopsPerPe = kOperandBits + 2 * kOperandBits + kPartialSumBits;
+const int64_t kMovingBitsPerPe = kOperandBits + kPartialSumBits;
 
 AreaTable load_area_table(const std::string& path) {
   const TechTable f(path);
@@ -47,10 +64,10 @@ AreaTable load_area_table(const std::string& path) {
 std::vector<Sram> on_chip_srams(const ChipParams& p) {
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   const int64_t cols = p.matrix_unit.cols;
-  return {{"unified_buffer", p.unified_buffer.row_bytes,
-           ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes)},
-          {"accumulators", cols, p.accumulators.entries * 4},
-          {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows}};
+  return {
+      {"unified_buffer", p.unified_buffer.row_bytes, ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes)},
+      {"accumulators", cols, p.accumulators.entries * int64_t{sizeof(PartialSum)}},
+      {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows * int64_t{sizeof(Operand)}}};
 }
 
 double sram_mm2(const AreaTable& t, const ChipParams& p, const Sram& s) {

@@ -47,12 +47,13 @@ struct Sram {
 // array column) and the weight FIFO (one per array column).
 std::vector<Sram> on_chip_srams(const ChipParams& params);
 
-// Registers of one PE: its input (8 bits), its weight and the next tile's
-// weight (2 x 8), its partial sum (32).
-inline constexpr int64_t kFlopsPerPe = 8 + 2 * 8 + 32;
+// Both follow from the datapath's widths as the units that hold the data
+// state them (area.cc). Register bits of one PE: its input, its weight and the
+// next tile's weight, its partial sum.
+extern const int64_t kFlopsPerPe;
 // Bits that move through a PE each active cycle: the input passed right and
 // the partial sum passed down.
-inline constexpr int64_t kMovingBitsPerPe = 8 + 32;
+extern const int64_t kMovingBitsPerPe;
 
 struct ChipArea {
   std::vector<std::pair<std::string, double>> mm2;  // by block, in floorplan order, `other` last
