@@ -144,7 +144,7 @@ std::map<std::string, double> chip_prices(const EnergyModel& m, const ChipParams
 
 StaticPower static_power(const EnergyModel& m, const ChipParams& p, const ChipArea& area) {
   StaticPower s;
-  s.leakage_w = m.area.leakage_w_per_mm2 * area.total_mm2;
+  s.leakage_w = leakage_density(m.area, p) * area.total_mm2;
   s.dram_standby_w = m.area.dram_standby_w_per_gib * static_cast<double>(p.weight_memory.size_bytes) / (1 << 30);
   if (p.energy.clock_gating == "none") s.array_clock_w = array_clock_pj(m, p) * 1e-12 * p.clock_mhz * 1e6;
   return s;

@@ -71,7 +71,7 @@ double sram_byte_pj(const EnergyModel& model, const ChipParams& params, const Sr
 std::map<std::string, double> chip_prices(const EnergyModel& model, const ChipParams& params);
 
 struct StaticPower {
-  double leakage_w = 0;       // leakage_w_per_mm2 x die area
+  double leakage_w = 0;       // leakage_density x die area
   double dram_standby_w = 0;  // dram_standby_w_per_gib x weight DRAM
   double array_clock_w = 0;   // array_clock_pj every cycle, with clock_gating none
   double total_w() const { return leakage_w + dram_standby_w + array_clock_w; }

@@ -8,9 +8,9 @@
 #include <regex>
 
 #include "sim/base/config.h"
-#include "tests/support/table_files.h"
 #include "sim/base/params.h"
 #include "sim/top/area.h"
+#include "tests/support/table_files.h"
 
 namespace tpu::sim {
 namespace {
@@ -25,6 +25,13 @@ ChipParams chip(const std::string& file, const std::vector<std::string>& sets = 
 }
 
 AreaTable shipped() { return load_area_table(kConfigs + "energy/28nm_area.yaml"); }
+
+// The shipped area table with `from` replaced by `to` (a regular expression), as a temporary file.
+std::string edited(const std::string& name, const std::string& from, const std::string& to) {
+  return test::edited_copy("energy/28nm_area.yaml", name, from, to);
+}
+
+std::string error_of(const std::string& path) { return test::config_error_of(load_area_table, path); }
 
 double share(const ChipArea& a, std::initializer_list<const char*> blocks) {
   double sum = 0;
@@ -78,11 +85,22 @@ TEST(Area, DoublingTheUnifiedBufferAddsItsBytesAtTheTablesRate) {
   EXPECT_DOUBLE_EQ(doubled.of("matrix_unit"), base.of("matrix_unit"));
 }
 
-TEST(Area, ScalesWithTheSquareOfTheNode) {
+TEST(Area, AtAnotherNodeLogicAndMemoriesScaleByTheSquareAndIoByItsExponent) {
   const AreaTable t = shipped();
   const ChipArea at28 = chip_area(t, chip("tpu_v1.yaml"));
   const ChipArea at14 = chip_area(t, chip("tpu_v1.yaml", {"energy.technology_nm=14"}));
-  EXPECT_NEAR(at14.total_mm2, at28.total_mm2 * (14.0 / 28) * (14.0 / 28), 1e-9);
+  for (const char* b : {"matrix_unit", "unified_buffer", "accumulators", "weight_fifo", "activation_unit", "control"})
+    EXPECT_NEAR(at14.of(b), at28.of(b) * 0.5 * 0.5, 1e-9) << b;
+  // The shipped table's PHYs do not shrink (io_node_exponent 0).
+  EXPECT_EQ(t.io_node_exponent, 0);
+  for (const char* b : {"host_interface", "weight_memory"}) EXPECT_NEAR(at14.of(b), at28.of(b), 1e-9) << b;
+  EXPECT_NEAR(at14.of("other"), t.other_fraction * at14.total_mm2, 1e-9);
+  // With exponent 1, half the node halves them: 15.75 GB/s of host link, 34 GB/s of DRAM.
+  const AreaTable linear = load_area_table(edited("n1.yaml", "io_node_exponent: 0", "io_node_exponent: 1"));
+  const ChipArea linear14 = chip_area(linear, chip("tpu_v1.yaml", {"energy.technology_nm=14"}));
+  EXPECT_NEAR(linear14.of("host_interface"), 15.75 * t.host_link_mm2_per_gb_s * 0.5, 1e-9);
+  EXPECT_NEAR(linear14.of("weight_memory"), 34 * t.dram_mm2_per_gb_s * 0.5, 1e-9);
+  EXPECT_NEAR(linear14.of("matrix_unit"), at14.of("matrix_unit"), 1e-9);
 }
 
 TEST(Area, TheTinyChipIsItsIoAndControl) {
@@ -103,12 +121,6 @@ TEST(Area, CalibratedMacIsAFewTimesItsCells) {
   EXPECT_GT(t.mac_um2 / cells, 2);
   EXPECT_LT(t.mac_um2 / cells, 5);
 }
-
-std::string edited(const std::string& name, const std::string& from, const std::string& to) {
-  return test::edited_copy("energy/28nm_area.yaml", name, from, to);
-}
-
-std::string error_of(const std::string& path) { return test::config_error_of(load_area_table, path); }
 
 TEST(Area, TableMistakesNameFileLineAndKey) {
   const std::string bad = edited("a1.yaml", "mac_um2: 1263", "mac_um2: big");
@@ -135,9 +147,12 @@ TEST(Area, AKeyGivenTwiceIsRefusedWithBothLines) {
   const std::string top = write_table("a7.yaml", "node_nm: 28\nnode_nm: 14\n");
   EXPECT_NE(error_of(top).find(top + ":2:1: node_nm: given twice (first at line 1)"), std::string::npos)
       << error_of(top);
-  // In the shipped table, line 24 given again just below it.
+  // In the shipped table, its line given again just below it.
   const std::string shipped_twice = edited("a8.yaml", "  mac_um2: 1263\n", "  mac_um2: 1263\n  mac_um2: 1300\n");
-  EXPECT_NE(error_of(shipped_twice).find(shipped_twice + ":25:3: area.mac_um2: given twice (first at line 24)"),
+  const int line = test::line_of("energy/28nm_area.yaml", "  mac_um2: 1263");
+  EXPECT_NE(error_of(shipped_twice)
+                .find(shipped_twice + ":" + std::to_string(line + 1) + ":3: area.mac_um2: given twice (first at line " +
+                      std::to_string(line) + ")"),
             std::string::npos)
       << error_of(shipped_twice);
 }

@@ -130,6 +130,18 @@ TEST(Energy, DoublingTheUnifiedBufferLeaksItsAddedArea) {
   EXPECT_NEAR(after - before, m.area.leakage_w_per_mm2 * added_mm2, 1e-9);
 }
 
+TEST(Energy, LeakageDensityScalesByTheTablesExponent) {
+  const ChipParams p28 = chip("tpu_v1.yaml"), p14 = chip("tpu_v1.yaml", {"energy.technology_nm=14"});
+  const EnergyModel m = load_energy_model(p28);
+  EXPECT_DOUBLE_EQ(leakage_density(m.area, p28), m.area.leakage_w_per_mm2);
+  // The shipped exponent is -1: at half the node, twice the watts per mm2.
+  EXPECT_EQ(m.area.leakage_node_exponent, -1);
+  EXPECT_DOUBLE_EQ(leakage_density(m.area, p14), 2 * m.area.leakage_w_per_mm2);
+  const AreaTable steep = load_area_table(
+      test::edited_copy("energy/28nm_area.yaml", "l1.yaml", "leakage_node_exponent: -1", "leakage_node_exponent: -2"));
+  EXPECT_DOUBLE_EQ(leakage_density(steep, p14), 4 * m.area.leakage_w_per_mm2);
+}
+
 TEST(Energy, ClockGatingMovesTheArrayClockIntoItsActiveCycles) {
   const ChipParams ungated = chip("tpu_v1.yaml"), gated = chip("tpu_v1.yaml", {"energy.clock_gating=array"});
   const EnergyModel m = load_energy_model(ungated);
@@ -175,7 +187,9 @@ TEST(Energy, TableMistakesNameFileLineAndKey) {
   EXPECT_NE(error_of(bad).find(": prices_pj.int8_add: expected a number, got 'cheap'"), std::string::npos)
       << error_of(bad);
   const std::string listed = edited_table("b1l.yaml", "int8_add: 0.03", "[int8_add]: 0.03");
-  EXPECT_NE(error_of(listed).find(listed + ":19:"), std::string::npos) << error_of(listed);
+  const int listed_line = test::line_of("energy/45nm.yaml", "  int8_add: 0.03");
+  EXPECT_NE(error_of(listed).find(listed + ":" + std::to_string(listed_line) + ":"), std::string::npos)
+      << error_of(listed);
   EXPECT_NE(error_of(listed).find("prices_pj: a price needs a plain name"), std::string::npos) << error_of(listed);
   const std::string negative = edited_table("b2.yaml", "int8_add: 0.03", "int8_add: -1");
   EXPECT_NE(error_of(negative).find("prices_pj.int8_add: -1 is out of range"), std::string::npos) << error_of(negative);
@@ -197,9 +211,11 @@ TEST(Energy, TableMistakesNameFileLineAndKey) {
 }
 
 TEST(Energy, AKeyGivenTwiceIsRefusedWithBothLines) {
-  // Line 19 of the shipped table given again just below it.
+  // A line of the shipped table given again just below it.
   const std::string price = edited_table("d1.yaml", "  int8_add: 0.03\n", "  int8_add: 0.03\n  int8_add: 0.04\n");
-  EXPECT_NE(error_of(price).find(price + ":20:3: prices_pj.int8_add: given twice (first at line 19)"),
+  const int line = test::line_of("energy/45nm.yaml", "  int8_add: 0.03");
+  EXPECT_NE(error_of(price).find(price + ":" + std::to_string(line + 1) +
+                                 ":3: prices_pj.int8_add: given twice (first at line " + std::to_string(line) + ")"),
             std::string::npos)
       << error_of(price);
   // Inside an entry of a list: the event on line 9 of the minimal table names its counter twice, the second at
