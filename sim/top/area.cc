@@ -1,17 +1,35 @@
 #include "sim/top/area.h"
 
+#include <cmath>
+#include <type_traits>
+#include <utility>
+
 #include "sim/top/tech_table.h"
+#include "sim/units/accumulators/accumulators.h"
+#include "sim/units/weight_fifo/weight_fifo.h"
 
 namespace tpu::sim {
 
 namespace {
 
-double node_scale(const AreaTable& t, const ChipParams& p) {
-  const double r = p.energy.technology_nm / t.node_nm;
-  return r * r;
+// The datapath's widths, each stated once by the unit that holds it: an
+// operand is an element of a weight tile (an input lane is as wide: isa.def,
+// mmul multiplies a k-byte vector by a tile of k by n bytes), a partial sum an
+// accumulator's value.
+using Operand = decltype(WeightTile::data)::value_type;
+using PartialSum = std::remove_cv_t<std::remove_pointer_t<decltype(std::declval<const Accumulators&>().row(0))>>;
+constexpr int64_t kOperandBits = 8 * sizeof(Operand);
+constexpr int64_t kPartialSumBits = 8 * sizeof(PartialSum);
+
+// (chip node / table node)^exponent; logic and memories scale by the square.
+double node_scale(const AreaTable& t, const ChipParams& p, double exponent = 2) {
+  return std::pow(p.energy.technology_nm / t.node_nm, exponent);
 }
 
 }  // namespace
+
+const int64_t kFlopsPerPe = kOperandBits + 2 * kOperandBits + kPartialSumBits;
+const int64_t kMovingBitsPerPe = kOperandBits + kPartialSumBits;
 
 AreaTable load_area_table(const std::string& path) {
   const TechTable f(path);
@@ -23,7 +41,7 @@ AreaTable load_area_table(const std::string& path) {
   const YAML::Node area = f.section(root, "", "area");
   f.only(area, "area",
          {"mac_um2", "sram_um2_per_byte", "sram_um2_per_macro", "activation_lane_um2", "control_mm2",
-          "host_link_mm2_per_gb_s", "dram_mm2_per_gb_s", "other_fraction"});
+          "host_link_mm2_per_gb_s", "dram_mm2_per_gb_s", "io_node_exponent", "other_fraction"});
   t.mac_um2 = f.number(area, "area", "mac_um2", 0, 1e9);
   t.sram_um2_per_byte = f.number(area, "area", "sram_um2_per_byte", 0, 1e9);
   t.sram_um2_per_macro = f.number(area, "area", "sram_um2_per_macro", 0, 1e12);
@@ -31,10 +49,12 @@ AreaTable load_area_table(const std::string& path) {
   t.control_mm2 = f.number(area, "area", "control_mm2", 0, 1e6);
   t.host_link_mm2_per_gb_s = f.number(area, "area", "host_link_mm2_per_gb_s", 0, 1e6);
   t.dram_mm2_per_gb_s = f.number(area, "area", "dram_mm2_per_gb_s", 0, 1e6);
+  t.io_node_exponent = f.number(area, "area", "io_node_exponent", 0, 2);
   t.other_fraction = f.number(area, "area", "other_fraction", 0, 0.99);
   const YAML::Node stat = f.section(root, "", "static");
-  f.only(stat, "static", {"leakage_w_per_mm2", "dram_standby_w_per_gib"});
+  f.only(stat, "static", {"leakage_w_per_mm2", "leakage_node_exponent", "dram_standby_w_per_gib"});
   t.leakage_w_per_mm2 = f.number(stat, "static", "leakage_w_per_mm2", 0, 1e3);
+  t.leakage_node_exponent = f.number(stat, "static", "leakage_node_exponent", -3, 3);
   t.dram_standby_w_per_gib = f.number(stat, "static", "dram_standby_w_per_gib", 0, 1e3);
   const YAML::Node cross = f.section(root, "", "cross_check_45nm_um2");
   f.only(cross, "cross_check_45nm_um2", {"int8_mult", "int32_add", "flop"});
@@ -47,10 +67,10 @@ AreaTable load_area_table(const std::string& path) {
 std::vector<Sram> on_chip_srams(const ChipParams& p) {
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   const int64_t cols = p.matrix_unit.cols;
-  return {{"unified_buffer", p.unified_buffer.row_bytes,
-           ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes), 8},
-          {"accumulators", cols, p.accumulators.entries * 4, 32},
-          {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows, 8}};
+  return {
+      {"unified_buffer", p.unified_buffer.row_bytes, ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes)},
+      {"accumulators", cols, p.accumulators.entries * int64_t{sizeof(PartialSum)}},
+      {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows * int64_t{sizeof(Operand)}}};
 }
 
 double sram_mm2(const AreaTable& t, const ChipParams& p, const Sram& s) {
@@ -74,13 +94,18 @@ ChipArea chip_area(const AreaTable& t, const ChipParams& p) {
   a.mm2.emplace_back("activation_unit",
                      static_cast<double>(p.activation_unit.lanes) * t.activation_lane_um2 * 1e-6 * scale);
   a.mm2.emplace_back("control", t.control_mm2 * scale);
-  a.mm2.emplace_back("host_interface", p.host_interface.bandwidth_gb_s * t.host_link_mm2_per_gb_s * scale);
-  a.mm2.emplace_back("weight_memory", p.weight_memory.bandwidth_gb_s * t.dram_mm2_per_gb_s * scale);
+  const double io_scale = node_scale(t, p, t.io_node_exponent);
+  a.mm2.emplace_back("host_interface", p.host_interface.bandwidth_gb_s * t.host_link_mm2_per_gb_s * io_scale);
+  a.mm2.emplace_back("weight_memory", p.weight_memory.bandwidth_gb_s * t.dram_mm2_per_gb_s * io_scale);
   double blocks = 0;
   for (const auto& [name, mm2] : a.mm2) blocks += mm2;
   a.total_mm2 = blocks / (1 - t.other_fraction);
   a.mm2.emplace_back("other", a.total_mm2 - blocks);
   return a;
+}
+
+double leakage_density(const AreaTable& t, const ChipParams& p) {
+  return t.leakage_w_per_mm2 * node_scale(t, p, t.leakage_node_exponent);
 }
 
 }  // namespace tpu::sim

@@ -13,16 +13,20 @@ namespace {
 
 double node_scale(const EnergyTable& t, const ChipParams& p) { return p.energy.technology_nm / t.node_nm; }
 
+// The count of `counter` ("unit.stat"); `at` names where it was asked for in messages.
 uint64_t count_of(const std::vector<const StatGroup*>& stats, const std::string& counter, std::optional<size_t> region,
-                  const std::string& table) {
+                  const std::string& at) {
   const size_t dot = counter.find('.');
   const std::string group = counter.substr(0, dot), stat = dot == std::string::npos ? "" : counter.substr(dot + 1);
-  for (const StatGroup* g : stats) {
-    if (g->name() != group) continue;
-    for (const auto& s : g->stats())
-      if (s.name == stat) return region ? g->value(stat, *region) : g->value(stat);
-  }
-  throw ConfigError(table + ": prices counter '" + counter + "', which the chip does not count");
+  std::vector<std::string> names;
+  for (const StatGroup* g : stats)
+    for (const auto& s : g->stats()) {
+      if (g->name() == group && s.name == stat) return region ? g->value(stat, *region) : g->value(stat);
+      names.push_back(g->name() + "." + s.name);
+    }
+  const std::vector<std::string_view> views(names.begin(), names.end());
+  throw ConfigError(at + ": prices counter '" + counter + "', which the chip does not count" +
+                    isa::did_you_mean(counter, views));
 }
 
 }  // namespace
@@ -79,6 +83,7 @@ EnergyTable load_energy_table(const std::string& path) {
       EnergyTable::Event ev;
       if (!e["counter"]) throw ConfigError(f.at(e) + ": events.counter: missing");
       ev.counter = e["counter"].as<std::string>();
+      ev.at = f.at(e["counter"]);
       if (e["per"]) ev.per = f.number(e["per"], "events.per", 1e-12, 1e12);
       if (!e["cost"] || !e["cost"].IsSequence()) throw ConfigError(f.at(e) + ": events.cost: expected a list");
       for (const auto& c : e["cost"]) {
@@ -116,8 +121,8 @@ double sram_read_64bit_pj(const EnergyTable& t, double bytes) {
 
 double sram_byte_pj(const EnergyModel& m, const ChipParams& p, const Sram& s, bool write) {
   const EnergyTable& t = m.energy;
-  const double array = sram_read_64bit_pj(t, static_cast<double>(s.macro_bytes)) / 8 *
-                       (write ? t.sram_write_per_read : 1.0);
+  const double array =
+      sram_read_64bit_pj(t, static_cast<double>(s.macro_bytes)) / 8 * (write ? t.sram_write_per_read : 1.0);
   const double wire_mm = t.sram_wire_mm_per_sqrt_mm2 * std::sqrt(sram_mm2(m.area, p, s));
   // The array's energy scales with the node; a wire's energy per mm hardly does, and its length
   // already shrinks with the memory's area.
@@ -139,7 +144,7 @@ std::map<std::string, double> chip_prices(const EnergyModel& m, const ChipParams
 
 StaticPower static_power(const EnergyModel& m, const ChipParams& p, const ChipArea& area) {
   StaticPower s;
-  s.leakage_w = m.area.leakage_w_per_mm2 * area.total_mm2;
+  s.leakage_w = leakage_density(m.area, p) * area.total_mm2;
   s.dram_standby_w = m.area.dram_standby_w_per_gib * static_cast<double>(p.weight_memory.size_bytes) / (1 << 30);
   if (p.energy.clock_gating == "none") s.array_clock_w = array_clock_pj(m, p) * 1e-12 * p.clock_mhz * 1e6;
   return s;
@@ -165,7 +170,7 @@ EnergyReport price(const EnergyModel& model, const ChipParams& params, const std
       per_op += prices.at(c);
       cost += (cost.empty() ? "" : "+") + c;
     }
-    const uint64_t count = count_of(stats, ev.counter, region, table.path);
+    const uint64_t count = count_of(stats, ev.counter, region, ev.at);
     book(ev.counter, cost, count, static_cast<double>(count) / ev.per * per_op);
   }
   // A gated array clocks its registers only while vectors flow through it.

@@ -25,11 +25,12 @@ struct EnergyTable {
     std::string counter;  // "unit.stat"
     double per = 1;       // counted units per priced operation
     std::vector<std::string> cost;
+    std::string at;  // "file:line:column" of its counter, for messages
   };
   std::string path;
   double node_nm = 0;
-  std::map<std::string, double> prices_pj;   // on chip, at node_nm; includes the kRulePrices
-  std::map<std::string, double> offchip_pj;  // not scaled
+  std::map<std::string, double> prices_pj;                    // on chip, at node_nm; includes the kRulePrices
+  std::map<std::string, double> offchip_pj;                   // not scaled
   std::vector<std::pair<double, double>> sram_read_64bit_pj;  // (macro bytes, pJ), bytes ascending
   double sram_write_per_read = 1;
   double sram_wire_mm_per_sqrt_mm2 = 0;
@@ -70,7 +71,7 @@ double sram_byte_pj(const EnergyModel& model, const ChipParams& params, const Sr
 std::map<std::string, double> chip_prices(const EnergyModel& model, const ChipParams& params);
 
 struct StaticPower {
-  double leakage_w = 0;       // leakage_w_per_mm2 x die area
+  double leakage_w = 0;       // leakage_density x die area
   double dram_standby_w = 0;  // dram_standby_w_per_gib x weight DRAM
   double array_clock_w = 0;   // array_clock_pj every cycle, with clock_gating none
   double total_w() const { return leakage_w + dram_standby_w + array_clock_w; }
@@ -87,7 +88,7 @@ struct EnergyReport {
   std::vector<Line> lines;
   ChipArea area;
   StaticPower static_power;
-  std::map<std::string, double> unit_pj;  // dynamic energy by unit
+  std::map<std::string, double> unit_pj;     // dynamic energy by unit
   std::map<std::string, double> derived_pj;  // the kDerivedPrices for this chip
   double scale = 1;                          // chip node / table node
   double dynamic_pj = 0;
@@ -98,7 +99,8 @@ struct EnergyReport {
   double average_power_w = 0;
 };
 
-// Throws ConfigError if the table prices a counter the chip does not have.
+// Throws ConfigError if the table prices a counter the chip does not have,
+// naming the event's file, line and column and the nearest counter it has.
 // With a region, only the counts of that region (layer), over its `cycles`.
 EnergyReport price(const EnergyModel& model, const ChipParams& params, const std::vector<const StatGroup*>& stats,
                    Cycle cycles, std::optional<size_t> region = std::nullopt);

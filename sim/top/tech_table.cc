@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <string_view>
 
@@ -21,6 +22,26 @@ std::string number_text(double v) {
   return s.str();
 }
 
+// yaml-cpp keeps both entries of a key given twice in one map, and a lookup
+// finds the first, so the second would be ignored without a word.
+void refuse_duplicate_keys(const TechTable& table, const YAML::Node& node, const std::string& where) {
+  if (node.IsSequence()) {
+    for (const auto& item : node) refuse_duplicate_keys(table, item, where);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, YAML::Mark> first;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;  // only() refuses it, with the section's name
+    const std::string key = kv.first.Scalar();
+    const auto [seen, fresh] = first.emplace(key, kv.first.Mark());
+    if (!fresh)
+      throw ConfigError(table.at(kv.first) + ": " + dotted(where, key) + ": given twice (first at line " +
+                        std::to_string(seen->second.line + 1) + ")");
+    refuse_duplicate_keys(table, kv.second, dotted(where, key));
+  }
+}
+
 }  // namespace
 
 TechTable::TechTable(const std::string& path) : path_(path) {
@@ -32,6 +53,7 @@ TechTable::TechTable(const std::string& path) : path_(path) {
     throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
   if (!root_.IsMap()) throw ConfigError(path + ": expected a map of settings");
+  refuse_duplicate_keys(*this, root_, "");
 }
 
 std::string TechTable::at(const YAML::Node& node) const {

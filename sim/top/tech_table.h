@@ -1,9 +1,9 @@
 #pragma once
 
 // Reading a technology table (configs/energy/*.yaml): every number is checked
-// once, and every mistake (a missing or unknown key, a value that is not a
-// number or out of range) is a ConfigError naming the file, line, column and
-// key, with the nearest known key for a misspelt one.
+// once, and every mistake (a missing, unknown or repeated key, a value that is
+// not a number or out of range) is a ConfigError naming the file, line, column
+// and key, with the nearest known key for a misspelt one.
 
 #include <yaml-cpp/yaml.h>
 
@@ -14,7 +14,8 @@ namespace tpu::sim {
 
 class TechTable {
  public:
-  // Throws ConfigError if the file cannot be read or is not YAML.
+  // Throws ConfigError if the file cannot be read, is not YAML, or gives a key
+  // twice in one map (anywhere in the file).
   explicit TechTable(const std::string& path);
 
   const std::string& path() const { return path_; }

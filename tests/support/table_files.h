@@ -22,6 +22,17 @@ inline std::string write_table(const std::string& name, const std::string& text)
   return path;
 }
 
+// The line (from 1) of configs/`shipped` that holds `text`, or 0 for none; so that a
+// test names a line of a shipped table without copying its number.
+inline int line_of(const std::string& shipped, const std::string& text) {
+  std::ifstream f(kConfigs + shipped);
+  std::string line;
+  for (int n = 1; std::getline(f, line); ++n)
+    if (line.find(text) != std::string::npos) return n;
+  ADD_FAILURE() << "configs/" << shipped << " has no line with " << text;
+  return 0;
+}
+
 // configs/`shipped` with `from` replaced by `to` (a regular expression), as the temporary file `name`.
 inline std::string edited_copy(const std::string& shipped, const std::string& name, const std::string& from,
                                const std::string& to) {

@@ -1,6 +1,7 @@
 // Energy: counted events times the table's prices, scaled to the node, plus
-// static power from the chip's area. Expected values are computed here from
-// the tables' numbers.
+// static power from the chip's area. Expected values are worked out here from
+// the tables' numbers, without the area model; the TPU v1 idle power it was
+// calibrated to is a drift guard of its own.
 
 #include <gtest/gtest.h>
 
@@ -71,44 +72,86 @@ std::map<std::string, uint64_t> every_counter(const EnergyTable& t, uint64_t n) 
   return m;
 }
 
+// The tiny chip's die (configs/tiny.yaml, at the area table's 28 nm) from the
+// area table's entries, without the area model (area_test.cc works it out block
+// by block): 8 x 8 MACs; on each of its 8 lanes a unified-buffer macro of 64 KiB
+// / 8 = 8 KiB, an accumulator macro of 256 entries x 4 bytes and a weight-FIFO
+// macro of 4 tiles x 8 rows; 8 activation lanes; control; I/O for 15.75 GB/s
+// of host link and 34 GB/s of DRAM; all over 1 - other_fraction. With the
+// shipped entries: 40.774 mm2 of blocks, a 51.613 mm2 die.
+double tiny_die_mm2(const AreaTable& t) {
+  const double lane_um2 = t.sram_um2_per_byte * (8192 + 256 * 4 + 4 * 8) + 3 * t.sram_um2_per_macro;
+  const double um2 = 8 * 8 * t.mac_um2 + 8 * lane_um2 + 8 * t.activation_lane_um2;
+  const double blocks = um2 * 1e-6 + t.control_mm2 + 15.75 * t.host_link_mm2_per_gb_s + 34 * t.dram_mm2_per_gb_s;
+  return blocks / (1 - t.other_fraction);
+}
+
+// The tiny chip's static power at 28 nm and `mhz`, ungated, by hand:
+//   leakage       leakage_w_per_mm2 x the die, at the area table's own node:
+//                 0.0370 W/mm2 x 51.613 mm2                                  1.9097 W
+//   DRAM standby  dram_standby_w_per_gib x its 1 MiB: 0.1875 W / 1024        0.0002 W
+//   array clock   64 PEs x (8 + 2 x 8 + 32) register bits (an int8 input, two
+//                 int8 weights, an int32 sum) x register_clock, from the
+//                 energy table's node to 28 nm, every cycle:
+//                 64 x 56 x 0.00893 pJ x 28/45 x 700 MHz                     0.0139 W
+//                                                                            1.9238 W
+StaticPower tiny_static_power(const EnergyModel& m, double mhz) {
+  StaticPower s;
+  s.leakage_w = m.area.leakage_w_per_mm2 * tiny_die_mm2(m.area);
+  s.dram_standby_w = m.area.dram_standby_w_per_gib / 1024;
+  s.array_clock_w = 64 * 56 * m.energy.prices_pj.at("register_clock") * 28 / m.energy.node_nm * 1e-12 * mhz * 1e6;
+  return s;
+}
+
 TEST(Energy, PricesEventsScalesToTheNodeAndAddsStaticPower) {
   const EnergyTable t = load_energy_table(write_table("e.yaml", minimal_table("mult: 2, add: 0.5, read: 8",
                                                                               "  - {counter: mu.macs, per: 1, cost: "
                                                                               "[mult, add]}\n"
                                                                               "  - {counter: ub.read_bytes, per: 4, "
                                                                               "cost: [read]}\n",
-                                                                              "40")));
+                                                                              "56")));
   const Counts c({{"mu.macs", 1000}, {"ub.read_bytes", 400}}, 1000);
-  const ChipParams p = chip("tiny.yaml", {"energy.technology_nm=20", "clock_mhz=500"});
+  const ChipParams p = chip("tiny.yaml", {"clock_mhz=500"});  // 28 nm, half the energy table's node
   const EnergyModel m{t, load_area_table(p.energy.area_table)};
   const EnergyReport r = price(m, p, c.stats(), 1000);
-  const double scale = 20.0 / 40.0;
+  const double scale = 28.0 / 56.0;
   EXPECT_DOUBLE_EQ(r.scale, scale);
-  EXPECT_DOUBLE_EQ(r.unit_pj.at("mu"), 1000 * (2 + 0.5) * scale);
-  EXPECT_DOUBLE_EQ(r.unit_pj.at("ub"), 400.0 / 4 * 8 * scale);
-  EXPECT_DOUBLE_EQ(r.seconds, 1000 / 500e6);
-  EXPECT_DOUBLE_EQ(r.static_pj, r.static_power.total_w() * r.seconds * 1e12);
-  EXPECT_DOUBLE_EQ(r.total_pj, r.dynamic_pj + r.static_pj);
-  EXPECT_DOUBLE_EQ(r.average_power_w, r.total_pj * 1e-12 / r.seconds);
-  EXPECT_DOUBLE_EQ(r.dynamic_power_w, r.dynamic_pj * 1e-12 / r.seconds);
+  const double mu_pj = 1000 * (2 + 0.5) * scale, ub_pj = 400.0 / 4 * 8 * scale;
+  EXPECT_DOUBLE_EQ(r.unit_pj.at("mu"), mu_pj);
+  EXPECT_DOUBLE_EQ(r.unit_pj.at("ub"), ub_pj);
+  EXPECT_DOUBLE_EQ(r.dynamic_pj, mu_pj + ub_pj);
+  const double seconds = 1000 / 500e6;
+  EXPECT_DOUBLE_EQ(r.seconds, seconds);
+  // The minimal table's register_clock is 0: leakage and DRAM standby only.
+  const double static_w = tiny_static_power(m, 500).total_w();
+  EXPECT_NEAR(r.static_pj, static_w * seconds * 1e12, 1e-9 * r.static_pj);
+  EXPECT_NEAR(r.total_pj, mu_pj + ub_pj + static_w * seconds * 1e12, 1e-9 * r.total_pj);
+  EXPECT_NEAR(r.average_power_w, (mu_pj + ub_pj) * 1e-12 / seconds + static_w, 1e-9 * r.average_power_w);
+  EXPECT_DOUBLE_EQ(r.dynamic_power_w, (mu_pj + ub_pj) * 1e-12 / seconds);
 }
 
-TEST(Energy, TpuV1IdlesAtItsMeasured28Watts) {
-  // Table 2: 28 W idle per die. The leakage density is calibrated to it and rounded to three digits: 1%.
+// Guards the calibration against drift; it does not show the model right: the
+// leakage density was fitted so that this holds (28nm_area.yaml), and a change
+// to the area rules, the clock's price or the DRAM standby that moves TPU v1's
+// idle power fails here until the density is refitted. Target: Jouppi et al.,
+// ISCA 2017, Table 2, 28 W idle per die. Tolerance 1% (0.28 W): the paper gives
+// whole watts, and the density's rounding to three digits alone moves the sum
+// by up to 0.02 W.
+TEST(Calibration, TpuV1IdlePowerStaysAtTheMeasured28Watts) {
   const ChipParams p = chip("tpu_v1.yaml");
   const EnergyModel m = load_energy_model(p);
   EXPECT_NEAR(static_power(m, p, chip_area(m.area, p)).total_w(), 28.0, 0.28);
 }
 
-TEST(Energy, StaticPowerIsLeakageDramStandbyAndTheUngatedArrayClock) {
-  const ChipParams p = chip("tpu_v1.yaml");
+TEST(Energy, TheTinyChipsStaticPowerWorkedOutByHand) {
+  const ChipParams p = chip("tiny.yaml");
   const EnergyModel m = load_energy_model(p);
-  const ChipArea area = chip_area(m.area, p);
-  const StaticPower s = static_power(m, p, area);
-  EXPECT_DOUBLE_EQ(s.leakage_w, m.area.leakage_w_per_mm2 * area.total_mm2);
-  EXPECT_DOUBLE_EQ(s.dram_standby_w, m.area.dram_standby_w_per_gib * 8);  // 8 GiB of DDR3
-  // 65,536 PEs of 8 + 2 x 8 + 32 flops, each clocked every cycle at 700 MHz, at 28/45 of the 45 nm price.
-  EXPECT_NEAR(s.array_clock_w, 65536.0 * 56 * m.energy.prices_pj.at("register_clock") * 28 / 45 * 1e-12 * 700e6, 1e-9);
+  const StaticPower s = static_power(m, p, chip_area(m.area, p)), expected = tiny_static_power(m, 700);
+  EXPECT_NEAR(s.leakage_w, expected.leakage_w, 1e-12);
+  EXPECT_NEAR(s.dram_standby_w, expected.dram_standby_w, 1e-15);
+  EXPECT_NEAR(s.array_clock_w, expected.array_clock_w, 1e-15);
+  // The comment's figures, so that it cannot go stale: a change of the shipped entries must update it.
+  EXPECT_NEAR(s.total_w(), 1.9238, 0.0001);
 }
 
 TEST(Energy, TheTinyChipLeaksASmallFractionOfTpuV1) {
@@ -128,6 +171,18 @@ TEST(Energy, DoublingTheUnifiedBufferLeaksItsAddedArea) {
   // 24 MiB more at sram_um2_per_byte (the lane macros grow, their number does not), plus the die's unassigned share.
   const double added_mm2 = m.area.sram_um2_per_byte * (24 << 20) * 1e-6 / (1 - m.area.other_fraction);
   EXPECT_NEAR(after - before, m.area.leakage_w_per_mm2 * added_mm2, 1e-9);
+}
+
+TEST(Energy, LeakageDensityScalesByTheTablesExponent) {
+  const ChipParams p28 = chip("tpu_v1.yaml"), p14 = chip("tpu_v1.yaml", {"energy.technology_nm=14"});
+  const EnergyModel m = load_energy_model(p28);
+  EXPECT_DOUBLE_EQ(leakage_density(m.area, p28), m.area.leakage_w_per_mm2);
+  // The shipped exponent is -1: at half the node, twice the watts per mm2.
+  EXPECT_EQ(m.area.leakage_node_exponent, -1);
+  EXPECT_DOUBLE_EQ(leakage_density(m.area, p14), 2 * m.area.leakage_w_per_mm2);
+  const AreaTable steep = load_area_table(
+      test::edited_copy("energy/28nm_area.yaml", "l1.yaml", "leakage_node_exponent: -1", "leakage_node_exponent: -2"));
+  EXPECT_DOUBLE_EQ(leakage_density(steep, p14), 4 * m.area.leakage_w_per_mm2);
 }
 
 TEST(Energy, ClockGatingMovesTheArrayClockIntoItsActiveCycles) {
@@ -175,7 +230,9 @@ TEST(Energy, TableMistakesNameFileLineAndKey) {
   EXPECT_NE(error_of(bad).find(": prices_pj.int8_add: expected a number, got 'cheap'"), std::string::npos)
       << error_of(bad);
   const std::string listed = edited_table("b1l.yaml", "int8_add: 0.03", "[int8_add]: 0.03");
-  EXPECT_NE(error_of(listed).find(listed + ":19:"), std::string::npos) << error_of(listed);
+  const int listed_line = test::line_of("energy/45nm.yaml", "  int8_add: 0.03");
+  EXPECT_NE(error_of(listed).find(listed + ":" + std::to_string(listed_line) + ":"), std::string::npos)
+      << error_of(listed);
   EXPECT_NE(error_of(listed).find("prices_pj: a price needs a plain name"), std::string::npos) << error_of(listed);
   const std::string negative = edited_table("b2.yaml", "int8_add: 0.03", "int8_add: -1");
   EXPECT_NE(error_of(negative).find("prices_pj.int8_add: -1 is out of range"), std::string::npos) << error_of(negative);
@@ -194,6 +251,22 @@ TEST(Energy, TableMistakesNameFileLineAndKey) {
       << error_of(taken);
   const std::string no_sram = edited_table("b8.yaml", "\nsram:", "\nsrams:");
   EXPECT_NE(error_of(no_sram).find("srams: unknown key; did you mean 'sram'?"), std::string::npos) << error_of(no_sram);
+}
+
+TEST(Energy, AKeyGivenTwiceIsRefusedWithBothLines) {
+  // A line of the shipped table given again just below it.
+  const std::string price = edited_table("d1.yaml", "  int8_add: 0.03\n", "  int8_add: 0.03\n  int8_add: 0.04\n");
+  const int line = test::line_of("energy/45nm.yaml", "  int8_add: 0.03");
+  EXPECT_NE(error_of(price).find(price + ":" + std::to_string(line + 1) +
+                                 ":3: prices_pj.int8_add: given twice (first at line " + std::to_string(line) + ")"),
+            std::string::npos)
+      << error_of(price);
+  // Inside an entry of a list: the event on line 9 of the minimal table names its counter twice, the second at
+  // column 38.
+  const std::string event =
+      write_table("d2.yaml", minimal_table("mult: 2", "  - {counter: mu.macs, cost: [mult], counter: mu.other}\n"));
+  EXPECT_NE(error_of(event).find(event + ":9:38: events.counter: given twice (first at line 9)"), std::string::npos)
+      << error_of(event);
 }
 
 TEST(Energy, SramReadEnergyJoinsThePublishedPointsInLogLog) {
@@ -230,7 +303,7 @@ TEST(Energy, AUnifiedBufferBytePaysItsMacroAndItsWire) {
   const std::map<std::string, double> dear_prices = chip_prices(dear, p);
   EXPECT_NEAR(dear_prices.at("unified_buffer_read"), read, 1e-9);
   EXPECT_NEAR(dear_prices.at("unified_buffer_write"), 3 * macro64 / 8 * s + wire, 1e-9);
-  // An accumulator byte: a 32-bit access of a 16 KiB column macro, 16 KiB lying halfway between 8 and 32 KB.
+  // An accumulator byte: a byte of a 16 KiB column macro, 16 KiB lying halfway between 8 and 32 KB.
   const double acc_mm2 = 256 * (m.area.sram_um2_per_byte * 16 * 1024 + m.area.sram_um2_per_macro) * 1e-6;
   EXPECT_NEAR(prices.at("accumulators_read"),
               std::sqrt(200.0) / 8 * s + 8 * wire_bit_mm * mm_per_root * std::sqrt(acc_mm2), 1e-9);
@@ -266,12 +339,21 @@ TEST(Energy, OffChipBitsAreNotScaledToTheNode) {
   EXPECT_NEAR(price(m, p14, c.stats(), 1000).dynamic_pj, expected, 1e-6);
 }
 
-TEST(Energy, ACounterTheChipDoesNotHaveIsAnError) {
-  const EnergyTable t =
-      load_energy_table(write_table("c.yaml", minimal_table("mult: 2", "  - {counter: mu.flops, cost: [mult]}\n")));
-  const Counts c({{"mu.macs", 1}}, 10);
+TEST(Energy, ACounterTheChipDoesNotHaveIsNamedWithItsLineAndTheNearestCounter) {
+  // The event stands on line 9 of the minimal table; its counter's name at column 15.
+  const std::string path = write_table("c.yaml", minimal_table("mult: 2", "  - {counter: mu.mac, cost: [mult]}\n"));
+  const EnergyTable t = load_energy_table(path);
+  const Counts c({{"mu.macs", 1}, {"ub.read_bytes", 1}}, 10);
   const ChipParams p = chip("tiny.yaml");
-  EXPECT_THROW(price({t, load_area_table(p.energy.area_table)}, p, c.stats(), 10), ConfigError);
+  const std::string error = test::config_error_of(
+      [&](const std::string&) {
+        price({t, load_area_table(p.energy.area_table)}, p, c.stats(), 10);
+      },
+      path);
+  EXPECT_NE(error.find(path + ":9:15: prices counter 'mu.mac', which the chip does not count; did you mean "
+                              "'mu.macs'?"),
+            std::string::npos)
+      << error;
 }
 
 TEST(Energy, TheShippedTableLoads) {
