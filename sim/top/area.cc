@@ -1,5 +1,7 @@
 #include "sim/top/area.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <type_traits>
 #include <utility>
@@ -40,11 +42,13 @@ AreaTable load_area_table(const std::string& path) {
   t.node_nm = f.number(root, "", "node_nm", 1, 1000);
   const YAML::Node area = f.section(root, "", "area");
   f.only(area, "area",
-         {"mac_um2", "sram_um2_per_byte", "sram_um2_per_macro", "activation_lane_um2", "control_mm2",
+         {"mac_um2", "sram_um2_per_byte", "sram_um2_per_macro", "sram_extra_port_fraction", "activation_lane_um2",
+          "control_mm2",
           "host_link_mm2_per_gb_s", "dram_mm2_per_gb_s", "io_node_exponent", "other_fraction"});
   t.mac_um2 = f.number(area, "area", "mac_um2", 0, 1e9);
   t.sram_um2_per_byte = f.number(area, "area", "sram_um2_per_byte", 0, 1e9);
   t.sram_um2_per_macro = f.number(area, "area", "sram_um2_per_macro", 0, 1e12);
+  t.sram_extra_port_fraction = f.number(area, "area", "sram_extra_port_fraction", 0, 10);
   t.activation_lane_um2 = f.number(area, "area", "activation_lane_um2", 0, 1e12);
   t.control_mm2 = f.number(area, "area", "control_mm2", 0, 1e6);
   t.host_link_mm2_per_gb_s = f.number(area, "area", "host_link_mm2_per_gb_s", 0, 1e6);
@@ -68,15 +72,17 @@ std::vector<Sram> on_chip_srams(const ChipParams& p) {
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   const int64_t cols = p.matrix_unit.cols;
   return {
-      {"unified_buffer", p.unified_buffer.row_bytes, ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes)},
-      {"accumulators", cols, p.accumulators.entries * int64_t{sizeof(PartialSum)}},
-      {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows * int64_t{sizeof(Operand)}}};
+      {"unified_buffer", p.unified_buffer.row_bytes, ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes),
+       p.unified_buffer.read_ports + p.unified_buffer.write_ports},
+      {"accumulators", cols, p.accumulators.entries * int64_t{sizeof(PartialSum)}, 2},
+      {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows * int64_t{sizeof(Operand)}, 2}};
 }
 
 double sram_mm2(const AreaTable& t, const ChipParams& p, const Sram& s) {
   const double um2 =
       static_cast<double>(s.macros) * (t.sram_um2_per_byte * static_cast<double>(s.macro_bytes) + t.sram_um2_per_macro);
-  return um2 * 1e-6 * node_scale(t, p);
+  const double ports = 1 + t.sram_extra_port_fraction * static_cast<double>(std::max<int64_t>(0, s.ports - 2));
+  return um2 * ports * 1e-6 * node_scale(t, p);
 }
 
 double ChipArea::of(const std::string& block) const {

@@ -24,6 +24,7 @@ struct AreaTable {
   double mac_um2 = 0;
   double sram_um2_per_byte = 0;
   double sram_um2_per_macro = 0;
+  double sram_extra_port_fraction = 0;  // of a macro's area, per port beyond one read and one write port
   double activation_lane_um2 = 0;
   double control_mm2 = 0;
   double host_link_mm2_per_gb_s = 0;
@@ -47,9 +48,11 @@ struct Sram {
   std::string unit;  // the unit that owns it, as its counters are named
   int64_t macros;
   int64_t macro_bytes;
+  int64_t ports;  // read and write ports together
 };
-// The unified buffer (a macro per byte of its row), the accumulators (one per
-// array column) and the weight FIFO (one per array column).
+// The unified buffer (a macro per byte of its row, with its configured ports),
+// the accumulators (one per array column) and the weight FIFO (one per array
+// column), each of these with one read and one write port.
 std::vector<Sram> on_chip_srams(const ChipParams& params);
 
 // Both follow from the datapath's widths as the units that hold the data

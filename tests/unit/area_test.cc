@@ -132,6 +132,19 @@ TEST(Area, DoublingTheUnifiedBufferAddsItsBytesAtTheTablesRate) {
   EXPECT_DOUBLE_EQ(doubled.of("matrix_unit"), base.of("matrix_unit"));
 }
 
+TEST(Area, EachUnifiedBufferPortBeyondAReadAndAWritePortAddsTheTablesShare) {
+  const AreaTable t = shipped();
+  ASSERT_GT(t.sram_extra_port_fraction, 0);
+  const double base = chip_area(t, chip("tpu_v1.yaml")).of("unified_buffer");
+  // 256 macros of 96 KiB (24 MiB over a 256-byte row), worked out from the table as the other tests do.
+  EXPECT_NEAR(base, 256 * (t.sram_um2_per_byte * 96 * 1024 + t.sram_um2_per_macro) * 1e-6, 1e-9);
+  const ChipArea two_reads = chip_area(t, chip("tpu_v1.yaml", {"unified_buffer.read_ports=2"}));
+  const ChipArea four = chip_area(t, chip("tpu_v1.yaml", {"unified_buffer.read_ports=2", "unified_buffer.write_ports=2"}));
+  EXPECT_NEAR(two_reads.of("unified_buffer"), base * (1 + t.sram_extra_port_fraction), 1e-9);
+  EXPECT_NEAR(four.of("unified_buffer"), base * (1 + 2 * t.sram_extra_port_fraction), 1e-9);
+  EXPECT_DOUBLE_EQ(two_reads.of("accumulators"), chip_area(t, chip("tpu_v1.yaml")).of("accumulators"));
+}
+
 TEST(Area, AtAnotherNodeLogicAndMemoriesScaleByTheSquareAndIoByItsExponent) {
   const AreaTable t = shipped();
   const ChipArea at28 = chip_area(t, chip("tpu_v1.yaml"));
