@@ -57,6 +57,7 @@ TEST(HostTransfer, ANarrowUnifiedBufferPortPacesAReadOfHostMemory) {
   EXPECT_EQ(T.rhm_written(start, bytes, 1000), written);
   EXPECT_EQ(t.sim().cycles(), written + T.host_latency());
   EXPECT_EQ(t.sim().stat("unified_buffer", "write_port_cycles"), bytes / T.row_bytes());
+  EXPECT_EQ(t.sim().stat("host_interface", "port_wait_cycles"), 0u) << "nothing else used the port";
 }
 
 // A program of one transfer followed by `tags` tags, with an instruction buffer that never fills.

@@ -51,6 +51,8 @@ TEST_P(SharedPorts, AVopDuringTheStreamReadsAfterItsGrantAndTheStreamWaitsForIt)
   EXPECT_EQ(mmul.end, mmul.start + kVectors + reads);
   EXPECT_EQ(vop.end, second_grant_end + reads + 1);  // the result streams a row behind operand b
   EXPECT_EQ(t.sim().stat("unified_buffer", "read_port_cycles"), kVectors + reads);
+  // The vop waited from its start to the end of the grant under way: 8 cycles into a 16-cycle grant.
+  EXPECT_EQ(t.sim().stat("activation_unit", "port_wait_cycles"), kGrant - 8);
   t.expect_matches_reference();
 }
 
@@ -68,6 +70,8 @@ TEST_P(SharedPorts, WithASecondReadPortNeitherWaits) {
   for (uint64_t c : t.sim().rises("unified_buffer read ports"))
     if (c >= vop.start && c < vop.end) vop_reads.push_back(c);
   EXPECT_EQ(vop_reads, (std::vector<uint64_t>{vop.start, vop.start + r}));
+  // Alone it would have read both operands at once on the two ports.
+  EXPECT_EQ(t.sim().stat("activation_unit", "port_wait_cycles"), r);
 }
 
 TEST_P(SharedPorts, ARequestInTheCycleOfAStreamGrantGoesAfterIt) {

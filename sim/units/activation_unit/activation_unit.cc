@@ -111,9 +111,11 @@ Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::ActivateArgs&
     parts.push_back({PortKind::read, PortRuns::back_to_back(1, ub_.port_cycles(kLaneParamBytes * a.cols), start)});
   parts.push_back({PortKind::write, PortRuns::ending_with(out_rows, ub_.port_cycles(out_row_bytes(a)), start, compute),
                    Follows::end_of_previous});
-  const std::vector<PortGrant> g = ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts);
-  const Cycle computed = (a.perlane ? g.front().end() : start) + compute;
-  return std::max(computed, g.back().end()) - start;
+  const auto busy = [&](const std::vector<PortGrant>& g) {
+    return std::max((a.perlane ? g.front().end() : start) + compute, g.back().end()) - start;
+  };
+  return count_port_wait(insn, busy(ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts)),
+                         busy(ub_.free_ports().place(parts)));
 }
 
 Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::VectorArgs& a) {
@@ -121,12 +123,20 @@ Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::VectorArgs& a
   // The two operands on the read ports (one after the other on a single port), the result streaming
   // to a write port a row behind them.
   const Cycle r = ub_.port_cycles(a.len);
-  const std::vector<PortGrant> g =
-      ub_.acquire(PortUser::activation_unit, insn.seq, insn.region,
-                  {{PortKind::read, PortRuns::back_to_back(1, r, start)},
-                   {PortKind::read, PortRuns::back_to_back(1, r, start)},
-                   {PortKind::write, PortRuns::back_to_back(1, r, start), Follows::stream_behind}});
-  return std::max(start + ceil_div(a.len, lanes_), g[2].end()) - start;
+  const std::vector<PortPart> parts{{PortKind::read, PortRuns::back_to_back(1, r, start)},
+                                    {PortKind::read, PortRuns::back_to_back(1, r, start)},
+                                    {PortKind::write, PortRuns::back_to_back(1, r, start), Follows::stream_behind}};
+  const auto busy = [&](const std::vector<PortGrant>& g) {
+    return std::max(start + ceil_div(a.len, lanes_), g[2].end()) - start;
+  };
+  return count_port_wait(insn, busy(ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts)),
+                         busy(ub_.free_ports().place(parts)));
+}
+
+Cycle ActivationUnit::count_port_wait(const Issued& insn, Cycle busy, Cycle alone) {
+  const Cycle start = now();
+  if (busy > alone) port_wait_cycles_.add(busy - alone, insn.region, When::over(start + alone, start + busy));
+  return busy;
 }
 
 void ActivationUnit::run() {

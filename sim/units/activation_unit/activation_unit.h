@@ -30,6 +30,9 @@ class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
   // occupied (excluding the latency): its compute time, or its port time when that is longer.
   Cycle reserve_ports(const Issued& insn, const isa::ActivateArgs& a);
   Cycle reserve_ports(const Issued& insn, const isa::VectorArgs& a);
+  // An instruction kept `busy` cycles that would have taken `alone` with the ports to itself: counts the
+  // difference and returns `busy`.
+  Cycle count_port_wait(const Issued& insn, Cycle busy, Cycle alone);
   void run();
   void activate(const isa::ActivateArgs& a, isa::Rounding rounding, int64_t pc);
   void vector_op(const isa::VectorArgs& a, isa::Rounding rounding);
@@ -51,6 +54,9 @@ class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
   Counter& lut_lookups_ = stats_.add("lut_lookups", "elements", "Elements through a sigmoid or tanh table");
   Counter& pool_outputs_ = stats_.add("pool_outputs", "elements", "Pooled elements written");
   Counter& vector_elements_ = stats_.add("vector_elements", "elements", "Elements combined by vop");
+  Counter& port_wait_cycles_ = stats_.add("port_wait_cycles", "cycles",
+                                          "Cycles act and vop took beyond their time with the unified buffer's "
+                                          "ports to themselves: other units held a port they needed");
 };
 
 }  // namespace tpu::sim

@@ -18,6 +18,7 @@ HostInterface::HostInterface(sc_core::sc_module_name name, ChipContext& ctx, Uni
       to_chip_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
       to_host_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
       packet_bytes_(static_cast<uint64_t>(ctx.params.host_interface.packet_bytes)),
+      front_alone_(ub.free_ports()),
       latency_(ns_to_cycles(ctx.params.host_interface.latency_ns, ctx.params.clock_mhz)),
       op_latency_(ns_to_cycles(ctx.params.host_interface.op_latency_ns, ctx.params.clock_mhz)),
       op_rate_(ctx.params.host_interface.op_bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
@@ -182,15 +183,17 @@ void HostInterface::start_transfer(const Issued& insn, Cycle start) {
   // cross the link.
   const BandwidthChannel::Transfer x = to_host_.reserve(start, bytes);
   const UbBlocks b = ub_blocks(a);
-  const PortGrant reads =
-      ub_.acquire(PortUser::host_interface, insn.seq, insn.region,
-                  {{PortKind::read, PortRuns::spread(b.count, ub_.port_cycles(b.bytes), x.start, x.end - x.start)}})
-          .front();
-  const Cycle sent = std::max(x.end, reads.end() + to_host_.cycles_for(std::min(b.bytes, ub_.row_bytes())));
+  const std::vector<PortPart> reads{
+      {PortKind::read, PortRuns::spread(b.count, ub_.port_cycles(b.bytes), x.start, x.end - x.start)}};
+  const auto sent = [&](const PortGrant& g) {
+    return std::max(x.end, g.end() + to_host_.cycles_for(std::min(b.bytes, ub_.row_bytes())));
+  };
+  const Cycle done = sent(ub_.acquire(PortUser::host_interface, insn.seq, insn.region, reads).front());
+  count_port_wait(insn.region, done, sent(ub_.free_ports().place(reads).front()));
   const When moving = When::over(x.start, x.end);
   ub_.note_read(bytes, insn.region, moving);
   write_bytes_.add(bytes, insn.region, moving);
-  finish(insn, start, sent + latency_);
+  finish(insn, start, done + latency_);
 }
 
 bool HostInterface::start_load_weights(const Issued& insn, Cycle start) {
@@ -238,6 +241,11 @@ void HostInterface::write_arrived_bytes(const ToChip& t, uint64_t from, uint64_t
   }
   const std::vector<PortGrant> g = ub_.acquire(PortUser::host_interface, t.insn.seq, t.insn.region, parts);
   front_written_ = std::max(front_written_, g.back().end());
+  front_written_alone_ = std::max(front_written_alone_, front_alone_.place(parts).back().end());
+}
+
+void HostInterface::count_port_wait(size_t region, Cycle done, Cycle alone) {
+  if (done > alone) port_wait_cycles_.add(done - alone, region, When::over(alone, done));
 }
 
 // The last packet of an rhm or ldw has gone over [x.start, x.end): its bytes are counted as the channel
@@ -254,6 +262,7 @@ void HostInterface::finish_to_chip(const ToChip& t, BandwidthChannel::Transfer x
     isa::unpack(t.insn.word, a);
     ub_.note_write(Strided{a.ub, a.len, a.repeat, a.ub_stride}, t.insn.region, moving);
     read_bytes_.add(t.bytes, t.insn.region, moving);
+    count_port_wait(t.insn.region, std::max(x.end, front_written_), std::max(x.end, front_written_alone_));
   }
   finish(t.insn, t.start, std::max(x.end, front_written_) + latency_);
 }

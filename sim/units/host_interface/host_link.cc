@@ -53,7 +53,8 @@ void HostInterface::downstream() {
       to_send_.pop_front();
       front_sent_ = 0;
       finish_to_chip(t, {front_started_, x.end});
-      front_written_ = 0;
+      front_written_ = front_written_alone_ = 0;
+      front_alone_ = ub_.free_ports();
     }
   }
 }

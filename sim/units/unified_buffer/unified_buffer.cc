@@ -8,8 +8,7 @@ UnifiedBuffer::UnifiedBuffer(sc_core::sc_module_name name, const UnifiedBufferPa
     : sc_module(name),
       params_(p),
       trace_(trace),
-      read_ports_(static_cast<int>(p.read_ports)),
-      write_ports_(static_cast<int>(p.write_ports)),
+      ports_(free_ports()),
       bytes_(static_cast<size_t>(p.size_bytes)) {
   SC_METHOD(arbitrate);
   sensitive << arbitrate_;
@@ -35,22 +34,33 @@ void UnifiedBuffer::arbitrate() {
   // A request made late in a cycle may be granted in the next one: keep the cycles it may still ask for.
   Cycle keep = now();
   for (const Request* r : due) keep = std::min(keep, r->cycle);
-  read_ports_.forget_before(keep);
-  write_ports_.forget_before(keep);
+  ports_.reads.forget_before(keep);
+  ports_.writes.forget_before(keep);
   for (Request* r : due) grant(*r);
   pending_ = std::move(later);
   if (!pending_.empty()) arbitrate_.notify(ticks(1));
   granted_.notify(sc_core::SC_ZERO_TIME);
 }
 
-void UnifiedBuffer::grant(Request& r) {
+std::vector<PortGrant> PortSet::place(const std::vector<PortPart>& parts) {
+  std::vector<PortGrant> grants;
   Cycle prev_end = 0, latest_first = 0;
-  for (const PortPart& part : *r.parts) {
+  for (const PortPart& part : parts) {
     PortRuns runs = part.runs;
     if (part.follows == Follows::end_of_previous) runs.earliest = std::max(runs.earliest, prev_end);
     if (part.follows == Follows::stream_behind) runs.earliest = std::max(runs.earliest, latest_first + 1);
-    const bool read = part.kind == PortKind::read;
-    const PortGrant g = (read ? read_ports_ : write_ports_).reserve(runs);
+    grants.push_back((part.kind == PortKind::read ? reads : writes).reserve(runs));
+    prev_end = grants.back().end();
+    latest_first = std::max(latest_first, grants.back().first());
+  }
+  return grants;
+}
+
+void UnifiedBuffer::grant(Request& r) {
+  r.grants = ports_.place(*r.parts);
+  for (size_t i = 0; i < r.grants.size(); ++i) {
+    const PortGrant& g = r.grants[i];
+    const bool read = (*r.parts)[i].kind == PortKind::read;
     for (const RunSegment& s : g.segments) {
       (read ? read_port_cycles_ : write_port_cycles_)
           .add(g.length, r.region, When::windows(s.first, g.length, s.period, s.count));
@@ -59,14 +69,11 @@ void UnifiedBuffer::grant(Request& r) {
       const char* track = read ? "unified_buffer read ports" : "unified_buffer write ports";
       const uint64_t stretches = s.period == g.length ? 1 : s.count;
       const Cycle len = s.period == g.length ? s.count * g.length : g.length;
-      for (uint64_t i = 0; i < stretches; ++i) {
-        trace_->count({track, s.first + i * s.period, +1});
-        trace_->count({track, s.first + i * s.period + len, -1});
+      for (uint64_t k = 0; k < stretches; ++k) {
+        trace_->count({track, s.first + k * s.period, +1});
+        trace_->count({track, s.first + k * s.period + len, -1});
       }
     }
-    prev_end = g.end();
-    latest_first = std::max(latest_first, g.first());
-    r.grants.push_back(g);
   }
   r.granted = true;
 }

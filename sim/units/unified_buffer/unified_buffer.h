@@ -47,6 +47,12 @@ struct PortPart {
   Follows follows = Follows::nothing;
 };
 
+// The read ports and the write ports, and where a request's parts go on them.
+struct PortSet {
+  PortCalendar reads, writes;
+  std::vector<PortGrant> place(const std::vector<PortPart>& parts);
+};
+
 class UnifiedBuffer : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(UnifiedBuffer);
@@ -61,6 +67,10 @@ class UnifiedBuffer : public sc_core::sc_module {
   // `region`, and returns where each part went. Called by a unit's thread; it
   // returns one tick later, when the requests of this tick are granted.
   std::vector<PortGrant> acquire(PortUser user, uint64_t seq, size_t region, const std::vector<PortPart>& parts);
+  // Ports as many as the buffer's, none taken: where a request would go alone, to tell its wait for others.
+  PortSet free_ports() const {
+    return {PortCalendar(static_cast<int>(params_.read_ports)), PortCalendar(static_cast<int>(params_.write_ports))};
+  }
 
   // Direct views for the units' inner loops, which report their traffic with note_*.
   const uint8_t* data(uint64_t addr) const { return bytes_.data() + addr; }
@@ -106,7 +116,7 @@ class UnifiedBuffer : public sc_core::sc_module {
 
   const UnifiedBufferParams& params_;
   TraceRecorder* trace_;
-  PortCalendar read_ports_, write_ports_;
+  PortSet ports_;
   std::vector<Request*> pending_;
   sc_core::sc_event arbitrate_, granted_;
 
