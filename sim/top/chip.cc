@@ -169,9 +169,15 @@ RunOutcome Chip::run() {
   out.instructions_by_opcode = sequencer_->issued_by_opcode();
   out.interrupts = sequencer_->interrupts();
   out.regions = sequencer_->regions();
-  out.trace = trace_.slices();
-  for (TraceSlice& s : out.trace) s.end = std::min(s.end, out.cycles);  // slices still open end with the run
-  out.trace_counters = trace_.counters();
+  // What the units recorded ahead of time (units timed in closed form), cut at the run's end; slices
+  // still open end with it.
+  for (TraceSlice s : trace_.slices()) {
+    if (s.start >= out.cycles) continue;
+    s.end = std::min(s.end, out.cycles);
+    out.trace.push_back(std::move(s));
+  }
+  for (const TraceCounter& c : trace_.counters())
+    if (c.at < out.cycles) out.trace_counters.push_back(c);
   out.ub_bytes_used = ub_->bytes_used();
   return out;
 }

@@ -409,13 +409,7 @@ std::string summary(const RunRecord& run, const nlohmann::json& j) {
 
 nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params, const isa::Program& program) {
   const Cycle end = outcome.cycles;
-  std::vector<TraceSlice> slices;
-  // A unit timed in closed form records an instruction when it starts: keep what fell within the run.
-  for (TraceSlice s : outcome.trace) {
-    if (s.start >= end) continue;
-    s.end = std::min(s.end, end);
-    slices.push_back(std::move(s));
-  }
+  std::vector<TraceSlice> slices = outcome.trace;  // within the run (Chip::run)
   // The layers: each region from its tag to the next, named as the program's metadata names it.
   const std::map<std::string, std::string> names = layer_names(program);
   for (size_t r = 0; r < outcome.regions.size(); ++r) {
@@ -457,8 +451,7 @@ nlohmann::json trace_json(const RunOutcome& outcome, const ChipParams& params, c
   }
   // Counters: the changes of each cycle summed, a sample of the running value per cycle that changed it.
   std::map<std::string, std::map<Cycle, int64_t>> changes;
-  for (const TraceCounter& c : outcome.trace_counters)
-    if (c.at < end) changes[c.track][c.at] += c.delta;
+  for (const TraceCounter& c : outcome.trace_counters) changes[c.track][c.at] += c.delta;
   for (const auto& [track, by_cycle] : changes) {
     int64_t value = 0;
     for (const auto& [at, delta] : by_cycle) {

@@ -17,27 +17,31 @@ class SharedPorts : public testing::TestWithParam<std::string> {
   static constexpr uint64_t kVectors = 48;  // three grants of 8-byte vectors (one port cycle each)
   static constexpr uint64_t kLen = 16;      // vop operand bytes
 
-  // An mmul streaming kVectors vectors, then, after `nops` cycles of nop, a vop reading two operands.
-  InstTester run(uint64_t nops, const std::vector<std::string>& more = {}) const {
+  static constexpr const char* kVop = "vop op=0 a=1024 b=1100 dst=2048 mult=1073741824 shift=30 len=16";
+
+  // An mmul streaming kVectors vectors, then, after `nops` cycles of nop, `other` (a vop reading two operands).
+  InstTester run(uint64_t nops, const std::vector<std::string>& more = {}, const std::string& other = kVop) const {
     std::vector<std::string> sets{"fidelity=" + GetParam(), "unified_buffer.stream_grant_cycles=" + std::to_string(kGrant)};
     sets.insert(sets.end(), more.begin(), more.end());
     InstTester t(sets);
     t.host(0, random_bytes(64, 1)).dram(0, random_bytes(64, 2));
     t.code("rhm host=0 ub=0 len=64\nrdw dram=0 k=8 n=8\nsync units=host\nmmul ub=0 acc=0 rows=" +
-           std::to_string(kVectors) + " stride=0 swap\nnop repeat=" + std::to_string(nops) +
-           "\nvop op=0 a=1024 b=1100 dst=2048 mult=1073741824 shift=30 len=" + std::to_string(kLen))
+           std::to_string(kVectors) + " stride=0 swap\nnop repeat=" + std::to_string(nops) + "\n" + other)
         .run();
     EXPECT_TRUE(t.sim().halted()) << t.sim().fault_reason();
     return t;
   }
-  // A run whose vop starts 8 cycles into the stream's second grant: a first run finds when the stream starts.
-  InstTester vop_in_second_grant(const std::vector<std::string>& more = {}) const {
-    const InstTester probe = run(1, more);
+  // A run whose `other` instruction (of `unit`) starts 8 cycles into the stream's second grant: a first run
+  // finds when the stream starts.
+  InstTester in_second_grant(const std::vector<std::string>& more = {}, const std::string& other = kVop,
+                             const std::string& unit = "activation_unit") const {
+    const InstTester probe = run(1, more, other);
     const uint64_t stream = probe.sim().slices("matrix_unit").at(0).start;
-    const uint64_t vop = probe.sim().slices("activation_unit").at(0).start;
-    EXPECT_LT(vop, stream + kGrant + 8) << "the stream must start before the vop";
-    return run(1 + stream + kGrant + 8 - vop, more);  // a cycle of nop holds issue a cycle
+    const uint64_t start = probe.sim().slices(unit).back().start;  // the host interface also ran the rhm
+    EXPECT_LT(start, stream + kGrant + 8) << "the stream must start before " << other;
+    return run(1 + stream + kGrant + 8 - start, more, other);  // a cycle of nop holds issue a cycle
   }
+  InstTester vop_in_second_grant(const std::vector<std::string>& more = {}) const { return in_second_grant(more); }
 };
 
 TEST_P(SharedPorts, AVopDuringTheStreamReadsAfterItsGrantAndTheStreamWaitsForIt) {
@@ -56,7 +60,22 @@ TEST_P(SharedPorts, AVopDuringTheStreamReadsAfterItsGrantAndTheStreamWaitsForIt)
   t.expect_matches_reference();
 }
 
-TEST_P(SharedPorts, WithASecondReadPortNeitherWaits) {
+TEST_P(SharedPorts, AWhmDuringTheStreamReadsItsRowsAfterTheGrantAndTheStreamWaitsForThem) {
+  // 256 bytes at tiny.yaml's 8 bytes a cycle: 32 read cycles, more than the link needs for them.
+  const InstTester t = in_second_grant({}, "whm host=4096 ub=1024 len=256", "host_interface");
+  const Timing& T = t.timing();
+  const auto mmul = t.sim().slices("matrix_unit").at(0), whm = t.sim().slices("host_interface").at(1);
+  ASSERT_EQ(whm.start, mmul.start + kGrant + 8);
+  const uint64_t reads = T.port_cycles(256);
+  ASSERT_GT(reads, T.host_transfer(256));
+  EXPECT_EQ(t.sim().stat("matrix_unit", "input_stall_cycles"), reads);
+  EXPECT_EQ(mmul.end, mmul.start + kVectors + reads);
+  // Its reads began at the end of the second grant instead of at its start: 8 cycles later.
+  EXPECT_EQ(t.sim().stat("host_interface", "port_wait_cycles"), kGrant - 8);
+  EXPECT_EQ(whm.end, mmul.start + 2 * kGrant + reads + T.host_transfer(T.row_bytes()) + T.host_latency());
+}
+
+TEST_P(SharedPorts, WithASecondReadPortTheStreamDoesNotWait) {
   const InstTester t = vop_in_second_grant({"unified_buffer.read_ports=2"});
   const Timing& T = t.timing();
   const auto mmul = t.sim().slices("matrix_unit").at(0), vop = t.sim().slices("activation_unit").at(0);
@@ -65,7 +84,7 @@ TEST_P(SharedPorts, WithASecondReadPortNeitherWaits) {
   // The stream keeps its port; the vop reads its operands one after the other on the other one, and the
   // result streams a row behind them.
   const uint64_t r = T.port_cycles(kLen);
-  EXPECT_EQ(vop.end, vop.start + std::max(2 * r + 1, (kLen + T.lanes() - 1) / T.lanes()));
+  EXPECT_EQ(vop.end, vop.start + r + 1 + std::max(r, (kLen + T.lanes() - 1) / T.lanes()));
   std::vector<uint64_t> vop_reads;
   for (uint64_t c : t.sim().rises("unified_buffer read ports"))
     if (c >= vop.start && c < vop.end) vop_reads.push_back(c);
@@ -102,6 +121,28 @@ TEST(ActivationPorts, AnActWritesEachOutputRowAsItIsProduced) {
   ASSERT_TRUE(pooled.sim().halted()) << pooled.sim().fault_reason();
   const uint64_t p = pooled.sim().slices("activation_unit").at(0).start;
   EXPECT_EQ(pooled.sim().rises("unified_buffer write ports"), (std::vector<uint64_t>{p + 31}));
+  // 2x2 windows, stride 2, over a 4 x 4 image: output (oy, ox) is complete with input row
+  // (2 oy + 1) * 4 + 2 ox + 1 (5, 7, 13, 15), done 2 cycles a row in, and written in that row's last cycle.
+  InstTester windows({"activation_unit.lanes=4"});
+  windows.code("act acc=0 ub=0 rows=16 cols=8 stride=8 mult=1 pool=max width=4 pool_h=2 pool_w=2 pool_sy=2 pool_sx=2")
+      .run();
+  ASSERT_TRUE(windows.sim().halted()) << windows.sim().fault_reason();
+  const uint64_t q = windows.sim().slices("activation_unit").at(0).start;
+  EXPECT_EQ(windows.sim().rises("unified_buffer write ports"), (std::vector<uint64_t>{q + 11, q + 15, q + 27, q + 31}));
+  EXPECT_EQ(windows.sim().stat("activation_unit", "busy_cycles"), 32u);
+}
+
+TEST(HostPorts, BlocksThatFollowEachOtherInTheBufferTakeThePortAsOneStretch) {
+  // Eight 3-byte blocks: 24 bytes, three 8-byte rows when they follow each other, eight port cycles when not.
+  for (const auto& [stride, cycles] : {std::pair<int, uint64_t>{3, 3}, {4, 8}}) {
+    InstTester t;
+    t.code("rhm host=0 ub=0 len=3 repeat=8 host_stride=3 ub_stride=" + std::to_string(stride) +
+           "\nsync units=host\nwhm host=256 ub=0 len=3 repeat=8 host_stride=3 ub_stride=" + std::to_string(stride))
+        .run();
+    ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+    EXPECT_EQ(t.sim().stat("unified_buffer", "write_port_cycles"), cycles) << stride;
+    EXPECT_EQ(t.sim().stat("unified_buffer", "read_port_cycles"), cycles) << stride;
+  }
 }
 
 TEST(ActivationPorts, AVopsResultStreamsARowBehindItsOperands) {

@@ -28,15 +28,21 @@ TEST(VectorOp, OperandsMayOverlapTheResult) {
 }
 
 TEST(VectorOp, TakesItsElementsAtTheNarrowerOfLanesAndPorts) {
-  const uint64_t len = 37;
-  InstTester t;
-  t.code("vop op=mul a=0 b=64 dst=128 len=37 mult=1").run();
-  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
-  const Timing& T = t.timing();
-  // One read port: operand a, then b; the result streams to the write port a row behind b.
-  const uint64_t busy = std::max((len + T.lanes() - 1) / T.lanes(), 2 * T.port_cycles(len) + 1);
-  EXPECT_EQ(t.sim().cycles(), T.issue(0) + 1 + busy + static_cast<uint64_t>(T.p.activation_unit.latency_cycles));
-  EXPECT_EQ(t.sim().stat("activation_unit", "vector_elements"), len);
+  // Lanes as wide as the port's row, and narrower (lanes-bound).
+  for (const char* lanes : {"activation_unit.lanes=8", "activation_unit.lanes=2"}) {
+    const uint64_t len = 37;
+    InstTester t({lanes});
+    t.code("vop op=mul a=0 b=64 dst=128 len=37 mult=1").run();
+    ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+    const Timing& T = t.timing();
+    // One read port: operand a, then b; the lanes start a row into b and the result streams to the write
+    // port as they finish its rows, one a cycle at most.
+    const uint64_t r = T.port_cycles(len);
+    const uint64_t busy = r + 1 + std::max(r, (len + T.lanes() - 1) / T.lanes());
+    EXPECT_EQ(t.sim().cycles(), T.issue(0) + 1 + busy + static_cast<uint64_t>(T.p.activation_unit.latency_cycles))
+        << lanes;
+    EXPECT_EQ(t.sim().stat("activation_unit", "vector_elements"), len);
+  }
 }
 
 TEST(VectorOp, OperandOutsideTheBufferFaults) {

@@ -51,7 +51,8 @@ struct Timing {
 
   uint64_t port_cycles(uint64_t bytes) const { return (bytes + row_bytes() - 1) / row_bytes(); }
 
-  // An rhm of `bytes` in rows of `len` whose packets cross an otherwise idle link from cycle `from`,
+  // An rhm of `bytes` in blocks of `len` (rows that follow each other in the buffer are one block) whose
+  // packets cross an otherwise idle link from cycle `from`,
   // `sent` bytes having gone on it since then: each packet's piece of each row takes the write port as it
   // arrives, after what the port already holds until `port`. Returns the end of the last write.
   uint64_t rhm_written(uint64_t from, uint64_t bytes, uint64_t len, uint64_t sent = 0, uint64_t port = 0) const {

@@ -1,5 +1,6 @@
 #include "sim/units/activation_unit/activation_unit.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -103,16 +104,33 @@ Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::ActivateArgs&
   const Cycle start = now();
   const uint64_t out_rows = pool_shape(a).out_rows();
   const Cycle compute = a.rows * ceil_div(a.cols, lanes_);
-  // The per-lane table is read first. Each output row is written as it is produced, the rows coming
-  // evenly over the compute time after the table: its write ends with its share of that time, or
-  // later when the write port is busy.
+  // The per-lane table is read first; the input rows then go through the pipeline evenly over the
+  // compute time, input row i done by ceil((i + 1) * compute / rows) after the table. Each output row is
+  // written once it is ready, its write ending with the input row that completes it, or later when the
+  // write port is busy.
   std::vector<PortPart> parts;
   if (a.perlane)
     parts.push_back({PortKind::read, PortRuns::back_to_back(1, ub_.port_cycles(kLaneParamBytes * a.cols), start)});
-  parts.push_back({PortKind::write, PortRuns::ending_with(out_rows, ub_.port_cycles(out_row_bytes(a)), start, compute),
-                   Follows::end_of_previous});
+  const Cycle w = ub_.port_cycles(out_row_bytes(a));
+  if (a.pool == isa::Pool::none) {
+    parts.push_back({PortKind::write, PortRuns::ending_with(out_rows, w, start, compute), Follows::end_of_previous});
+  } else {
+    // Output (oy, ox) is complete with input row (oy * sy + pool_h - 1) * width + ox * sx + pool_w - 1.
+    const isa::PoolShape shape = pool_shape(a);
+    for (uint64_t oy = 0; oy < shape.out_h; ++oy) {
+      const uint64_t last_of_first = (oy * a.pool_sy + a.pool_h - 1) * a.width + a.pool_w - 1;
+      PortRuns runs{shape.out_w, w, start, a.pool_sx * compute, a.rows,
+                    static_cast<int64_t>((last_of_first + 1) * compute + a.rows - 1) -
+                        static_cast<int64_t>(w * a.rows)};
+      // The first after the table, the others paced from the same cycle.
+      parts.push_back({PortKind::write, runs, oy == 0 ? Follows::end_of_previous : Follows::with_previous});
+    }
+  }
   const auto busy = [&](const std::vector<PortGrant>& g) {
-    return std::max((a.perlane ? g.front().end() : start) + compute, g.back().end()) - start;
+    const Cycle writes = std::max_element(g.begin(), g.end(), [](const PortGrant& x, const PortGrant& y) {
+                           return x.end() < y.end();
+                         })->end();
+    return std::max((a.perlane ? g.front().end() : start) + compute, writes) - start;
   };
   return count_port_wait(insn, busy(ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts)),
                          busy(ub_.free_ports().place(parts)));
@@ -120,15 +138,16 @@ Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::ActivateArgs&
 
 Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::VectorArgs& a) {
   const Cycle start = now();
-  // The two operands on the read ports (one after the other on a single port), the result streaming
-  // to a write port a row behind them.
+  // The two operands on the read ports (one after the other on a single port); the lanes start once the
+  // first row of both is in and take ceil(len / lanes) cycles, or a cycle a row when they keep up with the
+  // port; each result row goes to a write port when the lanes are through with it.
   const Cycle r = ub_.port_cycles(a.len);
-  const std::vector<PortPart> parts{{PortKind::read, PortRuns::back_to_back(1, r, start)},
-                                    {PortKind::read, PortRuns::back_to_back(1, r, start)},
-                                    {PortKind::write, PortRuns::back_to_back(1, r, start), Follows::stream_behind}};
-  const auto busy = [&](const std::vector<PortGrant>& g) {
-    return std::max(start + ceil_div(a.len, lanes_), g[2].end()) - start;
-  };
+  const Cycle compute = std::max(r, ceil_div(a.len, lanes_));
+  const std::vector<PortPart> parts{
+      {PortKind::read, PortRuns::back_to_back(1, r, start)},
+      {PortKind::read, PortRuns::back_to_back(1, r, start)},
+      {PortKind::write, PortRuns::ending_with(r, 1, start, compute), Follows::stream_behind}};
+  const auto busy = [&](const std::vector<PortGrant>& g) { return g[2].end() - start; };
   return count_port_wait(insn, busy(ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts)),
                          busy(ub_.free_ports().place(parts)));
 }

@@ -18,7 +18,7 @@ HostInterface::HostInterface(sc_core::sc_module_name name, ChipContext& ctx, Uni
       to_chip_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
       to_host_(ctx.params.host_interface.bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
       packet_bytes_(static_cast<uint64_t>(ctx.params.host_interface.packet_bytes)),
-      front_alone_(ub.free_ports()),
+      own_ports_(ub.free_ports()),
       latency_(ns_to_cycles(ctx.params.host_interface.latency_ns, ctx.params.clock_mhz)),
       op_latency_(ns_to_cycles(ctx.params.host_interface.op_latency_ns, ctx.params.clock_mhz)),
       op_rate_(ctx.params.host_interface.op_bandwidth_gb_s * 1e9, ctx.params.clock_mhz * 1e6),
@@ -184,12 +184,12 @@ void HostInterface::start_transfer(const Issued& insn, Cycle start) {
   const BandwidthChannel::Transfer x = to_host_.reserve(start, bytes);
   const UbBlocks b = ub_blocks(a);
   const std::vector<PortPart> reads{
-      {PortKind::read, PortRuns::spread(b.count, ub_.port_cycles(b.bytes), x.start, x.end - x.start)}};
+      {PortKind::read, PortRuns::spread(b.count * ub_.port_cycles(b.bytes), 1, x.start, x.end - x.start)}};
   const auto sent = [&](const PortGrant& g) {
     return std::max(x.end, g.end() + to_host_.cycles_for(std::min(b.bytes, ub_.row_bytes())));
   };
   const Cycle done = sent(ub_.acquire(PortUser::host_interface, insn.seq, insn.region, reads).front());
-  count_port_wait(insn.region, done, sent(ub_.free_ports().place(reads).front()));
+  count_port_wait(insn.region, done, sent(place_alone(reads).front()));
   const When moving = When::over(x.start, x.end);
   ub_.note_read(bytes, insn.region, moving);
   write_bytes_.add(bytes, insn.region, moving);
@@ -241,7 +241,13 @@ void HostInterface::write_arrived_bytes(const ToChip& t, uint64_t from, uint64_t
   }
   const std::vector<PortGrant> g = ub_.acquire(PortUser::host_interface, t.insn.seq, t.insn.region, parts);
   front_written_ = std::max(front_written_, g.back().end());
-  front_written_alone_ = std::max(front_written_alone_, front_alone_.place(parts).back().end());
+  front_written_alone_ = std::max(front_written_alone_, place_alone(parts).back().end());
+}
+
+std::vector<PortGrant> HostInterface::place_alone(const std::vector<PortPart>& parts) {
+  own_ports_.reads.forget_before(now());
+  own_ports_.writes.forget_before(now());
+  return own_ports_.place(parts);
 }
 
 void HostInterface::count_port_wait(size_t region, Cycle done, Cycle alone) {

@@ -79,7 +79,9 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   // Bytes [from, to) of an rhm have arrived: each block's piece of them takes a unified-buffer write port.
   void write_arrived_bytes(const ToChip& t, uint64_t from, uint64_t to);
   void finish_to_chip(const ToChip& t, BandwidthChannel::Transfer x);
-  // A transfer done at `done` that would have been at `alone` with the unified buffer's ports to itself.
+  // Where `parts` would go if no other unit used the unified buffer's ports (the interface's own
+  // earlier transfers still do), and the wait for the other units of a transfer done at `done`.
+  std::vector<PortGrant> place_alone(const std::vector<PortPart>& parts);
   void count_port_wait(size_t region, Cycle done, Cycle alone);
   Cycle host_op(const Issued& insn, Cycle start);
   void finish(const Issued& insn, Cycle start, Cycle done);
@@ -98,8 +100,9 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   uint64_t front_sent_ = 0;           // bytes of the first already sent
   Cycle front_started_ = kNever;      // cycle its first packet went
   Cycle front_written_ = 0;           // the end of the port time of its rows written so far
-  PortSet front_alone_;               // and where they would have gone with the ports to themselves
-  Cycle front_written_alone_ = 0;
+  Cycle front_written_alone_ = 0;     // and of where they would have gone without other units
+  // The unified-buffer ports as the interface's own transfers alone would have taken them.
+  PortSet own_ports_;
   sc_core::sc_event data_posted_;
   std::vector<HostAccess> in_flight_;  // host memory touched by instructions not yet done
   sc_core::sc_event host_memory_freed_;
@@ -124,8 +127,8 @@ class HostInterface : public sc_core::sc_module, public ExecutionUnit {
   Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles",
                                      "Cycles in which a transfer (rhm, whm, ldw) or host operation (hop) was in progress");
   Counter& port_wait_cycles_ = stats_.add("port_wait_cycles", "cycles",
-                                          "Cycles transfers (rhm, whm) ended later than with the unified buffer's "
-                                          "ports to themselves: other units held a port they needed");
+                                          "Cycles transfers (rhm, whm) ended later than if no other unit used the "
+                                          "unified buffer's ports");
   Counter& buffer_full_cycles_ = stats_.add("instruction_buffer_full_cycles", "cycles",
                                             "Cycles the host waited for room in the instruction buffer");
 };

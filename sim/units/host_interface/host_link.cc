@@ -54,7 +54,6 @@ void HostInterface::downstream() {
       front_sent_ = 0;
       finish_to_chip(t, {front_started_, x.end});
       front_written_ = front_written_alone_ = 0;
-      front_alone_ = ub_.free_ports();
     }
   }
 }

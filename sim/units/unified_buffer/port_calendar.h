@@ -32,7 +32,8 @@ struct PortRuns {
   // `n` runs starting evenly over `span` cycles from `from` (run j at from + floor(j * span / n)).
   static PortRuns spread(uint64_t n, Cycle length, Cycle from, Cycle span) { return {n, length, from, span, n, 0}; }
   // `n` runs each ending by the end of its share of `span` cycles from `from` (run j by
-  // from + ceil((j + 1) * span / n)), when the port is free: rows written as they are produced.
+  // from + ceil((j + 1) * span / n)) when the port is free and span >= n * length (back to back from
+  // `from` otherwise): rows written as they are produced.
   static PortRuns ending_with(uint64_t n, Cycle length, Cycle from, Cycle span) {
     return {n, length, from, span,
             n, static_cast<int64_t>(span + n - 1) - static_cast<int64_t>(length * n)};

@@ -44,11 +44,13 @@ void UnifiedBuffer::arbitrate() {
 
 std::vector<PortGrant> PortSet::place(const std::vector<PortPart>& parts) {
   std::vector<PortGrant> grants;
-  Cycle prev_end = 0, latest_first = 0;
+  Cycle prev_end = 0, prev_earliest = 0, latest_first = 0;
   for (const PortPart& part : parts) {
     PortRuns runs = part.runs;
     if (part.follows == Follows::end_of_previous) runs.earliest = std::max(runs.earliest, prev_end);
+    if (part.follows == Follows::with_previous) runs.earliest = std::max(runs.earliest, prev_earliest);
     if (part.follows == Follows::stream_behind) runs.earliest = std::max(runs.earliest, latest_first + 1);
+    prev_earliest = runs.earliest;
     grants.push_back((part.kind == PortKind::read ? reads : writes).reserve(runs));
     prev_end = grants.back().end();
     latest_first = std::max(latest_first, grants.back().first());

@@ -36,9 +36,10 @@ enum class PortUser { matrix_unit, activation_unit, host_interface };
 enum class PortKind { read, write };
 
 // How a part of a request waits for the parts before it: not at all, until
-// the part before it has ended, or as a stream of rows consumed in step with
-// theirs (its first run the cycle after the latest of their first runs).
-enum class Follows { nothing, end_of_previous, stream_behind };
+// the part before it has ended, from the same cycle as the part before it
+// (its runs paced from there too), or as a stream of rows consumed in step
+// with theirs (its first run the cycle after the latest of their first runs).
+enum class Follows { nothing, end_of_previous, with_previous, stream_behind };
 
 // Runs of one kind of port, as part of a request.
 struct PortPart {
