@@ -115,6 +115,32 @@ TEST(HostTransfer, WritesUseTheChipToHostChannelAndLeaveInstructionWordsAlone) {
   EXPECT_EQ(t.sim().stat("unified_buffer", "read_port_cycles"), T.port_cycles(len));
 }
 
+TEST(HostTransfer, ALinkBoundWriteToTheHostEndsACycleAfterItsLinkTime) {
+  // 256-byte port rows: a 300-byte whm is two reads paced over its 14 link cycles; the link cannot begin
+  // before the first read, so it ends one cycle after its link time, whatever the short last row.
+  for (const uint64_t len : {300u, 512u}) {
+    InstTester t({"unified_buffer.row_bytes=256"});
+    t.code("whm host=0 ub=0 len=" + std::to_string(len)).run();
+    ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+    const Timing& T = t.timing();
+    const uint64_t from = T.issue(0) + 1;
+    ASSERT_GT(T.host_transfer(len), 2 * T.port_cycles(len)) << "the link must be the narrower";
+    EXPECT_EQ(t.sim().slices("host_interface").at(0).end, from + 1 + T.host_transfer(len) + T.host_latency()) << len;
+    EXPECT_EQ(T.whm_sent(from, from + T.host_transfer(len), 1, len), from + 1 + T.host_transfer(len)) << len;
+  }
+}
+
+TEST(HostTransfer, TransfersOfTheInterfaceDoNotCountAsWaitsForOtherUnits) {
+  // Two whm on tiny.yaml's narrow port: the second reads after the first, which is no other unit's doing.
+  InstTester t;
+  t.code("whm host=0 ub=0 len=2000\nwhm host=4096 ub=2048 len=2000").run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const auto s = t.sim().slices("host_interface");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_GT(s[1].end, s[0].end) << "the second waits for the port";
+  EXPECT_EQ(t.sim().stat("host_interface", "port_wait_cycles"), 0u);
+}
+
 TEST(HostTransfer, TransfersOfOneDirectionQueueOnItsChannelWithTheLatencyPipelined) {
   InstTester t;
   t.code("rhm host=0 ub=0 len=100\nrhm host=0 ub=100 len=100").run();

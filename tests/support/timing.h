@@ -69,13 +69,19 @@ struct Timing {
     }
     return port;
   }
-  // A whm of `rows` rows of `len` bytes whose bytes cross the link over [from, to): row j is read at
-  // from + floor(j * (to - from) / rows) or when the read port frees, and the last row's bytes read still
-  // cross the link. Returns when its last byte has.
-  uint64_t whm_sent(uint64_t from, uint64_t to, uint64_t rows, uint64_t len) const {
-    uint64_t port = 0;
-    for (uint64_t j = 0; j < rows; ++j) port = std::max(port, from + j * (to - from) / rows) + port_cycles(len);
-    return std::max(to, port + host_transfer(std::min(len, row_bytes())));
+  // A whm of `blocks` blocks of `len` bytes whose bytes cross an idle link over [from, to): each block
+  // is port_cycles(len) rows, and the n-th of all the rows is read at from + floor(n * (to - from) / rows)
+  // or when the read port frees; the link cannot finish before each row's read plus the link time of
+  // the bytes from it on. Returns when the last byte has crossed.
+  uint64_t whm_sent(uint64_t from, uint64_t to, uint64_t blocks, uint64_t len) const {
+    const uint64_t per_block = port_cycles(len), rows = blocks * per_block, total = blocks * len;
+    uint64_t port = 0, done = to;
+    for (uint64_t n = 0; n < rows; ++n) {
+      port = std::max(port, from + n * (to - from) / rows) + 1;
+      const uint64_t before = (n / per_block) * len + (n % per_block) * row_bytes();
+      done = std::max(done, port + host_transfer(total - before));
+    }
+    return done;
   }
 
   uint64_t rows() const { return static_cast<uint64_t>(p.matrix_unit.rows); }

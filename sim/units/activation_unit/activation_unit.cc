@@ -132,7 +132,7 @@ Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::ActivateArgs&
                          })->end();
     return std::max((a.perlane ? g.front().end() : start) + compute, writes) - start;
   };
-  return count_port_wait(insn, busy(ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts)),
+  return count_port_wait(insn, start, busy(ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts)),
                          busy(ub_.free_ports().place(parts)));
 }
 
@@ -148,12 +148,11 @@ Cycle ActivationUnit::reserve_ports(const Issued& insn, const isa::VectorArgs& a
       {PortKind::read, PortRuns::back_to_back(1, r, start)},
       {PortKind::write, PortRuns::ending_with(r, 1, start, compute), Follows::stream_behind}};
   const auto busy = [&](const std::vector<PortGrant>& g) { return g[2].end() - start; };
-  return count_port_wait(insn, busy(ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts)),
+  return count_port_wait(insn, start, busy(ub_.acquire(PortUser::activation_unit, insn.seq, insn.region, parts)),
                          busy(ub_.free_ports().place(parts)));
 }
 
-Cycle ActivationUnit::count_port_wait(const Issued& insn, Cycle busy, Cycle alone) {
-  const Cycle start = now();
+Cycle ActivationUnit::count_port_wait(const Issued& insn, Cycle start, Cycle busy, Cycle alone) {
   if (busy > alone) port_wait_cycles_.add(busy - alone, insn.region, When::over(start + alone, start + busy));
   return busy;
 }

@@ -30,9 +30,9 @@ class ActivationUnit : public sc_core::sc_module, public ExecutionUnit {
   // occupied (excluding the latency): its compute time, or its port time when that is longer.
   Cycle reserve_ports(const Issued& insn, const isa::ActivateArgs& a);
   Cycle reserve_ports(const Issued& insn, const isa::VectorArgs& a);
-  // An instruction kept `busy` cycles that would have taken `alone` with the ports to itself: counts the
-  // difference and returns `busy`.
-  Cycle count_port_wait(const Issued& insn, Cycle busy, Cycle alone);
+  // An instruction started at `start` kept `busy` cycles that would have taken `alone` with the ports to
+  // itself: counts the difference and returns `busy`.
+  Cycle count_port_wait(const Issued& insn, Cycle start, Cycle busy, Cycle alone);
   void run();
   void activate(const isa::ActivateArgs& a, isa::Rounding rounding, int64_t pc);
   void vector_op(const isa::VectorArgs& a, isa::Rounding rounding);

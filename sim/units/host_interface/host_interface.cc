@@ -178,18 +178,27 @@ void HostInterface::start_transfer(const Issued& insn, Cycle start) {
     data_posted_.notify(sc_core::SC_ZERO_TIME);
     return;
   }
-  // The bytes move as the chip-to-host channel carries them. Each block is read from the unified buffer
-  // when the channel is ready for it, or as soon after as a read port is free; the last bytes read still
-  // cross the link.
+  // The bytes move as the chip-to-host channel carries them. Each row of each block is read from the
+  // unified buffer when the channel is ready for it, or as soon after as a read port is free; the
+  // channel cannot finish before each row's read plus the time the bytes from it on take.
   const BandwidthChannel::Transfer x = to_host_.reserve(start, bytes);
   const UbBlocks b = ub_blocks(a);
+  const uint64_t rows = ub_.port_cycles(b.bytes);  // a block's port cycles, each a row
   const std::vector<PortPart> reads{
-      {PortKind::read, PortRuns::spread(b.count * ub_.port_cycles(b.bytes), 1, x.start, x.end - x.start)}};
+      {PortKind::read, PortRuns::spread(b.count * rows, 1, x.start, x.end - x.start)}};
   const auto sent = [&](const PortGrant& g) {
-    return std::max(x.end, g.end() + to_host_.cycles_for(std::min(b.bytes, ub_.row_bytes())));
+    Cycle done = x.end;
+    uint64_t j = 0;
+    for (const RunSegment& s : g.segments)
+      for (uint64_t i = 0; i < s.count; ++i, ++j) {
+        const uint64_t before = (j / rows) * b.bytes + (j % rows) * ub_.row_bytes();
+        done = std::max(done, s.first + i * s.period + 1 + to_host_.cycles_for(bytes - before));
+      }
+    return done;
   };
+  const Cycle alone = sent(place_alone(reads).front());  // before the grant: place_alone prunes at now()
   const Cycle done = sent(ub_.acquire(PortUser::host_interface, insn.seq, insn.region, reads).front());
-  count_port_wait(insn.region, done, sent(place_alone(reads).front()));
+  count_port_wait(insn.region, done, alone);
   const When moving = When::over(x.start, x.end);
   ub_.note_read(bytes, insn.region, moving);
   write_bytes_.add(bytes, insn.region, moving);
@@ -239,9 +248,9 @@ void HostInterface::write_arrived_bytes(const ToChip& t, uint64_t from, uint64_t
     parts.push_back(
         {PortKind::write, PortRuns::back_to_back(1, ub_.port_cycles(tail), now()), Follows::end_of_previous});
   }
+  front_written_alone_ = std::max(front_written_alone_, place_alone(parts).back().end());  // before the grant
   const std::vector<PortGrant> g = ub_.acquire(PortUser::host_interface, t.insn.seq, t.insn.region, parts);
   front_written_ = std::max(front_written_, g.back().end());
-  front_written_alone_ = std::max(front_written_alone_, place_alone(parts).back().end());
 }
 
 std::vector<PortGrant> HostInterface::place_alone(const std::vector<PortPart>& parts) {
