@@ -185,7 +185,37 @@ class JsonWriter : public ParamVisitor {
   std::vector<nlohmann::json*> stack_;
 };
 
+// Lists the fields' paths.
+class KeyLister : public ParamVisitor {
+ public:
+  explicit KeyLister(std::vector<ParamKey>& out) : out_(out) {}
+  void field(const char* key, int64_t&, const char*, const char*, int64_t min, int64_t max) override {
+    out_.push_back({ParamKey::Kind::integer, path(key), static_cast<double>(min), static_cast<double>(max), {}});
+  }
+  void field(const char* key, double&, const char*, const char*, double min, double max) override {
+    out_.push_back({ParamKey::Kind::real, path(key), min, max, {}});
+  }
+  void field(const char* key, std::string&, const char*, const std::vector<std::string>& choices) override {
+    out_.push_back({ParamKey::Kind::text, path(key), 0, 0, choices});
+  }
+  void begin(const char* key, const char*) override { prefix_.push_back(path(key)); }
+  void end() override { prefix_.pop_back(); }
+
+ private:
+  std::string path(const char* key) const { return prefix_.empty() ? key : prefix_.back() + "." + key; }
+  std::vector<ParamKey>& out_;
+  std::vector<std::string> prefix_;
+};
+
 }  // namespace
+
+std::vector<ParamKey> param_keys() {
+  std::vector<ParamKey> keys;
+  ChipParams params{};
+  KeyLister lister(keys);
+  params.visit(lister);
+  return keys;
+}
 
 ChipParams read_chip_params(const Config& config) {
   ChipParams params{};

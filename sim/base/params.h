@@ -177,6 +177,15 @@ struct ChipParams {
   }
 };
 
+// Every key a configuration sets, by dotted path, with its kind and range.
+struct ParamKey {
+  enum class Kind { integer, real, text } kind;
+  std::string path;
+  double min = 0, max = 0;  // integer and real keys
+  std::vector<std::string> choices;  // text keys drawn from a list
+};
+std::vector<ParamKey> param_keys();
+
 // Reads and validates the parameters; every problem (missing, unknown or
 // mistyped key, value out of range, inconsistent values) is reported at its
 // origin, all at once, in one ConfigError.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   tpu::cli::add_report_command(app);
   tpu::cli::add_onnx_test_command(app);
   tpu::cli::add_bench_command(app);
+  tpu::cli::add_sweep_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
