@@ -1,11 +1,14 @@
 // tpusim sweep: a design-space sweep from its YAML file (tools/sweep/sweep_spec.h).
 
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 
 #include "sim/base/config.h"
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
+#include "tools/sweep/runner.h"
 #include "tools/sweep/sweep_spec.h"
 
 namespace tpu::cli {
@@ -13,8 +16,9 @@ namespace tpu::cli {
 namespace {
 
 struct SweepArgs {
-  std::string file;
-  bool dry_run = false;
+  std::string file, out;
+  int jobs = 0;
+  bool dry_run = false, quiet = false;
 };
 
 // The chip configuration of a point: the base with the point's values set, checked as any configuration is.
@@ -55,15 +59,30 @@ void dry_run(const sweep::SweepSpec& spec) {
   if (invalid > 0) std::cout << invalid << " point" << (invalid == 1 ? "" : "s") << " would fail their configuration check\n";
 }
 
+void run(const SweepArgs& args) {
+  const sweep::SweepSpec spec = sweep::load_sweep(args.file);
+  if (args.dry_run) return dry_run(spec);
+  sweep::LocalRunOptions o;
+  o.out_dir = args.out.empty() ? "build/sweeps/" + spec.name : args.out;
+  o.jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  o.progress = !args.quiet;
+  const sweep::SweepOutcome r = sweep::run_local(spec, sweep::expand(spec), o);
+  std::cout << "sweep " << spec.name << ": " << r.runs << " runs (" << r.ran << " run now, " << r.reused
+            << " done before), " << r.failed << " failed; results in " << o.out_dir << "/results.csv\n";
+  if (r.failed > 0) throw CommandExit{3};
+}
+
 }  // namespace
 
 void add_sweep_command(CLI::App& app) {
   auto args = std::make_shared<SweepArgs>();
   CLI::App* cmd = app.add_subcommand("sweep", "Run a design-space sweep described by a YAML file (configs/sweeps/)");
   cmd->add_option("file", args->file, "Sweep file")->required()->check(CLI::ExistingFile);
-  cmd->add_flag("--dry-run", args->dry_run, "List the points (after constraints) and the runs, and run nothing")
-      ->required();
-  cmd->callback([args] { dry_run(sweep::load_sweep(args->file)); });
+  cmd->add_flag("--dry-run", args->dry_run, "List the points (after constraints) and the runs, and run nothing");
+  cmd->add_option("-j,--jobs", args->jobs, "Runs at once (default: the number of cores)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--out", args->out, "Results directory (default: build/sweeps/NAME); a rerun resumes it");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress lines");
+  cmd->callback([args] { run(*args); });
 }
 
 }  // namespace tpu::cli

@@ -18,6 +18,15 @@
 
 namespace tpu::report {
 
+// FNV-1a: a stable hash for cache keys.
+uint64_t fnv1a(const std::string& s, uint64_t h) {
+  for (const unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 namespace {
 
 std::string dir_of(const std::string& path) {
@@ -30,14 +39,6 @@ std::string resolve(const std::string& path, const std::string& name) {
   return !name.empty() && name[0] == '/' ? name : dir_of(path) + name;
 }
 
-// FNV-1a: a stable hash for cache keys.
-uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
-  for (const unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -68,17 +69,6 @@ std::string cache_dir() {
   return "";
 }
 
-// The running executable's size and modification time: any rebuild (a changed
-// compiler) gives new cache keys, so a stale program is never reused.
-std::string build_identity() {
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return __DATE__ __TIME__;
-  const auto size = std::filesystem::file_size(exe, ec);
-  const auto when = std::filesystem::last_write_time(exe, ec).time_since_epoch().count();
-  return ec ? std::string(__DATE__ __TIME__) : std::to_string(size) + "@" + std::to_string(when);
-}
-
 // Every key of `node` must be one of `known`; the first that is not is reported with its line.
 void check_keys(const YAML::Node& node, const std::vector<std::string>& known, const std::string& path,
                 const std::string& within) {
@@ -92,6 +82,17 @@ void check_keys(const YAML::Node& node, const std::vector<std::string>& known, c
 }
 
 }  // namespace
+
+// The running executable's size and modification time: any rebuild (a changed
+// compiler) gives new cache keys, so a stale program is never reused.
+std::string build_identity() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return __DATE__ __TIME__;
+  const auto size = std::filesystem::file_size(exe, ec);
+  const auto when = std::filesystem::last_write_time(exe, ec).time_since_epoch().count();
+  return ec ? std::string(__DATE__ __TIME__) : std::to_string(size) + "@" + std::to_string(when);
+}
 
 namespace {
 

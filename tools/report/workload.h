@@ -56,6 +56,12 @@ inline const std::vector<Table3Counter> kTable3Counters = {
 // Throws compiler::ModelError naming the file and key.
 Workload load_workload(const std::string& path);
 
+// FNV-1a: a stable hash for cache keys.
+uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull);
+// The running executable's size and modification time: any rebuild (a changed
+// compiler) gives new cache keys, so a stale program is never reused.
+std::string build_identity();
+
 // The workload's program for a chip: compiled, or taken from the cache
 // ($XDG_CACHE_HOME/tpusim or ~/.cache/tpusim) when batch, chip, compiler and
 // the contents of every file the compile read (the model and the weight files

@@ -1,0 +1,148 @@
+// tpusim sweep as a user runs it: results the same bytes for any number of
+// jobs and across reruns, a rerun that runs nothing, a kill that loses no
+// finished run, a failing point recorded with its reason, and a results
+// directory of another sweep refused.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/cli_runner.h"
+
+namespace tpu::test {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kSrc = TPUSIM_SOURCE_DIR;
+
+std::string read(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class Sweep : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::TempDir() + "sweep_" + std::to_string(::getpid()) + "_" +
+           testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  // A sweep of the small LeNet on tiny.yaml: 2 array sizes x 3 weight bandwidths, `extra` appended.
+  std::string write_sweep(const std::string& extra = "", const std::string& name = "s.yaml", int batch = 1) {
+    const std::string path = dir_ + name;
+    std::ofstream(path) << "config: " << kSrc << "/configs/tiny.yaml\nworkloads:\n  - {model: " << kSrc
+                        << "/models/lenet_300_100.yaml, batch: " << batch << "}\ngrid:\n  matrix_unit.rows: [8, 16]\n"
+                        << "  weight_memory.bandwidth_gb_s: [5, 10, 20]\nderived:\n  matrix_unit.cols: "
+                        << "${matrix_unit.rows}\nmetrics:\n  cycles: cycles\n  tops: throughput.tops\n"
+                        << extra;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(Sweep, ResultsAreTheSameBytesForAnyJobsAndARerunRunsNothing) {
+  const std::string file = write_sweep();
+  const Outcome one = tpusim("sweep " + file + " -j 1 -q --out " + dir_ + "one");
+  ASSERT_EQ(one.status, 0) << one.output;
+  const Outcome two = tpusim("sweep " + file + " -j 2 -q --out " + dir_ + "two");
+  ASSERT_EQ(two.status, 0) << two.output;
+  EXPECT_NE(one.output.find("6 runs (6 run now, 0 done before), 0 failed"), std::string::npos) << one.output;
+  for (const char* f : {"/results.csv", "/results.jsonl"}) EXPECT_EQ(read(dir_ + "one" + f), read(dir_ + "two" + f)) << f;
+  const std::string csv = read(dir_ + "one/results.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7) << csv;  // a header and a row per run
+  // More weight bandwidth never makes a run slower; the figures are the model's, one per run.
+  std::istringstream rows(read(dir_ + "one/results.jsonl"));
+  std::vector<nlohmann::json> runs;
+  for (std::string line; std::getline(rows, line);) runs.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(runs.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(runs[i]["point"], i);
+    EXPECT_EQ(runs[i]["status"], "halted");
+    if (i % 3) {
+      EXPECT_LE(runs[i]["metrics"]["cycles"].get<uint64_t>(), runs[i - 1]["metrics"]["cycles"].get<uint64_t>());
+    }
+  }
+  const Outcome again = tpusim("sweep " + file + " -j 2 -q --out " + dir_ + "one");
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("(0 run now, 6 done before)"), std::string::npos) << again.output;
+  EXPECT_EQ(read(dir_ + "one/results.csv"), read(dir_ + "two/results.csv"));
+}
+
+TEST_F(Sweep, AKilledSweepLosesNoFinishedRunAndResumes) {
+  // The pe fidelity and a batch of 32 make each run long enough to kill the sweep between runs.
+  const std::string file = write_sweep("points:\n  - {fidelity: pe}\n", "s.yaml", 32);
+  const std::string out = dir_ + "killed";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(TPUSIM_BINARY, TPUSIM_BINARY, "sweep", file.c_str(), "-j", "1", "-q", "--out", out.c_str(), nullptr);
+    _exit(127);
+  }
+  // Kill it once the first run's record is there.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto records = [&] {
+    size_t n = 0;
+    if (fs::exists(out + "/runs"))
+      for (const auto& e : fs::directory_iterator(out + "/runs")) n += e.path().extension() == ".json";
+    return n;
+  };
+  while (records() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const size_t done = records();
+  ASSERT_GE(done, 1u);
+  ASSERT_LT(done, 6u) << "killed too late to test a resume";
+  for (const auto& e : fs::directory_iterator(out + "/runs"))  // every record whole
+    EXPECT_FALSE(nlohmann::json::parse(read(e.path().string()), nullptr, false).is_discarded()) << e.path();
+  const Outcome resumed = tpusim("sweep " + file + " -j 2 -q --out " + out);
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find(std::to_string(6 - done) + " run now, " + std::to_string(done) + " done before"),
+            std::string::npos)
+      << resumed.output;
+  ASSERT_EQ(tpusim("sweep " + file + " -j 2 -q --out " + dir_ + "clean").status, 0);
+  EXPECT_EQ(read(out + "/results.jsonl"), read(dir_ + "clean/results.jsonl"));
+  EXPECT_EQ(read(out + "/results.csv"), read(dir_ + "clean/results.csv"));
+}
+
+TEST_F(Sweep, AFailingPointIsRecordedWithItsReasonAndTheSweepGoesOn) {
+  // 100000 accumulator rows are beyond the limit: those points' configurations are refused.
+  const std::string file = write_sweep("points:\n  - {accumulators.entries: 256}\n  - {accumulators.entries: 100000}\n");
+  const Outcome o = tpusim("sweep " + file + " -q --out " + dir_ + "f");
+  EXPECT_EQ(o.status, 3) << o.output;
+  EXPECT_NE(o.output.find("12 runs (12 run now, 0 done before), 6 failed"), std::string::npos) << o.output;
+  const std::string csv = read(dir_ + "f/results.csv");
+  EXPECT_NE(csv.find("accumulators.entries: 100000 is out of range"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",halted,"), std::string::npos) << csv;
+}
+
+TEST_F(Sweep, AResultsDirectoryOfAnotherSweepIsRefused) {
+  ASSERT_EQ(tpusim("sweep " + write_sweep() + " -q --out " + dir_ + "r").status, 0);
+  const Outcome o = tpusim("sweep " + write_sweep("", "other.yaml") + " -q --out " + dir_ + "r");
+  EXPECT_EQ(o.status, 0) << "the same definition in another file is the same sweep: " << o.output;
+  const Outcome edited = tpusim("sweep " + write_sweep("constraints:\n  - matrix_unit.rows <= 8\n") + " -q --out " + dir_ + "r");
+  EXPECT_EQ(edited.status, 1) << edited.output;
+  EXPECT_NE(edited.output.find("holds the results of another sweep definition"), std::string::npos) << edited.output;
+}
+
+TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {
+  const Outcome o = tpusim("sweep " + write_sweep("constraints:\n  - weight_memory.bandwidth_gb_s > 5\n") +
+                           " --dry-run --out " + dir_ + "d");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("4 points (2 of 6 dropped by constraints) x 1 workload = 4 runs"), std::string::npos) << o.output;
+  EXPECT_FALSE(fs::exists(dir_ + "d"));
+}
+
+}  // namespace
+}  // namespace tpu::test

@@ -1,0 +1,252 @@
+#include "tools/sweep/runner.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "isa/program.h"
+#include "sim/base/config.h"
+#include "sim/base/params.h"
+#include "sim/top/chip.h"
+#include "sim/top/energy.h"
+#include "sim/top/results.h"
+#include "tools/report/workload.h"
+
+namespace tpu::sweep {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string hex(uint64_t v) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+report::Workload workload_of(const WorkloadRef& ref) {
+  if (!ref.file.empty()) return report::load_workload(ref.file);
+  report::Workload w;
+  w.model = ref.model;
+  w.batch = ref.batch;
+  w.name = fs::path(ref.model).stem().string() + "@" + std::to_string(ref.batch);
+  return w;
+}
+
+std::string workload_id(const WorkloadRef& ref) {
+  return ref.file.empty() ? ref.model + "@" + std::to_string(ref.batch) : ref.file;
+}
+
+// A figure of the run's JSON at a dotted path, or null.
+nlohmann::json at_path(const nlohmann::json& j, const std::string& path) {
+  const nlohmann::json* node = &j;
+  size_t from = 0;
+  for (;;) {
+    const size_t dot = path.find('.', from);
+    const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+    if (dot == std::string::npos) return *node;
+    from = dot + 1;
+  }
+}
+
+struct Run {
+  const Point* point;
+  size_t workload;
+  std::string record;  // its file
+};
+
+// The child's work: one run, its record written atomically. Never returns.
+[[noreturn]] void run_child(const SweepSpec& spec, const Run& run) {
+  nlohmann::json rec;
+  rec["point"] = run.point->index;
+  rec["workload"] = workload_id(spec.workloads[run.workload]);
+  rec["values"] = nlohmann::json::object();
+  for (const auto& [key, value] : run.point->values) rec["values"][key] = value;
+  const auto t0 = std::chrono::steady_clock::now();
+  int status = 0;
+  try {
+    sim::Config config = sim::Config::load(spec.config);
+    for (const auto& [key, value] : run.point->values) config.set(key + "=" + value);
+    const sim::ChipParams params = sim::read_chip_params(config);
+    const report::Workload w = workload_of(spec.workloads[run.workload]);
+    const isa::Program program = report::workload_program(w, params);
+    sim::RunOptions options;
+    options.compute_values = !spec.timing_only;
+    sim::Chip chip(params, program, options);
+    if (!spec.timing_only)
+      for (const auto& [name, bytes] : report::workload_inputs(w, program)) chip.set_input(name, bytes);
+    const sim::RunOutcome outcome = chip.run();
+    const sim::EnergyModel model = sim::load_energy_model(params);
+    const sim::EnergyReport energy = sim::price(model, params, outcome.stats, outcome.cycles);
+    const nlohmann::json result = sim::to_json(sim::RunRecord{outcome, params, program, energy, {}, &model});
+    rec["status"] = result["status"];
+    if (outcome.fault) {
+      rec["reason"] = result["fault"]["reason"];
+      status = 3;
+    }
+    rec["metrics"] = nlohmann::json::object();
+    for (const auto& [name, path] : spec.metrics) {
+      rec["metrics"][name] = at_path(result, path);
+      if (rec["metrics"][name].is_null() && !outcome.fault) {
+        rec["status"] = "failed";
+        rec["reason"] = "metric " + name + ": the run's JSON has no figure at '" + path + "'";
+        status = 1;
+      }
+    }
+  } catch (const sim::ConfigError& e) {
+    rec["status"] = "failed";
+    rec["reason"] = std::string("configuration: ") + e.what();
+    status = 2;
+  } catch (const std::exception& e) {
+    rec["status"] = "failed";
+    rec["reason"] = e.what();
+    status = 1;
+  }
+  rec["exit_status"] = status;
+  rec["build"] = report::build_identity();
+  rec["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  try {
+    isa::write_file_atomically(run.record, rec.dump(1) + "\n");
+  } catch (...) {
+    _exit(5);
+  }
+  std::cout.flush();
+  _exit(0);
+}
+
+// The identity of a sweep definition: its file's text, base configuration and the build.
+std::string fingerprint(const SweepSpec& spec) {
+  return hex(report::fnv1a(read_text(spec.path), report::fnv1a(read_text(spec.config) + report::build_identity())));
+}
+
+std::string csv_field(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+// results.jsonl and results.csv from the records, in point order, without what varies between reruns.
+void aggregate(const SweepSpec& spec, const std::vector<Run>& runs, const std::string& dir) {
+  std::string jsonl, csv = "point,workload,status";
+  std::vector<std::string> axes;
+  if (!runs.empty())
+    for (const auto& [key, value] : runs.front().point->values) axes.push_back(key);
+  for (const std::string& a : axes) csv += "," + a;
+  for (const auto& [name, path] : spec.metrics) csv += "," + name;
+  csv += ",reason\n";
+  for (const Run& r : runs) {
+    if (!fs::exists(r.record)) continue;
+    nlohmann::json rec = nlohmann::json::parse(read_text(r.record));
+    rec.erase("wall_seconds");
+    jsonl += rec.dump() + "\n";
+    csv += std::to_string(rec["point"].get<uint64_t>()) + "," + csv_field(rec["workload"]) + "," + csv_field(rec["status"]);
+    for (const std::string& a : axes) csv += "," + csv_field(rec["values"].value(a, nlohmann::json()));
+    for (const auto& [name, path] : spec.metrics)
+      csv += "," + csv_field(rec.contains("metrics") ? rec["metrics"].value(name, nlohmann::json()) : nlohmann::json());
+    csv += "," + csv_field(rec.value("reason", nlohmann::json())) + "\n";
+  }
+  isa::write_file_atomically(dir + "/results.jsonl", jsonl);
+  isa::write_file_atomically(dir + "/results.csv", csv);
+}
+
+}  // namespace
+
+SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& o) {
+  const std::string dir = o.out_dir;
+  fs::create_directories(dir + "/runs");
+  const std::string mark = dir + "/sweep.json";
+  const std::string id = fingerprint(spec);
+  if (fs::exists(mark)) {
+    const nlohmann::json m = nlohmann::json::parse(read_text(mark), nullptr, false);
+    if (m.is_discarded() || m.value("fingerprint", "") != id)
+      throw SweepError(dir + " holds the results of another sweep definition (" +
+                       (m.is_discarded() ? std::string("unreadable sweep.json") : m.value("file", std::string("?"))) +
+                       ", or an edited file, base configuration or tpusim build); give another --out or remove it");
+  } else {
+    isa::write_file_atomically(mark, nlohmann::json{{"name", spec.name}, {"file", spec.path}, {"fingerprint", id}}.dump(1) + "\n");
+  }
+  // Each run's record is named by its point, its workload and the hash of what it runs.
+  std::vector<Run> runs;
+  for (const Point& p : points)
+    for (size_t w = 0; w < spec.workloads.size(); ++w) {
+      std::string what = workload_id(spec.workloads[w]) + "\n" + id;
+      for (const auto& [key, value] : p.values) what += "\n" + key + "=" + value;
+      char name[64];
+      std::snprintf(name, sizeof name, "/runs/p%06zu-w%02zu-", p.index, w);
+      runs.push_back({&p, w, dir + name + hex(report::fnv1a(what)) + ".json"});
+    }
+  SweepOutcome out;
+  out.runs = runs.size();
+  std::vector<const Run*> todo;
+  for (const Run& r : runs) (fs::exists(r.record) ? out.reused : (todo.push_back(&r), out.ran))++;
+  const bool tty = o.progress && isatty(STDERR_FILENO);
+  std::map<pid_t, const Run*> running;
+  size_t next = 0, finished = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::cout.flush();
+  std::cerr.flush();
+  while (next < todo.size() || !running.empty()) {
+    while (next < todo.size() && running.size() < static_cast<size_t>(std::max(1, o.jobs))) {
+      const Run* r = todo[next++];
+      const pid_t pid = fork();
+      if (pid < 0) throw SweepError("cannot start a process for point " + std::to_string(r->point->index));
+      if (pid == 0) run_child(spec, *r);
+      running[pid] = r;
+    }
+    int wstatus = 0;
+    const pid_t pid = waitpid(-1, &wstatus, 0);
+    if (pid < 0) break;
+    const Run* r = running.at(pid);
+    running.erase(pid);
+    ++finished;
+    if (!fs::exists(r->record)) {
+      // The process died before writing its record: record why, so the sweep goes on.
+      nlohmann::json rec{{"point", r->point->index}, {"workload", workload_id(spec.workloads[r->workload])},
+                         {"status", "failed"}, {"exit_status", 4},
+                         {"reason", WIFSIGNALED(wstatus) ? "the run was killed by signal " + std::to_string(WTERMSIG(wstatus))
+                                                         : "the run exited with status " + std::to_string(WEXITSTATUS(wstatus))}};
+      rec["values"] = nlohmann::json::object();
+      for (const auto& [key, value] : r->point->values) rec["values"][key] = value;
+      isa::write_file_atomically(r->record, rec.dump(1) + "\n");
+    }
+    if (o.progress) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double rate = finished / std::max(s, 1e-9);
+      const double eta = (todo.size() - finished) / std::max(rate, 1e-9);
+      char line[200];
+      std::snprintf(line, sizeof line, "%s[%zu/%zu] point %zu, %s  %.1f runs/s, %.0f s left", tty ? "\r" : "", finished,
+                    todo.size(), r->point->index, fs::path(workload_id(spec.workloads[r->workload])).filename().c_str(),
+                    rate, eta);
+      std::cerr << line << (tty ? "" : "\n") << std::flush;
+    }
+  }
+  if (tty) std::cerr << "\n";
+  for (const Run& r : runs) {
+    const nlohmann::json rec = nlohmann::json::parse(read_text(r.record), nullptr, false);
+    if (rec.is_discarded() || rec.value("exit_status", 1) != 0) ++out.failed;
+  }
+  aggregate(spec, runs, dir);
+  return out;
+}
+
+}  // namespace tpu::sweep

@@ -1,0 +1,35 @@
+#pragma once
+
+// Runs a sweep's points on this machine: every run (a point and a workload)
+// in its own process (SystemC elaborates once per process), `jobs` at once.
+// Each run writes its own record, atomically, to DIR/runs/; a run whose
+// record exists is not run again, so a sweep killed at any moment resumes
+// where it stopped. DIR/results.jsonl and DIR/results.csv are made from the
+// records in point order, without wall times, so they are the same bytes
+// whatever the number of jobs or the reruns.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tools/sweep/sweep_spec.h"
+
+namespace tpu::sweep {
+
+struct LocalRunOptions {
+  std::string out_dir;
+  int jobs = 1;
+  bool progress = true;  // a line per run on stderr (a bar on a terminal)
+};
+
+struct SweepOutcome {
+  uint64_t runs = 0;     // points x workloads
+  uint64_t reused = 0;   // found done in DIR
+  uint64_t ran = 0;
+  uint64_t failed = 0;   // of all runs, with their reasons in the records
+};
+
+// Throws SweepError when DIR holds another sweep's results.
+SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& options);
+
+}  // namespace tpu::sweep
