@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -134,6 +135,68 @@ TEST_F(Sweep, AResultsDirectoryOfAnotherSweepIsRefused) {
   const Outcome edited = tpusim("sweep " + write_sweep("constraints:\n  - matrix_unit.rows <= 8\n") + " -q --out " + dir_ + "r");
   EXPECT_EQ(edited.status, 1) << edited.output;
   EXPECT_NE(edited.output.find("holds the results of another sweep definition"), std::string::npos) << edited.output;
+}
+
+std::vector<nlohmann::json> records(const std::string& jsonl) {
+  std::istringstream rows(jsonl);
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(rows, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    out.emplace_back();
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) out.back().push_back(cell);
+  }
+  return out;
+}
+
+TEST_F(Sweep, MeansOverTheWorkloadsAndTheParetoFrontFollowTheRuns) {
+  const std::string path = dir_ + "m.yaml";
+  std::ofstream(path) << "config: " << kSrc << "/configs/tiny.yaml\nworkloads:\n  - {model: " << kSrc
+                      << "/models/lenet_300_100.yaml, batch: 1}\n  - {model: " << kSrc
+                      << "/models/lenet_300_100.yaml, batch: 4}\ngrid:\n  weight_memory.bandwidth_gb_s: [2, 5, 10, 20, 40]\n"
+                      << "metrics:\n  cycles: cycles\n  area: area.total_mm2\nmeans:\n  cycles_mean: {metric: cycles}\n"
+                      << "  cycles_gmean: {metric: cycles, mean: geometric}\n  cycles_mix: {metric: cycles, mean: weighted, "
+                      << "weights: {lenet_300_100@1: 3, lenet_300_100@4: 1}}\n  area_mean: {metric: area}\n"
+                      << "objectives:\n  minimize: [cycles_mix, area_mean]\n";
+  const Outcome o = tpusim("sweep " + path + " -q --out " + dir_ + "m");
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::vector<nlohmann::json> runs = records(read(dir_ + "m/results.jsonl"));
+  ASSERT_EQ(runs.size(), 10u);
+  const auto means = csv_rows(read(dir_ + "m/means.csv"));
+  ASSERT_EQ(means.size(), 6u);
+  EXPECT_EQ(means[0], (std::vector<std::string>{"point", "weight_memory.bandwidth_gb_s", "cycles_mean", "cycles_gmean",
+                                                "cycles_mix", "area_mean"}));
+  std::vector<std::pair<double, double>> objectives;
+  for (size_t p = 0; p < 5; ++p) {
+    const double a = runs[2 * p]["metrics"]["cycles"], b = runs[2 * p + 1]["metrics"]["cycles"];
+    const double area = runs[2 * p]["metrics"]["area"];
+    EXPECT_NEAR(std::stod(means[p + 1][2]), (a + b) / 2, 1e-9);
+    EXPECT_NEAR(std::stod(means[p + 1][3]), std::sqrt(a * b), 1e-6 * a);
+    EXPECT_NEAR(std::stod(means[p + 1][4]), (3 * a + b) / 4, 1e-9);
+    EXPECT_NEAR(std::stod(means[p + 1][5]), area, 1e-9);
+    objectives.emplace_back((3 * a + b) / 4, area);
+  }
+  // The front: the points no other point matches or beats on both.
+  std::vector<std::string> front;
+  for (size_t p = 0; p < 5; ++p) {
+    bool beaten = false;
+    for (size_t q = 0; q < 5; ++q)
+      beaten = beaten || (q != p && objectives[q].first <= objectives[p].first &&
+                          objectives[q].second <= objectives[p].second && objectives[q] != objectives[p]);
+    if (!beaten) front.push_back(std::to_string(p));
+  }
+  std::vector<std::string> listed;
+  for (const auto& row : csv_rows(read(dir_ + "m/pareto.csv"))) listed.push_back(row[0]);
+  ASSERT_FALSE(listed.empty());
+  listed.erase(listed.begin());  // the header
+  EXPECT_EQ(listed, front);
+  EXPECT_GE(front.size(), 2u) << "more bandwidth costs area and saves cycles: a trade-off";
 }
 
 TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {

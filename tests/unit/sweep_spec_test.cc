@@ -111,8 +111,11 @@ TEST(SweepFile, MistakesAreNamedAtTheirLine) {
       {"derived:\n  matrix_unit.cols: ${matrix_unit.rows *}\n", ":5:21: derived.matrix_unit.cols:"},
       {"grids:\n  clock_mhz: [1]\n", ":4:1: unknown key 'grids'; did you mean 'grid'?"},
       {"random:\n  seed: 1\n  samples: 3\n  axes:\n    clock_mhz: {uniform: [5, 1]}\n", ":8:26: random.axes.clock_mhz.uniform: low is above high"},
-      {"metrics:\n  tops: throughput.tops\nobjectives:\n  maximize: [top]\n", ":7:14: objective 'top' is not one of the metrics; did you mean 'tops'?"},
+      {"metrics:\n  tops: throughput.tops\nobjectives:\n  maximize: [top]\n", ":7:14: objective 'top' is not one of the means or metrics; did you mean 'tops'?"},
       {"mode: fast\n", ":4:7: mode: expected timing or values, got 'fast'"},
+      {"metrics:\n  tops: throughput.tops\nmeans:\n  m: {metric: top}\n", ":7:15: means.m: 'top' is not one of the metrics; did you mean 'tops'?"},
+      {"metrics:\n  tops: throughput.tops\nmeans:\n  m: {metric: tops, mean: weighted, weights: {mlp: 1}}\n",
+       ":7:47: means.m.weights: no workload named 'mlp'; did you mean 'mlp0'?"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const std::string e = error_of(sweep_file("grid.yaml", cases[i].first));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -44,7 +45,7 @@ report::Workload workload_of(const WorkloadRef& ref) {
   report::Workload w;
   w.model = ref.model;
   w.batch = ref.batch;
-  w.name = fs::path(ref.model).stem().string() + "@" + std::to_string(ref.batch);
+  w.name = ref.name;
   return w;
 }
 
@@ -85,6 +86,7 @@ struct Run {
     sim::Config config = sim::Config::load(spec.config);
     for (const auto& [key, value] : run.point->values) config.set(key + "=" + value);
     const sim::ChipParams params = sim::read_chip_params(config);
+    sim::to_json(rec["config"], params);
     const report::Workload w = workload_of(spec.workloads[run.workload]);
     const isa::Program program = report::workload_program(w, params);
     sim::RunOptions options;
@@ -145,6 +147,108 @@ std::string csv_field(const nlohmann::json& v) {
   return q + "\"";
 }
 
+nlohmann::json value_of(const Point& p, const std::string& key) {
+  for (const auto& [k, v] : p.values)
+    if (k == key) return v;
+  return nullptr;
+}
+
+// The value of each mean (and, for one workload, each metric) at each point, from the records; NaN
+// where a run failed or a figure is missing.
+std::vector<std::map<std::string, double>> point_values(const SweepSpec& spec, const std::vector<Run>& runs) {
+  const size_t nw = spec.workloads.size();
+  std::vector<std::map<std::string, double>> out(runs.size() / std::max<size_t>(1, nw));
+  for (size_t p = 0; p < out.size(); ++p) {
+    std::map<std::string, std::vector<double>> by_metric;  // per workload
+    for (size_t w = 0; w < nw; ++w) {
+      const Run& r = runs[p * nw + w];
+      const nlohmann::json rec = nlohmann::json::parse(read_text(r.record), nullptr, false);
+      for (const auto& [name, path] : spec.metrics) {
+        const nlohmann::json v = rec.is_discarded() || rec.value("exit_status", 1) != 0 || !rec.contains("metrics")
+                                     ? nlohmann::json()
+                                     : rec["metrics"].value(name, nlohmann::json());
+        by_metric[name].push_back(v.is_number() ? v.get<double>() : NAN);
+      }
+    }
+    if (nw == 1)
+      for (const auto& [name, values] : by_metric) out[p][name] = values[0];
+    for (const SweepSpec::Mean& m : spec.means) {
+      const std::vector<double>& v = by_metric[m.metric];
+      double sum = 0, weights = 0;
+      for (size_t w = 0; w < nw; ++w) {
+        const double weight = m.kind == SweepSpec::Mean::Kind::weighted ? m.weights[w] : 1.0;
+        if (weight == 0) continue;
+        sum += weight * (m.kind == SweepSpec::Mean::Kind::geometric ? (v[w] > 0 ? std::log(v[w]) : NAN) : v[w]);
+        weights += weight;
+      }
+      out[p][m.name] = m.kind == SweepSpec::Mean::Kind::geometric ? std::exp(sum / weights) : sum / weights;
+    }
+  }
+  return out;
+}
+
+std::string number_field(double v) {
+  if (std::isnan(v)) return "";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
+// means.csv (a row per point) and pareto.csv (the points no other point beats on every objective).
+void write_means_and_front(const SweepSpec& spec, const std::vector<Run>& runs, const std::vector<std::string>& axes,
+                           const std::string& dir) {
+  const std::vector<std::map<std::string, double>> values = point_values(spec, runs);
+  const size_t nw = std::max<size_t>(1, spec.workloads.size());
+  auto head = [&](const std::vector<std::string>& columns) {
+    std::string h = "point";
+    for (const std::string& a : axes) h += "," + a;
+    for (const std::string& c : columns) h += "," + c;
+    return h + "\n";
+  };
+  auto row = [&](size_t p, const std::vector<std::string>& columns) {
+    std::string line = std::to_string(p);
+    for (const std::string& a : axes) line += "," + csv_field(value_of(*runs[p * nw].point, a));
+    for (const std::string& c : columns) line += "," + number_field(values[p].at(c));
+    return line + "\n";
+  };
+  if (!spec.means.empty()) {
+    std::vector<std::string> names;
+    for (const SweepSpec::Mean& m : spec.means) names.push_back(m.name);
+    std::string csv = head(names);
+    for (size_t p = 0; p < values.size(); ++p) csv += row(p, names);
+    isa::write_file_atomically(dir + "/means.csv", csv);
+  }
+  if (spec.minimize.empty() && spec.maximize.empty()) return;
+  std::vector<std::string> objectives = spec.minimize;
+  objectives.insert(objectives.end(), spec.maximize.begin(), spec.maximize.end());
+  // Larger is better after turning each minimized objective around.
+  auto score = [&](size_t p, size_t k) {
+    const double v = values[p].at(objectives[k]);
+    return k < spec.minimize.size() ? -v : v;
+  };
+  auto complete = [&](size_t p) {
+    for (size_t k = 0; k < objectives.size(); ++k)
+      if (std::isnan(score(p, k))) return false;
+    return true;
+  };
+  std::string csv = head(objectives);
+  for (size_t p = 0; p < values.size(); ++p) {
+    if (!complete(p)) continue;
+    bool dominated = false;
+    for (size_t q = 0; q < values.size() && !dominated; ++q) {
+      if (q == p || !complete(q)) continue;
+      bool no_worse = true, better = false;
+      for (size_t k = 0; k < objectives.size(); ++k) {
+        no_worse = no_worse && score(q, k) >= score(p, k);
+        better = better || score(q, k) > score(p, k);
+      }
+      dominated = no_worse && better;
+    }
+    if (!dominated) csv += row(p, objectives);
+  }
+  isa::write_file_atomically(dir + "/pareto.csv", csv);
+}
+
 // results.jsonl and results.csv from the records, in point order, without what varies between reruns.
 void aggregate(const SweepSpec& spec, const std::vector<Run>& runs, const std::string& dir) {
   std::string jsonl, csv = "point,workload,status";
@@ -158,6 +262,7 @@ void aggregate(const SweepSpec& spec, const std::vector<Run>& runs, const std::s
     if (!fs::exists(r.record)) continue;
     nlohmann::json rec = nlohmann::json::parse(read_text(r.record));
     rec.erase("wall_seconds");
+    rec.erase("config");  // in the record; the axes say what differs
     jsonl += rec.dump() + "\n";
     csv += std::to_string(rec["point"].get<uint64_t>()) + "," + csv_field(rec["workload"]) + "," + csv_field(rec["status"]);
     for (const std::string& a : axes) csv += "," + csv_field(rec["values"].value(a, nlohmann::json()));
@@ -167,6 +272,7 @@ void aggregate(const SweepSpec& spec, const std::vector<Run>& runs, const std::s
   }
   isa::write_file_atomically(dir + "/results.jsonl", jsonl);
   isa::write_file_atomically(dir + "/results.csv", csv);
+  write_means_and_front(spec, runs, axes, dir);
 }
 
 }  // namespace

@@ -240,7 +240,7 @@ SweepSpec load_sweep(const std::string& path) {
     throw SweepError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   r.check_keys(root, "", {"name", "config", "mode", "workloads", "grid", "zip", "points", "random", "derived",
-                          "constraints", "metrics", "objectives"});
+                          "constraints", "metrics", "means", "objectives"});
   SweepSpec spec;
   spec.path = path;
   const fs::path dir = fs::path(path).parent_path();
@@ -261,6 +261,7 @@ SweepSpec load_sweep(const std::string& path) {
     if (w.IsScalar()) {
       ref.file = (dir / w.Scalar()).lexically_normal().string();
       if (!fs::exists(ref.file)) r.fail(w, "no workload file " + ref.file);
+      ref.name = fs::path(ref.file).stem().string();
     } else {
       r.check_keys(w, "workloads", {"model", "batch"});
       if (!w["model"] || !w["batch"]) r.fail(w, "a workload without a file gives both model and batch");
@@ -269,7 +270,10 @@ SweepSpec load_sweep(const std::string& path) {
       const double batch = r.number(w["batch"], "batch");
       if (batch < 1 || batch != std::floor(batch)) r.fail(w["batch"], "batch: expected a whole number of at least 1");
       ref.batch = static_cast<int64_t>(batch);
+      ref.name = fs::path(ref.model).stem().string() + "@" + std::to_string(ref.batch);
     }
+    for (const WorkloadRef& other : spec.workloads)
+      if (other.name == ref.name) r.fail(w, "a second workload named '" + ref.name + "' (first at " + other.where + ")");
     spec.workloads.push_back(ref);
   }
   read_blocks(r, root, spec);
@@ -321,6 +325,52 @@ SweepSpec load_sweep(const std::string& path) {
       spec.metrics.emplace_back(kv.first.Scalar(), p);
     }
   }
+  if (const YAML::Node means = root["means"]) {
+    r.check_keys(means, "means", {});
+    for (const auto& kv : means) {
+      const std::string what = "means." + kv.first.Scalar();
+      r.check_keys(kv.second, what, {"metric", "mean", "weights"});
+      SweepSpec::Mean m;
+      m.name = kv.first.Scalar();
+      if (std::any_of(spec.metrics.begin(), spec.metrics.end(), [&](const auto& x) { return x.first == m.name; }))
+        r.fail(kv.first, what + ": a metric has that name");
+      if (!kv.second["metric"]) r.fail(kv.second, what + ": missing 'metric'");
+      m.metric = r.scalar(kv.second["metric"], what + ".metric");
+      if (std::none_of(spec.metrics.begin(), spec.metrics.end(), [&](const auto& x) { return x.first == m.metric; })) {
+        std::vector<std::string_view> views;
+        for (const auto& x : spec.metrics) views.push_back(x.first);
+        r.fail(kv.second["metric"], what + ": '" + m.metric + "' is not one of the metrics" + isa::did_you_mean(m.metric, views));
+      }
+      const std::string kind = kv.second["mean"] ? r.scalar(kv.second["mean"], what + ".mean") : "arithmetic";
+      if (kind == "geometric") {
+        m.kind = SweepSpec::Mean::Kind::geometric;
+      } else if (kind == "weighted") {
+        m.kind = SweepSpec::Mean::Kind::weighted;
+        const YAML::Node w = kv.second["weights"];
+        if (!w) r.fail(kv.second, what + ": a weighted mean states its weights, {workload name: weight}");
+        r.check_keys(w, what + ".weights", {});
+        m.weights.assign(spec.workloads.size(), 0);
+        for (const auto& wkv : w) {
+          const auto it = std::find_if(spec.workloads.begin(), spec.workloads.end(),
+                                       [&](const WorkloadRef& ref) { return ref.name == wkv.first.Scalar(); });
+          if (it == spec.workloads.end()) {
+            std::vector<std::string_view> views;
+            for (const WorkloadRef& ref : spec.workloads) views.push_back(ref.name);
+            r.fail(wkv.first, what + ".weights: no workload named '" + wkv.first.Scalar() + "'" +
+                                  isa::did_you_mean(wkv.first.Scalar(), views));
+          }
+          const double v = r.number(wkv.second, what + ".weights." + wkv.first.Scalar());
+          if (v < 0) r.fail(wkv.second, what + ".weights: a weight is not negative");
+          m.weights[static_cast<size_t>(it - spec.workloads.begin())] = v;
+        }
+        if (std::all_of(m.weights.begin(), m.weights.end(), [](double v) { return v == 0; }))
+          r.fail(w, what + ".weights: all zero");
+      } else if (kind != "arithmetic") {
+        r.fail(kv.second["mean"], what + ".mean: expected arithmetic, geometric or weighted, got '" + kind + "'");
+      }
+      spec.means.push_back(m);
+    }
+  }
   if (const YAML::Node o = root["objectives"]) {
     r.check_keys(o, "objectives", {"minimize", "maximize"});
     for (const auto& [key, out] : {std::pair{"minimize", &spec.minimize}, std::pair{"maximize", &spec.maximize}}) {
@@ -328,10 +378,17 @@ SweepSpec load_sweep(const std::string& path) {
       for (size_t i = 0; i < o[key].size() || (!o[key].IsSequence() && i == 0); ++i) {
         const YAML::Node n = o[key].IsSequence() ? o[key][i] : o[key];
         const std::string name = r.scalar(n, std::string("objectives.") + key);
-        if (std::none_of(spec.metrics.begin(), spec.metrics.end(), [&](const auto& m) { return m.first == name; })) {
+        const bool mean = std::any_of(spec.means.begin(), spec.means.end(), [&](const auto& m) { return m.name == name; });
+        const bool metric =
+            std::any_of(spec.metrics.begin(), spec.metrics.end(), [&](const auto& m) { return m.first == name; });
+        if (!mean && !(metric && spec.workloads.size() == 1)) {
           std::vector<std::string_view> views;
-          for (const auto& m : spec.metrics) views.push_back(m.first);
-          r.fail(n, "objective '" + name + "' is not one of the metrics" + isa::did_you_mean(name, views));
+          for (const auto& m : spec.means) views.push_back(m.name);
+          if (spec.workloads.size() == 1)
+            for (const auto& m : spec.metrics) views.push_back(m.first);
+          r.fail(n, "objective '" + name + "' is not one of the means" +
+                        std::string(spec.workloads.size() == 1 ? " or metrics" : " (with several workloads an objective is a mean over them)") +
+                        isa::did_you_mean(name, views));
         }
         out->push_back(name);
         if (!o[key].IsSequence()) break;

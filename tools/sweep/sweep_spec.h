@@ -29,9 +29,12 @@
 //     - matrix_unit.rows * matrix_unit.cols <= 262144
 //   metrics:                     # name: path of a figure in the run's JSON
 //     tops: throughput.tops
-//   objectives:                  # for Pareto fronts, over metric names
-//     minimize: [latency_us]
-//     maximize: [tops]
+//   means:                       # over the workloads, per point
+//     tops_gmean: {metric: tops, mean: geometric}
+//     tops_mix: {metric: tops, mean: weighted, weights: {mlp0: 0.6, cnn0: 0.4}}
+//   objectives:                  # for Pareto fronts, over means (or metrics
+//     minimize: [latency_us]     # of a sweep of one workload)
+//     maximize: [tops_gmean]
 //
 // The points are the product of the blocks given (grid x zip x points x
 // random), in that order, each block in its own order; then derived keys are
@@ -67,6 +70,7 @@ struct WorkloadRef {
   std::string file;   // a workload file, or
   std::string model;  // a model with
   int64_t batch = 0;  // its batch
+  std::string name;   // the workload's name, or the model's file stem
   std::string where;  // file:line:column
 };
 
@@ -91,6 +95,12 @@ struct SweepSpec {
   std::vector<std::pair<std::string, std::string>> derived;  // key, text with ${...}
   std::vector<std::pair<std::string, Expr>> constraints;     // text, expression
   std::vector<std::pair<std::string, std::string>> metrics;  // name, JSON path
+  struct Mean {
+    std::string name, metric;
+    enum class Kind { arithmetic, geometric, weighted } kind = Kind::arithmetic;
+    std::vector<double> weights;  // weighted: one per workload, in their order
+  };
+  std::vector<Mean> means;
   std::vector<std::string> minimize, maximize;
 
   // Where each key of the file was given, for messages about a point.
