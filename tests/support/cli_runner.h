@@ -16,8 +16,9 @@ struct Outcome {
   std::string output;  // stdout and stderr together
 };
 
-inline Outcome tpusim(const std::string& args) {
-  const std::string cmd = std::string(TPUSIM_BINARY) + " " + args + " 2>&1";
+// `env`: assignments (NAME=VALUE ...) for the command's environment.
+inline Outcome tpusim(const std::string& args, const std::string& env = "") {
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(TPUSIM_BINARY) + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;

@@ -9,6 +9,7 @@
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
 #include "tools/sweep/runner.h"
+#include "tools/sweep/slurm.h"
 #include "tools/sweep/sweep_spec.h"
 
 namespace tpu::cli {
@@ -16,9 +17,10 @@ namespace tpu::cli {
 namespace {
 
 struct SweepArgs {
-  std::string file, out;
+  std::string file, out, backend = "local", shard;
   int jobs = 0;
   bool dry_run = false, quiet = false;
+  sweep::SlurmOptions slurm;
 };
 
 // The chip configuration of a point: the base with the point's values set, checked as any configuration is.
@@ -62,11 +64,37 @@ void dry_run(const sweep::SweepSpec& spec) {
 void run(const SweepArgs& args) {
   const sweep::SweepSpec spec = sweep::load_sweep(args.file);
   if (args.dry_run) return dry_run(spec);
+  const std::string out = args.out.empty() ? "build/sweeps/" + spec.name : args.out;
+  if (args.backend == "slurm") {
+    sweep::SlurmOptions so = args.slurm;
+    so.out_dir = out;
+    const sweep::SlurmSubmission sub = sweep::submit_slurm(spec, so);
+    if (sub.missing == 0) {
+      std::cout << "sweep " << spec.name << ": nothing missing in " << out << "\n";
+    } else {
+      std::cout << "sweep " << spec.name << ": " << sub.missing << " runs submitted as job array " << sub.array_job
+                << ", results by job " << sub.aggregate_job << (so.wait ? " (done)" : "") << " into " << out << "\n";
+    }
+    if (!so.wait && sub.missing > 0) return;
+  }
   sweep::LocalRunOptions o;
-  o.out_dir = args.out.empty() ? "build/sweeps/" + spec.name : args.out;
+  o.out_dir = out;
   o.jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   o.progress = !args.quiet;
+  if (!args.shard.empty()) {
+    const size_t slash = args.shard.find('/');
+    try {
+      o.shard = std::stoi(args.shard.substr(0, slash));
+      o.shards = std::stoi(args.shard.substr(slash + 1));
+    } catch (const std::exception&) {
+      o.shards = 0;
+    }
+    if (slash == std::string::npos || o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
+      throw std::invalid_argument("--shard " + args.shard + ": expected K/N with 0 <= K < N");
+  }
+  // After a Slurm sweep this completes what is missing (nothing, normally) and writes the results files.
   const sweep::SweepOutcome r = sweep::run_local(spec, sweep::expand(spec), o);
+  if (o.shards > 1) return;
   std::cout << "sweep " << spec.name << ": " << r.runs << " runs (" << r.ran << " run now, " << r.reused
             << " done before), " << r.failed << " failed; results in " << o.out_dir << "/results.csv\n";
   if (r.failed > 0) throw CommandExit{3};
@@ -82,6 +110,16 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("-j,--jobs", args->jobs, "Runs at once (default: the number of cores)")->check(CLI::Range(1, 4096));
   cmd->add_option("--out", args->out, "Results directory (default: build/sweeps/NAME); a rerun resumes it");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress lines");
+  cmd->add_option("--backend", args->backend, "local: on this machine; slurm: a job array on a Slurm cluster")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  cmd->add_option("--shard", args->shard, "Run only shard K of N (K/N): what each Slurm array task runs");
+  cmd->add_option("--partition", args->slurm.partition, "Slurm partition");
+  cmd->add_option("--time", args->slurm.time_limit, "Slurm time limit per task (as sbatch --time)");
+  cmd->add_option("--mem", args->slurm.memory, "Slurm memory per task (as sbatch --mem)");
+  cmd->add_option("--tasks", args->slurm.tasks, "Slurm array tasks (default: one per run, at most 100)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--at-once", args->slurm.at_once, "Slurm array tasks running at once")->check(CLI::Range(1, 100000));
+  cmd->add_flag("--wait", args->slurm.wait, "With --backend slurm: wait for the results");
   cmd->callback([args] { run(*args); });
 }
 

@@ -275,10 +275,30 @@ void aggregate(const SweepSpec& spec, const std::vector<Run>& runs, const std::s
   write_means_and_front(spec, runs, axes, dir);
 }
 
+// Each run's record is named by its point, its workload and the hash of what it runs.
+std::vector<Run> plan(const SweepSpec& spec, const std::vector<Point>& points, const std::string& dir) {
+  const std::string id = fingerprint(spec);
+  std::vector<Run> runs;
+  for (const Point& p : points)
+    for (size_t w = 0; w < spec.workloads.size(); ++w) {
+      std::string what = workload_id(spec.workloads[w]) + "\n" + id;
+      for (const auto& [key, value] : p.values) what += "\n" + key + "=" + value;
+      char name[64];
+      std::snprintf(name, sizeof name, "/runs/p%06zu-w%02zu-", p.index, w);
+      runs.push_back({&p, w, dir + name + hex(report::fnv1a(what)) + ".json"});
+    }
+  return runs;
+}
+
 }  // namespace
 
-SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& o) {
-  const std::string dir = o.out_dir;
+uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir) {
+  uint64_t n = 0;
+  for (const Run& r : plan(spec, points, out_dir)) n += !fs::exists(r.record);
+  return n;
+}
+
+void claim_directory(const SweepSpec& spec, const std::string& dir) {
   fs::create_directories(dir + "/runs");
   const std::string mark = dir + "/sweep.json";
   const std::string id = fingerprint(spec);
@@ -291,20 +311,19 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
   } else {
     isa::write_file_atomically(mark, nlohmann::json{{"name", spec.name}, {"file", spec.path}, {"fingerprint", id}}.dump(1) + "\n");
   }
-  // Each run's record is named by its point, its workload and the hash of what it runs.
-  std::vector<Run> runs;
-  for (const Point& p : points)
-    for (size_t w = 0; w < spec.workloads.size(); ++w) {
-      std::string what = workload_id(spec.workloads[w]) + "\n" + id;
-      for (const auto& [key, value] : p.values) what += "\n" + key + "=" + value;
-      char name[64];
-      std::snprintf(name, sizeof name, "/runs/p%06zu-w%02zu-", p.index, w);
-      runs.push_back({&p, w, dir + name + hex(report::fnv1a(what)) + ".json"});
-    }
+}
+
+SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& o) {
+  const std::string dir = o.out_dir;
+  claim_directory(spec, dir);
+  const std::vector<Run> runs = plan(spec, points, dir);
   SweepOutcome out;
-  out.runs = runs.size();
   std::vector<const Run*> todo;
-  for (const Run& r : runs) (fs::exists(r.record) ? out.reused : (todo.push_back(&r), out.ran))++;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (static_cast<int>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
+    ++out.runs;
+    (fs::exists(runs[i].record) ? out.reused : (todo.push_back(&runs[i]), out.ran))++;
+  }
   const bool tty = o.progress && isatty(STDERR_FILENO);
   std::map<pid_t, const Run*> running;
   size_t next = 0, finished = 0;
@@ -347,11 +366,12 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
     }
   }
   if (tty) std::cerr << "\n";
-  for (const Run& r : runs) {
-    const nlohmann::json rec = nlohmann::json::parse(read_text(r.record), nullptr, false);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (static_cast<int>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
+    const nlohmann::json rec = nlohmann::json::parse(read_text(runs[i].record), nullptr, false);
     if (rec.is_discarded() || rec.value("exit_status", 1) != 0) ++out.failed;
   }
-  aggregate(spec, runs, dir);
+  if (o.shards == 1) aggregate(spec, runs, dir);
   return out;
 }
 

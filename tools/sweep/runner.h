@@ -20,6 +20,9 @@ struct LocalRunOptions {
   std::string out_dir;
   int jobs = 1;
   bool progress = true;  // a line per run on stderr (a bar on a terminal)
+  // Shard `shard` of `shards`: only the runs whose position (point-major) is shard modulo shards, and
+  // no results files (the run that completes the sweep writes them).
+  int shard = 0, shards = 1;
 };
 
 struct SweepOutcome {
@@ -31,5 +34,11 @@ struct SweepOutcome {
 
 // Throws SweepError when DIR holds another sweep's results.
 SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& options);
+
+// Makes DIR the results directory of this sweep, or throws SweepError when it holds another's.
+void claim_directory(const SweepSpec& spec, const std::string& out_dir);
+
+// Runs without a record in DIR (all of them for a new directory).
+uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir);
 
 }  // namespace tpu::sweep

@@ -1,0 +1,97 @@
+// tpusim sweep --backend slurm on a real one-node Slurm that the test starts
+// (munged, slurmctld, slurmd under a temporary directory) and stops by their
+// pids: the results equal the local backend's byte for byte, a rerun submits
+// nothing, and an unreachable Slurm is a clear error.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/cli_runner.h"
+
+namespace tpu::test {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kSrc = TPUSIM_SOURCE_DIR;
+const std::string kCluster = kSrc + "/tests/support/slurm_cluster.sh";
+
+std::string read(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class Slurm : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    base_ = testing::TempDir() + "slurm_" + std::to_string(::getpid());
+    fs::remove_all(base_);
+    // Ports of this process's own, so that other runs of the test do not meet it.
+    const int port = 20000 + ::getpid() % 20000;
+    const std::string env = "SLURMCTLD_PORT=" + std::to_string(port) + " SLURMD_PORT=" + std::to_string(port + 1);
+    started_ = std::system((env + " " + kCluster + " start " + base_ + " >" + base_ + ".log 2>&1").c_str()) == 0;
+    setenv("SLURM_CONF", (base_ + "/etc/slurm.conf").c_str(), 1);
+  }
+  static void TearDownTestSuite() { std::system((kCluster + " stop " + base_).c_str()); }
+
+  std::string sweep_file(const std::string& dir) {
+    fs::create_directories(dir);
+    const std::string path = dir + "/s.yaml";
+    std::ofstream(path) << "config: " << kSrc << "/configs/tiny.yaml\nworkloads:\n  - {model: " << kSrc
+                        << "/models/lenet_300_100.yaml, batch: 1}\ngrid:\n  matrix_unit.rows: [8, 16]\n"
+                        << "  weight_memory.bandwidth_gb_s: [5, 10, 20]\nmetrics:\n  cycles: cycles\n";
+    return path;
+  }
+
+  static std::string base_;
+  static bool started_;
+};
+std::string Slurm::base_;
+bool Slurm::started_ = false;
+
+TEST_F(Slurm, AJobArrayGivesTheLocalResultsByteForByteAndARerunSubmitsNothing) {
+  ASSERT_TRUE(started_) << "the one-node Slurm did not start:\n" << read(base_ + ".log");
+  const std::string dir = base_ + "/work";
+  const std::string file = sweep_file(dir);
+  const Outcome slurm = tpusim("sweep " + file + " --backend slurm --wait --tasks 3 -q --out " + dir + "/slurm");
+  ASSERT_EQ(slurm.status, 0) << slurm.output;
+  EXPECT_NE(slurm.output.find("6 runs submitted as job array"), std::string::npos) << slurm.output;
+  ASSERT_EQ(tpusim("sweep " + file + " -j 2 -q --out " + dir + "/local").status, 0);
+  for (const char* f : {"/results.csv", "/results.jsonl"}) {
+    EXPECT_FALSE(read(dir + "/slurm" + f).empty()) << f;
+    EXPECT_EQ(read(dir + "/slurm" + f), read(dir + "/local" + f)) << f;
+  }
+  // Every run was made by one of the three array tasks.
+  EXPECT_TRUE(fs::exists(dir + "/slurm/slurm/shard-2.out"));
+  const Outcome again = tpusim("sweep " + file + " --backend slurm --wait -q --out " + dir + "/slurm");
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("nothing missing"), std::string::npos) << again.output;
+}
+
+TEST(SlurmErrors, AnUnreachableOrMissingSlurmIsAClearError) {
+  const std::string dir = testing::TempDir() + "slurm_dead_" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  const std::string file = dir + "/s.yaml";
+  std::ofstream(file) << "config: " << kSrc << "/configs/tiny.yaml\nworkloads:\n  - {model: " << kSrc
+                      << "/models/lenet_300_100.yaml, batch: 1}\n";
+  // A configuration whose controller listens nowhere.
+  std::ofstream(dir + "/dead.conf") << "ClusterName=local\nSlurmctldHost=localhost\nSlurmctldPort=1\n"
+                                    << "AuthType=auth/munge\nAuthInfo=socket=" << dir << "/no-munge.socket\n"
+                                    << "NodeName=localhost CPUs=1 State=UNKNOWN\nPartitionName=debug Nodes=localhost\n";
+  const Outcome dead = tpusim("sweep " + file + " --backend slurm -q --out " + dir + "/out", "SLURM_CONF=" + dir + "/dead.conf");
+  EXPECT_EQ(dead.status, 1) << dead.output;
+  EXPECT_NE(dead.output.find("--backend slurm:"), std::string::npos) << dead.output;
+  EXPECT_NE(dead.output.find("Unable to contact slurm controller"), std::string::npos) << dead.output;
+  const Outcome missing = tpusim("sweep " + file + " --backend slurm -q --out " + dir + "/out2", "PATH=/nonexistent");
+  EXPECT_EQ(missing.status, 1) << missing.output;
+  EXPECT_NE(missing.output.find("sbatch is not on PATH"), std::string::npos) << missing.output;
+}
+
+}  // namespace
+}  // namespace tpu::test

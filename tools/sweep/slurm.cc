@@ -1,0 +1,97 @@
+#include "tools/sweep/slurm.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "tools/sweep/runner.h"
+
+namespace tpu::sweep {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A shell word, quoted.
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Runs a Slurm client command, returning its output; a non-zero status or no answer within the
+// timeout is an error.
+std::string run_sbatch(const std::string& command) {
+  const std::string cmd = "timeout 60 " + command + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) throw SweepError("--backend slurm: cannot run " + command);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
+    throw SweepError("--backend slurm: no answer from Slurm within 60 s (is slurmctld running and reachable?)");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw SweepError("--backend slurm: " + out);
+  return out;
+}
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (std::string dirs = path ? path : ""; !dirs.empty();) {
+    const size_t colon = dirs.find(':');
+    const std::string dir = dirs.substr(0, colon);
+    if (!dir.empty() && access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    dirs = colon == std::string::npos ? "" : dirs.substr(colon + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
+  if (!on_path("sbatch"))
+    throw SweepError("--backend slurm: sbatch is not on PATH (install slurm-client, or use --backend local)");
+  claim_directory(spec, o.out_dir);
+  const std::vector<Point> points = expand(spec);
+  SlurmSubmission sub;
+  sub.missing = missing_runs(spec, points, o.out_dir);
+  if (sub.missing == 0) return sub;
+  std::error_code ec;
+  const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
+  if (ec) throw SweepError("--backend slurm: cannot find the tpusim executable");
+  const std::string dir = fs::absolute(o.out_dir).lexically_normal().string();
+  const std::string file = fs::absolute(spec.path).lexically_normal().string();
+  fs::create_directories(dir + "/slurm");
+  const uint64_t runs = points.size() * spec.workloads.size();
+  const uint64_t tasks = o.tasks > 0 ? static_cast<uint64_t>(o.tasks) : std::min<uint64_t>(runs, 100);
+  std::string options;
+  if (!o.partition.empty()) options += " --partition=" + quote(o.partition);
+  if (!o.time_limit.empty()) options += " --time=" + quote(o.time_limit);
+  if (!o.memory.empty()) options += " --mem=" + quote(o.memory);
+  const std::string sweep = quote(self) + " sweep " + quote(file) + " --out " + quote(dir) + " -q -j 1";
+  {
+    std::ofstream script(dir + "/slurm/shard.sh");
+    script << "#!/bin/sh\n# A shard of sweep " << spec.name << ": the runs at positions K, K + N, ...\n"
+           << "exec " << sweep << " --shard \"$SLURM_ARRAY_TASK_ID/" << tasks << "\"\n";
+  }
+  const std::string array = "0-" + std::to_string(tasks - 1) + (o.at_once > 0 ? "%" + std::to_string(o.at_once) : "");
+  sub.array_job = run_sbatch("sbatch --parsable --job-name=" + quote("tpusim-" + spec.name) + " --array=" + array +
+                             options + " --output=" + quote(dir + "/slurm/shard-%a.out") + " " +
+                             quote(dir + "/slurm/shard.sh"));
+  sub.array_job = sub.array_job.substr(0, sub.array_job.find(';'));
+  // Failed runs are in the records; the job itself succeeds.
+  sub.aggregate_job = run_sbatch("sbatch --parsable --job-name=" + quote("tpusim-" + spec.name + "-results") +
+                                 " --dependency=afterany:" + sub.array_job + options + " --output=" +
+                                 quote(dir + "/slurm/results.out") + " --wrap=" + quote(sweep + " || true"));
+  sub.aggregate_job = sub.aggregate_job.substr(0, sub.aggregate_job.find(';'));
+  if (o.wait)
+    while (!run_sbatch("squeue -h -o %i -j " + sub.aggregate_job).empty()) sleep(1);
+  return sub;
+}
+
+}  // namespace tpu::sweep

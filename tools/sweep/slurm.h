@@ -1,0 +1,31 @@
+#pragma once
+
+// The Slurm backend: the sweep's runs as a job array whose tasks each run a
+// shard through the local code path (`tpusim sweep FILE --shard K/N`), and
+// an aggregation job after the array (afterany) that completes the sweep:
+// it runs whatever a shard left undone and writes the results files. A
+// rerun submits only when runs are missing.
+
+#include <string>
+
+#include "tools/sweep/sweep_spec.h"
+
+namespace tpu::sweep {
+
+struct SlurmOptions {
+  std::string out_dir;
+  std::string partition, time_limit, memory;  // passed to sbatch when given
+  int tasks = 0;       // array tasks (0: one per run, at most 100)
+  int at_once = 0;     // tasks running at once (%N), 0: no limit
+  bool wait = false;   // until the aggregation job has finished
+};
+
+struct SlurmSubmission {
+  std::string array_job, aggregate_job;  // job ids, empty when nothing was missing
+  uint64_t missing = 0;
+};
+
+// Throws SweepError when sbatch is missing, fails or does not answer.
+SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& options);
+
+}  // namespace tpu::sweep
