@@ -62,6 +62,8 @@ TEST_F(Slurm, AJobArrayGivesTheLocalResultsByteForByteAndARerunSubmitsNothing) {
   const Outcome slurm = tpusim("sweep " + file + " --backend slurm --wait --tasks 3 -q --out " + dir + "/slurm");
   ASSERT_EQ(slurm.status, 0) << slurm.output;
   EXPECT_NE(slurm.output.find("6 runs submitted as job array"), std::string::npos) << slurm.output;
+  // The array ran them all: the command itself only wrote the results files.
+  EXPECT_NE(slurm.output.find("6 runs (0 run now, 6 done before), 0 failed"), std::string::npos) << slurm.output;
   ASSERT_EQ(tpusim("sweep " + file + " -j 2 -q --out " + dir + "/local").status, 0);
   for (const char* f : {"/results.csv", "/results.jsonl"}) {
     EXPECT_FALSE(read(dir + "/slurm" + f).empty()) << f;

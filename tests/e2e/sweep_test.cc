@@ -128,6 +128,25 @@ TEST_F(Sweep, AFailingPointIsRecordedWithItsReasonAndTheSweepGoesOn) {
   EXPECT_NE(csv.find(",halted,"), std::string::npos) << csv;
 }
 
+TEST_F(Sweep, ARunIsKnownByWhatItRunsNotByHowTheFileWasNamed) {
+  // The same sweep named by a relative path from another directory finds its runs done.
+  const std::string file = write_sweep();
+  ASSERT_EQ(tpusim("sweep " + file + " -q --out " + dir_ + "rel").status, 0);
+  const Outcome relative = tpusim("sweep s.yaml -q --out rel", "-C " + dir_);
+  ASSERT_EQ(relative.status, 0) << relative.output;
+  EXPECT_NE(relative.output.find("(0 run now, 6 done before)"), std::string::npos) << relative.output;
+  // A sweep on a configuration of its own: editing that file (not the sweep) runs the points again.
+  std::ofstream(dir_ + "chip.yaml") << "base: " << kSrc << "/configs/tiny.yaml\n";
+  std::string text = read(file);
+  text.replace(text.find(kSrc + "/configs/tiny.yaml"), (kSrc + "/configs/tiny.yaml").size(), dir_ + "chip.yaml");
+  std::ofstream(dir_ + "own.yaml") << text;
+  ASSERT_EQ(tpusim("sweep " + dir_ + "own.yaml -q --out " + dir_ + "own").status, 0);
+  std::ofstream(dir_ + "chip.yaml") << "base: " << kSrc << "/configs/tiny.yaml\nsequencer:\n  unit_queue: 2\n";
+  const Outcome edited = tpusim("sweep " + dir_ + "own.yaml -q --out " + dir_ + "own");
+  ASSERT_EQ(edited.status, 0) << edited.output;
+  EXPECT_NE(edited.output.find("(6 run now, 0 done before)"), std::string::npos) << edited.output;
+}
+
 TEST_F(Sweep, AResultsDirectoryOfAnotherSweepIsRefused) {
   ASSERT_EQ(tpusim("sweep " + write_sweep() + " -q --out " + dir_ + "r").status, 0);
   const Outcome o = tpusim("sweep " + write_sweep("", "other.yaml") + " -q --out " + dir_ + "r");

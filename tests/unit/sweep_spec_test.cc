@@ -101,7 +101,7 @@ TEST(SweepFile, RandomSamplesAreSeededInRangeAndOfTheKeysKind) {
 TEST(SweepFile, MistakesAreNamedAtTheirLine) {
   // Lines: 1 config, 2 workloads:, 3 the workload, then the body from line 4.
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"grid:\n  matrix_unit.row: [8]\n", "grid.yaml:5:3: 'matrix_unit.row' is not a key of the chip configuration; did you mean 'matrix_unit.rows'?"},
+      {"grid:\n  matrix_unit.row: [8]\n", "mistakes.yaml:5:3: 'matrix_unit.row' is not a key of the chip configuration; did you mean 'matrix_unit.rows'?"},
       {"grid:\n  clock_mhz: [700]\nzip:\n  clock_mhz: [800]\n", ":7:3: 'clock_mhz' is already an axis (at "},
       {"grid:\n  clock_mhz: [700]\n  clock_mhz: [800]\n", ":6:3: grid.clock_mhz: given twice"},
       {"grid:\n  clock_mhz: []\n", ":5:14: grid.clock_mhz: an empty list leaves no points"},
@@ -113,12 +113,16 @@ TEST(SweepFile, MistakesAreNamedAtTheirLine) {
       {"random:\n  seed: 1\n  samples: 3\n  axes:\n    clock_mhz: {uniform: [5, 1]}\n", ":8:26: random.axes.clock_mhz.uniform: low is above high"},
       {"metrics:\n  tops: throughput.tops\nobjectives:\n  maximize: [top]\n", ":7:14: objective 'top' is not one of the means or metrics; did you mean 'tops'?"},
       {"mode: fast\n", ":4:7: mode: expected timing or values, got 'fast'"},
+      {"derived:\n  matrix_unit.cols: ${matrix_unit.rowz}\n", ":5:21: derived.matrix_unit.cols names 'matrix_unit.rowz'"},
+      {"derived:\n  matrix_unit.cols: ${matrix_unit.rows}\n  matrix_unit.rows: ${clock_mhz}\n",
+       ":5:21: derived.matrix_unit.cols reads matrix_unit.rows, derived below it (at "},
+      {"grid:\n  matrix_unit.rows: [8]\nconstraints:\n  - matrix_unit.rows > 8\n", ":7:5: the constraints drop all 1 points"},
       {"metrics:\n  tops: throughput.tops\nmeans:\n  m: {metric: top}\n", ":7:15: means.m: 'top' is not one of the metrics; did you mean 'tops'?"},
       {"metrics:\n  tops: throughput.tops\nmeans:\n  m: {metric: tops, mean: weighted, weights: {mlp: 1}}\n",
        ":7:47: means.m.weights: no workload named 'mlp'; did you mean 'mlp0'?"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
-    const std::string e = error_of(sweep_file("grid.yaml", cases[i].first));
+    const std::string e = error_of(sweep_file("mistakes.yaml", cases[i].first));
     EXPECT_NE(e.find(cases[i].second), std::string::npos) << "case " << i << ": " << e;
   }
   EXPECT_NE(error_of(testing::TempDir() + "no_such_sweep.yaml").find("cannot open the sweep file"), std::string::npos);

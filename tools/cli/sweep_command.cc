@@ -19,7 +19,7 @@ namespace {
 struct SweepArgs {
   std::string file, out, backend = "local", shard;
   int jobs = 0;
-  bool dry_run = false, quiet = false;
+  bool dry_run = false, quiet = false, aggregate_only = false;
   sweep::SlurmOptions slurm;
 };
 
@@ -77,6 +77,7 @@ void run(const SweepArgs& args) {
     }
     if (!so.wait && sub.missing > 0) return;
   }
+  const bool aggregate_only = args.aggregate_only || args.backend == "slurm";
   sweep::LocalRunOptions o;
   o.out_dir = out;
   o.jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
@@ -92,9 +93,13 @@ void run(const SweepArgs& args) {
     if (slash == std::string::npos || o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
       throw std::invalid_argument("--shard " + args.shard + ": expected K/N with 0 <= K < N");
   }
-  // After a Slurm sweep this completes what is missing (nothing, normally) and writes the results files.
+  o.aggregate_only = aggregate_only;
   const sweep::SweepOutcome r = sweep::run_local(spec, sweep::expand(spec), o);
   if (o.shards > 1) return;
+  if (r.missing > 0)
+    throw std::runtime_error("sweep " + spec.name + ": " + std::to_string(r.missing) + " of " + std::to_string(r.runs) +
+                             " runs have no record in " + out + (args.backend == "slurm" ? " (see " + out + "/slurm/shard-*.out)" : "") +
+                             "; rerun the sweep to run them");
   std::cout << "sweep " << spec.name << ": " << r.runs << " runs (" << r.ran << " run now, " << r.reused
             << " done before), " << r.failed << " failed; results in " << o.out_dir << "/results.csv\n";
   if (r.failed > 0) throw CommandExit{3};
@@ -120,6 +125,8 @@ void add_sweep_command(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--at-once", args->slurm.at_once, "Slurm array tasks running at once")->check(CLI::Range(1, 100000));
   cmd->add_flag("--wait", args->slurm.wait, "With --backend slurm: wait for the results");
+  cmd->add_flag("--aggregate-only", args->aggregate_only,
+                "Run nothing: write the results files from the runs recorded (what a Slurm sweep's last job does)");
   cmd->callback([args] { run(*args); });
 }
 

@@ -1,11 +1,16 @@
 #include "tools/sweep/runner.h"
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
+
+#include <csignal>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -49,8 +54,33 @@ report::Workload workload_of(const WorkloadRef& ref) {
   return w;
 }
 
-std::string workload_id(const WorkloadRef& ref) {
-  return ref.file.empty() ? ref.model + "@" + std::to_string(ref.batch) : ref.file;
+const std::string& workload_id(const WorkloadRef& ref) { return ref.id; }
+
+// A record that is there, whole, and not of a run that died: a crashed run is run again.
+bool finished(const std::string& record) {
+  if (!fs::exists(record)) return false;
+  const nlohmann::json rec = nlohmann::json::parse(read_text(record), nullptr, false);
+  return !rec.is_discarded() && rec.value("status", "") != "crashed";
+}
+
+// What a run's result depends on besides the build: the point's resolved configuration with the
+// contents of the tables it names, and the workload's files. A point whose configuration is invalid
+// is named by its values.
+std::string run_identity(const SweepSpec& spec, const Point& p, const WorkloadRef& w) {
+  std::string what = w.id + "\n" + read_text(w.file.empty() ? w.model : w.file) + "\n";
+  if (!w.file.empty()) what += read_text(report::load_workload(w.file).model);
+  what += spec.timing_only ? "timing\n" : "values\n";
+  try {
+    sim::Config config = sim::Config::load(spec.config);
+    for (const auto& [key, value] : p.values) config.set(key + "=" + value);
+    const sim::ChipParams params = sim::read_chip_params(config);
+    nlohmann::json j;
+    sim::to_json(j, params);
+    what += j.dump() + read_text(params.energy.table) + read_text(params.energy.area_table);
+  } catch (const std::exception&) {
+    for (const auto& [key, value] : p.values) what += "\n" + key + "=" + value;
+  }
+  return what;
 }
 
 // A figure of the run's JSON at a dotted path, or null.
@@ -74,7 +104,10 @@ struct Run {
 };
 
 // The child's work: one run, its record written atomically. Never returns.
-[[noreturn]] void run_child(const SweepSpec& spec, const Run& run) {
+[[noreturn]] void run_child(const SweepSpec& spec, const Run& run, pid_t parent) {
+  // A sweep killed (even with SIGKILL) takes its runs with it, so none writes a record after it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(6);
   nlohmann::json rec;
   rec["point"] = run.point->index;
   rec["workload"] = workload_id(spec.workloads[run.workload]);
@@ -133,9 +166,10 @@ struct Run {
   _exit(0);
 }
 
-// The identity of a sweep definition: its file's text, base configuration and the build.
+// The identity of a sweep definition: its file's text and the build. (What each run depends on
+// beyond that names its record: run_identity.)
 std::string fingerprint(const SweepSpec& spec) {
-  return hex(report::fnv1a(read_text(spec.path), report::fnv1a(read_text(spec.config) + report::build_identity())));
+  return hex(report::fnv1a(read_text(spec.path), report::fnv1a(report::build_identity())));
 }
 
 std::string csv_field(const nlohmann::json& v) {
@@ -259,7 +293,7 @@ void aggregate(const SweepSpec& spec, const std::vector<Run>& runs, const std::s
   for (const auto& [name, path] : spec.metrics) csv += "," + name;
   csv += ",reason\n";
   for (const Run& r : runs) {
-    if (!fs::exists(r.record)) continue;
+    if (!finished(r.record)) continue;
     nlohmann::json rec = nlohmann::json::parse(read_text(r.record));
     rec.erase("wall_seconds");
     rec.erase("config");  // in the record; the axes say what differs
@@ -281,8 +315,7 @@ std::vector<Run> plan(const SweepSpec& spec, const std::vector<Point>& points, c
   std::vector<Run> runs;
   for (const Point& p : points)
     for (size_t w = 0; w < spec.workloads.size(); ++w) {
-      std::string what = workload_id(spec.workloads[w]) + "\n" + id;
-      for (const auto& [key, value] : p.values) what += "\n" + key + "=" + value;
+      const std::string what = id + "\n" + run_identity(spec, p, spec.workloads[w]);
       char name[64];
       std::snprintf(name, sizeof name, "/runs/p%06zu-w%02zu-", p.index, w);
       runs.push_back({&p, w, dir + name + hex(report::fnv1a(what)) + ".json"});
@@ -294,7 +327,7 @@ std::vector<Run> plan(const SweepSpec& spec, const std::vector<Point>& points, c
 
 uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir) {
   uint64_t n = 0;
-  for (const Run& r : plan(spec, points, out_dir)) n += !fs::exists(r.record);
+  for (const Run& r : plan(spec, points, out_dir)) n += !finished(r.record);
   return n;
 }
 
@@ -322,7 +355,14 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
   for (size_t i = 0; i < runs.size(); ++i) {
     if (static_cast<int>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
     ++out.runs;
-    (fs::exists(runs[i].record) ? out.reused : (todo.push_back(&runs[i]), out.ran))++;
+    if (finished(runs[i].record)) {
+      ++out.reused;
+    } else if (!o.aggregate_only) {
+      todo.push_back(&runs[i]);
+      ++out.ran;
+    } else {
+      ++out.missing;
+    }
   }
   const bool tty = o.progress && isatty(STDERR_FILENO);
   std::map<pid_t, const Run*> running;
@@ -333,21 +373,23 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && running.size() < static_cast<size_t>(std::max(1, o.jobs))) {
       const Run* r = todo[next++];
+      const pid_t parent = getpid();
       const pid_t pid = fork();
       if (pid < 0) throw SweepError("cannot start a process for point " + std::to_string(r->point->index));
-      if (pid == 0) run_child(spec, *r);
+      if (pid == 0) run_child(spec, *r, parent);
       running[pid] = r;
     }
     int wstatus = 0;
     const pid_t pid = waitpid(-1, &wstatus, 0);
-    if (pid < 0) break;
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) throw SweepError(std::string("waiting for the runs: ") + std::strerror(errno));
     const Run* r = running.at(pid);
     running.erase(pid);
     ++finished;
     if (!fs::exists(r->record)) {
       // The process died before writing its record: record why, so the sweep goes on.
       nlohmann::json rec{{"point", r->point->index}, {"workload", workload_id(spec.workloads[r->workload])},
-                         {"status", "failed"}, {"exit_status", 4},
+                         {"status", "crashed"}, {"exit_status", 4},
                          {"reason", WIFSIGNALED(wstatus) ? "the run was killed by signal " + std::to_string(WTERMSIG(wstatus))
                                                          : "the run exited with status " + std::to_string(WEXITSTATUS(wstatus))}};
       rec["values"] = nlohmann::json::object();
@@ -368,6 +410,7 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
   if (tty) std::cerr << "\n";
   for (size_t i = 0; i < runs.size(); ++i) {
     if (static_cast<int>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
+    if (!fs::exists(runs[i].record)) continue;  // missing (aggregate_only)
     const nlohmann::json rec = nlohmann::json::parse(read_text(runs[i].record), nullptr, false);
     if (rec.is_discarded() || rec.value("exit_status", 1) != 0) ++out.failed;
   }

@@ -4,7 +4,7 @@
 // in its own process (SystemC elaborates once per process), `jobs` at once.
 // Each run writes its own record, atomically, to DIR/runs/; a run whose
 // record exists is not run again, so a sweep killed at any moment resumes
-// where it stopped. DIR/results.jsonl and DIR/results.csv are made from the
+// where it stopped (a run that crashed is run again). DIR/results.jsonl and DIR/results.csv are made from the
 // records in point order, without wall times, so they are the same bytes
 // whatever the number of jobs or the reruns.
 
@@ -23,6 +23,8 @@ struct LocalRunOptions {
   // Shard `shard` of `shards`: only the runs whose position (point-major) is shard modulo shards, and
   // no results files (the run that completes the sweep writes them).
   int shard = 0, shards = 1;
+  // Run nothing: write the results files from the records there are (after a Slurm sweep).
+  bool aggregate_only = false;
 };
 
 struct SweepOutcome {
@@ -30,6 +32,7 @@ struct SweepOutcome {
   uint64_t reused = 0;   // found done in DIR
   uint64_t ran = 0;
   uint64_t failed = 0;   // of all runs, with their reasons in the records
+  uint64_t missing = 0;  // without a record (aggregate_only)
 };
 
 // Throws SweepError when DIR holds another sweep's results.

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -26,17 +27,29 @@ std::string quote(const std::string& s) {
 // Runs a Slurm client command, returning its output; a non-zero status or no answer within the
 // timeout is an error.
 std::string run_sbatch(const std::string& command) {
-  const std::string cmd = "timeout 60 " + command + " 2>&1";
+  char err_path[] = "/tmp/tpusim-slurm-XXXXXX";
+  const int fd = mkstemp(err_path);
+  if (fd >= 0) close(fd);
+  const std::string cmd = "timeout 60 " + command + " 2>" + err_path;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) throw SweepError("--backend slurm: cannot run " + command);
   std::string out;
   std::array<char, 4096> buf;
   while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
   const int status = pclose(pipe);
+  std::string err;
+  if (FILE* f = std::fopen(err_path, "r")) {
+    while (size_t n = fread(buf.data(), 1, buf.size(), f)) err.append(buf.data(), n);
+    std::fclose(f);
+  }
+  std::remove(err_path);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  // The job id is the last line of what sbatch printed on its standard output.
+  if (const size_t nl = out.rfind('\n'); nl != std::string::npos) out = out.substr(nl + 1);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
     throw SweepError("--backend slurm: no answer from Slurm within 60 s (is slurmctld running and reachable?)");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw SweepError("--backend slurm: " + out);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw SweepError("--backend slurm: " + (err.empty() ? out : err));
   return out;
 }
 
@@ -87,10 +100,21 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
   // Failed runs are in the records; the job itself succeeds.
   sub.aggregate_job = run_sbatch("sbatch --parsable --job-name=" + quote("tpusim-" + spec.name + "-results") +
                                  " --dependency=afterany:" + sub.array_job + options + " --output=" +
-                                 quote(dir + "/slurm/results.out") + " --wrap=" + quote(sweep + " || true"));
+                                 quote(dir + "/slurm/results.out") + " --wrap=" + quote(sweep + " --aggregate-only || true"));
   sub.aggregate_job = sub.aggregate_job.substr(0, sub.aggregate_job.find(';'));
+  // Until the results job has left the queue (squeue no longer knows a job long finished).
   if (o.wait)
-    while (!run_sbatch("squeue -h -o %i -j " + sub.aggregate_job).empty()) sleep(1);
+    for (;;) {
+      std::string state;
+      try {
+        state = run_sbatch("squeue -h -o %i --jobs=" + sub.aggregate_job);
+      } catch (const SweepError& e) {
+        if (std::string(e.what()).find("Invalid job id") != std::string::npos) break;
+        throw;
+      }
+      if (state.empty()) break;
+      sleep(1);
+    }
   return sub;
 }
 

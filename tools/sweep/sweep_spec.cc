@@ -96,11 +96,22 @@ void check_axis(const Reader& r, const YAML::Node& key, SweepSpec& spec) {
   spec.where[path] = r.at(key);
 }
 
+// A number as a value of a key: whole for an integer key (or a whole value), else exact.
 std::string format_number(double v, bool integer) {
-  if (integer || (std::abs(v) < 1e15 && v == std::floor(v))) return std::to_string(static_cast<int64_t>(std::llround(v)));
+  if (!std::isfinite(v) || std::abs(v) >= 9e15) throw SweepError("the value " + std::to_string(v) + " is not usable");
+  if (integer || v == std::floor(v)) return std::to_string(static_cast<int64_t>(std::llround(v)));
   char buf[64];
   const auto res = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, res.ptr);
+}
+
+// A sample of a real-valued key, to 6 significant digits: the same text whatever the last bit a
+// platform's exp and log give.
+std::string format_sample(double v, bool integer) {
+  if (integer) return format_number(v, true);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
 void read_blocks(const Reader& r, const YAML::Node& root, SweepSpec& spec) {
@@ -146,7 +157,9 @@ void read_blocks(const Reader& r, const YAML::Node& root, SweepSpec& spec) {
     r.check_keys(rnd, "random", {"seed", "samples", "axes"});
     for (const char* k : {"seed", "samples", "axes"})
       if (!rnd[k]) r.fail(rnd, std::string("random: missing '") + k + "'");
-    spec.seed = static_cast<uint64_t>(r.number(rnd["seed"], "random.seed"));
+    const double seed = r.number(rnd["seed"], "random.seed");
+    if (seed < 0 || seed != std::floor(seed) || seed > 9e15) r.fail(rnd["seed"], "random.seed: expected a whole number from 0");
+    spec.seed = static_cast<uint64_t>(seed);
     const double samples = r.number(rnd["samples"], "random.samples");
     if (samples < 1 || samples != std::floor(samples)) r.fail(rnd["samples"], "random.samples: expected a whole number of at least 1");
     spec.samples = static_cast<uint64_t>(samples);
@@ -190,12 +203,12 @@ std::string sample(const Sampler& s, bool integer, std::mt19937_64& rng) {
     case Sampler::Kind::choice: return s.choices[std::min(s.choices.size() - 1, static_cast<size_t>(u * s.choices.size()))];
     case Sampler::Kind::uniform:
       if (integer) {
-        const double lo = std::ceil(s.lo), hi = std::floor(s.hi);
+        const double lo = std::ceil(s.lo), hi = std::max(lo, std::floor(s.hi));
         return format_number(std::min(hi, lo + std::floor(u * (hi - lo + 1))), true);
       }
-      return format_number(s.lo + u * (s.hi - s.lo), false);
+      return format_sample(s.lo + u * (s.hi - s.lo), false);
     case Sampler::Kind::log_uniform:
-      return format_number(std::exp(std::log(s.lo) + u * (std::log(s.hi) - std::log(s.lo))), integer);
+      return format_sample(std::exp(std::log(s.lo) + u * (std::log(s.hi) - std::log(s.lo))), integer);
     case Sampler::Kind::powers_of_two: {
       const double lo = std::ceil(std::log2(s.lo)), hi = std::floor(std::log2(s.hi));
       return format_number(std::ldexp(1.0, static_cast<int>(std::min(hi, lo + std::floor(u * (hi - lo + 1))))), true);
@@ -216,6 +229,12 @@ std::optional<double> numeric(std::string text) {
   const double v = std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
   return v * scale;
+}
+
+std::string describe_values(const std::vector<Assignment>& values) {
+  std::string s;
+  for (const auto& [k, v] : values) s += (s.empty() ? "" : ", ") + k + "=" + v;
+  return s;
 }
 
 // The text of a dotted key in a configuration tree, or "" when it has none.
@@ -243,7 +262,7 @@ SweepSpec load_sweep(const std::string& path) {
                           "constraints", "metrics", "means", "objectives"});
   SweepSpec spec;
   spec.path = path;
-  const fs::path dir = fs::path(path).parent_path();
+  const fs::path dir = fs::absolute(fs::path(path)).parent_path();
   spec.name = root["name"] ? r.scalar(root["name"], "name") : fs::path(path).stem().string();
   if (!root["config"]) r.fail(root, "missing 'config': the base chip configuration, relative to this file");
   spec.config = (dir / r.scalar(root["config"], "config")).lexically_normal().string();
@@ -262,6 +281,7 @@ SweepSpec load_sweep(const std::string& path) {
       ref.file = (dir / w.Scalar()).lexically_normal().string();
       if (!fs::exists(ref.file)) r.fail(w, "no workload file " + ref.file);
       ref.name = fs::path(ref.file).stem().string();
+      ref.id = fs::path(ref.file).lexically_relative(dir).string();
     } else {
       r.check_keys(w, "workloads", {"model", "batch"});
       if (!w["model"] || !w["batch"]) r.fail(w, "a workload without a file gives both model and batch");
@@ -271,6 +291,7 @@ SweepSpec load_sweep(const std::string& path) {
       if (batch < 1 || batch != std::floor(batch)) r.fail(w["batch"], "batch: expected a whole number of at least 1");
       ref.batch = static_cast<int64_t>(batch);
       ref.name = fs::path(ref.model).stem().string() + "@" + std::to_string(ref.batch);
+      ref.id = fs::path(ref.model).lexically_relative(dir).string() + "@" + std::to_string(ref.batch);
     }
     for (const WorkloadRef& other : spec.workloads)
       if (other.name == ref.name) r.fail(w, "a second workload named '" + ref.name + "' (first at " + other.where + ")");
@@ -286,10 +307,25 @@ SweepSpec load_sweep(const std::string& path) {
       for (size_t open = text.find("${"); open != std::string::npos; open = text.find("${", open + 2)) {
         const size_t close = text.find('}', open);
         if (close == std::string::npos) r.fail(kv.second, "derived." + kv.first.Scalar() + ": '${' without its '}'");
+        std::vector<std::string> names;
         try {
-          Expr::parse(text.substr(open + 2, close - open - 2));
+          names = Expr::parse(text.substr(open + 2, close - open - 2)).names();
         } catch (const ExprError& e) {
           r.fail(kv.second, "derived." + kv.first.Scalar() + ": " + e.what() + " at '" + text.substr(open + 2 + e.column) + "'");
+        }
+        for (const std::string& name : names) {
+          if (find_key(name) == nullptr) {
+            std::vector<std::string> all;
+            for (const sim::ParamKey& k : keys()) all.push_back(k.path);
+            std::vector<std::string_view> views(all.begin(), all.end());
+            r.fail(kv.second, "derived." + kv.first.Scalar() + " names '" + name +
+                                  "', not a key of the chip configuration" + isa::did_you_mean(name, views));
+          }
+          // A derived key reads axes and the derived keys above it; one below it has no value yet.
+          for (const auto& later : d)
+            if (later.first.Scalar() == name && later.first.Mark().line > kv.first.Mark().line)
+              r.fail(kv.second, "derived." + kv.first.Scalar() + " reads " + name + ", derived below it (at " +
+                                    r.at(later.first) + "); put " + name + " first");
         }
       }
       spec.derived.emplace_back(kv.first.Scalar(), text);
@@ -463,7 +499,8 @@ std::vector<Point> expand(const SweepSpec& spec) {
           const double v = Expr::parse(text.substr(open + 2, close - open - 2)).eval(value_of);
           value += format_number(v, find_key(key)->kind == sim::ParamKey::Kind::integer);
         } catch (const SweepError& e) {
-          throw SweepError(spec.where.at(key) + ": derived " + key + " at point " + std::to_string(n) + ": " + e.what());
+          throw SweepError(spec.where.at(key) + ": derived " + key + " at point " + std::to_string(n) + " (" +
+                           describe_values(point.values) + "): " + e.what());
         }
         at = close + 1;
       }
@@ -481,6 +518,9 @@ std::vector<Point> expand(const SweepSpec& spec) {
     point.index = out.size();
     out.push_back(std::move(point));
   }
+  if (out.empty() && !spec.constraints.empty())
+    throw SweepError(spec.where.at("constraint " + spec.constraints.front().first) + ": the constraints drop all " +
+                     std::to_string(total) + " points");
   return out;
 }
 

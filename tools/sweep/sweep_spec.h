@@ -71,6 +71,7 @@ struct WorkloadRef {
   std::string model;  // a model with
   int64_t batch = 0;  // its batch
   std::string name;   // the workload's name, or the model's file stem
+  std::string id;     // as the sweep file names it, relative to its folder: the same from any working directory
   std::string where;  // file:line:column
 };
 
