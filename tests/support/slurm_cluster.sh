@@ -7,6 +7,10 @@ cmd=$1
 base=$2
 
 stop() {
+  # Jobs first, so no task outlives the daemons.
+  if [ -f "$base"/etc/slurm.conf ] && [ -f "$base"/slurmctld.pid ]; then
+    SLURM_CONF="$base"/etc/slurm.conf timeout 10 scancel --quiet --user=root 2>/dev/null || true
+  fi
   for pidfile in "$base"/slurmd-localhost.pid "$base"/slurmctld.pid "$base"/munge-run/munged.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")

@@ -86,10 +86,12 @@ void check_keys(const YAML::Node& node, const std::vector<std::string>& known, c
 // The running executable's size and modification time: any rebuild (a changed
 // compiler) gives new cache keys, so a stale program is never reused.
 std::string build_identity() {
+  // /proc/self/exe itself, not the path it names: it still reads the running file after a rebuild
+  // replaced that path.
   std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return __DATE__ __TIME__;
+  const std::filesystem::path exe = "/proc/self/exe";
   const auto size = std::filesystem::file_size(exe, ec);
+  if (ec) return __DATE__ __TIME__;
   const auto when = std::filesystem::last_write_time(exe, ec).time_since_epoch().count();
   return ec ? std::string(__DATE__ __TIME__) : std::to_string(size) + "@" + std::to_string(when);
 }

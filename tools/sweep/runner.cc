@@ -366,7 +366,7 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
   }
   const bool tty = o.progress && isatty(STDERR_FILENO);
   std::map<pid_t, const Run*> running;
-  size_t next = 0, finished = 0;
+  size_t next = 0, completed = 0, failures = 0;
   const auto t0 = std::chrono::steady_clock::now();
   std::cout.flush();
   std::cerr.flush();
@@ -385,7 +385,7 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
     if (pid < 0) throw SweepError(std::string("waiting for the runs: ") + std::strerror(errno));
     const Run* r = running.at(pid);
     running.erase(pid);
-    ++finished;
+    ++completed;
     if (!fs::exists(r->record)) {
       // The process died before writing its record: record why, so the sweep goes on.
       nlohmann::json rec{{"point", r->point->index}, {"workload", workload_id(spec.workloads[r->workload])},
@@ -396,14 +396,18 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
       for (const auto& [key, value] : r->point->values) rec["values"][key] = value;
       isa::write_file_atomically(r->record, rec.dump(1) + "\n");
     }
+    {
+      const nlohmann::json rec = nlohmann::json::parse(read_text(r->record), nullptr, false);
+      failures += rec.is_discarded() || rec.value("exit_status", 1) != 0;
+    }
     if (o.progress) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double rate = finished / std::max(s, 1e-9);
-      const double eta = (todo.size() - finished) / std::max(rate, 1e-9);
+      const double rate = completed / std::max(s, 1e-9);
+      const double eta = (todo.size() - completed) / std::max(rate, 1e-9);
       char line[200];
-      std::snprintf(line, sizeof line, "%s[%zu/%zu] point %zu, %s  %.1f runs/s, %.0f s left", tty ? "\r" : "", finished,
-                    todo.size(), r->point->index, fs::path(workload_id(spec.workloads[r->workload])).filename().c_str(),
-                    rate, eta);
+      std::snprintf(line, sizeof line, "%s[%zu/%zu] %zu failed; point %zu, %s  %.1f runs/s, %.0f s left%s",
+                    tty ? "\r" : "", completed, todo.size(), failures, r->point->index,
+                    fs::path(workload_id(spec.workloads[r->workload])).filename().c_str(), rate, eta, tty ? "\033[K" : "");
       std::cerr << line << (tty ? "" : "\n") << std::flush;
     }
   }

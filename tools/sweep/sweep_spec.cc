@@ -264,6 +264,11 @@ SweepSpec load_sweep(const std::string& path) {
   spec.path = path;
   const fs::path dir = fs::absolute(fs::path(path)).parent_path();
   spec.name = root["name"] ? r.scalar(root["name"], "name") : fs::path(path).stem().string();
+  // It names files, directories and jobs.
+  if (spec.name.empty() || spec.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                               std::string::npos || spec.name[0] == '.')
+    r.fail(root["name"] ? root["name"] : root,
+           "name: '" + spec.name + "' must be letters, digits, '_', '.' and '-' (not starting with '.')");
   if (!root["config"]) r.fail(root, "missing 'config': the base chip configuration, relative to this file");
   spec.config = (dir / r.scalar(root["config"], "config")).lexically_normal().string();
   if (!fs::exists(spec.config)) r.fail(root["config"], "config: no file " + spec.config);
