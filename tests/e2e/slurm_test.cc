@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tests/support/cli_runner.h"
+#include "tests/support/files.h"
 
 namespace tpu::test {
 namespace {
@@ -20,12 +21,7 @@ namespace fs = std::filesystem;
 const std::string kSrc = TPUSIM_SOURCE_DIR;
 const std::string kCluster = kSrc + "/tests/support/slurm_cluster.sh";
 
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string read(const std::string& path) { return read_file(path); }
 
 class Slurm : public testing::Test {
  protected:

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "tests/support/cli_runner.h"
+#include "tests/support/files.h"
 
 namespace tpu::test {
 namespace {
@@ -24,12 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kSrc = TPUSIM_SOURCE_DIR;
 
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string read(const std::string& path) { return read_file(path); }
 
 class Sweep : public testing::Test {
  protected:

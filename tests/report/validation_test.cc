@@ -10,18 +10,14 @@
 #include "tools/compiler/graph.h"
 #include "tools/report/tpu_v1_report.h"
 #include "tools/report/workload.h"
+#include "tests/support/files.h"
 
 namespace tpu::report {
 namespace {
 
 const std::string kSrc = TPUSIM_SOURCE_DIR;
 
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string read(const std::string& path) { return test::read_file(path); }
 
 TEST(ValidationReport, CheckedInCopyMatchesAFreshRun) {
   const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(kSrc + "/configs/tpu_v1.yaml"));
