@@ -38,7 +38,7 @@ Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip
     g.layers[0].shape[0] = batch / passes;
     infer_shapes(g);
     try {
-      c.lowered = lower(c.qgraph, chip, passes);
+      c.lowered = lower(c.qgraph, CompileTarget::of(chip), passes);
       c.passes = passes;
       return c;
     } catch (const UnifiedBufferOverflow&) {

@@ -56,14 +56,14 @@ struct Tile {
 
 class Lowering {
  public:
-  Lowering(const QGraph& q, const sim::ChipParams& chip, int64_t passes)
+  Lowering(const QGraph& q, const CompileTarget& target, int64_t passes)
       : passes_(passes),
         q_(q),
         g_(*q.graph),
-        chip_(chip),
-        R_(static_cast<uint64_t>(chip.matrix_unit.rows)),
-        C_(static_cast<uint64_t>(chip.matrix_unit.cols)),
-        half_(static_cast<uint64_t>(chip.accumulators.entries) / 2) {}
+        target_(target),
+        R_(static_cast<uint64_t>(target.rows)),
+        C_(static_cast<uint64_t>(target.cols)),
+        half_(static_cast<uint64_t>(target.accumulator_entries) / 2) {}
 
   Lowered run() {
     plan_buffers();
@@ -211,7 +211,7 @@ class Lowering {
     };
     std::vector<Live> live;
     uint64_t peak = align(table_bytes);
-    const uint64_t ub_size = static_cast<uint64_t>(chip_.unified_buffer.size_bytes);
+    const uint64_t ub_size = static_cast<uint64_t>(target_.unified_buffer_bytes);
     for (size_t i = 0; i < L; ++i) {
       if (alias_[i] >= 0) {
         Buffer& b = bufs_[i];
@@ -1025,7 +1025,7 @@ class Lowering {
   // them and a sync before any instruction whose memory another unit may
   // still be using.
   void schedule() {
-    const uint64_t depth = static_cast<uint64_t>(chip_.weight_fifo.depth_tiles);
+    const uint64_t depth = static_cast<uint64_t>(target_.weight_fifo_tiles);
     std::vector<int64_t> swap_order;
     for (const Pending& p : pending_)
       if (p.tile >= 0) swap_order.push_back(p.tile);
@@ -1093,7 +1093,7 @@ class Lowering {
       if (op == isa::Opcode::ldw) last_ldw = static_cast<int64_t>(at);
     }
     out_.report.dram_bytes = dram_top_;
-    const uint64_t dram_size = static_cast<uint64_t>(chip_.weight_memory.size_bytes);
+    const uint64_t dram_size = static_cast<uint64_t>(target_.weight_dram_bytes);
     if (dram_top_ > dram_size)
       throw ModelError(g_.file + ": the weights and loaded tiles need " + std::to_string(dram_top_) +
                        " bytes of weight DRAM; the chip has " + std::to_string(dram_size));
@@ -1102,7 +1102,7 @@ class Lowering {
   const int64_t passes_;
   const QGraph& q_;
   const Graph& g_;
-  const sim::ChipParams& chip_;
+  const CompileTarget target_;
   const uint64_t R_, C_, half_;
   Lowered out_;
   std::vector<Buffer> bufs_;
@@ -1130,6 +1130,19 @@ class Lowering {
 
 }  // namespace
 
-Lowered lower(const QGraph& q, const sim::ChipParams& chip, int64_t passes) { return Lowering(q, chip, passes).run(); }
+CompileTarget CompileTarget::of(const sim::ChipParams& chip) {
+  return {chip.matrix_unit.rows,          chip.matrix_unit.cols,       chip.accumulators.entries,
+          chip.unified_buffer.size_bytes, chip.weight_fifo.depth_tiles, chip.weight_memory.size_bytes};
+}
+
+std::string CompileTarget::key() const {
+  return std::to_string(rows) + "x" + std::to_string(cols) + " acc " + std::to_string(accumulator_entries) + " ub " +
+         std::to_string(unified_buffer_bytes) + " fifo " + std::to_string(weight_fifo_tiles) + " dram " +
+         std::to_string(weight_dram_bytes);
+}
+
+Lowered lower(const QGraph& q, const CompileTarget& target, int64_t passes) {
+  return Lowering(q, target, passes).run();
+}
 
 }  // namespace tpu::compiler

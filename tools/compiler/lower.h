@@ -44,10 +44,23 @@ class UnifiedBufferOverflow : public ModelError {
   using ModelError::ModelError;
 };
 
+// What of a chip its programs depend on: the compiler is given only this, so chips that agree on
+// it (differing in clock, bandwidths, latencies, ports, energy...) run the same program, and a
+// compile cache keyed on it is exact.
+struct CompileTarget {
+  int64_t rows = 0, cols = 0;         // of the matrix unit
+  int64_t accumulator_entries = 0;
+  int64_t unified_buffer_bytes = 0;
+  int64_t weight_fifo_tiles = 0;
+  int64_t weight_dram_bytes = 0;
+  static CompileTarget of(const sim::ChipParams& chip);
+  std::string key() const;  // for cache keys
+};
+
 // `passes` runs of the graph (each over its batch) one after another, reading
 // and writing consecutive slices of the program's input and outputs: a batch
 // too large for the unified buffer runs in sub-batches.
 // Throws ModelError naming the layer and the limit when a layer cannot fit the chip.
-Lowered lower(const QGraph& q, const sim::ChipParams& chip, int64_t passes = 1);
+Lowered lower(const QGraph& q, const CompileTarget& target, int64_t passes = 1);
 
 }  // namespace tpu::compiler

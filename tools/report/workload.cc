@@ -214,15 +214,15 @@ Workload load_workload(const std::string& path) {
   return w;
 }
 
-// A program is cached under the hash of the chip, the batch, the build and the name and contents of
+// A program is cached under the hash of the chip's compile target, the batch, the build and the name and contents of
 // every file its compile read: the model and the weight files it names. Which files those are only
 // the compile knows, so a list of them, kept under the hash of all but the files, names them for
 // the next run, which finds the program without compiling.
 isa::Program workload_program(const Workload& w, const sim::ChipParams& chip) {
-  nlohmann::json config;
-  sim::to_json(config, chip);
+  // The chip as the compiler sees it, so chips differing only in what it does not read share programs.
   // The compiler's own source is not hashed; the build identity stands in for it.
-  const uint64_t base = fnv1a(config.dump(), fnv1a(w.model + "@" + std::to_string(w.batch) + "@" + build_identity()));
+  const uint64_t base = fnv1a(compiler::CompileTarget::of(chip).key(),
+                              fnv1a(w.model + "@" + std::to_string(w.batch) + "@" + build_identity()));
   const std::string dir = cache_dir();
   const std::string list = dir.empty() ? "" : dir + "/" + hex(base) + ".files";
   auto program_file = [&](uint64_t key) { return dir + "/" + hex(key) + ".tpb"; };
