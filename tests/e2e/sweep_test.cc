@@ -218,6 +218,17 @@ TEST_F(Sweep, MeansOverTheWorkloadsAndTheParetoFrontFollowTheRuns) {
   EXPECT_GE(front.size(), 2u) << "more bandwidth costs area and saves cycles: a trade-off";
 }
 
+TEST_F(Sweep, AMetricPathTheRunDoesNotHaveStopsTheSweepAtItsLine) {
+
+  // The third metric, on line 12 of the file.
+  const std::string file = write_sweep("  bad: throughput.topz\n");
+  const Outcome o = tpusim("sweep " + file + " -j 1 -q --out " + dir_ + "bad");
+  EXPECT_EQ(o.status, 1) << o.output;
+  EXPECT_NE(o.output.find("s.yaml:12:8: metrics.bad: the run's JSON has no figure at 'throughput.topz'"), std::string::npos)
+      << o.output;
+  EXPECT_FALSE(fs::exists(dir_ + "bad")) << "nothing kept of a new directory";
+}
+
 TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {
   const Outcome o = tpusim("sweep " + write_sweep("constraints:\n  - weight_memory.bandwidth_gb_s > 5\n") +
                            " --dry-run --out " + dir_ + "d");

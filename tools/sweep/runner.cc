@@ -141,7 +141,9 @@ struct Run {
       rec["metrics"][name] = at_path(result, path);
       if (rec["metrics"][name].is_null() && !outcome.fault) {
         rec["status"] = "failed";
-        rec["reason"] = "metric " + name + ": the run's JSON has no figure at '" + path + "'";
+        rec["reason"] = spec.where.at("metric " + name) + ": metrics." + name + ": the run's JSON has no figure at '" +
+                        path + "'";
+        rec["bad_metric"] = name;
         status = 1;
       }
     }
@@ -399,6 +401,17 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
     {
       const nlohmann::json rec = nlohmann::json::parse(read_text(r->record), nullptr, false);
       failures += rec.is_discarded() || rec.value("exit_status", 1) != 0;
+      // A metric path that a run which ran to its end does not have is a mistake in the sweep file:
+      // stop at the first such run, keeping nothing of this start of a new directory.
+      if (!rec.is_discarded() && rec.contains("bad_metric")) {
+        for (const auto& [child, run] : running) kill(child, SIGKILL);
+        while (!running.empty()) {
+          if (waitpid(-1, nullptr, 0) > 0 || errno != EINTR) running.erase(running.begin());
+        }
+        const std::string reason = rec["reason"];
+        if (out.reused == 0) fs::remove_all(dir);
+        throw SweepError(reason + " (the first run that ran to its end)");
+      }
     }
     if (o.progress) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -364,6 +364,7 @@ SweepSpec load_sweep(const std::string& path) {
       if (p.empty() || p.front() == '.' || p.back() == '.' || p.find("..") != std::string::npos)
         r.fail(kv.second, "metrics." + kv.first.Scalar() + ": '" + p + "' is not a dotted path into the run's JSON");
       spec.metrics.emplace_back(kv.first.Scalar(), p);
+      spec.where["metric " + kv.first.Scalar()] = r.at(kv.second);
     }
   }
   if (const YAML::Node means = root["means"]) {
