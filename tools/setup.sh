@@ -14,6 +14,8 @@ packages=(
   libonnx-testdata
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # charts of sweep reports
+  gnuplot-nox
   # the sweeps' Slurm backend and its test (a one-node cluster the test starts)
   slurmctld slurmd slurm-client munge
 )

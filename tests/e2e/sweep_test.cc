@@ -229,6 +229,41 @@ TEST_F(Sweep, AMetricPathTheRunDoesNotHaveStopsTheSweepAtItsLine) {
   EXPECT_FALSE(fs::exists(dir_ + "bad")) << "nothing kept of a new directory";
 }
 
+TEST_F(Sweep, AReportShowsEachMetricAgainstEachAxisTheFrontAndTheFailures) {
+  const std::string file =
+      write_sweep("points:\n  - {accumulators.entries: 256}\n  - {accumulators.entries: 100000}\n"
+                  "objectives:\n  minimize: [cycles]\n  maximize: [tops]\n");
+  ASSERT_EQ(tpusim("sweep " + file + " -q --out " + dir_ + "rep").status, 3);
+  const Outcome o = tpusim("report sweep " + dir_ + "rep");
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::string md = read(dir_ + "rep/report.md");
+  // Three numeric axes (matrix_unit.cols is derived, not an axis), two metrics: six charts.
+  for (const char* axis : {"matrix_unit_rows", "weight_memory_bandwidth_gb_s", "accumulators_entries"})
+    for (const char* metric : {"cycles", "tops"}) {
+      const std::string chart = std::string(metric) + "_vs_" + axis;
+      EXPECT_NE(md.find("(charts/" + chart + ".svg)"), std::string::npos) << chart;
+      EXPECT_NE(read(dir_ + "rep/charts/" + chart + ".svg").find("<svg"), std::string::npos) << chart;
+    }
+  EXPECT_EQ(md.find("matrix_unit_cols"), std::string::npos) << "a derived key is not an axis of its own";
+  // The cycles chart has a point per run that ran: 6 of the 12.
+  const std::string data = read(dir_ + "rep/charts/cycles_vs_matrix_unit_rows.dat");
+  size_t points = 0;
+  std::istringstream lines(data);
+  for (std::string line; std::getline(lines, line);) points += !line.empty();
+  EXPECT_EQ(points, 6u);
+  // The front as pareto.csv lists it, and the failed runs with their reasons.
+  const std::string front = read(dir_ + "rep/pareto.csv");
+  EXPECT_NE(md.find("## Pareto front"), std::string::npos);
+  EXPECT_NE(md.find("(charts/pareto.svg)"), std::string::npos);
+  size_t front_rows = std::count(front.begin(), front.end(), '\n') - 1;
+  size_t listed = 0;
+  for (size_t at = md.find("## Pareto front"); (at = md.find("\n| ", at + 1)) != std::string::npos && at < md.find("## Failed");)
+    ++listed;
+  EXPECT_EQ(listed, front_rows + 1) << "a row per front point after the header";
+  EXPECT_NE(md.find("accumulators.entries: 100000 is out of range"), std::string::npos);
+  EXPECT_EQ(tpusim("report sweep " + dir_).status, 1) << "not a results directory";
+}
+
 TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {
   const Outcome o = tpusim("sweep " + write_sweep("constraints:\n  - weight_memory.bandwidth_gb_s > 5\n") +
                            " --dry-run --out " + dir_ + "d");
