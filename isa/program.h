@@ -100,5 +100,7 @@ Program load_program(const std::string& path);
 
 // Writes bytes to path atomically (temporary file, then rename); throws ProgramError.
 void write_file_atomically(const std::string& path, const std::string& bytes);
+// A file's bytes, "" when it cannot be read.
+std::string read_file(const std::string& path);
 
 }  // namespace tpu::isa

@@ -40,10 +40,7 @@ std::string resolve(const std::string& path, const std::string& name) {
 }
 
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
+std::string read_text(const std::string& path) { return isa::read_file(path); }
 
 // Each file's name and contents on top of `base`; nullopt when one cannot be read.
 std::optional<uint64_t> files_key(uint64_t base, const std::vector<std::string>& files) {

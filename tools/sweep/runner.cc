@@ -32,12 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string read_text(const std::string& path) { return isa::read_file(path); }
 
 std::string hex(uint64_t v) {
   char b[17];

@@ -19,12 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string read_text(const std::string& path) { return isa::read_file(path); }
 
 std::optional<double> number(const nlohmann::json& v) {
   if (v.is_number()) return v.get<double>();
