@@ -227,6 +227,11 @@ TEST_F(Sweep, AMetricPathTheRunDoesNotHaveStopsTheSweepAtItsLine) {
   EXPECT_NE(o.output.find("s.yaml:12:8: metrics.bad: the run's JSON has no figure at 'throughput.topz'"), std::string::npos)
       << o.output;
   EXPECT_FALSE(fs::exists(dir_ + "bad")) << "nothing kept of a new directory";
+  // A directory that was there before is left as it was, with what it held.
+  fs::create_directories(dir_ + "mine");
+  std::ofstream(dir_ + "mine/notes.txt") << "keep me\n";
+  EXPECT_EQ(tpusim("sweep " + file + " -j 2 -q --out " + dir_ + "mine").status, 1);
+  EXPECT_EQ(read(dir_ + "mine/notes.txt"), "keep me\n");
 }
 
 TEST_F(Sweep, AReportShowsEachMetricAgainstEachAxisTheFrontAndTheFailures) {
@@ -262,6 +267,12 @@ TEST_F(Sweep, AReportShowsEachMetricAgainstEachAxisTheFrontAndTheFailures) {
   EXPECT_EQ(listed, front_rows + 1) << "a row per front point after the header";
   EXPECT_NE(md.find("accumulators.entries: 100000 is out of range"), std::string::npos);
   EXPECT_EQ(tpusim("report sweep " + dir_).status, 1) << "not a results directory";
+  // A sweep whose every run failed still gets its report, with the failures.
+  const std::string failing = write_sweep("points:\n  - {accumulators.entries: 100000}\n", "f.yaml");
+  ASSERT_EQ(tpusim("sweep " + failing + " -q --out " + dir_ + "allfail").status, 3);
+  const Outcome all = tpusim("report sweep " + dir_ + "allfail");
+  ASSERT_EQ(all.status, 0) << all.output;
+  EXPECT_NE(read(dir_ + "allfail/report.md").find("No run gives cycles against matrix_unit.rows"), std::string::npos);
 }
 
 TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -78,14 +79,15 @@ std::string run_identity(const SweepSpec& spec, const Point& p, const WorkloadRe
   return what;
 }
 
-// A figure of the run's JSON at a dotted path, or null.
-nlohmann::json at_path(const nlohmann::json& j, const std::string& path) {
+// A figure of the run's JSON at a dotted path (it may be null: no throughput for a run that
+// faulted), or nothing when the JSON has no such key.
+std::optional<nlohmann::json> at_path(const nlohmann::json& j, const std::string& path) {
   const nlohmann::json* node = &j;
   size_t from = 0;
   for (;;) {
     const size_t dot = path.find('.', from);
     const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
-    if (!node->is_object() || !node->contains(key)) return nullptr;
+    if (!node->is_object() || !node->contains(key)) return std::nullopt;
     node = &(*node)[key];
     if (dot == std::string::npos) return *node;
     from = dot + 1;
@@ -133,8 +135,9 @@ struct Run {
     }
     rec["metrics"] = nlohmann::json::object();
     for (const auto& [name, path] : spec.metrics) {
-      rec["metrics"][name] = at_path(result, path);
-      if (rec["metrics"][name].is_null() && !outcome.fault) {
+      const std::optional<nlohmann::json> figure = at_path(result, path);
+      rec["metrics"][name] = figure ? *figure : nlohmann::json();
+      if (!figure && !outcome.fault) {
         rec["status"] = "failed";
         rec["reason"] = spec.where.at("metric " + name) + ": metrics." + name + ": the run's JSON has no figure at '" +
                         path + "'";
@@ -328,7 +331,8 @@ uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, c
   return n;
 }
 
-void claim_directory(const SweepSpec& spec, const std::string& dir) {
+bool claim_directory(const SweepSpec& spec, const std::string& dir) {
+  const bool created = !fs::exists(dir);
   fs::create_directories(dir + "/runs");
   const std::string mark = dir + "/sweep.json";
   const std::string id = fingerprint(spec);
@@ -339,13 +343,18 @@ void claim_directory(const SweepSpec& spec, const std::string& dir) {
                        (m.is_discarded() ? std::string("unreadable sweep.json") : m.value("file", std::string("?"))) +
                        ", or an edited file, base configuration or tpusim build); give another --out or remove it");
   } else {
-    isa::write_file_atomically(mark, nlohmann::json{{"name", spec.name}, {"file", spec.path}, {"fingerprint", id}}.dump(1) + "\n");
+    isa::write_file_atomically(
+        mark, nlohmann::json{{"name", spec.name}, {"file", fs::absolute(spec.path).lexically_normal().string()},
+                             {"fingerprint", id}}
+                      .dump(1) +
+                  "\n");
   }
+  return created;
 }
 
 SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& o) {
   const std::string dir = o.out_dir;
-  claim_directory(spec, dir);
+  const bool created = claim_directory(spec, dir);
   const std::vector<Run> runs = plan(spec, points, dir);
   SweepOutcome out;
   std::vector<const Run*> todo;
@@ -404,7 +413,8 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
           if (waitpid(-1, nullptr, 0) > 0 || errno != EINTR) running.erase(running.begin());
         }
         const std::string reason = rec["reason"];
-        if (out.reused == 0) fs::remove_all(dir);
+        // Only a directory this sweep made, and not a shard's (other shards write into it).
+        if (created && o.shards == 1) fs::remove_all(dir);
         throw SweepError(reason + " (the first run that ran to its end)");
       }
     }

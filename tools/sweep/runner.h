@@ -38,8 +38,9 @@ struct SweepOutcome {
 // Throws SweepError when DIR holds another sweep's results.
 SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& options);
 
-// Makes DIR the results directory of this sweep, or throws SweepError when it holds another's.
-void claim_directory(const SweepSpec& spec, const std::string& out_dir);
+// Makes DIR the results directory of this sweep, or throws SweepError when it holds another's;
+// true when DIR did not exist before.
+bool claim_directory(const SweepSpec& spec, const std::string& out_dir);
 
 // Runs without a record in DIR (all of them for a new directory).
 uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir);

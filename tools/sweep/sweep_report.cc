@@ -69,9 +69,13 @@ struct Series {
   std::string style = "with points pointsize 1.2";
 };
 
-// One chart of series of (x, y) points; a log x axis when the values span a decade.
-void chart(const std::string& dir, const std::string& name, const std::string& xlabel, const std::string& ylabel,
+// One chart of series of (x, y) points, false (and nothing drawn) when there are none; a log x axis
+// (base 2) when the values span a decade.
+bool chart(const std::string& dir, const std::string& name, const std::string& xlabel, const std::string& ylabel,
            const std::vector<Series>& series) {
+  size_t points = 0;
+  for (const Series& one : series) points += one.points.size();
+  if (points == 0) return false;
   std::string data;
   double lo = INFINITY, hi = -INFINITY;
   for (const Series& one : series) {
@@ -96,6 +100,7 @@ void chart(const std::string& dir, const std::string& name, const std::string& x
   gp += "\n";
   isa::write_file_atomically(dir + "/" + name + ".gp", gp);
   draw(dir + "/" + name + ".gp");
+  return true;
 }
 
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
@@ -109,6 +114,13 @@ std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
   return rows;
 }
 
+// A Markdown table cell: its own '|' and line breaks would end it.
+std::string cell(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : c == '\n' ? std::string("<br>") : std::string(1, c);
+  return out;
+}
+
 std::string table(const std::vector<std::vector<std::string>>& rows) {
   if (rows.empty()) return "";
   std::string md = "|";
@@ -118,7 +130,7 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   md += "\n";
   for (size_t r = 1; r < rows.size(); ++r) {
     md += "|";
-    for (const std::string& c : rows[r]) md += " " + c + " |";
+    for (const std::string& c : rows[r]) md += " " + cell(c) + " |";
     md += "\n";
   }
   return md;
@@ -148,9 +160,12 @@ std::string write_sweep_report(const std::string& dir) {
      << "` from the run records.\n\n";
 
   // The swept axes with numeric values (derived keys follow them, so they are not axes of their own).
+  const auto is_derived = [&](const std::string& key) {
+    return std::any_of(spec.derived.begin(), spec.derived.end(), [&](const auto& d) { return d.first == key; });
+  };
   std::vector<std::string> axes;
   for (const auto& [key, value] : runs.front()["values"].items()) {
-    if (std::any_of(spec.derived.begin(), spec.derived.end(), [&](const auto& d) { return d.first == key; })) continue;
+    if (is_derived(key)) continue;
     bool numeric = true;
     for (const auto& r : runs) numeric = numeric && number(r["values"].value(key, nlohmann::json())).has_value();
     if (numeric) axes.push_back(key);
@@ -168,8 +183,8 @@ std::string write_sweep_report(const std::string& dir) {
           const auto y = number(metric_of(r, metric));
           if (!x || !y) continue;
           std::string title = w.name;
-          for (const std::string& other : axes)
-            if (other != axis) title += ", " + other + "=" + r["values"][other].get<std::string>();
+          for (const auto& [other, value] : r["values"].items())
+            if (other != axis && !is_derived(other)) title += ", " + other + "=" + value.get<std::string>();
           if (!index.count(title)) {
             index[title] = series.size();
             series.push_back({title, {}, "with linespoints pointsize 1.1"});
@@ -178,8 +193,10 @@ std::string write_sweep_report(const std::string& dir) {
         }
       for (Series& one : series) std::sort(one.points.begin(), one.points.end());
       const std::string name = slug(metric) + "_vs_" + slug(axis);
-      chart(charts, name, axis, path == metric ? metric : metric + " (" + path + ")", series);
-      md << "![" << metric << " against " << axis << "](charts/" << name << ".svg)\n\n";
+      if (chart(charts, name, axis, path == metric ? metric : metric + " (" + path + ")", series))
+        md << "![" << metric << " against " << axis << "](charts/" << name << ".svg)\n\n";
+      else
+        md << "No run gives " << metric << " against " << axis << ".\n\n";
     }
 
   if (spec.minimize.size() + spec.maximize.size() >= 2 && fs::exists(dir + "/pareto.csv")) {
@@ -200,33 +217,35 @@ std::string write_sweep_report(const std::string& dir) {
        << ". The points no other point matches or beats on every objective:\n\n"
        << table(front) << "\n";
     // The first two objectives: every point, and the front.
+    // The objectives of each point: means from means.csv, metrics of the one workload's runs that ran.
     std::map<std::string, std::pair<double, double>> all;
-    if (fs::exists(dir + "/means.csv") && spec.workloads.size() > 1) {
-      const auto means = csv_rows(read_text(dir + "/means.csv"));
-      size_t ia = 0, ib = 0;
-      for (size_t c = 0; c < means[0].size(); ++c) {
-        if (means[0][c] == objectives[0]) ia = c;
-        if (means[0][c] == objectives[1]) ib = c;
-      }
-      for (size_t r = 1; r < means.size(); ++r)
-        if (ia < means[r].size() && ib < means[r].size() && !means[r][ia].empty() && !means[r][ib].empty())
-          all[means[r][0]] = {std::stod(means[r][ia]), std::stod(means[r][ib])};
-    } else {
-      for (const auto& r : runs) {
-        const auto a = number(metric_of(r, objectives[0]));
-        const auto b = number(metric_of(r, objectives[1]));
-        if (a && b) all[std::to_string(r["point"].get<uint64_t>())] = {*a, *b};
-      }
+    const auto means = csv_rows(read_text(dir + "/means.csv"));
+    const auto column = [&](const std::string& name) {
+      for (size_t c = 0; !means.empty() && c < means[0].size(); ++c)
+        if (means[0][c] == name) return c;
+      return size_t{0};
+    };
+    const size_t ia = column(objectives[0]), ib = column(objectives[1]);
+    for (size_t r = 1; ia > 0 && ib > 0 && r < means.size(); ++r)
+      if (ia < means[r].size() && ib < means[r].size() && !means[r][ia].empty() && !means[r][ib].empty())
+        all[means[r][0]] = {std::stod(means[r][ia]), std::stod(means[r][ib])};
+    for (const auto& r : runs) {
+      if (r.value("exit_status", 1) != 0) continue;
+      const auto a = ia > 0 ? std::nullopt : number(metric_of(r, objectives[0]));
+      const auto b = ib > 0 ? std::nullopt : number(metric_of(r, objectives[1]));
+      if (a && b) all[std::to_string(r["point"].get<uint64_t>())] = {*a, *b};
     }
     std::vector<std::pair<double, double>> everything, best;
     for (const auto& [p, v] : all) everything.push_back(v);
     for (size_t r = 1; r < front.size(); ++r)
       if (all.count(front[r][0])) best.push_back(all.at(front[r][0]));
     std::sort(best.begin(), best.end());
-    chart(charts, "pareto", objectives[0], objectives[1],
-          {{"all points", everything, "with points pointtype 6 pointsize 1.2"},
-           {"Pareto front", best, "with linespoints pointtype 7 pointsize 1.2"}});
-    md << "![Pareto front](charts/pareto.svg)\n\n";
+    const std::string front_style = objectives.size() == 2 ? "with linespoints" : "with points";
+    if (chart(charts, "pareto", objectives[0], objectives[1],
+              {{"all points", everything, "with points pointtype 6 pointsize 1.2"},
+               {"Pareto front" + std::string(objectives.size() > 2 ? " (of all objectives)" : ""), best,
+                front_style + " pointtype 7 pointsize 1.2"}}))
+      md << "![Pareto front](charts/pareto.svg)\n\n";
   }
 
   md << "## Failed runs\n\n";
