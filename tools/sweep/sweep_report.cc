@@ -163,9 +163,14 @@ std::string write_sweep_report(const std::string& dir) {
   const auto is_derived = [&](const std::string& key) {
     return std::any_of(spec.derived.begin(), spec.derived.end(), [&](const auto& d) { return d.first == key; });
   };
+  std::vector<std::string> declared;  // in the order the sweep file gives them
+  for (const auto& [key, values] : spec.grid) declared.push_back(key);
+  for (const auto& [key, values] : spec.zip) declared.push_back(key);
+  if (!spec.points.empty())
+    for (const auto& [key, value] : spec.points.front()) declared.push_back(key);
+  for (const auto& [key, sampler] : spec.random) declared.push_back(key);
   std::vector<std::string> axes;
-  for (const auto& [key, value] : runs.front()["values"].items()) {
-    if (is_derived(key)) continue;
+  for (const std::string& key : declared) {
     bool numeric = true;
     for (const auto& r : runs) numeric = numeric && number(r["values"].value(key, nlohmann::json())).has_value();
     if (numeric) axes.push_back(key);
@@ -191,6 +196,19 @@ std::string write_sweep_report(const std::string& dir) {
           }
           series[index[title]].points.emplace_back(*x, *y);
         }
+      // Points that share no setting of the other keys (random samples, zipped axes) make one scatter
+      // per workload instead of a line each.
+      if (std::all_of(series.begin(), series.end(), [](const Series& one) { return one.points.size() <= 1; })) {
+        std::vector<Series> scatter;
+        for (const WorkloadRef& w : spec.workloads) {
+          Series one{w.name, {}, "with points pointsize 1.1"};
+          for (const Series& single : series)
+            if (single.title == w.name || single.title.rfind(w.name + ", ", 0) == 0)
+              one.points.insert(one.points.end(), single.points.begin(), single.points.end());
+          scatter.push_back(one);
+        }
+        series = scatter;
+      }
       for (Series& one : series) std::sort(one.points.begin(), one.points.end());
       const std::string name = slug(metric) + "_vs_" + slug(axis);
       if (chart(charts, name, axis, path == metric ? metric : metric + " (" + path + ")", series))
