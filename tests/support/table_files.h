@@ -9,12 +9,21 @@
 #include <iterator>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "sim/base/config.h"
+#include "sim/base/params.h"
 
 namespace tpu::test {
 
 inline const std::string kConfigs = std::string(TPUSIM_SOURCE_DIR) + "/configs/";
+
+// A shipped configuration (`file` under configs/) with `sets` applied.
+inline sim::ChipParams shipped_chip(const std::string& file, const std::vector<std::string>& sets = {}) {
+  sim::Config c = sim::Config::load(kConfigs + file);
+  for (const std::string& s : sets) c.set(s);
+  return sim::read_chip_params(c);
+}
 
 inline std::string write_table(const std::string& name, const std::string& text) {
   const std::string path = testing::TempDir() + name;

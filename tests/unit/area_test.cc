@@ -19,9 +19,7 @@ using test::kConfigs;
 using test::write_table;
 
 ChipParams chip(const std::string& file, const std::vector<std::string>& sets = {}) {
-  Config c = Config::load(kConfigs + file);
-  for (const std::string& s : sets) c.set(s);
-  return read_chip_params(c);
+  return test::shipped_chip(file, sets);
 }
 
 AreaTable shipped() { return load_area_table(kConfigs + "energy/28nm_area.yaml"); }

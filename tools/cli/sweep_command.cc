@@ -26,9 +26,7 @@ struct SweepArgs {
 // The chip configuration of a point: the base with the point's values set, checked as any configuration is.
 std::string point_problem(const sweep::SweepSpec& spec, const sweep::Point& p) {
   try {
-    sim::Config c = sim::Config::load(spec.config);
-    for (const auto& [key, value] : p.values) c.set(key + "=" + value);
-    sim::read_chip_params(c);
+    sweep::point_params(spec, p);
     return {};
   } catch (const sim::ConfigError& e) {
     return e.what();

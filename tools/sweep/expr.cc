@@ -89,17 +89,10 @@ class Parser {
       while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.' ||
                                   ((s_[pos_] == '+' || s_[pos_] == '-') && (s_[pos_ - 1] == 'e' || s_[pos_ - 1] == 'E'))))
         ++pos_;
-      std::string text = s_.substr(start, pos_ - start);
-      double scale = 1;
-      for (const auto& [suffix, factor] : {std::pair<const char*, double>{"KiB", 1024.0}, {"MiB", 1048576.0},
-                                           {"GiB", 1073741824.0}})
-        if (text.size() > 3 && text.compare(text.size() - 3, 3, suffix) == 0) {
-          text.resize(text.size() - 3);
-          scale = factor;
-        }
-      char* end = nullptr;
-      n->number = std::strtod(text.c_str(), &end) * scale;
-      if (text.empty() || end != text.c_str() + text.size()) throw ExprError(start, "'" + s_.substr(start, pos_ - start) + "' is not a number");
+      const std::string text = s_.substr(start, pos_ - start);
+      const std::optional<double> v = parse_number(text);
+      if (!v) throw ExprError(start, "'" + text + "' is not a number");
+      n->number = *v;
       return n;
     }
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
@@ -148,6 +141,21 @@ double eval_node(const Expr::Node& n, const std::function<double(const std::stri
 }
 
 }  // namespace
+
+std::optional<double> parse_number(std::string text) {
+  double scale = 1;
+  for (const auto& [suffix, factor] : {std::pair<const char*, double>{"KiB", 1024.0}, {"MiB", 1048576.0},
+                                       {"GiB", 1073741824.0}})
+    if (text.size() > 3 && text.compare(text.size() - 3, 3, suffix) == 0) {
+      text.resize(text.size() - 3);
+      scale = factor;
+      break;
+    }
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
+  return v * scale;
+}
 
 Expr Expr::parse(const std::string& text) {
   Expr e;

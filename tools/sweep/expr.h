@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ class ExprError : public std::runtime_error {
   ExprError(size_t column, const std::string& what) : std::runtime_error(what), column(column) {}
   size_t column;
 };
+
+// A number as sweep files write it: a decimal with an optional KiB, MiB or GiB; nothing when it is not one.
+std::optional<double> parse_number(std::string text);
 
 class Expr {
  public:

@@ -67,9 +67,7 @@ std::string run_identity(const SweepSpec& spec, const Point& p, const WorkloadRe
   if (!w.file.empty()) what += read_text(report::load_workload(w.file).model);
   what += spec.timing_only ? "timing\n" : "values\n";
   try {
-    sim::Config config = sim::Config::load(spec.config);
-    for (const auto& [key, value] : p.values) config.set(key + "=" + value);
-    const sim::ChipParams params = sim::read_chip_params(config);
+    const sim::ChipParams params = point_params(spec, p);
     nlohmann::json j;
     sim::to_json(j, params);
     what += j.dump() + read_text(params.energy.table) + read_text(params.energy.area_table);
@@ -113,9 +111,7 @@ struct Run {
   const auto t0 = std::chrono::steady_clock::now();
   int status = 0;
   try {
-    sim::Config config = sim::Config::load(spec.config);
-    for (const auto& [key, value] : run.point->values) config.set(key + "=" + value);
-    const sim::ChipParams params = sim::read_chip_params(config);
+    const sim::ChipParams params = point_params(spec, *run.point);
     sim::to_json(rec["config"], params);
     const report::Workload w = workload_of(spec.workloads[run.workload]);
     const isa::Program program = report::workload_program(w, params);

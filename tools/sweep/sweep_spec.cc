@@ -217,20 +217,6 @@ std::string sample(const Sampler& s, bool integer, std::mt19937_64& rng) {
   return {};
 }
 
-// A value as a number: YAML text with an optional KiB, MiB or GiB.
-std::optional<double> numeric(std::string text) {
-  double scale = 1;
-  for (const auto& [suffix, factor] : {std::pair<const char*, double>{"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}})
-    if (text.size() > 3 && text.compare(text.size() - 3, 3, suffix) == 0) {
-      text.resize(text.size() - 3);
-      scale = factor;
-    }
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
-  return v * scale;
-}
-
 std::string describe_values(const std::vector<Assignment>& values) {
   std::string s;
   for (const auto& [k, v] : values) s += (s.empty() ? "" : ", ") + k + "=" + v;
@@ -441,6 +427,12 @@ SweepSpec load_sweep(const std::string& path) {
   return spec;
 }
 
+sim::ChipParams point_params(const SweepSpec& spec, const Point& point) {
+  sim::Config config = sim::Config::load(spec.config);
+  for (const auto& [key, value] : point.values) config.set(key + "=" + value);
+  return sim::read_chip_params(config);
+}
+
 uint64_t product_size(const SweepSpec& spec) {
   uint64_t n = 1;
   for (const auto& [key, values] : spec.grid) n *= values.size();
@@ -488,10 +480,10 @@ std::vector<Point> expand(const SweepSpec& spec) {
     const auto value_of = [&](const std::string& key) -> double {
       for (const auto& [k, v] : point.values)
         if (k == key) {
-          if (const auto d = numeric(v)) return *d;
+          if (const auto d = parse_number(v)) return *d;
           throw SweepError("'" + key + "' is '" + v + "' at this point, not a number");
         }
-      const auto d = numeric(base_value(base.root(), key));
+      const auto d = parse_number(base_value(base.root(), key));
       if (!d) throw SweepError("'" + key + "' is not a number at this point");
       return *d;
     };

@@ -49,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/base/params.h"
 #include "tools/sweep/expr.h"
 
 namespace tpu::sweep {
@@ -114,6 +115,10 @@ SweepSpec load_sweep(const std::string& path);
 // The points, in order, with derived keys set and constraints applied; a point
 // whose derived value or constraint cannot be computed is an error naming it.
 std::vector<Point> expand(const SweepSpec& spec);
+
+// A point's chip: the base configuration with its values set, checked as any configuration is
+// (throws sim::ConfigError naming what is wrong).
+sim::ChipParams point_params(const SweepSpec& spec, const Point& point);
 
 // The count before constraints (the product of the blocks' sizes).
 uint64_t product_size(const SweepSpec& spec);
