@@ -59,13 +59,16 @@ bool finished(const std::string& record) {
   return !rec.is_discarded() && rec.value("status", "") != "crashed";
 }
 
-// What a run's result depends on besides the build: the point's resolved configuration with the
-// contents of the tables it names, and the workload's files. A point whose configuration is invalid
-// is named by its values.
-std::string run_identity(const SweepSpec& spec, const Point& p, const WorkloadRef& w) {
+// What a run's result depends on besides the build: the workload's files, and the point's resolved
+// configuration with the contents of the tables it names (a point whose configuration is invalid is
+// named by its values).
+std::string workload_identity(const WorkloadRef& w) {
   std::string what = w.id + "\n" + read_text(w.file.empty() ? w.model : w.file) + "\n";
   if (!w.file.empty()) what += read_text(report::load_workload(w.file).model);
-  what += spec.timing_only ? "timing\n" : "values\n";
+  return what;
+}
+std::string point_identity(const SweepSpec& spec, const Point& p) {
+  std::string what = spec.timing_only ? "timing\n" : "values\n";
   try {
     const sim::ChipParams params = point_params(spec, p);
     nlohmann::json j;
@@ -163,7 +166,7 @@ struct Run {
 }
 
 // The identity of a sweep definition: its file's text and the build. (What each run depends on
-// beyond that names its record: run_identity.)
+// beyond that names its record: workload_identity and point_identity.)
 std::string fingerprint(const SweepSpec& spec) {
   return hex(report::fnv1a(read_text(spec.path), report::fnv1a(report::build_identity())));
 }
@@ -309,13 +312,17 @@ void aggregate(const SweepSpec& spec, const std::vector<Run>& runs, const std::s
 std::vector<Run> plan(const SweepSpec& spec, const std::vector<Point>& points, const std::string& dir) {
   const std::string id = fingerprint(spec);
   std::vector<Run> runs;
-  for (const Point& p : points)
+  std::vector<std::string> workloads;  // each read once
+  for (const WorkloadRef& w : spec.workloads) workloads.push_back(workload_identity(w));
+  for (const Point& p : points) {
+    const std::string chip = point_identity(spec, p);
     for (size_t w = 0; w < spec.workloads.size(); ++w) {
-      const std::string what = id + "\n" + run_identity(spec, p, spec.workloads[w]);
+      const std::string what = id + "\n" + workloads[w] + chip;
       char name[64];
       std::snprintf(name, sizeof name, "/runs/p%06zu-w%02zu-", p.index, w);
       runs.push_back({&p, w, dir + name + hex(report::fnv1a(what)) + ".json"});
     }
+  }
   return runs;
 }
 
