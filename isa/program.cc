@@ -103,6 +103,12 @@ bool operator==(const Program& a, const Program& b) {
   return a.text == b.text && a.dram == b.dram && a.host == b.host && a.tensors == b.tensors && a.metadata == b.metadata;
 }
 
+bool timing_only(const Program& program) {
+  for (const auto& [key, value] : program.metadata)
+    if (key == kTimingOnlyKey) return value == "yes";
+  return false;
+}
+
 // ---------------------------------------------------------------- serialization
 
 namespace {

@@ -81,6 +81,11 @@ struct Program {
   friend bool operator==(const Program& a, const Program& b);
 };
 
+// Metadata a program compiled for timing only carries (value "yes"): it holds no weights or
+// parameters, so it runs only without values (the chip refuses it otherwise).
+inline constexpr char kTimingOnlyKey[] = "timing_only";
+bool timing_only(const Program& program);
+
 // Container layout, version 1 (all integers little-endian):
 //   header   magic "TPUSIMPB", u32 version, u32 section count,
 //            u64 payload bytes, u32 word bytes, u32 reserved (0)

@@ -35,6 +35,10 @@ Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptio
   sc_core::sc_set_time_resolution(kTickPs, sc_core::SC_PS);
   // sc_stop() ends every run; its informational message says nothing useful.
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  if (options.compute_values && isa::timing_only(program))
+    throw std::invalid_argument(
+        "the program was compiled for timing only: it holds no weights, so it runs only without values "
+        "(--no-values); compile it without --timing-only to compute outputs");
   ctx_.compute_values = options.compute_values;
   if (options.trace) ctx_.trace = &trace_;
   instruction_buffer_ = std::make_unique<sc_core::sc_fifo<int64_t>>(

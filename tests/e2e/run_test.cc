@@ -540,6 +540,31 @@ TEST_F(RunCli, TimingOnlyRunsGiveTheSameCycles) {
   EXPECT_EQ(jv["units"], jt["units"]);
 }
 
+// A timing-only compile: a program without weights, refused by a run with values, timed as the full one.
+TEST_F(RunCli, TimingOnlyProgramsRunOnlyWithoutValues) {
+  const std::string model = kSrc + "/models/lenet_300_100.yaml -c " + kSrc + "/configs/tiny.yaml ";
+  ASSERT_EQ(tpusim("compile " + model + "-q -o " + path("full.tpb")).status, 0);
+  ASSERT_EQ(tpusim("compile " + model + "-q --timing-only -o " + path("t.tpb")).status, 0);
+  // Smaller by at least the weights: 784 x 300 + 300 x 100 + 100 x 10 bytes.
+  EXPECT_LE(fs::file_size(path("t.tpb")) + 266200, fs::file_size(path("full.tpb"))) << "no weights";
+  const std::string run = "run -c " + kSrc + "/configs/tiny.yaml -q --no-values -p ";
+  ASSERT_EQ(tpusim(run + path("full.tpb") + " --out " + path("full.json")).status, 0);
+  ASSERT_EQ(tpusim(run + path("t.tpb") + " --out " + path("t.json")).status, 0);
+  std::ifstream a(path("full.json")), b(path("t.json"));
+  const auto ja = nlohmann::json::parse(a), jb = nlohmann::json::parse(b);
+  EXPECT_EQ(ja["cycles"], jb["cycles"]);
+  EXPECT_EQ(ja["counters"], jb["counters"]);
+  const Outcome values = tpusim("run -c " + kSrc + "/configs/tiny.yaml -p " + path("t.tpb") + " --out " + path("v.json"));
+  EXPECT_EQ(values.status, 1);
+  EXPECT_NE(values.output.find("compiled for timing only: it holds no weights, so it runs only without values"),
+            std::string::npos)
+      << values.output;
+  EXPECT_FALSE(fs::exists(path("v.json")));
+  const Outcome both = tpusim("compile " + model + "--timing-only --percentile 99 -o " + path("x.tpb"));
+  EXPECT_NE(both.status, 0);
+  EXPECT_NE(both.output.find("--percentile excludes --timing-only"), std::string::npos) << both.output;
+}
+
 TEST_F(RunCli, TimingOnlyRunsRefuseToWriteOutputTensors) {
   const Outcome r = tpusim(run_args() + "--no-values --output y=" + path("y.npy") + " --out " + path("r.json"));
   EXPECT_EQ(r.status, 1);

@@ -21,6 +21,7 @@ struct CompileArgs {
   bool quiet = false;
   std::string calibrate;
   double percentile = 100;
+  bool timing_only = false;
 };
 }  // namespace
 
@@ -33,16 +34,22 @@ void add_compile_command(CLI::App& app) {
   cmd->add_option("--batch", args->batch, "Batch size (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   cmd->add_flag("-q,--quiet", args->quiet, "Do not print the compile report");
-  cmd->add_option("--calibrate", args->calibrate, "Calibration samples (.npy, float32, [samples, ...input shape])")
+  CLI::Option* calibrate = cmd->add_option("--calibrate", args->calibrate, "Calibration samples (.npy, float32, [samples, ...input shape])")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--percentile", args->percentile,
+  CLI::Option* percentile = cmd->add_option("--percentile", args->percentile,
                   "Percentile of |activation| mapped to 127 (default 100: the maximum)")
       ->check(CLI::Range(50.0, 100.0));
+  cmd->add_flag("--timing-only", args->timing_only,
+                "No weights or calibration: a program for timing-only runs (tpusim run --no-values), "
+                "with the same timing, compiled much faster")
+      ->excludes(calibrate)
+      ->excludes(percentile);
   cmd->callback([args] {
     const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
     compiler::CompileOptions options;
     options.batch = args->batch;
     options.percentile = args->percentile;
+    options.timing_only = args->timing_only;
     if (!args->calibrate.empty()) {
       const tensor_io::Array a = tensor_io::read_npy(args->calibrate);
       if (a.dtype != isa::DType::kF32)

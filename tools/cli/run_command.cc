@@ -63,14 +63,14 @@ void run(const RunArgs& args) {
   if (args.program.empty() == args.workload.empty()) throw std::invalid_argument("give either --program or --workload");
   std::optional<report::Workload> workload;
   if (!args.workload.empty()) workload = report::load_workload(args.workload);
-  const isa::Program program = workload ? report::workload_program(*workload, params) : isa::load_program(args.program);
+  const isa::Program program = workload ? report::workload_program(*workload, params, args.no_values) : isa::load_program(args.program);
 
   sim::RunOptions options;
   options.compute_values = !args.no_values;
   options.trace = !args.trace.empty();
   options.vcd_path = args.vcd;
   sim::Chip chip(params, program, options);
-  if (workload && args.inputs.empty())
+  if (workload && args.inputs.empty() && !args.no_values)
     for (const auto& [name, bytes] : report::workload_inputs(*workload, program)) chip.set_input(name, bytes);
   for (const std::string& in : args.inputs) {
     const auto [name, file] = split_assignment(in, "--input");

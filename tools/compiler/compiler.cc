@@ -6,7 +6,7 @@
 namespace tpu::compiler {
 
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options) {
-  return compile_graph(std::make_unique<Graph>(load_model(path, options.batch)), chip, options);
+  return compile_graph(std::make_unique<Graph>(load_model(path, options.batch, !options.timing_only)), chip, options);
 }
 
 Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip, const CompileOptions& options) {
@@ -19,15 +19,21 @@ Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip
   // weights, which the quantized graph has replaced.
   const int64_t batch = g.layers[0].shape[0];
   const int64_t per_sample = elements(g.layers[0].shape) / batch;
+  if (options.timing_only && !options.calibration.empty())
+    throw ModelError(path + ": a timing-only compile takes no calibration data (it does not calibrate)");
   if (!options.calibration.empty() && options.calibration.size() % static_cast<size_t>(per_sample) != 0)
     throw ModelError(path + ": calibration data holds " + std::to_string(options.calibration.size()) +
                      " values, not a whole number of " + std::to_string(per_sample) + "-value input samples");
-  g.layers[0].shape[0] = options.calibration.empty() ? options.calibration_samples
-                                                     : static_cast<int64_t>(options.calibration.size()) / per_sample;
-  infer_shapes(g);
-  c.qgraph = quantize(
-      g, options.calibration.empty() ? synthetic_inputs(g, 1) : std::vector<std::vector<float>>{options.calibration},
-      options.percentile);
+  if (options.timing_only) {
+    c.qgraph = quantize(g, {}, options.percentile);
+  } else {
+    g.layers[0].shape[0] = options.calibration.empty() ? options.calibration_samples
+                                                       : static_cast<int64_t>(options.calibration.size()) / per_sample;
+    infer_shapes(g);
+    c.qgraph = quantize(
+        g, options.calibration.empty() ? synthetic_inputs(g, 1) : std::vector<std::vector<float>>{options.calibration},
+        options.percentile);
+  }
   for (Layer& l : g.layers) {
     std::vector<float>().swap(l.weights);
     std::vector<float>().swap(l.bias);

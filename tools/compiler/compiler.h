@@ -18,6 +18,9 @@ struct CompileOptions {
   int calibration_samples = 1;     // synthetic samples, when no calibration data is given
   double percentile = 100.0;       // of |activation| that maps to 127
   std::vector<float> calibration;  // samples of the input, back to back; empty: synthetic ones
+  // The program's timing alone: no weights generated, no calibration, no weight or parameter
+  // bytes in the program (which then runs only without values, with the same timing).
+  bool timing_only = false;
 };
 
 struct Compiled {

@@ -240,8 +240,9 @@ void load_weights(Graph& g, Layer& l, const std::pair<std::string, std::string>&
 
 }  // namespace
 
-Graph load_model(const std::string& path, int64_t batch_override) {
-  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return load_scalesim(path, batch_override);
+Graph load_model(const std::string& path, int64_t batch_override, bool generate) {
+  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".csv") == 0)
+    return load_scalesim(path, batch_override, generate);
   if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0) return load_onnx(path, batch_override);
   YAML::Node root;
   try {
@@ -384,7 +385,7 @@ Graph load_model(const std::string& path, int64_t batch_override) {
   }
   infer_shapes(g);
   for (const auto& [name, files] : weight_files) load_weights(g, g.layers[static_cast<size_t>(g.find(name))], files);
-  generate_weights(g);
+  if (generate) generate_weights(g);
   return g;
 }
 
@@ -578,6 +579,12 @@ Graph with_batch(const Graph& g, int64_t batch) {
   return copy;
 }
 
+int64_t weight_elements(const Graph& g, const Layer& l) {
+  const std::vector<int64_t>& in = g.layers[l.inputs[0]].shape;
+  const int64_t fan_in = l.op == Op::kDense ? in.back() : l.kh * l.kw * in[3] / l.groups;
+  return fan_in * l.units;
+}
+
 void generate_weights(Graph& g) {
   // splitmix64: a fast generator whose stream is fixed by the seed alone.
   uint64_t state = g.seed;
@@ -614,9 +621,8 @@ void generate_weights(Graph& g) {
       continue;
     }
     if (!l.weights.empty() || (l.op != Op::kDense && l.op != Op::kConv2d)) continue;
-    const std::vector<int64_t>& in = g.layers[l.inputs[0]].shape;
-    const int64_t fan_in = l.op == Op::kDense ? in.back() : l.kh * l.kw * in[3] / l.groups;
-    const int64_t count = fan_in * l.units;
+    const int64_t count = weight_elements(g, l);
+    const int64_t fan_in = count / l.units;
     const double std_dev = std::sqrt(2.0 / static_cast<double>(fan_in));
     l.weights.resize(static_cast<size_t>(count));
     for (float& w : l.weights) w = static_cast<float>(normal() * std_dev);

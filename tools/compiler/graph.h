@@ -112,14 +112,16 @@ struct Graph {
   std::string where(const Layer& l) const;
 };
 
-// Reads models/*.yaml, or a SCALE-Sim topology file (*.csv); throws ModelError.
-Graph load_model(const std::string& path, int64_t batch_override = 0);
+// Reads models/*.yaml, or a SCALE-Sim topology file (*.csv); throws ModelError. Weights the model
+// does not give come from generate_weights, unless `generate` is false (a timing-only compile,
+// which needs the shapes alone).
+Graph load_model(const std::string& path, int64_t batch_override = 0, bool generate = true);
 
 // A SCALE-Sim topology (conv: name, IFMAP height, width, filter height, width,
 // channels, filters, stride; GEMM: name, M, N, K): each row one layer, inputs
 // pre-padded and outputs valid as in SCALE-Sim. A layer whose input matches
 // the previous layer's output reads it; any other reads its own seeded tensor.
-Graph load_scalesim(const std::string& path, int64_t batch_override = 0);
+Graph load_scalesim(const std::string& path, int64_t batch_override = 0, bool generate = true);
 // Shapes from the input through every layer; throws ModelError naming the layer.
 void infer_shapes(Graph& g);
 
@@ -134,6 +136,8 @@ int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units, int h_pre
 // Weights for layers that have none, from a seeded generator: He-normal
 // weights and small normal biases, so activations keep their scale.
 void generate_weights(Graph& g);
+// The float weights a dense or conv2d layer has (given or generated): fan-in x units.
+int64_t weight_elements(const Graph& g, const Layer& l);
 
 int64_t elements(const std::vector<int64_t>& shape);
 

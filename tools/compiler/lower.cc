@@ -119,11 +119,13 @@ class Lowering {
     if (it != tile_at_.end()) {
       dram = it->second;
     } else {
-      std::vector<uint8_t> bytes(k * n);
-      for (uint64_t r = 0; r < k; ++r)
-        for (uint64_t c = 0; c < n; ++c) bytes[r * n + c] = static_cast<uint8_t>(w(r, c));
       dram = dram_top_;
-      out_.program.dram.write(dram, bytes);
+      if (q_.values) {
+        std::vector<uint8_t> bytes(k * n);
+        for (uint64_t r = 0; r < k; ++r)
+          for (uint64_t c = 0; c < n; ++c) bytes[r * n + c] = static_cast<uint8_t>(w(r, c));
+        out_.program.dram.write(dram, bytes);
+      }
       dram_top_ += k * n;
       tile_at_[key] = dram;
     }
@@ -250,6 +252,7 @@ class Lowering {
     auto& meta = out_.program.metadata;
     meta.emplace_back("model", g_.name);
     meta.emplace_back("batch", std::to_string(g_.layers[0].shape[0] * passes_));
+    if (!q_.values) meta.emplace_back(isa::kTimingOnlyKey, "yes");
     for (size_t i = 0; i < g_.layers.size(); ++i) meta.emplace_back("layer." + std::to_string(i), g_.layers[i].name);
 
     // Host memory: the input, then the outputs, then the per-lane tables.
@@ -270,9 +273,9 @@ class Lowering {
     for (size_t i = 1; i < g_.layers.size(); ++i) {
       if (g_.layers[i].op != Op::kConstant) continue;
       const auto& data = q_.layers[i].weights;
-      out_.program.host.write(host, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+      if (q_.values) out_.program.host.write(host, reinterpret_cast<const uint8_t*>(data.data()), data.size());
       constant_host_[static_cast<int>(i)] = host;
-      host = align(host + data.size());
+      host = align(host + tensor_bytes(static_cast<int>(i)));
     }
     // Parameters of the host's steps, then the one scratch area they all use in turn
     // (the host interface runs its instructions in order).
@@ -281,7 +284,7 @@ class Lowering {
       const Layer& l = g_.layers[i];
       const auto& params = q_.layers[i].host_params;
       if (!params.empty()) {
-        out_.program.host.write(host, params);
+        if (q_.values) out_.program.host.write(host, params);
         params_host_[static_cast<int>(i)] = host;
         host = align(host + params.size());
       }
@@ -366,7 +369,7 @@ class Lowering {
         put(off + kLaneParamBytes * j + 8, ql.requant[j].shift);
       }
     }
-    if (!bytes.empty()) out_.program.host.write(host, bytes);
+    if (!bytes.empty() && q_.values) out_.program.host.write(host, bytes);
   }
 
   void tag(int layer) { add(layer, make(isa::Opcode::tag, {{"id", layer}})); }
@@ -610,7 +613,7 @@ class Lowering {
     rep.macs += averages ? 0
                          : static_cast<uint64_t>(y.n) * OH * OW * Cout * cin_g * static_cast<uint64_t>(l.kh * l.kw) /
                                planes(layer);
-    rep.weight_bytes = averages ? 0 : ql.weights.size();
+    rep.weight_bytes = averages ? 0 : static_cast<uint64_t>(weight_elements(g_, l));
     // Work items: runs of output lines of one image; when one line exceeds half the accumulators,
     // strips of a line (ox0 and width).
     struct Item {

@@ -112,6 +112,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
   auto range_post = [&](size_t i) { return keep ? magnitude(post[i], percentile) : post_max[i]; };
   QGraph q;
   q.graph = &g;
+  q.values = !inputs.empty();
   q.layers.resize(g.layers.size());
   auto symmetric = [](double range) { return range > 0 ? range / 127.0 : 1.0 / 127.0; };
   q.layers[0].scale = symmetric(range_post(0));
@@ -162,6 +163,11 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
           break;
         }
         const int64_t m = l.units;
+        if (!q.values) {
+          ql.bias.assign(static_cast<size_t>(m), 0);
+          ql.requant.assign(static_cast<size_t>(m), requant_for(in.scale / target, where));
+          break;
+        }
         const int64_t per_channel = static_cast<int64_t>(l.weights.size()) / m;  // rows of the [.., m] layout
         std::vector<double> sw(static_cast<size_t>(m), 0);
         for (int64_t r = 0; r < per_channel; ++r)
@@ -215,6 +221,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
       case Op::kActivation: ql.add = requant_for(in.scale / target, where); break;
       case Op::kZeros: ql.scale = 1.0 / 127; break;
       case Op::kConstant:
+        if (!q.values) break;
         ql.weights.resize(l.weights.size());
         for (size_t v = 0; v < l.weights.size(); ++v)
           ql.weights[v] = static_cast<int8_t>(std::clamp<double>(std::nearbyint(l.weights[v] / ql.scale), -127, 127));
@@ -242,8 +249,9 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
         ql.host_params = isa::host::softmax_params(in.scale);
         break;
       case Op::kLayerNorm: {
-        std::vector<double> a(l.weights.size()), b(l.bias.size());
-        for (size_t j = 0; j < a.size(); ++j) {
+        const size_t channels = static_cast<size_t>(l.channels());
+        std::vector<double> a(channels, 0), b(channels, ql.zp);
+        for (size_t j = 0; q.values && j < channels; ++j) {
           a[j] = l.weights[j] / ql.scale;
           b[j] = l.bias[j] / ql.scale + ql.zp;
         }

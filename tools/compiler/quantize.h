@@ -46,6 +46,9 @@ struct QLayer {
 
 struct QGraph {
   const Graph* graph = nullptr;
+  // false: quantized without data for a timing-only compile; the scales, biases and
+  // requantizations are placeholders, there are no int8 weights, and only the shapes are the network's.
+  bool values = true;
   std::vector<QLayer> layers;
   isa::Rounding rounding = isa::Rounding::half_away;
 };
@@ -57,6 +60,7 @@ std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count, int6
 
 // Calibrates activation ranges on `inputs` (batches of any size of the input
 // sample shape; max |x| per tensor, or the given percentile of |x|) and quantizes.
+// No inputs: no calibration and no weights, for a timing-only compile (QGraph::values false).
 QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile = 100.0);
 
 }  // namespace tpu::compiler

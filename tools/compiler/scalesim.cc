@@ -21,7 +21,7 @@ std::vector<std::string> split_csv(const std::string& line) {
 
 }  // namespace
 
-Graph load_scalesim(const std::string& path, int64_t batch_override) {
+Graph load_scalesim(const std::string& path, int64_t batch_override, bool generate) {
   std::ifstream f(path);
   if (!f) throw ModelError(path + ": cannot open the topology");
   Graph g;
@@ -108,7 +108,7 @@ Graph load_scalesim(const std::string& path, int64_t batch_override) {
   if (g.layers.size() < 2) throw ModelError(path + ": the topology has no layers");
   g.outputs.push_back(static_cast<int>(g.layers.size()) - 1);
   infer_shapes(g);
-  generate_weights(g);
+  if (generate) generate_weights(g);
   return g;
 }
 

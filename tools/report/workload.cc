@@ -215,11 +215,12 @@ Workload load_workload(const std::string& path) {
 // every file its compile read: the model and the weight files it names. Which files those are only
 // the compile knows, so a list of them, kept under the hash of all but the files, names them for
 // the next run, which finds the program without compiling.
-isa::Program workload_program(const Workload& w, const sim::ChipParams& chip) {
+isa::Program workload_program(const Workload& w, const sim::ChipParams& chip, bool timing_only) {
   // The chip as the compiler sees it, so chips differing only in what it does not read share programs.
   // The compiler's own source is not hashed; the build identity stands in for it.
   const uint64_t base = fnv1a(compiler::CompileTarget::of(chip).key(),
-                              fnv1a(w.model + "@" + std::to_string(w.batch) + "@" + build_identity()));
+                              fnv1a(w.model + "@" + std::to_string(w.batch) + (timing_only ? "@timing@" : "@") +
+                                    build_identity()));
   const std::string dir = cache_dir();
   const std::string list = dir.empty() ? "" : dir + "/" + hex(base) + ".files";
   auto program_file = [&](uint64_t key) { return dir + "/" + hex(key) + ".tpb"; };
@@ -238,6 +239,7 @@ isa::Program workload_program(const Workload& w, const sim::ChipParams& chip) {
   }
   compiler::CompileOptions options;
   options.batch = w.batch;
+  options.timing_only = timing_only;
   const compiler::Compiled c = compiler::compile_model(w.model, chip, options);
   const std::vector<std::string>& files = c.graph->files_read;
   const std::optional<uint64_t> key = files_key(base, files);

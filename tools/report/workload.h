@@ -65,8 +65,9 @@ std::string build_identity();
 // The workload's program for a chip: compiled, or taken from the cache
 // ($XDG_CACHE_HOME/tpusim or ~/.cache/tpusim) when batch, chip, compiler and
 // the contents of every file the compile read (the model and the weight files
-// it names) are unchanged.
-isa::Program workload_program(const Workload& w, const sim::ChipParams& chip);
+// it names) are unchanged. `timing_only`: the program of a timing-only compile (no weights), which
+// runs only without values.
+isa::Program workload_program(const Workload& w, const sim::ChipParams& chip, bool timing_only = false);
 
 // How a run of the workload fares (`result` as sim::to_json gives it): its
 // latency against the deadline, its TOPS and its power against the published

@@ -117,7 +117,7 @@ struct Run {
     const sim::ChipParams params = point_params(spec, *run.point);
     sim::to_json(rec["config"], params);
     const report::Workload w = workload_of(spec.workloads[run.workload]);
-    const isa::Program program = report::workload_program(w, params);
+    const isa::Program program = report::workload_program(w, params, spec.timing_only);
     sim::RunOptions options;
     options.compute_values = !spec.timing_only;
     sim::Chip chip(params, program, options);
