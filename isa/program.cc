@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/crc.hpp>
+#include <zlib.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -140,6 +140,11 @@ class Writer {
     while (out_.size() % 8) out_.push_back(0);
   }
   std::vector<uint8_t>& data() { return out_; }
+  size_t size() const { return out_.size(); }
+  void reserve(size_t n) { out_.reserve(n); }
+  void patch_u64(size_t at, uint64_t v) {
+    for (int i = 0; i < 8; ++i) out_[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  }
 
  private:
   void le(uint64_t v, int n) {
@@ -216,37 +221,51 @@ MemoryImage get_image(Reader& r) {
   return image;
 }
 
+// CRC-32 (IEEE), zlib's: several times faster than a byte-wise table on the weight images.
 uint32_t crc32(const uint8_t* p, size_t n) {
-  boost::crc_32_type crc;
-  crc.process_bytes(p, n);
-  return crc.checksum();
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  while (n > 0) {
+    const uInt chunk = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+    crc = ::crc32(crc, p, chunk);
+    p += chunk;
+    n -= chunk;
+  }
+  return static_cast<uint32_t>(crc);
 }
 
 }  // namespace
 
 std::vector<uint8_t> serialize(const Program& program) {
-  std::vector<std::pair<SectionKind, std::vector<uint8_t>>> sections;
-  {
-    Writer w;
-    std::vector<uint8_t> word(kWordBytes);
+  // Sections are written in place (lengths patched afterwards): the weight image is copied once.
+  Writer out;
+  out.reserve(kProgramHeaderBytes + 64 * 6 + program.text.size() * kWordBytes + program.dram.total_bytes() +
+              program.host.total_bytes() + 24 * (program.dram.segments().size() + program.host.segments().size()));
+  out.bytes(reinterpret_cast<const uint8_t*>(kProgramMagic), sizeof kProgramMagic);
+  out.u32(kProgramVersion);
+  out.u32(5);  // sections
+  const size_t payload_size_at = out.size();
+  out.u64(0);
+  out.u32(kWordBytes);
+  out.u32(0);
+  auto section = [&out](SectionKind kind, auto&& write) {
+    out.u32(static_cast<uint32_t>(kind));
+    out.u32(0);
+    const size_t length_at = out.size();
+    out.u64(0);
+    write(out);
+    out.patch_u64(length_at, out.size() - length_at - 8);
+    out.pad8();
+  };
+  section(SectionKind::kText, [&](Writer& w) {
+    uint8_t word[kWordBytes];
     for (const Word& insn : program.text) {
-      insn.to_bytes(word.data());
-      w.bytes(word.data(), word.size());
+      insn.to_bytes(word);
+      w.bytes(word, kWordBytes);
     }
-    sections.emplace_back(SectionKind::kText, std::move(w.data()));
-  }
-  {
-    Writer w;
-    put_image(w, program.dram);
-    sections.emplace_back(SectionKind::kDram, std::move(w.data()));
-  }
-  {
-    Writer w;
-    put_image(w, program.host);
-    sections.emplace_back(SectionKind::kHost, std::move(w.data()));
-  }
-  {
-    Writer w;
+  });
+  section(SectionKind::kDram, [&](Writer& w) { put_image(w, program.dram); });
+  section(SectionKind::kHost, [&](Writer& w) { put_image(w, program.host); });
+  section(SectionKind::kTensors, [&](Writer& w) {
     w.u32(static_cast<uint32_t>(program.tensors.size()));
     for (const TensorDesc& t : program.tensors) {
       w.str(t.name);
@@ -261,35 +280,15 @@ std::vector<uint8_t> serialize(const Program& program) {
       w.u64(scale_bits);
       w.u32(static_cast<uint32_t>(t.zero_point));
     }
-    sections.emplace_back(SectionKind::kTensors, std::move(w.data()));
-  }
-  {
-    Writer w;
+  });
+  section(SectionKind::kMetadata, [&](Writer& w) {
     w.u32(static_cast<uint32_t>(program.metadata.size()));
     for (const auto& [k, v] : program.metadata) {
       w.str(k);
       w.str(v);
     }
-    sections.emplace_back(SectionKind::kMetadata, std::move(w.data()));
-  }
-
-  Writer payload;
-  for (auto& [kind, data] : sections) {
-    payload.u32(static_cast<uint32_t>(kind));
-    payload.u32(0);
-    payload.u64(data.size());
-    payload.bytes(data.data(), data.size());
-    payload.pad8();
-  }
-
-  Writer out;
-  out.bytes(reinterpret_cast<const uint8_t*>(kProgramMagic), sizeof kProgramMagic);
-  out.u32(kProgramVersion);
-  out.u32(static_cast<uint32_t>(sections.size()));
-  out.u64(payload.data().size());
-  out.u32(kWordBytes);
-  out.u32(0);
-  out.bytes(payload.data().data(), payload.data().size());
+  });
+  out.patch_u64(payload_size_at, out.size() - kProgramHeaderBytes);
   out.u32(crc32(out.data().data(), out.data().size()));
   return std::move(out.data());
 }
@@ -386,17 +385,27 @@ Program deserialize(const uint8_t* data, size_t size, const std::string& name) {
   return program;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+namespace {
+// The whole file in one read (the stream's size, then its bytes); false when it cannot be opened.
+template <class Bytes>
+bool read_whole(const std::string& path, Bytes* out) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) return false;
+  const std::streamoff size = f.tellg();
+  if (size < 0) return false;
+  out->resize(static_cast<size_t>(size));
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(out->data()), size);
+  out->resize(static_cast<size_t>(f.gcount()));
+  return true;
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
+void write_atomically(const std::string& path, const char* bytes, size_t size) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) throw ProgramError(path + ": cannot write (" + std::strerror(errno) + ")");
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    f.write(bytes, static_cast<std::streamsize>(size));
     f.flush();
     if (!f) {
       std::remove(tmp.c_str());
@@ -409,16 +418,26 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     throw ProgramError(path + ": cannot write (" + std::strerror(err) + ")");
   }
 }
+}  // namespace
+
+std::string read_file(const std::string& path) {
+  std::string bytes;
+  read_whole(path, &bytes);
+  return bytes;
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  write_atomically(path, bytes.data(), bytes.size());
+}
 
 void save_program(const Program& program, const std::string& path) {
   const std::vector<uint8_t> bytes = serialize(program);
-  write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
+  write_atomically(path, reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
 Program load_program(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw ProgramError(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes;
+  if (!read_whole(path, &bytes)) throw ProgramError(path + ": cannot open (" + std::strerror(errno) + ")");
   return deserialize(bytes.data(), bytes.size(), path);
 }
 

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config git
   # libraries
   libsystemc-dev libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libboost-dev
-  libcli11-dev libfmt-dev libonnx-dev libprotobuf-dev
+  libcli11-dev libfmt-dev libonnx-dev libprotobuf-dev zlib1g-dev
   # data: ONNX's operator conformance cases
   libonnx-testdata
   # tests and benchmarks
