@@ -27,7 +27,8 @@ TEST(ValidationReport, CheckedInCopyMatchesAFreshRun) {
   const ValidationReport r = tpu_v1_report(files, chip, "configs/tpu_v1.yaml");
   EXPECT_TRUE(r.markdown == read(kSrc + "/reports/tpu_v1_validation.md"))
       << "reports/tpu_v1_validation.md is stale: run `build/tpusim report tpu-v1` and commit it";
-  EXPECT_TRUE(r.roofline_svg == read(kSrc + "/reports/tpu_v1_roofline.svg"));
+  EXPECT_TRUE(data_text(r.roofline) == read(kSrc + "/reports/tpu_v1_validation/roofline.dat"))
+      << "reports/tpu_v1_validation/roofline.dat is stale: run `build/tpusim report tpu-v1` and commit it";
   EXPECT_NE(r.markdown.find("| MLP0 | 200 |"), std::string::npos);
   // Each application stays within the band its workload states around the published TOPS, so a change
   // that moves a figure out of it fails here even when the report is regenerated; and no application

@@ -47,9 +47,10 @@ void add_report_command(CLI::App& app) {
       files.push_back(args->workloads + "/" + app + ".yaml");
     const report::ValidationReport r = report::tpu_v1_report(files, chip, args->config);
     write_output(args->output, r.markdown);
-    const std::filesystem::path svg = std::filesystem::path(args->output).parent_path() / "tpu_v1_roofline.svg";
-    isa::write_file_atomically(svg.string(), r.roofline_svg);
-    std::cout << "wrote " << args->output << " and " << svg.string() << "\n";
+    const std::filesystem::path charts = std::filesystem::path(args->output).parent_path() / "tpu_v1_validation";
+    std::filesystem::create_directories(charts);
+    report::draw(charts.string(), r.roofline);
+    std::cout << "wrote " << args->output << " and " << (charts / "roofline.svg").string() << "\n";
   });
 }
 

@@ -77,50 +77,34 @@ double roof_tops(const sim::ChipParams& chip, double macs_per_weight_byte) {
   return std::min(sim::peak_tops(chip), 2 * macs_per_weight_byte * chip.weight_memory.bandwidth_gb_s * 1e9 / 1e12);
 }
 
-std::string roofline(const std::vector<App>& apps, const sim::ChipParams& chip) {
-  const double x0 = 10, x1 = 10000, y0 = 0.5, y1 = 200;
-  const double W = 640, H = 420, L = 60, B = 50, T = 20, Rm = 20;
-  auto X = [&](double x) {
-    return L + (std::log10(x) - std::log10(x0)) / (std::log10(x1) - std::log10(x0)) * (W - L - Rm);
-  };
-  auto Y = [&](double y) {
-    return H - B - (std::log10(y) - std::log10(y0)) / (std::log10(y1) - std::log10(y0)) * (H - B - T);
-  };
-  std::ostringstream s;
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-    << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
-    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  for (double x : {10.0, 100.0, 1000.0, 10000.0})
-    s << "<line x1=\"" << X(x) << "\" y1=\"" << Y(y0) << "\" x2=\"" << X(x) << "\" y2=\"" << Y(y1)
-      << "\" stroke=\"#ddd\"/><text x=\"" << X(x) << "\" y=\"" << H - B + 15 << "\" text-anchor=\"middle\">" << x
-      << "</text>\n";
-  for (double y : {1.0, 10.0, 100.0})
-    s << "<line x1=\"" << X(x0) << "\" y1=\"" << Y(y) << "\" x2=\"" << X(x1) << "\" y2=\"" << Y(y)
-      << "\" stroke=\"#ddd\"/><text x=\"" << L - 5 << "\" y=\"" << Y(y) + 4 << "\" text-anchor=\"end\">" << y
-      << "</text>\n";
-  s << "<polyline fill=\"none\" stroke=\"black\" stroke-width=\"2\" points=\"";
+// The roofline chart: the roof, each application as simulated, and as measured in the paper.
+Chart roofline(const std::vector<App>& apps, const sim::ChipParams& chip) {
+  Chart c;
+  c.name = "roofline";
+  c.xlabel = "MACs per weight byte (operational intensity)";
+  c.ylabel = "TOPS";
+  c.log_x = true;
+  c.log_x_base = 10;
+  c.log_y = true;
+  c.x_range = {{10, 10000}};
+  c.y_range = {{0.5, 200}};
+  c.key = "inside left top";
+  Series roof{"roofline: min(peak, 2 x weight bandwidth x intensity)", {}, "with lines lw 2 lc rgb 'black'"};
   for (int i = 0; i <= 60; ++i) {
-    const double x = x0 * std::pow(x1 / x0, i / 60.0);
-    s << X(x) << "," << Y(roof_tops(chip, x)) << " ";
+    const double x = 10 * std::pow(1000.0, i / 60.0);
+    roof.points.emplace_back(x, roof_tops(chip, x));
   }
-  s << "\"/>\n";
+  Series simulated{"simulated", {}, "with points pointtype 7 pointsize 1.3 lc rgb '#1f77b4'"};
+  Series measured{"measured (Jouppi et al. 2017, Table 3)", {}, "with points pointtype 5 pointsize 1.1 lc rgb '#d62728'"};
   for (const App& a : apps) {
-    const double x = static_cast<double>(a.macs) / a.weight_bytes;
-    s << "<circle cx=\"" << X(x) << "\" cy=\"" << Y(a.tops) << "\" r=\"4\" fill=\"#1f77b4\"/>\n";
-    if (a.w.reference_tops)
-      s << "<rect x=\"" << X(x) - 4 << "\" y=\"" << Y(*a.w.reference_tops) - 4
-        << "\" width=\"8\" height=\"8\" fill=\"#d62728\"/>\n";
-    s << "<text x=\"" << X(x) + 7 << "\" y=\"" << Y(a.tops) - 6 << "\">" << a.w.name << "</text>\n";
+    const double x = static_cast<double>(a.macs) / static_cast<double>(a.weight_bytes);
+    simulated.points.emplace_back(x, a.tops);
+    if (a.w.reference_tops) measured.points.emplace_back(x, *a.w.reference_tops);
+    c.extra.push_back("set label \"" + gnuplot_text(a.w.name) + "\" at " + fmt("%.6g", x) + "," + fmt("%.6g", a.tops) +
+                      " offset char 0.8,0.7 font ',10'");
   }
-  s << "<text x=\"" << W / 2 << "\" y=\"" << H - 12 << "\" text-anchor=\"middle\">MACs per weight byte (log)</text>\n"
-    << "<text x=\"15\" y=\"" << H / 2 << "\" transform=\"rotate(-90 15 " << H / 2
-    << ")\" text-anchor=\"middle\">TOPS (log)</text>\n"
-    << "<circle cx=\"" << L + 20 << "\" cy=\"" << T + 10 << "\" r=\"4\" fill=\"#1f77b4\"/><text x=\"" << L + 30
-    << "\" y=\"" << T + 14 << "\">simulated</text>\n"
-    << "<rect x=\"" << L + 106 << "\" y=\"" << T + 6 << "\" width=\"8\" height=\"8\" fill=\"#d62728\"/><text x=\""
-    << L + 120 << "\" y=\"" << T + 14 << "\">measured (Jouppi et al. 2017)</text>\n"
-    << "</svg>\n";
-  return s.str();
+  c.series = {roof, simulated, measured};
+  return c;
 }
 
 // What the run spent its cycles on, from its counters and the chip's parameters: a description
@@ -319,7 +303,7 @@ ValidationReport tpu_v1_report(const std::vector<std::string>& workloads, const 
     md << "\n" << verdict_text(power_only, workload_verdict(power_only, a.result));
   }
   md << area_and_power(apps.front().result, chip);
-  md << "\n## Roofline\n\n![Roofline of the six applications](tpu_v1_roofline.svg)\n\n"
+  md << "\n## Roofline\n\n![Roofline of the six applications](tpu_v1_validation/roofline.svg)\n\n"
      << "The roof is min(" << fmt("%.1f", sim::peak_tops(chip)) << " TOPS, 2 x "
      << fmt("%g", chip.weight_memory.bandwidth_gb_s)
      << " GB/s x MACs per weight byte); circles are simulated, squares measured.\n\n";

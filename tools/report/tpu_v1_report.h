@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "sim/base/params.h"
+#include "tools/report/plot.h"
 
 namespace tpu::report {
 
 struct ValidationReport {
   std::string markdown;
-  std::string roofline_svg;
+  Chart roofline;  // drawn beside the markdown, in tpu_v1_validation/
   // Each application's simulated TOPS beside what its workload states: the published figure and the band.
   struct Figure {
     std::string app;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "isa/program.h"
+#include "tools/report/plot.h"
 #include "tools/sweep/sweep_spec.h"
 
 namespace tpu::sweep {
@@ -45,62 +46,17 @@ std::string slug(const std::string& s) {
   return out;
 }
 
-// Text in a gnuplot string (the terminal draws plain text, not enhanced).
-std::string gnuplot_text(const std::string& s) {
-  std::string out;
-  for (char c : s) out += c == '"' ? std::string("\\\"") : c == '\\' ? std::string("\\\\") : std::string(1, c);
-  return out;
-}
+using report::Series;
 
-// Draws `script` (which writes its own output) with gnuplot.
-void draw(const std::string& script_path) {
-  const std::string cmd = "gnuplot " + script_path + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) throw SweepError("cannot run gnuplot (install gnuplot-nox)");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  if (pclose(pipe) != 0) throw SweepError("gnuplot failed on " + script_path + ": " + out);
-}
-
-struct Series {
-  std::string title;
-  std::vector<std::pair<double, double>> points;
-  std::string style = "with points pointsize 1.2";
-};
-
-// One chart of series of (x, y) points, false (and nothing drawn) when there are none; a log x axis
-// (base 2) when the values span a decade.
+// One chart of series of (x, y) points, false (and nothing drawn) when there are none.
 bool chart(const std::string& dir, const std::string& name, const std::string& xlabel, const std::string& ylabel,
            const std::vector<Series>& series) {
-  size_t points = 0;
-  for (const Series& one : series) points += one.points.size();
-  if (points == 0) return false;
-  std::string data;
-  double lo = INFINITY, hi = -INFINITY;
-  for (const Series& one : series) {
-    for (const auto& [x, y] : one.points) {
-      char line[96];
-      std::snprintf(line, sizeof line, "%.17g %.17g\n", x, y);
-      data += line;
-      lo = std::min(lo, x);
-      hi = std::max(hi, x);
-    }
-    data += "\n\n";
-  }
-  isa::write_file_atomically(dir + "/" + name + ".dat", data);
-  std::string gp = "set terminal svg size 720,440 dynamic noenhanced font 'sans,12' background rgb 'white'\nset output '" + dir + "/" +
-                   name + ".svg'\nset grid\nset key outside right top font ',10'\nset xlabel \"" + gnuplot_text(xlabel) +
-                   "\"\nset ylabel \"" + gnuplot_text(ylabel) + "\"\n";
-  if (lo > 0 && hi / lo >= 10) gp += "set logscale x 2\n";
-  gp += "plot ";
-  for (size_t i = 0; i < series.size(); ++i)
-    gp += std::string(i ? ", " : "") + "'" + dir + "/" + name + ".dat' index " + std::to_string(i) + " " +
-          series[i].style + " title \"" + gnuplot_text(series[i].title) + "\"";
-  gp += "\n";
-  isa::write_file_atomically(dir + "/" + name + ".gp", gp);
-  draw(dir + "/" + name + ".gp");
-  return true;
+  report::Chart c;
+  c.name = name;
+  c.xlabel = xlabel;
+  c.ylabel = ylabel;
+  c.series = series;
+  return report::draw(dir, c);
 }
 
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {

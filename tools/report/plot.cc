@@ -1,0 +1,125 @@
+#include "tools/report/plot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "isa/program.h"
+
+namespace tpu::report {
+
+std::string gnuplot_text(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '"' ? std::string("\\\"") : c == '\\' ? std::string("\\\\") : std::string(1, c);
+  return out;
+}
+
+std::string gnuplot_path(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out;
+}
+
+namespace {
+
+std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
+const char* kTerminal = "set terminal svg size 720,440 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
+
+// Runs gnuplot on the script; the script writes the SVG itself.
+void run_gnuplot(const std::string& script_path) {
+  const std::string cmd = "gnuplot '" + gnuplot_path(script_path) + "' 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) throw PlotError("cannot run gnuplot (install gnuplot-nox)");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = pclose(pipe);
+  if (status != 0)
+    throw PlotError(out.find("not found") != std::string::npos ? "cannot run gnuplot (install gnuplot-nox): " + out
+                                                                : "gnuplot failed on " + script_path + ": " + out);
+}
+
+void write(const std::string& path, const std::string& text) { isa::write_file_atomically(path, text); }
+
+}  // namespace
+
+std::string data_text(const Chart& c) {
+  std::string data;
+  for (const Series& one : c.series) {
+    for (const auto& [x, y] : one.points) data += number(x) + " " + number(y) + "\n";
+    data += "\n\n";  // a new gnuplot data block
+  }
+  return data;
+}
+
+bool draw(const std::string& dir, const Chart& c) {
+  size_t points = 0;
+  double lo = INFINITY, hi = -INFINITY;
+  for (const Series& one : c.series)
+    for (const auto& [x, y] : one.points) {
+      ++points;
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+    }
+  if (points == 0) return false;
+  const std::string base = dir + "/" + c.name;
+  write(base + ".dat", data_text(c));
+  std::string gp = std::string(kTerminal) + "set output '" + gnuplot_path(base + ".svg") +
+                   "'\nset grid\nset key " + c.key + " font ',10'\nset xlabel \"" + gnuplot_text(c.xlabel) +
+                   "\"\nset ylabel \"" + gnuplot_text(c.ylabel) + "\"\n";
+  if (c.log_x.value_or(lo > 0 && hi / lo >= 10)) gp += "set logscale x " + std::to_string(c.log_x_base) + "\n";
+  if (c.log_y.value_or(false)) gp += "set logscale y 10\n";
+  if (c.x_range) gp += "set xrange [" + number(c.x_range->first) + ":" + number(c.x_range->second) + "]\n";
+  if (c.y_range) gp += "set yrange [" + number(c.y_range->first) + ":" + number(c.y_range->second) + "]\n";
+  for (const std::string& e : c.extra) gp += e + "\n";
+  gp += "plot ";
+  for (size_t i = 0; i < c.series.size(); ++i)
+    gp += std::string(i ? ", " : "") + "'" + gnuplot_path(base + ".dat") + "' index " + std::to_string(i) + " " +
+          c.series[i].style + " title \"" + gnuplot_text(c.series[i].title) + "\"";
+  gp += "\n";
+  write(base + ".gp", gp);
+  run_gnuplot(base + ".gp");
+  return true;
+}
+
+bool draw(const std::string& dir, const Heatmap& m) {
+  bool any = false;
+  std::string data;
+  for (const auto& row : m.z) {
+    for (size_t x = 0; x < row.size(); ++x) {
+      data += (x ? " " : "") + number(row[x] ? *row[x] : NAN);
+      any = any || row[x].has_value();
+    }
+    data += "\n";
+  }
+  if (!any) return false;
+  const std::string base = dir + "/" + m.name;
+  write(base + ".dat", data);
+  auto tics = [](const std::vector<std::string>& labels) {
+    std::string t = "(";
+    for (size_t i = 0; i < labels.size(); ++i)
+      t += std::string(i ? ", " : "") + "\"" + gnuplot_text(labels[i]) + "\" " + std::to_string(i);
+    return t + ")";
+  };
+  const std::string file = "'" + gnuplot_path(base + ".dat") + "'";
+  std::string gp = std::string(kTerminal) + "set output '" + gnuplot_path(base + ".svg") + "'\nset xlabel \"" +
+                   gnuplot_text(m.xlabel) + "\"\nset ylabel \"" + gnuplot_text(m.ylabel) + "\"\nset cblabel \"" +
+                   gnuplot_text(m.zlabel) + "\"\nset xtics " + tics(m.xs) + "\nset ytics " + tics(m.ys) +
+                   "\nset xrange [-0.5:" + number(static_cast<double>(m.xs.size()) - 0.5) + "]\nset yrange [-0.5:" +
+                   number(static_cast<double>(m.ys.size()) - 0.5) +
+                   "]\nset palette defined (0 '#ffffcc', 1 '#a1dab4', 2 '#41b6c4', 3 '#2c7fb8')\n"
+                   "set datafile missing 'NaN'\nunset key\n"
+                   "plot " + file + " matrix with image, " + file +
+                   " matrix using 1:2:($3 == $3 ? sprintf('%.3g', $3) : '') with labels font ',10'\n";
+  write(base + ".gp", gp);
+  run_gnuplot(base + ".gp");
+  return true;
+}
+
+}  // namespace tpu::report
