@@ -1,5 +1,7 @@
 // tpusim report tpu-v1: the TPU v1 validation report.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +12,7 @@
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
 #include "tools/report/tpu_v1_report.h"
+#include "tools/sweep/sensitivity_report.h"
 #include "tools/sweep/sweep_report.h"
 
 namespace tpu::cli {
@@ -19,22 +22,45 @@ struct ReportArgs {
   std::string which, dir;
   std::string config = "configs/tpu_v1.yaml";
   std::string workloads = "workloads/tpu_v1";
-  std::string output = "reports/tpu_v1_validation.md";
+  std::string output;
+  std::string sweep = "configs/sweeps/tpu_v1_sensitivity.yaml";
+  int jobs = 0;
 };
 }  // namespace
 
 void add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "report", "Write a report (tpu-v1: the TPU v1 validation report; sweep DIR: a sweep's results, with charts)");
-  cmd->add_option("report", args->which, "Which report: tpu-v1, or sweep DIR")->required()->check(
-      CLI::IsMember({"tpu-v1", "sweep"}));
+      "report",
+      "Write a report (tpu-v1: the TPU v1 validation report; tpu-v1-sensitivity: the TPU paper's Section 7 study; "
+      "sweep DIR: a sweep's results, with charts)");
+  cmd->add_option("report", args->which, "Which report: tpu-v1, tpu-v1-sensitivity, or sweep DIR")
+      ->required()
+      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "sweep"}));
   cmd->add_option("dir", args->dir, "With sweep: the sweep's results directory")->check(CLI::ExistingDirectory);
   cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
   cmd->add_option("--workloads", args->workloads, "Folder of the applications' workloads")
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("-o,--output", args->output, "Markdown to write; the roofline chart goes beside it");
+  cmd->add_option("-o,--output", args->output,
+                  "Markdown to write (default reports/tpu_v1_validation.md, reports/tpu_v1_sensitivity.md); its charts "
+                  "go into a folder of its name beside it");
+  cmd->add_option("--sweep", args->sweep, "With tpu-v1-sensitivity: the study's sweep file")->check(CLI::ExistingFile);
+  cmd->add_option("-j,--jobs", args->jobs, "With tpu-v1-sensitivity: runs at once (default: the number of cores)")
+      ->check(CLI::Range(1, 4096));
   cmd->callback([args] {
+    namespace fs = std::filesystem;
+    if (args->which == "tpu-v1-sensitivity") {
+      const std::string out = args->output.empty() ? "reports/tpu_v1_sensitivity.md" : args->output;
+      const fs::path charts = fs::path(out).replace_extension();
+      const int jobs = args->jobs > 0 ? args->jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+      const sweep::SensitivityReport r = sweep::sensitivity_report(
+          {args->sweep, args->sweep, "build/sweeps/tpu_v1_sensitivity", jobs, charts.filename().string()});
+      fs::create_directories(charts);
+      for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
+      write_output(out, r.markdown);
+      std::cout << "wrote " << out << " and its charts in " << charts.string() << "/\n";
+      return;
+    }
     if (args->which == "sweep") {
       if (args->dir.empty()) throw std::invalid_argument("report sweep: give the sweep's results directory");
       const std::string written = sweep::write_sweep_report(args->dir);
@@ -46,11 +72,12 @@ void add_report_command(CLI::App& app) {
     for (const char* app : {"mlp0", "mlp1", "lstm0", "lstm1", "cnn0", "cnn1"})
       files.push_back(args->workloads + "/" + app + ".yaml");
     const report::ValidationReport r = report::tpu_v1_report(files, chip, args->config);
-    write_output(args->output, r.markdown);
-    const std::filesystem::path charts = std::filesystem::path(args->output).parent_path() / "tpu_v1_validation";
+    const std::string output = args->output.empty() ? "reports/tpu_v1_validation.md" : args->output;
+    write_output(output, r.markdown);
+    const fs::path charts = fs::path(output).replace_extension();
     std::filesystem::create_directories(charts);
     report::draw(charts.string(), r.roofline);
-    std::cout << "wrote " << args->output << " and " << (charts / "roofline.svg").string() << "\n";
+    std::cout << "wrote " << output << " and " << (charts / "roofline.svg").string() << "\n";
   });
 }
 

@@ -71,7 +71,7 @@ struct WorkloadRef {
   std::string file;   // a workload file, or
   std::string model;  // a model with
   int64_t batch = 0;  // its batch
-  std::string name;   // the workload's name, or the model's file stem
+  std::string name;   // the workload file's stem (mlp0), or the model's stem and batch (resnet50@1)
   std::string id;     // as the sweep file names it, relative to its folder: the same from any working directory
   std::string where;  // file:line:column
 };

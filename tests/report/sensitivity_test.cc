@@ -1,0 +1,74 @@
+// The checked-in TPU v1 sensitivity study is what a fresh run of its sweep
+// produces, and its figures keep the directions the TPU paper's Section 7
+// states (and the one difference the report explains) within stated bands.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/support/files.h"
+#include "tools/sweep/sensitivity_report.h"
+
+namespace tpu::sweep {
+namespace {
+
+const std::string kSrc = TPUSIM_SOURCE_DIR;
+
+class SensitivityReportTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::filesystem::path(testing::TempDir()) / ("tpusim_sensitivity_" + std::to_string(getpid()));
+    report_ = new SensitivityReport(sensitivity_report({kSrc + "/configs/sweeps/tpu_v1_sensitivity.yaml",
+                                                        "configs/sweeps/tpu_v1_sensitivity.yaml", dir_.string(), 2,
+                                                        "tpu_v1_sensitivity"}));
+  }
+  static void TearDownTestSuite() {
+    delete report_;
+    std::filesystem::remove_all(dir_);
+  }
+  static const SensitivityPoint& at(const std::string& variant, double scale) {
+    for (const SensitivityPoint& p : report_->points)
+      if (p.variant == variant && p.scale == scale) return p;
+    throw std::runtime_error("no point " + variant);
+  }
+  static inline std::filesystem::path dir_;
+  static inline SensitivityReport* report_ = nullptr;
+};
+
+TEST_F(SensitivityReportTest, CheckedInCopyMatchesAFreshRun) {
+  EXPECT_TRUE(report_->markdown == test::read_file(kSrc + "/reports/tpu_v1_sensitivity.md"))
+      << "reports/tpu_v1_sensitivity.md is stale: run `build/tpusim report tpu-v1-sensitivity` and commit it";
+  for (const report::Chart& c : report_->charts)
+    EXPECT_TRUE(report::data_text(c) == test::read_file(kSrc + "/reports/tpu_v1_sensitivity/" + c.name + ".dat"))
+        << c.name << " is stale";
+}
+
+TEST_F(SensitivityReportTest, FiguresKeepThePapersDirections) {
+  // Memory bandwidth matters most: the paper's weighted mean rises about 3x for 4x bandwidth; the
+  // model's stays within [2, 3.5] and above every other variant at 4x.
+  const double mem4 = at("memory", 4).weighted;
+  EXPECT_GE(mem4, 2.0);
+  EXPECT_LE(mem4, 3.5);
+  for (const char* v : {"clock", "clock+", "matrix", "matrix+"}) EXPECT_GT(mem4, at(v, 4).weighted) << v;
+  // Halving the bandwidth of weight-bound applications nearly halves their performance.
+  EXPECT_NEAR(at("memory", 0.5).speedup.at("mlp0"), 0.5, 0.06);
+  // The clock helps little on average, with or without accumulators (within 15%), but the CNNs gain.
+  EXPECT_LT(at("clock", 4).weighted, 1.15);
+  EXPECT_LT(at("clock+", 4).weighted, 1.15);
+  EXPECT_GT(at("clock+", 4).speedup.at("cnn0"), 1.5);
+  // The known difference (explained in the report): partial tiles move only their bytes, so a
+  // 512x512 array reads as many weight bytes as 256x256 and does not lose on average.
+  const SensitivityPoint& mat2 = at("matrix", 2);
+  EXPECT_NEAR(mat2.weighted, 1.0, 0.08);
+  EXPECT_NEAR(mat2.weight_bytes.at("lstm1") / at("TPU v1", 1).weight_bytes.at("lstm1"), 1.0, 0.01);
+  ASSERT_EQ(report_->verdicts.size(), 4u);
+  EXPECT_TRUE(report_->verdicts[0].second) << report_->verdicts[0].first;
+  EXPECT_TRUE(report_->verdicts[1].second) << report_->verdicts[1].first;
+  EXPECT_FALSE(report_->verdicts[2].second) << "the matrix-unit difference is explained as one";
+  EXPECT_TRUE(report_->verdicts[3].second) << report_->verdicts[3].first;
+}
+
+}  // namespace
+}  // namespace tpu::sweep
