@@ -12,7 +12,9 @@
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
 #include "tools/report/tpu_v1_report.h"
+#include "tools/sweep/runner.h"
 #include "tools/sweep/sensitivity_report.h"
+#include "tools/sweep/sweep_spec.h"
 #include "tools/sweep/sweep_report.h"
 
 namespace tpu::cli {
@@ -33,11 +35,12 @@ void add_report_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "report",
       "Write a report (tpu-v1: the TPU v1 validation report; tpu-v1-sensitivity: the TPU paper's Section 7 study; "
-      "sweep DIR: a sweep's results, with charts)");
-  cmd->add_option("report", args->which, "Which report: tpu-v1, tpu-v1-sensitivity, or sweep DIR")
+      "sweep DIR: a sweep's results, with charts; study SWEEP.yaml: run a sweep and write reports/NAME.md)");
+  cmd->add_option("report", args->which, "Which report: tpu-v1, tpu-v1-sensitivity, sweep DIR, or study SWEEP.yaml")
       ->required()
-      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "sweep"}));
-  cmd->add_option("dir", args->dir, "With sweep: the sweep's results directory")->check(CLI::ExistingDirectory);
+      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "sweep", "study"}));
+  cmd->add_option("dir", args->dir, "With sweep: the sweep's results directory; with study: the sweep file")
+      ->check(CLI::ExistingPath);
   cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
   cmd->add_option("--workloads", args->workloads, "Folder of the applications' workloads")
       ->check(CLI::ExistingDirectory);
@@ -45,14 +48,24 @@ void add_report_command(CLI::App& app) {
                   "Markdown to write (default reports/tpu_v1_validation.md, reports/tpu_v1_sensitivity.md); its charts "
                   "go into a folder of its name beside it");
   cmd->add_option("--sweep", args->sweep, "With tpu-v1-sensitivity: the study's sweep file")->check(CLI::ExistingFile);
-  cmd->add_option("-j,--jobs", args->jobs, "With tpu-v1-sensitivity: runs at once (default: the number of cores)")
+  cmd->add_option("-j,--jobs", args->jobs, "With tpu-v1-sensitivity and study: runs at once (default: the cores)")
       ->check(CLI::Range(1, 4096));
   cmd->callback([args] {
     namespace fs = std::filesystem;
+    const int jobs = args->jobs > 0 ? args->jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    if (args->which == "study") {
+      if (args->dir.empty()) throw std::invalid_argument("report study: give the study's sweep file");
+      const sweep::SweepSpec spec = sweep::load_sweep(args->dir);
+      const std::string results = "build/sweeps/" + spec.name;
+      sweep::run_study(spec, results, jobs);
+      const std::string out = args->output.empty() ? "reports/" + spec.name + ".md" : args->output;
+      sweep::write_sweep_report(results, {out, "", args->dir, "tpusim report study " + args->dir});
+      std::cout << "wrote " << out << " and its charts in " << fs::path(out).replace_extension().string() << "/\n";
+      return;
+    }
     if (args->which == "tpu-v1-sensitivity") {
       const std::string out = args->output.empty() ? "reports/tpu_v1_sensitivity.md" : args->output;
       const fs::path charts = fs::path(out).replace_extension();
-      const int jobs = args->jobs > 0 ? args->jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
       const sweep::SensitivityReport r = sweep::sensitivity_report(
           {args->sweep, args->sweep, "build/sweeps/tpu_v1_sensitivity", jobs, charts.filename().string()});
       fs::create_directories(charts);

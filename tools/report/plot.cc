@@ -115,8 +115,8 @@ bool draw(const std::string& dir, const Heatmap& m) {
                    number(static_cast<double>(m.ys.size()) - 0.5) +
                    "]\nset palette defined (0 '#ffffcc', 1 '#a1dab4', 2 '#41b6c4', 3 '#2c7fb8')\n"
                    "set datafile missing 'NaN'\nunset key\n"
-                   "plot " + file + " matrix with image, " + file +
-                   " matrix using 1:2:($3 == $3 ? sprintf('%.3g', $3) : '') with labels font ',10'\n";
+                   "plot " + file + " matrix with image pixels, " + file +
+                   " matrix using 1:2:($3 == $3 ? sprintf('%.4g', $3) : '') with labels font ',10'\n";
   write(base + ".gp", gp);
   run_gnuplot(base + ".gp");
   return true;

@@ -443,4 +443,20 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
   return out;
 }
 
+void run_study(const SweepSpec& spec, const std::string& out_dir, int jobs) {
+  try {
+    claim_directory(spec, out_dir);
+  } catch (const SweepError&) {
+    fs::remove_all(out_dir);
+  }
+  LocalRunOptions o;
+  o.out_dir = out_dir;
+  o.jobs = jobs;
+  o.progress = false;
+  const SweepOutcome outcome = run_local(spec, expand(spec), o);
+  if (outcome.failed > 0)
+    throw SweepError(out_dir + ": " + std::to_string(outcome.failed) + " of " + std::to_string(outcome.runs) +
+                     " runs failed; a study needs every run (see " + out_dir + "/results.csv)");
+}
+
 }  // namespace tpu::sweep

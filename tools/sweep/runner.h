@@ -42,6 +42,11 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
 // true when DIR did not exist before.
 bool claim_directory(const SweepSpec& spec, const std::string& out_dir);
 
+// A checked-in study's sweep run into its own results directory with `jobs` processes and no
+// progress lines: resumed, or started afresh when the directory holds another definition's (or build's)
+// results. Throws SweepError when a run failed: a study needs every run.
+void run_study(const SweepSpec& spec, const std::string& out_dir, int jobs);
+
 // Runs without a record in DIR (all of them for a new directory).
 uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir);
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -87,20 +86,7 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
   const std::string& charts_folder = options.charts_folder;
   const SweepSpec spec = load_sweep(sweep_file);
   const std::vector<Point> points = expand(spec);
-  // The study's own results directory: one left by another definition or build is started afresh.
-  try {
-    claim_directory(spec, results_dir);
-  } catch (const SweepError&) {
-    std::filesystem::remove_all(results_dir);
-  }
-  LocalRunOptions o;
-  o.out_dir = results_dir;
-  o.jobs = options.jobs;
-  o.progress = false;
-  const SweepOutcome outcome = run_local(spec, points, o);
-  if (outcome.failed > 0)
-    throw SweepError(results_dir + ": " + std::to_string(outcome.failed) +
-                     " runs failed; the study needs every run (see results.csv)");
+  run_study(spec, results_dir, options.jobs);
   const SweepSpec::Mean* weighted = nullptr;
   for (const auto& m : spec.means)
     if (m.kind == SweepSpec::Mean::Kind::weighted) weighted = &m;
