@@ -280,7 +280,15 @@ TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {
                            " --dry-run --out " + dir_ + "d");
   ASSERT_EQ(o.status, 0) << o.output;
   EXPECT_NE(o.output.find("4 points (2 of 6 dropped by constraints) x 1 workload = 4 runs"), std::string::npos) << o.output;
+  // Two array sizes: two programs; nothing recorded yet.
+  EXPECT_NE(o.output.find("work: 2 programs to compile (2 compiler targets x 1 workload"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("4 of 4 runs to simulate"), std::string::npos) << o.output;
   EXPECT_FALSE(fs::exists(dir_ + "d"));
+  // After running one shard of two, the other is what is left to do.
+  const std::string half = write_sweep("constraints:\n  - weight_memory.bandwidth_gb_s > 5\n", "s.yaml");
+  ASSERT_EQ(tpusim("sweep " + half + " -q --shard 0/2 --out " + dir_ + "d").status, 0);
+  const Outcome rest = tpusim("sweep " + half + " --dry-run --out " + dir_ + "d");
+  EXPECT_NE(rest.output.find("2 of 4 runs to simulate (2 already in"), std::string::npos) << rest.output;
 }
 
 }  // namespace

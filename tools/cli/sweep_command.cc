@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
+#include <set>
 #include <memory>
 
 #include "sim/base/config.h"
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
+#include "tools/compiler/lower.h"
 #include "tools/sweep/runner.h"
 #include "tools/sweep/slurm.h"
 #include "tools/sweep/sweep_spec.h"
@@ -39,7 +42,7 @@ std::string describe(const sweep::Point& p) {
   return s.empty() ? "(the base configuration)" : s;
 }
 
-void dry_run(const sweep::SweepSpec& spec) {
+void dry_run(const sweep::SweepSpec& spec, const std::string& out) {
   const std::vector<sweep::Point> points = sweep::expand(spec);
   const uint64_t before = sweep::product_size(spec);
   std::cout << "sweep " << spec.name << " (" << spec.path << "): " << points.size() << " points";
@@ -57,12 +60,27 @@ void dry_run(const sweep::SweepSpec& spec) {
   }
   if (points.size() > 5) std::cout << "  ...\n";
   if (invalid > 0) std::cout << invalid << " point" << (invalid == 1 ? "" : "s") << " would fail their configuration check\n";
+  // The work: programs to compile (one per workload and distinct compiler target; points that differ
+  // only in what the compiler does not read share one) and runs not yet recorded in the results directory.
+  std::set<std::string> targets;
+  for (const sweep::Point& p : points) {
+    try {
+      targets.insert(compiler::CompileTarget::of(sweep::point_params(spec, p)).key());
+    } catch (const sim::ConfigError&) {
+    }
+  }
+  const uint64_t runs = points.size() * spec.workloads.size();
+  const uint64_t todo = std::filesystem::exists(out + "/sweep.json") ? sweep::missing_runs(spec, points, out) : runs;
+  std::cout << "work: " << targets.size() * spec.workloads.size() << " program" << (targets.size() * spec.workloads.size() == 1 ? "" : "s")
+            << " to compile (" << targets.size() << " compiler target" << (targets.size() == 1 ? "" : "s") << " x "
+            << spec.workloads.size() << " workload" << (spec.workloads.size() == 1 ? "" : "s") << ", fewer if cached), "
+            << todo << " of " << runs << " runs to simulate (" << runs - todo << " already in " << out << ")\n";
 }
 
 void run(const SweepArgs& args) {
   const sweep::SweepSpec spec = sweep::load_sweep(args.file);
-  if (args.dry_run) return dry_run(spec);
   const std::string out = args.out.empty() ? "build/sweeps/" + spec.name : args.out;
+  if (args.dry_run) return dry_run(spec, out);
   if (args.backend == "slurm") {
     sweep::SlurmOptions so = args.slurm;
     so.out_dir = out;
