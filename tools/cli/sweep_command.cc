@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -110,7 +112,9 @@ void run(const SweepArgs& args) {
       throw std::invalid_argument("--shard " + args.shard + ": expected K/N with 0 <= K < N");
   }
   o.aggregate_only = aggregate_only;
+  const auto t0 = std::chrono::steady_clock::now();
   const sweep::SweepOutcome r = sweep::run_local(spec, sweep::expand(spec), o);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (o.shards > 1) return;
   if (r.missing > 0)
     throw std::runtime_error("sweep " + spec.name + ": " + std::to_string(r.missing) + " of " + std::to_string(r.runs) +
@@ -118,6 +122,12 @@ void run(const SweepArgs& args) {
                              "; rerun the sweep to run them");
   std::cout << "sweep " << spec.name << ": " << r.runs << " runs (" << r.ran << " run now, " << r.reused
             << " done before), " << r.failed << " failed; results in " << o.out_dir << "/results.csv\n";
+  if (r.ran > 0 && !aggregate_only) {
+    char rate[96];
+    std::snprintf(rate, sizeof rate, "%.1f s for %llu runs, %.1f runs/s with %d jobs\n", seconds,
+                  static_cast<unsigned long long>(r.ran), static_cast<double>(r.ran) / std::max(seconds, 1e-9), o.jobs);
+    std::cout << rate;
+  }
   if (r.failed > 0) throw CommandExit{3};
 }
 

@@ -123,7 +123,9 @@ struct Run {
     sim::Chip chip(params, program, options);
     if (!spec.timing_only)
       for (const auto& [name, bytes] : report::workload_inputs(w, program)) chip.set_input(name, bytes);
+    const auto s0 = std::chrono::steady_clock::now();
     const sim::RunOutcome outcome = chip.run();
+    rec["simulate_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
     const sim::EnergyModel model = sim::load_energy_model(params);
     const sim::EnergyReport energy = sim::price(model, params, outcome.stats, outcome.cycles);
     const nlohmann::json result = sim::to_json(sim::RunRecord{outcome, params, program, energy, {}, &model});
@@ -295,6 +297,7 @@ void aggregate(const SweepSpec& spec, const std::vector<Run>& runs, const std::s
     if (!finished(r.record)) continue;
     nlohmann::json rec = nlohmann::json::parse(read_text(r.record));
     rec.erase("wall_seconds");
+    rec.erase("simulate_seconds");
     rec.erase("config");  // in the record; the axes say what differs
     jsonl += rec.dump() + "\n";
     csv += std::to_string(rec["point"].get<uint64_t>()) + "," + csv_field(rec["workload"]) + "," + csv_field(rec["status"]);
