@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/files.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -16,14 +18,6 @@
 
 namespace tpu::test {
 namespace {
-
-std::vector<std::string> zoo() {
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(TPUSIM_SOURCE_DIR) + "/models"))
-    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 // The fields whose values come from calibration: a vop's input weights, requantization, zero point and fraction bits.
 bool calibrated(std::string_view field) {
@@ -103,7 +97,7 @@ TEST_P(TimingOnly, HasTheFullCompilesInstructionsAndTiming) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Models, TimingOnly, testing::Combine(testing::ValuesIn(zoo()), testing::Values("tpu_v1", "small_array")),
+    Models, TimingOnly, testing::Combine(testing::ValuesIn(test::source_files("models", ".yaml")), testing::Values("tpu_v1", "small_array")),
     [](const testing::TestParamInfo<std::tuple<std::string, std::string>>& i) {
       return std::filesystem::path(std::get<0>(i.param)).stem().string() + "_" + std::get<1>(i.param);
     });

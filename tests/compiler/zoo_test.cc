@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/files.h"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -12,14 +14,6 @@
 
 namespace tpu::test {
 namespace {
-
-std::vector<std::string> zoo() {
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(TPUSIM_SOURCE_DIR) + "/models"))
-    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 class ZooModel : public testing::TestWithParam<std::string> {};
 
@@ -46,7 +40,7 @@ TEST_P(ZooModel, IsBitExactOnTpuV1AtBatchOne) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ZooModel, testing::ValuesIn(zoo()), [](const testing::TestParamInfo<std::string>& i) {
+INSTANTIATE_TEST_SUITE_P(Models, ZooModel, testing::ValuesIn(test::source_files("models", ".yaml")), [](const testing::TestParamInfo<std::string>& i) {
   return std::filesystem::path(i.param).stem().string();
 });
 

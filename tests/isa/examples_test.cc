@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/files.h"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -11,14 +13,6 @@
 
 namespace tpu::isa {
 namespace {
-
-std::vector<std::string> example_files() {
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(TPUSIM_SOURCE_DIR) + "/workloads/asm"))
-    if (e.path().extension() == ".s") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 class Example : public testing::TestWithParam<std::string> {};
 
@@ -33,7 +27,7 @@ TEST_P(Example, AssemblesAndItsDisassemblyReassemblesIdentically) {
   EXPECT_EQ(disassemble(second.program), listing);
 }
 
-INSTANTIATE_TEST_SUITE_P(Workloads, Example, testing::ValuesIn(example_files()),
+INSTANTIATE_TEST_SUITE_P(Workloads, Example, testing::ValuesIn(test::source_files("workloads/asm", ".s")),
                          [](const testing::TestParamInfo<std::string>& info) {
                            std::string name = std::filesystem::path(info.param).parent_path().filename().string() +
                                               "_" + std::filesystem::path(info.param).stem().string();
@@ -42,7 +36,7 @@ INSTANTIATE_TEST_SUITE_P(Workloads, Example, testing::ValuesIn(example_files()),
                            return name;
                          });
 
-TEST(Examples, ThereAreSome) { EXPECT_GE(example_files().size(), 3u); }
+TEST(Examples, ThereAreSome) { EXPECT_GE(test::source_files("workloads/asm", ".s").size(), 3u); }
 
 }  // namespace
 }  // namespace tpu::isa
