@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -387,16 +388,23 @@ Program deserialize(const uint8_t* data, size_t size, const std::string& name) {
 
 namespace {
 // The whole file in one read (the stream's size, then its bytes); false when it cannot be opened.
+// A regular file in one read (its size, then its bytes); anything else (a pipe, /proc) streamed.
 template <class Bytes>
 bool read_whole(const std::string& path, Bytes* out) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return false;
+  std::ifstream f(path, std::ios::binary);
   if (!f) return false;
-  const std::streamoff size = f.tellg();
-  if (size < 0) return false;
-  out->resize(static_cast<size_t>(size));
-  f.seekg(0);
-  f.read(reinterpret_cast<char*>(out->data()), size);
-  out->resize(static_cast<size_t>(f.gcount()));
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec) {
+      out->resize(static_cast<size_t>(size));
+      f.read(reinterpret_cast<char*>(out->data()), static_cast<std::streamsize>(size));
+      out->resize(static_cast<size_t>(f.gcount()));
+      return true;
+    }
+  }
+  out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   return true;
 }
 

@@ -56,7 +56,7 @@ void add_report_command(CLI::App& app) {
     if (args->which == "study") {
       if (args->dir.empty()) throw std::invalid_argument("report study: give the study's sweep file");
       const sweep::SweepSpec spec = sweep::load_sweep(args->dir);
-      const std::string results = "build/sweeps/" + spec.name;
+      const std::string results = "build/studies/" + spec.name;
       sweep::run_study(spec, results, jobs);
       const std::string out = args->output.empty() ? "reports/" + spec.name + ".md" : args->output;
       sweep::write_sweep_report(results, {out, "", args->dir, "tpusim report study " + args->dir});
@@ -67,7 +67,7 @@ void add_report_command(CLI::App& app) {
       const std::string out = args->output.empty() ? "reports/tpu_v1_sensitivity.md" : args->output;
       const fs::path charts = fs::path(out).replace_extension();
       const sweep::SensitivityReport r = sweep::sensitivity_report(
-          {args->sweep, args->sweep, "build/sweeps/tpu_v1_sensitivity", jobs, charts.filename().string()});
+          {args->sweep, args->sweep, "build/studies/tpu_v1_sensitivity", jobs, charts.filename().string()});
       fs::create_directories(charts);
       for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
       write_output(out, r.markdown);

@@ -566,8 +566,8 @@ class Lowering {
     for (uint64_t b = 0; b < N; b += half_) items.push_back({b, std::min(half_, N - b)});
     LayerReport& rep = out_.report.layers[static_cast<size_t>(layer)];
     rep.macs += N * K * M / planes(layer);
-    // An LSTM gate at a later time step reads the tiles of the first step's, when its int8 weights are the same.
-    const bool shared = l.shares >= 0 && q_.layers[static_cast<size_t>(l.shares)].weights == ql.weights;
+    // An LSTM gate at a later time step reads the tiles of the first step's when its weights are the same.
+    const bool shared = ql.same_weights;
     const int owner = shared ? l.shares : layer;
     rep.weight_bytes = shared ? 0 : K * M;
     for (auto& p : pack(items, layer)) {

@@ -158,6 +158,9 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
       case Op::kInput: break;
       case Op::kDense:
       case Op::kConv2d: {
+        // Decided from the float weights, which a timing-only compile has too where the model gives
+        // them (and a later step without its own takes the earlier step's).
+        ql.same_weights = l.shares >= 0 && (l.weights.empty() || l.weights == g.layers[l.shares].weights);
         if (l.given) {
           given_weights(*l.given, in, l.units, where, &ql);
           break;

@@ -41,6 +41,7 @@ struct QLayer {
   int ma = 1, mb = 1;
   Requant add;
   bool raw = false;                  // dense, conv2d: the int32 sums (plus bias) are the output (act raw)
+  bool same_weights = false;         // dense: the weights are Layer::shares's (an LSTM gate at a later step)
   std::vector<uint8_t> host_params;  // softmax, layernorm: the parameter block of their `hop`
 };
 

@@ -52,6 +52,7 @@ void write(const std::string& path, const std::string& text) { isa::write_file_a
 std::string data_text(const Chart& c) {
   std::string data;
   for (const Series& one : c.series) {
+    if (one.points.empty()) continue;
     for (const auto& [x, y] : one.points) data += number(x) + " " + number(y) + "\n";
     data += "\n\n";  // a new gnuplot data block
   }
@@ -79,9 +80,14 @@ bool draw(const std::string& dir, const Chart& c) {
   if (c.y_range) gp += "set yrange [" + number(c.y_range->first) + ":" + number(c.y_range->second) + "]\n";
   for (const std::string& e : c.extra) gp += e + "\n";
   gp += "plot ";
-  for (size_t i = 0; i < c.series.size(); ++i)
-    gp += std::string(i ? ", " : "") + "'" + gnuplot_path(base + ".dat") + "' index " + std::to_string(i) + " " +
-          c.series[i].style + " title \"" + gnuplot_text(c.series[i].title) + "\"";
+  // Series without points have no data block (gnuplot would merge their blank lines into one gap).
+  size_t block = 0;
+  for (const Series& one : c.series) {
+    if (one.points.empty()) continue;
+    gp += std::string(block ? ", " : "") + "'" + gnuplot_path(base + ".dat") + "' index " + std::to_string(block) +
+          " " + one.style + " title \"" + gnuplot_text(one.title) + "\"";
+    ++block;
+  }
   gp += "\n";
   write(base + ".gp", gp);
   run_gnuplot(base + ".gp");
@@ -98,7 +104,7 @@ bool draw(const std::string& dir, const Heatmap& m) {
     }
     data += "\n";
   }
-  if (!any) return false;
+  if (!any || m.xs.size() < 2 || m.ys.size() < 2) return false;  // gnuplot draws images of 2 x 2 cells or more
   const std::string base = dir + "/" + m.name;
   write(base + ".dat", data);
   auto tics = [](const std::vector<std::string>& labels) {

@@ -42,7 +42,8 @@ bool draw(const std::string& dir, const Chart& chart);
 std::string data_text(const Chart& chart);
 
 // A heat map of z over a grid of (x, y) cells, each labelled with its value; x and y are the grid's
-// values (drawn evenly spaced, in the order given). false when no cell has a value.
+// values (drawn evenly spaced, in the order given). false (nothing drawn) when no cell has a value
+// or an axis has fewer than two values.
 struct Heatmap {
   std::string name, xlabel, ylabel, zlabel;
   std::vector<std::string> xs, ys;              // tick labels
