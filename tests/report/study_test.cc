@@ -24,7 +24,7 @@ const std::string kSrc = TPUSIM_SOURCE_DIR;
 TEST(ArrayShapeStudy, CheckedInReportMatchesAFreshRunAndFollowsTheDesign) {
   const fs::path dir = fs::path(testing::TempDir()) / ("tpusim_study_" + std::to_string(getpid()));
   const SweepSpec spec = load_sweep(kSrc + "/configs/sweeps/array_shape.yaml");
-  run_study(spec, (dir / "results").string(), 2);
+  run_study(spec, expand(spec), (dir / "results").string(), 2);
   fs::create_directories(dir / "reports");
   const std::string out = (dir / "reports" / "array_shape.md").string();
   write_sweep_report((dir / "results").string(), {out, "", "configs/sweeps/array_shape.yaml",

@@ -1,7 +1,5 @@
 // tpusim report tpu-v1: the TPU v1 validation report.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -52,14 +50,14 @@ void add_report_command(CLI::App& app) {
       ->check(CLI::Range(1, 4096));
   cmd->callback([args] {
     namespace fs = std::filesystem;
-    const int jobs = args->jobs > 0 ? args->jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    const int jobs = args->jobs > 0 ? args->jobs : sweep::default_jobs();
     if (args->which == "study") {
       if (args->dir.empty()) throw std::invalid_argument("report study: give the study's sweep file");
       // Named in the report as typed but normalised (./configs/x.yaml reads configs/x.yaml).
       const std::string file = fs::path(args->dir).lexically_normal().generic_string();
       const sweep::SweepSpec spec = sweep::load_sweep(file);
       const std::string results = "build/studies/" + spec.name;
-      sweep::run_study(spec, results, jobs);
+      sweep::run_study(spec, sweep::expand(spec), results, jobs);
       const std::string out = args->output.empty() ? "reports/" + spec.name + ".md" : args->output;
       sweep::write_sweep_report(results, {out, "", file, "tpusim report study " + file});
       std::cout << "wrote " << out << " and its charts in " << fs::path(out).replace_extension().string() << "/\n";

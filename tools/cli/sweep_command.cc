@@ -1,7 +1,5 @@
 // tpusim sweep: a design-space sweep from its YAML file (tools/sweep/sweep_spec.h).
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -98,7 +96,7 @@ void run(const SweepArgs& args) {
   const bool aggregate_only = args.aggregate_only || args.backend == "slurm";
   sweep::LocalRunOptions o;
   o.out_dir = out;
-  o.jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  o.jobs = args.jobs > 0 ? args.jobs : sweep::default_jobs();
   o.progress = !args.quiet;
   if (!args.shard.empty()) {
     const size_t slash = args.shard.find('/');

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sim/base/config.h"
+#include "tools/report/text.h"
 #include "sim/top/area.h"
 #include "sim/top/isolated_run.h"
 #include "sim/top/results.h"
@@ -27,12 +28,6 @@ struct App {
   double tops = 0;
   double roof = 0;  // what the roofline allows at its MACs per weight byte
 };
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 double share(const nlohmann::json& r, const char* counter) {
   return 100.0 * r["counters"][counter]["share"].get<double>();

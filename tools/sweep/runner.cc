@@ -80,20 +80,6 @@ std::string point_identity(const SweepSpec& spec, const Point& p) {
   return what;
 }
 
-// A figure of the run's JSON at a dotted path (it may be null: no throughput for a run that
-// faulted), or nothing when the JSON has no such key.
-std::optional<nlohmann::json> at_path(const nlohmann::json& j, const std::string& path) {
-  const nlohmann::json* node = &j;
-  size_t from = 0;
-  for (;;) {
-    const size_t dot = path.find('.', from);
-    const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
-    if (!node->is_object() || !node->contains(key)) return std::nullopt;
-    node = &(*node)[key];
-    if (dot == std::string::npos) return *node;
-    from = dot + 1;
-  }
-}
 
 struct Run {
   const Point* point;
@@ -446,7 +432,7 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
   return out;
 }
 
-void run_study(const SweepSpec& spec, const std::string& out_dir, int jobs) {
+void run_study(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir, int jobs) {
   try {
     claim_directory(spec, out_dir);
   } catch (const SweepError&) {
@@ -456,10 +442,32 @@ void run_study(const SweepSpec& spec, const std::string& out_dir, int jobs) {
   o.out_dir = out_dir;
   o.jobs = jobs;
   o.progress = false;
-  const SweepOutcome outcome = run_local(spec, expand(spec), o);
+  const SweepOutcome outcome = run_local(spec, points, o);
   if (outcome.failed > 0)
     throw SweepError(out_dir + ": " + std::to_string(outcome.failed) + " of " + std::to_string(outcome.runs) +
                      " runs failed; a study needs every run (see " + out_dir + "/results.csv)");
 }
+
+std::optional<nlohmann::json> at_path(const nlohmann::json& j, const std::string& path) {
+  const nlohmann::json* node = &j;
+  size_t from = 0;
+  for (;;) {
+    const size_t dot = path.find('.', from);
+    const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+    if (!node->is_object() || !node->contains(key)) return std::nullopt;
+    node = &(*node)[key];
+    if (dot == std::string::npos) return *node;
+    from = dot + 1;
+  }
+}
+
+std::vector<nlohmann::json> read_results(const std::string& out_dir) {
+  std::vector<nlohmann::json> runs;
+  std::istringstream lines(read_text(out_dir + "/results.jsonl"));
+  for (std::string line; std::getline(lines, line);) runs.push_back(nlohmann::json::parse(line));
+  return runs;
+}
+
+int default_jobs() { return static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))); }
 
 }  // namespace tpu::sweep

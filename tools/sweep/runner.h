@@ -9,6 +9,8 @@
 // whatever the number of jobs or the reruns.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +47,16 @@ bool claim_directory(const SweepSpec& spec, const std::string& out_dir);
 // A checked-in study's sweep run into its own results directory with `jobs` processes and no
 // progress lines: resumed, or started afresh when the directory holds another definition's (or build's)
 // results. Throws SweepError when a run failed: a study needs every run.
-void run_study(const SweepSpec& spec, const std::string& out_dir, int jobs);
+void run_study(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir, int jobs);
+
+// The records of results.jsonl in DIR, in point order (empty when there are none).
+std::vector<nlohmann::json> read_results(const std::string& out_dir);
+
+// A figure of a run's JSON at a dotted path (it may be null), or nothing when the JSON has no such key.
+std::optional<nlohmann::json> at_path(const nlohmann::json& j, const std::string& path);
+
+// Runs at once when none is asked for: the number of cores.
+int default_jobs();
 
 // Runs without a record in DIR (all of them for a new directory).
 uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir);

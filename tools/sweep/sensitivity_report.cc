@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "isa/program.h"
+#include "tools/report/text.h"
 #include "sim/base/config.h"
 #include "tools/sweep/runner.h"
 #include "tools/sweep/sweep_spec.h"
@@ -16,11 +17,7 @@ namespace tpu::sweep {
 
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
+using report::fmt;
 
 const char* kBandwidth = "weight_memory.bandwidth_gb_s";
 const char* kClock = "clock_mhz";
@@ -29,15 +26,8 @@ const char* kRows = "matrix_unit.rows";
 const std::vector<double> kScales = {0.25, 0.5, 1, 2, 4};
 const std::vector<std::string> kVariants = {"memory", "clock", "clock+", "matrix", "matrix+"};
 
-double at(const nlohmann::json& j, const std::string& path) {
-  const nlohmann::json* node = &j;
-  for (size_t from = 0;;) {
-    const size_t dot = path.find('.', from);
-    node = &node->at(path.substr(from, dot == std::string::npos ? std::string::npos : dot - from));
-    if (dot == std::string::npos) return node->get<double>();
-    from = dot + 1;
-  }
-}
+// A number of the chip's JSON at a dotted key.
+double at(const nlohmann::json& chip, const std::string& key) { return at_path(chip, key).value().get<double>(); }
 
 // The keys of a point that differ from the base chip, with their factors.
 std::map<std::string, double> changes(const SweepSpec& spec, const Point& p, const nlohmann::json& base) {
@@ -86,7 +76,7 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
   const std::string& charts_folder = options.charts_folder;
   const SweepSpec spec = load_sweep(sweep_file);
   const std::vector<Point> points = expand(spec);
-  run_study(spec, results_dir, options.jobs);
+  run_study(spec, points, results_dir, options.jobs);
   const SweepSpec::Mean* weighted = nullptr;
   for (const auto& m : spec.means)
     if (m.kind == SweepSpec::Mean::Kind::weighted) weighted = &m;
@@ -94,14 +84,9 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
 
   // Inferences per second and weight bytes per (point, workload), from the aggregate.
   std::map<std::pair<size_t, std::string>, nlohmann::json> metrics;
-  {
-    std::istringstream lines(isa::read_file(results_dir + "/results.jsonl"));
-    for (std::string line; std::getline(lines, line);) {
-      const nlohmann::json r = nlohmann::json::parse(line);
-      for (const WorkloadRef& w : spec.workloads)
-        if (w.id == r["workload"]) metrics[{r["point"].get<size_t>(), w.name}] = r["metrics"];
-    }
-  }
+  for (const nlohmann::json& r : read_results(results_dir))
+    for (const WorkloadRef& w : spec.workloads)
+      if (w.id == r["workload"]) metrics[{r["point"].get<size_t>(), w.name}] = r["metrics"];
   nlohmann::json base_chip;
   sim::to_json(base_chip, sim::read_chip_params(sim::Config::load(spec.config)));
 

@@ -13,6 +13,7 @@
 
 #include "isa/program.h"
 #include "tools/report/plot.h"
+#include "tools/sweep/runner.h"
 #include "tools/sweep/sweep_spec.h"
 
 namespace tpu::sweep {
@@ -97,9 +98,7 @@ std::string write_sweep_report(const std::string& dir, const SweepReportOptions&
   if (mark.is_discarded() || !mark.contains("file"))
     throw SweepError(dir + ": not a sweep's results directory (no sweep.json); run tpusim sweep first");
   const SweepSpec spec = load_sweep(mark["file"].get<std::string>());
-  std::vector<nlohmann::json> runs;  // as results.jsonl has them
-  std::istringstream lines(read_text(dir + "/results.jsonl"));
-  for (std::string line; std::getline(lines, line);) runs.push_back(nlohmann::json::parse(line));
+  const std::vector<nlohmann::json> runs = read_results(dir);
   if (runs.empty()) throw SweepError(dir + ": no results yet (results.jsonl is empty)");
   const std::string out = options.output.empty() ? dir + "/report.md" : options.output;
   const std::string charts = !options.charts.empty()      ? options.charts
