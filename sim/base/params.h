@@ -108,12 +108,17 @@ struct WeightMemoryParams {
   double bandwidth_gb_s;
   double latency_ns;
   int64_t burst_bytes;  // transfers are whole bursts
+  std::string tile_reads;  // "whole" or "exact"
   void visit(ParamVisitor& v) {
     v.field("size_bytes", size_bytes, "bytes", "Capacity of weight DRAM", 1, int64_t{1} << 40);
     v.field("bandwidth_gb_s", bandwidth_gb_s, "GB/s", "Weight DRAM bandwidth", 1e-3, 1e6);
     v.field("latency_ns", latency_ns, "ns", "Access latency of weight DRAM", 0, 1e9);
     v.field("burst_bytes", burst_bytes, "bytes", "Burst size; every transfer is rounded up to whole bursts", 1,
             1 << 20);
+    v.field("tile_reads", tile_reads,
+            "whole: every weight tile moves the array's rows x cols bytes (a partial tile stored padded, as a weight "
+            "path of fixed-size tiles moves it); exact: only the tile's k x n bytes",
+            {"whole", "exact"});
   }
 };
 

@@ -88,7 +88,7 @@ TEST_P(MatrixMultiply, OneMultiplyTakesItsVectorsPlusFillAndDrain) {
   const Timing& T = t.timing();
   const uint64_t R = T.rows(), C = T.cols(), v = (k + T.row_bytes() - 1) / T.row_bytes();
   const uint64_t taken = T.issue(0) + 1;                                       // the weight engine takes rdw
-  const uint64_t arrival = taken + T.dram_transfer(k * n) + T.dram_latency();  // the tile is in the FIFO
+  const uint64_t arrival = taken + T.tile_transfer(k, n) + T.dram_latency();  // the tile is in the FIFO
   const uint64_t ready = T.issue(1) + 1;                                       // mmul could start
   const uint64_t first = std::max(ready, arrival + R);                         // shifted in: R cycles
   const uint64_t done = first + (B - 1) * v + R + C;                           // last result written
@@ -102,6 +102,27 @@ TEST_P(MatrixMultiply, OneMultiplyTakesItsVectorsPlusFillAndDrain) {
   ASSERT_EQ(slices.size(), 1u);
   EXPECT_EQ(slices[0].start, first);
   EXPECT_EQ(slices[0].end, first + B * v);
+}
+
+// A partial tile moves the array's rows x cols bytes with whole-tile reads (TPU v1's fixed tiles),
+// only its own k x n with exact ones: bytes, padding and the multiply's start follow.
+TEST_P(MatrixMultiply, APartialTileMovesTheWholeArrayOrItsOwnBytes) {
+  const uint64_t k = 3, n = 5, tiles = 2;
+  for (const char* reads : {"whole", "exact"}) {
+    InstTester t(sets({"weight_memory.burst_bytes=1", std::string("weight_memory.tile_reads=") + reads}));
+    t.code("rdw dram=0 k=3 n=5 repeat=2\nmmul ub=0 acc=0 rows=2 stride=3 swap\nmmul ub=0 acc=2 rows=2 stride=3 swap")
+        .run();
+    ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+    const Timing& T = t.timing();
+    const uint64_t moved = std::string(reads) == "whole" ? T.rows() * T.cols() : k * n;
+    EXPECT_EQ(t.sim().stat("weight_memory", "read_bytes"), tiles * moved) << reads;
+    EXPECT_EQ(t.sim().stat("weight_memory", "padding_bytes"), tiles * (moved - k * n)) << reads;
+    // The first tile is in the FIFO after its own bytes, shifted in R cycles later.
+    const uint64_t arrival = T.issue(0) + 1 + T.dram_transfer(moved) + T.dram_latency();
+    const auto slices = t.sim().slices("matrix_unit");
+    ASSERT_EQ(slices.size(), 2u);
+    EXPECT_EQ(slices[0].start, std::max(T.issue(1) + 1, arrival + T.rows())) << reads;
+  }
 }
 
 TEST_P(MatrixMultiply, NarrowBufferPortsStallTheInput) {
@@ -169,7 +190,7 @@ TEST_P(MatrixMultiply, AFaultCutsItsCountsAtTheFaultCycle) {
   t.expect_fault(3, "hazard");
   const Timing& T = t.timing();
   const uint64_t R = T.rows(), C = T.cols();
-  const uint64_t arrival = T.issue(0) + 1 + T.dram_transfer(k * n) + T.dram_latency();
+  const uint64_t arrival = T.issue(0) + 1 + T.tile_transfer(k, n) + T.dram_latency();
   const uint64_t first = std::max(T.issue(1) + 1, arrival + R);  // the first vector enters
   const uint64_t fault = std::max(T.arrival(3) + T.p.sequencer.pipeline_stages - 1, T.issue(2) + gap) + 1;
   ASSERT_EQ(t.sim().result["fault"]["cycle"].get<uint64_t>(), fault);

@@ -58,16 +58,17 @@ TEST_F(SensitivityReportTest, FiguresKeepThePapersDirections) {
   EXPECT_LT(at("clock", 4).weighted, 1.15);
   EXPECT_LT(at("clock+", 4).weighted, 1.15);
   EXPECT_GT(at("clock+", 4).speedup.at("cnn0"), 1.5);
-  // The known difference (explained in the report): partial tiles move only their bytes, so a
-  // 512x512 array reads as many weight bytes as 256x256 and does not lose on average.
+  // A 512x512 array loses on average: whole-tile reads (TPU v1) pad partial tiles to the array, so
+  // LSTM1 (600-wide matrices among others) reads more weight bytes, while MLP0, whose 2000-wide
+  // layers pad to 2048 on either array (8 x 256 = 4 x 512), reads exactly as many.
   const SensitivityPoint& mat2 = at("matrix", 2);
-  EXPECT_NEAR(mat2.weighted, 1.0, 0.08);
-  EXPECT_NEAR(mat2.weight_bytes.at("lstm1") / at("TPU v1", 1).weight_bytes.at("lstm1"), 1.0, 0.01);
+  const SensitivityPoint& base = at("TPU v1", 1);
+  EXPECT_LT(mat2.weighted, 1.0);
+  EXPECT_LT(at("matrix+", 2).weighted, 1.0);
+  EXPECT_GT(mat2.weight_bytes.at("lstm1") / base.weight_bytes.at("lstm1"), 1.2);
+  EXPECT_DOUBLE_EQ(mat2.weight_bytes.at("mlp0"), base.weight_bytes.at("mlp0"));
   ASSERT_EQ(report_->verdicts.size(), 4u);
-  EXPECT_TRUE(report_->verdicts[0].second) << report_->verdicts[0].first;
-  EXPECT_TRUE(report_->verdicts[1].second) << report_->verdicts[1].first;
-  EXPECT_FALSE(report_->verdicts[2].second) << "the matrix-unit difference is explained as one";
-  EXPECT_TRUE(report_->verdicts[3].second) << report_->verdicts[3].first;
+  for (const auto& [statement, agrees] : report_->verdicts) EXPECT_TRUE(agrees) << statement;
 }
 
 }  // namespace

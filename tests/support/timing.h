@@ -35,6 +35,11 @@ struct Timing {
     const uint64_t burst = static_cast<uint64_t>(p.weight_memory.burst_bytes);
     return transfer((bytes + burst - 1) / burst * burst, p.weight_memory.bandwidth_gb_s);
   }
+  // Bytes one k x n weight tile moves: the array's rows x cols with whole-tile reads, else its own.
+  uint64_t tile_bytes(uint64_t k, uint64_t n) const {
+    return p.weight_memory.tile_reads == "whole" ? rows() * cols() : k * n;
+  }
+  uint64_t tile_transfer(uint64_t k, uint64_t n) const { return dram_transfer(tile_bytes(k, n)); }
 
   // Cycle word `pc` enters the instruction buffer: the first after one word
   // time and the link latency, the rest streaming behind it.

@@ -118,6 +118,16 @@ std::string where_the_time_goes(const App& a, const sim::ChipParams& chip) {
                   fmt("%.1f%%", share(r, "weight_stall") + share(r, "weight_shift")) + ", behind syncs (RAW) " +
                   fmt("%.1f%%", share(r, "raw_stall")) + " and for a unified-buffer read port (input) " +
                   fmt("%.1f%%", share(r, "input_stall")) + "; the host link is busy " + fmt("%.1f%%", host) + ".";
+  const double moved = r["units"]["weight_memory"]["read_bytes"].get<double>();
+  const double padding = r["units"]["weight_memory"]["padding_bytes"].get<double>();
+  if (moved > 0 && padding > 0.05 * moved)
+    s += " " + fmt("%.0f%%", 100 * padding / moved) + " of the weight bytes moved are padding: " +
+         (chip.weight_memory.tile_reads == "whole" ? "partial tiles move whole (" +
+                                                         std::to_string(chip.matrix_unit.rows * chip.matrix_unit.cols) +
+                                                         " bytes each), and the layers' widths are not multiples of the "
+                                                         "array's"
+                                                   : std::string("reads are whole bursts")) +
+         ".";
   return s;
 }
 

@@ -87,8 +87,9 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
   for (const nlohmann::json& r : read_results(results_dir))
     for (const WorkloadRef& w : spec.workloads)
       if (w.id == r["workload"]) metrics[{r["point"].get<size_t>(), w.name}] = r["metrics"];
+  const sim::ChipParams base_params = sim::read_chip_params(sim::Config::load(spec.config));
   nlohmann::json base_chip;
-  sim::to_json(base_chip, sim::read_chip_params(sim::Config::load(spec.config)));
+  sim::to_json(base_chip, base_params);
 
   SensitivityReport rep;
   std::vector<std::map<std::string, double>> changed;
@@ -248,9 +249,7 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
               ").",
           "The applications whose performance at 0.25x falls almost in proportion (" + bound_apps +
               ") wait on weights; with more bandwidth each weight tile still takes its weight-shift and "
-              "multiply time, which bandwidth does not shorten, so the gain falls short of the bandwidth's. "
-              "Whole-tile weight reads (see the matrix statement) would make the applications more bound by "
-              "bandwidth, one candidate for the rest of the difference from the paper's 3x.");
+              "multiply time, which bandwidth does not shorten, so the gain falls short of the bandwidth's.");
   const double clk4 = find("clock", 4)->weighted, clkp4 = find("clock+", 4)->weighted;
   double flat_share = 0, total_weight = 0;  // of the weighted mean: applications a 4x clock leaves within 10%
   for (size_t w = 0; w < spec.workloads.size(); ++w) {
@@ -269,6 +268,11 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
               fmt("%.2fx", cnn0_bytes) + " the weight bytes.");
   const double mat2 = find("matrix", 2)->weighted, matp2 = find("matrix+", 2)->weighted;
   const double lstm1_bytes = find("matrix", 2)->weight_bytes.at("lstm1") / base->weight_bytes.at("lstm1");
+  std::string bytes_at_512;  // per weight-bound application
+  for (const WorkloadRef& w : spec.workloads)
+    if (bound_apps.find(w.name) != std::string::npos)
+      bytes_at_512 += (bytes_at_512.empty() ? "" : ", ") + w.name + " " +
+                      fmt("%.2fx", find("matrix", 2)->weight_bytes.at(w.name) / base->weight_bytes.at(w.name));
   verdict("the average slightly degrades when the matrix unit grows from 256x256 to 512x512, with or without more "
           "accumulators: a 600x600 matrix of LSTM1 takes 9 tiles of 256x256 but 4 tiles of 512x512, each four "
           "times longer to load (18 against 32 us).",
@@ -276,13 +280,19 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
           "512x512 gives " + fmt("%.2fx", mat2) + ", with 2x accumulators " + fmt("%.2fx", matp2) +
               "; LSTM1 reads " + fmt("%.2fx", lstm1_bytes) + " the weight bytes of 256x256.",
           std::fabs(lstm1_bytes - 1) > 0.01
-              ? "A bigger array reads more weight bytes here, yet the model does not lose; the cause is not yet "
-                "found."
-              : "The cause is in the weight path: an rdw reads a k-by-n tile's own k x n bytes and the chip pads it to the "
-          "array's size, so a partial tile costs only its bytes and a bigger array reads no more weights; the "
-          "paper's arithmetic (9 x 64 KiB against 4 x 256 KiB at 34 GB/s) moves whole tiles. Whole-tile weight "
-          "reads as a chip option are open work; until then the model's matrix-unit scaling favours large arrays "
-          "more than TPU v1 would.");
+              ? "A bigger array pads more: a partial tile moves the array's rows x cols bytes (" +
+                    std::string(base_params.weight_memory.tile_reads == "whole"
+                                    ? "weight_memory.tile_reads: whole, TPU v1's fixed tiles"
+                                    : "bursts") +
+                    "), so the weight-bound applications read more bytes at 512x512 (" + bytes_at_512 +
+                    " of 256x256's) and slow down with them." +
+                    (mat2 < 0.9 ? " The model loses more than slightly: how much of each tile is padding depends on "
+                                  "the layers' widths, which the paper does not give (the reconstructions' are "
+                                  "guesses)."
+                                : "")
+              : "The weight path moves a partial tile's own k x n bytes (weight_memory.tile_reads: exact), so a bigger "
+                "array reads no more weights and does not lose; the paper's arithmetic (9 x 64 KiB against 4 x 256 "
+                "KiB at 34 GB/s) moves whole tiles (weight_memory.tile_reads: whole).");
   const SensitivityPoint *tclk = nullptr, *tmem = nullptr, *tboth = nullptr;
   for (const SensitivityPoint* sp : others) {
     const auto& c = changed[sp->point];

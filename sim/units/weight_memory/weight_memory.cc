@@ -40,6 +40,8 @@ std::string WeightMemory::prepare(const isa::Word& word, Footprint* footprint) {
 
 void WeightMemory::run() {
   const uint64_t burst = static_cast<uint64_t>(ctx_.params.weight_memory.burst_bytes);
+  const bool whole_tiles = ctx_.params.weight_memory.tile_reads == "whole";
+  const uint64_t array_bytes = static_cast<uint64_t>(ctx_.params.matrix_unit.rows * ctx_.params.matrix_unit.cols);
   for (;;) {
     const Issued insn = queue_.take_when_ready(0);
     isa::WeightReadArgs a;
@@ -60,7 +62,7 @@ void WeightMemory::run() {
       tile.k = static_cast<uint32_t>(a.k);
       tile.n = static_cast<uint32_t>(a.n);
       tile.is_unsigned = a.uw;
-      const uint64_t bytes = ceil_div(tile_bytes, burst) * burst;
+      const uint64_t bytes = ceil_div(whole_tiles ? array_bytes : tile_bytes, burst) * burst;
       const BandwidthChannel::Transfer x = channel_.reserve(now(), bytes);
       // A tile is usable no earlier than the cycle after it is requested.
       tile.arrival = std::max(x.end + latency_, now() + 1);
@@ -69,6 +71,7 @@ void WeightMemory::run() {
         dram_.read(a.dram + t * tile_bytes, reinterpret_cast<uint8_t*>(tile.data.data()), tile_bytes);
       }
       read_bytes_.add(bytes, insn.region, When::over(x.start, x.end));
+      padding_bytes_.add(bytes - tile_bytes, insn.region, When::over(x.start, x.end));
       busy_cycles_.add(x.end - x.start, insn.region, When::over(x.start, x.end));
       tiles_.add(1, insn.region, When::at(x.end));
       if (ctx_.trace) ctx_.trace_activity("weight_memory", "tile " + std::to_string(t) + " of rdw", insn.pc, x.start, x.end);

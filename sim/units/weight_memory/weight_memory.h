@@ -47,6 +47,8 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes read from weight DRAM (whole bursts)");
   Counter& write_bytes_ = stats_.add("write_bytes", "bytes", "Bytes written into weight DRAM from the host (ldw)");
   Counter& tiles_ = stats_.add("tiles", "tiles", "Weight tiles read");
+  Counter& padding_bytes_ =
+      stats_.add("padding_bytes", "bytes", "Bytes read beyond the tiles' own k x n (whole-tile reads, burst rounding)");
   Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles the DRAM channel is streaming");
   Counter& slot_wait_cycles_ = stats_.add("fifo_full_cycles", "cycles", "Cycles a read waited for a free FIFO slot");
 };
