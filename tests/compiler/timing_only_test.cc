@@ -16,6 +16,8 @@
 #include "tests/support/sim_harness.h"
 #include "tools/compiler/compiler.h"
 
+#include <yaml-cpp/yaml.h>
+
 namespace tpu::test {
 namespace {
 
@@ -32,20 +34,15 @@ isa::Instruction decoded(const isa::Word& w) {
   return insn;
 }
 
-class TimingOnly : public testing::TestWithParam<std::tuple<std::string, std::string>> {};
-
-TEST_P(TimingOnly, HasTheFullCompilesInstructionsAndTiming) {
-  const auto& [model, chip] = GetParam();
-  const sim::ChipParams params =
-      chip == "tpu_v1" ? load_params("configs/tpu_v1.yaml")
-                       : load_params("configs/tpu_v1.yaml", {"matrix_unit.rows=128", "matrix_unit.cols=64",
-                                                             "accumulators.entries=1024", "weight_fifo.depth_tiles=2",
-                                                             "activation_unit.lanes=64"});
+// Compiles `model` at `batch` both ways for `params` and checks the programs agree but for
+// calibrated numbers, and time the same.
+void expect_same_program_and_timing(const std::string& model, const sim::ChipParams& params, int64_t batch) {
   compiler::CompileOptions options;
-  options.batch = 1;
+  options.batch = batch;
   const compiler::Compiled full = compiler::compile_model(model, params, options);
   options.timing_only = true;
   const compiler::Compiled timing = compiler::compile_model(model, params, options);
+  EXPECT_EQ(full.passes, timing.passes) << "sub-batches";
   const isa::Program& a = full.lowered.program;
   const isa::Program& b = timing.lowered.program;
 
@@ -93,8 +90,44 @@ TEST_P(TimingOnly, HasTheFullCompilesInstructionsAndTiming) {
   EXPECT_EQ(ra.result["counters"], rb.result["counters"]);
   EXPECT_EQ(ra.result["units"], rb.result["units"]);
   EXPECT_EQ(ra.result["energy"]["total_uj"], rb.result["energy"]["total_uj"]);
-  RecordProperty("calibrated_fields_differing", static_cast<int>(differing));
+  testing::Test::RecordProperty("calibrated_fields_differing", static_cast<int>(differing));
 }
+
+class TimingOnly : public testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(TimingOnly, HasTheFullCompilesInstructionsAndTiming) {
+  const auto& [model, chip] = GetParam();
+  const sim::ChipParams params =
+      chip == "tpu_v1" ? load_params("configs/tpu_v1.yaml")
+                       : load_params("configs/tpu_v1.yaml", {"matrix_unit.rows=128", "matrix_unit.cols=64",
+                                                             "accumulators.entries=1024", "weight_fifo.depth_tiles=2",
+                                                             "activation_unit.lanes=64"});
+  expect_same_program_and_timing(model, params, 1);
+}
+
+// The workloads at their own batches (the TPU v1 applications and the studies' networks, some in
+// sub-batches), and a SCALE-Sim topology.
+class TimingOnlyWorkload : public testing::TestWithParam<std::string> {};
+
+TEST_P(TimingOnlyWorkload, HasTheFullCompilesInstructionsAndTiming) {
+  const std::string& file = GetParam();
+  const sim::ChipParams params = load_params("configs/tpu_v1.yaml");
+  if (std::filesystem::path(file).extension() == ".csv") return expect_same_program_and_timing(file, params, 1);
+  const YAML::Node w = YAML::LoadFile(file);
+  const std::string model = (std::filesystem::path(file).parent_path() / w["model"].as<std::string>()).string();
+  expect_same_program_and_timing(model, params, w["batch"].as<int64_t>());
+}
+
+std::vector<std::string> workload_files() {
+  std::vector<std::string> files = test::source_files("workloads", ".yaml");
+  files.push_back(std::string(TPUSIM_SOURCE_DIR) + "/models/scalesim_example.csv");
+  return files;
+}
+
+INSTANTIATE_TEST_SUITE_P(Workloads, TimingOnlyWorkload, testing::ValuesIn(workload_files()),
+                         [](const testing::TestParamInfo<std::string>& i) {
+                           return std::filesystem::path(i.param).stem().string();
+                         });
 
 INSTANTIATE_TEST_SUITE_P(
     Models, TimingOnly, testing::Combine(testing::ValuesIn(test::source_files("models", ".yaml")), testing::Values("tpu_v1", "small_array")),
