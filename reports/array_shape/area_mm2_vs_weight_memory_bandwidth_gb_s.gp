@@ -1,7 +1,7 @@
 set terminal svg size 720,440 dynamic noenhanced font 'sans,12' background rgb 'white'
-set output 'reports/array_shape/area_mm2_vs_weight_memory_bandwidth_gb_s.svg'
+set output 'area_mm2_vs_weight_memory_bandwidth_gb_s.svg'
 set grid
 set key outside right top font ',10'
 set xlabel "weight_memory.bandwidth_gb_s"
 set ylabel "area_mm2 (area.total_mm2)"
-plot 'reports/array_shape/area_mm2_vs_weight_memory_bandwidth_gb_s.dat' index 0 with linespoints pointsize 1.1 title "resnet50", 'reports/array_shape/area_mm2_vs_weight_memory_bandwidth_gb_s.dat' index 1 with linespoints pointsize 1.1 title "mlp0", 'reports/array_shape/area_mm2_vs_weight_memory_bandwidth_gb_s.dat' index 2 with linespoints pointsize 1.1 title "lstm0", 'reports/array_shape/area_mm2_vs_weight_memory_bandwidth_gb_s.dat' index 3 with linespoints pointsize 1.1 title "bert_base_encoder"
+plot 'area_mm2_vs_weight_memory_bandwidth_gb_s.dat' index 0 with linespoints pointsize 1.1 title "resnet50", 'area_mm2_vs_weight_memory_bandwidth_gb_s.dat' index 1 with linespoints pointsize 1.1 title "mlp0", 'area_mm2_vs_weight_memory_bandwidth_gb_s.dat' index 2 with linespoints pointsize 1.1 title "lstm0", 'area_mm2_vs_weight_memory_bandwidth_gb_s.dat' index 3 with linespoints pointsize 1.1 title "bert_base_encoder"

@@ -1,5 +1,5 @@
 set terminal svg size 720,440 dynamic noenhanced font 'sans,12' background rgb 'white'
-set output 'reports/array_shape/heatmap_area_matrix_unit_cols_weight_memory_bandwidth_gb_s.svg'
+set output 'heatmap_area_matrix_unit_cols_weight_memory_bandwidth_gb_s.svg'
 set xlabel "matrix_unit.cols"
 set ylabel "weight_memory.bandwidth_gb_s"
 set cblabel "area"
@@ -10,4 +10,4 @@ set yrange [-0.5:1.5]
 set palette defined (0 '#ffffcc', 1 '#a1dab4', 2 '#41b6c4', 3 '#2c7fb8')
 set datafile missing 'NaN'
 unset key
-plot 'reports/array_shape/heatmap_area_matrix_unit_cols_weight_memory_bandwidth_gb_s.dat' matrix with image pixels, 'reports/array_shape/heatmap_area_matrix_unit_cols_weight_memory_bandwidth_gb_s.dat' matrix using 1:2:($3 == $3 ? sprintf('%.4g', $3) : '') with labels font ',10'
+plot 'heatmap_area_matrix_unit_cols_weight_memory_bandwidth_gb_s.dat' matrix with image pixels, 'heatmap_area_matrix_unit_cols_weight_memory_bandwidth_gb_s.dat' matrix using 1:2:($3 == $3 ? sprintf('%.4g', $3) : '') with labels font ',10'

@@ -1,5 +1,5 @@
 set terminal svg size 720,440 dynamic noenhanced font 'sans,12' background rgb 'white'
-set output 'reports/tpu_v1_validation/roofline.svg'
+set output 'roofline.svg'
 set grid
 set key inside left top font ',10'
 set xlabel "MACs per weight byte (operational intensity)"
@@ -14,4 +14,4 @@ set label "LSTM0" at 64,3.12689 offset char 0.8,0.7 font ',10'
 set label "LSTM1" at 96,4.42758 offset char 0.8,0.7 font ',10'
 set label "CNN0" at 2888,69.2113 offset char 0.8,0.7 font ',10'
 set label "CNN1" at 1679.49,49.2682 offset char 0.8,0.7 font ',10'
-plot 'reports/tpu_v1_validation/roofline.dat' index 0 with lines lw 2 lc rgb 'black' title "roofline: min(peak, 2 x weight bandwidth x intensity)", 'reports/tpu_v1_validation/roofline.dat' index 1 with points pointtype 7 pointsize 1.3 lc rgb '#1f77b4' title "simulated", 'reports/tpu_v1_validation/roofline.dat' index 2 with points pointtype 5 pointsize 1.1 lc rgb '#d62728' title "measured (Jouppi et al. 2017, Table 3)"
+plot 'roofline.dat' index 0 with lines lw 2 lc rgb 'black' title "roofline: min(peak, 2 x weight bandwidth x intensity)", 'roofline.dat' index 1 with points pointtype 7 pointsize 1.3 lc rgb '#1f77b4' title "simulated", 'roofline.dat' index 2 with points pointtype 5 pointsize 1.1 lc rgb '#d62728' title "measured (Jouppi et al. 2017, Table 3)"

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "isa/program.h"
 
@@ -31,18 +35,37 @@ std::string number(double v) {
 
 const char* kTerminal = "set terminal svg size 720,440 dynamic noenhanced font 'sans,12' background rgb 'white'\n";
 
-// Runs gnuplot on the script; the script writes the SVG itself.
-void run_gnuplot(const std::string& script_path) {
-  const std::string cmd = "gnuplot '" + gnuplot_path(script_path) + "' 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) throw PlotError("cannot run gnuplot (install gnuplot-nox)");
-  std::string out;
+// Runs gnuplot on dir/script in dir (the script names its files without a folder, so it redraws
+// from wherever the charts are copied); the script writes the SVG itself.
+void run_gnuplot(const std::string& dir, const std::string& script) {
+  int out[2];
+  if (pipe(out) != 0) throw PlotError("cannot run gnuplot: no pipe");
+  const pid_t pid = fork();
+  if (pid < 0) throw PlotError("cannot run gnuplot: cannot start a process");
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    close(out[0]);
+    close(out[1]);
+    if (chdir(dir.c_str()) != 0) _exit(126);
+    execlp("gnuplot", "gnuplot", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
   char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  if (status != 0)
-    throw PlotError(out.find("not found") != std::string::npos ? "cannot run gnuplot (install gnuplot-nox): " + out
-                                                                : "gnuplot failed on " + script_path + ": " + out);
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) throw PlotError("cannot run gnuplot (install gnuplot-nox)");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw PlotError("gnuplot failed on " + dir + "/" + script + ": " + text);
 }
 
 void write(const std::string& path, const std::string& text) { isa::write_file_atomically(path, text); }
@@ -71,7 +94,7 @@ bool draw(const std::string& dir, const Chart& c) {
   if (points == 0) return false;
   const std::string base = dir + "/" + c.name;
   write(base + ".dat", data_text(c));
-  std::string gp = std::string(kTerminal) + "set output '" + gnuplot_path(base + ".svg") +
+  std::string gp = std::string(kTerminal) + "set output '" + gnuplot_path(c.name + ".svg") +
                    "'\nset grid\nset key " + c.key + " font ',10'\nset xlabel \"" + gnuplot_text(c.xlabel) +
                    "\"\nset ylabel \"" + gnuplot_text(c.ylabel) + "\"\n";
   if (c.log_x.value_or(lo > 0 && hi / lo >= 10)) gp += "set logscale x " + std::to_string(c.log_x_base) + "\n";
@@ -84,13 +107,13 @@ bool draw(const std::string& dir, const Chart& c) {
   size_t block = 0;
   for (const Series& one : c.series) {
     if (one.points.empty()) continue;
-    gp += std::string(block ? ", " : "") + "'" + gnuplot_path(base + ".dat") + "' index " + std::to_string(block) +
+    gp += std::string(block ? ", " : "") + "'" + gnuplot_path(c.name + ".dat") + "' index " + std::to_string(block) +
           " " + one.style + " title \"" + gnuplot_text(one.title) + "\"";
     ++block;
   }
   gp += "\n";
   write(base + ".gp", gp);
-  run_gnuplot(base + ".gp");
+  run_gnuplot(dir, c.name + ".gp");
   return true;
 }
 
@@ -113,8 +136,8 @@ bool draw(const std::string& dir, const Heatmap& m) {
       t += std::string(i ? ", " : "") + "\"" + gnuplot_text(labels[i]) + "\" " + std::to_string(i);
     return t + ")";
   };
-  const std::string file = "'" + gnuplot_path(base + ".dat") + "'";
-  std::string gp = std::string(kTerminal) + "set output '" + gnuplot_path(base + ".svg") + "'\nset xlabel \"" +
+  const std::string file = "'" + gnuplot_path(m.name + ".dat") + "'";
+  std::string gp = std::string(kTerminal) + "set output '" + gnuplot_path(m.name + ".svg") + "'\nset xlabel \"" +
                    gnuplot_text(m.xlabel) + "\"\nset ylabel \"" + gnuplot_text(m.ylabel) + "\"\nset cblabel \"" +
                    gnuplot_text(m.zlabel) + "\"\nset xtics " + tics(m.xs) + "\nset ytics " + tics(m.ys) +
                    "\nset xrange [-0.5:" + number(static_cast<double>(m.xs.size()) - 0.5) + "]\nset yrange [-0.5:" +
@@ -124,7 +147,7 @@ bool draw(const std::string& dir, const Heatmap& m) {
                    "plot " + file + " matrix with image pixels, " + file +
                    " matrix using 1:2:($3 == $3 ? sprintf('%.4g', $3) : '') with labels font ',10'\n";
   write(base + ".gp", gp);
-  run_gnuplot(base + ".gp");
+  run_gnuplot(dir, m.name + ".gp");
   return true;
 }
 
