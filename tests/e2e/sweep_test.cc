@@ -275,6 +275,32 @@ TEST_F(Sweep, AReportShowsEachMetricAgainstEachAxisTheFrontAndTheFailures) {
   EXPECT_NE(read(dir_ + "allfail/report.md").find("No run gives cycles against matrix_unit.rows"), std::string::npos);
 }
 
+// Past eight lines a chart fixes the other grid axes at their first values and says so; a key of
+// another block (here, given points) still has a line of its own.
+TEST_F(Sweep, ManyAxesChartsFixTheOtherGridAxesAndKeepTheOtherBlocks) {
+  const std::string file = dir_ + "many.yaml";
+  std::ofstream(file) << "config: " << kSrc << "/configs/tiny.yaml\nworkloads:\n  - {model: " << kSrc
+                      << "/models/lenet_300_100.yaml, batch: 1}\ngrid:\n  matrix_unit.rows: [8, 16]\n"
+                      << "  weight_memory.bandwidth_gb_s: [5, 10, 20]\n  clock_mhz: [500, 700]\npoints:\n"
+                      << "  - {accumulators.entries: 256}\n  - {accumulators.entries: 512}\nderived:\n"
+                      << "  matrix_unit.cols: ${matrix_unit.rows}\nmetrics:\n  cycles: cycles\n";
+  ASSERT_EQ(tpusim("sweep " + file + " -q --out " + dir_ + "many").status, 0);
+  ASSERT_EQ(tpusim("report sweep " + dir_ + "many").status, 0);
+  const std::string md = read(dir_ + "many/report.md");
+  EXPECT_NE(md.find("(charts/cycles_vs_matrix_unit_rows.svg)\n\nAt weight_memory.bandwidth_gb_s=5, clock_mhz=500."),
+            std::string::npos)
+      << md;
+  const std::string gp = read(dir_ + "many/charts/cycles_vs_matrix_unit_rows.gp");
+  EXPECT_NE(gp.find("title \"lenet_300_100@1, accumulators.entries=256\""), std::string::npos) << gp;
+  EXPECT_NE(gp.find("title \"lenet_300_100@1, accumulators.entries=512\""), std::string::npos) << gp;
+  EXPECT_EQ(gp.find("weight_memory.bandwidth_gb_s="), std::string::npos) << "fixed, so in no title";
+  // Two lines of two points each: the runs at 5 GB/s and 500 MHz.
+  size_t points = 0;
+  std::istringstream lines(read(dir_ + "many/charts/cycles_vs_matrix_unit_rows.dat"));
+  for (std::string line; std::getline(lines, line);) points += !line.empty();
+  EXPECT_EQ(points, 4u);
+}
+
 TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {
   const Outcome o = tpusim("sweep " + write_sweep("constraints:\n  - weight_memory.bandwidth_gb_s > 5\n") +
                            " --dry-run --out " + dir_ + "d");

@@ -152,6 +152,10 @@ std::string write_sweep_report(const std::string& dir, const SweepReportOptions&
       if (first_only)
         for (const auto& [other, values] : spec.grid)
           if (other != axis) fixed += (fixed.empty() ? "" : ", ") + other + "=" + values[0];
+      // Only grid axes are fixed at their first values; any other stays in the series' title.
+      auto is_grid = [&](const std::string& key) {
+        return std::any_of(spec.grid.begin(), spec.grid.end(), [&](const auto& g) { return g.first == key; });
+      };
       auto others_first = [&](const nlohmann::json& r) {
         for (const auto& [other, values] : spec.grid)
           if (other != axis && r["values"].value(other, "") != values[0]) return false;
@@ -168,7 +172,8 @@ std::string write_sweep_report(const std::string& dir, const SweepReportOptions&
           if (!x || !y) continue;
           std::string title = w.name;
           for (const auto& [other, value] : r["values"].items())
-            if (other != axis && !is_derived(other) && !first_only) title += ", " + other + "=" + value.get<std::string>();
+            if (other != axis && !is_derived(other) && !(first_only && is_grid(other)))
+              title += ", " + other + "=" + value.get<std::string>();
           if (!index.count(title)) {
             index[title] = series.size();
             series.push_back({title, {}, "with linespoints pointsize 1.1"});
