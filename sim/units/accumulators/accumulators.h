@@ -11,6 +11,7 @@
 
 #include "sim/base/params.h"
 #include "sim/base/stats.h"
+#include "sim/base/zeroed_array.h"
 
 namespace tpu::sim {
 
@@ -20,7 +21,7 @@ class Accumulators : public sc_core::sc_module {
       : sc_module(name),
         entries_(static_cast<size_t>(p.entries)),
         cols_(static_cast<size_t>(cols)),
-        values_(entries_ * cols_, 0) {}
+        values_(entries_ * cols_) {}
 
   size_t entries() const { return entries_; }
   size_t cols() const { return cols_; }
@@ -60,7 +61,7 @@ class Accumulators : public sc_core::sc_module {
  private:
   size_t entries_;
   size_t cols_;
-  std::vector<int32_t> values_;
+  ZeroedArray<int32_t> values_;
   StatGroup stats_{"accumulators"};
   Counter& row_writes_ = stats_.add("row_writes", "rows", "Accumulator rows written or accumulated");
   Counter& row_reads_ = stats_.add("row_reads", "rows", "Accumulator rows read by the activation unit");

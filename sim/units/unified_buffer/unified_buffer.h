@@ -26,6 +26,7 @@
 #include "sim/base/params.h"
 #include "sim/base/scoreboard.h"
 #include "sim/base/stats.h"
+#include "sim/base/zeroed_array.h"
 #include "sim/base/trace.h"
 #include "sim/units/unified_buffer/port_calendar.h"
 
@@ -87,7 +88,7 @@ class UnifiedBuffer : public sc_core::sc_module {
   // Distinct bytes written so far: the buffer space the program used.
   uint64_t bytes_used() const {
     uint64_t n = 0;
-    for (uint64_t w : written_) n += static_cast<uint64_t>(__builtin_popcountll(w));
+    for (size_t i = 0; i < written_.size(); ++i) n += static_cast<uint64_t>(__builtin_popcountll(written_[i]));
     return n;
   }
 
@@ -121,8 +122,8 @@ class UnifiedBuffer : public sc_core::sc_module {
   std::vector<Request*> pending_;
   sc_core::sc_event arbitrate_, granted_;
 
-  std::vector<uint8_t> bytes_;
-  std::vector<uint64_t> written_ = std::vector<uint64_t>(bytes_.size() / 64 + 1, 0);
+  ZeroedArray<uint8_t> bytes_;
+  ZeroedArray<uint64_t> written_{bytes_.size() / 64 + 1};  // a bit per byte ever written
   StatGroup stats_{"unified_buffer"};
   Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes read from the unified buffer");
   Counter& write_bytes_ = stats_.add("write_bytes", "bytes", "Bytes written to the unified buffer");
