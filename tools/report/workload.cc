@@ -27,6 +27,18 @@ uint64_t fnv1a(const std::string& s, uint64_t h) {
   return h;
 }
 
+std::string hex(uint64_t key) {
+  char name[17];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(key));
+  return name;
+}
+
+std::string cache_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/tpusim";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/tpusim";
+  return "";
+}
+
 namespace {
 
 std::string dir_of(const std::string& path) {
@@ -52,18 +64,6 @@ std::optional<uint64_t> files_key(uint64_t base, const std::vector<std::string>&
     h = fnv1a(text, fnv1a(file + '\0' + std::to_string(text.size()) + '\0', h));
   }
   return h;
-}
-
-std::string hex(uint64_t key) {
-  char name[17];
-  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(key));
-  return name;
-}
-
-std::string cache_dir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/tpusim";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/tpusim";
-  return "";
 }
 
 // Every key of `node` must be one of `known`; the first that is not is reported with its line.

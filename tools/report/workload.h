@@ -56,8 +56,12 @@ inline const std::vector<Table3Counter> kTable3Counters = {
 // Throws compiler::ModelError naming the file and key.
 Workload load_workload(const std::string& path);
 
-// FNV-1a: a stable hash for cache keys.
+// FNV-1a: a stable hash for cache keys, and a key as 16 hex digits (for file names).
 uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull);
+std::string hex(uint64_t key);
+// Where derived files are kept between runs: $XDG_CACHE_HOME/tpusim or ~/.cache/tpusim ("" when
+// neither is set).
+std::string cache_dir();
 // The running executable's size and modification time: any rebuild (a changed
 // compiler) gives new cache keys, so a stale program is never reused.
 std::string build_identity();

@@ -35,12 +35,6 @@ namespace fs = std::filesystem;
 
 std::string read_text(const std::string& path) { return isa::read_file(path); }
 
-std::string hex(uint64_t v) {
-  char b[17];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
 report::Workload workload_of(const WorkloadRef& ref) {
   if (!ref.file.empty()) return report::load_workload(ref.file);
   report::Workload w;
@@ -156,7 +150,7 @@ struct Run {
 // The identity of a sweep definition: its file's text and the build. (What each run depends on
 // beyond that names its record: workload_identity and point_identity.)
 std::string fingerprint(const SweepSpec& spec) {
-  return hex(report::fnv1a(read_text(spec.path), report::fnv1a(report::build_identity())));
+  return report::hex(report::fnv1a(read_text(spec.path), report::fnv1a(report::build_identity())));
 }
 
 std::string csv_field(const nlohmann::json& v) {
@@ -309,7 +303,7 @@ std::vector<Run> plan(const SweepSpec& spec, const std::vector<Point>& points, c
       const std::string what = id + "\n" + workloads[w] + chip;
       char name[64];
       std::snprintf(name, sizeof name, "/runs/p%06zu-w%02zu-", p.index, w);
-      runs.push_back({&p, w, dir + name + hex(report::fnv1a(what)) + ".json"});
+      runs.push_back({&p, w, dir + name + report::hex(report::fnv1a(what)) + ".json"});
     }
   }
   return runs;
