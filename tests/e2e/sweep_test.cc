@@ -301,6 +301,38 @@ TEST_F(Sweep, ManyAxesChartsFixTheOtherGridAxesAndKeepTheOtherBlocks) {
   EXPECT_EQ(points, 4u);
 }
 
+// An entry of the energy table as an axis: each point prices with its own copy of the table, and the
+// energy moves by exactly the price difference times the events it prices.
+TEST_F(Sweep, AnEnergyTableEntryIsAnAxis) {
+  const std::string file = dir_ + "table.yaml";
+  std::ofstream(file) << "config: " << kSrc << "/configs/tiny.yaml\nworkloads:\n  - {model: " << kSrc
+                      << "/models/lenet_300_100.yaml, batch: 1}\ngrid:\n"
+                      << "  energy.table.offchip_pj.dram_read_bit: [20, 40]\nmetrics:\n  energy_uj: energy.total_uj\n"
+                      << "  dram_bytes: units.weight_memory.read_bytes\n  table: config.energy.table\n";
+  const Outcome o = tpusim("sweep " + file + " -q --out " + dir_ + "table", "XDG_CACHE_HOME=" + dir_ + "cache");
+  ASSERT_EQ(o.status, 0) << o.output;
+  std::vector<nlohmann::json> runs;
+  std::istringstream lines(read(dir_ + "table/results.jsonl"));
+  for (std::string line; std::getline(lines, line);) runs.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(runs.size(), 2u);
+  const auto& a = runs[0]["metrics"];
+  const auto& b = runs[1]["metrics"];
+  EXPECT_EQ(a["dram_bytes"], b["dram_bytes"]);
+  // 20 pJ more per bit, 8 bits per byte read (off-chip prices are not scaled to the node).
+  EXPECT_NEAR(b["energy_uj"].get<double>() - a["energy_uj"].get<double>(),
+              20.0 * 8 * a["dram_bytes"].get<double>() * 1e-6, 1e-9);
+  EXPECT_NE(a["table"], b["table"]) << "a table per point";
+  EXPECT_NE(read(b["table"].get<std::string>()).find("dram_read_bit: 40"), std::string::npos);
+  // A mistyped entry, or one that is not a number, is named at its line with the nearest entry.
+  std::ofstream(dir_ + "bad.yaml") << "config: " << kSrc << "/configs/tiny.yaml\nworkloads:\n  - {model: " << kSrc
+                                   << "/models/lenet_300_100.yaml, batch: 1}\ngrid:\n"
+                                   << "  energy.table.offchip_pj.dram_red_bit: [20, 40]\nmetrics:\n  e: energy.total_uj\n";
+  const Outcome bad = tpusim("sweep " + dir_ + "bad.yaml --dry-run");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("bad.yaml:5:3: 'offchip_pj.dram_red_bit' is not a number of"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("did you mean 'offchip_pj.dram_read_bit'?"), std::string::npos) << bad.output;
+}
+
 TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {
   const Outcome o = tpusim("sweep " + write_sweep("constraints:\n  - weight_memory.bandwidth_gb_s > 5\n") +
                            " --dry-run --out " + dir_ + "d");

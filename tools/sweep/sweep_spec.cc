@@ -6,12 +6,14 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 
 #include "isa/text.h"
 #include "sim/base/config.h"
 #include "sim/base/params.h"
+#include "tools/sweep/table_axes.h"
 
 namespace tpu::sweep {
 
@@ -84,9 +86,20 @@ const sim::ParamKey* find_key(const std::string& path) {
 }
 
 // A config key used as an axis: it must exist, and no block may give it twice.
+// Whether a key takes whole numbers (table entries do not).
+bool integer_key(const std::string& path) {
+  const sim::ParamKey* k = find_key(path);
+  return k != nullptr && k->kind == sim::ParamKey::Kind::integer;
+}
+
 void check_axis(const Reader& r, const YAML::Node& key, SweepSpec& spec) {
   const std::string path = key.Scalar();
-  if (find_key(path) == nullptr) {
+  if (const auto entry = table_entry(path)) {
+    const sim::ChipParams base = sim::read_chip_params(sim::Config::load(spec.config));
+    const std::string problem =
+        check_table_entry(entry->table_key == "energy.table" ? base.energy.table : base.energy.area_table, entry->path);
+    if (!problem.empty()) r.fail(key, problem);
+  } else if (find_key(path) == nullptr) {
     std::vector<std::string> names;
     for (const sim::ParamKey& k : keys()) names.push_back(k.path);
     std::vector<std::string_view> views(names.begin(), names.end());
@@ -429,7 +442,19 @@ SweepSpec load_sweep(const std::string& path) {
 
 sim::ChipParams point_params(const SweepSpec& spec, const Point& point) {
   sim::Config config = sim::Config::load(spec.config);
-  for (const auto& [key, value] : point.values) config.set(key + "=" + value);
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> entries;  // by table key
+  for (const auto& [key, value] : point.values) {
+    if (const auto e = table_entry(key))
+      entries[e->table_key].emplace_back(e->path, value);
+    else
+      config.set(key + "=" + value);
+  }
+  if (entries.empty()) return sim::read_chip_params(config);
+  // The tables the point's configuration names, with its entries set.
+  const sim::ChipParams named = sim::read_chip_params(config);
+  for (const auto& [table_key, values] : entries)
+    config.set(table_key + "=" +
+               table_with(table_key == "energy.table" ? named.energy.table : named.energy.area_table, values));
   return sim::read_chip_params(config);
 }
 
@@ -449,7 +474,7 @@ std::vector<Point> expand(const SweepSpec& spec) {
   if (!spec.random.empty())
     for (auto& s : samples)
       for (const auto& [key, sampler] : spec.random)
-        s.emplace_back(key, sample(sampler, find_key(key)->kind == sim::ParamKey::Kind::integer, rng));
+        s.emplace_back(key, sample(sampler, integer_key(key), rng));
   const size_t zips = spec.zip.empty() ? 1 : spec.zip.front().second.size();
   const size_t given = spec.points.empty() ? 1 : spec.points.size();
   const sim::Config base = sim::Config::load(spec.config);
@@ -495,7 +520,7 @@ std::vector<Point> expand(const SweepSpec& spec) {
         value += text.substr(at, open - at);
         try {
           const double v = Expr::parse(text.substr(open + 2, close - open - 2)).eval(value_of);
-          value += format_number(v, find_key(key)->kind == sim::ParamKey::Kind::integer);
+          value += format_number(v, integer_key(key));
         } catch (const SweepError& e) {
           throw SweepError(spec.where.at(key) + ": derived " + key + " at point " + std::to_string(n) + " (" +
                            describe_values(point.values) + "): " + e.what());

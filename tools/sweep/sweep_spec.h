@@ -36,6 +36,10 @@
 //     minimize: [latency_us]     # of a sweep of one workload)
 //     maximize: [tops_gmean]
 //
+// An axis is any key of the chip configuration, or an entry of its energy or
+// area table: energy.table.offchip_pj.dram_read_bit, energy.area_table.static.
+// leakage_w_per_mm2 (tools/sweep/table_axes.h).
+//
 // The points are the product of the blocks given (grid x zip x points x
 // random), in that order, each block in its own order; then derived keys are
 // set and constraints applied. Every mistake is reported at its file, line
