@@ -1,0 +1,85 @@
+// A program depends on the chip only through its compiler target (CompileTarget):
+// changing any other configuration key leaves the compiled program byte for
+// byte the same, which is what lets a compile cache keyed on the target share
+// programs across clock, bandwidth, latency, port and energy settings.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "isa/program.h"
+#include "sim/base/config.h"
+#include "tests/support/sim_harness.h"
+#include "tools/compiler/compiler.h"
+
+namespace tpu::test {
+namespace {
+
+const std::string kModel = std::string(TPUSIM_SOURCE_DIR) + "/models/lenet_300_100.yaml";
+
+std::vector<uint8_t> program_for(const sim::ChipParams& chip) {
+  return isa::serialize(compiler::compile_model(kModel, chip).lowered.program);
+}
+
+// The key's value in the chip's JSON (dotted path).
+const nlohmann::json& at(const nlohmann::json& j, const std::string& path) {
+  const nlohmann::json* node = &j;
+  for (size_t from = 0;;) {
+    const size_t dot = path.find('.', from);
+    node = &node->at(path.substr(from, dot == std::string::npos ? std::string::npos : dot - from));
+    if (dot == std::string::npos) return *node;
+    from = dot + 1;
+  }
+}
+
+TEST(CompileTarget, NoOtherKeyChangesTheProgram) {
+  const sim::ChipParams base = load_params("configs/tpu_v1.yaml");
+  const std::vector<uint8_t> expected = program_for(base);
+  const std::string target = compiler::CompileTarget::of(base).key();
+  nlohmann::json values;
+  sim::to_json(values, base);
+  size_t tried = 0, read = 0, files = 0;
+  for (const sim::ParamKey& k : sim::param_keys()) {
+    if (k.kind == sim::ParamKey::Kind::text && k.choices.empty()) {  // a table file: priced after the program
+      ++files;
+      continue;
+    }
+    // Another valid value: the other end of the key's range side, or another choice.
+    std::vector<std::string> others;
+    if (k.kind == sim::ParamKey::Kind::text) {
+      for (const std::string& c : k.choices)
+        if (c != at(values, k.path).get<std::string>()) others.push_back(c);
+    } else {
+      const double v = at(values, k.path).get<double>();
+      for (const double w : {v * 2, v / 2, v + 1, k.min}) {
+        if (w < k.min || w > k.max || w == v) continue;
+        others.push_back(k.kind == sim::ParamKey::Kind::integer ? std::to_string(static_cast<int64_t>(w))
+                                                                 : std::to_string(w));
+      }
+    }
+    for (const std::string& other : others) {
+      sim::ChipParams chip;
+      try {
+        chip = load_params("configs/tpu_v1.yaml", {k.path + "=" + other});
+      } catch (const std::exception&) {
+        continue;  // not valid with the rest of TPU v1: try the next value
+      }
+      if (compiler::CompileTarget::of(chip).key() != target) {  // a key the compiler reads
+        ++read;
+        break;
+      }
+      ++tried;
+      EXPECT_TRUE(program_for(chip) == expected) << k.path << "=" << other << " changed the program";
+      break;
+    }
+  }
+  // Every key was changed once: the six of the target (rows, cols, accumulator entries, buffer,
+  // FIFO and DRAM sizes) and all the others.
+  EXPECT_EQ(read, 6u);
+  EXPECT_EQ(tried + read + files, sim::param_keys().size()) << "a key with no other valid value";
+  // And a key it reads does change it.
+  EXPECT_FALSE(program_for(load_params("configs/tpu_v1.yaml", {"accumulators.entries=1024"})) == expected);
+}
+
+}  // namespace
+}  // namespace tpu::test
