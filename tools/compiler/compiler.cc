@@ -25,7 +25,7 @@ Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip
     throw ModelError(path + ": calibration data holds " + std::to_string(options.calibration.size()) +
                      " values, not a whole number of " + std::to_string(per_sample) + "-value input samples");
   if (options.timing_only) {
-    c.qgraph = quantize(g, {}, options.percentile);
+    c.qgraph = quantize_for_timing(g);
   } else {
     g.layers[0].shape[0] = options.calibration.empty() ? options.calibration_samples
                                                        : static_cast<int64_t>(options.calibration.size()) / per_sample;

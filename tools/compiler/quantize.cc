@@ -89,7 +89,22 @@ void given_weights(const GivenQuant& gq, const QLayer& in, int64_t m, const std:
 
 }  // namespace
 
+namespace {
+
+QGraph quantize_graph(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile, bool values);
+
+}  // namespace
+
 QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile) {
+  if (inputs.empty()) throw ModelError(g.file + ": calibration needs at least one batch of inputs");
+  return quantize_graph(g, inputs, percentile, true);
+}
+
+QGraph quantize_for_timing(const Graph& g) { return quantize_graph(g, {}, 100.0, false); }
+
+namespace {
+
+QGraph quantize_graph(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile, bool values) {
   // |x| ranges per layer, before and after its function: maxima directly, or
   // all values kept when a percentile is asked for.
   const bool keep = percentile < 100;
@@ -112,7 +127,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
   auto range_post = [&](size_t i) { return keep ? magnitude(post[i], percentile) : post_max[i]; };
   QGraph q;
   q.graph = &g;
-  q.values = !inputs.empty();
+  q.values = values;
   q.layers.resize(g.layers.size());
   auto symmetric = [](double range) { return range > 0 ? range / 127.0 : 1.0 / 127.0; };
   q.layers[0].scale = symmetric(range_post(0));
@@ -278,5 +293,7 @@ QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, d
   }
   return q;
 }
+
+}  // namespace
 
 }  // namespace tpu::compiler

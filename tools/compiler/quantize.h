@@ -59,9 +59,10 @@ struct QGraph {
 // for images, standard normal otherwise).
 std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count, int64_t batch = 0);
 
-// Calibrates activation ranges on `inputs` (batches of any size of the input
+// Calibrates activation ranges on `inputs` (one or more batches of any size of the input
 // sample shape; max |x| per tensor, or the given percentile of |x|) and quantizes.
-// No inputs: no calibration and no weights, for a timing-only compile (QGraph::values false).
 QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile = 100.0);
+// Without data, for a timing-only compile: placeholder scales, no int8 weights (QGraph::values false).
+QGraph quantize_for_timing(const Graph& g);
 
 }  // namespace tpu::compiler
