@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +126,16 @@ TEST_F(ModelWeights, LstmStepsShareTheirGates) {
   const auto& xh = g.layers[static_cast<size_t>(g.find("enc.t1.xh"))];
   EXPECT_EQ(xh.inputs[1], g.find("enc.t0"));
   EXPECT_EQ(g.layers[static_cast<size_t>(g.find("enc.t1.fc"))].inputs[1], g.find("enc.t0.c"));
+}
+
+// Weights round to int8 halves to even, as the FPU's nearbyint does in its default mode, exactly.
+TEST(WeightRounding, HalvesGoToEvenAndEverythingElseToTheNearest) {
+  const std::vector<std::pair<double, double>> cases = {{0.5, 0},     {1.5, 2},       {2.5, 2},    {-0.5, -0},
+                                                        {-1.5, -2},   {-2.5, -2},     {126.5, 126}, {-126.5, -126},
+                                                        {3.4999, 3},  {3.5000001, 4}, {-127, -127}, {0, 0}};
+  for (const auto& [x, want] : cases) EXPECT_EQ(compiler::round_half_even(x), want) << x;
+  for (double x = -130; x <= 130; x += 0.0625) EXPECT_EQ(compiler::round_half_even(x), std::nearbyint(x)) << x;
+  EXPECT_EQ(compiler::round_half_even(1e300), 1e300) << "beyond 2^51: left to nearbyint";
 }
 
 }  // namespace

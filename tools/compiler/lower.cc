@@ -63,7 +63,14 @@ class Lowering {
         target_(target),
         R_(static_cast<uint64_t>(target.rows)),
         C_(static_cast<uint64_t>(target.cols)),
-        half_(static_cast<uint64_t>(target.accumulator_entries) / 2) {}
+        half_(static_cast<uint64_t>(target.accumulator_entries) / 2) {
+    // Room for the int8 weights (a hint: depthwise and pooling tiles take more).
+    if (q_.values) {
+      uint64_t weights = 0;
+      for (const QLayer& l : q_.layers) weights += l.weights.size();
+      run_.reserve(weights);
+    }
+  }
 
   Lowered run() {
     plan_buffers();
@@ -121,10 +128,11 @@ class Lowering {
     } else {
       dram = dram_top_;
       if (q_.values) {
-        std::vector<uint8_t> bytes(k * n);
+        if (run_.empty()) run_at_ = dram;
+        const size_t at = run_.size();
+        run_.resize(at + k * n);
         for (uint64_t r = 0; r < k; ++r)
-          for (uint64_t c = 0; c < n; ++c) bytes[r * n + c] = static_cast<uint8_t>(w(r, c));
-        out_.program.dram.write(dram, bytes);
+          for (uint64_t c = 0; c < n; ++c) run_[at + r * n + c] = static_cast<uint8_t>(w(r, c));
       }
       dram_top_ += k * n;
       tile_at_[key] = dram;
@@ -133,8 +141,16 @@ class Lowering {
     return static_cast<int64_t>(tiles_.size()) - 1;
   }
 
+  // The weight tiles placed back to back since the last gap, written into the program's DRAM image
+  // in one piece (tile by tile, the image would grow and copy its segment again and again).
+  void flush_weights() {
+    if (!run_.empty()) out_.program.dram.write(run_at_, run_);
+    run_.clear();
+  }
+
   // A tile whose bytes the program itself writes into DRAM (through ldw) before reading it.
   int64_t loaded_tile(uint64_t k, uint64_t n) {
+    flush_weights();  // its bytes are not in the image
     tiles_.push_back({k, n, dram_top_});
     dram_top_ += k * n;
     return static_cast<int64_t>(tiles_.size()) - 1;
@@ -1095,6 +1111,7 @@ class Lowering {
       syncs.placed(unit, p.footprint);
       if (op == isa::Opcode::ldw) last_ldw = static_cast<int64_t>(at);
     }
+    flush_weights();
     out_.report.dram_bytes = dram_top_;
     const uint64_t dram_size = static_cast<uint64_t>(target_.weight_dram_bytes);
     if (dram_top_ > dram_size)
@@ -1121,6 +1138,8 @@ class Lowering {
   std::vector<Tile> tiles_;
   std::map<std::string, uint64_t> tile_at_;
   uint64_t dram_top_ = 0;
+  std::vector<uint8_t> run_;  // weight bytes from run_at_ on, not yet in the image
+  uint64_t run_at_ = 0;
   uint64_t half_flip_ = 1;
   std::map<int, uint64_t> params_host_;  // layer -> its host step's parameter block
   uint64_t scratch_host_ = 0;            // where host steps keep their operands

@@ -29,6 +29,16 @@ Requant requant_for(double m, const std::string& where) {
   return {static_cast<int32_t>(mult), shift};
 }
 
+// x rounded to the nearest integer, ties to even (as std::nearbyint in the default rounding mode),
+// for |x| < 2^51 (a scaled weight is at most 127): adding and taking away 1.5 x 2^52 leaves no
+// fraction bits (IEEE arithmetic, which the build keeps: no -ffast-math). Inline, where nearbyint
+// is a library call per weight.
+double round_half_even(double x) {
+  constexpr double kShift = 6755399441055744.0;  // 1.5 x 2^52
+  if (!(std::fabs(x) < 2251799813685248.0)) return std::nearbyint(x);
+  return (x + kShift) - kShift;
+}
+
 std::vector<std::vector<float>> synthetic_inputs(const Graph& g, int count, int64_t batch) {
   std::mt19937_64 rng(g.seed * 7919 + 17);
   const Layer& in = g.layers[0];
@@ -199,7 +209,7 @@ QGraph quantize_graph(const Graph& g, const std::vector<std::vector<float>>& inp
         std::vector<int64_t> wsum(static_cast<size_t>(m), 0);
         for (int64_t r = 0; r < per_channel; ++r)
           for (int64_t j = 0; j < m; ++j) {
-            const double q = std::nearbyint(l.weights[r * m + j] * inv[j]);  // ties to even, the FPU default
+            const double q = round_half_even(l.weights[r * m + j] * inv[j]);
             const int8_t v = static_cast<int8_t>(std::clamp(q, -127.0, 127.0));
             ql.weights[r * m + j] = v;
             wsum[j] += v;

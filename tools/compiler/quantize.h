@@ -22,6 +22,9 @@ struct Requant {
   int32_t shift = 0;
 };
 
+// x rounded to the nearest integer, halves to even: how weights round to int8.
+double round_half_even(double x);
+
 // Requant for a real multiplier m >= 0: m ~= mult / 2^(31 + shift); throws ModelError if m is too large.
 Requant requant_for(double m, const std::string& where);
 // The requantization dividing a window's sum by its `count` taps (average pooling without padding).
