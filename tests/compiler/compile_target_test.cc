@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "isa/program.h"
 #include "sim/base/config.h"
@@ -15,10 +16,27 @@
 namespace tpu::test {
 namespace {
 
-const std::string kModel = std::string(TPUSIM_SOURCE_DIR) + "/models/lenet_300_100.yaml";
-
+// The programs of networks that take every path of the compiler: dense layers with values, and
+// (timing only, for speed) convolutions and pooling, LSTM cells, attention with its loaded tiles
+// and host steps.
 std::vector<uint8_t> program_for(const sim::ChipParams& chip) {
-  return isa::serialize(compiler::compile_model(kModel, chip).lowered.program);
+  const std::string models = std::string(TPUSIM_SOURCE_DIR) + "/models/";
+  std::vector<uint8_t> all = isa::serialize(compiler::compile_model(models + "lenet_300_100.yaml", chip).lowered.program);
+  compiler::CompileOptions timing;
+  timing.timing_only = true;
+  timing.batch = 1;
+  for (const char* m : {"resnet50.yaml", "lstm0.yaml", "bert_base_encoder.yaml"}) {
+    const std::vector<uint8_t> p = isa::serialize(compiler::compile_model(models + m, chip, timing).lowered.program);
+    all.insert(all.end(), p.begin(), p.end());
+  }
+  return all;
+}
+
+std::string number_text(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
 }
 
 // The key's value in the chip's JSON (dotted path).
@@ -54,7 +72,7 @@ TEST(CompileTarget, NoOtherKeyChangesTheProgram) {
       for (const double w : {v * 2, v / 2, v + 1, k.min}) {
         if (w < k.min || w > k.max || w == v) continue;
         others.push_back(k.kind == sim::ParamKey::Kind::integer ? std::to_string(static_cast<int64_t>(w))
-                                                                 : std::to_string(w));
+                                                                 : number_text(w));
       }
     }
     for (const std::string& other : others) {
@@ -76,6 +94,7 @@ TEST(CompileTarget, NoOtherKeyChangesTheProgram) {
   // Every key was changed once: the six of the target (rows, cols, accumulator entries, buffer,
   // FIFO and DRAM sizes) and all the others.
   EXPECT_EQ(read, 6u);
+  EXPECT_EQ(files, 2u) << "energy.table and energy.area_table";
   EXPECT_EQ(tried + read + files, sim::param_keys().size()) << "a key with no other valid value";
   // And a key it reads does change it.
   EXPECT_FALSE(program_for(load_params("configs/tpu_v1.yaml", {"accumulators.entries=1024"})) == expected);

@@ -117,6 +117,7 @@ TEST_P(MatrixMultiply, APartialTileMovesTheWholeArrayOrItsOwnBytes) {
     const uint64_t moved = std::string(reads) == "whole" ? T.rows() * T.cols() : k * n;
     EXPECT_EQ(t.sim().stat("weight_memory", "read_bytes"), tiles * moved) << reads;
     EXPECT_EQ(t.sim().stat("weight_memory", "padding_bytes"), tiles * (moved - k * n)) << reads;
+    EXPECT_EQ(t.sim().stat("weight_fifo", "bytes"), tiles * moved) << reads << ": the FIFO holds the tile as moved";
     // The first tile is in the FIFO after its own bytes, shifted in R cycles later.
     const uint64_t arrival = T.issue(0) + 1 + T.dram_transfer(moved) + T.dram_latency();
     const auto slices = t.sim().slices("matrix_unit");

@@ -68,7 +68,7 @@ class Lowering {
     if (q_.values) {
       uint64_t weights = 0;
       for (const QLayer& l : q_.layers) weights += l.weights.size();
-      run_.reserve(weights);
+      run_.reserve(std::min<uint64_t>(weights, kRunBytes + R_ * C_));
     }
   }
 
@@ -128,6 +128,7 @@ class Lowering {
     } else {
       dram = dram_top_;
       if (q_.values) {
+        if (run_.size() >= kRunBytes) flush_weights();  // bounded: the image holds the rest
         if (run_.empty()) run_at_ = dram;
         const size_t at = run_.size();
         run_.resize(at + k * n);
@@ -1138,6 +1139,7 @@ class Lowering {
   std::vector<Tile> tiles_;
   std::map<std::string, uint64_t> tile_at_;
   uint64_t dram_top_ = 0;
+  static constexpr size_t kRunBytes = size_t{64} << 20;
   std::vector<uint8_t> run_;  // weight bytes from run_at_ on, not yet in the image
   uint64_t run_at_ = 0;
   uint64_t half_flip_ = 1;

@@ -1,12 +1,14 @@
 #include "tools/report/plot.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cerrno>
-#include <cstdio>
-
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 
 #include "isa/program.h"
 
@@ -39,14 +41,20 @@ const char* kTerminal = "set terminal svg size 720,440 dynamic noenhanced font '
 // from wherever the charts are copied); the script writes the SVG itself.
 void run_gnuplot(const std::string& dir, const std::string& script) {
   int out[2];
-  if (pipe(out) != 0) throw PlotError("cannot run gnuplot: no pipe");
+  if (pipe2(out, O_CLOEXEC) != 0) throw PlotError(std::string("cannot run gnuplot: ") + std::strerror(errno));
   const pid_t pid = fork();
-  if (pid < 0) throw PlotError("cannot run gnuplot: cannot start a process");
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
+  if (pid < 0) {
+    const int err = errno;
     close(out[0]);
     close(out[1]);
+    throw PlotError(std::string("cannot run gnuplot: ") + std::strerror(err));
+  }
+  if (pid == 0) {
+    // The child: output to the pipe, no input, in the chart folder; 126/127 say what failed.
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    const int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, STDIN_FILENO);
     if (chdir(dir.c_str()) != 0) _exit(126);
     execlp("gnuplot", "gnuplot", script.c_str(), static_cast<char*>(nullptr));
     _exit(127);
@@ -61,9 +69,12 @@ void run_gnuplot(const std::string& dir, const std::string& script) {
   }
   close(out[0]);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
+  if (waited < 0) throw PlotError(std::string("gnuplot: ") + std::strerror(errno));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127) throw PlotError("cannot run gnuplot (install gnuplot-nox)");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 126) throw PlotError("cannot enter the chart folder " + dir);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw PlotError("gnuplot failed on " + dir + "/" + script + ": " + text);
 }

@@ -67,6 +67,9 @@ std::string point_identity(const SweepSpec& spec, const Point& p) {
     const sim::ChipParams params = point_params(spec, p);
     nlohmann::json j;
     sim::to_json(j, params);
+    // The tables by their contents, not where they are (a point's own table lives in the cache).
+    j["energy"].erase("table");
+    j["energy"].erase("area_table");
     what += j.dump() + read_text(params.energy.table) + read_text(params.energy.area_table);
   } catch (const std::exception&) {
     for (const auto& [key, value] : p.values) what += "\n" + key + "=" + value;

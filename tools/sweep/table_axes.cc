@@ -70,6 +70,9 @@ std::string check_table_entry(const std::string& table_file, const std::string& 
 std::string table_with(const std::string& table_file, const std::vector<std::pair<std::string, std::string>>& entries) {
   YAML::Node root = load(table_file);
   for (const auto& [path, value] : entries) {
+    // The table the point names (another axis may choose it) must have the entry, and the value be a number.
+    if (const std::string problem = check_table_entry(table_file, path); !problem.empty()) throw SweepError(problem);
+    if (!parse_number(value)) throw SweepError("'" + path + "' of " + table_file + ": '" + value + "' is not a number");
     const std::vector<std::string> parts = split(path);
     YAML::Node node = root;
     for (size_t i = 0; i + 1 < parts.size(); ++i) node.reset(node[parts[i]]);

@@ -24,6 +24,7 @@ struct WeightTile {
   uint32_t n = 0;  // columns used (output lanes)
   bool is_unsigned = false;
   std::vector<int8_t> data;  // k x n row-major; empty when values are not computed
+  uint64_t bytes = 0;        // what the tile occupies and moves: k x n, or rows x cols with whole-tile reads
   Cycle arrival = 0;
 };
 
@@ -44,7 +45,7 @@ class WeightFifo : public sc_core::sc_module {
   // A tile of an rdw of `region`, counted when it arrives.
   void push(WeightTile tile, size_t region) {
     tiles_in_.add(1, region, When::at(tile.arrival));
-    bytes_.add(uint64_t{tile.k} * tile.n, region, When::at(tile.arrival));
+    bytes_.add(tile.bytes, region, When::at(tile.arrival));
     // For the trace, a tile is in the FIFO from its arrival; its slot is taken from the request.
     if (trace_ != nullptr) trace_->count({"weight_fifo tiles", tile.arrival, +1});
     tiles_.push_back(std::move(tile));

@@ -62,7 +62,8 @@ void WeightMemory::run() {
       tile.k = static_cast<uint32_t>(a.k);
       tile.n = static_cast<uint32_t>(a.n);
       tile.is_unsigned = a.uw;
-      const uint64_t bytes = ceil_div(whole_tiles ? array_bytes : tile_bytes, burst) * burst;
+      tile.bytes = whole_tiles ? array_bytes : tile_bytes;
+      const uint64_t bytes = ceil_div(tile.bytes, burst) * burst;
       const BandwidthChannel::Transfer x = channel_.reserve(now(), bytes);
       // A tile is usable no earlier than the cycle after it is requested.
       tile.arrival = std::max(x.end + latency_, now() + 1);
