@@ -4,6 +4,8 @@
 // nothing, and an unreachable Slurm is a clear error.
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -66,10 +68,26 @@ TEST_F(Slurm, AJobArrayGivesTheLocalResultsByteForByteAndARerunSubmitsNothing) {
     EXPECT_EQ(read(dir + "/slurm" + f), read(dir + "/local" + f)) << f;
   }
   // Every run was made by one of the three array tasks.
-  EXPECT_TRUE(fs::exists(dir + "/slurm/slurm/shard-2.out"));
+  size_t outputs = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/slurm/slurm")) outputs += e.path().extension() == ".out";
+  EXPECT_EQ(outputs, 4u) << "three tasks and the results job";
   const Outcome again = tpusim("sweep " + file + " --backend slurm --wait -q --out " + dir + "/slurm");
   ASSERT_EQ(again.status, 0) << again.output;
   EXPECT_NE(again.output.find("nothing missing"), std::string::npos) << again.output;
+  // Two records lost: a rerun submits those two runs alone, as two tasks, and the results come back.
+  std::vector<fs::path> records;
+  for (const auto& e : fs::directory_iterator(dir + "/slurm/runs")) records.push_back(e.path());
+  std::sort(records.begin(), records.end());
+  fs::remove(records[1]);
+  fs::remove(records[4]);
+  const Outcome rest = tpusim("sweep " + file + " --backend slurm --wait -q --out " + dir + "/slurm");
+  ASSERT_EQ(rest.status, 0) << rest.output;
+  EXPECT_NE(rest.output.find("2 runs submitted as job array"), std::string::npos) << rest.output;
+  size_t lists = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/slurm/slurm"))
+    if (e.path().filename().string().rfind("runs-", 0) == 0 && read(e.path().string()) == "1\n4\n") ++lists;
+  EXPECT_EQ(lists, 1u) << "the resubmission lists exactly the two missing runs";
+  for (const char* f : {"/results.csv", "/results.jsonl"}) EXPECT_EQ(read(dir + "/slurm" + f), read(dir + "/local" + f)) << f;
 }
 
 TEST(SlurmErrors, AnUnreachableOrMissingSlurmIsAClearError) {

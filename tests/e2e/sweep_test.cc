@@ -333,6 +333,24 @@ TEST_F(Sweep, AnEnergyTableEntryIsAnAxis) {
   EXPECT_NE(bad.output.find("did you mean 'offchip_pj.dram_read_bit'?"), std::string::npos) << bad.output;
 }
 
+// A runs file (as a Slurm submission writes it) restricts a run to the positions it lists, shards
+// splitting the list; a line that is not a run's position is named.
+TEST_F(Sweep, ARunsFileRunsOnlyWhatItLists) {
+  const std::string file = write_sweep();
+  std::ofstream(dir_ + "runs.txt") << "1\n4\n5\n";
+  ASSERT_EQ(tpusim("sweep " + file + " -q --runs " + dir_ + "runs.txt --shard 1/2 --out " + dir_ + "listed").status, 0);
+  std::vector<std::string> made;
+  for (const auto& e : fs::directory_iterator(dir_ + "listed/runs")) made.push_back(e.path().filename().string().substr(0, 7));
+  std::sort(made.begin(), made.end());
+  EXPECT_EQ(made, std::vector<std::string>{"p000004"}) << "shard 1 of 2 takes the list's second entry";
+  EXPECT_FALSE(fs::exists(dir_ + "listed/results.csv")) << "a part of the sweep writes no results";
+  std::ofstream(dir_ + "bad.txt") << "1\nseven\n";
+  const Outcome bad = tpusim("sweep " + file + " -q --runs " + dir_ + "bad.txt --out " + dir_ + "listed");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("bad.txt:2: 'seven' is not the position of a run of this sweep (0 to 5)"), std::string::npos)
+      << bad.output;
+}
+
 TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {
   const Outcome o = tpusim("sweep " + write_sweep("constraints:\n  - weight_memory.bandwidth_gb_s > 5\n") +
                            " --dry-run --out " + dir_ + "d");

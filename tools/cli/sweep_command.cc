@@ -20,7 +20,7 @@ namespace tpu::cli {
 namespace {
 
 struct SweepArgs {
-  std::string file, out, backend = "local", shard;
+  std::string file, out, backend = "local", shard, runs;
   int jobs = 0;
   bool dry_run = false, quiet = false, aggregate_only = false;
   sweep::SlurmOptions slurm;
@@ -70,7 +70,8 @@ void dry_run(const sweep::SweepSpec& spec, const std::string& out) {
     }
   }
   const uint64_t runs = points.size() * spec.workloads.size();
-  const uint64_t todo = std::filesystem::exists(out + "/sweep.json") ? sweep::missing_runs(spec, points, out) : runs;
+  const uint64_t todo =
+      std::filesystem::exists(out + "/sweep.json") ? sweep::missing_runs(spec, points, out).size() : runs;
   std::cout << "work: " << targets.size() * spec.workloads.size() << " program" << (targets.size() * spec.workloads.size() == 1 ? "" : "s")
             << " to compile (" << targets.size() << " compiler target" << (targets.size() == 1 ? "" : "s") << " x "
             << spec.workloads.size() << " workload" << (spec.workloads.size() == 1 ? "" : "s") << ", fewer if cached), "
@@ -110,10 +111,11 @@ void run(const SweepArgs& args) {
       throw std::invalid_argument("--shard " + args.shard + ": expected K/N with 0 <= K < N");
   }
   o.aggregate_only = aggregate_only;
+  o.runs_file = args.runs;
   const auto t0 = std::chrono::steady_clock::now();
   const sweep::SweepOutcome r = sweep::run_local(spec, sweep::expand(spec), o);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (o.shards > 1) return;
+  if (o.shards > 1 || !o.runs_file.empty()) return;  // a part of the sweep: the results come with the whole
   if (r.missing > 0)
     throw std::runtime_error("sweep " + spec.name + ": " + std::to_string(r.missing) + " of " + std::to_string(r.runs) +
                              " runs have no record in " + out + (args.backend == "slurm" ? " (see " + out + "/slurm/shard-*.out)" : "") +
@@ -142,6 +144,9 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--backend", args->backend, "local: on this machine; slurm: a job array on a Slurm cluster")
       ->check(CLI::IsMember({"local", "slurm"}));
   cmd->add_option("--shard", args->shard, "Run only shard K of N (K/N): what each Slurm array task runs");
+  cmd->add_option("--runs", args->runs,
+                  "Run only the runs this file lists (positions, one per line; a Slurm submission writes it), "
+                  "split by --shard");
   cmd->add_option("--partition", args->slurm.partition, "Slurm partition");
   cmd->add_option("--time", args->slurm.time_limit, "Slurm time limit per task (as sbatch --time)");
   cmd->add_option("--mem", args->slurm.memory, "Slurm memory per task (as sbatch --mem)");

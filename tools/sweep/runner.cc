@@ -314,11 +314,42 @@ std::vector<Run> plan(const SweepSpec& spec, const std::vector<Point>& points, c
 
 }  // namespace
 
-uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir) {
-  uint64_t n = 0;
-  for (const Run& r : plan(spec, points, out_dir)) n += !finished(r.record);
-  return n;
+std::vector<size_t> missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir) {
+  std::vector<size_t> missing;
+  const std::vector<Run> runs = plan(spec, points, out_dir);
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (!finished(runs[i].record)) missing.push_back(i);
+  return missing;
 }
+
+namespace {
+
+// The positions of the runs a shard takes: every N-th of all runs, or of those a runs file lists.
+std::vector<size_t> shard_positions(size_t total, const LocalRunOptions& o) {
+  std::vector<size_t> listed;
+  if (o.runs_file.empty()) {
+    for (size_t i = 0; i < total; ++i) listed.push_back(i);
+  } else {
+    if (!fs::exists(o.runs_file)) throw SweepError(o.runs_file + ": no such runs file");
+    std::istringstream lines(read_text(o.runs_file));
+    size_t line_no = 0;
+    for (std::string line; std::getline(lines, line);) {
+      ++line_no;
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(line.c_str(), &end, 10);
+      if (line.empty() || *end != '\0' || v >= total)
+        throw SweepError(o.runs_file + ":" + std::to_string(line_no) + ": '" + line +
+                         "' is not the position of a run of this sweep (0 to " + std::to_string(total - 1) + ")");
+      listed.push_back(static_cast<size_t>(v));
+    }
+  }
+  std::vector<size_t> mine;
+  for (size_t j = 0; j < listed.size(); ++j)
+    if (static_cast<int>(j % static_cast<size_t>(o.shards)) == o.shard) mine.push_back(listed[j]);
+  return mine;
+}
+
+}  // namespace
 
 bool claim_directory(const SweepSpec& spec, const std::string& dir) {
   const bool created = !fs::exists(dir);
@@ -347,8 +378,8 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
   const std::vector<Run> runs = plan(spec, points, dir);
   SweepOutcome out;
   std::vector<const Run*> todo;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    if (static_cast<int>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
+  const std::vector<size_t> mine = shard_positions(runs.size(), o);
+  for (const size_t i : mine) {
     ++out.runs;
     if (finished(runs[i].record)) {
       ++out.reused;
@@ -403,7 +434,7 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
         }
         const std::string reason = rec["reason"];
         // Only a directory this sweep made, and not a shard's (other shards write into it).
-        if (created && o.shards == 1) fs::remove_all(dir);
+        if (created && o.shards == 1 && o.runs_file.empty()) fs::remove_all(dir);
         throw SweepError(reason + " (the first run that ran to its end)");
       }
     }
@@ -419,13 +450,12 @@ SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, 
     }
   }
   if (tty) std::cerr << "\n";
-  for (size_t i = 0; i < runs.size(); ++i) {
-    if (static_cast<int>(i % static_cast<size_t>(o.shards)) != o.shard) continue;
+  for (const size_t i : mine) {
     if (!fs::exists(runs[i].record)) continue;  // missing (aggregate_only)
     const nlohmann::json rec = nlohmann::json::parse(read_text(runs[i].record), nullptr, false);
     if (rec.is_discarded() || rec.value("exit_status", 1) != 0) ++out.failed;
   }
-  if (o.shards == 1) aggregate(spec, runs, dir);
+  if (o.shards == 1 && o.runs_file.empty()) aggregate(spec, runs, dir);
   return out;
 }
 

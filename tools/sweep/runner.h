@@ -25,6 +25,9 @@ struct LocalRunOptions {
   // Shard `shard` of `shards`: only the runs whose position (point-major) is shard modulo shards, and
   // no results files (the run that completes the sweep writes them).
   int shard = 0, shards = 1;
+  // Only the runs this file lists (their positions, one per line, as a Slurm submission writes the
+  // runs it found missing); shards then split the list, so they share out only what is to do.
+  std::string runs_file;
   // Run nothing: write the results files from the records there are (after a Slurm sweep).
   bool aggregate_only = false;
 };
@@ -58,7 +61,7 @@ std::optional<nlohmann::json> at_path(const nlohmann::json& j, const std::string
 // Runs at once when none is asked for: the number of cores.
 int default_jobs();
 
-// Runs without a record in DIR (all of them for a new directory).
-uint64_t missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir);
+// The positions (point-major) of the runs without a record in DIR (all of them for a new directory).
+std::vector<size_t> missing_runs(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir);
 
 }  // namespace tpu::sweep

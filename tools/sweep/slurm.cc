@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "isa/program.h"
+#include "tools/report/workload.h"
 #include "tools/sweep/runner.h"
 
 namespace tpu::sweep {
@@ -72,7 +74,8 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
   claim_directory(spec, o.out_dir);
   const std::vector<Point> points = expand(spec);
   SlurmSubmission sub;
-  sub.missing = missing_runs(spec, points, o.out_dir);
+  const std::vector<size_t> missing = missing_runs(spec, points, o.out_dir);
+  sub.missing = missing.size();
   if (sub.missing == 0) return sub;
   std::error_code ec;
   const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
@@ -80,22 +83,28 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
   const std::string dir = fs::absolute(o.out_dir).lexically_normal().string();
   const std::string file = fs::absolute(spec.path).lexically_normal().string();
   fs::create_directories(dir + "/slurm");
-  const uint64_t runs = points.size() * spec.workloads.size();
-  const uint64_t tasks = o.tasks > 0 ? static_cast<uint64_t>(o.tasks) : std::min<uint64_t>(runs, 100);
+  // The runs to do, listed for the tasks to share out (named by their list: a later submission for
+  // what this one leaves gets its own).
+  std::string list;
+  for (const size_t i : missing) list += std::to_string(i) + "\n";
+  const std::string name = report::hex(report::fnv1a(list));
+  const std::string runs_file = dir + "/slurm/runs-" + name + ".txt";
+  isa::write_file_atomically(runs_file, list);
+  const uint64_t tasks = std::min<uint64_t>(sub.missing, o.tasks > 0 ? static_cast<uint64_t>(o.tasks) : 100);
   std::string options;
   if (!o.partition.empty()) options += " --partition=" + quote(o.partition);
   if (!o.time_limit.empty()) options += " --time=" + quote(o.time_limit);
   if (!o.memory.empty()) options += " --mem=" + quote(o.memory);
   const std::string sweep = quote(self) + " sweep " + quote(file) + " --out " + quote(dir) + " -q -j 1";
-  {
-    std::ofstream script(dir + "/slurm/shard.sh");
-    script << "#!/bin/sh\n# A shard of sweep " << spec.name << ": the runs at positions K, K + N, ...\n"
-           << "exec " << sweep << " --shard \"$SLURM_ARRAY_TASK_ID/" << tasks << "\"\n";
-  }
+  const std::string script = dir + "/slurm/shard-" + name + ".sh";
+  isa::write_file_atomically(script, "#!/bin/sh\n# A shard of sweep " + spec.name +
+                                         ": of the runs " + runs_file + " lists, those at K, K + N, ...\n" + "exec " +
+                                         sweep + " --runs " + quote(runs_file) + " --shard \"$SLURM_ARRAY_TASK_ID/" +
+                                         std::to_string(tasks) + "\"\n");
   const std::string array = "0-" + std::to_string(tasks - 1) + (o.at_once > 0 ? "%" + std::to_string(o.at_once) : "");
   sub.array_job = run_sbatch("sbatch --parsable --job-name=" + quote("tpusim-" + spec.name) + " --array=" + array +
-                             options + " --output=" + quote(dir + "/slurm/shard-%a.out") + " " +
-                             quote(dir + "/slurm/shard.sh"));
+                             options + " --output=" + quote(dir + "/slurm/shard-" + name + "-%a.out") + " " +
+                             quote(script));
   sub.array_job = sub.array_job.substr(0, sub.array_job.find(';'));
   // Failed runs are in the records; the job itself succeeds.
   sub.aggregate_job = run_sbatch("sbatch --parsable --job-name=" + quote("tpusim-" + spec.name + "-results") +

@@ -3,8 +3,9 @@
 // The Slurm backend: the sweep's runs as a job array whose tasks each run a
 // shard through the local code path (`tpusim sweep FILE --shard K/N`), and
 // an aggregation job after the array (afterany) that completes the sweep:
-// it runs whatever a shard left undone and writes the results files. A
-// rerun submits only when runs are missing.
+// it runs whatever a shard left undone and writes the results files. Only
+// the runs without a record are submitted, listed in a runs file the tasks
+// share out evenly (`--runs FILE --shard K/N`); a rerun submits what is missing.
 
 #include <string>
 
@@ -15,7 +16,7 @@ namespace tpu::sweep {
 struct SlurmOptions {
   std::string out_dir;
   std::string partition, time_limit, memory;  // passed to sbatch when given
-  int tasks = 0;       // array tasks (0: one per run, at most 100)
+  int tasks = 0;       // array tasks (0: one per missing run, at most 100)
   int at_once = 0;     // tasks running at once (%N), 0: no limit
   bool wait = false;   // until the aggregation job has finished
 };
