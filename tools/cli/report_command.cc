@@ -66,8 +66,9 @@ void add_report_command(CLI::App& app) {
     if (args->which == "tpu-v1-sensitivity") {
       const std::string out = args->output.empty() ? "reports/tpu_v1_sensitivity.md" : args->output;
       const fs::path charts = fs::path(out).replace_extension();
+      const std::string file = fs::path(args->sweep).lexically_normal().generic_string();
       const sweep::SensitivityReport r = sweep::sensitivity_report(
-          {args->sweep, args->sweep, "build/studies/tpu_v1_sensitivity", jobs, charts.filename().string()});
+          {file, file, "build/studies/tpu_v1_sensitivity", jobs, charts.filename().string()});
       fs::create_directories(charts);
       for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
       write_output(out, r.markdown);
