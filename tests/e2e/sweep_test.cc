@@ -351,6 +351,19 @@ TEST_F(Sweep, ARunsFileRunsOnlyWhatItLists) {
       << bad.output;
 }
 
+// The report commands name what they were given when it is the wrong kind of thing.
+TEST_F(Sweep, ReportCommandsRejectTheWrongKindOfInputByName) {
+  const Outcome folder = tpusim("report study " + kSrc + "/configs");
+  EXPECT_EQ(folder.status, 1);
+  EXPECT_NE(folder.output.find("/configs: not a sweep file"), std::string::npos) << folder.output;
+  const Outcome file = tpusim("report sweep " + kSrc + "/configs/sweeps/array_shape.yaml");
+  EXPECT_EQ(file.status, 1);
+  EXPECT_NE(file.output.find("array_shape.yaml: not a results directory"), std::string::npos) << file.output;
+  const Outcome other = tpusim("report tpu-v1-sensitivity --sweep " + write_sweep() + " -j 1");
+  EXPECT_EQ(other.status, 1);
+  EXPECT_NE(other.output.find("the study needs a weighted mean"), std::string::npos) << other.output;
+}
+
 TEST_F(Sweep, ADryRunListsThePointsAndRunsNothing) {
   const Outcome o = tpusim("sweep " + write_sweep("constraints:\n  - weight_memory.bandwidth_gb_s > 5\n") +
                            " --dry-run --out " + dir_ + "d");

@@ -53,6 +53,8 @@ void add_report_command(CLI::App& app) {
     const int jobs = args->jobs > 0 ? args->jobs : sweep::default_jobs();
     if (args->which == "study") {
       if (args->dir.empty()) throw std::invalid_argument("report study: give the study's sweep file");
+      if (!fs::is_regular_file(args->dir))
+        throw std::invalid_argument("report study " + args->dir + ": not a sweep file (give configs/sweeps/NAME.yaml)");
       // Named in the report as typed but normalised (./configs/x.yaml reads configs/x.yaml).
       const std::string file = fs::path(args->dir).lexically_normal().generic_string();
       const sweep::SweepSpec spec = sweep::load_sweep(file);
@@ -77,6 +79,10 @@ void add_report_command(CLI::App& app) {
     }
     if (args->which == "sweep") {
       if (args->dir.empty()) throw std::invalid_argument("report sweep: give the sweep's results directory");
+      if (!fs::is_directory(args->dir))
+        throw std::invalid_argument("report sweep " + args->dir +
+                                    ": not a results directory (give the --out of a tpusim sweep; for a sweep file, "
+                                    "tpusim report study FILE)");
       const std::string written = sweep::write_sweep_report(args->dir);
       std::cout << "wrote " << written << "\n";
       return;

@@ -79,17 +79,11 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
   const std::string& charts_folder = options.charts_folder;
   const SweepSpec spec = load_sweep(sweep_file);
   const std::vector<Point> points = expand(spec);
-  run_study(spec, points, results_dir, options.jobs);
   const SweepSpec::Mean* weighted = nullptr;
   for (const auto& m : spec.means)
     if (m.kind == SweepSpec::Mean::Kind::weighted) weighted = &m;
   if (weighted == nullptr) throw SweepError(sweep_file + ": the study needs a weighted mean (means:)");
 
-  // Inferences per second and weight bytes per (point, workload), from the aggregate.
-  std::map<std::pair<size_t, std::string>, nlohmann::json> metrics;
-  for (const nlohmann::json& r : read_results(results_dir))
-    for (const WorkloadRef& w : spec.workloads)
-      if (w.id == r["workload"]) metrics[{r["point"].get<size_t>(), w.name}] = r["metrics"];
   const sim::ChipParams base_params = sim::read_chip_params(sim::Config::load(spec.config));
   nlohmann::json base_chip;
   sim::to_json(base_chip, base_params);
@@ -109,6 +103,30 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
   for (const SensitivityPoint& sp : rep.points)
     if (sp.variant == "TPU v1") base = &sp;
   if (base == nullptr) throw SweepError(sweep_file + ": the study needs a point that is the base chip itself");
+  auto find = [&](const std::string& variant, double scale) -> const SensitivityPoint* {
+    for (const SensitivityPoint& sp : rep.points)
+      if ((sp.variant == variant && sp.scale == scale) || (scale == 1 && sp.variant == "TPU v1")) return &sp;
+    return nullptr;
+  };
+  // The study needs TPU v1 and every variant at every scale, and the applications the statements
+  // name: checked before anything runs.
+  std::string missing;
+  for (const std::string& v : kVariants)
+    for (double x : kScales)
+      if (!find(v, x)) missing += (missing.empty() ? "" : ", ") + v + " " + fmt("%gx", x);
+  for (const char* app : {"cnn0", "lstm1"})
+    if (std::none_of(spec.workloads.begin(), spec.workloads.end(), [&](const WorkloadRef& w) { return w.name == app; }))
+      missing += (missing.empty() ? "workload " : ", workload ") + std::string(app);
+  if (!missing.empty())
+    throw SweepError(sweep_file + ": not the TPU v1 sensitivity study: it lacks " + missing +
+                     " (each variant changes only its keys of the base chip, by 0.25, 0.5, 2 and 4)");
+
+  run_study(spec, points, results_dir, options.jobs);
+  // Inferences per second and weight bytes per (point, workload), from the aggregate.
+  std::map<std::pair<size_t, std::string>, nlohmann::json> metrics;
+  for (const nlohmann::json& r : read_results(results_dir))
+    for (const WorkloadRef& w : spec.workloads)
+      if (w.id == r["workload"]) metrics[{r["point"].get<size_t>(), w.name}] = r["metrics"];
   const size_t base_point = base->point;
   for (SensitivityPoint& sp : rep.points) {
     double wsum = 0, wtotal = 0, lsum = 0;
@@ -125,24 +143,6 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
     sp.weighted = wsum / wtotal;
     sp.geometric = std::exp(lsum / static_cast<double>(spec.workloads.size()));
   }
-  auto find = [&](const std::string& variant, double scale) -> const SensitivityPoint* {
-    for (const SensitivityPoint& sp : rep.points)
-      if ((sp.variant == variant && sp.scale == scale) || (scale == 1 && sp.variant == "TPU v1")) return &sp;
-    return nullptr;
-  };
-
-  // The study needs TPU v1 and every variant at every scale, and the applications the statements name.
-  std::string missing;
-  for (const std::string& v : kVariants)
-    for (double x : kScales)
-      if (!find(v, x)) missing += (missing.empty() ? "" : ", ") + v + " " + fmt("%gx", x);
-  for (const char* app : {"cnn0", "lstm1"})
-    if (std::none_of(spec.workloads.begin(), spec.workloads.end(), [&](const WorkloadRef& w) { return w.name == app; }))
-      missing += (missing.empty() ? "workload " : ", workload ") + std::string(app);
-  if (!missing.empty())
-    throw SweepError(sweep_file + ": not the TPU v1 sensitivity study: it lacks " + missing +
-                     " (each variant changes only its keys of the base chip, by 0.25, 0.5, 2 and 4)");
-
   // Charts: Figure 11 (the weighted mean per variant), and each variant per application.
   report::Chart fig;
   fig.name = "figure11";
