@@ -409,7 +409,10 @@ bool read_whole(const std::string& path, Bytes* out) {
 }
 
 void write_atomically(const std::string& path, const char* bytes, size_t size) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // Unique across the hosts sharing a results folder (Slurm nodes), not only across processes.
+  char host[256] = "host";
+  gethostname(host, sizeof host - 1);
+  const std::string tmp = path + ".tmp." + host + "." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) throw ProgramError(path + ": cannot write (" + std::strerror(errno) + ")");

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <type_traits>
 
@@ -19,7 +20,9 @@ class ZeroedArray {
 
  public:
   explicit ZeroedArray(size_t n) : size_(n), bytes_((n == 0 ? 1 : n) * sizeof(T)) {
-    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+    // NORESERVE: pages never touched are not counted against a strict overcommit limit.
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     data_ = static_cast<T*>(p);
   }

@@ -40,8 +40,17 @@ TEST(ValidationReport, CheckedInCopyMatchesAFreshRun) {
     EXPECT_GE(diff, f.band->first) << f.app << " simulates " << f.tops << " TOPS against the published " << *f.reference_tops;
     EXPECT_LE(diff, f.band->second) << f.app << " simulates " << f.tops << " TOPS against the published " << *f.reference_tops;
     EXPECT_LE(f.tops, f.roof * (1 + 1e-12)) << f.app << " above its roofline";
+    EXPECT_LE(f.roof, f.model_roof * (1 + 1e-12)) << f.app << ": padding and re-reads only add bytes";
   }
   EXPECT_NE(r.markdown.find("| RAW stalls |"), std::string::npos) << "Table 3 beside the simulated counters";
+  // MLP1 and LSTM0 move whole tiles of widths that are not multiples of 256: their bound on the bytes they
+  // move lies below the measurement, and the report says so.
+  for (const auto& f : r.figures)
+    if (f.app == "MLP1" || f.app == "LSTM0") {
+      EXPECT_LT(f.roof, *f.reference_tops) << f.app;
+      EXPECT_GT(f.model_roof, *f.reference_tops) << f.app << ": without the padding the measurement is reachable";
+    }
+  EXPECT_NE(r.markdown.find("TOPS on this chip, below the 9.7 TOPS measured on TPU v1"), std::string::npos);
 }
 
 TEST(ValidationReport, FiguresAndExplanationsFollowTheConfiguration) {

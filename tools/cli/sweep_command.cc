@@ -83,6 +83,8 @@ void run(const SweepArgs& args) {
   const std::string out = args.out.empty() ? "build/sweeps/" + spec.name : args.out;
   if (args.dry_run) return dry_run(spec, out);
   if (args.backend == "slurm") {
+    if (!args.shard.empty() || !args.runs.empty())
+      throw std::invalid_argument("--backend slurm makes its own shards: --shard and --runs go with the local backend");
     sweep::SlurmOptions so = args.slurm;
     so.out_dir = out;
     const sweep::SlurmSubmission sub = sweep::submit_slurm(spec, so);
@@ -150,7 +152,7 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--partition", args->slurm.partition, "Slurm partition");
   cmd->add_option("--time", args->slurm.time_limit, "Slurm time limit per task (as sbatch --time)");
   cmd->add_option("--mem", args->slurm.memory, "Slurm memory per task (as sbatch --mem)");
-  cmd->add_option("--tasks", args->slurm.tasks, "Slurm array tasks (default: one per run, at most 100)")
+  cmd->add_option("--tasks", args->slurm.tasks, "Slurm array tasks (default: one per missing run, at most 100)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--at-once", args->slurm.at_once, "Slurm array tasks running at once")->check(CLI::Range(1, 100000));
   cmd->add_flag("--wait", args->slurm.wait, "With --backend slurm: wait for the results");

@@ -53,8 +53,8 @@ void run_gnuplot(const std::string& dir, const std::string& script) {
     // The child: output to the pipe, no input, in the chart folder; 126/127 say what failed.
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
-    const int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, STDIN_FILENO);
+    const int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) dup2(null, STDIN_FILENO);  // the duplicate is inherited, the original closes at exec
     if (chdir(dir.c_str()) != 0) _exit(126);
     execlp("gnuplot", "gnuplot", script.c_str(), static_cast<char*>(nullptr));
     _exit(127);

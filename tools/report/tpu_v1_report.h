@@ -21,7 +21,8 @@ struct ValidationReport {
   struct Figure {
     std::string app;
     double tops = 0;
-    double roof = 0;  // the roofline's bound: min(peak, 2 x weight bandwidth x MACs per weight byte)
+    double roof = 0;        // the run's bound: min(peak, 2 x weight bandwidth x MACs per weight byte moved)
+    double model_roof = 0;  // the same at the model's own weight bytes (no padding, no re-reads)
     std::optional<double> reference_tops;
     std::optional<std::pair<double, double>> band;
   };

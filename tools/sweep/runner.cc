@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "isa/program.h"
@@ -330,16 +331,20 @@ std::vector<size_t> shard_positions(size_t total, const LocalRunOptions& o) {
   if (o.runs_file.empty()) {
     for (size_t i = 0; i < total; ++i) listed.push_back(i);
   } else {
-    if (!fs::exists(o.runs_file)) throw SweepError(o.runs_file + ": no such runs file");
+    if (!fs::is_regular_file(o.runs_file)) throw SweepError(o.runs_file + ": no such runs file");
     std::istringstream lines(read_text(o.runs_file));
+    std::set<size_t> seen;
     size_t line_no = 0;
     for (std::string line; std::getline(lines, line);) {
       ++line_no;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
       char* end = nullptr;
       const unsigned long long v = std::strtoull(line.c_str(), &end, 10);
+      const std::string where = o.runs_file + ":" + std::to_string(line_no) + ": '" + line + "' ";
       if (line.empty() || *end != '\0' || v >= total)
-        throw SweepError(o.runs_file + ":" + std::to_string(line_no) + ": '" + line +
-                         "' is not the position of a run of this sweep (0 to " + std::to_string(total - 1) + ")");
+        throw SweepError(where + "is not the position of a run of this sweep (" +
+                         (total == 0 ? std::string("it has none") : "0 to " + std::to_string(total - 1)) + ")");
+      if (!seen.insert(static_cast<size_t>(v)).second) throw SweepError(where + "is listed twice");
       listed.push_back(static_cast<size_t>(v));
     }
   }
@@ -374,11 +379,11 @@ bool claim_directory(const SweepSpec& spec, const std::string& dir) {
 
 SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& o) {
   const std::string dir = o.out_dir;
+  const std::vector<size_t> mine = shard_positions(points.size() * spec.workloads.size(), o);  // before any file
   const bool created = claim_directory(spec, dir);
   const std::vector<Run> runs = plan(spec, points, dir);
   SweepOutcome out;
   std::vector<const Run*> todo;
-  const std::vector<size_t> mine = shard_positions(runs.size(), o);
   for (const size_t i : mine) {
     ++out.runs;
     if (finished(runs[i].record)) {

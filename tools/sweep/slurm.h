@@ -2,8 +2,8 @@
 
 // The Slurm backend: the sweep's runs as a job array whose tasks each run a
 // shard through the local code path (`tpusim sweep FILE --shard K/N`), and
-// an aggregation job after the array (afterany) that completes the sweep:
-// it runs whatever a shard left undone and writes the results files. Only
+// an aggregation job after the array (afterany) that writes the results files
+// from the records (a run a task did not finish stays missing for a rerun). Only
 // the runs without a record are submitted, listed in a runs file the tasks
 // share out evenly (`--runs FILE --shard K/N`); a rerun submits what is missing.
 
