@@ -16,11 +16,8 @@ namespace tpu::sim {
 namespace {
 
 using test::kConfigs;
+using test::shipped_chip;
 using test::write_table;
-
-ChipParams chip(const std::string& file, const std::vector<std::string>& sets = {}) {
-  return test::shipped_chip(file, sets);
-}
 
 AreaTable shipped() { return load_area_table(kConfigs + "energy/28nm_area.yaml"); }
 
@@ -44,7 +41,7 @@ double share(const ChipArea& a, std::initializer_list<const char*> blocks) {
 // Jouppi et al., ISCA 2017: the die is at most half of Haswell's 662 mm2
 // (Table 2), the shares from the Fig. 2 caption and Sec. 2.
 TEST(Calibration, TpuV1AreaStaysOnThePublishedFloorplan) {
-  const ChipArea a = chip_area(shipped(), chip("tpu_v1.yaml"));
+  const ChipArea a = chip_area(shipped(), shipped_chip("tpu_v1.yaml"));
   // The table takes the bound itself: within 1% below it, 0.1% above (the entries' rounding).
   EXPECT_LE(a.total_mm2, 662.0 / 2 * 1.001);
   EXPECT_GE(a.total_mm2, 662.0 / 2 * 0.99);
@@ -93,7 +90,7 @@ TEST(Area, TpuV1BlocksFollowTheTableRules) {
   const AreaTable t = shipped();
   // 256 lane macros of 24 MiB / 256 = 96 KiB; 256 column macros of 4096 entries x 4 bytes (an int32 each) and of
   // 4 tiles x 256 rows (a byte each).
-  expect_blocks(chip_area(t, chip("tpu_v1.yaml")), blocks_by_hand(t, 256, 96 * 1024, 4096 * 4, 4 * 256),
+  expect_blocks(chip_area(t, shipped_chip("tpu_v1.yaml")), blocks_by_hand(t, 256, 96 * 1024, 4096 * 4, 4 * 256),
                 t.other_fraction);
 }
 
@@ -112,7 +109,7 @@ TEST(Area, TheTinyChipWorkedOutByHand) {
   //   weight memory    34 GB/s x 0.584 mm2 per GB/s                            19.856
   // 40.774 mm2 of blocks, 1 - 0.21 of a 51.613 mm2 die; other 10.839 mm2.
   const AreaTable t = shipped();
-  const ChipArea a = chip_area(t, chip("tiny.yaml"));
+  const ChipArea a = chip_area(t, shipped_chip("tiny.yaml"));
   expect_blocks(a, blocks_by_hand(t, 8, 8192, 256 * 4, 4 * 8), t.other_fraction);
   // The comment's figures, so that it cannot go stale: a change of the shipped entries must update it.
   EXPECT_NEAR(a.total_mm2, 51.613, 0.001);
@@ -121,8 +118,8 @@ TEST(Area, TheTinyChipWorkedOutByHand) {
 
 TEST(Area, DoublingTheUnifiedBufferAddsItsBytesAtTheTablesRate) {
   const AreaTable t = shipped();
-  const ChipArea base = chip_area(t, chip("tpu_v1.yaml"));
-  const ChipArea doubled = chip_area(t, chip("tpu_v1.yaml", {"unified_buffer.size_bytes=48MiB"}));
+  const ChipArea base = chip_area(t, shipped_chip("tpu_v1.yaml"));
+  const ChipArea doubled = chip_area(t, shipped_chip("tpu_v1.yaml", {"unified_buffer.size_bytes=48MiB"}));
   // The same 256 lane macros, each twice as large: 24 MiB more bytes, no more macros.
   const double added = t.sram_um2_per_byte * (24 << 20) * 1e-6;
   EXPECT_NEAR(doubled.of("unified_buffer") - base.of("unified_buffer"), added, 1e-9);
@@ -133,20 +130,20 @@ TEST(Area, DoublingTheUnifiedBufferAddsItsBytesAtTheTablesRate) {
 TEST(Area, EachUnifiedBufferPortBeyondAReadAndAWritePortAddsTheTablesShare) {
   const AreaTable t = shipped();
   ASSERT_GT(t.sram_extra_port_fraction, 0);
-  const double base = chip_area(t, chip("tpu_v1.yaml")).of("unified_buffer");
+  const double base = chip_area(t, shipped_chip("tpu_v1.yaml")).of("unified_buffer");
   // 256 macros of 96 KiB (24 MiB over a 256-byte row), worked out from the table as the other tests do.
   EXPECT_NEAR(base, 256 * (t.sram_um2_per_byte * 96 * 1024 + t.sram_um2_per_macro) * 1e-6, 1e-9);
-  const ChipArea two_reads = chip_area(t, chip("tpu_v1.yaml", {"unified_buffer.read_ports=2"}));
-  const ChipArea four = chip_area(t, chip("tpu_v1.yaml", {"unified_buffer.read_ports=2", "unified_buffer.write_ports=2"}));
+  const ChipArea two_reads = chip_area(t, shipped_chip("tpu_v1.yaml", {"unified_buffer.read_ports=2"}));
+  const ChipArea four = chip_area(t, shipped_chip("tpu_v1.yaml", {"unified_buffer.read_ports=2", "unified_buffer.write_ports=2"}));
   EXPECT_NEAR(two_reads.of("unified_buffer"), base * (1 + t.sram_extra_port_fraction), 1e-9);
   EXPECT_NEAR(four.of("unified_buffer"), base * (1 + 2 * t.sram_extra_port_fraction), 1e-9);
-  EXPECT_DOUBLE_EQ(two_reads.of("accumulators"), chip_area(t, chip("tpu_v1.yaml")).of("accumulators"));
+  EXPECT_DOUBLE_EQ(two_reads.of("accumulators"), chip_area(t, shipped_chip("tpu_v1.yaml")).of("accumulators"));
 }
 
 TEST(Area, AtAnotherNodeLogicAndMemoriesScaleByTheSquareAndIoByItsExponent) {
   const AreaTable t = shipped();
-  const ChipArea at28 = chip_area(t, chip("tpu_v1.yaml"));
-  const ChipArea at14 = chip_area(t, chip("tpu_v1.yaml", {"energy.technology_nm=14"}));
+  const ChipArea at28 = chip_area(t, shipped_chip("tpu_v1.yaml"));
+  const ChipArea at14 = chip_area(t, shipped_chip("tpu_v1.yaml", {"energy.technology_nm=14"}));
   for (const char* b : {"matrix_unit", "unified_buffer", "accumulators", "weight_fifo", "activation_unit", "control"})
     EXPECT_NEAR(at14.of(b), at28.of(b) * 0.5 * 0.5, 1e-9) << b;
   // The shipped table's PHYs do not shrink (io_node_exponent 0).
@@ -155,7 +152,7 @@ TEST(Area, AtAnotherNodeLogicAndMemoriesScaleByTheSquareAndIoByItsExponent) {
   EXPECT_NEAR(at14.of("other"), t.other_fraction * at14.total_mm2, 1e-9);
   // With exponent 1, half the node halves them: 15.75 GB/s of host link, 34 GB/s of DRAM.
   const AreaTable linear = load_area_table(edited("n1.yaml", "io_node_exponent: 0", "io_node_exponent: 1"));
-  const ChipArea linear14 = chip_area(linear, chip("tpu_v1.yaml", {"energy.technology_nm=14"}));
+  const ChipArea linear14 = chip_area(linear, shipped_chip("tpu_v1.yaml", {"energy.technology_nm=14"}));
   EXPECT_NEAR(linear14.of("host_interface"), 15.75 * t.host_link_mm2_per_gb_s * 0.5, 1e-9);
   EXPECT_NEAR(linear14.of("weight_memory"), 34 * t.dram_mm2_per_gb_s * 0.5, 1e-9);
   EXPECT_NEAR(linear14.of("matrix_unit"), at14.of("matrix_unit"), 1e-9);
@@ -163,11 +160,11 @@ TEST(Area, AtAnotherNodeLogicAndMemoriesScaleByTheSquareAndIoByItsExponent) {
 
 TEST(Area, TheTinyChipIsItsIoAndControl) {
   const AreaTable t = shipped();
-  const ChipArea tiny = chip_area(t, chip("tiny.yaml"));
+  const ChipArea tiny = chip_area(t, shipped_chip("tiny.yaml"));
   EXPECT_DOUBLE_EQ(tiny.of("matrix_unit"), 8 * 8 * t.mac_um2 * 1e-6);
   // Same host link and DRAM bandwidth as TPU v1, a 64-MAC array: I/O and control are most of it.
   EXPECT_GT(share(tiny, {"host_interface", "weight_memory", "control"}), 0.7);
-  EXPECT_LT(tiny.total_mm2, chip_area(t, chip("tpu_v1.yaml")).total_mm2 / 5);
+  EXPECT_LT(tiny.total_mm2, chip_area(t, shipped_chip("tpu_v1.yaml")).total_mm2 / 5);
 }
 
 TEST(Area, CalibratedMacIsAFewTimesItsCells) {

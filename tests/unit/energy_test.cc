@@ -19,11 +19,8 @@ namespace tpu::sim {
 namespace {
 
 using test::kConfigs;
+using test::shipped_chip;
 using test::write_table;
-
-ChipParams chip(const std::string& file, const std::vector<std::string>& sets = {}) {
-  return test::shipped_chip(file, sets);
-}
 
 // The shipped energy table with `from` replaced by `to` (a regular expression), as a temporary file.
 std::string edited_table(const std::string& name, const std::string& from, const std::string& to) {
@@ -109,7 +106,7 @@ TEST(Energy, PricesEventsScalesToTheNodeAndAddsStaticPower) {
                                                                               "cost: [read]}\n",
                                                                               "56")));
   const Counts c({{"mu.macs", 1000}, {"ub.read_bytes", 400}}, 1000);
-  const ChipParams p = chip("tiny.yaml", {"clock_mhz=500"});  // 28 nm, half the energy table's node
+  const ChipParams p = shipped_chip("tiny.yaml", {"clock_mhz=500"});  // 28 nm, half the energy table's node
   const EnergyModel m{t, load_area_table(p.energy.area_table)};
   const EnergyReport r = price(m, p, c.stats(), 1000);
   const double scale = 28.0 / 56.0;
@@ -136,13 +133,13 @@ TEST(Energy, PricesEventsScalesToTheNodeAndAddsStaticPower) {
 // whole watts, and the density's rounding to three digits alone moves the sum
 // by up to 0.02 W.
 TEST(Calibration, TpuV1IdlePowerStaysAtTheMeasured28Watts) {
-  const ChipParams p = chip("tpu_v1.yaml");
+  const ChipParams p = shipped_chip("tpu_v1.yaml");
   const EnergyModel m = load_energy_model(p);
   EXPECT_NEAR(static_power(m, p, chip_area(m.area, p)).total_w(), 28.0, 0.28);
 }
 
 TEST(Energy, TheTinyChipsStaticPowerWorkedOutByHand) {
-  const ChipParams p = chip("tiny.yaml");
+  const ChipParams p = shipped_chip("tiny.yaml");
   const EnergyModel m = load_energy_model(p);
   const StaticPower s = static_power(m, p, chip_area(m.area, p)), expected = tiny_static_power(m, 700);
   EXPECT_NEAR(s.leakage_w, expected.leakage_w, 1e-12);
@@ -153,7 +150,7 @@ TEST(Energy, TheTinyChipsStaticPowerWorkedOutByHand) {
 }
 
 TEST(Energy, TheTinyChipLeaksASmallFractionOfTpuV1) {
-  const ChipParams big = chip("tpu_v1.yaml"), tiny = chip("tiny.yaml");
+  const ChipParams big = shipped_chip("tpu_v1.yaml"), tiny = shipped_chip("tiny.yaml");
   const EnergyModel m = load_energy_model(big);
   const double p_big = static_power(m, big, chip_area(m.area, big)).total_w();
   const double p_tiny = static_power(m, tiny, chip_area(m.area, tiny)).total_w();
@@ -162,7 +159,7 @@ TEST(Energy, TheTinyChipLeaksASmallFractionOfTpuV1) {
 }
 
 TEST(Energy, DoublingTheUnifiedBufferLeaksItsAddedArea) {
-  const ChipParams p = chip("tpu_v1.yaml"), doubled = chip("tpu_v1.yaml", {"unified_buffer.size_bytes=48MiB"});
+  const ChipParams p = shipped_chip("tpu_v1.yaml"), doubled = shipped_chip("tpu_v1.yaml", {"unified_buffer.size_bytes=48MiB"});
   const EnergyModel m = load_energy_model(p);
   const double before = static_power(m, p, chip_area(m.area, p)).total_w();
   const double after = static_power(m, doubled, chip_area(m.area, doubled)).total_w();
@@ -172,7 +169,7 @@ TEST(Energy, DoublingTheUnifiedBufferLeaksItsAddedArea) {
 }
 
 TEST(Energy, LeakageDensityScalesByTheTablesExponent) {
-  const ChipParams p28 = chip("tpu_v1.yaml"), p14 = chip("tpu_v1.yaml", {"energy.technology_nm=14"});
+  const ChipParams p28 = shipped_chip("tpu_v1.yaml"), p14 = shipped_chip("tpu_v1.yaml", {"energy.technology_nm=14"});
   const EnergyModel m = load_energy_model(p28);
   EXPECT_DOUBLE_EQ(leakage_density(m.area, p28), m.area.leakage_w_per_mm2);
   // The shipped exponent is -1: at half the node, twice the watts per mm2.
@@ -184,7 +181,7 @@ TEST(Energy, LeakageDensityScalesByTheTablesExponent) {
 }
 
 TEST(Energy, ClockGatingMovesTheArrayClockIntoItsActiveCycles) {
-  const ChipParams ungated = chip("tpu_v1.yaml"), gated = chip("tpu_v1.yaml", {"energy.clock_gating=array"});
+  const ChipParams ungated = shipped_chip("tpu_v1.yaml"), gated = shipped_chip("tpu_v1.yaml", {"energy.clock_gating=array"});
   const EnergyModel m = load_energy_model(ungated);
   std::map<std::string, uint64_t> with_active = every_counter(m.energy, 0);
   with_active["matrix_unit.array_active_cycles"] = 400;
@@ -197,7 +194,7 @@ TEST(Energy, ClockGatingMovesTheArrayClockIntoItsActiveCycles) {
 }
 
 TEST(Energy, ChangingAPriceInTheTableChangesTheEnergyByIt) {
-  const ChipParams p = chip("tpu_v1.yaml");
+  const ChipParams p = shipped_chip("tpu_v1.yaml");
   const EnergyModel shipped = load_energy_model(p);
   EnergyModel changed = shipped;
   changed.energy = load_energy_table(edited_table("price.yaml", "int8_mult: 0.2", "int8_mult: 0.7"));
@@ -284,7 +281,7 @@ TEST(Energy, SramReadEnergyJoinsThePublishedPointsInLogLog) {
 }
 
 TEST(Energy, AUnifiedBufferBytePaysItsMacroAndItsWire) {
-  const ChipParams p = chip("tpu_v1.yaml");
+  const ChipParams p = shipped_chip("tpu_v1.yaml");
   const EnergyModel m = load_energy_model(p);
   const double s = 28.0 / 45;
   const double wire_bit_mm = m.energy.prices_pj.at("wire_bit_mm"), mm_per_root = m.energy.sram_wire_mm_per_sqrt_mm2;
@@ -308,13 +305,13 @@ TEST(Energy, AUnifiedBufferBytePaysItsMacroAndItsWire) {
 }
 
 TEST(Energy, DoublingTheUnifiedBufferRaisesItsAccessEnergy) {
-  const ChipParams p = chip("tpu_v1.yaml"), doubled = chip("tpu_v1.yaml", {"unified_buffer.size_bytes=48MiB"});
+  const ChipParams p = shipped_chip("tpu_v1.yaml"), doubled = shipped_chip("tpu_v1.yaml", {"unified_buffer.size_bytes=48MiB"});
   const EnergyModel m = load_energy_model(p);
   EXPECT_GT(chip_prices(m, doubled).at("unified_buffer_read"), chip_prices(m, p).at("unified_buffer_read"));
 }
 
 TEST(Energy, EveryPeOfTheArrayPaysItsDataInActiveCycles) {
-  const ChipParams p = chip("tpu_v1.yaml");
+  const ChipParams p = shipped_chip("tpu_v1.yaml");
   const EnergyModel m = load_energy_model(p);
   std::map<std::string, uint64_t> counts = every_counter(m.energy, 0);
   counts["matrix_unit.array_active_cycles"] = 100;  // vectors flowed, no useful MAC (a tile of zeros)
@@ -325,7 +322,7 @@ TEST(Energy, EveryPeOfTheArrayPaysItsDataInActiveCycles) {
 }
 
 TEST(Energy, OffChipBitsAreNotScaledToTheNode) {
-  const ChipParams p28 = chip("tpu_v1.yaml"), p14 = chip("tpu_v1.yaml", {"energy.technology_nm=14"});
+  const ChipParams p28 = shipped_chip("tpu_v1.yaml"), p14 = shipped_chip("tpu_v1.yaml", {"energy.technology_nm=14"});
   const EnergyModel m = load_energy_model(p28);
   std::map<std::string, uint64_t> counts = every_counter(m.energy, 0);
   counts["weight_memory.read_bytes"] = 1000;
@@ -342,7 +339,7 @@ TEST(Energy, ACounterTheChipDoesNotHaveIsNamedWithItsLineAndTheNearestCounter) {
   const std::string path = write_table("c.yaml", minimal_table("mult: 2", "  - {counter: mu.mac, cost: [mult]}\n"));
   const EnergyTable t = load_energy_table(path);
   const Counts c({{"mu.macs", 1}, {"ub.read_bytes", 1}}, 10);
-  const ChipParams p = chip("tiny.yaml");
+  const ChipParams p = shipped_chip("tiny.yaml");
   const std::string error = test::config_error_of(
       [&](const std::string&) {
         price({t, load_area_table(p.energy.area_table)}, p, c.stats(), 10);
