@@ -186,14 +186,24 @@ int32_t dot(const int16_t* a, const int16_t* b, int64_t n) {
 
 }  // namespace
 
-FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
-  FloatOutputs r;
-  r.pre.resize(g.layers.size());
-  r.post.resize(g.layers.size());
-  r.pre[0] = r.post[0] = input;
+namespace {
+
+// Runs the float graph layer by layer, handing each layer's outputs before and
+// after its function to visit(layer, pre, post). With `release`, a layer's
+// outputs are dropped once its last reader has run (calibration needs only
+// their ranges, and ResNet-50's all at once would be hundreds of MB).
+template <class Visit>
+void evaluate_float(const Graph& g, const std::vector<float>& input, bool release, Visit&& visit) {
+  std::vector<std::vector<float>> post(g.layers.size());
+  std::vector<size_t> last_reader(g.layers.size(), 0);
+  for (size_t i = 1; i < g.layers.size(); ++i)
+    for (int input_layer : g.layers[i].inputs) last_reader[static_cast<size_t>(input_layer)] = i;
+  post[0] = input;
+  visit(size_t{0}, input, input);
+  std::vector<float> pre;
   for (size_t i = 1; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
-    const std::vector<float>& x = r.post[l.inputs[0]];
+    const std::vector<float>& x = post[l.inputs[0]];
     std::vector<double> y(static_cast<size_t>(elements(l.shape)), 0.0);
     switch (l.op) {
       case Op::kInput: break;
@@ -224,7 +234,7 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
         break;
       }
       case Op::kAdd: {
-        const std::vector<float>& x2 = r.post[l.inputs[1]];
+        const std::vector<float>& x2 = post[l.inputs[1]];
         for (size_t o = 0; o < y.size(); ++o) y[o] = double(x[o]) + x2[o];
         break;
       }
@@ -234,7 +244,7 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
         break;
       case Op::kToken: copy_token(g, l, x, y); break;
       case Op::kMul: {
-        const std::vector<float>& x2 = r.post[l.inputs[1]];
+        const std::vector<float>& x2 = post[l.inputs[1]];
         for (size_t o = 0; o < y.size(); ++o) y[o] = double(x[o]) * x2[o];
         break;
       }
@@ -243,7 +253,7 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
         for (size_t o = 0; o < y.size(); ++o) y[o] = l.weights[o];
         break;
       case Op::kMatMul: {
-        matmul_sums(g, l, x, r.post[l.inputs[1]], y);
+        matmul_sums(g, l, x, post[l.inputs[1]], y);
         for (double& v : y) v *= l.alpha;
         break;
       }
@@ -273,7 +283,7 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
         const int64_t rows = elements(l.shape) / l.shape.back(), width = l.shape.back();
         int64_t off = 0;
         for (int input : l.inputs) {
-          const std::vector<float>& xi = r.post[input];
+          const std::vector<float>& xi = post[input];
           const int64_t wi = g.layers[input].shape.back();
           for (int64_t row = 0; row < rows; ++row)
             for (int64_t c = 0; c < wi; ++c) y[row * width + off + c] = xi[row * wi + c];
@@ -282,10 +292,42 @@ FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
         break;
       }
     }
-    r.pre[i].assign(y.begin(), y.end());
-    r.post[i].resize(y.size());
-    for (size_t o = 0; o < y.size(); ++o) r.post[i][o] = act_float(l.act, r.pre[i][o]);
+    pre.assign(y.begin(), y.end());
+    post[i].resize(y.size());
+    for (size_t o = 0; o < y.size(); ++o) post[i][o] = act_float(l.act, pre[o]);
+    visit(i, pre, post[i]);
+    if (release)
+      for (int input_layer : l.inputs)
+        if (last_reader[static_cast<size_t>(input_layer)] == i) std::vector<float>().swap(post[input_layer]);
   }
+}
+
+}  // namespace
+
+FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
+  FloatOutputs r;
+  r.pre.resize(g.layers.size());
+  r.post.resize(g.layers.size());
+  evaluate_float(g, input, false, [&](size_t i, const std::vector<float>& pre, const std::vector<float>& post) {
+    r.pre[i] = pre;
+    r.post[i] = post;
+  });
+  return r;
+}
+
+FloatRanges float_ranges(const Graph& g, const std::vector<float>& input) {
+  FloatRanges r;
+  r.pre.assign(g.layers.size(), 0.0);
+  r.post.assign(g.layers.size(), 0.0);
+  auto largest = [](const std::vector<float>& v) {
+    float m = 0;
+    for (float x : v) m = std::max(m, std::fabs(x));
+    return double(m);
+  };
+  evaluate_float(g, input, true, [&](size_t i, const std::vector<float>& pre, const std::vector<float>& post) {
+    r.pre[i] = largest(pre);
+    r.post[i] = largest(post);
+  });
   return r;
 }
 

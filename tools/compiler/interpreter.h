@@ -19,6 +19,13 @@ struct FloatOutputs {
 };
 FloatOutputs run_float(const Graph& g, const std::vector<float>& input);
 
+// The largest magnitude of each layer's outputs, before and after its function
+// (run_float's, without keeping every layer's outputs at once).
+struct FloatRanges {
+  std::vector<double> pre, post;
+};
+FloatRanges float_ranges(const Graph& g, const std::vector<float>& input);
+
 // Per layer int8 outputs for an int8 input; layers whose output is int32
 // sums (QLayer::raw) put them in `wide` (required for such graphs).
 std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int8_t>& input,

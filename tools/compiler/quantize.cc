@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "isa/host_ops.h"
@@ -123,14 +124,21 @@ QGraph quantize_graph(const Graph& g, const std::vector<std::vector<float>>& inp
   const int64_t per_sample = elements(g.layers[0].shape) / g.layers[0].shape[0];
   for (const auto& x : inputs) {
     const int64_t batch = static_cast<int64_t>(x.size()) / per_sample;
-    const FloatOutputs f = batch == g.layers[0].shape[0] ? run_float(g, x) : run_float(with_batch(g, batch), x);
-    for (size_t i = 0; i < g.layers.size(); ++i) {
-      for (float v : f.pre[i]) pre_max[i] = std::max<double>(pre_max[i], std::fabs(v));
-      for (float v : f.post[i]) post_max[i] = std::max<double>(post_max[i], std::fabs(v));
-      if (keep) {
-        pre[i].insert(pre[i].end(), f.pre[i].begin(), f.pre[i].end());
-        post[i].insert(post[i].end(), f.post[i].begin(), f.post[i].end());
+    std::optional<Graph> reshaped;  // a copy only when the batch differs: the graph holds the weights
+    if (batch != g.layers[0].shape[0]) reshaped = with_batch(g, batch);
+    const Graph& batched = reshaped ? *reshaped : g;
+    if (!keep) {
+      const FloatRanges f = float_ranges(batched, x);
+      for (size_t i = 0; i < g.layers.size(); ++i) {
+        pre_max[i] = std::max(pre_max[i], f.pre[i]);
+        post_max[i] = std::max(post_max[i], f.post[i]);
       }
+      continue;
+    }
+    const FloatOutputs f = run_float(batched, x);
+    for (size_t i = 0; i < g.layers.size(); ++i) {
+      pre[i].insert(pre[i].end(), f.pre[i].begin(), f.pre[i].end());
+      post[i].insert(post[i].end(), f.post[i].begin(), f.post[i].end());
     }
   }
   auto range_pre = [&](size_t i) { return keep ? magnitude(pre[i], percentile) : pre_max[i]; };
