@@ -309,8 +309,16 @@ TEST_F(Sweep, AnEnergyTableEntryIsAnAxis) {
                       << "/models/lenet_300_100.yaml, batch: 1}\ngrid:\n"
                       << "  energy.table.offchip_pj.dram_read_bit: [20, 40]\nmetrics:\n  energy_uj: energy.total_uj\n"
                       << "  dram_bytes: units.weight_memory.read_bytes\n  table: config.energy.table\n";
+  // A dry run checks the entries and writes no table, results or cache.
+  const std::string dry = "sweep " + file + " --dry-run --out " + dir_ + "table";
+  const Outcome plan = tpusim(dry, "XDG_CACHE_HOME=" + dir_ + "dry");
+  ASSERT_EQ(plan.status, 0) << plan.output;
+  EXPECT_NE(plan.output.find("2 of 2 runs to simulate"), std::string::npos) << plan.output;
   const Outcome o = tpusim("sweep " + file + " -q --out " + dir_ + "table", "XDG_CACHE_HOME=" + dir_ + "cache");
   ASSERT_EQ(o.status, 0) << o.output;
+  const Outcome replan = tpusim(dry, "XDG_CACHE_HOME=" + dir_ + "dry");
+  EXPECT_NE(replan.output.find("0 of 2 runs to simulate"), std::string::npos) << replan.output;
+  EXPECT_FALSE(fs::exists(dir_ + "dry")) << "a dry run wrote to its cache";
   std::vector<nlohmann::json> runs;
   std::istringstream lines(read(dir_ + "table/results.jsonl"));
   for (std::string line; std::getline(lines, line);) runs.push_back(nlohmann::json::parse(line));

@@ -29,7 +29,8 @@ struct SweepArgs {
 // The chip configuration of a point: the base with the point's values set, checked as any configuration is.
 std::string point_problem(const sweep::SweepSpec& spec, const sweep::Point& p) {
   try {
-    sweep::point_params(spec, p);
+    std::map<std::string, std::string> tables;  // checked, not written
+    sweep::point_params(spec, p, &tables);
     return {};
   } catch (const sim::ConfigError& e) {
     return e.what();
@@ -65,7 +66,8 @@ void dry_run(const sweep::SweepSpec& spec, const std::string& out) {
   std::set<std::string> targets;
   for (const sweep::Point& p : points) {
     try {
-      targets.insert(compiler::CompileTarget::of(sweep::point_params(spec, p)).key());
+      std::map<std::string, std::string> tables;
+      targets.insert(compiler::CompileTarget::of(sweep::point_params(spec, p, &tables)).key());
     } catch (const sim::ConfigError&) {
     }
   }

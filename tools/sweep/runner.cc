@@ -65,13 +65,16 @@ std::string workload_identity(const WorkloadRef& w) {
 std::string point_identity(const SweepSpec& spec, const Point& p) {
   std::string what = spec.timing_only ? "timing\n" : "values\n";
   try {
-    const sim::ChipParams params = point_params(spec, p);
+    std::map<std::string, std::string> copies;
+    const sim::ChipParams params = point_params(spec, p, &copies);
     nlohmann::json j;
     sim::to_json(j, params);
     // The tables by their contents, not where they are (a point's own table lives in the cache).
     j["energy"].erase("table");
     j["energy"].erase("area_table");
-    what += j.dump() + read_text(params.energy.table) + read_text(params.energy.area_table);
+    what += j.dump();
+    for (const std::string& table : {params.energy.table, params.energy.area_table})
+      what += copies.count(table) ? copies[table] : read_text(table);
   } catch (const std::exception&) {
     for (const auto& [key, value] : p.values) what += "\n" + key + "=" + value;
   }

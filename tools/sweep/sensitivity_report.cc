@@ -30,7 +30,8 @@ const std::vector<std::string> kVariants = {"memory", "clock", "clock+", "matrix
 // a positive number of the configuration: a text key, a table entry, a base value of 0).
 std::map<std::string, double> changes(const SweepSpec& spec, const Point& p, const nlohmann::json& base) {
   nlohmann::json chip;
-  sim::to_json(chip, point_params(spec, p));
+  std::map<std::string, std::string> tables;  // read, not written
+  sim::to_json(chip, point_params(spec, p, &tables));
   std::map<std::string, double> out;
   for (const auto& [key, value] : p.values) {
     if (std::any_of(spec.derived.begin(), spec.derived.end(), [&](const auto& d) { return d.first == key; })) continue;

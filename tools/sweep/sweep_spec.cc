@@ -440,7 +440,7 @@ SweepSpec load_sweep(const std::string& path) {
   return spec;
 }
 
-sim::ChipParams point_params(const SweepSpec& spec, const Point& point) {
+sim::ChipParams point_params(const SweepSpec& spec, const Point& point, std::map<std::string, std::string>* tables) {
   sim::Config config = sim::Config::load(spec.config);
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> entries;  // by table key
   for (const auto& [key, value] : point.values) {
@@ -452,9 +452,15 @@ sim::ChipParams point_params(const SweepSpec& spec, const Point& point) {
   if (entries.empty()) return sim::read_chip_params(config);
   // The tables the point's configuration names, with its entries set.
   const sim::ChipParams named = sim::read_chip_params(config);
-  for (const auto& [table_key, values] : entries)
-    config.set(table_key + "=" +
-               table_with(table_key == "energy.table" ? named.energy.table : named.energy.area_table, values));
+  for (const auto& [table_key, values] : entries) {
+    const TableCopy copy =
+        table_with(table_key == "energy.table" ? named.energy.table : named.energy.area_table, values);
+    if (tables)
+      (*tables)[copy.file] = copy.text;
+    else
+      write_table(copy);
+    config.set(table_key + "=" + copy.file);
+  }
   return sim::read_chip_params(config);
 }
 

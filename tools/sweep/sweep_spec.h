@@ -121,8 +121,11 @@ SweepSpec load_sweep(const std::string& path);
 std::vector<Point> expand(const SweepSpec& spec);
 
 // A point's chip: the base configuration with its values set, checked as any configuration is
-// (throws sim::ConfigError naming what is wrong).
-sim::ChipParams point_params(const SweepSpec& spec, const Point& point);
+// (throws sim::ConfigError naming what is wrong). The copies of the tables its table-entry axes
+// change are written to the cache, unless `tables` is given: it then receives their texts by file
+// and nothing is written (a dry run, a point's identity).
+sim::ChipParams point_params(const SweepSpec& spec, const Point& point,
+                             std::map<std::string, std::string>* tables = nullptr);
 
 // The count before constraints (the product of the blocks' sizes).
 uint64_t product_size(const SweepSpec& spec);

@@ -67,7 +67,7 @@ std::string check_table_entry(const std::string& table_file, const std::string& 
   return "'" + path + "' is not a number of " + table_file + isa::did_you_mean(path, views);
 }
 
-std::string table_with(const std::string& table_file, const std::vector<std::pair<std::string, std::string>>& entries) {
+TableCopy table_with(const std::string& table_file, const std::vector<std::pair<std::string, std::string>>& entries) {
   YAML::Node root = load(table_file);
   for (const auto& [path, value] : entries) {
     // The table the point names (another axis may choose it) must have the entry, and the value be a number.
@@ -80,14 +80,18 @@ std::string table_with(const std::string& table_file, const std::vector<std::pai
   }
   YAML::Emitter out;
   out << root;
-  const std::string text = std::string(out.c_str()) + "\n";
+  TableCopy copy;
+  copy.text = std::string(out.c_str()) + "\n";
   std::string dir = report::cache_dir();
   if (dir.empty()) dir = (std::filesystem::temp_directory_path() / "tpusim").string();
-  dir += "/tables";
-  std::filesystem::create_directories(dir);
-  const std::string file = dir + "/" + report::hex(report::fnv1a(text)) + ".yaml";
-  if (isa::read_file(file) != text) isa::write_file_atomically(file, text);
-  return file;
+  copy.file = dir + "/tables/" + report::hex(report::fnv1a(copy.text)) + ".yaml";
+  return copy;
+}
+
+void write_table(const TableCopy& copy) {
+  if (isa::read_file(copy.file) == copy.text) return;
+  std::filesystem::create_directories(std::filesystem::path(copy.file).parent_path());
+  isa::write_file_atomically(copy.file, copy.text);
 }
 
 }  // namespace tpu::sweep

@@ -6,6 +6,7 @@
 // the table with them set, kept under the cache folder by the hash of its text (the same table is
 // one file, whichever process writes it).
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,7 +25,12 @@ std::optional<TableEntry> table_entry(const std::string& axis);
 // Empty when `path` is a number in the table file; else why not, with the nearest entry.
 std::string check_table_entry(const std::string& table_file, const std::string& path);
 
-// A copy of `table_file` with the (path, value) entries set; returns its file.
-std::string table_with(const std::string& table_file, const std::vector<std::pair<std::string, std::string>>& entries);
+// A copy of `table_file` with the (path, value) entries set: its text and the file it is kept in
+// (not yet written; write_table writes it).
+struct TableCopy {
+  std::string file, text;
+};
+TableCopy table_with(const std::string& table_file, const std::vector<std::pair<std::string, std::string>>& entries);
+void write_table(const TableCopy& copy);
 
 }  // namespace tpu::sweep
