@@ -90,6 +90,42 @@ TEST_F(Slurm, AJobArrayGivesTheLocalResultsByteForByteAndARerunSubmitsNothing) {
   for (const char* f : {"/results.csv", "/results.jsonl"}) EXPECT_EQ(read(dir + "/slurm" + f), read(dir + "/local" + f)) << f;
 }
 
+// A submission whose jobs are still queued (the node drained, so the test does not race them) is
+// not submitted again: a rerun is refused, naming the jobs, and once they have run there is
+// nothing left to submit.
+TEST_F(Slurm, ARerunWhileAnEarlierSubmissionIsQueuedIsRefused) {
+  ASSERT_TRUE(started_) << "the one-node Slurm did not start:\n" << read(base_ + ".log");
+  const std::string dir = base_ + "/queued";
+  const std::string file = sweep_file(dir);
+  const std::string submit = "sweep " + file + " --backend slurm -q --out " + dir + "/out";
+  ASSERT_EQ(std::system("scontrol update nodename=localhost state=drain reason=test"), 0);
+  const Outcome queued = tpusim(submit);
+  ASSERT_EQ(queued.status, 0) << queued.output;
+  std::istringstream ids(read(dir + "/out/slurm/jobs.txt"));
+  std::string array, results;
+  ids >> array >> results;
+  ASSERT_FALSE(results.empty()) << "the array and the results job are recorded";
+  const Outcome again = tpusim(submit);
+  EXPECT_EQ(again.status, 1) << again.output;
+  EXPECT_NE(again.output.find("jobs " + array + "," + results + " of an earlier submission"), std::string::npos)
+      << again.output;
+  EXPECT_TRUE(fs::is_empty(dir + "/out/runs")) << "nothing ran yet";
+  ASSERT_EQ(std::system("scontrol update nodename=localhost state=resume"), 0);
+  Outcome after;
+  for (int tries = 0; tries < 600; ++tries) {  // refused until the earlier jobs have left the queue
+    after = tpusim(submit);
+    if (after.status == 0) break;
+    ASSERT_NE(after.output.find("of an earlier submission"), std::string::npos) << after.output;
+    ::usleep(100000);
+  }
+  ASSERT_EQ(after.status, 0) << after.output;
+  EXPECT_NE(after.output.find("nothing missing"), std::string::npos) << after.output;
+  std::istringstream all(read(dir + "/out/slurm/jobs.txt"));
+  size_t jobs = 0;
+  for (std::string id; all >> id;) ++jobs;
+  EXPECT_EQ(jobs, 2u) << "one submission";
+}
+
 TEST(SlurmErrors, AnUnreachableOrMissingSlurmIsAClearError) {
   const std::string dir = testing::TempDir() + "slurm_dead_" + std::to_string(::getpid());
   fs::create_directories(dir);

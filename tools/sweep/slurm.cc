@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
+#include <vector>
 
 #include "isa/program.h"
 #include "tools/report/workload.h"
@@ -26,9 +29,9 @@ std::string quote(const std::string& s) {
   return q + "'";
 }
 
-// Runs a Slurm client command, returning its output; a non-zero status or no answer within the
-// timeout is an error.
-std::string run_sbatch(const std::string& command) {
+// Runs a Slurm client command, returning its standard output; a non-zero status or no answer
+// within the timeout is an error.
+std::string slurm_command(const std::string& command) {
   char err_path[] = "/tmp/tpusim-slurm-XXXXXX";
   const int fd = mkstemp(err_path);
   if (fd >= 0) close(fd);
@@ -47,12 +50,17 @@ std::string run_sbatch(const std::string& command) {
   std::remove(err_path);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-  // The job id is the last line of what sbatch printed on its standard output.
-  if (const size_t nl = out.rfind('\n'); nl != std::string::npos) out = out.substr(nl + 1);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
     throw SweepError("--backend slurm: no answer from Slurm within 60 s (is slurmctld running and reachable?)");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw SweepError("--backend slurm: " + (err.empty() ? out : err));
   return out;
+}
+
+// Submits with sbatch --parsable; returns the job id (the last line it printed, before any ";cluster").
+std::string sbatch(const std::string& arguments) {
+  std::string out = slurm_command("sbatch --parsable " + arguments);
+  if (const size_t nl = out.rfind('\n'); nl != std::string::npos) out = out.substr(nl + 1);
+  return out.substr(0, out.find(';'));
 }
 
 bool on_path(const std::string& program) {
@@ -64,6 +72,21 @@ bool on_path(const std::string& program) {
     dirs = colon == std::string::npos ? "" : dirs.substr(colon + 1);
   }
   return false;
+}
+
+// The jobs of earlier submissions into the results directory (the array and the results job of
+// each, listed in slurm/jobs.txt) that Slurm still has queued or running.
+std::vector<std::string> live_jobs(const std::string& jobs_file) {
+  std::set<std::string> ours;
+  std::istringstream recorded(isa::read_file(jobs_file));
+  for (std::string id; recorded >> id;) ours.insert(id);
+  if (ours.empty()) return {};
+  // %F: the job's array id (its own id when it is not an array), as sbatch gave it.
+  std::istringstream queued(slurm_command("squeue -h -o %F"));
+  std::set<std::string> live;
+  for (std::string id; queued >> id;)
+    if (ours.count(id)) live.insert(id);
+  return {live.begin(), live.end()};
 }
 
 }  // namespace
@@ -81,6 +104,16 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
   const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
   if (ec) throw SweepError("--backend slurm: cannot find the tpusim executable");
   const std::string dir = fs::absolute(o.out_dir).lexically_normal().string();
+  // The runs an earlier submission has not finished count as missing; submitting them again would
+  // run them twice.
+  const std::string jobs_file = dir + "/slurm/jobs.txt";
+  if (const std::vector<std::string> live = live_jobs(jobs_file); !live.empty()) {
+    std::string ids;
+    for (const std::string& id : live) ids += (ids.empty() ? "" : ",") + id;
+    throw SweepError("--backend slurm: jobs " + ids + " of an earlier submission into " + dir +
+                     " are still queued or running; wait for them (squeue --jobs=" + ids + ") or cancel them (scancel " +
+                     ids + ") and submit again");
+  }
   const std::string file = fs::absolute(spec.path).lexically_normal().string();
   fs::create_directories(dir + "/slurm");
   // The runs to do, listed for the tasks to share out (named by their list: a later submission for
@@ -102,21 +135,20 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
                                          sweep + " --runs " + quote(runs_file) + " --shard \"$SLURM_ARRAY_TASK_ID/" +
                                          std::to_string(tasks) + "\"\n");
   const std::string array = "0-" + std::to_string(tasks - 1) + (o.at_once > 0 ? "%" + std::to_string(o.at_once) : "");
-  sub.array_job = run_sbatch("sbatch --parsable --job-name=" + quote("tpusim-" + spec.name) + " --array=" + array +
-                             options + " --output=" + quote(dir + "/slurm/shard-" + name + "-%a.out") + " " +
-                             quote(script));
-  sub.array_job = sub.array_job.substr(0, sub.array_job.find(';'));
+  sub.array_job = sbatch("--job-name=" + quote("tpusim-" + spec.name) + " --array=" + array + options +
+                         " --output=" + quote(dir + "/slurm/shard-" + name + "-%a.out") + " " + quote(script));
+  isa::write_file_atomically(jobs_file, isa::read_file(jobs_file) + sub.array_job + "\n");
   // Failed runs are in the records; the job itself succeeds.
-  sub.aggregate_job = run_sbatch("sbatch --parsable --job-name=" + quote("tpusim-" + spec.name + "-results") +
-                                 " --dependency=afterany:" + sub.array_job + options + " --output=" +
-                                 quote(dir + "/slurm/results.out") + " --wrap=" + quote(sweep + " --aggregate-only || true"));
-  sub.aggregate_job = sub.aggregate_job.substr(0, sub.aggregate_job.find(';'));
+  sub.aggregate_job = sbatch("--job-name=" + quote("tpusim-" + spec.name + "-results") +
+                             " --dependency=afterany:" + sub.array_job + options + " --output=" +
+                             quote(dir + "/slurm/results.out") + " --wrap=" + quote(sweep + " --aggregate-only || true"));
+  isa::write_file_atomically(jobs_file, isa::read_file(jobs_file) + sub.aggregate_job + "\n");
   // Until the results job has left the queue (squeue no longer knows a job long finished).
   if (o.wait)
     for (;;) {
       std::string state;
       try {
-        state = run_sbatch("squeue -h -o %i --jobs=" + sub.aggregate_job);
+        state = slurm_command("squeue -h -o %i --jobs=" + sub.aggregate_job);
       } catch (const SweepError& e) {
         if (std::string(e.what()).find("Invalid job id") != std::string::npos) break;
         throw;

@@ -5,7 +5,9 @@
 // an aggregation job after the array (afterany) that writes the results files
 // from the records (a run a task did not finish stays missing for a rerun). Only
 // the runs without a record are submitted, listed in a runs file the tasks
-// share out evenly (`--runs FILE --shard K/N`); a rerun submits what is missing.
+// share out evenly (`--runs FILE --shard K/N`); a rerun submits what is missing,
+// and is refused while an earlier submission's jobs (slurm/jobs.txt) are still
+// queued or running, whose runs would otherwise run twice.
 
 #include <string>
 
