@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -67,6 +69,14 @@ TEST_F(SensitivityReportTest, FiguresKeepThePapersDirections) {
   EXPECT_LT(at("matrix+", 2).weighted, 1.0);
   EXPECT_GT(mat2.weight_bytes.at("lstm1") / base.weight_bytes.at("lstm1"), 1.2);
   EXPECT_DOUBLE_EQ(mat2.weight_bytes.at("mlp0"), base.weight_bytes.at("mlp0"));
+  // GDDR5-class weight memory alone: about 3x the achieved TOPS by the paper's abstract; the model's
+  // within the same [2, 3.5] as 4x bandwidth.
+  const auto gddr5 = std::find_if(report_->points.begin(), report_->points.end(), [](const SensitivityPoint& p) {
+    return p.variant.rfind("weight_memory.bandwidth_gb_s 180 ", 0) == 0;
+  });
+  ASSERT_NE(gddr5, report_->points.end());
+  EXPECT_GE(gddr5->weighted, 2.0);
+  EXPECT_LE(gddr5->weighted, 3.5);
   ASSERT_EQ(report_->verdicts.size(), 4u);
   for (const auto& [statement, agrees] : report_->verdicts) EXPECT_TRUE(agrees) << statement;
 }

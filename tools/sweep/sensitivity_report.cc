@@ -343,7 +343,8 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
   }
   if (tclk && tmem && tboth)
     verdict("TPU': raising the clock to 1050 MHz alone does little; GDDR5-class weight memory (more than 5x the "
-            "bandwidth) gives most of the gain, and the two together the most.",
+            "bandwidth) gives most of the gain (about 3x the achieved TOPS, says the abstract), and the two together "
+            "the most.",
             tclk->weighted < 1.15 && tmem->weighted > 2 * tclk->weighted && tboth->weighted >= tmem->weighted,
             tclk->variant + " gives " + fmt("%.2fx", tclk->weighted) + ", " + tmem->variant + " " +
                 fmt("%.2fx", tmem->weighted) + ", both " +
