@@ -314,6 +314,8 @@ TEST_F(Sweep, AnEnergyTableEntryIsAnAxis) {
   const Outcome plan = tpusim(dry, "XDG_CACHE_HOME=" + dir_ + "dry");
   ASSERT_EQ(plan.status, 0) << plan.output;
   EXPECT_NE(plan.output.find("2 of 2 runs to simulate"), std::string::npos) << plan.output;
+  EXPECT_EQ(plan.output.find("invalid"), std::string::npos) << plan.output;
+  EXPECT_FALSE(fs::exists(dir_ + "table")) << "a dry run made the results directory";
   const Outcome o = tpusim("sweep " + file + " -q --out " + dir_ + "table", "XDG_CACHE_HOME=" + dir_ + "cache");
   ASSERT_EQ(o.status, 0) << o.output;
   const Outcome replan = tpusim(dry, "XDG_CACHE_HOME=" + dir_ + "dry");

@@ -29,10 +29,11 @@ struct SweepArgs {
 // The chip configuration of a point: the base with the point's values set, checked as any configuration is.
 std::string point_problem(const sweep::SweepSpec& spec, const sweep::Point& p) {
   try {
-    std::map<std::string, std::string> tables;  // checked, not written
-    sweep::point_params(spec, p, &tables);
+    sweep::point_params(spec, p);
     return {};
   } catch (const sim::ConfigError& e) {
+    return e.what();
+  } catch (const sweep::SweepError& e) {  // a table another axis chose lacks an entry
     return e.what();
   }
 }
@@ -66,9 +67,9 @@ void dry_run(const sweep::SweepSpec& spec, const std::string& out) {
   std::set<std::string> targets;
   for (const sweep::Point& p : points) {
     try {
-      std::map<std::string, std::string> tables;
-      targets.insert(compiler::CompileTarget::of(sweep::point_params(spec, p, &tables)).key());
+      targets.insert(compiler::CompileTarget::of(sweep::point_params(spec, p)).key());
     } catch (const sim::ConfigError&) {
+    } catch (const sweep::SweepError&) {  // listed above as invalid
     }
   }
   const uint64_t runs = points.size() * spec.workloads.size();

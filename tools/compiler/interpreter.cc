@@ -189,11 +189,13 @@ int32_t dot(const int16_t* a, const int16_t* b, int64_t n) {
 namespace {
 
 // Runs the float graph layer by layer, handing each layer's outputs before and
-// after its function to visit(layer, pre, post). With `release`, a layer's
-// outputs are dropped once its last reader has run (calibration needs only
-// their ranges, and ResNet-50's all at once would be hundreds of MB).
+// after its function to visit(layer, pre, post), and returns every layer's
+// outputs after it. With `release`, a layer's outputs are dropped once its last
+// reader has run (calibration needs only their ranges, and ResNet-50's all at
+// once would be hundreds of MB); outputs nobody reads are dropped at once.
 template <class Visit>
-void evaluate_float(const Graph& g, const std::vector<float>& input, bool release, Visit&& visit) {
+std::vector<std::vector<float>> evaluate_float(const Graph& g, const std::vector<float>& input, bool release,
+                                               Visit&& visit) {
   std::vector<std::vector<float>> post(g.layers.size());
   std::vector<size_t> last_reader(g.layers.size(), 0);
   for (size_t i = 1; i < g.layers.size(); ++i)
@@ -296,10 +298,12 @@ void evaluate_float(const Graph& g, const std::vector<float>& input, bool releas
     post[i].resize(y.size());
     for (size_t o = 0; o < y.size(); ++o) post[i][o] = act_float(l.act, pre[o]);
     visit(i, pre, post[i]);
-    if (release)
-      for (int input_layer : l.inputs)
-        if (last_reader[static_cast<size_t>(input_layer)] == i) std::vector<float>().swap(post[input_layer]);
+    if (!release) continue;
+    for (int input_layer : l.inputs)
+      if (last_reader[static_cast<size_t>(input_layer)] == i) std::vector<float>().swap(post[input_layer]);
+    if (last_reader[i] == 0) std::vector<float>().swap(post[i]);
   }
+  return post;
 }
 
 }  // namespace
@@ -307,11 +311,8 @@ void evaluate_float(const Graph& g, const std::vector<float>& input, bool releas
 FloatOutputs run_float(const Graph& g, const std::vector<float>& input) {
   FloatOutputs r;
   r.pre.resize(g.layers.size());
-  r.post.resize(g.layers.size());
-  evaluate_float(g, input, false, [&](size_t i, const std::vector<float>& pre, const std::vector<float>& post) {
-    r.pre[i] = pre;
-    r.post[i] = post;
-  });
+  r.post = evaluate_float(g, input, false,
+                          [&](size_t i, const std::vector<float>& pre, const std::vector<float>&) { r.pre[i] = pre; });
   return r;
 }
 

@@ -65,16 +65,19 @@ std::string workload_identity(const WorkloadRef& w) {
 std::string point_identity(const SweepSpec& spec, const Point& p) {
   std::string what = spec.timing_only ? "timing\n" : "values\n";
   try {
-    std::map<std::string, std::string> copies;
+    std::vector<TableCopy> copies;
     const sim::ChipParams params = point_params(spec, p, &copies);
     nlohmann::json j;
     sim::to_json(j, params);
-    // The tables by their contents, not where they are (a point's own table lives in the cache).
+    // The tables by their contents, not where they are (a point's own copy lives in the cache and
+    // may not be written yet).
     j["energy"].erase("table");
     j["energy"].erase("area_table");
     what += j.dump();
-    for (const std::string& table : {params.energy.table, params.energy.area_table})
-      what += copies.count(table) ? copies[table] : read_text(table);
+    for (const std::string& table : {params.energy.table, params.energy.area_table}) {
+      const auto copy = std::find_if(copies.begin(), copies.end(), [&](const TableCopy& c) { return c.file == table; });
+      what += copy != copies.end() ? copy->text : read_text(table);
+    }
   } catch (const std::exception&) {
     for (const auto& [key, value] : p.values) what += "\n" + key + "=" + value;
   }
@@ -101,7 +104,9 @@ struct Run {
   const auto t0 = std::chrono::steady_clock::now();
   int status = 0;
   try {
-    const sim::ChipParams params = point_params(spec, *run.point);
+    std::vector<TableCopy> tables;
+    const sim::ChipParams params = point_params(spec, *run.point, &tables);
+    for (const TableCopy& t : tables) write_table(t);
     sim::to_json(rec["config"], params);
     const report::Workload w = workload_of(spec.workloads[run.workload]);
     const isa::Program program = report::workload_program(w, params, spec.timing_only);

@@ -30,8 +30,7 @@ const std::vector<std::string> kVariants = {"memory", "clock", "clock+", "matrix
 // a positive number of the configuration: a text key, a table entry, a base value of 0).
 std::map<std::string, double> changes(const SweepSpec& spec, const Point& p, const nlohmann::json& base) {
   nlohmann::json chip;
-  std::map<std::string, std::string> tables;  // read, not written
-  sim::to_json(chip, point_params(spec, p, &tables));
+  sim::to_json(chip, point_params(spec, p));
   std::map<std::string, double> out;
   for (const auto& [key, value] : p.values) {
     if (std::any_of(spec.derived.begin(), spec.derived.end(), [&](const auto& d) { return d.first == key; })) continue;
@@ -261,7 +260,7 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
   double bound_gain = 0;  // the most any weight-bound application gains from 4x bandwidth
   for (const std::string& name : bound) bound_gain = std::max(bound_gain, find("memory", 4)->speedup.at(name));
   verdict("memory bandwidth has the biggest impact: 4x bandwidth raises the weighted mean about 3x.",
-          mem4 > best_other4 && mem4 >= 2,
+          mem4 > best_other4 && mem4 >= kAboutThreeLow && mem4 <= kAboutThreeHigh,
           "4x bandwidth gives " + fmt("%.2fx", mem4) + " (the next best variant at 4x: " + fmt("%.2fx", best_other4) +
               ").",
           "The applications whose performance falls almost in proportion at 0.25x wait on weights: " + list(bound) +
@@ -333,19 +332,20 @@ SensitivityReport sensitivity_report(const SensitivityOptions& options) {
                     " the weight bytes at 512x512; the paper's arithmetic (9 x 64 KiB against 4 x 256 KiB at 34 GB/s) "
                     "moves whole tiles (weight_memory.tile_reads: whole).");
   const SensitivityPoint *tclk = nullptr, *tmem = nullptr, *tboth = nullptr;
-  for (const SensitivityPoint* sp : others) {
-    const auto& c = changed[sp->point];
+  for (SensitivityPoint& sp : rep.points) {
+    const auto& c = changed[sp.point];
     // TPU': 1050 MHz (1.5x the clock), GDDR5-class weight memory (more than 5x the bandwidth), both.
     const bool clock = c.count(kClock) && c.at(kClock) == 1.5, memory = c.count(kBandwidth) && c.at(kBandwidth) > 5;
-    if (c.size() == 1 && clock) tclk = sp;
-    if (c.size() == 1 && memory) tmem = sp;
-    if (c.size() == 2 && clock && memory) tboth = sp;
+    if (c.size() == 1 && clock) tclk = &sp, sp.tpu_prime = "clock";
+    if (c.size() == 1 && memory) tmem = &sp, sp.tpu_prime = "memory";
+    if (c.size() == 2 && clock && memory) tboth = &sp, sp.tpu_prime = "both";
   }
   if (tclk && tmem && tboth)
     verdict("TPU': raising the clock to 1050 MHz alone does little; GDDR5-class weight memory (more than 5x the "
             "bandwidth) gives most of the gain (about 3x the achieved TOPS, says the abstract), and the two together "
             "the most.",
-            tclk->weighted < 1.15 && tmem->weighted > 2 * tclk->weighted && tboth->weighted >= tmem->weighted,
+            tclk->weighted < 1.15 && tmem->weighted > 2 * tclk->weighted && tmem->weighted >= kAboutThreeLow &&
+                tmem->weighted <= kAboutThreeHigh && tboth->weighted >= tmem->weighted,
             tclk->variant + " gives " + fmt("%.2fx", tclk->weighted) + ", " + tmem->variant + " " +
                 fmt("%.2fx", tmem->weighted) + ", both " +
                 fmt("%.2fx", tboth->weighted) + ".",

@@ -24,7 +24,12 @@ struct SensitivityPoint {
   std::map<std::string, double> speedup;  // per workload name, inferences/s over TPU v1's
   double weighted = 0, geometric = 0;     // means of the speedups
   std::map<std::string, double> weight_bytes;  // weight DRAM bytes per run, per workload
+  std::string tpu_prime;  // for a TPU' design point: "clock" (1050 MHz), "memory" (GDDR5-class), "both"
 };
+
+// What the verdicts take "about 3x" (the paper's gain from 4x bandwidth, and its abstract's from
+// GDDR5 weight memory) to admit of a weighted mean.
+constexpr double kAboutThreeLow = 2.0, kAboutThreeHigh = 3.5;
 
 struct SensitivityReport {
   std::string markdown;

@@ -3,12 +3,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <vector>
 
@@ -74,19 +74,47 @@ bool on_path(const std::string& program) {
   return false;
 }
 
-// The jobs of earlier submissions into the results directory (the array and the results job of
-// each, listed in slurm/jobs.txt) that Slurm still has queued or running.
-std::vector<std::string> live_jobs(const std::string& jobs_file) {
-  std::set<std::string> ours;
-  std::istringstream recorded(isa::read_file(jobs_file));
-  for (std::string id; recorded >> id;) ours.insert(id);
-  if (ours.empty()) return {};
+// Jobs of this sweep's submissions, by id and name, as slurm/jobs.txt lists them (a line each).
+struct Job {
+  std::string id, name;
+  bool operator==(const Job& o) const { return id == o.id && name == o.name; }
+};
+
+std::vector<Job> recorded_jobs(const std::string& jobs_file) {
+  std::vector<Job> jobs;
+  std::istringstream lines(isa::read_file(jobs_file));
+  for (std::string line; std::getline(lines, line);)
+    if (const size_t space = line.find(' '); space != std::string::npos)
+      jobs.push_back({line.substr(0, space), line.substr(space + 1)});
+  return jobs;
+}
+
+void record_jobs(const std::string& jobs_file, const std::vector<Job>& jobs) {
+  std::string text;
+  for (const Job& j : jobs) text += j.id + " " + j.name + "\n";
+  isa::write_file_atomically(jobs_file, text);
+}
+
+// The recorded jobs Slurm still has in any state short of finished: the user's own, in every
+// partition, whatever the SQUEUE_* variables say (the flags override them). A job matches by id
+// and name, so an id Slurm has since given to another job does not.
+std::vector<Job> live_jobs(const std::vector<Job>& recorded) {
+  if (recorded.empty()) return {};
   // %F: the job's array id (its own id when it is not an array), as sbatch gave it.
-  std::istringstream queued(slurm_command("squeue -h -o %F"));
-  std::set<std::string> live;
-  for (std::string id; queued >> id;)
-    if (ours.count(id)) live.insert(id);
-  return {live.begin(), live.end()};
+  std::istringstream queued(slurm_command(
+      "squeue --me --all -h -o '%F %j' -t "
+      "PENDING,RUNNING,SUSPENDED,COMPLETING,CONFIGURING,STOPPED,RESIZING,REQUEUED,REQUEUE_HOLD,REQUEUE_FED,"
+      "SIGNALING,STAGE_OUT"));
+  std::vector<Job> listed;
+  for (std::string line; std::getline(queued, line);)
+    if (const size_t space = line.find(' '); space != std::string::npos)
+      listed.push_back({line.substr(0, space), line.substr(space + 1)});
+  std::vector<Job> live;
+  for (const Job& j : recorded)
+    if (std::find(listed.begin(), listed.end(), j) != listed.end() &&
+        std::find(live.begin(), live.end(), j) == live.end())
+      live.push_back(j);
+  return live;
 }
 
 }  // namespace
@@ -107,12 +135,16 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
   // The runs an earlier submission has not finished count as missing; submitting them again would
   // run them twice.
   const std::string jobs_file = dir + "/slurm/jobs.txt";
-  if (const std::vector<std::string> live = live_jobs(jobs_file); !live.empty()) {
-    std::string ids;
-    for (const std::string& id : live) ids += (ids.empty() ? "" : ",") + id;
-    throw SweepError("--backend slurm: jobs " + ids + " of an earlier submission into " + dir +
-                     " are still queued or running; wait for them (squeue --jobs=" + ids + ") or cancel them (scancel " +
-                     ids + ") and submit again");
+  std::vector<Job> jobs = live_jobs(recorded_jobs(jobs_file));
+  if (!jobs.empty()) {
+    std::string listed, spaced;
+    for (const Job& j : jobs) {
+      listed += (listed.empty() ? "" : ",") + j.id;
+      spaced += " " + j.id;
+    }
+    throw SweepError("--backend slurm: jobs " + listed + " of an earlier submission into " + dir +
+                     " are still queued or running; wait for them (squeue --jobs=" + listed +
+                     ") or cancel them (scancel" + spaced + ") and submit again");
   }
   const std::string file = fs::absolute(spec.path).lexically_normal().string();
   fs::create_directories(dir + "/slurm");
@@ -135,14 +167,18 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
                                          sweep + " --runs " + quote(runs_file) + " --shard \"$SLURM_ARRAY_TASK_ID/" +
                                          std::to_string(tasks) + "\"\n");
   const std::string array = "0-" + std::to_string(tasks - 1) + (o.at_once > 0 ? "%" + std::to_string(o.at_once) : "");
-  sub.array_job = sbatch("--job-name=" + quote("tpusim-" + spec.name) + " --array=" + array + options +
+  // Each job recorded as soon as it is submitted (the results job's submission may still fail).
+  const std::string array_name = "tpusim-" + spec.name, results_name = array_name + "-results";
+  sub.array_job = sbatch("--job-name=" + quote(array_name) + " --array=" + array + options +
                          " --output=" + quote(dir + "/slurm/shard-" + name + "-%a.out") + " " + quote(script));
-  isa::write_file_atomically(jobs_file, isa::read_file(jobs_file) + sub.array_job + "\n");
+  jobs.push_back({sub.array_job, array_name});
+  record_jobs(jobs_file, jobs);
   // Failed runs are in the records; the job itself succeeds.
-  sub.aggregate_job = sbatch("--job-name=" + quote("tpusim-" + spec.name + "-results") +
+  sub.aggregate_job = sbatch("--job-name=" + quote(results_name) +
                              " --dependency=afterany:" + sub.array_job + options + " --output=" +
                              quote(dir + "/slurm/results.out") + " --wrap=" + quote(sweep + " --aggregate-only || true"));
-  isa::write_file_atomically(jobs_file, isa::read_file(jobs_file) + sub.aggregate_job + "\n");
+  jobs.push_back({sub.aggregate_job, results_name});
+  record_jobs(jobs_file, jobs);
   // Until the results job has left the queue (squeue no longer knows a job long finished).
   if (o.wait)
     for (;;) {

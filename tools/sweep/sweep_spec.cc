@@ -440,7 +440,7 @@ SweepSpec load_sweep(const std::string& path) {
   return spec;
 }
 
-sim::ChipParams point_params(const SweepSpec& spec, const Point& point, std::map<std::string, std::string>* tables) {
+sim::ChipParams point_params(const SweepSpec& spec, const Point& point, std::vector<TableCopy>* tables) {
   sim::Config config = sim::Config::load(spec.config);
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> entries;  // by table key
   for (const auto& [key, value] : point.values) {
@@ -455,11 +455,8 @@ sim::ChipParams point_params(const SweepSpec& spec, const Point& point, std::map
   for (const auto& [table_key, values] : entries) {
     const TableCopy copy =
         table_with(table_key == "energy.table" ? named.energy.table : named.energy.area_table, values);
-    if (tables)
-      (*tables)[copy.file] = copy.text;
-    else
-      write_table(copy);
     config.set(table_key + "=" + copy.file);
+    if (tables) tables->push_back(copy);
   }
   return sim::read_chip_params(config);
 }

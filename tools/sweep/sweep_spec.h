@@ -55,6 +55,7 @@
 
 #include "sim/base/params.h"
 #include "tools/sweep/expr.h"
+#include "tools/sweep/table_axes.h"
 
 namespace tpu::sweep {
 
@@ -121,11 +122,10 @@ SweepSpec load_sweep(const std::string& path);
 std::vector<Point> expand(const SweepSpec& spec);
 
 // A point's chip: the base configuration with its values set, checked as any configuration is
-// (throws sim::ConfigError naming what is wrong). The copies of the tables its table-entry axes
-// change are written to the cache, unless `tables` is given: it then receives their texts by file
-// and nothing is written (a dry run, a point's identity).
-sim::ChipParams point_params(const SweepSpec& spec, const Point& point,
-                             std::map<std::string, std::string>* tables = nullptr);
+// (throws sim::ConfigError naming what is wrong). Where table-entry axes change a table, the
+// configuration names a copy of it (table_axes.h) that this does not write: `tables` receives the
+// copies, for a run to write (write_table) before its chip reads them.
+sim::ChipParams point_params(const SweepSpec& spec, const Point& point, std::vector<TableCopy>* tables = nullptr);
 
 // The count before constraints (the product of the blocks' sizes).
 uint64_t product_size(const SweepSpec& spec);
