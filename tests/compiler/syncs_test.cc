@@ -2,7 +2,7 @@
 // overlap as [lo, hi) but whose strided blocks only interleave get no sync
 // between them; where a block is shared, they do.
 
-#include "tools/compiler/syncs.h"
+#include "tools/compiler/lower/syncs.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "tools/compiler/syncs.h"
+#include "tools/compiler/lower/syncs.h"
 
 #include <algorithm>
 
