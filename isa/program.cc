@@ -1,5 +1,7 @@
 #include "isa/program.h"
 
+#include "isa/bytes.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -127,76 +129,7 @@ std::string_view section_name(uint32_t kind) {
   return "unknown";
 }
 
-class Writer {
- public:
-  void u8(uint8_t v) { out_.push_back(v); }
-  void u32(uint32_t v) { le(v, 4); }
-  void u64(uint64_t v) { le(v, 8); }
-  void bytes(const uint8_t* p, size_t n) { out_.insert(out_.end(), p, p + n); }
-  void str(const std::string& s) {
-    u32(static_cast<uint32_t>(s.size()));
-    bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-  }
-  void pad8() {
-    while (out_.size() % 8) out_.push_back(0);
-  }
-  std::vector<uint8_t>& data() { return out_; }
-  size_t size() const { return out_.size(); }
-  void reserve(size_t n) { out_.reserve(n); }
-  void patch_u64(size_t at, uint64_t v) {
-    for (int i = 0; i < 8; ++i) out_[at + i] = static_cast<uint8_t>(v >> (8 * i));
-  }
-
- private:
-  void le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
-  std::vector<uint8_t> out_;
-};
-
-// Bounds-checked reader over one region; every failure names what was being read.
-class Reader {
- public:
-  Reader(const uint8_t* p, size_t n, std::string context) : p_(p), n_(n), context_(std::move(context)) {}
-  uint8_t u8(const char* what) { return static_cast<uint8_t>(le(1, what)); }
-  uint32_t u32(const char* what) { return static_cast<uint32_t>(le(4, what)); }
-  uint64_t u64(const char* what) { return le(8, what); }
-  const uint8_t* bytes(uint64_t n, const char* what) {
-    need(n, what);
-    const uint8_t* r = p_ + pos_;
-    pos_ += n;
-    return r;
-  }
-  std::string str(const char* what) {
-    const uint32_t n = u32(what);
-    const uint8_t* b = bytes(n, what);
-    return std::string(reinterpret_cast<const char*>(b), n);
-  }
-  void skip_pad8() { pos_ = std::min(n_, (pos_ + 7) / 8 * 8); }
-  bool done() const { return pos_ >= n_; }
-  size_t pos() const { return pos_; }
-  [[noreturn]] void fail(const std::string& msg) const { throw ProgramError(context_ + ": " + msg); }
-
- private:
-  void need(uint64_t n, const char* what) const {
-    if (n > n_ - pos_)
-      fail(std::string("truncated ") + what + " (needs " + std::to_string(n) + " bytes at offset " +
-           std::to_string(pos_) + ", " + std::to_string(n_ - pos_) + " left)");
-  }
-  uint64_t le(int n, const char* what) {
-    need(n, what);
-    uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v |= uint64_t{p_[pos_ + i]} << (8 * i);
-    pos_ += n;
-    return v;
-  }
-  const uint8_t* p_;
-  size_t n_;
-  size_t pos_ = 0;
-  std::string context_;
-};
-
-void put_image(Writer& w, const MemoryImage& image) {
+void put_image(ByteWriter& w, const MemoryImage& image) {
   w.u64(image.segments().size());
   for (const auto& [addr, bytes] : image.segments()) {
     w.u64(addr);
@@ -206,7 +139,7 @@ void put_image(Writer& w, const MemoryImage& image) {
   }
 }
 
-MemoryImage get_image(Reader& r) {
+MemoryImage get_image(ByteReader& r) {
   MemoryImage image;
   const uint64_t count = r.u64("segment count");
   uint64_t next_free = 0;
@@ -238,7 +171,7 @@ uint32_t crc32(const uint8_t* p, size_t n) {
 
 std::vector<uint8_t> serialize(const Program& program) {
   // Sections are written in place (lengths patched afterwards): the weight image is copied once.
-  Writer out;
+  ByteWriter out;
   out.reserve(kProgramHeaderBytes + 64 * 6 + program.text.size() * kWordBytes + program.dram.total_bytes() +
               program.host.total_bytes() + 24 * (program.dram.segments().size() + program.host.segments().size()));
   out.bytes(reinterpret_cast<const uint8_t*>(kProgramMagic), sizeof kProgramMagic);
@@ -257,16 +190,16 @@ std::vector<uint8_t> serialize(const Program& program) {
     out.patch_u64(length_at, out.size() - length_at - 8);
     out.pad8();
   };
-  section(SectionKind::kText, [&](Writer& w) {
+  section(SectionKind::kText, [&](ByteWriter& w) {
     uint8_t word[kWordBytes];
     for (const Word& insn : program.text) {
       insn.to_bytes(word);
       w.bytes(word, kWordBytes);
     }
   });
-  section(SectionKind::kDram, [&](Writer& w) { put_image(w, program.dram); });
-  section(SectionKind::kHost, [&](Writer& w) { put_image(w, program.host); });
-  section(SectionKind::kTensors, [&](Writer& w) {
+  section(SectionKind::kDram, [&](ByteWriter& w) { put_image(w, program.dram); });
+  section(SectionKind::kHost, [&](ByteWriter& w) { put_image(w, program.host); });
+  section(SectionKind::kTensors, [&](ByteWriter& w) {
     w.u32(static_cast<uint32_t>(program.tensors.size()));
     for (const TensorDesc& t : program.tensors) {
       w.str(t.name);
@@ -282,7 +215,7 @@ std::vector<uint8_t> serialize(const Program& program) {
       w.u32(static_cast<uint32_t>(t.zero_point));
     }
   });
-  section(SectionKind::kMetadata, [&](Writer& w) {
+  section(SectionKind::kMetadata, [&](ByteWriter& w) {
     w.u32(static_cast<uint32_t>(program.metadata.size()));
     for (const auto& [k, v] : program.metadata) {
       w.str(k);
@@ -299,7 +232,7 @@ Program deserialize(const uint8_t* data, size_t size, const std::string& name) {
   const size_t magic_seen = std::min(size, sizeof kProgramMagic);
   if (std::memcmp(data, kProgramMagic, magic_seen) != 0 || size == 0)
     throw fail("not a tpusim program (bad magic; expected a .tpb file written by `tpusim asm` or `tpusim compile`)");
-  Reader header(data, std::min(size, kProgramHeaderBytes), name);
+  ByteReader header(data, std::min(size, kProgramHeaderBytes), name);
   header.bytes(sizeof kProgramMagic, "magic");
   const uint32_t version = header.u32("header version");
   if (version != kProgramVersion)
@@ -329,7 +262,7 @@ Program deserialize(const uint8_t* data, size_t size, const std::string& name) {
   }
 
   Program program;
-  Reader payload(data + kProgramHeaderBytes, payload_bytes, name);
+  ByteReader payload(data + kProgramHeaderBytes, payload_bytes, name);
   bool seen[6] = {};
   for (uint32_t s = 0; s < section_count; ++s) {
     const uint32_t kind = payload.u32("section kind");
@@ -340,7 +273,7 @@ Program deserialize(const uint8_t* data, size_t size, const std::string& name) {
     if (kind < 1 || kind > 5) throw fail("unknown section kind " + std::to_string(kind));
     if (seen[kind]) throw fail("section '" + std::string(section_name(kind)) + "' appears twice");
     seen[kind] = true;
-    Reader r(body_ptr, length, name + ": section '" + std::string(section_name(kind)) + "'");
+    ByteReader r(body_ptr, length, name + ": section '" + std::string(section_name(kind)) + "'");
     switch (static_cast<SectionKind>(kind)) {
       case SectionKind::kText:
         if (length % kWordBytes) r.fail("length " + std::to_string(length) + " is not a whole number of words");
