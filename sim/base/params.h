@@ -136,6 +136,39 @@ struct ActivationUnitParams {
   }
 };
 
+// The EIE-style sparse engine (Han et al., ISCA 2016): `pes` processing elements, each with its
+// own SRAMs, fed non-zero input activations by a broadcast through per-PE queues.
+struct SparseEngineParams {
+  int64_t pes;               // 0: no sparse engine
+  int64_t queue_depth;       // activation queue entries per PE
+  int64_t spmat_bytes;       // sparse-matrix SRAM per PE
+  int64_t spmat_width_bits;  // one read of it: width / 8 entries
+  int64_t pointer_bytes;     // column-pointer SRAM per PE (two banks)
+  int64_t activation_bytes;  // destination accumulators per PE
+  int64_t pipeline_stages;   // of the arithmetic unit
+  int64_t detector_fanin;    // leading non-zero detection: children of each quadtree node
+  double clock_mhz;          // 0: the chip's clock
+  void visit(ParamVisitor& v) {
+    v.field("pes", pes, "PEs", "Processing elements (row i of a layer in PE i mod pes); 0: no sparse engine", 0, 4096);
+    v.field("queue_depth", queue_depth, "entries", "Activation queue of each PE: the broadcast stops while one is full",
+            1, 1 << 16);
+    v.field("spmat_bytes", spmat_bytes, "bytes", "Sparse-matrix SRAM of each PE (one byte per entry)", 1,
+            int64_t{1} << 32);
+    v.field("spmat_width_bits", spmat_width_bits, "bits", "Width of a sparse-matrix SRAM read (8 bits per entry)", 8,
+            4096);
+    v.field("pointer_bytes", pointer_bytes, "bytes",
+            "Column-pointer SRAM of each PE: 16-bit pointers in two banks (even and odd columns)", 4,
+            int64_t{1} << 32);
+    v.field("activation_bytes", activation_bytes, "bytes",
+            "Destination accumulators of each PE (int32, one per local row)", 4, int64_t{1} << 32);
+    v.field("pipeline_stages", pipeline_stages, "stages",
+            "Arithmetic pipeline depth (a bypass serves back-to-back writes to one accumulator)", 1, 64);
+    v.field("detector_fanin", detector_fanin, "children",
+            "Leading non-zero detection: children per node of the detector tree (the leaves' are PEs)", 2, 64);
+    v.field("clock_mhz", clock_mhz, "MHz", "Clock of the engine; 0: the chip's", 0, 1e6);
+  }
+};
+
 struct EnergyParams {
   std::string table;       // configs/energy/*.yaml, relative to the file that names it
   std::string area_table;  // likewise
@@ -164,6 +197,7 @@ struct ChipParams {
   WeightMemoryParams weight_memory;
   WeightFifoParams weight_fifo;
   ActivationUnitParams activation_unit;
+  SparseEngineParams sparse_engine;
   EnergyParams energy;
 
   void visit(ParamVisitor& v) {
@@ -178,6 +212,7 @@ struct ChipParams {
     v.group("weight_memory", "Off-chip weight DRAM", weight_memory);
     v.group("weight_fifo", "Tiles between weight DRAM and the matrix unit", weight_fifo);
     v.group("activation_unit", "Requantization, nonlinearities, pooling, vector ops", activation_unit);
+    v.group("sparse_engine", "EIE-style engine for compressed fully connected layers (spmv)", sparse_engine);
     v.group("energy", "Energy accounting", energy);
   }
 };
