@@ -93,7 +93,15 @@ Footprint footprint(const Word& word, const ChipShape& shape) {
       f.push_back({Memory::kUnifiedBuffer, true, {a.dst, a.len, 1, 0}});
       break;
     }
-    default: break;  // control, hop, spmv: see the header
+    case Opcode::spmv: {
+      SparseArgs a;
+      unpack(word, a);
+      f.push_back({Memory::kWeightDram, false, {a.dram, a.bytes, 1, 0}});
+      f.push_back({Memory::kUnifiedBuffer, false, {a.in, a.cols, 1, 0}});
+      f.push_back({Memory::kUnifiedBuffer, true, {a.out, a.rows, 1, 0}});
+      break;
+    }
+    default: break;  // control and hop: see the header
   }
   return f;
 }

@@ -69,9 +69,9 @@ inline uint64_t out_row_bytes(const ActivateArgs& a) { return a.raw ? 4 * a.cols
 //   mmul      per line, the `rows` input vectors of tile_k bytes it reads; then the accumulator rows it writes
 //   act       the accumulator rows it reads; the output rows it writes; with perlane, the table it reads
 //   vop       a and b (read), then dst (written)
-// Control instructions and hop touch none of these memories. An spmv's extents
-// are in the layer image in weight DRAM, not in the word; it has none here
-// until the sparse engine states them.
+//   spmv      the layer image in weight DRAM (read, whether or not it is resident), the
+//             input vector (read), then the output vector (written)
+// Control instructions and hop touch none of these memories.
 // Fields are taken as the units check them (a pooling window that fits; counts at least 1).
 Footprint footprint(const Word& word, const ChipShape& shape);
 

@@ -136,7 +136,7 @@ TEST(Sequencer, ReservedBitsFault) {
 
 TEST(Sequencer, SparseInstructionsFaultOnAChipWithoutASparseEngine) {
   InstTester t;
-  t.code("spmv dram=0 in=0 out=0 mult=1").run();
+  t.code("spmv dram=0 in=0 out=0 mult=1 rows=4 cols=4 bytes=64").run();
   t.expect_fault(0, "this chip has no sparse unit to execute 'spmv'");
 }
 
