@@ -9,6 +9,7 @@
 #include "sim/units/activation_unit/activation_unit.h"
 #include "sim/units/host_interface/host_interface.h"
 #include "sim/units/matrix_unit/matrix_unit.h"
+#include "sim/units/sparse_engine/sparse_engine.h"
 #include "sim/units/unified_buffer/unified_buffer.h"
 #include "sim/units/weight_fifo/weight_fifo.h"
 #include "sim/units/weight_memory/weight_memory.h"
@@ -59,7 +60,12 @@ Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptio
   sequencer_->attach(isa::Unit::weights, weight_memory_.get());
   sequencer_->attach(isa::Unit::matrix, matrix_.get());
   sequencer_->attach(isa::Unit::activation, activation_.get());
-  // The sparse engine is not part of this chip: its instructions fault at issue.
+  // Without a sparse engine (pes: 0) its instructions fault at issue.
+  if (params.sparse_engine.pes > 0) {
+    sparse_ = std::make_unique<SparseEngine>("sparse_engine", ctx_, *ub_, *weight_memory_);
+    ctx_.stat_groups.push_back(&sparse_->stats());
+    sequencer_->attach(isa::Unit::sparse, sparse_.get());
+  }
 
   if (!options.vcd_path.empty()) {
     // SystemC adds the ".vcd" itself. One nanosecond of waveform time is one cycle.
@@ -73,6 +79,7 @@ Chip::Chip(const ChipParams& params, const isa::Program& program, const RunOptio
     fifo_->trace(vcd_);
     matrix_->trace(vcd_);
     activation_->trace(vcd_);
+    if (sparse_) sparse_->trace(vcd_);
   }
 
   load_image(program.dram, weight_memory_->dram().size(), "weight-DRAM",

@@ -9,6 +9,7 @@
 //   host memory --HostInterface--> instruction buffer --> Sequencer --+--> unit queues
 //   HostInterface <--> UnifiedBuffer <--> MatrixUnit --> Accumulators --> ActivationUnit
 //   WeightMemory --> WeightFifo --> MatrixUnit
+//   WeightMemory --> SparseEngine <--> UnifiedBuffer   (when the chip has one)
 
 #include <map>
 #include <memory>
@@ -31,6 +32,7 @@ class WeightMemory;
 class HostInterface;
 class MatrixUnit;
 class ActivationUnit;
+class SparseEngine;
 
 struct RunOptions {
   bool compute_values = true;  // false: timing only
@@ -85,6 +87,7 @@ class Chip {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<MatrixUnit> matrix_;
   std::unique_ptr<ActivationUnit> activation_;
+  std::unique_ptr<SparseEngine> sparse_;  // null without one (sparse_engine.pes: 0)
   sc_core::sc_trace_file* vcd_ = nullptr;
 };
 

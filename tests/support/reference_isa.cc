@@ -5,6 +5,7 @@
 #include "isa/arith.h"
 #include "isa/encoding.h"
 #include "isa/host_ops.h"
+#include "isa/sparse_image.h"
 
 namespace tpu::test {
 
@@ -207,7 +208,28 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
       for (uint64_t i = 0; i < len; ++i) ub_at(u("dst") + i) = out[i];
       return;
     }
-    case isa::Opcode::spmv: throw std::runtime_error("spmv: the reference has no sparse engine yet");
+    case isa::Opcode::spmv: {
+      // The layer as a dense matrix of weights, then every row's sum in 64 bits, wrapped to int32.
+      std::vector<uint8_t> image(u("bytes"));
+      for (uint64_t i = 0; i < image.size(); ++i) {
+        const auto it = dram_.find(u("dram") + i);
+        image[i] = it == dram_.end() ? 0 : it->second;
+      }
+      const isa::sparse::SparseLayer l = isa::sparse::parse(image.data(), image.size(), "spmv");
+      const std::vector<uint8_t> w = isa::sparse::decode(l);
+      const auto lut = arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac")));
+      std::vector<uint8_t> out(l.rows);
+      for (uint64_t r = 0; r < l.rows; ++r) {
+        int64_t sum = l.bias[r];
+        for (uint64_t c = 0; c < l.cols; ++c)
+          sum += int64_t{l.codebook[w[r * l.cols + c]]} * (int8_t(ub_at(u("in") + c)) - v("zin"));
+        const int64_t wrapped = int32_t(uint32_t(uint64_t(sum)));
+        out[r] = uint8_t(
+            arith::lookup(lut, arith::requant8(wrapped, int32_t(v("mult")), int(v("shift")), int(v("zp")), rounding_)));
+      }
+      for (uint64_t r = 0; r < l.rows; ++r) ub_at(u("out") + r) = out[r];
+      return;
+    }
   }
 }
 

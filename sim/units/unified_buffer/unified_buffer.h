@@ -9,7 +9,7 @@
 //
 // Policy: first come, first served. Requests made in the same cycle are
 // granted together one tick later, in a fixed order: the matrix unit, then
-// the activation unit, then the host interface, and by program order within
+// the activation unit, the sparse engine, the host interface, and by program order within
 // a unit; each takes the earliest cycles the requests before it left free.
 // A grant is final, so a unit timed in closed form knows its cycles at once.
 //
@@ -33,7 +33,7 @@
 namespace tpu::sim {
 
 // The units that use the ports, in the order their requests of one cycle are granted.
-enum class PortUser { matrix_unit, activation_unit, host_interface };
+enum class PortUser { matrix_unit, activation_unit, sparse_engine, host_interface };
 enum class PortKind { read, write };
 
 // How a part of a request waits for the parts before it: not at all, until

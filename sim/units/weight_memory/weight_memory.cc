@@ -38,6 +38,16 @@ std::string WeightMemory::prepare(const isa::Word& word, Footprint* footprint) {
   return e;
 }
 
+Cycle WeightMemory::stream_image(uint64_t bytes, size_t region) {
+  const uint64_t burst = static_cast<uint64_t>(ctx_.params.weight_memory.burst_bytes);
+  const uint64_t moved = ceil_div(bytes, burst) * burst;
+  const BandwidthChannel::Transfer x = channel_.reserve(now(), moved);
+  read_bytes_.add(moved, region, When::over(x.start, x.end));
+  padding_bytes_.add(moved - bytes, region, When::over(x.start, x.end));
+  busy_cycles_.add(x.end - x.start, region, When::over(x.start, x.end));
+  return std::max(x.end + latency_, now() + 1);
+}
+
 void WeightMemory::run() {
   const uint64_t burst = static_cast<uint64_t>(ctx_.params.weight_memory.burst_bytes);
   const bool whole_tiles = ctx_.params.weight_memory.tile_reads == "whole";

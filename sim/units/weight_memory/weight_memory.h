@@ -5,7 +5,8 @@
 // the configured bandwidth (whole bursts); the tile arrives one access latency
 // after its last byte. Requests are pipelined: tile t+1 streams while tile t
 // is still in flight. An rdw is done, for `sync`, once the engine takes it.
-// The host interface writes weight DRAM too (`ldw`, through load()).
+// The host interface writes weight DRAM too (`ldw`, through load()), and the
+// sparse engine reads its layer images over the same channel (stream_image()).
 
 #include <systemc>
 
@@ -25,6 +26,9 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   // An ldw's bytes arriving from the host over the cycles of `when` (the host interface writes their
   // values into dram()).
   void count_load(uint64_t bytes, size_t region, When when) { write_bytes_.add(bytes, region, when); }
+  // A sparse layer image of `bytes` streamed from now over the same channel as the tiles (whole
+  // bursts), for an instruction of `region`; returns the cycle it has arrived.
+  Cycle stream_image(uint64_t bytes, size_t region);
   // The pc of the rdw being streamed if its tiles not yet read overlap `range`, else -1.
   int64_t streaming_from(const Strided& range) const;
   std::string prepare(const isa::Word& word, Footprint* footprint) override;

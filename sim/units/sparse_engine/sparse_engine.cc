@@ -1,0 +1,210 @@
+#include "sim/units/sparse_engine/sparse_engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "isa/arith.h"
+#include "isa/program.h"
+
+namespace tpu::sim {
+
+namespace arith = isa::arith;
+namespace sp = isa::sparse;
+
+SparseEngine::SparseEngine(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, WeightMemory& weights)
+    : sc_module(name),
+      ctx_(ctx),
+      ub_(ub),
+      weights_(weights),
+      params_(ctx.params.sparse_engine),
+      array_(make_pe_array(ctx.params.sparse_engine, ctx.params.fidelity)),
+      queue_(static_cast<size_t>(ctx.params.sequencer.unit_queue)) {
+  SC_THREAD(run);
+}
+
+std::string SparseEngine::prepare(const isa::Word& word, Footprint* footprint) {
+  *footprint = isa::footprint(word, {});
+  isa::SparseArgs a;
+  isa::unpack(word, a);
+  if (a.shift < arith::kMinShift || a.shift > arith::kMaxShift)
+    return "shift " + std::to_string(a.shift) + " is outside [" + std::to_string(arith::kMinShift) + ", " +
+           std::to_string(arith::kMaxShift) + "]";
+  const char* names[] = {"layer image", "input vector", "output vector"};
+  for (size_t i = 0; i < footprint->size(); ++i) {
+    const Strided& w = (*footprint)[i].where;
+    const bool dram = (*footprint)[i].space == isa::Memory::kWeightDram;
+    if (std::string e = range_error(names[i], w.lo(), w.hi(), dram ? weights_.dram().size() : ub_.size(),
+                                    dram ? "bytes of weight DRAM" : "bytes of the unified buffer");
+        !e.empty())
+      return e;
+  }
+  // What the shape alone says about the PEs' SRAMs; the entries are known once the image is read.
+  const uint64_t pes = static_cast<uint64_t>(params_.pes), rows_per_pe = (a.rows + pes - 1) / pes;
+  if (rows_per_pe * 4 > static_cast<uint64_t>(params_.activation_bytes))
+    return std::to_string(a.rows) + " rows need " + std::to_string(rows_per_pe) + " accumulators in a PE; its " +
+           std::to_string(params_.activation_bytes) + " bytes hold " + std::to_string(params_.activation_bytes / 4);
+  if (2 * (a.cols + 1) > static_cast<uint64_t>(params_.pointer_bytes))
+    return std::to_string(a.cols) + " columns need " + std::to_string(2 * (a.cols + 1)) +
+           " bytes of column pointers in each PE; it has " + std::to_string(params_.pointer_bytes);
+  return {};
+}
+
+std::string SparseEngine::fit_error(const sp::SparseLayer& l) const {
+  if (l.pes != static_cast<uint32_t>(params_.pes))
+    return "the image is for " + std::to_string(l.pes) + " PEs; this engine has " + std::to_string(params_.pes);
+  for (uint32_t p = 0; p < l.pes; ++p)
+    if (l.entries(p) > static_cast<uint64_t>(params_.spmat_bytes))
+      return "PE " + std::to_string(p) + " needs " + std::to_string(l.entries(p)) +
+             " bytes of sparse-matrix SRAM; it has " + std::to_string(params_.spmat_bytes);
+  return {};
+}
+
+const ResidentLayer* SparseEngine::resident(const Issued& insn, const isa::SparseArgs& a, Cycle* ready) {
+  for (const Resident& r : resident_)
+    if (r.dram == a.dram && r.bytes == a.bytes) {
+      *ready = now();
+      return r.layer.get();
+    }
+  std::vector<uint8_t> image(a.bytes);
+  weights_.dram().read(a.dram, image.data(), image.size());
+  const std::string where = "the layer image at weight-DRAM " + std::to_string(a.dram);
+  std::unique_ptr<ResidentLayer> layer;
+  try {
+    layer = std::make_unique<ResidentLayer>(sp::parse(image.data(), image.size(), where));
+  } catch (const isa::ProgramError& e) {
+    ctx_.raise(insn.pc, e.what());
+    return nullptr;
+  }
+  const sp::SparseLayer& l = layer->layer;
+  if (l.rows != a.rows || l.cols != a.cols || sp::image_bytes(l) != a.bytes) {
+    ctx_.raise(insn.pc, where + " holds a " + std::to_string(l.rows) + " x " + std::to_string(l.cols) + " layer of " +
+                            std::to_string(sp::image_bytes(l)) + " bytes; the instruction names " +
+                            std::to_string(a.rows) + " x " + std::to_string(a.cols) + " and " + std::to_string(a.bytes));
+    return nullptr;
+  }
+  if (const std::string e = fit_error(l); !e.empty()) {
+    ctx_.raise(insn.pc, where + " does not fit the sparse engine: " + e);
+    return nullptr;
+  }
+  // Room beside the resident images, in every PE's SRAMs; the oldest leave first.
+  auto fits = [&] {
+    for (uint32_t p = 0; p < l.pes; ++p) {
+      uint64_t spmat = l.entries(p), pointers = 2 * (uint64_t{l.cols} + 1);
+      for (const Resident& r : resident_) {
+        spmat += r.layer->layer.entries(p);
+        pointers += 2 * (uint64_t{r.layer->layer.cols} + 1);
+      }
+      if (spmat > static_cast<uint64_t>(params_.spmat_bytes) || pointers > static_cast<uint64_t>(params_.pointer_bytes))
+        return false;
+    }
+    return true;
+  };
+  while (!fits()) {
+    resident_.erase(resident_.begin());
+    evictions_.add(1, insn.region, When::at(now()));
+  }
+  const Cycle start = now();
+  *ready = weights_.stream_image(a.bytes, insn.region);
+  layer_loads_.add(1, insn.region, When::at(start));
+  load_bytes_.add(a.bytes, insn.region, When::over(start, *ready));
+  if (ctx_.trace) ctx_.trace_activity("sparse_engine", "load of spmv", insn.pc, start, *ready);
+  resident_.push_back({a.dram, a.bytes, std::move(layer)});
+  return resident_.back().layer.get();
+}
+
+Cycle SparseEngine::chip_cycles(Cycle engine_cycles) const {
+  if (params_.clock_mhz == 0 || params_.clock_mhz == ctx_.params.clock_mhz) return engine_cycles;
+  // In kHz, whole numbers: the conversion is exact integer arithmetic.
+  const auto khz = [](double mhz) { return static_cast<uint64_t>(std::llround(mhz * 1000)); };
+  const uint64_t chip = khz(ctx_.params.clock_mhz), engine = khz(params_.clock_mhz);
+  return (engine_cycles * chip + engine - 1) / engine;
+}
+
+void SparseEngine::compute(const isa::SparseArgs& a, const ResidentLayer& r, isa::Rounding rounding) {
+  const sp::SparseLayer& l = r.layer;
+  const uint8_t* x = ub_.data(a.in);
+  // int32 sums, wrapping as accumulators do.
+  std::vector<uint32_t> sums(l.rows);
+  for (uint32_t i = 0; i < l.rows; ++i) sums[i] = static_cast<uint32_t>(l.bias[i]);
+  for (uint32_t j = 0; j < l.cols; ++j) {
+    const int32_t v = static_cast<int8_t>(x[j]) - static_cast<int32_t>(a.zin);
+    if (v == 0) continue;
+    for (uint32_t p = 0; p < l.pes; ++p) {
+      const sp::PeColumns& pc = l.pe[p];
+      uint64_t local = 0;
+      for (uint32_t e = pc.pointers[j]; e < pc.pointers[j + 1]; ++e) {
+        local += sp::entry_zeros(pc.entries[e]);
+        const uint32_t product = static_cast<uint32_t>(int32_t{l.codebook[sp::entry_index(pc.entries[e])]} * v);
+        sums[local * l.pes + p] += product;
+        ++local;
+      }
+    }
+  }
+  const arith::Lut lut = arith::function_table(a.func, static_cast<int>(a.zp), static_cast<int>(a.frac));
+  uint8_t* out = ub_.data(a.out);
+  for (uint32_t i = 0; i < l.rows; ++i)
+    out[i] = static_cast<uint8_t>(arith::lookup(
+        lut, arith::requant8(static_cast<int32_t>(sums[i]), static_cast<int32_t>(a.mult), static_cast<int>(a.shift),
+                             static_cast<int>(a.zp), rounding)));
+}
+
+void SparseEngine::run() {
+  Cycle next_free = 0;
+  for (;;) {
+    const Issued insn = queue_.take_when_ready(next_free);
+    if (!ctx_.check_hazards(insn)) return;
+    const Cycle start = now();
+    const size_t region = insn.region;
+    active_pc_ = insn.pc;
+    isa::SparseArgs a;
+    isa::unpack(insn.word, a);
+    Cycle loaded = start;
+    const ResidentLayer* r = resident(insn, a, &loaded);
+    if (r == nullptr) return;
+    const std::vector<PortPart> input{{PortKind::read, PortRuns::back_to_back(1, ub_.port_cycles(a.cols), start)}};
+    const Cycle read = ub_.acquire(PortUser::sparse_engine, insn.seq, region, input)[0].end();
+    ub_.note_read(a.cols, region, When::over(start, read));
+    // The non-zero activations in column order; without values, every one counts (a dense input's bound).
+    std::vector<uint32_t> columns;
+    const uint8_t* x = ub_.data(a.in);
+    for (uint32_t j = 0; j < a.cols; ++j)
+      if (!ctx_.compute_values || static_cast<int8_t>(x[j]) != static_cast<int32_t>(a.zin)) columns.push_back(j);
+    const PeArrayRun run = array_->run(*r, columns);
+    if (ctx_.compute_values) compute(a, *r, insn.rounding);
+    const Cycle from = std::max(loaded, read), to = from + chip_cycles(run.cycles);
+    const std::vector<PortPart> output{{PortKind::write, PortRuns::back_to_back(1, ub_.port_cycles(a.rows), to)}};
+    const PortGrant written = ub_.acquire(PortUser::sparse_engine, insn.seq, region, output)[0];
+    ub_.note_write(Strided{a.out, a.rows, 1, 0}, region, When::over(written.first(), written.end()));
+    const Cycle done = written.end();
+    ctx_.set_done(insn.seq, done);
+    // The work, spread over the compute cycles.
+    const When computing = When::over(from, to);
+    busy_cycles_.add(done - start, region, When::over(start, done));
+    compute_cycles_.add(to - from, region, computing);
+    if (loaded > read) load_wait_cycles_.add(loaded - read, region, When::over(read, loaded));
+    activations_.add(columns.size(), region, computing);
+    zero_activations_.add(a.cols - columns.size(), region, computing);
+    broadcast_stalls_.add(run.broadcast_stalls, region, computing);
+    uint64_t busy = 0, waiting = 0, busiest = 0;
+    for (size_t p = 0; p < run.busy.size(); ++p) {
+      busy += run.busy[p];
+      waiting += run.waiting[p];
+      busiest = std::max(busiest, run.busy[p]);
+    }
+    pe_busy_.add(busy, region, computing);
+    pe_waiting_.add(waiting, region, computing);
+    pe_idle_.add(run.cycles * run.busy.size() - busy, region, computing);
+    busiest_pe_.add(busiest, region, computing);
+    entries_.add(run.entries, region, computing);
+    fillers_.add(run.fillers, region, computing);
+    macs_.add(run.macs, region, computing);
+    spmat_reads_.add(run.spmat_reads, region, computing);
+    pointer_reads_.add(run.pointer_reads, region, computing);
+    ctx_.trace_slice("sparse_engine", insn, start, done);
+    next_free = done;
+    wait_until(next_free);
+    active_pc_ = -1;
+  }
+}
+
+}  // namespace tpu::sim

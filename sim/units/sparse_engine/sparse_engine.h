@@ -1,0 +1,94 @@
+#pragma once
+
+// SparseEngine: the EIE-style engine that runs `spmv` (Han et al., ISCA 2016).
+// An spmv goes through, in order:
+//   load     unless its image (by weight-DRAM address and size) is resident,
+//            the image streams from weight DRAM over the weight memory's
+//            channel (shared with rdw) into the PEs' SRAMs; it then stays
+//            resident, so running the layer again reads no DRAM. Images that
+//            no longer fit beside a new one leave, oldest first. An image that
+//            is malformed, of another shape than the instruction says, or too
+//            large for one PE's SRAMs is a fault naming why.
+//   input    the int8 input vector is read from the unified buffer (a read
+//            port for ceil(cols / row_bytes) cycles), while the image loads;
+//   compute  the PE array (pe_array.h) from the later of the two: the non-zero
+//            activations broadcast, each PE working through its columns; at
+//            the engine's clock, converted to the chip's;
+//   output   each row's int32 sum (its bias plus the products) requantized and
+//            through the nonlinearity, written to the unified buffer (a write
+//            port for ceil(rows / row_bytes) cycles).
+// The instruction is done when its output is written.
+
+#include <memory>
+#include <systemc>
+#include <vector>
+
+#include "sim/base/unit.h"
+#include "sim/units/sparse_engine/pe_array.h"
+#include "sim/units/unified_buffer/unified_buffer.h"
+#include "sim/units/weight_memory/weight_memory.h"
+
+namespace tpu::sim {
+
+class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
+ public:
+  SC_HAS_PROCESS(SparseEngine);
+  SparseEngine(sc_core::sc_module_name name, ChipContext& ctx, UnifiedBuffer& ub, WeightMemory& weights);
+
+  std::string prepare(const isa::Word& word, Footprint* footprint) override;
+  UnitQueue& queue() override { return queue_; }
+  StatGroup& stats() { return stats_; }
+  uint64_t pe_steps() const { return array_->pe_steps(); }
+  void trace(sc_core::sc_trace_file* tf) const { sc_core::sc_trace(tf, active_pc_, "sparse_engine.pc"); }
+
+ private:
+  struct Resident {
+    uint64_t dram = 0, bytes = 0;
+    std::unique_ptr<ResidentLayer> layer;
+  };
+  void run();
+  // The resident image of the spmv, loading it (and timing the load) when it is not; null after a fault.
+  const ResidentLayer* resident(const Issued& insn, const isa::SparseArgs& a, Cycle* ready);
+  // Why `layer` cannot live in the PEs' SRAMs, or "".
+  std::string fit_error(const isa::sparse::SparseLayer& layer) const;
+  // Cycles of the engine's clock in the chip's, rounded up.
+  Cycle chip_cycles(Cycle engine_cycles) const;
+  void compute(const isa::SparseArgs& a, const ResidentLayer& r, isa::Rounding rounding);
+
+  ChipContext& ctx_;
+  UnifiedBuffer& ub_;
+  WeightMemory& weights_;
+  const SparseEngineParams& params_;
+  std::unique_ptr<PeArray> array_;
+  std::vector<Resident> resident_;  // oldest first
+  int64_t active_pc_ = -1;          // for waveforms
+  UnitQueue queue_;
+
+  StatGroup stats_{"sparse_engine"};
+  Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles from an spmv's start to its output written");
+  Counter& compute_cycles_ = stats_.add("compute_cycles", "cycles", "Cycles the PE array worked on spmvs");
+  Counter& load_wait_cycles_ =
+      stats_.add("load_wait_cycles", "cycles", "Cycles an spmv waited for its image to load beyond its input read");
+  Counter& layer_loads_ = stats_.add("layer_loads", "layers", "Layer images loaded from weight DRAM");
+  Counter& load_bytes_ = stats_.add("load_bytes", "bytes", "Bytes of layer images loaded");
+  Counter& evictions_ = stats_.add("evictions", "layers", "Resident images that left to make room");
+  Counter& activations_ = stats_.add("activations", "activations", "Non-zero input activations broadcast");
+  Counter& zero_activations_ = stats_.add("zero_activations", "activations", "Zero input activations skipped");
+  Counter& broadcast_stalls_ =
+      stats_.add("broadcast_stall_cycles", "cycles", "Cycles the broadcast waited because a PE's queue was full");
+  Counter& pe_busy_ = stats_.add("pe_busy_cycles", "PE-cycles", "Cycles PEs worked on a column, summed over PEs");
+  Counter& pe_waiting_ = stats_.add("pe_queue_empty_cycles", "PE-cycles",
+                                    "Cycles PEs had no activation to start before their last one, summed over PEs");
+  Counter& pe_idle_ = stats_.add("pe_idle_cycles", "PE-cycles",
+                                 "Compute cycles PEs did not work on a column, summed over PEs");
+  Counter& busiest_pe_ = stats_.add("busiest_pe_cycles", "cycles",
+                                    "The busiest PE's cycles of work, summed over spmvs (the load imbalance is this "
+                                    "over pe_busy_cycles / pes)");
+  Counter& entries_ = stats_.add("entries", "entries", "Sparse-matrix entries processed, fillers included");
+  Counter& fillers_ = stats_.add("filler_entries", "entries", "Filler entries (zeros after 15 zeros) processed");
+  Counter& macs_ = stats_.add("macs", "MACs", "Multiply-accumulates on non-zero weights");
+  Counter& spmat_reads_ = stats_.add("spmat_reads", "reads", "Reads of the sparse-matrix SRAMs (one word each)");
+  Counter& pointer_reads_ = stats_.add("pointer_reads", "reads", "Reads of the column-pointer banks");
+};
+
+}  // namespace tpu::sim

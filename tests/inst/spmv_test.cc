@@ -1,0 +1,186 @@
+// spmv on the sparse engine: results equal the reference machine's (a dense
+// product row by row), the cycles of load, input, compute and output add up
+// as the engine's documentation says, a resident image is not read again,
+// images that do not fit leave oldest first, and bad images fault by name.
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "isa/sparse_image.h"
+#include "sim/units/sparse_engine/pe_array.h"
+#include "tests/support/inst_tester.h"
+
+namespace tpu::test {
+namespace {
+
+namespace sp = isa::sparse;
+
+const std::vector<std::string> kEngine = {"sparse_engine.pes=4", "sparse_engine.clock_mhz=0"};
+
+std::vector<std::string> with(std::vector<std::string> sets, const std::vector<std::string>& more) {
+  sets.insert(sets.end(), more.begin(), more.end());
+  return sets;
+}
+
+// A rows x cols layer for `pes` PEs with `density` of non-zero weights, codebook values within
+// +-`scale` and biases within +-10 `scale`.
+sp::SparseLayer random_layer(uint32_t rows, uint32_t cols, double density, uint32_t seed, uint32_t pes = 4,
+                             int scale = 1000) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<uint8_t> m(uint64_t{rows} * cols, 0);
+  for (uint8_t& v : m)
+    if (u(rng) < density) v = static_cast<uint8_t>(1 + rng() % 15);
+  std::array<int16_t, sp::kCodebookEntries> codebook{};
+  for (int i = 1; i < sp::kCodebookEntries; ++i)
+    codebook[i] = static_cast<int16_t>(static_cast<int>(rng() % (2 * scale + 1)) - scale);
+  std::vector<int32_t> bias(rows);
+  for (int32_t& b : bias) b = static_cast<int32_t>(rng() % (20 * scale + 1)) - 10 * scale;
+  return sp::encode(m, rows, cols, pes, codebook, 16, bias);
+}
+
+std::vector<int> bytes_of(const std::vector<uint8_t>& v) { return std::vector<int>(v.begin(), v.end()); }
+
+std::string spmv(const sp::SparseLayer& l, uint64_t dram, uint64_t in, uint64_t out, const std::string& rest) {
+  return "spmv dram=" + std::to_string(dram) + " in=" + std::to_string(in) + " out=" + std::to_string(out) +
+         " rows=" + std::to_string(l.rows) + " cols=" + std::to_string(l.cols) +
+         " bytes=" + std::to_string(sp::image_bytes(l)) + " " + rest;
+}
+
+// With the identity requantization and small values every output is its row's sum itself: one
+// product or bias off shows.
+TEST(Spmv, GivesEachRowsSumExactly) {
+  for (double density : {0.05, 0.5}) {
+    const sp::SparseLayer l = random_layer(40, 12, density, 21, 4, 1);
+    InstTester t(kEngine);
+    t.dram(0, bytes_of(sp::serialize(l))).host(0, random_bytes(12, 3, -2, 3));
+    t.code("rhm host=0 ub=0 len=12\nsync units=host\n" + spmv(l, 0, 0, 64, "mult=1073741824 shift=-1 zin=1")).run();
+    t.expect_matches_reference();
+    const std::vector<uint8_t> w = sp::decode(l);
+    const std::vector<int> x = random_bytes(12, 3, -2, 3);
+    for (uint32_t r = 0; r < l.rows; ++r) {
+      int64_t sum = l.bias[r];
+      for (uint32_t c = 0; c < l.cols; ++c) sum += l.codebook[w[r * l.cols + c]] * (x[c] - 1);
+      ASSERT_LT(std::abs(sum), 128);
+      EXPECT_EQ(static_cast<int8_t>(t.sim().ub[64 + r]), sum) << "row " << r;
+    }
+  }
+}
+
+TEST(Spmv, MatchesTheReferenceForEveryFunctionAndZeroPoint) {
+  const char* cases[] = {"mult=1073741824 shift=8 zin=3 zp=-2",
+                         "mult=1500000000 shift=10 zin=0 zp=5 func=relu",
+                         "mult=2000000000 shift=12 zin=-7 zp=0 func=sigmoid frac=4",
+                         "mult=1200000000 shift=9 zin=1 zp=0 func=tanh frac=5"};
+  uint32_t seed = 1;
+  for (const char* c : cases)
+    for (double density : {0.02, 0.3, 1.0}) {
+      const sp::SparseLayer l = random_layer(37, 23, density, ++seed);
+      InstTester t(kEngine);
+      t.dram(0, bytes_of(sp::serialize(l))).host(0, random_bytes(23, seed, -10, 10));
+      t.code("rhm host=0 ub=0 len=23\nsync units=host\n" + spmv(l, 0, 0, 64, c)).run();
+      t.expect_matches_reference();
+      EXPECT_GT(t.sim().stat("sparse_engine", "macs"), 0u) << c;
+    }
+}
+
+// Every PE holds one entry of every column and every activation is non-zero: the image streams in
+// while the input is read, then L + cols + D cycles of compute (pe_array.h), then the output.
+TEST(Spmv, LoadInputComputeAndOutputAddUp) {
+  for (const char* fidelity : {"fidelity=fast", "fidelity=pe"}) {
+    const uint32_t cols = 40;
+    const sp::SparseLayer l = random_layer(4, cols, 1.0, 9);
+    InstTester t(with(kEngine, {fidelity}));
+    // The buffer holds zeros, so zin=1 makes every activation -1.
+    t.dram(0, bytes_of(sp::serialize(l))).code(spmv(l, 0, 0, 64, "mult=1 zin=1")).run();
+    ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+    const Timing& T = t.timing();
+    const uint64_t start = T.issue(0) + 1;
+    const uint64_t loaded = start + T.dram_transfer(sp::image_bytes(l)) + T.dram_latency();
+    const uint64_t read = start + T.port_cycles(cols);
+    const uint64_t compute = sim::detector_levels(4, 4) + cols + static_cast<uint64_t>(T.p.sparse_engine.pipeline_stages);
+    EXPECT_EQ(t.sim().cycles(), std::max(loaded, read) + compute + T.port_cycles(4)) << fidelity;
+    EXPECT_EQ(t.sim().stat("sparse_engine", "activations"), cols);
+    EXPECT_EQ(t.sim().stat("sparse_engine", "entries"), 4u * cols);
+    EXPECT_EQ(t.sim().stat("sparse_engine", "layer_loads"), 1u);
+    EXPECT_EQ(t.sim().stat("weight_memory", "read_bytes") >= sp::image_bytes(l), true);
+  }
+}
+
+// A second spmv of the same image reads no DRAM: it starts when the first is done and takes its
+// input, compute and output alone.
+TEST(Spmv, AResidentLayerIsNotLoadedAgain) {
+  const uint32_t cols = 40;
+  const sp::SparseLayer l = random_layer(4, cols, 1.0, 9);
+  InstTester t(kEngine);
+  t.dram(0, bytes_of(sp::serialize(l)))
+      .code(spmv(l, 0, 0, 64, "mult=1 zin=1") + "\n" + spmv(l, 0, 0, 128, "mult=1 zin=1"))
+      .run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  InstTester once(kEngine);
+  once.dram(0, bytes_of(sp::serialize(l))).code(spmv(l, 0, 0, 64, "mult=1 zin=1")).run();
+  const Timing& T = t.timing();
+  const uint64_t again = T.port_cycles(cols) + sim::detector_levels(4, 4) + cols +
+                         static_cast<uint64_t>(T.p.sparse_engine.pipeline_stages) + T.port_cycles(4);
+  EXPECT_EQ(t.sim().cycles(), once.sim().cycles() + again);
+  EXPECT_EQ(t.sim().stat("sparse_engine", "layer_loads"), 1u);
+  EXPECT_EQ(t.sim().stat("weight_memory", "read_bytes"), once.sim().stat("weight_memory", "read_bytes"));
+}
+
+// Zero activations cost nothing: an input of zin alone leaves only the pipeline's depth.
+TEST(Spmv, ZeroActivationsCostNothing) {
+  const sp::SparseLayer l = random_layer(16, 30, 0.5, 4);
+  InstTester t(with(kEngine, {"sparse_engine.pipeline_stages=6"}));
+  t.dram(0, bytes_of(sp::serialize(l))).code(spmv(l, 0, 0, 64, "mult=1 zin=0")).run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  EXPECT_EQ(t.sim().stat("sparse_engine", "activations"), 0u);
+  EXPECT_EQ(t.sim().stat("sparse_engine", "zero_activations"), 30u);
+  EXPECT_EQ(t.sim().stat("sparse_engine", "compute_cycles"), 6u);
+  EXPECT_EQ(t.sim().stat("sparse_engine", "entries"), 0u);
+}
+
+// Two images that do not fit the SRAMs together: A, B, A loads three times, evicting twice.
+TEST(Spmv, ImagesThatNoLongerFitLeaveOldestFirst) {
+  const sp::SparseLayer a = random_layer(16, 20, 0.5, 5), b = random_layer(16, 20, 0.5, 6);
+  uint64_t most = 0;
+  for (uint32_t p = 0; p < 4; ++p) most = std::max({most, a.entries(p), b.entries(p)});
+  const uint64_t at_b = (sp::image_bytes(a) + 63) / 64 * 64;
+  InstTester t(with(kEngine, {"sparse_engine.spmat_bytes=" + std::to_string(most + most / 2)}));
+  t.dram(0, bytes_of(sp::serialize(a))).dram(at_b, bytes_of(sp::serialize(b)));
+  t.code(spmv(a, 0, 0, 64, "mult=1 zin=1") + "\n" + spmv(b, at_b, 0, 128, "mult=1 zin=1") + "\n" +
+         spmv(a, 0, 0, 192, "mult=1 zin=1"))
+      .run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  EXPECT_EQ(t.sim().stat("sparse_engine", "layer_loads"), 3u);
+  EXPECT_EQ(t.sim().stat("sparse_engine", "evictions"), 2u);
+}
+
+TEST(Spmv, BadImagesAndShapesFaultByName) {
+  const sp::SparseLayer l = random_layer(8, 6, 0.5, 7);
+  std::vector<uint8_t> image = sp::serialize(l);
+  auto run = [&](const std::vector<uint8_t>& img, const std::string& insn, const std::vector<std::string>& sets = {}) {
+    InstTester t(with(kEngine, sets));
+    t.dram(0, bytes_of(img)).code("nop\n" + insn).run();
+    return t;
+  };
+  {
+    std::vector<uint8_t> bad = image;
+    bad[sp::kHeaderBytes + 4 * 8 + 4 + 2] = 200;  // PE 0's column 1 pointer
+    run(bad, spmv(l, 0, 0, 64, "mult=1 zin=1"))
+        .expect_fault(1, "the layer image at weight-DRAM 0: PE 0: column 0 ends at entry 200");
+  }
+  run(image, "spmv dram=0 in=0 out=64 rows=9 cols=6 bytes=" + std::to_string(image.size()) + " mult=1")
+      .expect_fault(1, "holds a 8 x 6 layer of " + std::to_string(image.size()) + " bytes; the instruction names 9 x 6");
+  run(image, spmv(l, 0, 0, 64, "mult=1 zin=1"), {"sparse_engine.spmat_bytes=1"})
+      .expect_fault(1, "does not fit the sparse engine: PE 0 needs");
+  const std::vector<uint8_t> two = sp::serialize(random_layer(8, 6, 0.5, 7, 2));
+  run(two, spmv(random_layer(8, 6, 0.5, 7, 2), 0, 0, 64, "mult=1"))
+      .expect_fault(1, "the image is for 2 PEs; this engine has 4");
+  run(image, spmv(l, 0, 0, 64, "mult=1"), {"sparse_engine.activation_bytes=4"})
+      .expect_fault(1, "8 rows need 2 accumulators in a PE; its 4 bytes hold 1");
+  run(image, spmv(l, 0, 65532, 64, "mult=1")).expect_fault(1, "input vector [65532, 65538) is outside");
+}
+
+}  // namespace
+}  // namespace tpu::test
