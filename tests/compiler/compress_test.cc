@@ -1,0 +1,73 @@
+// One-shot compression of a layer's weights: magnitude pruning to an exact
+// count, weight sharing that keeps a small codebook as given, and k-means that
+// finds well-separated clusters' means from a linear start.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "tools/compiler/compress.h"
+
+namespace tpu::compiler {
+namespace {
+
+TEST(Prune, KeepsTheLargestMagnitudesToTheDensity) {
+  const std::vector<float> w = {0.5f, -3, 2, 0.1f, -0.2f, 4, 1, -1, 0.3f, 0.05f};
+  // 0.3 of 10 keeps three: 4, -3 and 2.
+  EXPECT_EQ(prune(w, 0.3), (std::vector<float>{0, -3, 2, 0, 0, 4, 0, 0, 0, 0}));
+  EXPECT_EQ(prune(w, 0.04), std::vector<float>(10, 0)) << "round(0.4) keeps none";
+  EXPECT_EQ(prune(w, 1.0), w);
+  // Ties go to the lower index: of four equal magnitudes, half keeps the first two.
+  EXPECT_EQ(prune({1, -1, 1, -1}, 0.5), (std::vector<float>{1, -1, 0, 0}));
+}
+
+TEST(ShareWeights, KeepsAFewDistinctValuesExactly) {
+  const std::vector<float> w = {0, 0.25f, -0.5f, 0.25f, 0, 1.5f, -0.5f};
+  const SharedWeights s = share_weights(w, 15);
+  EXPECT_EQ(s.codebook, (std::vector<float>{0, -0.5f, 0.25f, 1.5f}));
+  for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(s.codebook[s.indices[i]], w[i]) << i;
+}
+
+TEST(ShareWeights, LinearStartFindsTwoGroupsMeans) {
+  const SharedWeights s = share_weights({1, 2, 3, 10, 11, 12}, 2);
+  EXPECT_EQ(s.codebook, (std::vector<float>{0, 2, 11}));
+  EXPECT_EQ(s.indices, (std::vector<uint8_t>{1, 1, 1, 2, 2, 2}));
+}
+
+// Fifteen well-separated groups: the centroids are the groups' means, each weight in its group's.
+TEST(ShareWeights, FindsFifteenSeparatedClusters) {
+  std::mt19937 rng(2);
+  std::normal_distribution<double> noise(0, 0.01);
+  std::vector<float> w;
+  std::vector<double> sums(15, 0);
+  std::vector<int> group;
+  for (int i = 0; i < 3000; ++i) {
+    const int g = i % 15;
+    const float v = static_cast<float>(-1.4 + 0.2 * g + noise(rng));
+    w.push_back(v);
+    sums[g] += v;
+    group.push_back(g);
+  }
+  const SharedWeights s = share_weights(w, 15);
+  ASSERT_EQ(s.codebook.size(), 16u);
+  for (int g = 0; g < 15; ++g) EXPECT_NEAR(s.codebook[g + 1], sums[g] / 200, 1e-6) << g;
+  for (size_t i = 0; i < w.size(); ++i) ASSERT_EQ(s.indices[i], group[i] + 1) << i;
+}
+
+TEST(ShareWeights, ZeroWeightsStayZeroAndEveryOtherGetsAnEntry) {
+  std::mt19937 rng(4);
+  std::normal_distribution<float> d(0, 1);
+  std::vector<float> w(5000);
+  for (float& v : w) v = d(rng);
+  w = prune(w, 0.1);
+  const SharedWeights s = share_weights(w, 15);
+  EXPECT_EQ(s.codebook.size(), 16u);
+  EXPECT_TRUE(std::is_sorted(s.codebook.begin() + 1, s.codebook.end()));
+  for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(s.indices[i] == 0, w[i] == 0) << i;
+}
+
+}  // namespace
+}  // namespace tpu::compiler

@@ -1,0 +1,30 @@
+#pragma once
+
+// One-shot Deep Compression of a layer's weights (Han, Mao, Dally, ICLR 2016):
+// pruning by magnitude to a target density, then weight sharing by k-means
+// over the surviving weights. The result is a codebook (entry 0 the zero
+// weight) and an index per weight, which the sparse engine's image encodes.
+// Retraining after either step comes with the training harness.
+
+#include <cstdint>
+#include <vector>
+
+namespace tpu::compiler {
+
+// The weights kept at `density` (in (0, 1]): the round(density * n) of largest magnitude, ties
+// to the lower index; the others become 0.
+std::vector<float> prune(const std::vector<float>& weights, double density);
+
+struct SharedWeights {
+  std::vector<float> codebook;   // codebook[0] = 0, then the shared values, ascending
+  std::vector<uint8_t> indices;  // per weight: its codebook entry (0 for a zero weight)
+};
+
+// The non-zero weights shared among at most `clusters` values. Weights with no more distinct
+// non-zero values than that keep exactly those values; otherwise k-means in one dimension,
+// initialized linearly over [min, max] of the non-zero weights, iterated to convergence (each
+// weight to the nearest centroid, ties to the lower; each centroid to its weights' mean; a
+// centroid left without weights keeps its place).
+SharedWeights share_weights(const std::vector<float>& weights, int clusters);
+
+}  // namespace tpu::compiler
