@@ -81,19 +81,23 @@ nlohmann::json tensor_values(const isa::TensorDesc& t, const std::vector<uint8_t
 // also counts identity and diagonal tiles (pooling, depthwise). A statement
 // above what the array did cannot be true and is not used; a run that faulted
 // did not finish its inferences and has no throughput.
-nlohmann::json throughput_json(const RunRecord& run, uint64_t array_macs, double seconds) {
+nlohmann::json throughput_json(const RunRecord& run, uint64_t array_macs, uint64_t sparse_macs, double seconds) {
   const ChipParams& p = run.params;
   const std::optional<uint64_t> claimed = run.outcome.halted ? stated(run.program, "macs") : std::nullopt;
   const uint64_t said = claimed.value_or(0);
-  const bool believed = claimed && said <= array_macs;
-  const uint64_t work = believed ? said : array_macs;
+  // The sparse engine's share is its layers' dense products: the network's work, its zeros skipped.
+  const uint64_t done = array_macs + sparse_macs;
+  const bool believed = claimed && said <= done;
+  const uint64_t work = believed ? said : done;
   nlohmann::json t = {{"macs", work},
-                      {"macs_from", believed ? "program" : "matrix_unit.useful_macs"},
+                      {"macs_from", believed ? "program" : sparse_macs ? "matrix_unit.useful_macs + sparse_engine.dense_macs"
+                                                                       : "matrix_unit.useful_macs"},
                       {"peak_tops", peak_tops(p)}};
   if (claimed && !believed) {
     t["stated_macs"] = said;
-    t["warning"] = "the program states " + std::to_string(said) + " MACs, more than the " + std::to_string(array_macs) +
-                   " the matrix unit performed; throughput counts the array's MACs";
+    t["warning"] = "the program states " + std::to_string(said) + " MACs, more than the " + std::to_string(done) +
+                   (sparse_macs ? " the matrix unit and the sparse engine" : " the matrix unit") +
+                   " performed; throughput counts the array's MACs";
   }
   const bool finished = run.outcome.halted && seconds > 0;
   t["inferences_per_s"] = finished ? nlohmann::json(batch_of(run.program) / seconds) : nlohmann::json();
@@ -124,7 +128,7 @@ nlohmann::json to_json(const RunRecord& run) {
   j["cycles"] = o.cycles;
   j["latency_us"] = seconds * 1e6;
   j["batch"] = batch;
-  j["throughput"] = throughput_json(run, useful, seconds);
+  j["throughput"] = throughput_json(run, useful, stat(o, "sparse_engine", "dense_macs"), seconds);
 
   // The TPU's performance-counter breakdown: the first four shares add up to 1.
   const uint64_t active = stat(o, "matrix_unit", "array_active_cycles");
@@ -280,10 +284,10 @@ nlohmann::json layers_json(const RunRecord& run) {
     l["cycles"] = cycles;
     // The layer's network MACs when the program states them and the statement can be true (the
     // run halted, and the array did at least as many), else what the array counted, as for the run.
-    const uint64_t array_macs = v("matrix_unit", "useful_macs");
+    const uint64_t array_macs = v("matrix_unit", "useful_macs"), done = array_macs + v("sparse_engine", "dense_macs");
     const auto it = r > 0 ? stated_macs.find(std::to_string(o.regions[r - 1].id)) : stated_macs.end();
     const uint64_t claimed = it != stated_macs.end() ? it->second : 0;
-    l["macs"] = compiled && o.halted && claimed <= array_macs ? claimed : array_macs;
+    l["macs"] = compiled && o.halted && claimed <= done ? claimed : done;
     l["array_macs"] = array_macs;
     l["array_active_cycles"] = v("matrix_unit", "array_active_cycles");
     l["weight_stall_cycles"] = v("matrix_unit", "weight_stall_cycles");

@@ -91,9 +91,10 @@ TEST(CompileTarget, NoOtherKeyChangesTheProgram) {
       break;
     }
   }
-  // Every key was changed once: the six of the target (rows, cols, accumulator entries, buffer,
-  // FIFO and DRAM sizes) and all the others.
-  EXPECT_EQ(read, 6u);
+  // Every key was changed once: the seven of the target (rows, cols, accumulator entries, buffer,
+  // FIFO and DRAM sizes, the sparse engine's PEs; its SRAM sizes join the target only on a chip
+  // that has one) and all the others.
+  EXPECT_EQ(read, 7u);
   EXPECT_EQ(files, 2u) << "energy.table and energy.area_table";
   EXPECT_EQ(tried + read + files, sim::param_keys().size()) << "a key with no other valid value";
   // And a key it reads does change it.

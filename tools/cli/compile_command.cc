@@ -22,6 +22,8 @@ struct CompileArgs {
   std::string calibrate;
   double percentile = 100;
   bool timing_only = false;
+  std::string sparse = "model";
+  double density = 0.1;
 };
 }  // namespace
 
@@ -44,12 +46,22 @@ void add_compile_command(CLI::App& app) {
                 "with the same timing, compiled much faster")
       ->excludes(calibrate)
       ->excludes(percentile);
+  cmd->add_option("--sparse", args->sparse,
+                  "Dense layers on the sparse engine: model (as each layer's `engine:` says), all (compressed to "
+                  "their `density`, or --density), none")
+      ->check(CLI::IsMember({"model", "all", "none"}));
+  cmd->add_option("--density", args->density, "With --sparse all: the density of layers that state none")
+      ->check(CLI::Range(1e-6, 1.0));
   cmd->callback([args] {
     const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
     compiler::CompileOptions options;
     options.batch = args->batch;
     options.percentile = args->percentile;
     options.timing_only = args->timing_only;
+    options.sparse = args->sparse == "all"    ? compiler::CompileOptions::Sparse::kAll
+                     : args->sparse == "none" ? compiler::CompileOptions::Sparse::kNone
+                                              : compiler::CompileOptions::Sparse::kAsModel;
+    options.density = args->density;
     if (!args->calibrate.empty()) {
       const tensor_io::Array a = tensor_io::read_npy(args->calibrate);
       if (a.dtype != isa::DType::kF32)

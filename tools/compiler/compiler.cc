@@ -1,12 +1,25 @@
 #include "tools/compiler/compiler.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
 namespace tpu::compiler {
 
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options) {
-  return compile_graph(std::make_unique<Graph>(load_model(path, options.batch, !options.timing_only)), chip, options);
+  auto graph = std::make_unique<Graph>(load_model(path, options.batch, !options.timing_only));
+  for (Layer& l : graph->layers) {
+    if (l.op != Op::kDense || options.sparse == CompileOptions::Sparse::kAsModel) continue;
+    if (options.sparse == CompileOptions::Sparse::kAll && !l.sparse) l.density = options.density;
+    l.sparse = options.sparse == CompileOptions::Sparse::kAll;
+  }
+  // A sparse layer's timing depends on where its zeros are: even a timing-only compile needs its
+  // weights (generated as a full compile would, so both place the same zeros).
+  if (options.timing_only && std::any_of(graph->layers.begin(), graph->layers.end(), [](const Layer& l) {
+        return l.sparse && l.weights.empty();
+      }))
+    generate_weights(*graph);
+  return compile_graph(std::move(graph), chip, options);
 }
 
 Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip, const CompileOptions& options) {
@@ -74,6 +87,27 @@ std::string report_text(const Compiled& c) {
                 static_cast<unsigned long long>(macs), static_cast<unsigned long long>(bytes),
                 static_cast<unsigned long long>(tiles), static_cast<unsigned long long>(c.lowered.report.instructions));
   s << line;
+  // Sparse layers, when there are any: what their images hold (other: codebook, biases, header,
+  // padding), and the dense int8 weights over the image.
+  bool sparse_header = false;
+  for (size_t i = 0; i < c.lowered.report.layers.size(); ++i) {
+    const LayerReport& l = c.lowered.report.layers[i];
+    if (!l.sparse || l.image_bytes == 0) continue;
+    if (!sparse_header) {
+      std::snprintf(line, sizeof line, "%-24s %10s %9s %10s %10s %9s %10s %8s\n", "sparse layer", "non-zeros", "fillers",
+                    "indices B", "pointers B", "other B", "image B", "ratio");
+      s << line;
+      sparse_header = true;
+    }
+    const Layer& g = c.graph->layers[i];
+    const double dense = double(c.graph->layers[static_cast<size_t>(g.inputs[0])].shape.back()) * double(g.units);
+    std::snprintf(line, sizeof line, "%-24s %10llu %9llu %10llu %10llu %9llu %10llu %7.1fx\n", l.name.c_str(),
+                  static_cast<unsigned long long>(l.nonzeros), static_cast<unsigned long long>(l.fillers),
+                  static_cast<unsigned long long>(l.index_bytes), static_cast<unsigned long long>(l.pointer_bytes),
+                  static_cast<unsigned long long>(l.image_bytes - l.index_bytes - l.pointer_bytes),
+                  static_cast<unsigned long long>(l.image_bytes), dense / double(l.image_bytes));
+    s << line;
+  }
   std::snprintf(line, sizeof line, "unified buffer peak %llu bytes, weight DRAM %llu bytes\n",
                 static_cast<unsigned long long>(c.lowered.report.ub_peak_bytes),
                 static_cast<unsigned long long>(c.lowered.report.dram_bytes));

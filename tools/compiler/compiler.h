@@ -21,6 +21,10 @@ struct CompileOptions {
   // The program's timing alone: no weights generated, no calibration, no weight or parameter
   // bytes in the program (which then runs only without values, with the same timing).
   bool timing_only = false;
+  // Where dense layers run: as the model says (`engine:`), all on the sparse engine (compressed
+  // to their own `density`, or to `density` here when they give none), or all on the matrix unit.
+  enum class Sparse { kAsModel, kAll, kNone } sparse = Sparse::kAsModel;
+  double density = 0.1;
 };
 
 struct Compiled {

@@ -332,7 +332,8 @@ Graph load_model(const std::string& path, int64_t batch_override, bool generate)
     static const std::vector<std::pair<const char*, std::vector<Op>>> kOwners = {
         {"heads", {Op::kMatMul}},  {"transpose_b", {Op::kMatMul}}, {"alpha", {Op::kMatMul}},
         {"eps", {Op::kLayerNorm}}, {"index", {Op::kToken}},        {"dilation", {Op::kConv2d}},
-        {"groups", {Op::kConv2d}}, {"count_pad", {Op::kAvgPool}},  {"ceil_mode", {Op::kMaxPool, Op::kAvgPool}}};
+        {"groups", {Op::kConv2d}}, {"count_pad", {Op::kAvgPool}},  {"ceil_mode", {Op::kMaxPool, Op::kAvgPool}},
+        {"engine", {Op::kDense}},  {"density", {Op::kDense}},      {"bits", {Op::kDense}}};
     for (const auto& [key, owners] : kOwners)
       if (node[key] && std::find(owners.begin(), owners.end(), l.op) == owners.end()) {
         std::string names;
@@ -344,6 +345,22 @@ Graph load_model(const std::string& path, int64_t batch_override, bool generate)
     if (node["alpha"]) l.alpha = node["alpha"].as<double>();
     if (node["eps"]) l.eps = node["eps"].as<double>();
     if (node["index"]) l.index = node["index"].as<int64_t>();
+    if (node["engine"]) {
+      const std::string e = node["engine"].as<std::string>();
+      if (e != "sparse" && e != "matrix")
+        throw ModelError(where + "engine '" + e + "' is not matrix or sparse");
+      l.sparse = e == "sparse";
+    }
+    if ((node["density"] || node["bits"]) && !l.sparse)
+      throw ModelError(where + "`density` and `bits` go with `engine: sparse`");
+    if (node["density"]) {
+      l.density = node["density"].as<double>();
+      if (!(l.density > 0 && l.density <= 1)) throw ModelError(where + "density must lie in (0, 1]");
+    }
+    if (node["bits"]) {
+      l.bits = node["bits"].as<int>();
+      if (l.bits < 1 || l.bits > 4) throw ModelError(where + "bits must lie in [1, 4] (the sparse engine's 4-bit indices)");
+    }
     if (node["padding"]) {
       const YAML::Node p = node["padding"];
       if (p.IsScalar() && p.as<std::string>() == "same") {
@@ -365,7 +382,8 @@ Graph load_model(const std::string& path, int64_t batch_override, bool generate)
       static const std::vector<std::string> known = {
           "name",    "op",      "inputs",   "input",       "units",      "filters",   "kernel",
           "stride",  "padding", "dilation", "groups",      "activation", "count_pad", "ceil_mode",
-          "weights", "bias",    "heads",    "transpose_b", "alpha",      "eps",       "index"};
+          "weights", "bias",    "heads",    "transpose_b", "alpha",      "eps",       "index",
+          "engine",  "density", "bits"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         std::vector<std::string_view> views(known.begin(), known.end());

@@ -82,6 +82,11 @@ struct Layer {
   double eps = 1e-5;  // layernorm
   int64_t index = 0;  // token
   int shares = -1;    // dense: takes the weights of this earlier layer (an LSTM's gates at every time step)
+  // dense with `engine: sparse`: on the sparse engine, its weights pruned to `density` by magnitude
+  // and shared among 2^bits - 1 values (one-shot Deep Compression, compress.h).
+  bool sparse = false;
+  double density = 1;
+  int bits = 4;
 
   std::vector<int64_t> shape;  // output shape
   // Float weights: dense [K][N]; conv2d [kh][kw][Cin/groups][Cout]; bias [N or Cout];

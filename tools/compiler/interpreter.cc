@@ -367,6 +367,19 @@ std::vector<std::vector<int8_t>> run_int8(const QGraph& q, const std::vector<int
       case Op::kInput: break;
       case Op::kDense: {
         const int64_t k = g.layers[l.inputs[0]].shape.back(), m = l.units, n = elements(l.shape) / m;
+        if (ql.sparse) {  // the spmv's sums: bias + codebook values x (input - its zero point), wrapped to int32
+          const int zin = q.layers[l.inputs[0]].zp;
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t j = 0; j < m; ++j) {
+              int64_t sum = ql.bias[j];
+              for (int64_t t = 0; t < k; ++t)
+                sum += int64_t{ql.codebook[ql.codebook_indices[t * m + j]]} * (x[b * k + t] - zin);
+              const int32_t wrapped = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(sum)));
+              y[b * m + j] = arith::lookup(
+                  lut, arith::requant8(wrapped, ql.requant[0].mult, ql.requant[0].shift, ql.act_zp, q.rounding));
+            }
+          break;
+        }
         std::vector<int16_t> xs(x.begin(), x.end()), wt(static_cast<size_t>(k * m));
         for (int64_t t = 0; t < k; ++t)
           for (int64_t j = 0; j < m; ++j) wt[j * k + t] = ql.weights[t * m + j];

@@ -24,6 +24,10 @@ struct LayerReport {
   uint64_t weight_bytes = 0;  // int8 weights of the layer
   uint64_t tiles = 0;         // weight tiles fetched
   uint64_t instructions = 0;
+  // On the sparse engine: its image's non-zero weights, fillers and bytes by part.
+  bool sparse = false;
+  uint64_t nonzeros = 0, fillers = 0;
+  uint64_t index_bytes = 0, pointer_bytes = 0, codebook_bytes = 0, bias_bytes = 0, image_bytes = 0;
 };
 
 struct CompileReport {
@@ -53,6 +57,8 @@ struct CompileTarget {
   int64_t unified_buffer_bytes = 0;
   int64_t weight_fifo_tiles = 0;
   int64_t weight_dram_bytes = 0;
+  // The sparse engine's PEs (0: none) and each PE's SRAMs.
+  int64_t sparse_pes = 0, sparse_spmat_bytes = 0, sparse_pointer_bytes = 0, sparse_activation_bytes = 0;
   static CompileTarget of(const sim::ChipParams& chip);
   std::string key() const;  // for cache keys
 };

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "isa/host_ops.h"
+#include "tools/compiler/compress.h"
 #include "tools/compiler/interpreter.h"
 
 namespace tpu::compiler {
@@ -104,6 +105,29 @@ namespace {
 
 QGraph quantize_graph(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile, bool values);
 
+// A dense layer for the sparse engine: pruned and shared (compress.h), its codebook in int16 steps
+// of a scale that makes the largest shared value 32767. The weights are there in a timing-only
+// compile too: its timing depends on where the zeros are.
+void compress_layer(const Layer& l, const QLayer& in, double target, const std::string& where, QLayer* ql) {
+  if (l.given) throw ModelError(where + "a layer with given integer weights does not run on the sparse engine");
+  if (l.weights.empty()) throw ModelError(where + "the sparse engine needs the layer's weights");
+  const SharedWeights shared = share_weights(prune(l.weights, l.density), (1 << l.bits) - 1);
+  double largest = 0;
+  for (float c : shared.codebook) largest = std::max(largest, std::fabs(double(c)));
+  const double scale = largest > 0 ? largest / 32767 : 1;
+  ql->sparse = true;
+  ql->codebook_indices = shared.indices;
+  ql->codebook.clear();
+  for (float c : shared.codebook) ql->codebook.push_back(static_cast<int16_t>(round_half_even(c / scale)));
+  const int64_t m = l.units;
+  ql->bias.resize(static_cast<size_t>(m));
+  for (int64_t j = 0; j < m; ++j) {
+    const double b = l.bias.empty() ? 0 : std::llround(l.bias[j] / (in.scale * scale));
+    ql->bias[j] = static_cast<int32_t>(std::clamp<double>(b, INT32_MIN, INT32_MAX));
+  }
+  ql->requant.assign(1, requant_for(in.scale * scale / target, where));
+}
+
 }  // namespace
 
 QGraph quantize(const Graph& g, const std::vector<std::vector<float>>& inputs, double percentile) {
@@ -194,6 +218,10 @@ QGraph quantize_graph(const Graph& g, const std::vector<std::vector<float>>& inp
         // Decided from the float weights, which a timing-only compile has too where the model gives
         // them (and a later step without its own takes the earlier step's).
         ql.same_weights = l.shares >= 0 && (l.weights.empty() || l.weights == g.layers[l.shares].weights);
+        if (l.sparse) {
+          compress_layer(l, in, target, where, &ql);
+          break;
+        }
         if (l.given) {
           given_weights(*l.given, in, l.units, where, &ql);
           break;

@@ -46,6 +46,12 @@ struct QLayer {
   bool raw = false;                  // dense, conv2d: the int32 sums (plus bias) are the output (act raw)
   bool same_weights = false;         // dense: the weights are Layer::shares's (an LSTM gate at a later step)
   std::vector<uint8_t> host_params;  // softmax, layernorm: the parameter block of their `hop`
+  // dense on the sparse engine (Layer::sparse): per weight its codebook entry ([K][M], as `weights`);
+  // the codebook (entry 0 the zero weight) in int16 steps of the layer's weight scale; `bias` per
+  // output in steps of the input's scale times that; requant[0] for every output.
+  bool sparse = false;
+  std::vector<uint8_t> codebook_indices;
+  std::vector<int16_t> codebook;
 };
 
 struct QGraph {

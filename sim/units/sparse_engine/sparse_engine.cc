@@ -198,6 +198,7 @@ void SparseEngine::run() {
     entries_.add(run.entries, region, computing);
     fillers_.add(run.fillers, region, computing);
     macs_.add(run.macs, region, computing);
+    dense_macs_.add(a.rows * a.cols, region, computing);
     spmat_reads_.add(run.spmat_reads, region, computing);
     pointer_reads_.add(run.pointer_reads, region, computing);
     ctx_.trace_slice("sparse_engine", insn, start, done);

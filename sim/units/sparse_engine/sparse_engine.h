@@ -87,6 +87,9 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
   Counter& entries_ = stats_.add("entries", "entries", "Sparse-matrix entries processed, fillers included");
   Counter& fillers_ = stats_.add("filler_entries", "entries", "Filler entries (zeros after 15 zeros) processed");
   Counter& macs_ = stats_.add("macs", "MACs", "Multiply-accumulates on non-zero weights");
+  Counter& dense_macs_ = stats_.add("dense_macs", "MACs",
+                                    "The layers' dense products, zeros included (rows x cols per spmv): the network's "
+                                    "work the engine did");
   Counter& spmat_reads_ = stats_.add("spmat_reads", "reads", "Reads of the sparse-matrix SRAMs (one word each)");
   Counter& pointer_reads_ = stats_.add("pointer_reads", "reads", "Reads of the column-pointer banks");
 };

@@ -71,7 +71,7 @@ BufferPlan plan_buffers(const QGraph& q, const CompileTarget& target) {
   uint64_t table_bytes = 0;
   for (size_t i = 1; i < L; ++i) {
     const Layer& l = g.layers[i];
-    if (l.op == Op::kDense || l.op == Op::kConv2d || l.op == Op::kMatMul) {
+    if ((l.op == Op::kDense && !l.sparse) || l.op == Op::kConv2d || l.op == Op::kMatMul) {  // a sparse layer's are in its image
       plan.table_at[static_cast<int>(i)] = table_bytes;
       table_bytes += isa::kLaneParamBytes * static_cast<uint64_t>(l.shape.back());
     }

@@ -10,6 +10,7 @@
 //                     the LSTM cells
 //   host_layers.cc    steps the host computes (softmax, layer normalization),
 //                     constants, and attention's matmul of two activations
+//   sparse_layers.cc  dense layers compressed for the sparse engine (spmv)
 
 #include <memory>
 #include <vector>
@@ -30,6 +31,7 @@ std::unique_ptr<LayerLowering> matrix_layers();
 std::unique_ptr<LayerLowering> pooling_layers();
 std::unique_ptr<LayerLowering> vector_layers();
 std::unique_ptr<LayerLowering> host_layers();
+std::unique_ptr<LayerLowering> sparse_layers();
 
 // The family that handles `l`, or null for a layer that emits nothing (the input, which the
 // driver transfers, and a flatten, which shares its input's bytes).

@@ -119,6 +119,7 @@ void emit_program(ProgramBuilder& b) {
 const LayerLowering* lowering_for(const Layer& l) {
   static const std::vector<std::unique_ptr<LayerLowering>> families = [] {
     std::vector<std::unique_ptr<LayerLowering>> f;
+    f.push_back(sparse_layers());
     f.push_back(matrix_layers());
     f.push_back(pooling_layers());
     f.push_back(vector_layers());
@@ -131,14 +132,21 @@ const LayerLowering* lowering_for(const Layer& l) {
 }
 
 CompileTarget CompileTarget::of(const sim::ChipParams& chip) {
+  const sim::SparseEngineParams& s = chip.sparse_engine;
   return {chip.matrix_unit.rows,          chip.matrix_unit.cols,       chip.accumulators.entries,
-          chip.unified_buffer.size_bytes, chip.weight_fifo.depth_tiles, chip.weight_memory.size_bytes};
+          chip.unified_buffer.size_bytes, chip.weight_fifo.depth_tiles, chip.weight_memory.size_bytes,
+          s.pes,                          s.spmat_bytes,                s.pointer_bytes,
+          s.activation_bytes};
 }
 
 std::string CompileTarget::key() const {
-  return std::to_string(rows) + "x" + std::to_string(cols) + " acc " + std::to_string(accumulator_entries) + " ub " +
-         std::to_string(unified_buffer_bytes) + " fifo " + std::to_string(weight_fifo_tiles) + " dram " +
-         std::to_string(weight_dram_bytes);
+  std::string k = std::to_string(rows) + "x" + std::to_string(cols) + " acc " + std::to_string(accumulator_entries) +
+                  " ub " + std::to_string(unified_buffer_bytes) + " fifo " + std::to_string(weight_fifo_tiles) +
+                  " dram " + std::to_string(weight_dram_bytes);
+  if (sparse_pes > 0)
+    k += " sparse " + std::to_string(sparse_pes) + " " + std::to_string(sparse_spmat_bytes) + " " +
+         std::to_string(sparse_pointer_bytes) + " " + std::to_string(sparse_activation_bytes);
+  return k;
 }
 
 Lowered lower(const QGraph& q, const CompileTarget& target, int64_t passes) {

@@ -14,7 +14,7 @@ namespace {
 class MatrixLayers : public LayerLowering {
  public:
   bool handles(const Layer& l) const override {
-    return l.op == Op::kDense || l.op == Op::kConv2d || (l.op == Op::kAvgPool && l.averages_valid_taps());
+    return (l.op == Op::kDense && !l.sparse) || l.op == Op::kConv2d || (l.op == Op::kAvgPool && l.averages_valid_taps());
   }
   void lower(ProgramBuilder& b, int layer) const override {
     if (b.layer(layer).op == Op::kDense)

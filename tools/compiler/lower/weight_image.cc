@@ -16,6 +16,16 @@ int64_t WeightImage::loaded_tile(uint64_t k, uint64_t n) {
   return static_cast<int64_t>(tiles_.size()) - 1;
 }
 
+uint64_t WeightImage::image(const std::string& key, const std::vector<uint8_t>& bytes) {
+  if (const auto it = at_.find(key); it != at_.end()) return it->second;
+  flush();
+  const uint64_t at = (top_ + 63) / 64 * 64;
+  program_.dram.write(at, bytes);
+  top_ = at + bytes.size();
+  at_[key] = at;
+  return at;
+}
+
 int64_t WeightImage::again(int64_t t) {
   tiles_.push_back(tiles_[static_cast<size_t>(t)]);
   return static_cast<int64_t>(tiles_.size()) - 1;

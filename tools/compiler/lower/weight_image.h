@@ -52,6 +52,9 @@ class WeightImage {
     return static_cast<int64_t>(tiles_.size()) - 1;
   }
 
+  // A sparse layer's image (written even in a timing-only program: its timing depends on it),
+  // placed once per distinct key at a burst-aligned address; returns the address.
+  uint64_t image(const std::string& key, const std::vector<uint8_t>& bytes);
   // A tile whose bytes the program itself writes into DRAM (through ldw) before reading it.
   int64_t loaded_tile(uint64_t k, uint64_t n);
   // Tile t read again: a new FIFO entry for the same bytes.
