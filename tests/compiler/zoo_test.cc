@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "tests/compiler/bit_exact.h"
 #include "tests/support/sim_harness.h"
 #include "tools/compiler/compiler.h"
 #include "tools/compiler/interpreter.h"
@@ -22,22 +23,7 @@ TEST_P(ZooModel, IsBitExactOnTpuV1AtBatchOne) {
   compiler::CompileOptions options;
   options.batch = 1;
   const compiler::Compiled c = compiler::compile_model(GetParam(), params, options);
-  const std::vector<float> input = compiler::synthetic_inputs(*c.graph, 2, 1)[1];
-  const std::vector<int8_t> q_input = compiler::quantize_input(c.qgraph, input);
-  const auto expected = compiler::run_int8(c.qgraph, q_input);
-  SimOptions sim_options;
-  sim_options.inputs[c.graph->layers[0].name] = std::vector<uint8_t>(q_input.begin(), q_input.end());
-  const SimRun run = simulate(params, c.lowered.program, sim_options);
-  ASSERT_TRUE(run.halted()) << run.fault_reason() << " at pc " << run.fault_pc();
-  for (int o : c.graph->outputs) {
-    const auto& layer = c.graph->layers[static_cast<size_t>(o)];
-    const auto& values = run.result["outputs"][layer.name]["values"];
-    const auto& want = expected[static_cast<size_t>(o)];
-    ASSERT_EQ(values.size(), want.size());
-    size_t differ = 0;
-    for (size_t i = 0; i < want.size(); ++i) differ += values[i].get<int>() != want[i];
-    EXPECT_EQ(differ, 0u) << layer.name << ": " << differ << " of " << want.size() << " values differ";
-  }
+  expect_bit_exact(c, params, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ZooModel, testing::ValuesIn(test::source_files("models", ".yaml")), [](const testing::TestParamInfo<std::string>& i) {

@@ -59,17 +59,31 @@ void check(const ResidentLayer& r, const SparseEngineParams& params, const std::
     if (j >= r.layer.cols) throw std::invalid_argument("activation column " + std::to_string(j) + " outside the layer");
 }
 
-class FastPeArray : public PeArray {
+// What both fidelities share: the engine's shape, and a run's checks and empty counters.
+class PeArrayBase : public PeArray {
  public:
-  explicit FastPeArray(const SparseEngineParams& params) : params_(params), shape_(shape_of(params)) {}
+  explicit PeArrayBase(const SparseEngineParams& params) : params_(params), shape_(shape_of(params)) {}
+
+ protected:
+  PeArrayRun begin(const ResidentLayer& r, const std::vector<uint32_t>& columns) const {
+    check(r, params_, columns);
+    PeArrayRun out;
+    out.busy.assign(r.layer.pes, 0);
+    out.waiting.assign(r.layer.pes, 0);
+    return out;
+  }
+  SparseEngineParams params_;
+  Shape shape_;
+};
+
+class FastPeArray : public PeArrayBase {
+ public:
+  using PeArrayBase::PeArrayBase;
 
   PeArrayRun run(const ResidentLayer& r, const std::vector<uint32_t>& columns) override {
-    check(r, params_, columns);
+    PeArrayRun out = begin(r, columns);
     const uint32_t P = r.layer.pes;
     const uint64_t K = columns.size(), Q = shape_.queue;
-    PeArrayRun out;
-    out.busy.assign(P, 0);
-    out.waiting.assign(P, 0);
     std::vector<Cycle> free_at(P, 0);  // S + W of the PE's last column
     // starts[k % Q][p]: S_pk of the last Q activations, for the queue condition.
     std::vector<std::vector<Cycle>> starts(std::min<uint64_t>(Q, std::max<uint64_t>(K, 1)), std::vector<Cycle>(P, 0));
@@ -95,23 +109,16 @@ class FastPeArray : public PeArray {
     out.cycles = end + shape_.drain;
     return out;
   }
-
- private:
-  SparseEngineParams params_;
-  Shape shape_;
 };
 
-class SteppedPeArray : public PeArray {
+class SteppedPeArray : public PeArrayBase {
  public:
-  explicit SteppedPeArray(const SparseEngineParams& params) : params_(params), shape_(shape_of(params)) {}
+  using PeArrayBase::PeArrayBase;
 
   PeArrayRun run(const ResidentLayer& r, const std::vector<uint32_t>& columns) override {
-    check(r, params_, columns);
+    PeArrayRun out = begin(r, columns);
     const uint32_t P = r.layer.pes;
     const uint64_t K = columns.size();
-    PeArrayRun out;
-    out.busy.assign(P, 0);
-    out.waiting.assign(P, 0);
     struct Pe {
       std::deque<std::pair<uint32_t, Cycle>> queue;  // (column, arrival): broadcast, not yet started
       uint64_t left = 0;                             // cycles left on the column in hand
@@ -162,8 +169,6 @@ class SteppedPeArray : public PeArray {
   uint64_t pe_steps() const override { return steps_; }
 
  private:
-  SparseEngineParams params_;
-  Shape shape_;
   uint64_t steps_ = 0;
 };
 
