@@ -160,6 +160,16 @@ nlohmann::json to_json(const RunRecord& run) {
   for (const StatGroup* g : o.stats)
     for (const auto& s : g->stats()) units[g->name()][s.name] = s.counter.value();
   j["units"] = units;
+  if (p.sparse_engine.pes > 0) {
+    // The busiest PE's work over the mean PE's (1: perfectly balanced), and the share of the PEs'
+    // compute cycles they worked.
+    const double busy = static_cast<double>(stat(o, "sparse_engine", "pe_busy_cycles"));
+    const double pes = static_cast<double>(p.sparse_engine.pes);
+    const double busiest = static_cast<double>(stat(o, "sparse_engine", "busiest_pe_cycles"));
+    const double compute = static_cast<double>(stat(o, "sparse_engine", "compute_cycles"));
+    j["sparse_engine"] = {{"load_imbalance", busy > 0 ? nlohmann::json(busiest / (busy / pes)) : nlohmann::json()},
+                          {"pe_utilization", compute > 0 ? nlohmann::json(busy / (pes * compute)) : nlohmann::json()}};
+  }
   nlohmann::json utilization;
   utilization["matrix_unit"] = share(active, o.cycles);
   utilization["activation_unit"] = share(stat(o, "activation_unit", "busy_cycles"), o.cycles);
@@ -385,6 +395,20 @@ std::string summary(const RunRecord& run, const nlohmann::json& j) {
                 100 * c["useful_macs"]["share_of_peak"].get<double>(), 100 * c["raw_stall"]["share"].get<double>(),
                 100 * c["input_stall"]["share"].get<double>());
   s << line;
+  if (j.contains("sparse_engine") && !j["sparse_engine"]["load_imbalance"].is_null()) {
+    const auto& u = j["units"]["sparse_engine"];
+    std::snprintf(line, sizeof line,
+                  "sparse engine busy %.1f%%   PEs busy %.1f%% of its compute   load imbalance %.2f   %llu of %llu "
+                  "activations non-zero   %llu loads (%llu bytes)\n",
+                  100 * share(u["busy_cycles"].get<uint64_t>(), run.outcome.cycles),
+                  100 * j["sparse_engine"]["pe_utilization"].get<double>(),
+                  j["sparse_engine"]["load_imbalance"].get<double>(),
+                  static_cast<unsigned long long>(u["activations"].get<uint64_t>()),
+                  static_cast<unsigned long long>(u["activations"].get<uint64_t>() + u["zero_activations"].get<uint64_t>()),
+                  static_cast<unsigned long long>(u["layer_loads"].get<uint64_t>()),
+                  static_cast<unsigned long long>(u["load_bytes"].get<uint64_t>()));
+    s << line;
+  }
   const auto& e = j["energy"];
   std::snprintf(line, sizeof line,
                 "energy %.3f uJ (%.3f dynamic, %.3f static), %.3f uJ per inference   power %.2f W (%.2f dynamic, "

@@ -184,3 +184,29 @@ TEST(Spmv, BadImagesAndShapesFaultByName) {
 
 }  // namespace
 }  // namespace tpu::test
+
+namespace tpu::test {
+namespace {
+
+// The load imbalance the run reports: the busiest PE's work over the mean PE's. With every entry
+// in PE 0 (E per column) and the others' columns empty (a pointer read each), it is
+// K E / ((K E + 3 K) / 4); in lockstep it is 1.
+TEST(Spmv, ReportsTheLoadImbalance) {
+  const uint32_t E = 5, K = 12;
+  std::vector<uint8_t> m(uint64_t{4} * E * K, 0);
+  for (uint32_t local = 0; local < E; ++local)
+    for (uint32_t j = 0; j < K; ++j) m[uint64_t{local * 4} * K + j] = 3;
+  std::array<int16_t, sp::kCodebookEntries> codebook{};
+  codebook[3] = 7;
+  const sp::SparseLayer skewed = sp::encode(m, 4 * E, K, 4, codebook, 4, std::vector<int32_t>(4 * E, 0));
+  const sp::SparseLayer even = random_layer(4, K, 1.0, 9);
+  for (const auto& [layer, want] : {std::pair{skewed, double(K * E) / ((K * E + 3.0 * K) / 4)}, std::pair{even, 1.0}}) {
+    InstTester t(kEngine);
+    t.dram(0, bytes_of(sp::serialize(layer))).code(spmv(layer, 0, 0, 64, "mult=1 zin=1")).run();
+    ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+    EXPECT_DOUBLE_EQ(t.sim().result["sparse_engine"]["load_imbalance"].get<double>(), want);
+  }
+}
+
+}  // namespace
+}  // namespace tpu::test
