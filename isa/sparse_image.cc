@@ -21,6 +21,12 @@ SparseLayer encode(const std::vector<uint8_t>& indices, uint32_t rows, uint32_t 
   if (indices.size() != uint64_t{rows} * cols || bias.size() != rows)
     throw ProgramError("a sparse layer of " + std::to_string(rows) + " x " + std::to_string(cols) + " needs as many " +
                        "indices and a bias per row");
+  if (codebook_size < 1 || codebook_size > kCodebookEntries || codebook[0] != 0)
+    throw ProgramError("a sparse layer's codebook has 1 to 16 entries, the first the zero weight");
+  for (uint8_t index : indices)
+    if (index >= codebook_size)
+      throw ProgramError("codebook index " + std::to_string(index) + " beyond the codebook's " +
+                         std::to_string(codebook_size) + " entries");
   SparseLayer l;
   l.rows = rows, l.cols = cols, l.pes = pes;
   l.codebook = codebook;

@@ -166,7 +166,7 @@ nlohmann::json to_json(const RunRecord& run) {
     const double busy = static_cast<double>(stat(o, "sparse_engine", "pe_busy_cycles"));
     const double pes = static_cast<double>(p.sparse_engine.pes);
     const double busiest = static_cast<double>(stat(o, "sparse_engine", "busiest_pe_cycles"));
-    const double compute = static_cast<double>(stat(o, "sparse_engine", "compute_cycles"));
+    const double compute = static_cast<double>(stat(o, "sparse_engine", "array_cycles"));  // engine cycles, as busy
     j["sparse_engine"] = {{"load_imbalance", busy > 0 ? nlohmann::json(busiest / (busy / pes)) : nlohmann::json()},
                           {"pe_utilization", compute > 0 ? nlohmann::json(busy / (pes * compute)) : nlohmann::json()}};
   }

@@ -104,7 +104,8 @@ TEST(Spmv, LoadInputComputeAndOutputAddUp) {
     EXPECT_EQ(t.sim().stat("sparse_engine", "activations"), cols);
     EXPECT_EQ(t.sim().stat("sparse_engine", "entries"), 4u * cols);
     EXPECT_EQ(t.sim().stat("sparse_engine", "layer_loads"), 1u);
-    EXPECT_EQ(t.sim().stat("weight_memory", "read_bytes") >= sp::image_bytes(l), true);
+    const uint64_t burst = static_cast<uint64_t>(T.p.weight_memory.burst_bytes);
+    EXPECT_EQ(t.sim().stat("weight_memory", "read_bytes"), (sp::image_bytes(l) + burst - 1) / burst * burst);
   }
 }
 
@@ -140,20 +141,46 @@ TEST(Spmv, ZeroActivationsCostNothing) {
   EXPECT_EQ(t.sim().stat("sparse_engine", "entries"), 0u);
 }
 
-// Two images that do not fit the SRAMs together: A, B, A loads three times, evicting twice.
-TEST(Spmv, ImagesThatNoLongerFitLeaveOldestFirst) {
-  const sp::SparseLayer a = random_layer(16, 20, 0.5, 5), b = random_layer(16, 20, 0.5, 6);
-  uint64_t most = 0;
-  for (uint32_t p = 0; p < 4; ++p) most = std::max({most, a.entries(p), b.entries(p)});
-  const uint64_t at_b = (sp::image_bytes(a) + 63) / 64 * 64;
-  InstTester t(with(kEngine, {"sparse_engine.spmat_bytes=" + std::to_string(most + most / 2)}));
-  t.dram(0, bytes_of(sp::serialize(a))).dram(at_b, bytes_of(sp::serialize(b)));
+// Room for two images: A, B, C, A loads four times; C makes A (the oldest) leave, A again makes B
+// leave. An ldw over a resident image's bytes makes it stale: the next spmv of it loads it again.
+TEST(Spmv, ImagesThatNoLongerFitLeaveOldestFirstAndRewrittenOnesReload) {
+  const sp::SparseLayer a = random_layer(16, 20, 0.5, 5), b = random_layer(16, 20, 0.5, 6),
+                        c = random_layer(16, 20, 0.5, 8);
+  // Any two fit every PE's sparse-matrix SRAM; the three do not.
+  uint64_t room = 0;
+  for (uint32_t p = 0; p < 4; ++p)
+    room = std::max({room, a.entries(p) + b.entries(p), b.entries(p) + c.entries(p), a.entries(p) + c.entries(p)});
+  const uint64_t at_b = 4096, at_c = 8192;
+  InstTester t(with(kEngine, {"sparse_engine.spmat_bytes=" + std::to_string(room)}));
+  t.dram(0, bytes_of(sp::serialize(a))).dram(at_b, bytes_of(sp::serialize(b))).dram(at_c, bytes_of(sp::serialize(c)));
   t.code(spmv(a, 0, 0, 64, "mult=1 zin=1") + "\n" + spmv(b, at_b, 0, 128, "mult=1 zin=1") + "\n" +
-         spmv(a, 0, 0, 192, "mult=1 zin=1"))
+         spmv(c, at_c, 0, 192, "mult=1 zin=1") + "\n" + spmv(a, 0, 0, 256, "mult=1 zin=1"))
       .run();
   ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
-  EXPECT_EQ(t.sim().stat("sparse_engine", "layer_loads"), 3u);
+  EXPECT_EQ(t.sim().stat("sparse_engine", "layer_loads"), 4u);
   EXPECT_EQ(t.sim().stat("sparse_engine", "evictions"), 2u);
+  // A, then its first 64 bytes written again from the host (the same bytes), then A.
+  const std::vector<uint8_t> image = sp::serialize(a);
+  InstTester w(kEngine);
+  w.dram(0, bytes_of(image)).host(0, bytes_of(std::vector<uint8_t>(image.begin(), image.begin() + 64)));
+  w.code(spmv(a, 0, 0, 64, "mult=1 zin=1") + "\nsync units=sparse\nldw host=0 dram=0 len=64\nsync units=host\n" +
+         spmv(a, 0, 0, 128, "mult=1 zin=1"))
+      .run();
+  ASSERT_TRUE(w.sim().halted()) << w.sim().fault_reason();
+  EXPECT_EQ(w.sim().stat("sparse_engine", "layer_loads"), 2u);
+  w.expect_matches_reference();
+}
+
+// The engine at 800 MHz on a 700 MHz chip: its cycles are the chip's, rounded up.
+TEST(Spmv, AnEngineOnItsOwnClockTakesItsCyclesInTheChips) {
+  const sp::SparseLayer l = random_layer(64, 30, 0.4, 12);
+  InstTester t({"sparse_engine.pes=4", "sparse_engine.clock_mhz=800", "clock_mhz=700"});
+  t.dram(0, bytes_of(sp::serialize(l))).code(spmv(l, 0, 0, 128, "mult=1 zin=1")).run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const uint64_t engine = t.sim().stat("sparse_engine", "array_cycles");
+  EXPECT_GT(engine, 30u);
+  EXPECT_EQ(t.sim().stat("sparse_engine", "compute_cycles"), (engine * 700 + 799) / 800);
+  EXPECT_LE(t.sim().result["sparse_engine"]["pe_utilization"].get<double>(), 1.0);
 }
 
 TEST(Spmv, BadImagesAndShapesFaultByName) {
@@ -181,12 +208,6 @@ TEST(Spmv, BadImagesAndShapesFaultByName) {
       .expect_fault(1, "8 rows need 2 accumulators in a PE; its 4 bytes hold 1");
   run(image, spmv(l, 0, 65532, 64, "mult=1")).expect_fault(1, "input vector [65532, 65538) is outside");
 }
-
-}  // namespace
-}  // namespace tpu::test
-
-namespace tpu::test {
-namespace {
 
 // The load imbalance the run reports: the busiest PE's work over the mean PE's. With every entry
 // in PE 0 (E per column) and the others' columns empty (a pointer read each), it is

@@ -216,6 +216,7 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
         image[i] = it == dram_.end() ? 0 : it->second;
       }
       const isa::sparse::SparseLayer l = isa::sparse::parse(image.data(), image.size(), "spmv");
+      if (l.rows != u("rows") || l.cols != u("cols")) throw std::runtime_error("spmv: the image is not rows x cols");
       const std::vector<uint8_t> w = isa::sparse::decode(l);
       const auto lut = arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac")));
       std::vector<uint8_t> out(l.rows);

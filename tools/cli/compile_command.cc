@@ -50,9 +50,11 @@ void add_compile_command(CLI::App& app) {
                   "Dense layers on the sparse engine: model (as each layer's `engine:` says), all (compressed to "
                   "their `density`, or --density), none")
       ->check(CLI::IsMember({"model", "all", "none"}));
-  cmd->add_option("--density", args->density, "With --sparse all: the density of layers that state none")
+  CLI::Option* density = cmd->add_option("--density", args->density, "With --sparse all: the density of layers that state none")
       ->check(CLI::Range(1e-6, 1.0));
-  cmd->callback([args] {
+  cmd->callback([args, density] {
+    if (density->count() > 0 && args->sparse != "all")
+      throw CLI::ValidationError("--density", "goes with --sparse all (a model's own sparse layers state their density)");
     const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
     compiler::CompileOptions options;
     options.batch = args->batch;

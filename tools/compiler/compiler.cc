@@ -1,5 +1,7 @@
 #include "tools/compiler/compiler.h"
 
+#include "tools/compiler/compress.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
@@ -8,10 +10,12 @@ namespace tpu::compiler {
 
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options) {
   auto graph = std::make_unique<Graph>(load_model(path, options.batch, !options.timing_only));
+  // --sparse all takes the dense layers the engine can run: not those with given integer weights.
   for (Layer& l : graph->layers) {
     if (l.op != Op::kDense || options.sparse == CompileOptions::Sparse::kAsModel) continue;
-    if (options.sparse == CompileOptions::Sparse::kAll && !l.sparse) l.density = options.density;
-    l.sparse = options.sparse == CompileOptions::Sparse::kAll;
+    const bool all = options.sparse == CompileOptions::Sparse::kAll && !l.given;
+    if (all && !l.sparse) l.density = options.density;
+    l.sparse = all;
   }
   // A sparse layer's timing depends on where its zeros are: even a timing-only compile needs its
   // weights (generated as a full compile would, so both place the same zeros).
@@ -32,6 +36,9 @@ Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip
   // weights, which the quantized graph has replaced.
   const int64_t batch = g.layers[0].shape[0];
   const int64_t per_sample = elements(g.layers[0].shape) / batch;
+  // Layers for the sparse engine are compressed first, so calibration sees the network as it runs.
+  for (Layer& l : g.layers)
+    if (l.sparse && !l.weights.empty()) l.weights = compressed(l.weights, l.density, (1 << l.bits) - 1);
   if (options.timing_only && !options.calibration.empty())
     throw ModelError(path + ": a timing-only compile takes no calibration data (it does not calibrate)");
   if (!options.calibration.empty() && options.calibration.size() % static_cast<size_t>(per_sample) != 0)

@@ -38,7 +38,7 @@ SharedWeights share_weights(const std::vector<float>& weights, int clusters) {
     std::vector<double> prefix(values.size() + 1, 0);
     for (size_t i = 0; i < values.size(); ++i) prefix[i + 1] = prefix[i] + values[i];
     const double lo = values.front(), hi = values.back();
-    for (int c = 0; c < clusters; ++c) centroids.push_back(lo + (hi - lo) * c / (clusters - 1));
+    for (int c = 0; c < clusters; ++c) centroids.push_back(clusters == 1 ? (lo + hi) / 2 : lo + (hi - lo) * c / (clusters - 1));
     for (int iteration = 0; iteration < 1000; ++iteration) {
       std::vector<double> next = centroids;
       size_t begin = 0;
@@ -70,6 +70,17 @@ SharedWeights share_weights(const std::vector<float>& weights, int clusters) {
     s.indices[i] = static_cast<uint8_t>(best);
   }
   return s;
+}
+
+}  // namespace tpu::compiler
+
+namespace tpu::compiler {
+
+std::vector<float> compressed(const std::vector<float>& weights, double density, int clusters) {
+  const SharedWeights s = share_weights(prune(weights, density), clusters);
+  std::vector<float> out(weights.size());
+  for (size_t i = 0; i < weights.size(); ++i) out[i] = s.codebook[s.indices[i]];
+  return out;
 }
 
 }  // namespace tpu::compiler

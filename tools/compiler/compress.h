@@ -22,9 +22,14 @@ struct SharedWeights {
 
 // The non-zero weights shared among at most `clusters` values. Weights with no more distinct
 // non-zero values than that keep exactly those values; otherwise k-means in one dimension,
-// initialized linearly over [min, max] of the non-zero weights, iterated to convergence (each
+// initialized linearly over [min, max] of the non-zero weights (one cluster: at the middle),
+// iterated to convergence (each
 // weight to the nearest centroid, ties to the lower; each centroid to its weights' mean; a
 // centroid left without weights keeps its place).
 SharedWeights share_weights(const std::vector<float>& weights, int clusters);
+
+// The weights as the compressed layer has them: pruned, each then its shared value. Compressing
+// them again changes nothing, so the network can be calibrated as it will run.
+std::vector<float> compressed(const std::vector<float>& weights, double density, int clusters);
 
 }  // namespace tpu::compiler

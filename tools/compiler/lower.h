@@ -27,7 +27,7 @@ struct LayerReport {
   // On the sparse engine: its image's non-zero weights, fillers and bytes by part.
   bool sparse = false;
   uint64_t nonzeros = 0, fillers = 0;
-  uint64_t index_bytes = 0, pointer_bytes = 0, codebook_bytes = 0, bias_bytes = 0, image_bytes = 0;
+  uint64_t index_bytes = 0, pointer_bytes = 0, image_bytes = 0;  // the rest: codebook, biases, header
 };
 
 struct CompileReport {

@@ -112,17 +112,26 @@ void compress_layer(const Layer& l, const QLayer& in, double target, const std::
   if (l.given) throw ModelError(where + "a layer with given integer weights does not run on the sparse engine");
   if (l.weights.empty()) throw ModelError(where + "the sparse engine needs the layer's weights");
   const SharedWeights shared = share_weights(prune(l.weights, l.density), (1 << l.bits) - 1);
-  double largest = 0;
+  double largest = 0, largest_bias = 0;
   for (float c : shared.codebook) largest = std::max(largest, std::fabs(double(c)));
-  const double scale = largest > 0 ? largest / 32767 : 1;
+  for (float b : l.bias) largest_bias = std::max(largest_bias, std::fabs(double(b)));
+  // The largest shared value is `code` steps: 32767 (int16), unless a row's sum could then leave
+  // int32: at most its non-zeros times code times 255 (the widest input minus zero point), plus
+  // its bias of largest_bias / (in.scale x largest / code) steps.
+  const int64_t m = l.units;
+  std::vector<uint64_t> row_nonzeros(static_cast<size_t>(m), 0);
+  for (size_t i = 0; i < shared.indices.size(); ++i) row_nonzeros[i % static_cast<size_t>(m)] += shared.indices[i] != 0;
+  const double nonzeros = double(*std::max_element(row_nonzeros.begin(), row_nonzeros.end()));
+  const double per_code = 255 * nonzeros + (largest > 0 ? largest_bias / (in.scale * largest) : 0);
+  const double code = std::clamp(std::floor(double(INT32_MAX) / std::max(per_code, 1.0)), 1.0, 32767.0);
+  const double scale = largest > 0 ? largest / code : 1;
   ql->sparse = true;
   ql->codebook_indices = shared.indices;
   ql->codebook.clear();
   for (float c : shared.codebook) ql->codebook.push_back(static_cast<int16_t>(round_half_even(c / scale)));
-  const int64_t m = l.units;
   ql->bias.resize(static_cast<size_t>(m));
   for (int64_t j = 0; j < m; ++j) {
-    const double b = l.bias.empty() ? 0 : std::llround(l.bias[j] / (in.scale * scale));
+    const double b = l.bias.empty() ? 0 : std::nearbyint(l.bias[j] / (in.scale * scale));
     ql->bias[j] = static_cast<int32_t>(std::clamp<double>(b, INT32_MIN, INT32_MAX));
   }
   ql->requant.assign(1, requant_for(in.scale * scale / target, where));

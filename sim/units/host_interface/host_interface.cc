@@ -215,6 +215,7 @@ bool HostInterface::start_load_weights(const Issued& insn, Cycle start) {
                             "that takes its last tile (`sync units=matrix`) first");
     return false;
   }
+  weights_.note_write(dram);
   if (ctx_.compute_values) {
     std::vector<uint8_t> block(a.len);
     for (uint64_t i = 0; i < a.repeat; ++i) {

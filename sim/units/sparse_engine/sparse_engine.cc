@@ -60,6 +60,10 @@ std::string SparseEngine::fit_error(const sp::SparseLayer& l) const {
 }
 
 const ResidentLayer* SparseEngine::resident(const Issued& insn, const isa::SparseArgs& a, Cycle* ready) {
+  // Images an ldw has written over since they loaded are stale.
+  resident_.erase(std::remove_if(resident_.begin(), resident_.end(),
+                                 [&](const Resident& r) { return weights_.written_since(r.writes, r.dram, r.dram + r.bytes); }),
+                  resident_.end());
   for (const Resident& r : resident_)
     if (r.dram == a.dram && r.bytes == a.bytes) {
       *ready = now();
@@ -108,7 +112,7 @@ const ResidentLayer* SparseEngine::resident(const Issued& insn, const isa::Spars
   layer_loads_.add(1, insn.region, When::at(start));
   load_bytes_.add(a.bytes, insn.region, When::over(start, *ready));
   if (ctx_.trace) ctx_.trace_activity("sparse_engine", "load of spmv", insn.pc, start, *ready);
-  resident_.push_back({a.dram, a.bytes, std::move(layer)});
+  resident_.push_back({a.dram, a.bytes, weights_.writes(), std::move(layer)});
   return resident_.back().layer.get();
 }
 
@@ -181,6 +185,7 @@ void SparseEngine::run() {
     const When computing = When::over(from, to);
     busy_cycles_.add(done - start, region, When::over(start, done));
     compute_cycles_.add(to - from, region, computing);
+    array_cycles_.add(run.cycles, region, computing);
     if (loaded > read) load_wait_cycles_.add(loaded - read, region, When::over(read, loaded));
     activations_.add(columns.size(), region, computing);
     zero_activations_.add(a.cols - columns.size(), region, computing);

@@ -5,7 +5,8 @@
 //   load     unless its image (by weight-DRAM address and size) is resident,
 //            the image streams from weight DRAM over the weight memory's
 //            channel (shared with rdw) into the PEs' SRAMs; it then stays
-//            resident, so running the layer again reads no DRAM. Images that
+//            resident, so running the layer again reads no DRAM (unless an ldw
+//            has written its bytes since). Images that
 //            no longer fit beside a new one leave, oldest first. An image that
 //            is malformed, of another shape than the instruction says, or too
 //            large for one PE's SRAMs is a fault naming why.
@@ -13,7 +14,9 @@
 //            port for ceil(cols / row_bytes) cycles), while the image loads;
 //   compute  the PE array (pe_array.h) from the later of the two: the non-zero
 //            activations broadcast, each PE working through its columns; at
-//            the engine's clock, converted to the chip's;
+//            the engine's clock, converted to the chip's (the PE counters are
+//            in engine cycles). A run without values has no activations to
+//            look at: every one counts as non-zero (a dense input's bound);
 //   output   each row's int32 sum (its bias plus the products) requantized and
 //            through the nonlinearity, written to the unified buffer (a write
 //            port for ceil(rows / row_bytes) cycles).
@@ -44,6 +47,7 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
  private:
   struct Resident {
     uint64_t dram = 0, bytes = 0;
+    size_t writes = 0;  // weight-DRAM writes (ldw) before it loaded: a later one over its bytes makes it stale
     std::unique_ptr<ResidentLayer> layer;
   };
   void run();
@@ -66,7 +70,10 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
 
   StatGroup stats_{"sparse_engine"};
   Counter& busy_cycles_ = stats_.add("busy_cycles", "cycles", "Cycles from an spmv's start to its output written");
-  Counter& compute_cycles_ = stats_.add("compute_cycles", "cycles", "Cycles the PE array worked on spmvs");
+  Counter& compute_cycles_ = stats_.add("compute_cycles", "cycles", "Chip cycles the PE array worked on spmvs");
+  // The PE array's counters below are in cycles of the engine's clock.
+  Counter& array_cycles_ =
+      stats_.add("array_cycles", "engine cycles", "Cycles of the engine's clock the PE array worked on spmvs");
   Counter& load_wait_cycles_ =
       stats_.add("load_wait_cycles", "cycles", "Cycles an spmv waited for its image to load beyond its input read");
   Counter& layer_loads_ = stats_.add("layer_loads", "layers", "Layer images loaded from weight DRAM");
@@ -75,13 +82,13 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
   Counter& activations_ = stats_.add("activations", "activations", "Non-zero input activations broadcast");
   Counter& zero_activations_ = stats_.add("zero_activations", "activations", "Zero input activations skipped");
   Counter& broadcast_stalls_ =
-      stats_.add("broadcast_stall_cycles", "cycles", "Cycles the broadcast waited because a PE's queue was full");
-  Counter& pe_busy_ = stats_.add("pe_busy_cycles", "PE-cycles", "Cycles PEs worked on a column, summed over PEs");
-  Counter& pe_waiting_ = stats_.add("pe_queue_empty_cycles", "PE-cycles",
+      stats_.add("broadcast_stall_cycles", "engine cycles", "Cycles the broadcast waited because a PE's queue was full");
+  Counter& pe_busy_ = stats_.add("pe_busy_cycles", "engine PE-cycles", "Cycles PEs worked on a column, summed over PEs");
+  Counter& pe_waiting_ = stats_.add("pe_queue_empty_cycles", "engine PE-cycles",
                                     "Cycles PEs had no activation to start before their last one, summed over PEs");
-  Counter& pe_idle_ = stats_.add("pe_idle_cycles", "PE-cycles",
+  Counter& pe_idle_ = stats_.add("pe_idle_cycles", "engine PE-cycles",
                                  "Compute cycles PEs did not work on a column, summed over PEs");
-  Counter& busiest_pe_ = stats_.add("busiest_pe_cycles", "cycles",
+  Counter& busiest_pe_ = stats_.add("busiest_pe_cycles", "engine cycles",
                                     "The busiest PE's cycles of work, summed over spmvs (the load imbalance is this "
                                     "over pe_busy_cycles / pes)");
   Counter& entries_ = stats_.add("entries", "entries", "Sparse-matrix entries processed, fillers included");

@@ -9,6 +9,7 @@
 // sparse engine reads its layer images over the same channel (stream_image()).
 
 #include <systemc>
+#include <vector>
 
 #include "sim/base/bandwidth.h"
 #include "sim/base/paged_memory.h"
@@ -29,6 +30,15 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   // A sparse layer image of `bytes` streamed from now over the same channel as the tiles (whole
   // bursts), for an instruction of `region`; returns the cycle it has arrived.
   Cycle stream_image(uint64_t bytes, size_t region);
+  // An ldw writes `range` of weight DRAM: resident sparse images it overlaps are stale.
+  void note_write(const Strided& range) { writes_.push_back(range); }
+  // Whether a write since the first `since` writes (writes() then) overlaps [lo, hi).
+  bool written_since(size_t since, uint64_t lo, uint64_t hi) const {
+    for (size_t i = since; i < writes_.size(); ++i)
+      if (isa::overlaps(writes_[i], Strided{lo, hi - lo, 1, 0})) return true;
+    return false;
+  }
+  size_t writes() const { return writes_.size(); }
   // The pc of the rdw being streamed if its tiles not yet read overlap `range`, else -1.
   int64_t streaming_from(const Strided& range) const;
   std::string prepare(const isa::Word& word, Footprint* footprint) override;
@@ -46,6 +56,7 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
   Cycle latency_;
   int64_t active_pc_ = -1;      // the rdw being streamed, for waveforms
   Strided unread_{0, 0, 1, 0};  // its bytes not yet read
+  std::vector<Strided> writes_;  // every ldw's blocks, in order
   UnitQueue queue_;
   StatGroup stats_{"weight_memory"};
   Counter& read_bytes_ = stats_.add("read_bytes", "bytes", "Bytes read from weight DRAM (whole bursts)");

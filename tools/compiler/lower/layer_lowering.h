@@ -34,7 +34,8 @@ std::unique_ptr<LayerLowering> host_layers();
 std::unique_ptr<LayerLowering> sparse_layers();
 
 // The family that handles `l`, or null for a layer that emits nothing (the input, which the
-// driver transfers, and a flatten, which shares its input's bytes).
+// driver transfers, and a flatten, which shares its input's bytes); throws for any other layer
+// no family handles.
 const LayerLowering* lowering_for(const Layer& l);
 
 }  // namespace tpu::compiler

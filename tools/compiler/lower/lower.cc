@@ -128,7 +128,8 @@ const LayerLowering* lowering_for(const Layer& l) {
   }();
   for (const auto& family : families)
     if (family->handles(l)) return family.get();
-  return nullptr;
+  if (l.op == Op::kInput || l.op == Op::kFlatten) return nullptr;
+  throw ModelError("no lowering handles the " + std::string(op_name(l.op)) + " layer '" + l.name + "'");
 }
 
 CompileTarget CompileTarget::of(const sim::ChipParams& chip) {

@@ -71,21 +71,20 @@ void SparseLayers::lower(ProgramBuilder& b, int layer) const {
   const uint64_t N = static_cast<uint64_t>(x.n * x.h * x.w);
   const sp::SparseLayer image = encode(b, layer);
   const std::vector<uint8_t> bytes = sp::serialize(image);
-  // An LSTM gate at a later step shares the image of the first step's, as it shares its weights.
-  const int owner = ql.same_weights ? l.shares : layer;
-  const uint64_t dram = b.weights.image("s" + std::to_string(owner), bytes);
+  // Layers with the same image share it (an LSTM gate at a later step has the first step's weights,
+  // but its biases are in steps of its own input's scale).
+  const uint64_t before = b.weights.bytes();
+  const uint64_t dram = b.weights.image(bytes);
   LayerReport& rep = b.report(layer);
   rep.sparse = true;
   rep.macs += N * K * M / b.planes(layer);
-  if (!ql.same_weights) {
+  if (b.weights.bytes() != before) {  // a new image (a shared one counts for the layer that placed it)
     for (uint32_t p = 0; p < image.pes; ++p) {
       rep.index_bytes += image.entries(p);
       rep.pointer_bytes += 2 * (K + 1);
       for (uint8_t e : image.pe[p].entries) rep.fillers += sp::entry_index(e) == 0;
     }
     rep.nonzeros = rep.index_bytes - rep.fillers;
-    rep.codebook_bytes = 2 * sp::kCodebookEntries;
-    rep.bias_bytes = 4 * M;
     rep.image_bytes = bytes.size();
     rep.weight_bytes = bytes.size();
   }

@@ -1,6 +1,8 @@
 #include "tools/compiler/lower/weight_image.h"
 
 #include <algorithm>
+#include <functional>
+#include <string_view>
 
 namespace tpu::compiler {
 
@@ -16,13 +18,19 @@ int64_t WeightImage::loaded_tile(uint64_t k, uint64_t n) {
   return static_cast<int64_t>(tiles_.size()) - 1;
 }
 
-uint64_t WeightImage::image(const std::string& key, const std::vector<uint8_t>& bytes) {
-  if (const auto it = at_.find(key); it != at_.end()) return it->second;
+uint64_t WeightImage::image(const std::vector<uint8_t>& bytes) {
+  const size_t hash = std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  for (auto [it, end] = images_.equal_range(hash); it != end; ++it) {
+    const auto [at, size] = it->second;
+    bool same = size == bytes.size();
+    for (uint64_t i = 0; same && i < size; ++i) same = program_.dram.read(at + i) == bytes[i];
+    if (same) return at;
+  }
   flush();
   const uint64_t at = (top_ + 63) / 64 * 64;
   program_.dram.write(at, bytes);
   top_ = at + bytes.size();
-  at_[key] = at;
+  images_.emplace(hash, std::pair{at, uint64_t{bytes.size()}});
   return at;
 }
 

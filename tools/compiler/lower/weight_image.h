@@ -53,8 +53,8 @@ class WeightImage {
   }
 
   // A sparse layer's image (written even in a timing-only program: its timing depends on it),
-  // placed once per distinct key at a burst-aligned address; returns the address.
-  uint64_t image(const std::string& key, const std::vector<uint8_t>& bytes);
+  // placed at a burst-aligned address once per distinct content; returns the address.
+  uint64_t image(const std::vector<uint8_t>& bytes);
   // A tile whose bytes the program itself writes into DRAM (through ldw) before reading it.
   int64_t loaded_tile(uint64_t k, uint64_t n);
   // Tile t read again: a new FIFO entry for the same bytes.
@@ -75,6 +75,7 @@ class WeightImage {
   const bool values_;
   std::vector<Tile> tiles_;
   std::map<std::string, uint64_t> at_;  // tile key -> its address
+  std::multimap<size_t, std::pair<uint64_t, uint64_t>> images_;  // hash of an image's bytes -> (address, size)
   uint64_t top_ = 0;
   std::vector<uint8_t> run_;  // weight bytes from run_at_ on, not yet in the image
   uint64_t run_at_ = 0;
