@@ -71,11 +71,19 @@ AreaTable load_area_table(const std::string& path) {
 std::vector<Sram> on_chip_srams(const ChipParams& p) {
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   const int64_t cols = p.matrix_unit.cols;
-  return {
+  std::vector<Sram> srams = {
       {"unified_buffer", p.unified_buffer.row_bytes, ceil_div(p.unified_buffer.size_bytes, p.unified_buffer.row_bytes),
        p.unified_buffer.read_ports + p.unified_buffer.write_ports},
       {"accumulators", cols, p.accumulators.entries * int64_t{sizeof(PartialSum)}, 2},
       {"weight_fifo", cols, p.weight_fifo.depth_tiles * p.matrix_unit.rows * int64_t{sizeof(Operand)}, 2}};
+  // The sparse engine's, per PE: the sparse matrix, the pointers in two banks, the accumulators.
+  const SparseEngineParams& e = p.sparse_engine;
+  if (e.pes > 0) {
+    srams.push_back({"sparse_spmat", e.pes, e.spmat_bytes, 2});
+    srams.push_back({"sparse_pointers", 2 * e.pes, e.pointer_bytes / 2, 2});
+    srams.push_back({"sparse_accumulators", e.pes, e.activation_bytes, 2});
+  }
+  return srams;
 }
 
 double sram_mm2(const AreaTable& t, const ChipParams& p, const Sram& s) {
@@ -99,6 +107,10 @@ ChipArea chip_area(const AreaTable& t, const ChipParams& p) {
   for (const Sram& s : on_chip_srams(p)) a.mm2.emplace_back(s.unit, sram_mm2(t, p, s));
   a.mm2.emplace_back("activation_unit",
                      static_cast<double>(p.activation_unit.lanes) * t.activation_lane_um2 * 1e-6 * scale);
+  // A PE's arithmetic multiplies a 16-bit shared weight by an int8 activation into an int32 sum:
+  // taken as two int8 MACs (two 8 x 8 partial products).
+  if (p.sparse_engine.pes > 0)
+    a.mm2.emplace_back("sparse_engine", static_cast<double>(2 * p.sparse_engine.pes) * t.mac_um2 * 1e-6 * scale);
   a.mm2.emplace_back("control", t.control_mm2 * scale);
   const double io_scale = node_scale(t, p, t.io_node_exponent);
   a.mm2.emplace_back("host_interface", p.host_interface.bandwidth_gb_s * t.host_link_mm2_per_gb_s * io_scale);

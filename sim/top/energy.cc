@@ -13,11 +13,18 @@ namespace {
 
 double node_scale(const EnergyTable& t, const ChipParams& p) { return p.energy.technology_nm / t.node_nm; }
 
+// Units a chip may be built without (sparse_engine.pes: 0): the table's events of their counters count
+// nothing there.
+bool optional_unit(const std::string& group) { return group == "sparse_engine"; }
+
 // The count of `counter` ("unit.stat"); `at` names where it was asked for in messages.
 uint64_t count_of(const std::vector<const StatGroup*>& stats, const std::string& counter, std::optional<size_t> region,
                   const std::string& at) {
   const size_t dot = counter.find('.');
   const std::string group = counter.substr(0, dot), stat = dot == std::string::npos ? "" : counter.substr(dot + 1);
+  if (optional_unit(group) &&
+      std::none_of(stats.begin(), stats.end(), [&](const StatGroup* g) { return g->name() == group; }))
+    return 0;
   std::vector<std::string> names;
   for (const StatGroup* g : stats)
     for (const auto& s : g->stats()) {
@@ -133,6 +140,7 @@ std::map<std::string, double> chip_prices(const EnergyModel& m, const ChipParams
   std::map<std::string, double> prices;
   for (const auto& [name, pj] : m.energy.prices_pj) prices[name] = pj * node_scale(m.energy, p);
   for (const auto& [name, pj] : m.energy.offchip_pj) prices[name] = pj;
+  for (const std::string& name : kDerivedPrices) prices[name] = 0;  // a memory the chip has not costs nothing
   for (const Sram& s : on_chip_srams(p)) {
     prices[s.unit + "_read"] = sram_byte_pj(m, p, s, false);
     prices[s.unit + "_write"] = sram_byte_pj(m, p, s, true);

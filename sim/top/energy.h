@@ -41,8 +41,10 @@ struct EnergyTable {
 inline const std::vector<std::string> kRulePrices = {"register_clock", "register_data", "wire_bit_mm"};
 // Prices derived for the chip at hand, which events may name besides the table's own.
 inline const std::vector<std::string> kDerivedPrices = {
-    "unified_buffer_read", "unified_buffer_write", "accumulators_read", "accumulators_write",
-    "weight_fifo_read",    "weight_fifo_write",    "array_data"};
+    "unified_buffer_read",      "unified_buffer_write",     "accumulators_read",       "accumulators_write",
+    "weight_fifo_read",         "weight_fifo_write",        "array_data",              "sparse_spmat_read",
+    "sparse_spmat_write",       "sparse_pointers_read",     "sparse_pointers_write",   "sparse_accumulators_read",
+    "sparse_accumulators_write"};
 
 // Throws ConfigError naming the file, line and key of any mistake.
 EnergyTable load_energy_table(const std::string& path);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "isa/sparse_image.h"
+#include "sim/top/energy.h"
 #include "sim/units/sparse_engine/pe_array.h"
 #include "tests/support/inst_tester.h"
 
@@ -227,6 +228,50 @@ TEST(Spmv, ReportsTheLoadImbalance) {
     ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
     EXPECT_DOUBLE_EQ(t.sim().result["sparse_engine"]["load_imbalance"].get<double>(), want);
   }
+}
+
+}  // namespace
+}  // namespace tpu::test
+
+namespace tpu::test {
+namespace {
+
+// The engine's events are priced like the rest of the chip's: each of its memories per byte at the
+// price of a macro of its size (a macro per PE), the arithmetic from the table's operations. A chip
+// without an engine prices those events at nothing.
+TEST(Spmv, IsPricedByTheEnginesMemoriesAndArithmetic) {
+  const sp::SparseLayer l = random_layer(32, 40, 0.4, 14);
+  InstTester t(kEngine);
+  t.dram(0, bytes_of(sp::serialize(l))).code(spmv(l, 0, 0, 64, "mult=1 zin=1")).run();
+  ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
+  const sim::EnergyModel m = sim::load_energy_model(t.params());
+  const auto& e = t.sim().result["energy"];
+  const auto price = [&](const char* name) { return e["derived_prices_pj"][name].get<double>(); };
+  const sim::SparseEngineParams& s = t.params().sparse_engine;
+  EXPECT_DOUBLE_EQ(price("sparse_spmat_read"), sim::sram_byte_pj(m, t.params(), {"sparse_spmat", 4, s.spmat_bytes, 2}, false));
+  EXPECT_DOUBLE_EQ(price("sparse_pointers_read"),
+                   sim::sram_byte_pj(m, t.params(), {"sparse_pointers", 8, s.pointer_bytes / 2, 2}, false));
+  const std::map<std::string, double> ops = sim::chip_prices(m, t.params());
+  const std::map<std::string, double> per_count = {
+      {"sparse_engine.spmat_read_bytes", price("sparse_spmat_read")},
+      {"sparse_engine.pointer_read_bytes", price("sparse_pointers_read")},
+      {"sparse_engine.accumulator_bytes", price("sparse_accumulators_read") + price("sparse_accumulators_write")},
+      {"sparse_engine.macs", 2 * ops.at("int8_mult") + ops.at("int32_add")}};
+  size_t seen = 0;
+  for (const auto& ev : e["events"]) {
+    const auto it = per_count.find(ev["counter"].get<std::string>());
+    if (it == per_count.end()) continue;
+    ++seen;
+    const std::string stat = it->first.substr(it->first.find('.') + 1);
+    EXPECT_EQ(ev["count"].get<uint64_t>(), t.sim().stat("sparse_engine", stat)) << it->first;
+    EXPECT_GT(ev["count"].get<uint64_t>(), 0u) << it->first;
+    EXPECT_NEAR(ev["pj"].get<double>(), ev["count"].get<double>() * it->second, 1e-9 * ev["pj"].get<double>()) << it->first;
+  }
+  EXPECT_EQ(seen, per_count.size());
+  EXPECT_EQ(t.sim().stat("sparse_engine", "spmat_read_bytes"), 8 * t.sim().stat("sparse_engine", "spmat_reads"));
+  InstTester none;
+  none.code("nop").run();
+  EXPECT_EQ(none.sim().result["energy"]["derived_prices_pj"]["sparse_spmat_read"].get<double>(), 0.0);
 }
 
 }  // namespace

@@ -94,6 +94,19 @@ TEST(Area, TpuV1BlocksFollowTheTableRules) {
                 t.other_fraction);
 }
 
+// A sparse engine adds its PEs' memories, a macro per PE of each (the pointers in two banks of half
+// the bytes), and their arithmetic, two int8 MACs per PE; nothing else moves but `other`.
+TEST(Area, ASparseEngineAddsItsPesMemoriesAndArithmetic) {
+  const AreaTable t = shipped();
+  std::map<std::string, double> expected = blocks_by_hand(t, 256, 96 * 1024, 4096 * 4, 4 * 256);
+  const auto macros = [&](double n, double bytes) { return n * (t.sram_um2_per_byte * bytes + t.sram_um2_per_macro) * 1e-6; };
+  expected["sparse_spmat"] = macros(64, 128 * 1024);
+  expected["sparse_pointers"] = macros(128, 16 * 1024);
+  expected["sparse_accumulators"] = macros(64, 2 * 1024);
+  expected["sparse_engine"] = 2 * 64 * t.mac_um2 * 1e-6;
+  expect_blocks(chip_area(t, shipped_chip("tpu_v1.yaml", {"sparse_engine.pes=64"})), expected, t.other_fraction);
+}
+
 TEST(Area, TheTinyChipWorkedOutByHand) {
   // configs/tiny.yaml at the table's 28 nm, with the shipped entries:
   //   matrix unit      8 x 8 MACs x 1263 um2                                    0.0808 mm2

@@ -206,6 +206,11 @@ void SparseEngine::run() {
     dense_macs_.add(a.rows * a.cols, region, computing);
     spmat_reads_.add(run.spmat_reads, region, computing);
     pointer_reads_.add(run.pointer_reads, region, computing);
+    spmat_read_bytes_.add(run.spmat_reads * static_cast<uint64_t>(params_.spmat_width_bits / 8), region, computing);
+    pointer_read_bytes_.add(2 * run.pointer_reads, region, computing);
+    accumulator_bytes_.add(4 * (run.entries + a.rows), region, computing);
+    queue_bits_.add(24 * columns.size() * static_cast<uint64_t>(params_.pes), region, computing);
+    outputs_.add(a.rows, region, When::over(written.first(), written.end()));
     ctx_.trace_slice("sparse_engine", insn, start, done);
     next_free = done;
     wait_until(next_free);

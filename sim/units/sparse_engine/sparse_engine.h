@@ -99,6 +99,17 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
                                     "work the engine did");
   Counter& spmat_reads_ = stats_.add("spmat_reads", "reads", "Reads of the sparse-matrix SRAMs (one word each)");
   Counter& pointer_reads_ = stats_.add("pointer_reads", "reads", "Reads of the column-pointer banks");
+  // What the energy table prices: bytes of each SRAM, the accumulators' traffic, the queues' bits.
+  Counter& spmat_read_bytes_ =
+      stats_.add("spmat_read_bytes", "bytes", "Bytes read from the sparse-matrix SRAMs (whole words)");
+  Counter& pointer_read_bytes_ = stats_.add("pointer_read_bytes", "bytes", "Bytes of column pointers read");
+  Counter& accumulator_bytes_ = stats_.add(
+      "accumulator_bytes", "bytes",
+      "Bytes of the destination accumulators read and, as many, written: an int32 per entry, an int32 per row at start");
+  Counter& queue_bits_ = stats_.add("queue_bits", "bits",
+                                    "Bits written into activation queues: an int8 value and a 16-bit column index per "
+                                    "PE per broadcast");
+  Counter& outputs_ = stats_.add("outputs", "elements", "Rows requantized and written");
 };
 
 }  // namespace tpu::sim
