@@ -228,6 +228,17 @@ TEST(Spmv, ReportsTheLoadImbalance) {
     ASSERT_TRUE(t.sim().halted()) << t.sim().fault_reason();
     EXPECT_DOUBLE_EQ(t.sim().result["sparse_engine"]["load_imbalance"].get<double>(), want);
   }
+  // Per PE: the skewed layer's PE 0 works K E cycles, each other one K (a pointer read a column) and
+  // idles the rest of the array's cycles.
+  InstTester t(kEngine);
+  t.dram(0, bytes_of(sp::serialize(skewed))).code(spmv(skewed, 0, 0, 64, "mult=1 zin=1")).run();
+  const uint64_t cycles = t.sim().stat("sparse_engine", "array_cycles");
+  EXPECT_EQ(t.sim().stat("sparse_engine", "pe0.busy_cycles"), uint64_t{K} * E);
+  for (const char* pe : {"pe1", "pe2", "pe3"}) {
+    EXPECT_EQ(t.sim().stat("sparse_engine", std::string(pe) + ".busy_cycles"), K) << pe;
+    EXPECT_EQ(t.sim().stat("sparse_engine", std::string(pe) + ".idle_cycles"), cycles - K) << pe;
+  }
+  EXPECT_EQ(t.sim().stat("sparse_engine", "pe0.queue_empty_cycles"), sim::detector_levels(4, 4));
 }
 
 }  // namespace

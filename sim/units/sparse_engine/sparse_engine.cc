@@ -19,6 +19,15 @@ SparseEngine::SparseEngine(sc_core::sc_module_name name, ChipContext& ctx, Unifi
       params_(ctx.params.sparse_engine),
       array_(make_pe_array(ctx.params.sparse_engine, ctx.params.fidelity)),
       queue_(static_cast<size_t>(ctx.params.sequencer.unit_queue)) {
+  for (int64_t p = 0; p < params_.pes; ++p) {
+    const std::string pe = "pe" + std::to_string(p) + ".";
+    per_pe_.push_back(
+        {&stats_.add(pe + "busy_cycles", "engine cycles", "Cycles PE " + std::to_string(p) + " worked on a column"),
+         &stats_.add(pe + "idle_cycles", "engine cycles",
+                     "Compute cycles PE " + std::to_string(p) + " did not work on a column"),
+         &stats_.add(pe + "queue_empty_cycles", "engine cycles",
+                     "Cycles PE " + std::to_string(p) + " had no activation to start before its last one")});
+  }
   SC_THREAD(run);
 }
 
@@ -195,6 +204,9 @@ void SparseEngine::run() {
       busy += run.busy[p];
       waiting += run.waiting[p];
       busiest = std::max(busiest, run.busy[p]);
+      per_pe_[p].busy->add(run.busy[p], region, computing);
+      per_pe_[p].idle->add(run.cycles - run.busy[p], region, computing);
+      per_pe_[p].queue_empty->add(run.waiting[p], region, computing);
     }
     pe_busy_.add(busy, region, computing);
     pe_waiting_.add(waiting, region, computing);

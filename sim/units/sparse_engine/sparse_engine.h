@@ -110,6 +110,12 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
                                     "Bits written into activation queues: an int8 value and a 16-bit column index per "
                                     "PE per broadcast");
   Counter& outputs_ = stats_.add("outputs", "elements", "Rows requantized and written");
+  // Per PE (pe<i>.busy_cycles, ...), in engine cycles: its work, its compute cycles without work,
+  // and its waits with an empty queue before its last column.
+  struct PeCounters {
+    Counter *busy, *idle, *queue_empty;
+  };
+  std::vector<PeCounters> per_pe_;
 };
 
 }  // namespace tpu::sim
