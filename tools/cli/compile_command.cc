@@ -48,13 +48,14 @@ void add_compile_command(CLI::App& app) {
       ->excludes(percentile);
   cmd->add_option("--sparse", args->sparse,
                   "Dense layers on the sparse engine: model (as each layer's `engine:` says), all (compressed to "
-                  "their `density`, or --density), none")
-      ->check(CLI::IsMember({"model", "all", "none"}));
-  CLI::Option* density = cmd->add_option("--density", args->density, "With --sparse all: the density of layers that state none")
+                  "their `density`, or --density), none, auto (each where the cost model of "
+                  "tools/compiler/compiler.h says it is faster)")
+      ->check(CLI::IsMember({"model", "all", "none", "auto"}));
+  CLI::Option* density = cmd->add_option("--density", args->density, "With --sparse all or auto: the density of layers that state none")
       ->check(CLI::Range(1e-6, 1.0));
   cmd->callback([args, density] {
-    if (density->count() > 0 && args->sparse != "all")
-      throw CLI::ValidationError("--density", "goes with --sparse all (a model's own sparse layers state their density)");
+    if (density->count() > 0 && args->sparse != "all" && args->sparse != "auto")
+      throw CLI::ValidationError("--density", "goes with --sparse all or auto (a model's own sparse layers state their density)");
     const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
     compiler::CompileOptions options;
     options.batch = args->batch;
@@ -62,6 +63,7 @@ void add_compile_command(CLI::App& app) {
     options.timing_only = args->timing_only;
     options.sparse = args->sparse == "all"    ? compiler::CompileOptions::Sparse::kAll
                      : args->sparse == "none" ? compiler::CompileOptions::Sparse::kNone
+                     : args->sparse == "auto" ? compiler::CompileOptions::Sparse::kAuto
                                               : compiler::CompileOptions::Sparse::kAsModel;
     options.density = args->density;
     if (!args->calibrate.empty()) {

@@ -1,8 +1,10 @@
 #include "tools/compiler/compiler.h"
 
+#include "sim/units/sparse_engine/pe_array.h"
 #include "tools/compiler/compress.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -10,12 +12,17 @@ namespace tpu::compiler {
 
 Compiled compile_model(const std::string& path, const sim::ChipParams& chip, const CompileOptions& options) {
   auto graph = std::make_unique<Graph>(load_model(path, options.batch, !options.timing_only));
-  // --sparse all takes the dense layers the engine can run: not those with given integer weights.
+  // --sparse all and auto take the dense layers the engine can run: not those with given integer weights.
   for (Layer& l : graph->layers) {
     if (l.op != Op::kDense || options.sparse == CompileOptions::Sparse::kAsModel) continue;
-    const bool all = options.sparse == CompileOptions::Sparse::kAll && !l.given;
-    if (all && !l.sparse) l.density = options.density;
-    l.sparse = all;
+    const double density = l.sparse ? l.density : options.density;
+    const Layer& in = graph->layers[static_cast<size_t>(l.inputs[0])];
+    const int64_t K = in.shape.back(), samples = elements(in.shape) / K;
+    const bool placed = !l.given && (options.sparse == CompileOptions::Sparse::kAll ||
+                                     (options.sparse == CompileOptions::Sparse::kAuto &&
+                                      sparse_is_faster(chip, K, l.units, samples, density)));
+    if (placed) l.density = density;
+    l.sparse = placed;
   }
   // A sparse layer's timing depends on where its zeros are: even a timing-only compile needs its
   // weights (generated as a full compile would, so both place the same zeros).
@@ -24,6 +31,22 @@ Compiled compile_model(const std::string& path, const sim::ChipParams& chip, con
       }))
     generate_weights(*graph);
   return compile_graph(std::move(graph), chip, options);
+}
+
+bool sparse_is_faster(const sim::ChipParams& chip, int64_t K, int64_t M, int64_t samples, double density) {
+  const sim::SparseEngineParams& e = chip.sparse_engine;
+  if (e.pes == 0) return false;
+  const double bytes_per_cycle = chip.weight_memory.bandwidth_gb_s * 1e9 / (chip.clock_mhz * 1e6);
+  const double tiles = std::ceil(double(K) / double(chip.matrix_unit.rows)) *
+                       std::ceil(double(M) / double(chip.matrix_unit.cols));
+  const double matrix = std::max(tiles * double(chip.matrix_unit.rows * chip.matrix_unit.cols) / bytes_per_cycle,
+                                 double(samples) * tiles);
+  const double kept = density * double(K) * double(M), pes = double(e.pes);
+  const double load = (kept + pes * 2 * double(K + 1)) / bytes_per_cycle;
+  const double engine_per_chip = e.clock_mhz > 0 ? chip.clock_mhz / e.clock_mhz : 1.0;
+  const double per_sample = (kept / pes + double(sim::detector_levels(e.pes, e.detector_fanin)) +
+                             double(e.pipeline_stages)) * engine_per_chip;
+  return load + double(samples) * per_sample < matrix;
 }
 
 Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip, const CompileOptions& options) {

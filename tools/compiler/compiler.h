@@ -22,10 +22,21 @@ struct CompileOptions {
   // bytes in the program (which then runs only without values, with the same timing).
   bool timing_only = false;
   // Where dense layers run: as the model says (`engine:`), all on the sparse engine (compressed
-  // to their own `density`, or to `density` here when they give none), or all on the matrix unit.
-  enum class Sparse { kAsModel, kAll, kNone } sparse = Sparse::kAsModel;
+  // to their own `density`, or to `density` here when they give none), all on the matrix unit, or
+  // each where sparse_is_faster says.
+  enum class Sparse { kAsModel, kAll, kNone, kAuto } sparse = Sparse::kAsModel;
   double density = 0.1;
 };
+
+// The cost model of --sparse auto, in chip cycles for one run of a dense layer of K inputs and M
+// outputs over `samples` rows. The matrix unit streams its whole R x C tiles from weight DRAM
+// (ceil(K/R) ceil(M/C) of them) while it multiplies every row by each, so it takes the longer of
+// the two: bytes over the DRAM's bytes per cycle, or samples x tiles cycles. The sparse engine
+// loads its image (about the kept weights, a byte each, and 2 (K + 1) bytes of pointers per PE)
+// once, then spends per sample the kept weights over its PEs, every activation counted as
+// non-zero, plus its detector levels and pipeline, at its clock. The layer goes to the engine
+// when that is less, on a chip that has one.
+bool sparse_is_faster(const sim::ChipParams& chip, int64_t K, int64_t M, int64_t samples, double density);
 
 struct Compiled {
   std::unique_ptr<Graph> graph;  // stable: the quantized graph points into it; graph->files_read: what was read
