@@ -262,12 +262,18 @@ TEST(Spmv, IsPricedByTheEnginesMemoriesAndArithmetic) {
   EXPECT_DOUBLE_EQ(price("sparse_spmat_read"), sim::sram_byte_pj(m, t.params(), {"sparse_spmat", 4, s.spmat_bytes, 2}, false));
   EXPECT_DOUBLE_EQ(price("sparse_pointers_read"),
                    sim::sram_byte_pj(m, t.params(), {"sparse_pointers", 8, s.pointer_bytes / 2, 2}, false));
+  EXPECT_DOUBLE_EQ(price("sparse_accumulators_write"),
+                   sim::sram_byte_pj(m, t.params(), {"sparse_accumulators", 4, s.activation_bytes, 2}, true));
   const std::map<std::string, double> ops = sim::chip_prices(m, t.params());
   const std::map<std::string, double> per_count = {
       {"sparse_engine.spmat_read_bytes", price("sparse_spmat_read")},
       {"sparse_engine.pointer_read_bytes", price("sparse_pointers_read")},
-      {"sparse_engine.accumulator_bytes", price("sparse_accumulators_read") + price("sparse_accumulators_write")},
-      {"sparse_engine.macs", 2 * ops.at("int8_mult") + ops.at("int32_add")}};
+      {"sparse_engine.accumulator_read_bytes", price("sparse_accumulators_read")},
+      {"sparse_engine.accumulator_write_bytes", price("sparse_accumulators_write")},
+      {"sparse_engine.macs", 2 * ops.at("int8_mult") + ops.at("int32_add")},
+      {"sparse_engine.queue_bits", ops.at("register_data")},
+      {"sparse_engine.load_bytes", price("sparse_spmat_write")},
+      {"sparse_engine.outputs", ops.at("int32_mult") + ops.at("int32_add")}};
   size_t seen = 0;
   for (const auto& ev : e["events"]) {
     const auto it = per_count.find(ev["counter"].get<std::string>());
@@ -280,6 +286,9 @@ TEST(Spmv, IsPricedByTheEnginesMemoriesAndArithmetic) {
   }
   EXPECT_EQ(seen, per_count.size());
   EXPECT_EQ(t.sim().stat("sparse_engine", "spmat_read_bytes"), 8 * t.sim().stat("sparse_engine", "spmat_reads"));
+  EXPECT_EQ(t.sim().stat("sparse_engine", "accumulator_write_bytes"),
+            4 * (t.sim().stat("sparse_engine", "macs") + l.rows));
+  EXPECT_EQ(t.sim().stat("sparse_engine", "queue_bits"), 24u * 4 * l.cols) << "every activation to 4 PEs";
   InstTester none;
   none.code("nop").run();
   EXPECT_EQ(none.sim().result["energy"]["derived_prices_pj"]["sparse_spmat_read"].get<double>(), 0.0);

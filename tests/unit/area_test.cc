@@ -98,13 +98,15 @@ TEST(Area, TpuV1BlocksFollowTheTableRules) {
 // the bytes), and their arithmetic, two int8 MACs per PE; nothing else moves but `other`.
 TEST(Area, ASparseEngineAddsItsPesMemoriesAndArithmetic) {
   const AreaTable t = shipped();
+  const ChipParams p = shipped_chip("tpu_v1.yaml", {"sparse_engine.pes=64"});
+  const SparseEngineParams& e = p.sparse_engine;
   std::map<std::string, double> expected = blocks_by_hand(t, 256, 96 * 1024, 4096 * 4, 4 * 256);
   const auto macros = [&](double n, double bytes) { return n * (t.sram_um2_per_byte * bytes + t.sram_um2_per_macro) * 1e-6; };
-  expected["sparse_spmat"] = macros(64, 128 * 1024);
-  expected["sparse_pointers"] = macros(128, 16 * 1024);
-  expected["sparse_accumulators"] = macros(64, 2 * 1024);
+  expected["sparse_spmat"] = macros(64, double(e.spmat_bytes));
+  expected["sparse_pointers"] = macros(128, double(e.pointer_bytes) / 2);
+  expected["sparse_accumulators"] = macros(64, double(e.activation_bytes));
   expected["sparse_engine"] = 2 * 64 * t.mac_um2 * 1e-6;
-  expect_blocks(chip_area(t, shipped_chip("tpu_v1.yaml", {"sparse_engine.pes=64"})), expected, t.other_fraction);
+  expect_blocks(chip_area(t, p), expected, t.other_fraction);
 }
 
 TEST(Area, TheTinyChipWorkedOutByHand) {

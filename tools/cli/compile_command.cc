@@ -51,11 +51,11 @@ void add_compile_command(CLI::App& app) {
                   "their `density`, or --density), none, auto (each where the cost model of "
                   "tools/compiler/compiler.h says it is faster)")
       ->check(CLI::IsMember({"model", "all", "none", "auto"}));
-  CLI::Option* density = cmd->add_option("--density", args->density, "With --sparse all or auto: the density of layers that state none")
+  CLI::Option* density = cmd->add_option("--density", args->density, "With --sparse all or auto: the density of the layers the model does not already put on the sparse engine")
       ->check(CLI::Range(1e-6, 1.0));
   cmd->callback([args, density] {
     if (density->count() > 0 && args->sparse != "all" && args->sparse != "auto")
-      throw CLI::ValidationError("--density", "goes with --sparse all or auto (a model's own sparse layers state their density)");
+      throw CLI::ValidationError("--density", "goes with --sparse all or auto (a layer the model puts on the sparse engine takes its density from the model)");
     const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(args->config));
     compiler::CompileOptions options;
     options.batch = args->batch;

@@ -1,5 +1,6 @@
 #include "tools/compiler/compiler.h"
 
+#include "isa/sparse_image.h"
 #include "sim/units/sparse_engine/pe_array.h"
 #include "tools/compiler/compress.h"
 
@@ -42,10 +43,17 @@ bool sparse_is_faster(const sim::ChipParams& chip, int64_t K, int64_t M, int64_t
   const double matrix = std::max(tiles * double(chip.matrix_unit.rows * chip.matrix_unit.cols) / bytes_per_cycle,
                                  double(samples) * tiles);
   const double kept = density * double(K) * double(M), pes = double(e.pes);
+  const double local_rows = std::ceil(double(M) / pes), per_column = density * local_rows;
+  // What the engine must hold: a PE's pointers, accumulators and (about) its entries.
+  if (2 * (K + 1) > e.pointer_bytes || local_rows * 4 > double(e.activation_bytes) ||
+      per_column * double(K) > std::min<double>(double(e.spmat_bytes), double(isa::sparse::kMaxEntriesPerPe)))
+    return false;
   const double load = (kept + pes * 2 * double(K + 1)) / bytes_per_cycle;
   const double engine_per_chip = e.clock_mhz > 0 ? chip.clock_mhz / e.clock_mhz : 1.0;
-  const double per_sample = (kept / pes + double(sim::detector_levels(e.pes, e.detector_fanin)) +
-                             double(e.pipeline_stages)) * engine_per_chip;
+  // Every PE takes every column, at least a cycle each (pe_array.h).
+  const double per_sample = (double(K) * std::max(1.0, per_column) +
+                             double(sim::detector_levels(e.pes, e.detector_fanin)) + double(e.pipeline_stages)) *
+                            engine_per_chip;
   return load + double(samples) * per_sample < matrix;
 }
 

@@ -21,9 +21,9 @@ struct CompileOptions {
   // The program's timing alone: no weights generated, no calibration, no weight or parameter
   // bytes in the program (which then runs only without values, with the same timing).
   bool timing_only = false;
-  // Where dense layers run: as the model says (`engine:`), all on the sparse engine (compressed
-  // to their own `density`, or to `density` here when they give none), all on the matrix unit, or
-  // each where sparse_is_faster says.
+  // Where dense layers run: as the model says (`engine:`), all on the sparse engine (a layer the
+  // model already puts there keeps its density, the others get `density` here), all on the matrix
+  // unit, or each where sparse_is_faster says.
   enum class Sparse { kAsModel, kAll, kNone, kAuto } sparse = Sparse::kAsModel;
   double density = 0.1;
 };
@@ -33,9 +33,9 @@ struct CompileOptions {
 // (ceil(K/R) ceil(M/C) of them) while it multiplies every row by each, so it takes the longer of
 // the two: bytes over the DRAM's bytes per cycle, or samples x tiles cycles. The sparse engine
 // loads its image (about the kept weights, a byte each, and 2 (K + 1) bytes of pointers per PE)
-// once, then spends per sample the kept weights over its PEs, every activation counted as
-// non-zero, plus its detector levels and pipeline, at its clock. The layer goes to the engine
-// when that is less, on a chip that has one.
+// once, then per sample every PE takes every column (every activation counted as non-zero), each
+// in max(1, density x its rows) cycles, plus its detector levels and pipeline, at its clock. The
+// layer goes to the engine when that is less, on a chip that has one and whose PEs' SRAMs hold it.
 bool sparse_is_faster(const sim::ChipParams& chip, int64_t K, int64_t M, int64_t samples, double density);
 
 struct Compiled {

@@ -123,7 +123,11 @@ void compress_layer(const Layer& l, const QLayer& in, double target, const std::
   for (size_t i = 0; i < shared.indices.size(); ++i) row_nonzeros[i % static_cast<size_t>(m)] += shared.indices[i] != 0;
   const double nonzeros = double(*std::max_element(row_nonzeros.begin(), row_nonzeros.end()));
   const double per_code = 255 * nonzeros + (largest > 0 ? largest_bias / (in.scale * largest) : 0);
-  const double code = std::clamp(std::floor(double(INT32_MAX) / std::max(per_code, 1.0)), 1.0, 32767.0);
+  if (per_code > double(INT32_MAX))
+    throw ModelError(where + "its sums could leave int32 on the sparse engine even with a codebook of +-1 (" +
+                     std::to_string(static_cast<uint64_t>(nonzeros)) + " non-zeros in a row, a bias of " +
+                     std::to_string(largest_bias) + "); prune it further");
+  const double code = std::min(std::floor(double(INT32_MAX) / std::max(per_code, 1.0)), 32767.0);
   const double scale = largest > 0 ? largest / code : 1;
   ql->sparse = true;
   ql->codebook_indices = shared.indices;

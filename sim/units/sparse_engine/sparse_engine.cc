@@ -220,7 +220,8 @@ void SparseEngine::run() {
     pointer_reads_.add(run.pointer_reads, region, computing);
     spmat_read_bytes_.add(run.spmat_reads * static_cast<uint64_t>(params_.spmat_width_bits / 8), region, computing);
     pointer_read_bytes_.add(2 * run.pointer_reads, region, computing);
-    accumulator_bytes_.add(4 * (run.entries + a.rows), region, computing);
+    accumulator_read_bytes_.add(4 * (run.macs + a.rows), region, computing);  // fillers add nothing
+    accumulator_write_bytes_.add(4 * (run.macs + a.rows), region, computing);
     queue_bits_.add(24 * columns.size() * static_cast<uint64_t>(params_.pes), region, computing);
     outputs_.add(a.rows, region, When::over(written.first(), written.end()));
     ctx_.trace_slice("sparse_engine", insn, start, done);

@@ -103,9 +103,11 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
   Counter& spmat_read_bytes_ =
       stats_.add("spmat_read_bytes", "bytes", "Bytes read from the sparse-matrix SRAMs (whole words)");
   Counter& pointer_read_bytes_ = stats_.add("pointer_read_bytes", "bytes", "Bytes of column pointers read");
-  Counter& accumulator_bytes_ = stats_.add(
-      "accumulator_bytes", "bytes",
-      "Bytes of the destination accumulators read and, as many, written: an int32 per entry, an int32 per row at start");
+  Counter& accumulator_read_bytes_ = stats_.add(
+      "accumulator_read_bytes", "bytes", "Bytes of the destination accumulators read: an int32 per MAC and per row at the end");
+  Counter& accumulator_write_bytes_ = stats_.add(
+      "accumulator_write_bytes", "bytes",
+      "Bytes of the destination accumulators written: an int32 per MAC and per row's bias at the start");
   Counter& queue_bits_ = stats_.add("queue_bits", "bits",
                                     "Bits written into activation queues: an int8 value and a 16-bit column index per "
                                     "PE per broadcast");
