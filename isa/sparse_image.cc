@@ -59,6 +59,22 @@ SparseLayer encode(const std::vector<uint8_t>& indices, uint32_t rows, uint32_t 
   return l;
 }
 
+std::string sram_problem(uint64_t rows, uint64_t cols, uint64_t pes, uint64_t spmat_bytes, uint64_t pointer_bytes,
+                         uint64_t accumulator_bytes, const SparseLayer* layer) {
+  const uint64_t rows_per_pe = (rows + pes - 1) / pes;
+  if (rows_per_pe * 4 > accumulator_bytes)
+    return std::to_string(rows) + " rows need " + std::to_string(rows_per_pe) + " accumulators in a PE; its " +
+           std::to_string(accumulator_bytes) + " bytes hold " + std::to_string(accumulator_bytes / 4);
+  if (2 * (cols + 1) > pointer_bytes)
+    return std::to_string(cols) + " columns need " + std::to_string(2 * (cols + 1)) +
+           " bytes of column pointers in each PE; it has " + std::to_string(pointer_bytes);
+  for (uint32_t p = 0; layer && p < layer->pes; ++p)
+    if (layer->entries(p) > spmat_bytes)
+      return "PE " + std::to_string(p) + " needs " + std::to_string(layer->entries(p)) +
+             " bytes of sparse-matrix SRAM; it has " + std::to_string(spmat_bytes);
+  return {};
+}
+
 std::vector<uint8_t> decode(const SparseLayer& l) {
   std::vector<uint8_t> indices(uint64_t{l.rows} * l.cols, 0);
   for (uint32_t p = 0; p < l.pes; ++p) {

@@ -65,6 +65,12 @@ SparseLayer encode(const std::vector<uint8_t>& indices, uint32_t rows, uint32_t 
                    const std::array<int16_t, kCodebookEntries>& codebook, int codebook_size,
                    const std::vector<int32_t>& bias);
 
+// Why a layer cannot live in PEs with SRAMs of these bytes, or "": a PE holds 2 (cols + 1) bytes
+// of column pointers, an int32 accumulator per local row and, given the encoded layer, its entries
+// (a byte each). The one statement of it, for the compiler and the engine.
+std::string sram_problem(uint64_t rows, uint64_t cols, uint64_t pes, uint64_t spmat_bytes, uint64_t pointer_bytes,
+                         uint64_t accumulator_bytes, const SparseLayer* layer = nullptr);
+
 // The rows x cols matrix of codebook indices a layer holds (the inverse of encode).
 std::vector<uint8_t> decode(const SparseLayer& layer);
 

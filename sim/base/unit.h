@@ -8,6 +8,7 @@
 #include <string>
 #include <systemc>
 
+#include "isa/arith.h"
 #include "sim/base/context.h"
 #include "sim/base/unit_queue.h"
 
@@ -20,6 +21,13 @@ class ExecutionUnit {
   virtual std::string prepare(const isa::Word& word, Footprint* footprint) = 0;
   virtual UnitQueue& queue() = 0;
 };
+
+// "shift S is outside [min, max]", or "": the requantization shift check of prepare().
+inline std::string shift_error(int64_t shift) {
+  if (shift >= isa::arith::kMinShift && shift <= isa::arith::kMaxShift) return {};
+  return "shift " + std::to_string(shift) + " is outside [" + std::to_string(isa::arith::kMinShift) + ", " +
+         std::to_string(isa::arith::kMaxShift) + "]";
+}
 
 // "[lo, hi) is outside <what> (N bytes)": the common range check of prepare().
 inline std::string range_error(const char* what, uint64_t lo, uint64_t hi, uint64_t size, const char* unit) {

@@ -44,8 +44,10 @@ bool sparse_is_faster(const sim::ChipParams& chip, int64_t K, int64_t M, int64_t
                                  double(samples) * tiles);
   const double kept = density * double(K) * double(M), pes = double(e.pes);
   const double local_rows = std::ceil(double(M) / pes), per_column = density * local_rows;
-  // What the engine must hold: a PE's pointers, accumulators and (about) its entries.
-  if (2 * (K + 1) > e.pointer_bytes || local_rows * 4 > double(e.activation_bytes) ||
+  // What the engine must hold: a PE's pointers and accumulators, and (about) its entries.
+  if (!isa::sparse::sram_problem(uint64_t(M), uint64_t(K), uint64_t(e.pes), uint64_t(e.spmat_bytes),
+                                 uint64_t(e.pointer_bytes), uint64_t(e.activation_bytes))
+           .empty() ||
       per_column * double(K) > std::min<double>(double(e.spmat_bytes), double(isa::sparse::kMaxEntriesPerPe)))
     return false;
   const double load = (kept + pes * 2 * double(K + 1)) / bytes_per_cycle;

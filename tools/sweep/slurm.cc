@@ -80,9 +80,10 @@ struct Job {
   bool operator==(const Job& o) const { return id == o.id && name == o.name; }
 };
 
-std::vector<Job> recorded_jobs(const std::string& jobs_file) {
+// Lines "id name", as jobs.txt and `squeue -o '%F %j'` both write them.
+std::vector<Job> jobs_of(const std::string& text) {
   std::vector<Job> jobs;
-  std::istringstream lines(isa::read_file(jobs_file));
+  std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);)
     if (const size_t space = line.find(' '); space != std::string::npos)
       jobs.push_back({line.substr(0, space), line.substr(space + 1)});
@@ -101,14 +102,10 @@ void record_jobs(const std::string& jobs_file, const std::vector<Job>& jobs) {
 std::vector<Job> live_jobs(const std::vector<Job>& recorded) {
   if (recorded.empty()) return {};
   // %F: the job's array id (its own id when it is not an array), as sbatch gave it.
-  std::istringstream queued(slurm_command(
+  const std::vector<Job> listed = jobs_of(slurm_command(
       "squeue --me --all -h -o '%F %j' -t "
       "PENDING,RUNNING,SUSPENDED,COMPLETING,CONFIGURING,STOPPED,RESIZING,REQUEUED,REQUEUE_HOLD,REQUEUE_FED,"
       "SIGNALING,STAGE_OUT"));
-  std::vector<Job> listed;
-  for (std::string line; std::getline(queued, line);)
-    if (const size_t space = line.find(' '); space != std::string::npos)
-      listed.push_back({line.substr(0, space), line.substr(space + 1)});
   std::vector<Job> live;
   for (const Job& j : recorded)
     if (std::find(listed.begin(), listed.end(), j) != listed.end() &&
@@ -135,7 +132,7 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
   // The runs an earlier submission has not finished count as missing; submitting them again would
   // run them twice.
   const std::string jobs_file = dir + "/slurm/jobs.txt";
-  std::vector<Job> jobs = live_jobs(recorded_jobs(jobs_file));
+  std::vector<Job> jobs = live_jobs(jobs_of(isa::read_file(jobs_file)));
   if (!jobs.empty()) {
     std::string listed, spaced;
     for (const Job& j : jobs) {

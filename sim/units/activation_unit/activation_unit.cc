@@ -29,12 +29,6 @@ std::string pool_error(const isa::ActivateArgs& a) {
   return {};
 }
 
-std::string shift_error(int64_t shift) {
-  if (shift >= arith::kMinShift && shift <= arith::kMaxShift) return {};
-  return "shift " + std::to_string(shift) + " is outside [" + std::to_string(arith::kMinShift) + ", " +
-         std::to_string(arith::kMaxShift) + "]";
-}
-
 int32_t load_i32(const uint8_t* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= uint32_t{p[i]} << (8 * i);

@@ -35,9 +35,7 @@ std::string SparseEngine::prepare(const isa::Word& word, Footprint* footprint) {
   *footprint = isa::footprint(word, {});
   isa::SparseArgs a;
   isa::unpack(word, a);
-  if (a.shift < arith::kMinShift || a.shift > arith::kMaxShift)
-    return "shift " + std::to_string(a.shift) + " is outside [" + std::to_string(arith::kMinShift) + ", " +
-           std::to_string(arith::kMaxShift) + "]";
+  if (std::string e = shift_error(a.shift); !e.empty()) return e;
   const char* names[] = {"layer image", "input vector", "output vector"};
   for (size_t i = 0; i < footprint->size(); ++i) {
     const Strided& w = (*footprint)[i].where;
@@ -48,24 +46,16 @@ std::string SparseEngine::prepare(const isa::Word& word, Footprint* footprint) {
       return e;
   }
   // What the shape alone says about the PEs' SRAMs; the entries are known once the image is read.
-  const uint64_t pes = static_cast<uint64_t>(params_.pes), rows_per_pe = (a.rows + pes - 1) / pes;
-  if (rows_per_pe * 4 > static_cast<uint64_t>(params_.activation_bytes))
-    return std::to_string(a.rows) + " rows need " + std::to_string(rows_per_pe) + " accumulators in a PE; its " +
-           std::to_string(params_.activation_bytes) + " bytes hold " + std::to_string(params_.activation_bytes / 4);
-  if (2 * (a.cols + 1) > static_cast<uint64_t>(params_.pointer_bytes))
-    return std::to_string(a.cols) + " columns need " + std::to_string(2 * (a.cols + 1)) +
-           " bytes of column pointers in each PE; it has " + std::to_string(params_.pointer_bytes);
-  return {};
+  return sp::sram_problem(a.rows, a.cols, static_cast<uint64_t>(params_.pes), static_cast<uint64_t>(params_.spmat_bytes),
+                          static_cast<uint64_t>(params_.pointer_bytes), static_cast<uint64_t>(params_.activation_bytes));
 }
 
 std::string SparseEngine::fit_error(const sp::SparseLayer& l) const {
   if (l.pes != static_cast<uint32_t>(params_.pes))
     return "the image is for " + std::to_string(l.pes) + " PEs; this engine has " + std::to_string(params_.pes);
-  for (uint32_t p = 0; p < l.pes; ++p)
-    if (l.entries(p) > static_cast<uint64_t>(params_.spmat_bytes))
-      return "PE " + std::to_string(p) + " needs " + std::to_string(l.entries(p)) +
-             " bytes of sparse-matrix SRAM; it has " + std::to_string(params_.spmat_bytes);
-  return {};
+  return sp::sram_problem(l.rows, l.cols, l.pes, static_cast<uint64_t>(params_.spmat_bytes),
+                          static_cast<uint64_t>(params_.pointer_bytes), static_cast<uint64_t>(params_.activation_bytes),
+                          &l);
 }
 
 const ResidentLayer* SparseEngine::resident(const Issued& insn, const isa::SparseArgs& a, Cycle* ready) {

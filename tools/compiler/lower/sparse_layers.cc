@@ -44,17 +44,11 @@ sp::SparseLayer SparseLayers::encode(ProgramBuilder& b, int layer) {
   } catch (const isa::ProgramError& e) {
     throw ModelError(b.where(layer) + "does not fit the sparse engine: " + e.what());
   }
-  for (uint32_t p = 0; p < image.pes; ++p) {
-    auto too_large = [&](const char* sram, uint64_t need, int64_t has) {
-      if (need > static_cast<uint64_t>(has))
-        throw ModelError(b.where(layer) + "does not fit the sparse engine: PE " + std::to_string(p) + " needs " +
-                         std::to_string(need) + " bytes of its " + sram + " SRAM, which holds " +
-                         std::to_string(has));
-    };
-    too_large("sparse-matrix", image.entries(p), t.sparse_spmat_bytes);
-    too_large("column-pointer", 2 * (uint64_t{K} + 1), t.sparse_pointer_bytes);
-    too_large("accumulator", 4 * uint64_t{image.local_rows(p)}, t.sparse_activation_bytes);
-  }
+  if (const std::string e = sp::sram_problem(M, K, image.pes, static_cast<uint64_t>(t.sparse_spmat_bytes),
+                                             static_cast<uint64_t>(t.sparse_pointer_bytes),
+                                             static_cast<uint64_t>(t.sparse_activation_bytes), &image);
+      !e.empty())
+    throw ModelError(b.where(layer) + "does not fit the sparse engine: " + e);
   return image;
 }
 
