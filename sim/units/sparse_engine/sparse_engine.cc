@@ -63,6 +63,7 @@ const ResidentLayer* SparseEngine::resident(const Issued& insn, const isa::Spars
   resident_.erase(std::remove_if(resident_.begin(), resident_.end(),
                                  [&](const Resident& r) { return weights_.written_since(r.writes, r.dram, r.dram + r.bytes); }),
                   resident_.end());
+  for (Resident& r : resident_) r.writes = weights_.writes();  // checked up to here
   for (const Resident& r : resident_)
     if (r.dram == a.dram && r.bytes == a.bytes) {
       *ready = now();
@@ -123,15 +124,15 @@ Cycle SparseEngine::chip_cycles(Cycle engine_cycles) const {
   return (engine_cycles * chip + engine - 1) / engine;
 }
 
-void SparseEngine::compute(const isa::SparseArgs& a, const ResidentLayer& r, isa::Rounding rounding) {
+void SparseEngine::compute(const isa::SparseArgs& a, const ResidentLayer& r, const std::vector<uint32_t>& columns,
+                           isa::Rounding rounding) {
   const sp::SparseLayer& l = r.layer;
   const uint8_t* x = ub_.data(a.in);
   // int32 sums, wrapping as accumulators do.
   std::vector<uint32_t> sums(l.rows);
   for (uint32_t i = 0; i < l.rows; ++i) sums[i] = static_cast<uint32_t>(l.bias[i]);
-  for (uint32_t j = 0; j < l.cols; ++j) {
+  for (uint32_t j : columns) {
     const int32_t v = static_cast<int8_t>(x[j]) - static_cast<int32_t>(a.zin);
-    if (v == 0) continue;
     for (uint32_t p = 0; p < l.pes; ++p) {
       const sp::PeColumns& pc = l.pe[p];
       uint64_t local = 0;
@@ -173,7 +174,7 @@ void SparseEngine::run() {
     for (uint32_t j = 0; j < a.cols; ++j)
       if (!ctx_.compute_values || static_cast<int8_t>(x[j]) != static_cast<int32_t>(a.zin)) columns.push_back(j);
     const PeArrayRun run = array_->run(*r, columns);
-    if (ctx_.compute_values) compute(a, *r, insn.rounding);
+    if (ctx_.compute_values) compute(a, *r, columns, insn.rounding);
     const Cycle from = std::max(loaded, read), to = from + chip_cycles(run.cycles);
     const std::vector<PortPart> output{{PortKind::write, PortRuns::back_to_back(1, ub_.port_cycles(a.rows), to)}};
     const PortGrant written = ub_.acquire(PortUser::sparse_engine, insn.seq, region, output)[0];

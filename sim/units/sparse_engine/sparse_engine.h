@@ -47,7 +47,7 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
  private:
   struct Resident {
     uint64_t dram = 0, bytes = 0;
-    size_t writes = 0;  // weight-DRAM writes (ldw) before it loaded: a later one over its bytes makes it stale
+    size_t writes = 0;  // weight-DRAM writes (ldw) already checked against it: a later one over its bytes makes it stale
     std::unique_ptr<ResidentLayer> layer;
   };
   void run();
@@ -57,7 +57,9 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
   std::string fit_error(const isa::sparse::SparseLayer& layer) const;
   // Cycles of the engine's clock in the chip's, rounded up.
   Cycle chip_cycles(Cycle engine_cycles) const;
-  void compute(const isa::SparseArgs& a, const ResidentLayer& r, isa::Rounding rounding);
+  // The outputs, from the non-zero activations' columns.
+  void compute(const isa::SparseArgs& a, const ResidentLayer& r, const std::vector<uint32_t>& columns,
+               isa::Rounding rounding);
 
   ChipContext& ctx_;
   UnifiedBuffer& ub_;

@@ -38,18 +38,25 @@ std::string WeightMemory::prepare(const isa::Word& word, Footprint* footprint) {
   return e;
 }
 
-Cycle WeightMemory::stream_image(uint64_t bytes, size_t region) {
+BandwidthChannel::Transfer WeightMemory::stream(uint64_t bytes, uint64_t own, size_t region, Cycle* arrival) {
   const uint64_t burst = static_cast<uint64_t>(ctx_.params.weight_memory.burst_bytes);
   const uint64_t moved = ceil_div(bytes, burst) * burst;
   const BandwidthChannel::Transfer x = channel_.reserve(now(), moved);
   read_bytes_.add(moved, region, When::over(x.start, x.end));
-  padding_bytes_.add(moved - bytes, region, When::over(x.start, x.end));
+  padding_bytes_.add(moved - own, region, When::over(x.start, x.end));
   busy_cycles_.add(x.end - x.start, region, When::over(x.start, x.end));
-  return std::max(x.end + latency_, now() + 1);
+  // Usable no earlier than the cycle after it is requested.
+  *arrival = std::max(x.end + latency_, now() + 1);
+  return x;
+}
+
+Cycle WeightMemory::stream_image(uint64_t bytes, size_t region) {
+  Cycle arrival = 0;
+  stream(bytes, bytes, region, &arrival);
+  return arrival;
 }
 
 void WeightMemory::run() {
-  const uint64_t burst = static_cast<uint64_t>(ctx_.params.weight_memory.burst_bytes);
   const bool whole_tiles = ctx_.params.weight_memory.tile_reads == "whole";
   const uint64_t array_bytes = static_cast<uint64_t>(ctx_.params.matrix_unit.rows * ctx_.params.matrix_unit.cols);
   for (;;) {
@@ -73,17 +80,11 @@ void WeightMemory::run() {
       tile.n = static_cast<uint32_t>(a.n);
       tile.is_unsigned = a.uw;
       tile.bytes = whole_tiles ? array_bytes : tile_bytes;
-      const uint64_t bytes = ceil_div(tile.bytes, burst) * burst;
-      const BandwidthChannel::Transfer x = channel_.reserve(now(), bytes);
-      // A tile is usable no earlier than the cycle after it is requested.
-      tile.arrival = std::max(x.end + latency_, now() + 1);
+      const BandwidthChannel::Transfer x = stream(tile.bytes, tile_bytes, insn.region, &tile.arrival);
       if (ctx_.compute_values) {
         tile.data.resize(tile_bytes);
         dram_.read(a.dram + t * tile_bytes, reinterpret_cast<uint8_t*>(tile.data.data()), tile_bytes);
       }
-      read_bytes_.add(bytes, insn.region, When::over(x.start, x.end));
-      padding_bytes_.add(bytes - tile_bytes, insn.region, When::over(x.start, x.end));
-      busy_cycles_.add(x.end - x.start, insn.region, When::over(x.start, x.end));
       tiles_.add(1, insn.region, When::at(x.end));
       if (ctx_.trace) ctx_.trace_activity("weight_memory", "tile " + std::to_string(t) + " of rdw", insn.pc, x.start, x.end);
       fifo_.push(std::move(tile), insn.region);

@@ -48,6 +48,9 @@ class WeightMemory : public sc_core::sc_module, public ExecutionUnit {
 
  private:
   void run();
+  // `bytes` from now over the channel in whole bursts, `own` of them the data's (the rest padding),
+  // counted for `region`; `arrival`: when it is there.
+  BandwidthChannel::Transfer stream(uint64_t bytes, uint64_t own, size_t region, Cycle* arrival);
 
   ChipContext& ctx_;
   WeightFifo& fifo_;
