@@ -98,7 +98,7 @@ Footprint footprint(const Word& word, const ChipShape& shape) {
       unpack(word, a);
       f.push_back({Memory::kWeightDram, false, {a.dram, a.bytes, 1, 0}});
       f.push_back({Memory::kUnifiedBuffer, false, {a.in, a.cols, 1, 0}});
-      f.push_back({Memory::kUnifiedBuffer, true, {a.out, a.rows, 1, 0}});
+      if (writes_outputs(a.part)) f.push_back({Memory::kUnifiedBuffer, true, {a.out, a.rows, 1, 0}});
       break;
     }
     default: break;  // control and hop: see the header

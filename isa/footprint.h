@@ -70,7 +70,7 @@ inline uint64_t out_row_bytes(const ActivateArgs& a) { return a.raw ? 4 * a.cols
 //   act       the accumulator rows it reads; the output rows it writes; with perlane, the table it reads
 //   vop       a and b (read), then dst (written)
 //   spmv      the layer image in weight DRAM (read, whether or not it is resident), the
-//             input vector (read), then the output vector (written)
+//             input vector (read), then the output vector (written, unless its part keeps the sums)
 // Control instructions and hop touch none of these memories.
 // Fields are taken as the units check them (a pooling window that fits; counts at least 1).
 Footprint footprint(const Word& word, const ChipShape& shape);

@@ -26,10 +26,7 @@ const InsnSpec& spec_of(Opcode op) { return *kByOpcode[static_cast<uint8_t>(op)]
 
 std::string_view to_string(Opcode op) { return spec_of(op).mnemonic; }
 
-std::string_view to_string(Unit unit) {
-  const EnumValueSpec* v = kEnumOf<Unit>->find(static_cast<uint64_t>(unit));
-  return v ? v->name : std::string_view("?");
-}
+std::string_view to_string(Unit unit) { return name_of(unit); }
 
 std::string describe(const TableCheck& c) {
   const std::string where(c.insn), field(c.field), other(c.other);

@@ -144,6 +144,13 @@ inline constexpr const EnumSpec* kEnumOf = nullptr;
   inline constexpr const EnumSpec* kEnumOf<name> = &tables::k##name;
 #include "isa/isa.def"
 
+// The table's name of an enum value ("?" for one it does not list).
+template <class E>
+std::string_view name_of(E value) {
+  const EnumValueSpec* v = kEnumOf<E>->find(static_cast<uint64_t>(value));
+  return v ? v->name : std::string_view("?");
+}
+
 namespace tables {
 #define TPU_FORMAT(name, doc) inline constexpr FieldSpec k##name##Fields[] = {
 #define TPU_FIELD(format, name, lo, width, kind, enum_name, default_value, doc) \
@@ -332,6 +339,11 @@ struct FieldValue<FieldKind::kEnum, E> {
   }                          \
   ;
 #include "isa/isa.def"
+
+// An spmv's part: whether its sums start from those the spmv before kept, and whether it writes
+// its outputs (or keeps the sums for the next).
+constexpr bool continues_sums(SparsePart p) { return p == SparsePart::middle || p == SparsePart::last; }
+constexpr bool writes_outputs(SparsePart p) { return p == SparsePart::whole || p == SparsePart::last; }
 
 namespace detail {
 constexpr int64_t sign_extend(uint64_t v, unsigned width) {

@@ -24,6 +24,33 @@ TEST(Prune, KeepsTheLargestMagnitudesToTheDensity) {
   EXPECT_EQ(prune({1, -1, 1, -1}, 0.5), (std::vector<float>{1, -1, 0, 0}));
 }
 
+// The radix selection against the definition: sort by magnitude (descending, ties by index), keep
+// the first round(density x n). Magnitudes drawn from few values (many ties, zeros among them), from
+// wide ranges (the two histogram passes split them differently) and with negative zeros.
+TEST(Prune, AgreesWithSortingByMagnitude) {
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 300; ++trial) {
+    const size_t n = 1 + rng() % 2000;
+    std::vector<float> w(n);
+    const int kind = trial % 3;
+    for (float& v : w) {
+      if (kind == 0) v = static_cast<float>(static_cast<int>(rng() % 7) - 3) * 0.5f;
+      if (kind == 1) v = std::ldexp(static_cast<float>(rng() % 1000) - 500, static_cast<int>(rng() % 40) - 20);
+      if (kind == 2) v = rng() % 4 == 0 ? -0.0f : std::nextafter(1.0f, 2.0f) + static_cast<float>(rng() % 3) * 1e-7f;
+    }
+    const double density = static_cast<double>(rng() % 1001) / 1000;
+    std::vector<size_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return std::fabs(w[a]) > std::fabs(w[b]); });
+    std::vector<float> expect(n, 0.0f);
+    const size_t keep = static_cast<size_t>(std::llround(density * double(n)));
+    for (size_t i = 0; i < keep; ++i) expect[order[i]] = w[order[i]];
+    const std::vector<float> got = prune(w, density);
+    ASSERT_EQ(got, expect) << "trial " << trial << ": n " << n << ", density " << density;
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(std::signbit(got[i]), std::signbit(expect[i])) << trial << " " << i;
+  }
+}
+
 TEST(ShareWeights, KeepsAFewDistinctValuesExactly) {
   const std::vector<float> w = {0, 0.25f, -0.5f, 0.25f, 0, 1.5f, -0.5f};
   const SharedWeights s = share_weights(w, 15);

@@ -72,6 +72,28 @@ TEST_F(SparseModel, ASequenceLstmIsBitExact) {
   EXPECT_GT(expect_bit_exact(c, params, "lstm steps").stat("sparse_engine", "macs"), 0u);
 }
 
+// An lstm that says `engine: sparse` puts its four gates there, at its density; the rest stays.
+TEST_F(SparseModel, AnLstmPutsItsGatesOnTheEngine) {
+  const std::string path = testing::TempDir() + "sparse_gates_" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(path) << "name: gates\nseed: 54\ninput: {name: x, shape: [2, 64]}\nlayers:\n"
+                      << "  - {name: cell, op: lstm, units: 40, engine: sparse, density: 0.25, bits: 3}\n"
+                      << "  - {name: out, op: dense, units: 10}\n";
+  const sim::ChipParams params = load_params("configs/eie.yaml");
+  const compiler::Compiled c = compiler::compile_model(path, params, {});
+  int gates = 0;
+  for (size_t i = 0; i < c.graph->layers.size(); ++i) {
+    const compiler::Layer& l = c.graph->layers[i];
+    if (l.op != compiler::Op::kDense) continue;
+    EXPECT_EQ(c.lowered.report.layers[i].sparse, l.name != "out") << l.name;
+    if (l.name == "out") continue;
+    ++gates;
+    EXPECT_EQ(c.lowered.report.layers[i].nonzeros, 1040u) << l.name << ": round(0.25 x 104 x 40)";
+    EXPECT_LE(c.qgraph.layers[i].codebook.size(), 8u) << l.name;
+  }
+  EXPECT_EQ(gates, 4);
+  EXPECT_GT(expect_bit_exact(c, params, "lstm gates").stat("sparse_engine", "macs"), 0u);
+}
+
 // The compressed network's outputs, dequantized, follow the float run of the same compressed
 // network (calibrated on it): not all zero or saturated.
 TEST_F(SparseModel, FollowsTheFloatNetworkItCompresses) {
@@ -94,6 +116,37 @@ TEST_F(SparseModel, FollowsTheFloatNetworkItCompresses) {
   }
   ASSERT_GT(range, 0);
   EXPECT_LT(err, 0.05 * range) << "largest error " << err << " of outputs up to " << range;
+}
+
+// With 1 KB of pointers a PE holds 511 columns: fc1's 784 (1570 bytes of pointers) is an error
+// naming the option, or with `slices: true` two slices of 392 columns (786 bytes each), which cannot
+// both stay: each sample loads both again. Bit-exact all the same.
+TEST_F(SparseModel, ALayerTooLargeRunsInColumnSlicesReloadedPerSample) {
+  sim::ChipParams params = load_params("configs/eie.yaml");
+  params.sparse_engine.pointer_bytes = 1024;
+  try {
+    compiler::compile_model(model(", engine: sparse, density: 0.08"), params, {});
+    ADD_FAILURE() << "fc1 fits 1 KB of pointers";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 'fc1'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("give the layer `slices: true` (or compile with --sparse-slices)"),
+              std::string::npos)
+        << e.what();
+  }
+  const compiler::Compiled c = compiler::compile_model(model(", engine: sparse, density: 0.08, slices: true"), params, {});
+  const compiler::LayerReport& fc1 = c.lowered.report.layers[1];
+  EXPECT_EQ(fc1.slices, 2u);
+  EXPECT_EQ(fc1.nonzeros, 18816u) << "the slices hold the layer's weights between them";
+  EXPECT_EQ(fc1.pointer_bytes, 2u * 64 * 2 * (392 + 1));
+  const SimRun run = expect_bit_exact(c, params, "slices");
+  const uint64_t fc3 = c.lowered.report.layers[3].image_bytes;
+  EXPECT_EQ(run.stat("sparse_engine", "layer_loads"), 2u * 2 + 1) << "both slices for each of 2 samples, and fc3";
+  EXPECT_EQ(run.stat("sparse_engine", "load_bytes"), 2 * fc1.image_bytes + fc3);
+  compiler::CompileOptions all;
+  all.sparse_slices = true;
+  EXPECT_EQ(compiler::compile_model(model(", engine: sparse, density: 0.08"), params, all).lowered.program.text,
+            c.lowered.program.text)
+      << "--sparse-slices does for every sparse layer what `slices: true` does for one";
 }
 
 TEST_F(SparseModel, ATimingOnlyCompileRunsInTheSameCycles) {

@@ -210,6 +210,68 @@ TEST(Spmv, BadImagesAndShapesFaultByName) {
   run(image, spmv(l, 0, 65532, 64, "mult=1")).expect_fault(1, "input vector [65532, 65538) is outside");
 }
 
+// A layer in column slices: the sums carry from slice to slice, so three spmvs over the columns
+// [0, 10), [10, 25) and [25, 30) of a layer (the bias in the first) give the whole layer's outputs;
+// only the last writes.
+TEST(Spmv, ColumnSlicesCarryTheirSumsToTheLast) {
+  const uint32_t rows = 21, cols = 30;
+  std::mt19937 rng(12);
+  std::vector<uint8_t> m(uint64_t{rows} * cols, 0);
+  for (uint8_t& v : m) v = rng() % 3 == 0 ? static_cast<uint8_t>(1 + rng() % 15) : 0;
+  std::array<int16_t, sp::kCodebookEntries> codebook{};
+  for (int i = 1; i < sp::kCodebookEntries; ++i) codebook[i] = static_cast<int16_t>(i * 37 - 300);
+  std::vector<int32_t> bias(rows);
+  for (int32_t& b : bias) b = static_cast<int32_t>(rng() % 2001) - 1000;
+  const sp::SparseLayer whole = sp::encode(m, rows, cols, 4, codebook, 16, bias);
+  const uint32_t cuts[] = {0, 10, 25, 30};
+  std::vector<sp::SparseLayer> slices;
+  for (int s = 0; s < 3; ++s) {
+    std::vector<uint8_t> part;
+    for (uint32_t r = 0; r < rows; ++r)
+      part.insert(part.end(), m.begin() + r * cols + cuts[s], m.begin() + r * cols + cuts[s + 1]);
+    slices.push_back(sp::encode(part, rows, cuts[s + 1] - cuts[s], 4, codebook, 16,
+                                s == 0 ? bias : std::vector<int32_t>(rows, 0)));
+  }
+  const std::string q = "mult=1500000000 shift=12 zin=2 zp=-3 func=relu";
+  const std::vector<int> x = random_bytes(cols, 8);
+  InstTester one(kEngine);
+  one.dram(0, bytes_of(sp::serialize(whole))).host(0, x);
+  one.code("rhm host=0 ub=0 len=30\nsync units=host\n" + spmv(whole, 0, 0, 64, q)).run();
+  InstTester t(kEngine);
+  uint64_t at = 0;
+  std::string code = "rhm host=0 ub=0 len=30\nsync units=host\n";
+  const char* parts[] = {"part=first", "part=middle", "part=last"};
+  for (int s = 0; s < 3; ++s) {
+    t.dram(at, bytes_of(sp::serialize(slices[s])));
+    code += spmv(slices[s], at, cuts[s], 64, q + " " + parts[s]) + "\n";
+    at += (sp::image_bytes(slices[s]) + 63) / 64 * 64;
+  }
+  t.host(0, x).code(code).run();
+  t.expect_matches_reference();
+  for (uint32_t r = 0; r < rows; ++r) ASSERT_EQ(t.sim().ub[64 + r], one.sim().ub[64 + r]) << "row " << r;
+  EXPECT_EQ(t.sim().stat("sparse_engine", "outputs"), rows) << "the first two slices write nothing";
+  EXPECT_EQ(t.sim().stat("sparse_engine", "layer_loads"), 3u);
+  EXPECT_EQ(t.sim().stat("unified_buffer", "write_bytes"), one.sim().stat("unified_buffer", "write_bytes"));
+}
+
+TEST(Spmv, SlicesOutOfOrderFaultByName) {
+  const sp::SparseLayer l = random_layer(8, 6, 0.5, 7);
+  const sp::SparseLayer other = random_layer(9, 6, 0.5, 8);
+  auto run = [&](const std::string& code) {
+    InstTester t(kEngine);
+    t.dram(0, bytes_of(sp::serialize(l))).dram(4096, bytes_of(sp::serialize(other))).code(code).run();
+    return t;
+  };
+  run(spmv(l, 0, 0, 64, "mult=1 part=last"))
+      .expect_fault(0, "part=last adds to the sums an spmv before it kept, but none did");
+  run(spmv(l, 0, 0, 64, "mult=1") + "\n" + spmv(l, 0, 0, 64, "mult=1 part=middle"))
+      .expect_fault(1, "part=middle adds to the sums an spmv before it kept, but none did");
+  run(spmv(l, 0, 0, 64, "mult=1 part=first") + "\n" + spmv(other, 4096, 0, 64, "mult=1 part=last"))
+      .expect_fault(1, "part=last adds to the 8 rows' sums the spmv at pc 0 kept, but has 9 rows");
+  run(spmv(l, 0, 0, 64, "mult=1 part=first") + "\n" + spmv(l, 0, 0, 64, "mult=1"))
+      .expect_fault(1, "part=whole starts new sums while the spmv at pc 0 kept its sums");
+}
+
 // The load imbalance the run reports: the busiest PE's work over the mean PE's. With every entry
 // in PE 0 (E per column) and the others' columns empty (a pointer read each), it is
 // K E / ((K E + 3 K) / 4); in lockstep it is 1.

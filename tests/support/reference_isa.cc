@@ -218,17 +218,29 @@ void ReferenceMachine::execute(const isa::Instruction& insn) {
       const isa::sparse::SparseLayer l = isa::sparse::parse(image.data(), image.size(), "spmv");
       if (l.rows != u("rows") || l.cols != u("cols")) throw std::runtime_error("spmv: the image is not rows x cols");
       const std::vector<uint8_t> w = isa::sparse::decode(l);
-      const auto lut = arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac")));
-      std::vector<uint8_t> out(l.rows);
+      // A slice (part first, middle, last) carries its sums to the next in 64 bits.
+      const auto part = static_cast<isa::SparsePart>(u("part"));
+      if (isa::continues_sums(part) && sparse_sums_.size() != l.rows)
+        throw std::runtime_error("spmv: no sums of its rows kept to add to");
+      if (!isa::continues_sums(part) && !sparse_sums_.empty())
+        throw std::runtime_error("spmv: new sums while kept ones wait");
+      std::vector<int64_t> sums = isa::continues_sums(part) ? sparse_sums_ : std::vector<int64_t>(l.rows, 0);
+      sparse_sums_.clear();
       for (uint64_t r = 0; r < l.rows; ++r) {
-        int64_t sum = l.bias[r];
+        sums[r] += l.bias[r];
         for (uint64_t c = 0; c < l.cols; ++c)
-          sum += int64_t{l.codebook[w[r * l.cols + c]]} * (int8_t(ub_at(u("in") + c)) - v("zin"));
-        const int64_t wrapped = int32_t(uint32_t(uint64_t(sum)));
-        out[r] = uint8_t(
+          sums[r] += int64_t{l.codebook[w[r * l.cols + c]]} * (int8_t(ub_at(u("in") + c)) - v("zin"));
+      }
+      if (!isa::writes_outputs(part)) {
+        sparse_sums_ = sums;
+        return;
+      }
+      const auto lut = arith::function_table(static_cast<isa::ActFunc>(v("func")), int(v("zp")), int(v("frac")));
+      for (uint64_t r = 0; r < l.rows; ++r) {
+        const int64_t wrapped = int32_t(uint32_t(uint64_t(sums[r])));
+        ub_at(u("out") + r) = uint8_t(
             arith::lookup(lut, arith::requant8(wrapped, int32_t(v("mult")), int(v("shift")), int(v("zp")), rounding_)));
       }
-      for (uint64_t r = 0; r < l.rows; ++r) ub_at(u("out") + r) = out[r];
       return;
     }
   }

@@ -53,6 +53,7 @@ class ReferenceMachine {
   Tile active_;
   bool has_active_ = false;
   isa::Rounding rounding_ = isa::Rounding::half_away;
+  std::vector<int64_t> sparse_sums_;  // what an spmv slice kept for the next
 };
 
 }  // namespace tpu::test

@@ -24,6 +24,7 @@ struct CompileArgs {
   bool timing_only = false;
   std::string sparse = "model";
   double density = 0.1;
+  bool sparse_slices = false;
 };
 }  // namespace
 
@@ -53,6 +54,9 @@ void add_compile_command(CLI::App& app) {
       ->check(CLI::IsMember({"model", "all", "none", "auto"}));
   CLI::Option* density = cmd->add_option("--density", args->density, "With --sparse all or auto: the density of the layers the model does not already put on the sparse engine")
       ->check(CLI::Range(1e-6, 1.0));
+  cmd->add_flag("--sparse-slices", args->sparse_slices,
+                "A sparse layer too large for the engine's SRAMs runs in column slices, each loaded from weight "
+                "DRAM every inference (as a layer's `slices: true` says for it)");
   cmd->callback([args, density] {
     if (density->count() > 0 && args->sparse != "all" && args->sparse != "auto")
       throw CLI::ValidationError("--density", "goes with --sparse all or auto (a layer the model puts on the sparse engine takes its density from the model)");
@@ -66,6 +70,7 @@ void add_compile_command(CLI::App& app) {
                      : args->sparse == "auto" ? compiler::CompileOptions::Sparse::kAuto
                                               : compiler::CompileOptions::Sparse::kAsModel;
     options.density = args->density;
+    options.sparse_slices = args->sparse_slices;
     if (!args->calibrate.empty()) {
       const tensor_io::Array a = tensor_io::read_npy(args->calibrate);
       if (a.dtype != isa::DType::kF32)

@@ -25,6 +25,7 @@ Compiled compile_model(const std::string& path, const sim::ChipParams& chip, con
     if (placed) l.density = density;
     l.sparse = placed;
   }
+  for (Layer& l : graph->layers) l.slices = l.sparse && (l.slices || options.sparse_slices);
   // A sparse layer's timing depends on where its zeros are: even a timing-only compile needs its
   // weights (generated as a full compile would, so both place the same zeros).
   if (options.timing_only && std::any_of(graph->layers.begin(), graph->layers.end(), [](const Layer& l) {
@@ -71,7 +72,7 @@ Compiled compile_graph(std::unique_ptr<Graph> graph, const sim::ChipParams& chip
   const int64_t per_sample = elements(g.layers[0].shape) / batch;
   // Layers for the sparse engine are compressed first, so calibration sees the network as it runs.
   for (Layer& l : g.layers)
-    if (l.sparse && !l.weights.empty()) l.weights = compressed(l.weights, l.density, (1 << l.bits) - 1);
+    if (l.sparse && !l.weights.empty()) l.weights = compressed(std::move(l.weights), l.density, (1 << l.bits) - 1);
   if (options.timing_only && !options.calibration.empty())
     throw ModelError(path + ": a timing-only compile takes no calibration data (it does not calibrate)");
   if (!options.calibration.empty() && options.calibration.size() % static_cast<size_t>(per_sample) != 0)
@@ -134,18 +135,19 @@ std::string report_text(const Compiled& c) {
     const LayerReport& l = c.lowered.report.layers[i];
     if (!l.sparse || l.image_bytes == 0) continue;
     if (!sparse_header) {
-      std::snprintf(line, sizeof line, "%-24s %10s %9s %10s %10s %9s %10s %8s\n", "sparse layer", "non-zeros", "fillers",
-                    "indices B", "pointers B", "other B", "image B", "ratio");
+      std::snprintf(line, sizeof line, "%-24s %10s %9s %10s %10s %9s %10s %8s %7s\n", "sparse layer", "non-zeros",
+                    "fillers", "indices B", "pointers B", "other B", "image B", "ratio", "slices");
       s << line;
       sparse_header = true;
     }
     const Layer& g = c.graph->layers[i];
     const double dense = double(c.graph->layers[static_cast<size_t>(g.inputs[0])].shape.back()) * double(g.units);
-    std::snprintf(line, sizeof line, "%-24s %10llu %9llu %10llu %10llu %9llu %10llu %7.1fx\n", l.name.c_str(),
+    std::snprintf(line, sizeof line, "%-24s %10llu %9llu %10llu %10llu %9llu %10llu %7.1fx %7llu\n", l.name.c_str(),
                   static_cast<unsigned long long>(l.nonzeros), static_cast<unsigned long long>(l.fillers),
                   static_cast<unsigned long long>(l.index_bytes), static_cast<unsigned long long>(l.pointer_bytes),
                   static_cast<unsigned long long>(l.image_bytes - l.index_bytes - l.pointer_bytes),
-                  static_cast<unsigned long long>(l.image_bytes), dense / double(l.image_bytes));
+                  static_cast<unsigned long long>(l.image_bytes), dense / double(l.image_bytes),
+                  static_cast<unsigned long long>(l.slices));
     s << line;
   }
   std::snprintf(line, sizeof line, "unified buffer peak %llu bytes, weight DRAM %llu bytes\n",

@@ -26,6 +26,9 @@ struct CompileOptions {
   // unit, or each where sparse_is_faster says.
   enum class Sparse { kAsModel, kAll, kNone, kAuto } sparse = Sparse::kAsModel;
   double density = 0.1;
+  // Every sparse layer may run in column slices when too large for the engine's SRAMs (as the
+  // model's `slices: true` says for one).
+  bool sparse_slices = false;
 };
 
 // The cost model of --sparse auto, in chip cycles for one run of a dense layer of K inputs and M

@@ -2,22 +2,45 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 namespace tpu::compiler {
 
-std::vector<float> prune(const std::vector<float>& weights, double density) {
-  const size_t keep = static_cast<size_t>(std::llround(std::clamp(density, 0.0, 1.0) * double(weights.size())));
-  std::vector<size_t> order(weights.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(std::min(keep, order.size())),
-                   order.end(), [&](size_t a, size_t b) {
-                     const float ma = std::fabs(weights[a]), mb = std::fabs(weights[b]);
-                     return ma != mb ? ma > mb : a < b;
-                   });
-  std::vector<float> out(weights.size(), 0.0f);
-  for (size_t i = 0; i < keep && i < order.size(); ++i) out[order[i]] = weights[order[i]];
-  return out;
+std::vector<float> prune(std::vector<float> weights, double density) {
+  const size_t n = weights.size();
+  const size_t keep = static_cast<size_t>(std::llround(std::clamp(density, 0.0, 1.0) * double(n)));
+  if (keep >= n) return weights;
+  // The keep-th largest magnitude by radix selection on its bits (which order like the values for
+  // non-negative floats): its top 16 bits from one histogram, its low 16 from a second.
+  auto key = [&](size_t i) {
+    uint32_t k;
+    const float m = std::fabs(weights[i]);
+    std::memcpy(&k, &m, sizeof k);
+    return k;
+  };
+  size_t wanted = keep;  // still to keep at or below the threshold found so far
+  uint32_t threshold = 0;
+  for (int pass = 0; pass < 2 && keep > 0; ++pass) {
+    std::vector<size_t> histogram(1 << 16, 0);
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t k = key(i);
+      if (pass == 0 || k >> 16 == threshold >> 16) ++histogram[pass == 0 ? k >> 16 : k & 0xffff];
+    }
+    uint32_t bucket = 0xffff;
+    while (histogram[bucket] < wanted) wanted -= histogram[bucket--];
+    threshold = pass == 0 ? bucket << 16 : (threshold & 0xffff0000u) | bucket;
+  }
+  // Above the threshold all stay; at it, the first `wanted` (ties to the lower index).
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t k = key(i);
+    if (keep > 0 && (k > threshold || (k == threshold && wanted > 0))) {
+      if (k == threshold) --wanted;
+    } else {
+      weights[i] = 0.0f;
+    }
+  }
+  return weights;
 }
 
 SharedWeights share_weights(const std::vector<float>& weights, int clusters) {
@@ -76,11 +99,11 @@ SharedWeights share_weights(const std::vector<float>& weights, int clusters) {
 
 namespace tpu::compiler {
 
-std::vector<float> compressed(const std::vector<float>& weights, double density, int clusters) {
-  const SharedWeights s = share_weights(prune(weights, density), clusters);
-  std::vector<float> out(weights.size());
-  for (size_t i = 0; i < weights.size(); ++i) out[i] = s.codebook[s.indices[i]];
-  return out;
+std::vector<float> compressed(std::vector<float> weights, double density, int clusters) {
+  weights = prune(std::move(weights), density);
+  const SharedWeights s = share_weights(weights, clusters);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = s.codebook[s.indices[i]];
+  return weights;
 }
 
 }  // namespace tpu::compiler

@@ -13,7 +13,7 @@ namespace tpu::compiler {
 
 // The weights kept at `density` (in (0, 1]): the round(density * n) of largest magnitude, ties
 // to the lower index; the others become 0.
-std::vector<float> prune(const std::vector<float>& weights, double density);
+std::vector<float> prune(std::vector<float> weights, double density);
 
 struct SharedWeights {
   std::vector<float> codebook;   // codebook[0] = 0, then the shared values, ascending
@@ -30,6 +30,6 @@ SharedWeights share_weights(const std::vector<float>& weights, int clusters);
 
 // The weights as the compressed layer has them: pruned, each then its shared value. Compressing
 // them again changes nothing, so the network can be calibrated as it will run.
-std::vector<float> compressed(const std::vector<float>& weights, double density, int clusters);
+std::vector<float> compressed(std::vector<float> weights, double density, int clusters);
 
 }  // namespace tpu::compiler

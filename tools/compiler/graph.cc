@@ -121,19 +121,42 @@ std::pair<int64_t, int64_t> pair_of(const YAML::Node& n, const std::string& wher
 
 namespace {
 
+// Where a dense layer (or an lstm's gates) runs: `engine`, and on the sparse engine `density`,
+// `bits` and `slices`.
+void read_engine(const YAML::Node& node, const std::string& where, Layer* l) {
+  if (node["engine"]) {
+    const std::string e = node["engine"].as<std::string>();
+    if (e != "sparse" && e != "matrix") throw ModelError(where + "engine '" + e + "' is not matrix or sparse");
+    l->sparse = e == "sparse";
+  }
+  if ((node["density"] || node["bits"] || node["slices"]) && !l->sparse)
+    throw ModelError(where + "`density`, `bits` and `slices` go with `engine: sparse`");
+  if (node["slices"]) l->slices = node["slices"].as<bool>();
+  if (node["density"]) {
+    l->density = node["density"].as<double>();
+    if (!(l->density > 0 && l->density <= 1)) throw ModelError(where + "density must lie in (0, 1]");
+  }
+  if (node["bits"]) {
+    l->bits = node["bits"].as<int>();
+    if (l->bits < 1 || l->bits > 4) throw ModelError(where + "bits must lie in [1, 4] (the sparse engine's 4-bit indices)");
+  }
+}
+
 // The `lstm` op: one cell step (add_lstm_cell) on a vector input, or with
 // `steps: T` one step per token of a sequence [N, 1, T, F], each from the
 // state the step before left and with the same weights; the last layer
 // carries the cell's name (the final h), so later layers can read it.
-void expand_lstm(Graph& g, const YAML::Node& node, const Layer& proto) {
+void expand_lstm(Graph& g, const YAML::Node& node, Layer proto) {
   const std::string where = g.where(proto);
-  static const std::vector<std::string_view> known = {"name", "op", "input", "units", "steps"};
+  static const std::vector<std::string_view> known = {"name",   "op",      "input", "units", "steps",
+                                                      "engine", "density", "bits",  "slices"};
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     if (std::find(known.begin(), known.end(), key) == known.end())
       throw ModelError(where + "unknown attribute '" + key + "' of lstm" + isa::did_you_mean(key, known));
   }
   if (!node["units"]) throw ModelError(where + "lstm needs `units`");
+  read_engine(node, where, &proto);  // for its four gates
   const int64_t units = node["units"].as<int64_t>();
   const std::string x = node["input"] ? node["input"].as<std::string>() : g.layers.back().name;
   const int xi = g.find(x);
@@ -177,6 +200,12 @@ int add_lstm_cell(Graph& g, const Layer& proto, int xi, int64_t units, int h_pre
     l.line = proto.line;
     l.units = units;
     l.act = act;
+    if (op == Op::kDense) {  // a gate: where the lstm says
+      l.sparse = proto.sparse;
+      l.density = proto.density;
+      l.bits = proto.bits;
+      l.slices = proto.slices;
+    }
     g.layers.push_back(l);
     return static_cast<int>(g.layers.size()) - 1;
   };
@@ -333,7 +362,8 @@ Graph load_model(const std::string& path, int64_t batch_override, bool generate)
         {"heads", {Op::kMatMul}},  {"transpose_b", {Op::kMatMul}}, {"alpha", {Op::kMatMul}},
         {"eps", {Op::kLayerNorm}}, {"index", {Op::kToken}},        {"dilation", {Op::kConv2d}},
         {"groups", {Op::kConv2d}}, {"count_pad", {Op::kAvgPool}},  {"ceil_mode", {Op::kMaxPool, Op::kAvgPool}},
-        {"engine", {Op::kDense}},  {"density", {Op::kDense}},      {"bits", {Op::kDense}}};
+        {"engine", {Op::kDense}},  {"density", {Op::kDense}},      {"bits", {Op::kDense}},
+        {"slices", {Op::kDense}}};
     for (const auto& [key, owners] : kOwners)
       if (node[key] && std::find(owners.begin(), owners.end(), l.op) == owners.end()) {
         std::string names;
@@ -345,22 +375,7 @@ Graph load_model(const std::string& path, int64_t batch_override, bool generate)
     if (node["alpha"]) l.alpha = node["alpha"].as<double>();
     if (node["eps"]) l.eps = node["eps"].as<double>();
     if (node["index"]) l.index = node["index"].as<int64_t>();
-    if (node["engine"]) {
-      const std::string e = node["engine"].as<std::string>();
-      if (e != "sparse" && e != "matrix")
-        throw ModelError(where + "engine '" + e + "' is not matrix or sparse");
-      l.sparse = e == "sparse";
-    }
-    if ((node["density"] || node["bits"]) && !l.sparse)
-      throw ModelError(where + "`density` and `bits` go with `engine: sparse`");
-    if (node["density"]) {
-      l.density = node["density"].as<double>();
-      if (!(l.density > 0 && l.density <= 1)) throw ModelError(where + "density must lie in (0, 1]");
-    }
-    if (node["bits"]) {
-      l.bits = node["bits"].as<int>();
-      if (l.bits < 1 || l.bits > 4) throw ModelError(where + "bits must lie in [1, 4] (the sparse engine's 4-bit indices)");
-    }
+    read_engine(node, where, &l);
     if (node["padding"]) {
       const YAML::Node p = node["padding"];
       if (p.IsScalar() && p.as<std::string>() == "same") {
@@ -383,7 +398,7 @@ Graph load_model(const std::string& path, int64_t batch_override, bool generate)
           "name",    "op",      "inputs",   "input",       "units",      "filters",   "kernel",
           "stride",  "padding", "dilation", "groups",      "activation", "count_pad", "ceil_mode",
           "weights", "bias",    "heads",    "transpose_b", "alpha",      "eps",       "index",
-          "engine",  "density", "bits"};
+          "engine",  "density", "bits",        "slices"};
       const std::string key = kv.first.as<std::string>();
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         std::vector<std::string_view> views(known.begin(), known.end());

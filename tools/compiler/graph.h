@@ -87,6 +87,7 @@ struct Layer {
   bool sparse = false;
   double density = 1;
   int bits = 4;
+  bool slices = false;  // may run in column slices when too large for the engine's SRAMs
 
   std::vector<int64_t> shape;  // output shape
   // Float weights: dense [K][N]; conv2d [kh][kw][Cin/groups][Cout]; bias [N or Cout];

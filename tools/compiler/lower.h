@@ -28,6 +28,7 @@ struct LayerReport {
   bool sparse = false;
   uint64_t nonzeros = 0, fillers = 0;
   uint64_t index_bytes = 0, pointer_bytes = 0, image_bytes = 0;  // the rest: codebook, biases, header
+  uint64_t slices = 0;                                            // images (column slices) of the layer
 };
 
 struct CompileReport {

@@ -124,13 +124,27 @@ Cycle SparseEngine::chip_cycles(Cycle engine_cycles) const {
   return (engine_cycles * chip + engine - 1) / engine;
 }
 
-void SparseEngine::compute(const isa::SparseArgs& a, const ResidentLayer& r, const std::vector<uint32_t>& columns,
-                           isa::Rounding rounding) {
+std::string SparseEngine::part_error(const isa::SparseArgs& a) const {
+  const std::string part = std::string(isa::name_of(a.part));
+  if (isa::continues_sums(a.part)) {
+    if (!kept_) return "part=" + part + " adds to the sums an spmv before it kept, but none did (the one before wrote its outputs, or there was none)";
+    if (kept_->rows != a.rows)
+      return "part=" + part + " adds to the " + std::to_string(kept_->rows) + " rows' sums the spmv at pc " +
+             std::to_string(kept_->pc) + " kept, but has " + std::to_string(a.rows) + " rows";
+  } else if (kept_) {
+    return "part=" + part + " starts new sums while the spmv at pc " + std::to_string(kept_->pc) +
+           " kept its sums for a part=middle or part=last spmv that has not come";
+  }
+  return "";
+}
+
+std::vector<uint32_t> SparseEngine::sums(const isa::SparseArgs& a, const ResidentLayer& r,
+                                         const std::vector<uint32_t>& columns, std::vector<uint32_t> sums) const {
   const sp::SparseLayer& l = r.layer;
   const uint8_t* x = ub_.data(a.in);
   // int32 sums, wrapping as accumulators do.
-  std::vector<uint32_t> sums(l.rows);
-  for (uint32_t i = 0; i < l.rows; ++i) sums[i] = static_cast<uint32_t>(l.bias[i]);
+  if (sums.empty()) sums.assign(l.rows, 0);
+  for (uint32_t i = 0; i < l.rows; ++i) sums[i] += static_cast<uint32_t>(l.bias[i]);
   for (uint32_t j : columns) {
     const int32_t v = static_cast<int8_t>(x[j]) - static_cast<int32_t>(a.zin);
     for (uint32_t p = 0; p < l.pes; ++p) {
@@ -144,9 +158,14 @@ void SparseEngine::compute(const isa::SparseArgs& a, const ResidentLayer& r, con
       }
     }
   }
+  return sums;
+}
+
+void SparseEngine::write_outputs(const isa::SparseArgs& a, const std::vector<uint32_t>& sums,
+                                 isa::Rounding rounding) {
   const arith::Lut lut = arith::function_table(a.func, static_cast<int>(a.zp), static_cast<int>(a.frac));
   uint8_t* out = ub_.data(a.out);
-  for (uint32_t i = 0; i < l.rows; ++i)
+  for (uint32_t i = 0; i < a.rows; ++i)
     out[i] = static_cast<uint8_t>(arith::lookup(
         lut, arith::requant8(static_cast<int32_t>(sums[i]), static_cast<int32_t>(a.mult), static_cast<int>(a.shift),
                              static_cast<int>(a.zp), rounding)));
@@ -162,6 +181,10 @@ void SparseEngine::run() {
     active_pc_ = insn.pc;
     isa::SparseArgs a;
     isa::unpack(insn.word, a);
+    if (const std::string e = part_error(a); !e.empty()) {
+      ctx_.raise(insn.pc, e);
+      return;
+    }
     Cycle loaded = start;
     const ResidentLayer* r = resident(insn, a, &loaded);
     if (r == nullptr) return;
@@ -174,12 +197,22 @@ void SparseEngine::run() {
     for (uint32_t j = 0; j < a.cols; ++j)
       if (!ctx_.compute_values || static_cast<int8_t>(x[j]) != static_cast<int32_t>(a.zin)) columns.push_back(j);
     const PeArrayRun run = array_->run(*r, columns);
-    if (ctx_.compute_values) compute(a, *r, columns, insn.rounding);
+    const bool writes = isa::writes_outputs(a.part);
+    std::vector<uint32_t> carried;
+    if (kept_) carried = std::move(kept_->sums);
+    kept_.reset();
+    if (ctx_.compute_values) carried = sums(a, *r, columns, std::move(carried));
+    if (writes && ctx_.compute_values) write_outputs(a, carried, insn.rounding);
+    if (!writes) kept_ = Kept{a.rows, insn.pc, std::move(carried)};
     const Cycle from = std::max(loaded, read), to = from + chip_cycles(run.cycles);
-    const std::vector<PortPart> output{{PortKind::write, PortRuns::back_to_back(1, ub_.port_cycles(a.rows), to)}};
-    const PortGrant written = ub_.acquire(PortUser::sparse_engine, insn.seq, region, output)[0];
-    ub_.note_write(Strided{a.out, a.rows, 1, 0}, region, When::over(written.first(), written.end()));
-    const Cycle done = written.end();
+    Cycle done = to;
+    if (writes) {
+      const std::vector<PortPart> output{{PortKind::write, PortRuns::back_to_back(1, ub_.port_cycles(a.rows), to)}};
+      const PortGrant written = ub_.acquire(PortUser::sparse_engine, insn.seq, region, output)[0];
+      ub_.note_write(Strided{a.out, a.rows, 1, 0}, region, When::over(written.first(), written.end()));
+      outputs_.add(a.rows, region, When::over(written.first(), written.end()));
+      done = written.end();
+    }
     ctx_.set_done(insn.seq, done);
     // The work, spread over the compute cycles.
     const When computing = When::over(from, to);
@@ -214,7 +247,6 @@ void SparseEngine::run() {
     accumulator_read_bytes_.add(4 * (run.macs + a.rows), region, computing);  // fillers add nothing
     accumulator_write_bytes_.add(4 * (run.macs + a.rows), region, computing);
     queue_bits_.add(24 * columns.size() * static_cast<uint64_t>(params_.pes), region, computing);
-    outputs_.add(a.rows, region, When::over(written.first(), written.end()));
     ctx_.trace_slice("sparse_engine", insn, start, done);
     next_free = done;
     wait_until(next_free);

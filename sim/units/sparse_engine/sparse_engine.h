@@ -19,10 +19,13 @@
 //            look at: every one counts as non-zero (a dense input's bound);
 //   output   each row's int32 sum (its bias plus the products) requantized and
 //            through the nonlinearity, written to the unified buffer (a write
-//            port for ceil(rows / row_bytes) cycles).
+//            port for ceil(rows / row_bytes) cycles). A layer in column slices
+//            (isa SparsePart) keeps the sums in the accumulators instead, for
+//            the next slice to add to; only its last slice writes.
 // The instruction is done when its output is written.
 
 #include <memory>
+#include <optional>
 #include <systemc>
 #include <vector>
 
@@ -57,9 +60,14 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
   std::string fit_error(const isa::sparse::SparseLayer& layer) const;
   // Cycles of the engine's clock in the chip's, rounded up.
   Cycle chip_cycles(Cycle engine_cycles) const;
-  // The outputs, from the non-zero activations' columns.
-  void compute(const isa::SparseArgs& a, const ResidentLayer& r, const std::vector<uint32_t>& columns,
-               isa::Rounding rounding);
+  // Why the spmv's part does not follow the one before (a slice with no sums to add to, or new
+  // sums while kept ones wait), or "".
+  std::string part_error(const isa::SparseArgs& a) const;
+  // `carried` (the kept sums, or empty) plus the bias and the products of the non-zero activations' columns.
+  std::vector<uint32_t> sums(const isa::SparseArgs& a, const ResidentLayer& r, const std::vector<uint32_t>& columns,
+                             std::vector<uint32_t> carried) const;
+  // The rows' sums requantized, through the nonlinearity, into the unified buffer.
+  void write_outputs(const isa::SparseArgs& a, const std::vector<uint32_t>& sums, isa::Rounding rounding);
 
   ChipContext& ctx_;
   UnifiedBuffer& ub_;
@@ -67,6 +75,13 @@ class SparseEngine : public sc_core::sc_module, public ExecutionUnit {
   const SparseEngineParams& params_;
   std::unique_ptr<PeArray> array_;
   std::vector<Resident> resident_;  // oldest first
+  // The sums a slice (part first or middle) left in the accumulators for the next spmv.
+  struct Kept {
+    uint64_t rows = 0;
+    int64_t pc = 0;
+    std::vector<uint32_t> sums;  // empty without values
+  };
+  std::optional<Kept> kept_;
   int64_t active_pc_ = -1;          // for waveforms
   UnitQueue queue_;
 
