@@ -46,7 +46,7 @@ SparseLayer encode(const std::vector<uint8_t>& indices, uint32_t rows, uint32_t 
           ++zeros;
           continue;
         }
-        for (; zeros > kMaxZeroRun; zeros -= kMaxZeroRun + 1) pc.entries.push_back(entry(0, kMaxZeroRun));
+        for (; zeros > kMaxZeroRun; zeros -= kMaxZeroRun + 1) pc.entries.push_back(entry(0, kMaxZeroRun));  // fillers
         pc.entries.push_back(entry(index, static_cast<uint8_t>(zeros)));
         zeros = 0;
       }
@@ -60,7 +60,7 @@ SparseLayer encode(const std::vector<uint8_t>& indices, uint32_t rows, uint32_t 
 }
 
 std::string sram_problem(uint64_t rows, uint64_t cols, uint64_t pes, uint64_t spmat_bytes, uint64_t pointer_bytes,
-                         uint64_t accumulator_bytes, const SparseLayer* layer) {
+                         uint64_t accumulator_bytes, const std::vector<uint64_t>* pe_entries) {
   const uint64_t rows_per_pe = (rows + pes - 1) / pes;
   if (rows_per_pe * 4 > accumulator_bytes)
     return std::to_string(rows) + " rows need " + std::to_string(rows_per_pe) + " accumulators in a PE; its " +
@@ -68,11 +68,35 @@ std::string sram_problem(uint64_t rows, uint64_t cols, uint64_t pes, uint64_t sp
   if (2 * (cols + 1) > pointer_bytes)
     return std::to_string(cols) + " columns need " + std::to_string(2 * (cols + 1)) +
            " bytes of column pointers in each PE; it has " + std::to_string(pointer_bytes);
-  for (uint32_t p = 0; layer && p < layer->pes; ++p)
-    if (layer->entries(p) > spmat_bytes)
-      return "PE " + std::to_string(p) + " needs " + std::to_string(layer->entries(p)) +
-             " bytes of sparse-matrix SRAM; it has " + std::to_string(spmat_bytes);
+  for (size_t p = 0; pe_entries && p < pe_entries->size(); ++p) {
+    const uint64_t entries = (*pe_entries)[p];
+    if (entries > spmat_bytes)
+      return "PE " + std::to_string(p) + " needs " + std::to_string(entries) + " bytes of sparse-matrix SRAM; it has " +
+             std::to_string(spmat_bytes);
+    if (entries > kMaxEntriesPerPe)
+      return "PE " + std::to_string(p) + " would hold " + std::to_string(entries) + " entries, more than the " +
+             std::to_string(kMaxEntriesPerPe) + " its 16-bit column pointers reach";
+  }
   return {};
+}
+
+std::string sram_problem(uint64_t rows, uint64_t cols, uint64_t pes, uint64_t spmat_bytes, uint64_t pointer_bytes,
+                         uint64_t accumulator_bytes, const SparseLayer& layer) {
+  std::vector<uint64_t> entries(layer.pes);
+  for (uint32_t p = 0; p < layer.pes; ++p) entries[p] = layer.entries(p);
+  return sram_problem(rows, cols, pes, spmat_bytes, pointer_bytes, accumulator_bytes, &entries);
+}
+
+void add_column_entries(const uint8_t* column, uint64_t stride, uint32_t rows, uint32_t pes, uint64_t* entries) {
+  std::vector<uint32_t> zeros(pes, 0);
+  for (uint32_t r = 0, p = 0; r < rows; ++r, p = p + 1 == pes ? 0 : p + 1) {
+    if (column[uint64_t{r} * stride] == 0) {
+      ++zeros[p];
+      continue;
+    }
+    entries[p] += 1 + zeros[p] / (kMaxZeroRun + 1);  // the fillers before it
+    zeros[p] = 0;
+  }
 }
 
 std::vector<uint8_t> decode(const SparseLayer& l) {

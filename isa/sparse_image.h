@@ -66,10 +66,18 @@ SparseLayer encode(const std::vector<uint8_t>& indices, uint32_t rows, uint32_t 
                    const std::vector<int32_t>& bias);
 
 // Why a layer cannot live in PEs with SRAMs of these bytes, or "": a PE holds 2 (cols + 1) bytes
-// of column pointers, an int32 accumulator per local row and, given the encoded layer, its entries
-// (a byte each). The one statement of it, for the compiler and the engine.
+// of column pointers, an int32 accumulator per local row and, given each PE's entries (or the
+// encoded layer), its entries (a byte each, and no more than its 16-bit pointers reach). The one
+// statement of it, for the compiler and the engine.
 std::string sram_problem(uint64_t rows, uint64_t cols, uint64_t pes, uint64_t spmat_bytes, uint64_t pointer_bytes,
-                         uint64_t accumulator_bytes, const SparseLayer* layer = nullptr);
+                         uint64_t accumulator_bytes, const std::vector<uint64_t>* pe_entries = nullptr);
+std::string sram_problem(uint64_t rows, uint64_t cols, uint64_t pes, uint64_t spmat_bytes, uint64_t pointer_bytes,
+                         uint64_t accumulator_bytes, const SparseLayer& layer);
+
+// Adds to entries[p] what PE p holds of one column of `rows` codebook indices (row r at
+// column[r * stride]; PE p has rows p, p + pes, ...): its non-zeros and the fillers before them.
+// Columns are encoded independently, so a layer's entries are the sum over its columns.
+void add_column_entries(const uint8_t* column, uint64_t stride, uint32_t rows, uint32_t pes, uint64_t* entries);
 
 // The rows x cols matrix of codebook indices a layer holds (the inverse of encode).
 std::vector<uint8_t> decode(const SparseLayer& layer);

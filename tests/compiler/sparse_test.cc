@@ -119,8 +119,8 @@ TEST_F(SparseModel, FollowsTheFloatNetworkItCompresses) {
 }
 
 // With 1 KB of pointers a PE holds 511 columns: fc1's 784 (1570 bytes of pointers) is an error
-// naming the option, or with `slices: true` two slices of 392 columns (786 bytes each), which cannot
-// both stay: each sample loads both again. Bit-exact all the same.
+// naming the option, or with `slices: true` two slices, of 511 and 273 columns (1024 and 548 bytes
+// of pointers), which cannot both stay: each sample loads both again. Bit-exact all the same.
 TEST_F(SparseModel, ALayerTooLargeRunsInColumnSlicesReloadedPerSample) {
   sim::ChipParams params = load_params("configs/eie.yaml");
   params.sparse_engine.pointer_bytes = 1024;
@@ -137,7 +137,7 @@ TEST_F(SparseModel, ALayerTooLargeRunsInColumnSlicesReloadedPerSample) {
   const compiler::LayerReport& fc1 = c.lowered.report.layers[1];
   EXPECT_EQ(fc1.slices, 2u);
   EXPECT_EQ(fc1.nonzeros, 18816u) << "the slices hold the layer's weights between them";
-  EXPECT_EQ(fc1.pointer_bytes, 2u * 64 * 2 * (392 + 1));
+  EXPECT_EQ(fc1.pointer_bytes, 64u * 2 * (511 + 1 + 273 + 1));
   const SimRun run = expect_bit_exact(c, params, "slices");
   const uint64_t fc3 = c.lowered.report.layers[3].image_bytes;
   EXPECT_EQ(run.stat("sparse_engine", "layer_loads"), 2u * 2 + 1) << "both slices for each of 2 samples, and fc3";

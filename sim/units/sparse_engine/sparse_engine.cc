@@ -55,7 +55,7 @@ std::string SparseEngine::fit_error(const sp::SparseLayer& l) const {
     return "the image is for " + std::to_string(l.pes) + " PEs; this engine has " + std::to_string(params_.pes);
   return sp::sram_problem(l.rows, l.cols, l.pes, static_cast<uint64_t>(params_.spmat_bytes),
                           static_cast<uint64_t>(params_.pointer_bytes), static_cast<uint64_t>(params_.activation_bytes),
-                          &l);
+                          l);
 }
 
 const ResidentLayer* SparseEngine::resident(const Issued& insn, const isa::SparseArgs& a, Cycle* ready) {

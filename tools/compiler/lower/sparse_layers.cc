@@ -24,7 +24,8 @@ class SparseLayers : public LayerLowering {
 
  private:
   // The layer's images: one, or with `slices: true` when one does not fit, the fewest column slices
-  // of equal width that each do. Throws ModelError naming the layer when it does not fit.
+  // that each do (as wide as they can be, from the left). Throws ModelError naming the layer when
+  // it does not fit.
   static std::vector<std::pair<uint32_t, sp::SparseLayer>> encode(ProgramBuilder& b, int layer);
   // Why columns [c0, c1) do not fit a PE's SRAMs (or ""); their image in *image.
   static std::string encode_slice(ProgramBuilder& b, int layer, uint32_t c0, uint32_t c1, sp::SparseLayer* image);
@@ -53,32 +54,56 @@ std::string SparseLayers::encode_slice(ProgramBuilder& b, int layer, uint32_t c0
   }
   return sp::sram_problem(M, K, image->pes, static_cast<uint64_t>(t.sparse_spmat_bytes),
                           static_cast<uint64_t>(t.sparse_pointer_bytes),
-                          static_cast<uint64_t>(t.sparse_activation_bytes), image);
+                          static_cast<uint64_t>(t.sparse_activation_bytes), *image);
 }
 
 std::vector<std::pair<uint32_t, sp::SparseLayer>> SparseLayers::encode(ProgramBuilder& b, int layer) {
   const Layer& l = b.layer(layer);
-  if (b.target.sparse_pes == 0)
+  const CompileTarget& t = b.target;
+  if (t.sparse_pes == 0)
     throw ModelError(b.where(layer) + "is placed on the sparse engine (engine: sparse), which this chip has not "
                                       "(sparse_engine.pes: 0)");
-  const uint32_t K = static_cast<uint32_t>(b.layer(l.inputs[0]).shape.back());
-  std::string whole_problem;
-  for (uint32_t slices = 1; slices <= K; ++slices) {
-    const uint32_t width = (K + slices - 1) / slices;
-    std::vector<std::pair<uint32_t, sp::SparseLayer>> images;
-    std::string problem;
-    for (uint32_t c0 = 0; c0 < K && problem.empty(); c0 += width) {
-      images.emplace_back(c0, sp::SparseLayer{});
-      problem = encode_slice(b, layer, c0, std::min(K, c0 + width), &images.back().second);
+  const uint32_t K = static_cast<uint32_t>(b.layer(l.inputs[0]).shape.back()), M = static_cast<uint32_t>(l.units);
+  std::vector<std::pair<uint32_t, sp::SparseLayer>> images(1);
+  const std::string problem = encode_slice(b, layer, 0, K, &images[0].second);
+  if (problem.empty()) return images;
+  if (!l.slices)
+    throw ModelError(b.where(layer) + "does not fit the sparse engine: " + problem +
+                     "; give the layer `slices: true` (or compile with --sparse-slices) to run it in column slices, "
+                     "each loaded from weight DRAM every inference");
+  // The widest slices that fit, from the left: each column's entries per PE (a column's encoding
+  // does not depend on the others), added until one more column would not fit.
+  const std::vector<uint8_t>& indices = b.qlayer(layer).codebook_indices;  // [K][M]
+  const uint32_t pes = static_cast<uint32_t>(t.sparse_pes);
+  auto fits = [&](uint64_t cols, const std::vector<uint64_t>& entries) {
+    return sp::sram_problem(M, cols, pes, static_cast<uint64_t>(t.sparse_spmat_bytes),
+                            static_cast<uint64_t>(t.sparse_pointer_bytes),
+                            static_cast<uint64_t>(t.sparse_activation_bytes), &entries)
+        .empty();
+  };
+  std::vector<uint32_t> cuts = {0};
+  std::vector<uint64_t> entries(pes, 0), with(pes);
+  for (uint32_t k = 0; k < K; ++k) {
+    with = entries;
+    sp::add_column_entries(&indices[uint64_t{k} * M], 1, M, pes, with.data());
+    if (!fits(k + 1 - cuts.back(), with)) {
+      std::fill(with.begin(), with.end(), 0);
+      sp::add_column_entries(&indices[uint64_t{k} * M], 1, M, pes, with.data());
+      if (!fits(1, with))
+        throw ModelError(b.where(layer) + "does not fit the sparse engine even one column at a time: " + problem);
+      cuts.push_back(k);
     }
-    if (problem.empty()) return images;
-    if (slices == 1) whole_problem = problem;
-    if (!l.slices)
-      throw ModelError(b.where(layer) + "does not fit the sparse engine: " + whole_problem +
-                       "; give the layer `slices: true` (or compile with --sparse-slices) to run it in column "
-                       "slices, each loaded from weight DRAM every inference");
+    entries.swap(with);
   }
-  throw ModelError(b.where(layer) + "does not fit the sparse engine even one column at a time: " + whole_problem);
+  cuts.push_back(K);
+  images.assign(cuts.size() - 1, {});
+  for (size_t s = 0; s + 1 < cuts.size(); ++s) {
+    images[s].first = cuts[s];
+    if (const std::string e = encode_slice(b, layer, cuts[s], cuts[s + 1], &images[s].second); !e.empty())
+      throw ModelError(b.where(layer) + "slice [" + std::to_string(cuts[s]) + ", " + std::to_string(cuts[s + 1]) +
+                       ") does not fit the sparse engine: " + e);
+  }
+  return images;
 }
 
 void SparseLayers::lower(ProgramBuilder& b, int layer) const {
