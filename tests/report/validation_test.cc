@@ -107,6 +107,8 @@ TEST(Workload, PublishedCountersAreReadInTheOrderOfTable3) {
       {"note:\n  config: nope.yaml\n  text: x\n", ":3: note.config: no file"},
       {"note: just text\n", ":2: note must be a mapping"},
       {"batch: many\n", ":2: batch should be a whole number"},
+      {"input_density: 1.5\n", ":2: input_density should be the fraction of input elements that are non-zero"},
+      {"input: x.bin\ninput_density: 0.5\n", ":3: input_density goes with `input: synthetic`"},
   };
   for (const auto& [text, message] : bad) {
     std::ofstream(path) << "model: x.yaml\n" << text;
@@ -116,6 +118,34 @@ TEST(Workload, PublishedCountersAreReadInTheOrderOfTable3) {
     } catch (const compiler::ModelError& e) {
       EXPECT_NE(std::string(e.what()).find(path + message), std::string::npos) << e.what();
     }
+  }
+}
+
+// A synthetic input of a given density: that fraction of its elements differ from the tensor's
+// zero point (within 4 standard deviations of the binomial count), and the same seed gives the same bytes.
+TEST(Workload, SyntheticInputsHaveTheStatedDensity) {
+  const std::string path = testing::TempDir() + "density_workload.yaml";
+  std::ofstream(path) << "model: x.yaml\ninput_density: 0.351\nseed: 4\n";
+  const Workload w = load_workload(path);
+  ASSERT_TRUE(w.input_density);
+  isa::Program p;
+  for (int zp : {-3, -128}) {
+    isa::TensorDesc t;
+    t.name = "x";
+    t.role = isa::TensorRole::kInput;
+    t.dtype = isa::DType::kI8;
+    t.shape = {1, 20000};
+    t.zero_point = zp;
+    p.tensors = {t};
+    const auto inputs = workload_inputs(w, p);
+    ASSERT_EQ(inputs.size(), 1u);
+    const std::vector<uint8_t>& x = inputs[0].second;
+    ASSERT_EQ(x.size(), 20000u);
+    size_t nonzero = 0;
+    for (uint8_t b : x) nonzero += static_cast<int8_t>(b) != zp;
+    const double mean = 0.351 * 20000, sd = std::sqrt(20000 * 0.351 * 0.649);
+    EXPECT_NEAR(double(nonzero), mean, 4 * sd) << "zero point " << zp;
+    EXPECT_EQ(workload_inputs(w, p)[0].second, x);
   }
 }
 

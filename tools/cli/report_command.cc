@@ -10,6 +10,7 @@
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
 #include "tools/report/tpu_v1_report.h"
+#include "tools/sweep/eie_report.h"
 #include "tools/sweep/runner.h"
 #include "tools/sweep/sensitivity_report.h"
 #include "tools/sweep/sweep_spec.h"
@@ -33,10 +34,11 @@ void add_report_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "report",
       "Write a report (tpu-v1: the TPU v1 validation report; tpu-v1-sensitivity: the TPU paper's Section 7 study; "
+      "eie: the sparse engine against the EIE paper; "
       "sweep DIR: a sweep's results, with charts; study SWEEP.yaml: run a sweep and write reports/NAME.md)");
-  cmd->add_option("report", args->which, "Which report: tpu-v1, tpu-v1-sensitivity, sweep DIR, or study SWEEP.yaml")
+  cmd->add_option("report", args->which, "Which report: tpu-v1, tpu-v1-sensitivity, eie, sweep DIR, or study SWEEP.yaml")
       ->required()
-      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "sweep", "study"}));
+      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "eie", "sweep", "study"}));
   cmd->add_option("dir", args->dir, "With sweep: the sweep's results directory; with study: the sweep file")
       ->check(CLI::ExistingPath);
   cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
@@ -46,7 +48,7 @@ void add_report_command(CLI::App& app) {
                   "Markdown to write (default reports/tpu_v1_validation.md, reports/tpu_v1_sensitivity.md); its charts "
                   "go into a folder of its name beside it");
   cmd->add_option("--sweep", args->sweep, "With tpu-v1-sensitivity: the study's sweep file")->check(CLI::ExistingFile);
-  cmd->add_option("-j,--jobs", args->jobs, "With tpu-v1-sensitivity and study: runs at once (default: the cores)")
+  cmd->add_option("-j,--jobs", args->jobs, "With tpu-v1-sensitivity, eie and study: runs at once (default: the cores)")
       ->check(CLI::Range(1, 4096));
   cmd->callback([args] {
     namespace fs = std::filesystem;
@@ -71,6 +73,19 @@ void add_report_command(CLI::App& app) {
       const std::string file = fs::path(args->sweep).lexically_normal().generic_string();
       const sweep::SensitivityReport r = sweep::sensitivity_report(
           {file, file, "build/studies/tpu_v1_sensitivity", jobs, charts.filename().string()});
+      fs::create_directories(charts);
+      for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
+      write_output(out, r.markdown);
+      std::cout << "wrote " << out << " and its charts in " << charts.string() << "/\n";
+      return;
+    }
+    if (args->which == "eie") {
+      const std::string out = args->output.empty() ? "reports/eie_validation.md" : args->output;
+      const fs::path charts = fs::path(out).replace_extension();
+      sweep::EieOptions o;
+      o.jobs = jobs;
+      o.charts_folder = charts.filename().string();
+      const sweep::EieReport r = sweep::eie_report(o);
       fs::create_directories(charts);
       for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
       write_output(out, r.markdown);

@@ -153,13 +153,20 @@ Workload load_workload(const std::string& path) {
   Workload w;
   w.file = path;
   try {
-    in.mapping(root, "", {"name", "model", "batch", "input", "seed", "deadline_ms", "reference", "note"});
+    in.mapping(root, "", {"name", "model", "batch", "input", "input_density", "seed", "deadline_ms", "reference", "note"});
     w.model = resolve(path, in.value<std::string>(root, "", "model", "the model file"));
     w.name = root["name"] ? in.value<std::string>(root, "", "name", "a name") : w.model;
     if (root["batch"]) w.batch = in.value<int64_t>(root, "", "batch", "a whole number of inferences");
     if (root["input"]) {
       w.input = in.value<std::string>(root, "", "input", "`synthetic` or a file of input bytes");
       if (w.input != "synthetic") w.input = resolve(path, w.input);
+    }
+    if (root["input_density"]) {
+      if (w.input != "synthetic")
+        throw compiler::ModelError(path + ":" + std::to_string(root["input_density"].Mark().line + 1) +
+                                   ": input_density goes with `input: synthetic` (a file's bytes are as they are)");
+      w.input_density =
+          in.number(root, "", "input_density", 0, 1, "the fraction of input elements that are non-zero, in [0, 1]");
     }
     if (root["seed"]) w.seed = in.value<uint64_t>(root, "", "seed", "a whole number");
     if (root["deadline_ms"])
@@ -267,7 +274,16 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const 
     if (t.role != isa::TensorRole::kInput) continue;
     const size_t bytes = static_cast<size_t>(t.elements()) * isa::dtype_bytes(t.dtype);
     std::vector<uint8_t> data(bytes);
-    if (w.input == "synthetic") {
+    if (w.input == "synthetic" && w.input_density) {
+      // Zero is the tensor's zero point; the others are drawn as below, but never it.
+      std::bernoulli_distribution nonzero(*w.input_density);
+      for (uint8_t& b : data) {
+        int v = t.zero_point;
+        if (nonzero(rng))
+          while (v == t.zero_point) v = static_cast<int>(rng() % 128) - 64;
+        b = static_cast<uint8_t>(static_cast<int8_t>(v));
+      }
+    } else if (w.input == "synthetic") {
       for (uint8_t& b : data) b = static_cast<uint8_t>(static_cast<int8_t>(static_cast<int>(rng() % 128) - 64));
     } else {
       const std::string text = read_text(w.input);
