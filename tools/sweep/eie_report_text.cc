@@ -1,6 +1,7 @@
 // The EIE validation report's markdown and charts, from the figures eie_report.cc measured.
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <numeric>
 #include <sstream>
@@ -218,39 +219,24 @@ void comparison_section(std::ostringstream& md, const EieReport& r, int64_t batc
         "chips' static power (the whole TPU v1 die's) being most of it.\n";
 }
 
-report::Chart queue_chart(const EieReport& r) {
+// One line per layer over a sweep's values (log2 x), y computed from the layer's figures and x.
+report::Chart sweep_chart(const EieReport& r, const char* name, const char* xlabel, const char* ylabel,
+                          const std::map<std::string, std::map<int64_t, double>>& figures,
+                          const std::function<double(const std::map<int64_t, double>&, int64_t)>& y) {
   report::Chart c;
-  c.name = "queue_depth";
-  c.xlabel = "activation queue depth";
-  c.ylabel = "PE cycles idle (%)";
-  c.log_x = true;
-  c.key = "outside right top";
-  for (const EieLayer& l : r.layers) {
-    report::Series s{l.name, {}, "with linespoints lw 1.5 pointsize 0.9"};
-    for (const auto& [depth, idle] : r.queue_idle.at(l.name)) s.points.emplace_back(double(depth), 100 * idle);
-    c.series.push_back(s);
-  }
-  return c;
-}
-
-report::Chart pe_chart(const EieReport& r) {
-  report::Chart c;
-  c.name = "pe_speedup";
-  c.xlabel = "PEs";
-  c.ylabel = "speedup over one PE, per PE";
+  c.name = name;
+  c.xlabel = xlabel;
+  c.ylabel = ylabel;
   c.log_x = true;
   c.log_x_base = 2;
   c.log_y = false;
   c.key = "outside right top";
   for (const EieLayer& l : r.layers) {
-    const auto& by = r.pe_cycles.at(l.name);
+    const auto& by = figures.at(l.name);
     report::Series s{l.name, {}, "with linespoints lw 1.5 pointsize 0.9"};
-    for (const auto& [pes, cycles] : by) s.points.emplace_back(double(pes), by.at(1) / cycles / double(pes));
+    for (const auto& [x, figure] : by) s.points.emplace_back(double(x), y(by, x));
     c.series.push_back(s);
   }
-  report::Series linear{"linear", {}, "with lines dt 2 lw 2 lc rgb 'black'"};
-  for (const auto& [pes, cycles] : r.pe_cycles.begin()->second) linear.points.emplace_back(double(pes), 1.0);
-  c.series.push_back(linear);
   return c;
 }
 
@@ -288,7 +274,14 @@ void write_eie_text(const EieOptions& options, EieReport* report) {
   pe_section(md, r, options.charts_folder);
   comparison_section(md, r, options.batch);
   report->markdown = md.str();
-  report->charts = {queue_chart(r), pe_chart(r)};
+  report::Chart queue = sweep_chart(r, "queue_depth", "activation queue depth", "PE cycles idle (%)", r.queue_idle,
+                                    [](const auto& by, int64_t depth) { return 100 * by.at(depth); });
+  report::Chart pes = sweep_chart(r, "pe_speedup", "PEs", "speedup over one PE, per PE", r.pe_cycles,
+                                  [](const auto& by, int64_t n) { return by.at(1) / by.at(n) / double(n); });
+  report::Series linear{"linear", {}, "with lines dt 2 lw 2 lc rgb 'black'"};
+  for (const auto& [n, cycles] : r.pe_cycles.begin()->second) linear.points.emplace_back(double(n), 1.0);
+  pes.series.push_back(linear);
+  report->charts = {queue, pes};
 }
 
 }  // namespace tpu::sweep
