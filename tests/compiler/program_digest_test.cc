@@ -91,7 +91,7 @@ TEST_P(ProgramDigest, IsTheRecordedOneOnEveryChip) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ProgramDigest, testing::ValuesIn(test::source_files("models", ".yaml")),
+INSTANTIATE_TEST_SUITE_P(Models, ProgramDigest, testing::ValuesIn(test::zoo_models()),
                          [](const testing::TestParamInfo<std::string>& i) {
                            return std::filesystem::path(i.param).stem().string();
                          });

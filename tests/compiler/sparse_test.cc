@@ -140,6 +140,12 @@ TEST_F(SparseModel, ALayerTooLargeRunsInColumnSlicesReloadedPerSample) {
   EXPECT_EQ(fc1.nonzeros, 18816u) << "the slices hold the layer's weights between them";
   EXPECT_EQ(fc1.pointer_bytes, 64u * 2 * (511 + 1 + 273 + 1));
   const SimRun run = expect_bit_exact(c, params, "slices");
+  // The interpreter runs the layer whole, and so does the chip whose SRAMs hold it: the slices (the
+  // bias in the first, each its own columns of the input) give the same bytes.
+  const sim::ChipParams roomy = load_params("configs/eie.yaml");
+  const compiler::Compiled whole = compiler::compile_model(model(", engine: sparse, density: 0.08"), roomy, {});
+  EXPECT_EQ(whole.lowered.report.layers[1].slices, 1u);
+  EXPECT_EQ(expect_bit_exact(whole, roomy, "whole").result["outputs"], run.result["outputs"]);
   const uint64_t fc3 = c.lowered.report.layers[3].image_bytes;
   EXPECT_EQ(run.stat("sparse_engine", "layer_loads"), 2u * 2 + 1) << "both slices for each of 2 samples, and fc3";
   EXPECT_EQ(run.stat("sparse_engine", "load_bytes"), 2 * fc1.image_bytes + fc3);
@@ -148,6 +154,15 @@ TEST_F(SparseModel, ALayerTooLargeRunsInColumnSlicesReloadedPerSample) {
   EXPECT_EQ(compiler::compile_model(model(", engine: sparse, density: 0.08"), params, all).lowered.program.text,
             c.lowered.program.text)
       << "--sparse-slices does for every sparse layer what `slices: true` does for one";
+  params.sparse_engine.activation_bytes = 16;  // 300 rows need 5 accumulators a PE: no slicing helps
+  try {
+    compiler::compile_model(model(", engine: sparse, density: 0.08, slices: true"), params, {});
+    ADD_FAILURE() << "fc1 fits 16 bytes of accumulators";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("even one column at a time: column 0: 300 rows need 5 accumulators in a PE"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_F(SparseModel, ATimingOnlyCompileRunsInTheSameCycles) {

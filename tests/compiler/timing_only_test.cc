@@ -119,7 +119,7 @@ TEST_P(TimingOnlyWorkload, HasTheFullCompilesInstructionsAndTiming) {
 }
 
 std::vector<std::string> workload_files() {
-  std::vector<std::string> files = test::source_files("workloads", ".yaml");
+  std::vector<std::string> files = test::source_files("workloads", ".yaml", "eie");
   files.push_back(std::string(TPUSIM_SOURCE_DIR) + "/models/scalesim_example.csv");
   return files;
 }
@@ -130,7 +130,7 @@ INSTANTIATE_TEST_SUITE_P(Workloads, TimingOnlyWorkload, testing::ValuesIn(worklo
                          });
 
 INSTANTIATE_TEST_SUITE_P(
-    Models, TimingOnly, testing::Combine(testing::ValuesIn(test::source_files("models", ".yaml")), testing::Values("tpu_v1", "small_array")),
+    Models, TimingOnly, testing::Combine(testing::ValuesIn(test::zoo_models()), testing::Values("tpu_v1", "small_array")),
     [](const testing::TestParamInfo<std::tuple<std::string, std::string>>& i) {
       return std::filesystem::path(std::get<0>(i.param)).stem().string() + "_" + std::get<1>(i.param);
     });

@@ -26,7 +26,7 @@ TEST_P(ZooModel, IsBitExactOnTpuV1AtBatchOne) {
   expect_bit_exact(c, params, GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ZooModel, testing::ValuesIn(test::source_files("models", ".yaml")), [](const testing::TestParamInfo<std::string>& i) {
+INSTANTIATE_TEST_SUITE_P(Models, ZooModel, testing::ValuesIn(test::zoo_models()), [](const testing::TestParamInfo<std::string>& i) {
   return std::filesystem::path(i.param).stem().string();
 });
 

@@ -121,8 +121,8 @@ TEST(Workload, PublishedCountersAreReadInTheOrderOfTable3) {
   }
 }
 
-// A synthetic input of a given density: that fraction of its elements differ from the tensor's
-// zero point (within 4 standard deviations of the binomial count), and the same seed gives the same bytes.
+// A synthetic input of a given density: exactly that fraction of its elements (rounded) differ from
+// the tensor's zero point, and the same seed gives the same bytes.
 TEST(Workload, SyntheticInputsHaveTheStatedDensity) {
   const std::string path = testing::TempDir() + "density_workload.yaml";
   std::ofstream(path) << "model: x.yaml\ninput_density: 0.351\nseed: 4\n";
@@ -143,9 +143,15 @@ TEST(Workload, SyntheticInputsHaveTheStatedDensity) {
     ASSERT_EQ(x.size(), 20000u);
     size_t nonzero = 0;
     for (uint8_t b : x) nonzero += static_cast<int8_t>(b) != zp;
-    const double mean = 0.351 * 20000, sd = std::sqrt(20000 * 0.351 * 0.649);
-    EXPECT_NEAR(double(nonzero), mean, 4 * sd) << "zero point " << zp;
+    EXPECT_EQ(nonzero, 7020u) << "zero point " << zp;
     EXPECT_EQ(workload_inputs(w, p)[0].second, x);
+  }
+  p.tensors[0].dtype = isa::DType::kF32;
+  try {
+    workload_inputs(w, p);
+    ADD_FAILURE() << "a float input took a density";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("input_density needs int8 inputs; tensor 'x' is"), std::string::npos) << e.what();
   }
 }
 

@@ -20,14 +20,22 @@ inline std::string read_file(const std::string& path) {
 }
 
 #ifdef TPUSIM_SOURCE_DIR
-// The files under `folder` (relative to the source tree, searched recursively) ending in `extension`, sorted.
-inline std::vector<std::string> source_files(const std::string& folder, const std::string& extension) {
+// The files under `folder` (relative to the source tree, searched recursively) ending in `extension`, sorted,
+// but for those under `skip` (a subfolder of it).
+inline std::vector<std::string> source_files(const std::string& folder, const std::string& extension,
+                                             const std::string& skip = "") {
   std::vector<std::string> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(TPUSIM_SOURCE_DIR) + "/" + folder))
-    if (e.path().extension() == extension) files.push_back(e.path().string());
+  const std::string root = std::string(TPUSIM_SOURCE_DIR) + "/" + folder, skipped = root + "/" + skip + "/";
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root))
+    if (e.path().extension() == extension && (skip.empty() || e.path().string().rfind(skipped, 0) != 0))
+      files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   return files;
 }
+
+// The zoo: models/, but for models/eie (the EIE paper's single benchmark layers, which need a sparse
+// engine; tests/report/eie_test.cc runs them).
+inline std::vector<std::string> zoo_models() { return source_files("models", ".yaml", "eie"); }
 #endif
 
 }  // namespace tpu::test

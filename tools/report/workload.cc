@@ -10,6 +10,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <numeric>
 #include <random>
 #include <sstream>
 
@@ -275,13 +276,20 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const 
     const size_t bytes = static_cast<size_t>(t.elements()) * isa::dtype_bytes(t.dtype);
     std::vector<uint8_t> data(bytes);
     if (w.input == "synthetic" && w.input_density) {
-      // Zero is the tensor's zero point; the others are drawn as below, but never it.
-      std::bernoulli_distribution nonzero(*w.input_density);
-      for (uint8_t& b : data) {
+      if (t.dtype != isa::DType::kI8)
+        throw compiler::ModelError(w.file + ": input_density needs int8 inputs; tensor '" + t.name + "' is " +
+                                   std::string(isa::to_string(t.dtype)));
+      // Exactly round(density x n) elements differ from the tensor's zero point, at seeded places,
+      // each drawn as below but never the zero point.
+      std::vector<size_t> order(data.size());
+      std::iota(order.begin(), order.end(), size_t{0});
+      std::shuffle(order.begin(), order.end(), rng);
+      const size_t nonzero = static_cast<size_t>(std::llround(*w.input_density * double(data.size())));
+      std::fill(data.begin(), data.end(), static_cast<uint8_t>(static_cast<int8_t>(t.zero_point)));
+      for (size_t i = 0; i < nonzero; ++i) {
         int v = t.zero_point;
-        if (nonzero(rng))
-          while (v == t.zero_point) v = static_cast<int>(rng() % 128) - 64;
-        b = static_cast<uint8_t>(static_cast<int8_t>(v));
+        while (v == t.zero_point) v = static_cast<int>(rng() % 128) - 64;
+        data[order[i]] = static_cast<uint8_t>(static_cast<int8_t>(v));
       }
     } else if (w.input == "synthetic") {
       for (uint8_t& b : data) b = static_cast<uint8_t>(static_cast<int8_t>(static_cast<int>(rng() % 128) - 64));

@@ -21,8 +21,8 @@ struct Workload {
   std::string model;  // resolved path
   int64_t batch = 0;
   std::string input = "synthetic";  // or a file of raw input bytes (resolved path)
-  // With synthetic input: the fraction of elements that are not the tensor's zero point (as the
-  // activations a ReLU leaves); unset, every element is drawn from [-64, 63].
+  // With synthetic int8 input: the fraction of elements that are not the tensor's zero point (as
+  // the activations a ReLU leaves), exactly (rounded); unset, every element is drawn from [-64, 63].
   std::optional<double> input_density;
   uint64_t seed = 1;
   std::optional<double> deadline_ms;

@@ -29,21 +29,25 @@ inline constexpr double kPowerW = 0.59;    // 64 PEs (Table II and Sec. VI)
 inline constexpr double kAreaMm2 = 40.8;   // 64 PEs
 inline constexpr double kPeMw = 9.157;     // one PE at 800 MHz (Table II)
 inline constexpr double kIdleAtDepthOne = 0.5;  // "about half" of the cycles idle with queues of 1 (Sec. VI-B)
-// Table II, one PE: power (mW) and area (um2) by module, and the engine's counters that price it.
+inline constexpr double kOverIdeal = 0.10;  // the measured AlexNet times are about 10% above the ideal (Sec. VI)
+// Table II, one PE: power (mW) and area (um2) by module.
 struct Module {
   const char* name;
   double mw, um2;
-  std::vector<std::string> counters;
 };
-inline const std::vector<Module> kModules = {
-    {"activation queue", 0.112, 758, {"queue_bits"}},
-    {"pointer read", 1.807, 121849, {"pointer_read_bytes"}},
-    {"sparse-matrix read", 4.955, 469412, {"spmat_read_bytes"}},
-    {"arithmetic", 1.162, 3110, {"macs", "outputs"}},
-    {"activation read/write", 1.122, 18934, {"accumulator_read_bytes", "accumulator_write_bytes"}}};
+inline const std::vector<Module> kModules = {{"sparse-matrix read", 4.955, 469412},
+                                             {"pointer read", 1.807, 121849},
+                                             {"arithmetic", 1.162, 3110},
+                                             {"activation read/write", 1.122, 18934},
+                                             {"activation queue", 0.112, 758}};
 // Table IV: EIE's measured times, in microseconds.
 inline const std::map<std::string, double> kMeasuredUs = {{"Alex-6", 30.3}, {"Alex-7", 12.2}, {"Alex-8", 9.9}};
 }  // namespace eie_paper
+
+// The engine's priced counters behind each of the paper's modules, in kModules' order.
+inline const std::vector<std::vector<std::string>> kModuleCounters = {
+    {"spmat_read_bytes"}, {"pointer_read_bytes"}, {"macs", "outputs"},
+    {"accumulator_read_bytes", "accumulator_write_bytes"}, {"queue_bits"}};
 
 // One benchmark layer's run on the engine, its weights resident (batch 1).
 struct EieLayer {
@@ -60,12 +64,15 @@ struct EieLayer {
   double gops = 0, dense_gops = 0;  // 2 x MACs (non-zero, and rows x cols) per second
   std::map<std::string, double> energy_uj;  // computing (the load aside), by the engine's priced counter
   double dynamic_uj = 0, leakage_w = 0, power_w = 0;  // power: dynamic over the time, plus leakage
+  double mac_ideal_us = 0;        // the MACs alone spread evenly, at one a cycle per PE
   double load_us = 0;             // streaming its image from weight DRAM, before the first run
 };
 
 // A layer dense on a chip's matrix unit or compressed on its engine, at a batch.
 struct EieComparison {
-  std::string layer, chip;  // chip: "TPU v1 dense", "EIE chip dense", "EIE chip sparse"
+  // chip: "TPU v1 dense", "EIE chip dense", "EIE chip sparse", "EIE chip sparse, resident" (a
+  // second inference, its image already loaded: batch 2 less batch 1)
+  std::string layer, chip;
   int64_t batch = 0;
   double latency_us = 0, energy_uj = 0, dynamic_uj = 0, dram_bytes = 0;  // energy and bytes per inference
 };
@@ -80,6 +87,9 @@ struct EieReport {
   std::vector<EieComparison> comparisons;
   int64_t pes = 0;
   double engine_mhz = 0;
+  int64_t spmat_bytes = 0, pointer_bytes = 0;  // per PE
+  // The two chips as the comparison names them: clock and node.
+  double dense_mhz = 0, dense_nm = 0, eie_mhz = 0, eie_nm = 0;
   double peak_gops = 0;  // 2 x PEs x the engine's clock
   std::map<std::string, double> engine_mm2;  // by block (sparse_spmat, ...)
 };

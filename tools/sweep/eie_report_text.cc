@@ -34,31 +34,53 @@ void layer_table(std::ostringstream& md, const EieReport& r) {
        << " | " << fmt("%.1f", l.load_us) << " |\n";
 }
 
+// Entries per PE per non-zero activation: how long a PE's share of a column is.
+double column_entries(const EieReport& r, const EieLayer& l) {
+  return double(l.entries) / double(l.activations) / double(r.pes);
+}
+
 void times_section(std::ostringstream& md, const EieReport& r) {
   md << "\n## Times against the paper's measurements (Table IV)\n\n"
-        "| layer | simulated µs | EIE measured µs | difference | with a cycle more per column, µs |\n"
-        "|---|---|---|---|---|\n";
+        "| layer | simulated µs | EIE measured µs | difference | entries per PE per column | over the MAC ideal |\n"
+        "|---|---|---|---|---|---|\n";
+  std::vector<double> over, fillers, imbalance;
+  const EieLayer* furthest = nullptr;
   for (const EieLayer& l : r.layers) {
     const auto it = paper::kMeasuredUs.find(l.name);
     if (it == paper::kMeasuredUs.end()) continue;
-    const double more = l.us + double(l.activations) / r.engine_mhz;
     md << "| " << l.name << " | " << fmt("%.2f", l.us) << " | " << fmt("%.1f", it->second) << " | "
-       << signed_percent(l.us / it->second - 1) << " | " << fmt("%.2f", more) << " |\n";
+       << signed_percent(l.us / it->second - 1) << " | " << fmt("%.1f", column_entries(r, l)) << " | "
+       << signed_percent(l.us / l.mac_ideal_us - 1) << " |\n";
+    over.push_back(100 * (l.us / l.mac_ideal_us - 1));
+    fillers.push_back(double(l.fillers) / double(l.macs));
+    imbalance.push_back(l.load_imbalance);
+    if (!furthest || std::fabs(l.us / it->second - 1) > std::fabs(furthest->us / paper::kMeasuredUs.at(furthest->name) - 1))
+      furthest = &l;
   }
-  std::vector<double> over;  // time over the ideal
-  for (const EieLayer& l : r.layers) over.push_back(l.us / l.ideal_us - 1);
+  if (!furthest) return;
+  auto range = [](const std::vector<double>& v, const char* format) {
+    return fmt(format, *std::min_element(v.begin(), v.end())) + " to " + fmt(format, *std::max_element(v.begin(), v.end()));
+  };
+  std::vector<double> columns;
+  for (const EieLayer& l : r.layers)
+    if (paper::kMeasuredUs.count(l.name)) columns.push_back(column_entries(r, l));
   md << "\nThe model's time is its PEs' work (an entry a cycle, fillers included, and a cycle for a column "
-        "with no entries) behind the broadcast, with the imbalance that comes of where the non-zeros lie. "
-        "The seeded layers scatter their non-zeros uniformly, so every PE gets nearly the same share: the "
-        "simulated times lie "
-     << signed_percent(*std::min_element(over.begin(), over.end())) << " to "
-     << signed_percent(*std::max_element(over.begin(), over.end()))
-     << " above the ideal, where the paper measures about 10% on real AlexNet weights and activations, "
-        "whose non-zeros cluster by row and column. The last column is a what-if the model does not "
-        "charge: a cycle per non-zero activation on top (a pointer read that does not overlap the "
-        "previous column's entries). Columns are short in Alex-8 (1000 rows: about 4 entries per PE at "
-        "25%), so such a per-column cost weighs most there: it is the layer the model runs fastest "
-        "against the silicon.\n";
+        "with no entries) behind the broadcast. The paper's ideal is the work over the peak, the measured "
+        "AlexNet times lying about "
+     << fmt("%.0f%%", 100 * paper::kOverIdeal)
+     << " above it for load imbalance; the model's lie " << range(over, "%+.0f%%")
+     << " above that ideal (its MACs alone, one a cycle per PE): fillers add " << range(fillers, "%.2f")
+     << " entries per MAC, and the load imbalance (busiest PE over the mean, " << range(imbalance, "%.3f")
+     << ") and the broadcast's waits the rest. The seeded layers scatter their non-zeros uniformly, where real "
+        "pruned layers cluster them by row and column, so the model's imbalance stays below what the paper "
+        "measures. The model is furthest from the silicon on "
+     << furthest->name << " (" << signed_percent(furthest->us / paper::kMeasuredUs.at(furthest->name) - 1)
+     << "), whose columns are the shortest here (" << fmt("%.1f", column_entries(r, *furthest))
+     << " entries per PE per non-zero activation; the three: " << range(columns, "%.1f")
+     << "): a per-column cost the model leaves out would weigh most there (it overlaps each column's pointer "
+        "read with the previous column's entries and reads the sparse-matrix words as fast as the entries are "
+        "used). The paper does not say which cost its silicon pays, and this difference stays unexplained by the "
+        "model.\n";
 }
 
 void energy_section(std::ostringstream& md, const EieReport& r) {
@@ -68,17 +90,15 @@ void energy_section(std::ostringstream& md, const EieReport& r) {
         "average power: that energy over the time, plus the leakage of the engine's blocks.\n\n"
         "| layer | sparse-matrix reads µJ | pointers µJ | arithmetic µJ | accumulators µJ | queues µJ | total µJ "
         "| dynamic W | leakage W | power W |\n|---|---|---|---|---|---|---|---|---|---|\n";
-  auto module_uj = [](const EieLayer& l, const paper::Module& m) {
+  auto module_uj = [](const EieLayer& l, size_t m) {
     double uj = 0;
-    for (const std::string& c : m.counters) uj += l.energy_uj.count(c) ? l.energy_uj.at(c) : 0;
+    for (const std::string& c : kModuleCounters[m]) uj += l.energy_uj.count(c) ? l.energy_uj.at(c) : 0;
     return uj;
   };
-  const std::vector<const paper::Module*> order = {&paper::kModules[2], &paper::kModules[1], &paper::kModules[3],
-                                                   &paper::kModules[4], &paper::kModules[0]};
   double total_uj = 0, total_us = 0;
   for (const EieLayer& l : r.layers) {
     md << "| " << l.name;
-    for (const paper::Module* m : order) md << " | " << fmt("%.2f", module_uj(l, *m));
+    for (size_t m = 0; m < paper::kModules.size(); ++m) md << " | " << fmt("%.2f", module_uj(l, m));
     md << " | " << fmt("%.2f", l.dynamic_uj) << " | " << fmt("%.2f", l.dynamic_uj / l.us) << " | "
        << fmt("%.2f", l.leakage_w) << " | " << fmt("%.2f", l.power_w) << " |\n";
     total_uj += l.dynamic_uj;
@@ -88,9 +108,10 @@ void energy_section(std::ostringstream& md, const EieReport& r) {
   md << "\nPer PE, over the nine layers together (energy over time), against the paper's Table II:\n\n"
         "| module | simulated mW | EIE mW | ratio |\n|---|---|---|---|\n";
   double sim_total = 0;
-  for (const paper::Module& m : paper::kModules) {
+  for (size_t i = 0; i < paper::kModules.size(); ++i) {
+    const paper::Module& m = paper::kModules[i];
     double uj = 0;
-    for (const EieLayer& l : r.layers) uj += module_uj(l, m);
+    for (const EieLayer& l : r.layers) uj += module_uj(l, i);
     const double mw = uj / total_us / pes * 1e3;
     sim_total += mw;
     md << "| " << m.name << " | " << fmt("%.3f", mw) << " | " << fmt("%.3f", m.mw) << " | " << fmt("%.2f", mw / m.mw)
@@ -99,11 +120,12 @@ void energy_section(std::ostringstream& md, const EieReport& r) {
   const double leakage_w = r.layers.front().leakage_w;
   md << "| dynamic, all | " << fmt("%.3f", sim_total) << " | " << fmt("%.3f", paper::kPeMw) << " (all) | "
      << fmt("%.2f", sim_total / paper::kPeMw) << " |\n\n"
-     << "The 64 PEs draw " << fmt("%.2f", total_uj / total_us) << " W dynamic on average, "
+     << "The " << r.pes << " PEs draw " << fmt("%.2f", total_uj / total_us) << " W dynamic on average, "
      << fmt("%.2f", total_uj / total_us + leakage_w) << " W with the leakage of their blocks ("
      << fmt("%.2f", leakage_w) << " W), against the paper's " << fmt("%.2f", paper::kPowerW)
      << " W for everything. Where the model differs:\n\n"
-        "- **Sparse-matrix reads**: every 64-bit word is priced as a read of a 128 KB macro by Horowitz's "
+        "- **Sparse-matrix reads**: every 64-bit word is priced as a read of a "
+     << r.spmat_bytes / 1024 << " KB macro by Horowitz's "
         "cache energies (tags included: the table says they overstate a scratchpad) plus its bits' wires "
         "across the memory; EIE's figure comes from its synthesized SRAM.\n"
         "- **Accumulators**: the engine keeps int32 sums in SRAM, each multiply-accumulate reading and "
@@ -119,15 +141,16 @@ void area_section(std::ostringstream& md, const EieReport& r) {
   for (const auto& [block, mm2] : r.engine_mm2) total += mm2;
   md << "\n## Area\n\n| block | simulated mm2 |\n|---|---|\n";
   for (const auto& [block, mm2] : r.engine_mm2) md << "| " << block << " | " << fmt("%.1f", mm2) << " |\n";
+  const double pes = double(r.pes), spmat = pes * paper::kModules[0].um2 / 1e6, pointers = pes * paper::kModules[1].um2 / 1e6;
   md << "| engine | " << fmt("%.1f", total) << " |\n\nEIE's 64 PEs take " << fmt("%.1f", paper::kAreaMm2)
-     << " mm2 (Table II: " << fmt("%.3f", 64 * paper::kModules[2].um2 / 1e6) << " mm2 of sparse-matrix SRAM, "
-     << fmt("%.3f", 64 * paper::kModules[1].um2 / 1e6)
-     << " mm2 of pointers). The model's SRAM area comes from one rule for every memory of the chip (the "
-        "area table, `configs/energy/28nm_area.yaml`): mm2 per byte calibrated to TPU v1's unified buffer and "
-        "accumulators on its die photo, whose share includes their wiring and ports, scaled to 45 nm by the "
-        "square of the node. That makes the engine's SRAMs "
-     << fmt("%.1f", total / paper::kAreaMm2)
-     << "x EIE's, whose SRAMs are dense single-ported macros; the same rule gives its leakage above.\n";
+     << " mm2; by Table II, " << r.pes << " PEs hold " << fmt("%.1f", spmat) << " mm2 of sparse-matrix SRAM and "
+     << fmt("%.1f", pointers) << " mm2 of pointers, where the model has "
+     << fmt("%.1f", r.engine_mm2.at("sparse_spmat") / spmat) << "x and "
+     << fmt("%.1f", r.engine_mm2.at("sparse_pointers") / pointers)
+     << "x as much. The model's SRAM area comes from one rule for every memory of the chip (the area table, "
+        "`configs/energy/28nm_area.yaml`): mm2 per byte calibrated to TPU v1's unified buffer and accumulators "
+        "on its die photo, whose share includes their wiring and ports, scaled to 45 nm by the square of the "
+        "node; EIE's SRAMs are dense single-ported macros. The same rule gives the leakage above.\n";
 }
 
 void queue_section(std::ostringstream& md, const EieReport& r, const std::string& folder) {
@@ -138,85 +161,116 @@ void queue_section(std::ostringstream& md, const EieReport& r, const std::string
     const auto& c = r.queue_cycles.at(layer);
     gain.push_back(1 - c.rbegin()->second / c.at(8));
   }
-  auto per_column = [&](const EieLayer& l) { return double(l.entries) / double(l.activations) / double(r.pes); };
+  auto per_column = [&](const EieLayer& l) { return column_entries(r, l); };
   auto by_idle = [&](const EieLayer& a, const EieLayer& b) { return r.queue_idle.at(a.name).at(1) < r.queue_idle.at(b.name).at(1); };
   const EieLayer* most = &*std::max_element(r.layers.begin(), r.layers.end(), by_idle);
   const EieLayer* least = &*std::min_element(r.layers.begin(), r.layers.end(), by_idle);
   md << "\n## Activation queue depth\n\n![PE idle share against queue depth](" << folder
-     << "/queue_depth.svg)\n\n| layer | idle at depth 1 | idle at 8 | time at 256 against 8 |\n|---|---|---|---|\n";
+     << "/queue_depth.svg)\n\n| layer | idle at depth 1 | idle at 8 | time at the deepest against 8 |\n|---|---|---|---|\n";
   for (const EieLayer& l : r.layers) {
     const auto& by = r.queue_idle.at(l.name);
     const auto& c = r.queue_cycles.at(l.name);
     md << "| " << l.name << " | " << percent(by.at(1)) << " | " << percent(by.at(8)) << " | "
        << signed_percent(c.rbegin()->second / c.at(8) - 1) << " |\n";
   }
-  md << "\nWith queues of one, " << percent(mean_of(idle1))
-     << " of the PEs' cycles are idle on average over the nine layers (the paper: about half); at 8, "
-     << percent(mean_of(idle8)) << ", and 256 entries save " << percent(mean_of(gain))
+  const int64_t deepest = r.queue_cycles.begin()->second.rbegin()->first;
+  md << "\nWith queues of one, " << percent(mean_of(idle1)) << " of the PEs' cycles are idle on average over the "
+     << r.layers.size() << " layers (the paper: about " << fmt("%.0f%%", 100 * paper::kIdleAtDepthOne) << "); at 8, "
+     << percent(mean_of(idle8)) << ", and " << deepest << " entries save " << percent(mean_of(gain))
      << " of the time more (the paper: marginal gains beyond 8). Idle time with short queues comes of how "
         "unevenly a column's work falls on the PEs against its mean: most in "
      << most->name << " (" << fmt("%.1f", per_column(*most)) << " entries per PE per column), least in " << least->name
-     << " (" << fmt("%.1f", per_column(*least)) << ").\n";
+     << " (" << fmt("%.1f", per_column(*least))
+     << "). The model idles less than the paper at depth 1 because its seeded non-zeros are uniform: a column's "
+        "work varies less from PE to PE than in real layers, so a queue of one seldom leaves a PE waiting.\n";
 }
 
 void pe_section(std::ostringstream& md, const EieReport& r, const std::string& folder) {
+  const int64_t most = r.pe_cycles.begin()->second.rbegin()->first;
+  const EieLayer& fewest = *std::min_element(r.layers.begin(), r.layers.end(),
+                                             [](const EieLayer& a, const EieLayer& b) { return a.rows < b.rows; });
+  const auto& fc = r.pe_cycles.at(fewest.name);
   md << "\n## PE count\n\n![Speedup per PE against the PE count](" << folder
-     << "/pe_speedup.svg)\n\nThe same 8 MiB of sparse-matrix SRAM and 128 KiB of accumulators over 1 to 256 PEs "
-        "(each keeps its 32 KiB of pointers; a layer too large for them runs in slices).\n\n"
-        "| layer | speedup at 64 | at 256 | fillers per MAC at 1 PE | at 64 |\n|---|---|---|---|---|\n";
+     << "/pe_speedup.svg)\n\nThe sweep keeps the engine's total sparse-matrix SRAM and accumulators as the PEs grow "
+        "in number (each keeps its pointers; a layer too large for them runs in slices).\n\n"
+        "| layer | speedup at 64 | at " << most << " | fillers per MAC at 1 PE | at 64 |\n|---|---|---|---|---|\n";
   for (const EieLayer& l : r.layers) {
     const auto& c = r.pe_cycles.at(l.name);
     const auto& f = r.pe_fillers_per_mac.at(l.name);
-    md << "| " << l.name << " | " << fmt("%.1f", c.at(1) / c.at(64)) << " | " << fmt("%.1f", c.at(1) / c.at(256))
+    md << "| " << l.name << " | " << fmt("%.1f", c.at(1) / c.at(64)) << " | " << fmt("%.1f", c.at(1) / c.at(most))
        << " | " << fmt("%.2f", f.at(1)) << " | " << fmt("%.2f", f.at(64)) << " |\n";
   }
   md << "\nTwo effects the paper's scalability figure does not separate. More PEs give each a shorter "
         "column (its rows i mod PEs): a run of zeros ends at a column's end, so fewer runs exceed 15 and "
         "need a filler, and the sparsest layers speed up by more than the PE count. With few rows per "
         "PE the opposite: a PE whose part of a column is empty still spends the cycle of its pointer read, "
-        "so NT-We (600 rows: 2 or 3 per PE at 256) gains only "
-     << fmt("%.1f", r.pe_cycles.at("NT-We").at(64) / r.pe_cycles.at("NT-We").at(256)) << "x from 64 PEs to 256.\n";
+        "so "
+     << fewest.name << " (" << fewest.rows << " rows: " << fmt("%.1f", double(fewest.rows) / double(most))
+     << " per PE at " << most << ") gains only " << fmt("%.1f", fc.at(64) / fc.at(most)) << "x from 64 PEs to " << most
+     << ".\n";
 }
 
-void comparison_section(std::ostringstream& md, const EieReport& r, int64_t batch) {
+void comparison_section(std::ostringstream& md, const EieReport& r, const EieOptions& o) {
+  const int64_t batch = o.batch;
   md << "\n## Dense on the matrix unit against compressed on the engine\n\n"
-        "Each layer dense (int8, every weight) on TPU v1 (`configs/tpu_v1.yaml`: 700 MHz, 28 nm) and on the "
-        "EIE configuration's matrix unit (the same chip as the engine: 800 MHz, 45 nm), and compressed on "
-        "the engine, at batch 1 and "
-     << batch
-     << ". Latency is the whole run's, from the first instruction (the engine's image load included); "
-        "energy (all of each chip, its static power included; dynamic in brackets) and weight-DRAM bytes "
-        "are per inference.\n\n| layer | batch | TPU v1 dense µs | EIE chip dense µs | EIE sparse µs | TPU v1 "
-        "dense µJ | EIE chip dense µJ | EIE sparse µJ | TPU v1 dense B | EIE sparse B |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n";
+        "Each layer dense (int8, every weight) on TPU v1 (`"
+     << o.dense_config << "`: " << fmt("%.0f", r.dense_mhz) << " MHz, " << fmt("%.0f", r.dense_nm)
+     << " nm) and on the matrix unit of the engine's own chip (`" << o.config << "`: " << fmt("%.0f", r.eie_mhz)
+     << " MHz, " << fmt("%.0f", r.eie_nm) << " nm), and compressed on the engine, at batch 1 and " << batch
+     << ". Latency is the whole run's, from the first instruction (the engine's image load included); energy (all "
+        "of each chip, its static power included; dynamic in brackets) and weight-DRAM bytes are per inference. "
+        "The matrix unit streams its weights every inference; the engine keeps its image, so a second "
+        "inference at batch 1 (resident: batch 2 less batch 1) costs less than the first.\n\n"
+        "| layer | batch | TPU v1 dense µs | EIE chip dense µs | EIE sparse µs | resident µs | TPU v1 dense µJ | "
+        "EIE chip dense µJ | EIE sparse µJ | resident µJ | dense B | EIE sparse B | resident B |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   auto find = [&](const std::string& layer, const std::string& chip, int64_t b) -> const EieComparison& {
     for (const EieComparison& c : r.comparisons)
       if (c.layer == layer && c.chip == chip && c.batch == b) return c;
     throw SweepError("the EIE report has no run of " + layer + " on " + chip);
   };
-  std::vector<double> speed1, speedb;
+  auto energy = [](const EieComparison& c) { return fmt("%.0f", c.energy_uj) + " (" + fmt("%.1f", c.dynamic_uj) + ")"; };
+  std::vector<double> speed1, speedb, resident;
+  std::vector<std::string> reloaded;
   for (const EieLayer& l : r.layers)
     for (int64_t b : {int64_t{1}, batch}) {
       const EieComparison &t = find(l.name, "TPU v1 dense", b), &d = find(l.name, "EIE chip dense", b),
                           &s = find(l.name, "EIE chip sparse", b);
       (b == 1 ? speed1 : speedb).push_back(d.latency_us / s.latency_us);
       md << "| " << l.name << " | " << b << " | " << fmt("%.1f", t.latency_us) << " | " << fmt("%.1f", d.latency_us)
-         << " | " << fmt("%.1f", s.latency_us) << " | " << fmt("%.0f", t.energy_uj) << " ("
-         << fmt("%.1f", t.dynamic_uj) << ") | " << fmt("%.0f", d.energy_uj) << " (" << fmt("%.1f", d.dynamic_uj)
-         << ") | " << fmt("%.0f", s.energy_uj) << " (" << fmt("%.1f", s.dynamic_uj) << ") | "
-         << fmt("%.0f", t.dram_bytes) << " | " << fmt("%.0f", s.dram_bytes) << " |\n";
+         << " | " << fmt("%.1f", s.latency_us) << " | ";
+      if (b == 1) {
+        const EieComparison& w = find(l.name, "EIE chip sparse, resident", 1);
+        resident.push_back(d.latency_us / w.latency_us);
+        md << fmt("%.1f", w.latency_us) << " | " << energy(t) << " | " << energy(d) << " | " << energy(s) << " | "
+           << energy(w) << " | " << fmt("%.0f", t.dram_bytes) << " | " << fmt("%.0f", s.dram_bytes) << " | "
+           << fmt("%.0f", w.dram_bytes) << " |\n";
+      } else {
+        md << " | " << energy(t) << " | " << energy(d) << " | " << energy(s) << " |  | " << fmt("%.0f", t.dram_bytes)
+           << " | " << fmt("%.0f", s.dram_bytes) << " |  |\n";
+        if (s.dram_bytes > 0.5 * find(l.name, "EIE chip sparse", 1).dram_bytes) reloaded.push_back(l.name);
+      }
     }
-  md << "\nOn the same chip the matrix unit takes " << fmt("%.1f", *std::min_element(speed1.begin(), speed1.end()))
-     << "x to " << fmt("%.1f", *std::max_element(speed1.begin(), speed1.end()))
-     << "x the engine's time at batch 1, the engine's image load included: the matrix unit streams every "
-        "int8 weight from weight DRAM, the engine a compressed image a fraction of the size. At batch "
-     << batch << " the matrix unit reuses each weight tile across the batch while the engine works through "
-        "its entries once per sample: "
-     << fmt("%.1f", *std::min_element(speedb.begin(), speedb.end())) << "x to "
-     << fmt("%.1f", *std::max_element(speedb.begin(), speedb.end()))
-     << "x. VGG-6 runs in two column slices, which cannot both stay in the SRAMs, so it loads both for every "
-        "sample and its weight-DRAM bytes grow with the batch. Energy per inference follows the time, the "
-        "chips' static power (the whole TPU v1 die's) being most of it.\n";
+  auto range = [](const std::vector<double>& v) {
+    return fmt("%.1f", *std::min_element(v.begin(), v.end())) + "x to " + fmt("%.1f", *std::max_element(v.begin(), v.end())) + "x";
+  };
+  md << "\nOn the same chip the matrix unit takes " << range(speed1)
+     << " the engine's time at batch 1, the engine's image load included, and " << range(resident)
+     << " with the image resident: the matrix unit streams every int8 weight from weight DRAM, the engine a "
+        "compressed image a fraction of the size, once. At batch "
+     << batch << " the matrix unit reuses each weight tile across the batch while the engine works through its "
+        "entries once per sample: " << range(speedb) << ".";
+  std::string sliced;
+  for (const EieLayer& l : r.layers)
+    if (l.slices > 1)
+      sliced += (sliced.empty() ? "" : ", ") + l.name + " (" + std::to_string(l.cols) + " columns: " +
+                std::to_string(2 * (l.cols + 1)) + " bytes of pointers a PE against " + std::to_string(r.pointer_bytes) +
+                "; " + std::to_string(l.slices) + " slices)";
+  if (!sliced.empty()) md << " Too large for a PE's SRAMs and run in column slices (the paper ran them whole): " << sliced << ".";
+  for (const std::string& name : reloaded)
+    md << " " << name << "'s slices cannot all stay in the SRAMs, so every sample loads them again and its "
+          "weight-DRAM bytes per inference do not fall with the batch.";
+  md << " Energy per inference follows the time, each chip's static power being most of it.\n";
 }
 
 // One line per layer over a sweep's values (log2 x), y computed from the layer's figures and x.
@@ -272,7 +326,7 @@ void write_eie_text(const EieOptions& options, EieReport* report) {
   area_section(md, r);
   queue_section(md, r, options.charts_folder);
   pe_section(md, r, options.charts_folder);
-  comparison_section(md, r, options.batch);
+  comparison_section(md, r, options);
   report->markdown = md.str();
   report::Chart queue = sweep_chart(r, "queue_depth", "activation queue depth", "PE cycles idle (%)", r.queue_idle,
                                     [](const auto& by, int64_t depth) { return 100 * by.at(depth); });

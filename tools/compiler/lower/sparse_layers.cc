@@ -75,22 +75,22 @@ std::vector<std::pair<uint32_t, sp::SparseLayer>> SparseLayers::encode(ProgramBu
   // does not depend on the others), added until one more column would not fit.
   const std::vector<uint8_t>& indices = b.qlayer(layer).codebook_indices;  // [K][M]
   const uint32_t pes = static_cast<uint32_t>(t.sparse_pes);
-  auto fits = [&](uint64_t cols, const std::vector<uint64_t>& entries) {
+  auto problem_of = [&](uint64_t cols, const std::vector<uint64_t>& entries) {
     return sp::sram_problem(M, cols, pes, static_cast<uint64_t>(t.sparse_spmat_bytes),
                             static_cast<uint64_t>(t.sparse_pointer_bytes),
-                            static_cast<uint64_t>(t.sparse_activation_bytes), &entries)
-        .empty();
+                            static_cast<uint64_t>(t.sparse_activation_bytes), &entries);
   };
   std::vector<uint32_t> cuts = {0};
   std::vector<uint64_t> entries(pes, 0), with(pes);
   for (uint32_t k = 0; k < K; ++k) {
     with = entries;
     sp::add_column_entries(&indices[uint64_t{k} * M], 1, M, pes, with.data());
-    if (!fits(k + 1 - cuts.back(), with)) {
+    if (!problem_of(k + 1 - cuts.back(), with).empty()) {
       std::fill(with.begin(), with.end(), 0);
       sp::add_column_entries(&indices[uint64_t{k} * M], 1, M, pes, with.data());
-      if (!fits(1, with))
-        throw ModelError(b.where(layer) + "does not fit the sparse engine even one column at a time: " + problem);
+      if (const std::string e = problem_of(1, with); !e.empty())
+        throw ModelError(b.where(layer) + "does not fit the sparse engine even one column at a time: column " +
+                         std::to_string(k) + ": " + e);
       cuts.push_back(k);
     }
     entries.swap(with);
