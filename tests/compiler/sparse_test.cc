@@ -59,6 +59,18 @@ TEST_F(SparseModel, MixesBothEnginesBitExactly) {
   EXPECT_GT(expect_bit_exact(c, params, "mixed").stat("sparse_engine", "macs"), 0u);
 }
 
+// The README's mixed model: fc1 and fc3 on the engine, fc2 on the matrix unit, bit-exact.
+TEST(SparseExample, TheMixedLeNetRunsOnBothEnginesBitExactly) {
+  const sim::ChipParams params = load_params("configs/eie.yaml");
+  const compiler::Compiled c = compiler::compile_model(kSrc + "/models/eie/lenet_mixed.yaml", params, {});
+  const std::vector<bool> sparse = {c.lowered.report.layers[1].sparse, c.lowered.report.layers[2].sparse,
+                                    c.lowered.report.layers[3].sparse};
+  EXPECT_EQ(sparse, (std::vector<bool>{true, false, true}));
+  const SimRun run = expect_bit_exact(c, params, "lenet_mixed");
+  EXPECT_GT(run.stat("sparse_engine", "macs"), 0u);
+  EXPECT_GT(run.stat("matrix_unit", "useful_macs"), 0u);
+}
+
 // An LSTM over a sequence: every step's gates share the first step's weights, each with the
 // biases of its own input's scale.
 TEST_F(SparseModel, ASequenceLstmIsBitExact) {

@@ -12,7 +12,7 @@
 namespace tpu::compiler {
 
 // The weights kept at `density` (in (0, 1]): the round(density * n) of largest magnitude, ties
-// to the lower index; the others become 0.
+// to the lower index; the others become 0. The weights are finite (the model reader checks).
 std::vector<float> prune(std::vector<float> weights, double density);
 
 struct SharedWeights {

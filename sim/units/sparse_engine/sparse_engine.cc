@@ -127,7 +127,10 @@ Cycle SparseEngine::chip_cycles(Cycle engine_cycles) const {
 std::string SparseEngine::part_error(const isa::SparseArgs& a) const {
   const std::string part = std::string(isa::name_of(a.part));
   if (isa::continues_sums(a.part)) {
-    if (!kept_) return "part=" + part + " adds to the sums an spmv before it kept, but none did (the one before wrote its outputs, or there was none)";
+    if (!kept_)
+      return "part=" + part +
+             " adds to the sums an spmv before it kept, but none did (the one before wrote its outputs, or there was "
+             "none)";
     if (kept_->rows != a.rows)
       return "part=" + part + " adds to the " + std::to_string(kept_->rows) + " rows' sums the spmv at pc " +
              std::to_string(kept_->pc) + " kept, but has " + std::to_string(a.rows) + " rows";
@@ -139,7 +142,8 @@ std::string SparseEngine::part_error(const isa::SparseArgs& a) const {
 }
 
 std::vector<uint32_t> SparseEngine::sums(const isa::SparseArgs& a, const ResidentLayer& r,
-                                         const std::vector<uint32_t>& columns, std::vector<uint32_t> sums) const {
+                                         const std::vector<uint32_t>& columns, std::vector<uint32_t> carried) const {
+  std::vector<uint32_t>& sums = carried;
   const sp::SparseLayer& l = r.layer;
   const uint8_t* x = ub_.data(a.in);
   // int32 sums, wrapping as accumulators do.
