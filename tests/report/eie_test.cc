@@ -12,12 +12,14 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "sim/base/config.h"
 #include "tests/support/files.h"
 #include "tools/compiler/compiler.h"
 #include "tools/report/workload.h"
 #include "tools/sweep/eie_report.h"
+#include "tools/sweep/sweep_spec.h"
 
 namespace tpu::sweep {
 namespace {
@@ -158,6 +160,31 @@ void dense_and_sparse_trade_places_with_the_batch(const EieReport& r) {
       EXPECT_NEAR(b64, b1 / 64, b1 / 64 * 1e-3) << l.name;
       EXPECT_EQ(resident.dram_bytes, 0) << l.name;
     }
+  }
+}
+
+// A sweep the report cannot read is refused before anything runs, naming what it lacks.
+TEST(EieReport, RefusesASweepWithoutWhatItReads) {
+  std::string text = test::read_file(kSrc + "/configs/sweeps/eie_queue_depth.yaml");
+  auto replace = [&](const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+  };
+  replace("../eie.yaml", kSrc + "/configs/eie.yaml");
+  while (text.find("../../workloads") != std::string::npos) replace("../../workloads", kSrc + "/workloads");
+  replace("[1, 2, 4, 8, 16", "[1, 2, 4, 16");
+  replace("  pe_idle_cycles: units.sparse_engine.pe_idle_cycles\n", "");
+  replace("  - " + kSrc + "/workloads/eie/nt_lstm.yaml\n", "");
+  const std::string path = testing::TempDir() + "eie_bad_sweep_" + std::to_string(getpid()) + ".yaml";
+  std::ofstream(path) << text;
+  EieOptions o;
+  o.root = kSrc;
+  o.queue_sweep = path;
+  try {
+    eie_report(o);
+    FAIL() << "the report ran";
+  } catch (const SweepError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": not a sweep the EIE report can read: it lacks workload "
+                                           "workloads/eie/nt_lstm.yaml, sparse_engine.queue_depth 8, metric pe_idle_cycles");
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "tools/sweep/eie_report.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "sim/base/config.h"
@@ -88,31 +89,72 @@ EieComparison comparison(const std::string& layer, const std::string& chip, int6
           r["units"]["weight_memory"]["read_bytes"].get<double>() / n};
 }
 
-// A sweep's metric per workload name and swept value (the first axis).
+// What the report reads of a sweep: its first axis `key` at each of `values`, every layer of the
+// report, and each of `metrics`. Throws SweepError naming what the file lacks.
+struct SweepNeeds {
+  std::string key;
+  std::vector<int64_t> values;
+  std::vector<std::string> metrics;
+};
+
+void check_sweep(const std::string& file, const SweepSpec& spec, const std::vector<Point>& points,
+                 const SweepNeeds& needs) {
+  std::string missing;
+  auto lacks = [&](const std::string& what) { missing += (missing.empty() ? "" : ", ") + what; };
+  for (const char* stem : kEieLayers)
+    if (std::none_of(spec.workloads.begin(), spec.workloads.end(),
+                     [&](const WorkloadRef& w) { return std::filesystem::path(w.file).stem() == stem; }))
+      lacks("workload workloads/eie/" + std::string(stem) + ".yaml");
+  for (const Point& p : points)
+    if (p.values.empty() || p.values[0].first != needs.key)
+      lacks("a first axis " + needs.key + " at point " + std::to_string(p.index));
+  for (int64_t v : needs.values)
+    if (std::none_of(points.begin(), points.end(), [&](const Point& p) {
+          return !p.values.empty() && p.values[0].second == std::to_string(v);
+        }))
+      lacks(needs.key + " " + std::to_string(v));
+  for (const std::string& m : needs.metrics)
+    if (std::none_of(spec.metrics.begin(), spec.metrics.end(), [&](const auto& sm) { return sm.first == m; }))
+      lacks("metric " + m);
+  if (!missing.empty()) throw SweepError(file + ": not a sweep the EIE report can read: it lacks " + missing);
+}
+
+const SweepNeeds kQueueNeeds{"sparse_engine.queue_depth", {1, 8}, {"array_cycles", "pe_idle_cycles"}};
+const SweepNeeds kPeNeeds{"sparse_engine.pes", {1, 64}, {"array_cycles", "filler_entries", "macs"}};
+
+// The sweep's metrics per workload name and value of its first axis, run (or resumed) in DIR/NAME.
 std::map<std::string, std::map<int64_t, nlohmann::json>> sweep_metrics(const std::string& file, const std::string& dir,
-                                                                       int jobs) {
+                                                                       int jobs, const SweepNeeds& needs) {
   const SweepSpec spec = load_sweep(file);
   const std::vector<Point> points = expand(spec);
+  check_sweep(file, spec, points, needs);
+  std::map<std::string, std::string> names;  // workload id -> name
+  for (const WorkloadRef& w : spec.workloads) names[w.id] = w.file.empty() ? w.name : report::load_workload(w.file).name;
   const std::string results = dir + "/" + spec.name;
   run_study(spec, points, results, jobs);
   std::map<std::string, std::map<int64_t, nlohmann::json>> m;
-  for (const nlohmann::json& rec : read_results(results))
-    for (const WorkloadRef& w : spec.workloads)
-      if (w.id == rec["workload"]) {
-        const int64_t value = std::stoll(points.at(rec["point"].get<size_t>()).values.at(0).second);
-        m[report::load_workload(w.file).name][value] = rec["metrics"];
-      }
+  for (const nlohmann::json& rec : read_results(results)) {
+    const int64_t value = std::stoll(points.at(rec["point"].get<size_t>()).values.at(0).second);
+    m[names.at(rec["workload"].get<std::string>())][value] = rec["metrics"];
+  }
   return m;
 }
 
 }  // namespace
 
 EieReport eie_report(const EieOptions& options) {
-  namespace fs = std::filesystem;
-  const std::string root = options.root.empty() ? "" : options.root + "/";
-  const sim::ChipParams eie = sim::read_chip_params(sim::Config::load(root + options.config));
-  const sim::ChipParams tpu = sim::read_chip_params(sim::Config::load(root + options.dense_config));
+  // Paths relative to the options' root (absolute ones as they are).
+  auto in_root = [&](const std::string& path) {
+    return options.root.empty() || std::filesystem::path(path).is_absolute() ? path : options.root + "/" + path;
+  };
+  const sim::ChipParams eie = sim::read_chip_params(sim::Config::load(in_root(options.config)));
+  const sim::ChipParams tpu = sim::read_chip_params(sim::Config::load(in_root(options.dense_config)));
   if (eie.sparse_engine.pes == 0) throw SweepError(options.config + ": the EIE report needs a chip with a sparse engine");
+  // The sweeps are checked before anything runs.
+  for (const auto& [file, needs] : {std::pair{&options.queue_sweep, &kQueueNeeds}, std::pair{&options.pe_sweep, &kPeNeeds}}) {
+    const SweepSpec spec = load_sweep(in_root(*file));
+    check_sweep(in_root(*file), spec, expand(spec), *needs);
+  }
   EieReport rep;
   rep.pes = eie.sparse_engine.pes;
   rep.engine_mhz = engine_mhz(eie);
@@ -124,7 +166,7 @@ EieReport eie_report(const EieOptions& options) {
   rep.eie_mhz = eie.clock_mhz;
   rep.eie_nm = eie.energy.technology_nm;
   for (const char* stem : kEieLayers) {
-    const report::Workload w = report::load_workload(root + options.workloads + "/" + stem + ".yaml");
+    const report::Workload w = report::load_workload(in_root(options.workloads) + "/" + stem + ".yaml");
     // Batch 1: the layer loads, then runs once from its resident image.
     const nlohmann::json r = run(eie, report::workload_program(w, eie), &w);
     rep.layers.push_back(layer_figures(w, eie, r));
@@ -155,14 +197,16 @@ EieReport eie_report(const EieOptions& options) {
                                2 * two.energy_uj - one.energy_uj, 2 * two.dynamic_uj - one.dynamic_uj,
                                2 * two.dram_bytes - one.dram_bytes});
   }
-  for (const auto& [layer, by_depth] : sweep_metrics(root + options.queue_sweep, options.results_dir, options.jobs))
+  for (const auto& [layer, by_depth] :
+       sweep_metrics(in_root(options.queue_sweep), options.results_dir, options.jobs, kQueueNeeds))
     for (const auto& [depth, m] : by_depth) {
       const double cycles = m["array_cycles"].get<double>();
       rep.queue_cycles[layer][depth] = cycles;
       rep.queue_idle[layer][depth] =
           m["pe_idle_cycles"].get<double>() / (cycles * static_cast<double>(eie.sparse_engine.pes));
     }
-  for (const auto& [layer, by_pes] : sweep_metrics(root + options.pe_sweep, options.results_dir, options.jobs))
+  for (const auto& [layer, by_pes] :
+       sweep_metrics(in_root(options.pe_sweep), options.results_dir, options.jobs, kPeNeeds))
     for (const auto& [pes, m] : by_pes) {
       rep.pe_cycles[layer][pes] = m["array_cycles"].get<double>();
       rep.pe_fillers_per_mac[layer][pes] = m["filler_entries"].get<double>() / m["macs"].get<double>();

@@ -102,7 +102,7 @@ struct EieOptions {
   std::string pe_sweep = "configs/sweeps/eie_pes.yaml";
   std::string results_dir = "build/studies";  // the sweeps' results go to DIR/NAME
   std::string charts_folder = "eie_validation";  // how the markdown names the chart folder
-  std::string root;  // prefixed to the paths above when reading (the source tree), not in the text
+  std::string root;  // prefixed to the relative paths above when reading (the source tree), not in the text
   int jobs = 1;
   int64_t batch = 64;  // the larger batch of the comparison
 };
