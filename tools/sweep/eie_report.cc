@@ -172,6 +172,8 @@ EieReport eie_report(const EieOptions& options) {
     rep.layers.push_back(layer_figures(w, eie, r));
     for (const auto& [block, mm2] : r["area"]["by_unit_mm2"].items())
       if (block.rfind("sparse", 0) == 0) rep.engine_mm2[block] = mm2.get<double>();
+    rep.energy_table = r["energy"]["table"];
+    rep.area_table = r["area"]["table"];
     rep.comparisons.push_back(comparison(w.name, "EIE chip sparse", 1, r));
     for (int64_t batch : {int64_t{1}, options.batch}) {
       compiler::CompileOptions dense;

@@ -92,6 +92,7 @@ struct EieReport {
   double dense_mhz = 0, dense_nm = 0, eie_mhz = 0, eie_nm = 0;
   double peak_gops = 0;  // 2 x PEs x the engine's clock
   std::map<std::string, double> engine_mm2;  // by block (sparse_spmat, ...)
+  std::string energy_table, area_table;      // the engine's chip's, as its runs name them
 };
 
 struct EieOptions {

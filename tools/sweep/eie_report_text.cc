@@ -86,7 +86,8 @@ void times_section(std::ostringstream& md, const EieReport& r) {
 void energy_section(std::ostringstream& md, const EieReport& r) {
   md << "\n## Energy and power (Table II)\n\n"
         "Each layer's energy in computing (its load from weight DRAM aside), from the engine's counters "
-        "priced by the energy table's SRAM and arithmetic rules (`configs/energy/45nm.yaml`), and its "
+        "priced by the energy table's SRAM and arithmetic rules (`"
+     << r.energy_table << "`), and its "
         "average power: that energy over the time, plus the leakage of the engine's blocks.\n\n"
         "| layer | sparse-matrix reads µJ | pointers µJ | arithmetic µJ | accumulators µJ | queues µJ | total µJ "
         "| dynamic W | leakage W | power W |\n|---|---|---|---|---|---|---|---|---|---|\n";
@@ -148,7 +149,8 @@ void area_section(std::ostringstream& md, const EieReport& r) {
      << fmt("%.1f", r.engine_mm2.at("sparse_spmat") / spmat) << "x and "
      << fmt("%.1f", r.engine_mm2.at("sparse_pointers") / pointers)
      << "x as much. The model's SRAM area comes from one rule for every memory of the chip (the area table, "
-        "`configs/energy/28nm_area.yaml`): mm2 per byte calibrated to TPU v1's unified buffer and accumulators "
+        "`"
+     << r.area_table << "`): mm2 per byte calibrated to TPU v1's unified buffer and accumulators "
         "on its die photo, whose share includes their wiring and ports, scaled to 45 nm by the square of the "
         "node; EIE's SRAMs are dense single-ported macros. The same rule gives the leakage above.\n";
 }
