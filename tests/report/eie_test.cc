@@ -63,6 +63,15 @@ void times_lie_near_the_papers(const EieReport& r) {
   }
   EXPECT_EQ(furthest, "Alex-8");
   EXPECT_EQ(shortest, "Alex-8");
+  // The model's imbalance below the paper's about 10% on AlexNet; no one per-column cost closes the
+  // three differences (they differ in sign).
+  bool longer = false, shorter = false;
+  for (const auto& [name, us] : eie_paper::kMeasuredUs) {
+    const EieLayer& l = layer(r, name);
+    EXPECT_LT(l.us / l.ideal_us - 1, eie_paper::kOverIdeal) << name;
+    (us > l.us ? longer : shorter) = true;
+  }
+  EXPECT_TRUE(longer && shorter);
   EXPECT_NEAR(r.peak_gops, eie_paper::kPeakGops, 0.01 * eie_paper::kPeakGops);
   EXPECT_EQ(layer(r, "VGG-6").slices, 2u) << "more entries per PE than 16-bit pointers reach";
 }
@@ -105,14 +114,24 @@ void queue_depth_keeps_the_papers_shape(const EieReport& r) {
   }
   EXPECT_GE(idle1, 0.25);
   EXPECT_LT(idle1, eie_paper::kIdleAtDepthOne);
+  // The most idle layer has the shortest columns, the least idle the longest.
+  auto columns = [&](const EieLayer& l) { return double(l.entries) / double(l.activations) / double(r.pes); };
+  auto idle = [&](const EieLayer& a, const EieLayer& b) { return r.queue_idle.at(a.name).at(1) < r.queue_idle.at(b.name).at(1); };
+  auto shorter = [&](const EieLayer& a, const EieLayer& b) { return columns(a) < columns(b); };
+  EXPECT_EQ(std::max_element(r.layers.begin(), r.layers.end(), idle)->name,
+            std::min_element(r.layers.begin(), r.layers.end(), shorter)->name);
+  EXPECT_EQ(std::min_element(r.layers.begin(), r.layers.end(), idle)->name,
+            std::max_element(r.layers.begin(), r.layers.end(), shorter)->name);
 }
 
 // Sec. VI-C: near-linear at few PEs; the sparsest layers beyond linear at 64 (fewer fillers in
 // shorter columns), NT-We's 600 rows gaining little from 64 to 256.
 void pe_count_scales_as_the_report_says(const EieReport& r) {
   for (const auto& [name, by_pes] : r.pe_cycles) EXPECT_NEAR(by_pes.at(1) / by_pes.at(2), 2.0, 0.05) << name;
-  const auto& vgg6 = r.pe_cycles.at("VGG-6");
-  EXPECT_GT(vgg6.at(1) / vgg6.at(64), 64);
+  for (const char* sparsest : {"VGG-6", "VGG-7"}) {
+    const auto& c = r.pe_cycles.at(sparsest);
+    EXPECT_GT(c.at(1) / c.at(64), 64) << sparsest;
+  }
   EXPECT_GT(r.pe_fillers_per_mac.at("VGG-6").at(1), 1.5 * r.pe_fillers_per_mac.at("VGG-6").at(64));
   const auto& we = r.pe_cycles.at("NT-We");
   EXPECT_LT(we.at(64) / we.at(256), 2.0);

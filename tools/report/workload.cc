@@ -283,7 +283,7 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> workload_inputs(const 
       // each drawn as below but never the zero point.
       std::vector<size_t> order(data.size());
       std::iota(order.begin(), order.end(), size_t{0});
-      std::shuffle(order.begin(), order.end(), rng);
+      for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);  // Fisher-Yates, the same on any library
       const size_t nonzero = static_cast<size_t>(std::llround(*w.input_density * double(data.size())));
       std::fill(data.begin(), data.end(), static_cast<uint8_t>(static_cast<int8_t>(t.zero_point)));
       for (size_t i = 0; i < nonzero; ++i) {

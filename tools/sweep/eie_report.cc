@@ -167,13 +167,20 @@ EieReport eie_report(const EieOptions& options) {
   rep.eie_nm = eie.energy.technology_nm;
   for (const char* stem : kEieLayers) {
     const report::Workload w = report::load_workload(in_root(options.workloads) + "/" + stem + ".yaml");
+    if (w.batch != 1) throw SweepError(w.file + ": the EIE report runs its layers at batch 1; this workload says " +
+                                       std::to_string(w.batch));
     // Batch 1: the layer loads, then runs once from its resident image.
     const nlohmann::json r = run(eie, report::workload_program(w, eie), &w);
     rep.layers.push_back(layer_figures(w, eie, r));
     for (const auto& [block, mm2] : r["area"]["by_unit_mm2"].items())
       if (block.rfind("sparse", 0) == 0) rep.engine_mm2[block] = mm2.get<double>();
-    rep.energy_table = r["energy"]["table"];
-    rep.area_table = r["area"]["table"];
+    // As the source tree names them, wherever the report reads it from.
+    auto from_root = [&](std::string path) {
+      const std::string prefix = options.root + "/";
+      return !options.root.empty() && path.rfind(prefix, 0) == 0 ? path.substr(prefix.size()) : path;
+    };
+    rep.energy_table = from_root(r["energy"]["table"]);
+    rep.area_table = from_root(r["area"]["table"]);
     rep.comparisons.push_back(comparison(w.name, "EIE chip sparse", 1, r));
     for (int64_t batch : {int64_t{1}, options.batch}) {
       compiler::CompileOptions dense;
@@ -195,9 +202,12 @@ EieReport eie_report(const EieOptions& options) {
     // A second inference, the image resident: what batch 2 adds to batch 1.
     const EieComparison one = comparison(w.name, "", 1, r), two = comparison(w.name, "", 2, batched(2));
     // (Latency is the run's; energy and bytes are per inference, so batch 2's total is twice its.)
-    rep.comparisons.push_back({w.name, "EIE chip sparse, resident", 1, two.latency_us - one.latency_us,
-                               2 * two.energy_uj - one.energy_uj, 2 * two.dynamic_uj - one.dynamic_uj,
-                               2 * two.dram_bytes - one.dram_bytes});
+    const EieComparison resident{w.name, "EIE chip sparse, resident", 1, two.latency_us - one.latency_us,
+                                 2 * two.energy_uj - one.energy_uj, 2 * two.dynamic_uj - one.dynamic_uj,
+                                 2 * two.dram_bytes - one.dram_bytes};
+    if (!(resident.latency_us > 0 && resident.energy_uj > 0 && resident.dram_bytes >= 0))
+      throw SweepError(w.file + ": a second inference at batch 2 took no time, energy or bytes more than the first");
+    rep.comparisons.push_back(resident);
   }
   for (const auto& [layer, by_depth] :
        sweep_metrics(in_root(options.queue_sweep), options.results_dir, options.jobs, kQueueNeeds))

@@ -41,46 +41,43 @@ double column_entries(const EieReport& r, const EieLayer& l) {
 
 void times_section(std::ostringstream& md, const EieReport& r) {
   md << "\n## Times against the paper's measurements (Table IV)\n\n"
-        "| layer | simulated µs | EIE measured µs | difference | entries per PE per column | over the MAC ideal |\n"
-        "|---|---|---|---|---|---|\n";
-  std::vector<double> over, fillers, imbalance;
-  const EieLayer* furthest = nullptr;
+        "| layer | simulated µs | EIE measured µs | difference | the difference per non-zero activation, cycles | "
+        "entries per PE per column | simulated over its ideal | simulated over the MAC ideal | EIE over the MAC "
+        "ideal |\n|---|---|---|---|---|---|---|---|---|\n";
+  std::vector<double> over, gap;
+  std::string more, less;  // layers the silicon takes longer on than the model, and shorter
   for (const EieLayer& l : r.layers) {
     const auto it = paper::kMeasuredUs.find(l.name);
     if (it == paper::kMeasuredUs.end()) continue;
+    gap.push_back((it->second - l.us) * r.engine_mhz / double(l.activations));
+    std::string& list = gap.back() > 0 ? more : less;
+    list += (list.empty() ? "" : " and ") + l.name;
+    over.push_back(100 * (l.us / l.ideal_us - 1));
     md << "| " << l.name << " | " << fmt("%.2f", l.us) << " | " << fmt("%.1f", it->second) << " | "
-       << signed_percent(l.us / it->second - 1) << " | " << fmt("%.1f", column_entries(r, l)) << " | "
-       << signed_percent(l.us / l.mac_ideal_us - 1) << " |\n";
-    over.push_back(100 * (l.us / l.mac_ideal_us - 1));
-    fillers.push_back(double(l.fillers) / double(l.macs));
-    imbalance.push_back(l.load_imbalance);
-    if (!furthest || std::fabs(l.us / it->second - 1) > std::fabs(furthest->us / paper::kMeasuredUs.at(furthest->name) - 1))
-      furthest = &l;
+       << signed_percent(l.us / it->second - 1) << " | " << fmt("%+.2f", gap.back()) << " | "
+       << fmt("%.1f", column_entries(r, l)) << " | " << signed_percent(l.us / l.ideal_us - 1) << " | "
+       << signed_percent(l.us / l.mac_ideal_us - 1) << " | " << signed_percent(it->second / l.mac_ideal_us - 1)
+       << " |\n";
   }
-  if (!furthest) return;
+  if (gap.empty()) return;
   auto range = [](const std::vector<double>& v, const char* format) {
     return fmt(format, *std::min_element(v.begin(), v.end())) + " to " + fmt(format, *std::max_element(v.begin(), v.end()));
   };
-  std::vector<double> columns;
-  for (const EieLayer& l : r.layers)
-    if (paper::kMeasuredUs.count(l.name)) columns.push_back(column_entries(r, l));
   md << "\nThe model's time is its PEs' work (an entry a cycle, fillers included, and a cycle for a column "
-        "with no entries) behind the broadcast. The paper's ideal is the work over the peak, the measured "
-        "AlexNet times lying about "
-     << fmt("%.0f%%", 100 * paper::kOverIdeal)
-     << " above it for load imbalance; the model's lie " << range(over, "%+.0f%%")
-     << " above that ideal (its MACs alone, one a cycle per PE): fillers add " << range(fillers, "%.2f")
-     << " entries per MAC, and the load imbalance (busiest PE over the mean, " << range(imbalance, "%.3f")
-     << ") and the broadcast's waits the rest. The seeded layers scatter their non-zeros uniformly, where real "
-        "pruned layers cluster them by row and column, so the model's imbalance stays below what the paper "
-        "measures. The model is furthest from the silicon on "
-     << furthest->name << " (" << signed_percent(furthest->us / paper::kMeasuredUs.at(furthest->name) - 1)
-     << "), whose columns are the shortest here (" << fmt("%.1f", column_entries(r, *furthest))
-     << " entries per PE per non-zero activation; the three: " << range(columns, "%.1f")
-     << "): a per-column cost the model leaves out would weigh most there (it overlaps each column's pointer "
+        "with no entries) behind the broadcast; its ideal is that work spread evenly over the PEs, so the time "
+        "over the ideal is the load imbalance and the broadcast's waits. The paper measures its AlexNet times "
+        "about "
+     << fmt("%.0f%%", 100 * paper::kOverIdeal) << " above its ideal for load imbalance; the model's lie "
+     << range(over, "%+.1f%%")
+     << " above theirs: the seeded layers scatter their non-zeros uniformly, where real pruned layers cluster "
+        "them by row and column. The silicon takes longer than the model on "
+     << (more.empty() ? std::string("none") : more) << " and less on " << (less.empty() ? std::string("none") : less)
+     << "; spread over the non-zero activations, the differences come to "
+     << range(gap, "%+.2f")
+     << " cycles per column, so no single per-column cost the model leaves out (it overlaps each column's pointer "
         "read with the previous column's entries and reads the sparse-matrix words as fast as the entries are "
-        "used). The paper does not say which cost its silicon pays, and this difference stays unexplained by the "
-        "model.\n";
+        "used) closes all three. What the silicon spends beyond the model is not in the paper, and the model leaves "
+        "these differences unexplained beyond the imbalance real weights add.\n";
 }
 
 void energy_section(std::ostringstream& md, const EieReport& r) {
@@ -184,7 +181,7 @@ void queue_section(std::ostringstream& md, const EieReport& r, const std::string
      << most->name << " (" << fmt("%.1f", per_column(*most)) << " entries per PE per column), least in " << least->name
      << " (" << fmt("%.1f", per_column(*least))
      << "). The model idles less than the paper at depth 1 because its seeded non-zeros are uniform: a column's "
-        "work varies less from PE to PE than in real layers, so a queue of one seldom leaves a PE waiting.\n";
+        "work varies less from PE to PE than in real layers, so a queue of one leaves a PE waiting less often than in real layers.\n";
 }
 
 void pe_section(std::ostringstream& md, const EieReport& r, const std::string& folder) {
@@ -202,9 +199,15 @@ void pe_section(std::ostringstream& md, const EieReport& r, const std::string& f
     md << "| " << l.name << " | " << fmt("%.1f", c.at(1) / c.at(64)) << " | " << fmt("%.1f", c.at(1) / c.at(most))
        << " | " << fmt("%.2f", f.at(1)) << " | " << fmt("%.2f", f.at(64)) << " |\n";
   }
+  std::string beyond;
+  for (const EieLayer& l : r.layers)
+    if (r.pe_cycles.at(l.name).at(1) / r.pe_cycles.at(l.name).at(64) > 64) beyond += (beyond.empty() ? "" : ", ") + l.name;
   md << "\nTwo effects the paper's scalability figure does not separate. More PEs give each a shorter "
         "column (its rows i mod PEs): a run of zeros ends at a column's end, so fewer runs exceed 15 and "
-        "need a filler, and the sparsest layers speed up by more than the PE count. With few rows per "
+        "need a filler, and at 64 PEs "
+     << (beyond.empty() ? std::string("no layer") : beyond)
+     << " speed" << (beyond.find(',') == std::string::npos && !beyond.empty() ? "s" : "")
+     << " up by more than the PE count. With few rows per "
         "PE the opposite: a PE whose part of a column is empty still spends the cycle of its pointer read, "
         "so "
      << fewest.name << " (" << fewest.rows << " rows: " << fmt("%.1f", double(fewest.rows) / double(most))
@@ -265,10 +268,9 @@ void comparison_section(std::ostringstream& md, const EieReport& r, const EieOpt
   std::string sliced;
   for (const EieLayer& l : r.layers)
     if (l.slices > 1)
-      sliced += (sliced.empty() ? "" : ", ") + l.name + " (" + std::to_string(l.cols) + " columns: " +
-                std::to_string(2 * (l.cols + 1)) + " bytes of pointers a PE against " + std::to_string(r.pointer_bytes) +
-                "; " + std::to_string(l.slices) + " slices)";
-  if (!sliced.empty()) md << " Too large for a PE's SRAMs and run in column slices (the paper ran them whole): " << sliced << ".";
+      sliced += (sliced.empty() ? "" : ", ") + l.name + " (" + std::to_string(l.slices) + " slices)";
+  if (!sliced.empty())
+    md << " Too large for a PE's SRAMs or what its 16-bit pointers reach, and run in column slices: " << sliced << ".";
   for (const std::string& name : reloaded)
     md << " " << name << "'s slices cannot all stay in the SRAMs, so every sample loads them again and its "
           "weight-DRAM bytes per inference do not fall with the batch.";
