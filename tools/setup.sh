@@ -10,8 +10,8 @@ packages=(
   # libraries
   libsystemc-dev libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libboost-dev
   libcli11-dev libfmt-dev libonnx-dev libprotobuf-dev zlib1g-dev
-  # data: ONNX's operator conformance cases
-  libonnx-testdata
+  # data: ONNX's operator conformance cases; Fashion-MNIST for the training harness
+  libonnx-testdata dataset-fashion-mnist
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # charts of sweep reports
