@@ -1,0 +1,112 @@
+#pragma once
+
+// The trainer's layers: float32 forward and backward passes over a minibatch,
+// in the compiler's layout (batch first, images N x H x W x C; dense weights
+// [K][N], conv2d weights [kh][kw][Cin][Cout], as models/README.md has them),
+// so trained weights deploy as they are. Matrix products go through Eigen.
+// Each layer keeps what its backward pass needs from its last forward pass.
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace tpu::train {
+
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> v;  // row-major
+  static Tensor zeros(std::vector<int64_t> shape);
+};
+
+// A trained parameter and the gradient of the loss with respect to it, summed over a minibatch.
+struct Param {
+  std::string name;  // "weights" or "bias"
+  std::vector<int64_t> shape;
+  std::vector<float> value, grad;
+};
+
+class TrainLayer {
+ public:
+  virtual ~TrainLayer() = default;
+  virtual Tensor forward(const Tensor& x) = 0;
+  // dL/dx from dL/dy of the last forward pass; adds dL/dparam into each param's grad.
+  virtual Tensor backward(const Tensor& dy) = 0;
+  virtual std::vector<Param*> params() { return {}; }
+};
+
+// y = x W + b over the last axis of a [N, K] input.
+class Dense : public TrainLayer {
+ public:
+  // Weights drawn uniformly within +-sqrt(6 / (K + units)) (Glorot), bias zero.
+  Dense(int64_t inputs, int64_t units, std::mt19937_64& rng);
+  Tensor forward(const Tensor& x) override;
+  Tensor backward(const Tensor& dy) override;
+  std::vector<Param*> params() override { return {&w_, &b_}; }
+
+ private:
+  int64_t k_, m_;
+  Param w_, b_;
+  Tensor x_;
+};
+
+// A convolution of an N x H x W x C image with zero padding `pad` on every side and `stride`.
+class Conv2d : public TrainLayer {
+ public:
+  Conv2d(int64_t kernel, int64_t in_channels, int64_t filters, int64_t stride, int64_t pad, std::mt19937_64& rng);
+  Tensor forward(const Tensor& x) override;
+  Tensor backward(const Tensor& dy) override;
+  std::vector<Param*> params() override { return {&w_, &b_}; }
+
+ private:
+  int64_t k_, cin_, cout_, stride_, pad_;
+  Param w_, b_;
+  std::vector<int64_t> in_shape_;
+  std::vector<float> cols_;  // the last input as patches: [N * OH * OW][k * k * Cin]
+};
+
+// Max or average over k x k windows at `stride`, windows inside the image (no padding).
+class Pool : public TrainLayer {
+ public:
+  enum class Kind { kMax, kAverage };
+  Pool(Kind kind, int64_t kernel, int64_t stride) : kind_(kind), k_(kernel), stride_(stride) {}
+  Tensor forward(const Tensor& x) override;
+  Tensor backward(const Tensor& dy) override;
+
+ private:
+  Kind kind_;
+  int64_t k_, stride_;
+  std::vector<int64_t> in_shape_;
+  std::vector<int64_t> argmax_;  // per output: the input element a max pool took
+};
+
+class Relu : public TrainLayer {
+ public:
+  Tensor forward(const Tensor& x) override;
+  Tensor backward(const Tensor& dy) override;
+
+ private:
+  std::vector<bool> positive_;
+};
+
+// [N, ...] to [N, rest].
+class Flatten : public TrainLayer {
+ public:
+  Tensor forward(const Tensor& x) override;
+  Tensor backward(const Tensor& dy) override;
+
+ private:
+  std::vector<int64_t> in_shape_;
+};
+
+// Softmax over the last axis of [N, classes] logits and the cross-entropy against the labels:
+// the mean loss, its gradient with respect to the logits, and how many argmaxes were right.
+struct Loss {
+  double loss = 0;
+  Tensor grad;
+  int64_t correct = 0;
+};
+Loss softmax_cross_entropy(const Tensor& logits, const std::vector<uint8_t>& labels);
+
+}  // namespace tpu::train
