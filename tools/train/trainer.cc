@@ -1,0 +1,144 @@
+#include "tools/train/trainer.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace tpu::train {
+
+TrainConfig load_train_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw compiler::ModelError(path + ": cannot be read");
+  } catch (const YAML::ParserException& e) {
+    throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  TrainConfig c;
+  if (!root || root.IsNull()) return c;
+  if (!root.IsMap()) throw compiler::ModelError(path + ": a training file is a mapping of keys");
+  auto where = [&](const YAML::Node& n) { return path + ":" + std::to_string(n.Mark().line + 1) + ": "; };
+  auto number = [&](const std::string& key, const YAML::Node& n, double lo, double hi) {
+    double v = 0;
+    try {
+      v = n.as<double>();
+    } catch (const YAML::Exception&) {
+      throw compiler::ModelError(where(n) + key + " should be a number");
+    }
+    if (!(v >= lo && v <= hi))
+      throw compiler::ModelError(where(n) + key + " must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v;
+  };
+  auto whole = [&](const std::string& key, const YAML::Node& n, double lo, double hi) {
+    const double v = number(key, n, lo, hi);
+    if (v != std::floor(v)) throw compiler::ModelError(where(n) + key + " should be a whole number");
+    return static_cast<int64_t>(v);
+  };
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (key == "epochs") c.epochs = whole(key, v, 1, 100000);
+    else if (key == "batch") c.batch = whole(key, v, 1, 1 << 20);
+    else if (key == "lr") c.lr = number(key, v, 0, 100);
+    else if (key == "momentum") c.momentum = number(key, v, 0, 1);
+    else if (key == "weight_decay") c.weight_decay = number(key, v, 0, 1);
+    else if (key == "step_epochs") c.step_epochs = whole(key, v, 1, 100000);
+    else if (key == "gamma") c.gamma = number(key, v, 0, 1);
+    else if (key == "seed") c.seed = static_cast<uint64_t>(whole(key, v, 0, 9e15));
+    else if (key == "train_images") c.train_images = whole(key, v, 0, 1e9);
+    else if (key == "test_images") c.test_images = whole(key, v, 0, 1e9);
+    else if (key == "schedule") {
+      c.schedule = v.as<std::string>();
+      if (c.schedule != "constant" && c.schedule != "step" && c.schedule != "cosine")
+        throw compiler::ModelError(where(v) + "schedule '" + c.schedule + "' is not constant, step or cosine");
+    } else {
+      throw compiler::ModelError(where(kv.first) + "unknown key '" + key +
+                                 "' (epochs, batch, lr, momentum, weight_decay, schedule, step_epochs, gamma, seed, "
+                                 "train_images, test_images)");
+    }
+  }
+  return c;
+}
+
+double learning_rate(const TrainConfig& c, int64_t epoch) {
+  if (c.schedule == "step") return c.lr * std::pow(c.gamma, double(epoch / c.step_epochs));
+  if (c.schedule == "cosine") return c.lr * 0.5 * (1 + std::cos(M_PI * double(epoch) / double(c.epochs)));
+  return c.lr;
+}
+
+Tensor batch_of(const Network& net, const Dataset& data, const std::vector<int64_t>& order, int64_t from, int64_t n) {
+  std::vector<int64_t> shape = {n};
+  shape.insert(shape.end(), net.input_shape().begin(), net.input_shape().end());
+  Tensor x = Tensor::zeros(shape);
+  const int64_t pixels = data.rows * data.cols;
+  if (static_cast<int64_t>(x.v.size()) != n * pixels)
+    throw compiler::ModelError("the network's input holds " + std::to_string(x.v.size() / static_cast<size_t>(n)) +
+                               " values; the data set's images have " + std::to_string(pixels) + " pixels");
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* p = &data.pixels[static_cast<size_t>(order[static_cast<size_t>(from + i)] * pixels)];
+    for (int64_t j = 0; j < pixels; ++j) x.v[static_cast<size_t>(i * pixels + j)] = float(p[j]) / 255.0f;
+  }
+  return x;
+}
+
+double accuracy(Network& net, const Dataset& data, int64_t limit, int64_t batch) {
+  const int64_t n = limit > 0 ? std::min(limit, data.count) : data.count;
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  int64_t correct = 0;
+  for (int64_t from = 0; from < n; from += batch) {
+    const int64_t b = std::min(batch, n - from);
+    const std::vector<uint8_t> labels(data.labels.begin() + from, data.labels.begin() + from + b);
+    correct += softmax_cross_entropy(net.forward(batch_of(net, data, order, from, b)), labels).correct;
+  }
+  return double(correct) / double(n);
+}
+
+Trainer::Trainer(Network& net, TrainConfig config) : net_(net), config_(std::move(config)), rng_(config_.seed ^ 0x5eed) {
+  for (Param* p : net_.params()) velocity_.emplace_back(p->value.size(), 0.0f);
+}
+
+EpochLog Trainer::epoch(const Dataset& train, const Dataset& test, const Progress& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t n = config_.train_images > 0 ? std::min(config_.train_images, train.count) : train.count;
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng_() % i]);  // Fisher-Yates
+  EpochLog e;
+  e.epoch = static_cast<int64_t>(log_.size()) + 1;
+  e.lr = learning_rate(config_, e.epoch - 1);
+  const std::vector<Param*> params = net_.params();
+  double loss = 0;
+  int64_t correct = 0;
+  for (int64_t from = 0; from < n; from += config_.batch) {
+    const int64_t b = std::min(config_.batch, n - from);
+    std::vector<uint8_t> labels(static_cast<size_t>(b));
+    for (int64_t i = 0; i < b; ++i) labels[static_cast<size_t>(i)] = train.labels[static_cast<size_t>(order[static_cast<size_t>(from + i)])];
+    for (Param* p : params) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
+    const Loss l = softmax_cross_entropy(net_.forward(batch_of(net_, train, order, from, b)), labels);
+    net_.backward(l.grad);
+    for (size_t k = 0; k < params.size(); ++k) {
+      Param& p = *params[k];
+      std::vector<float>& v = velocity_[k];
+      const float m = float(config_.momentum), decay = float(config_.weight_decay), lr = float(e.lr);
+      for (size_t i = 0; i < p.value.size(); ++i) {
+        v[i] = m * v[i] + p.grad[i] + decay * p.value[i];
+        p.value[i] -= lr * v[i];
+      }
+    }
+    loss += l.loss * double(b);
+    correct += l.correct;
+    e.loss = loss / double(from + b);
+    e.train_accuracy = double(correct) / double(from + b);
+    if (progress) progress(e, from + b, n);
+  }
+  e.test_accuracy = accuracy(net_, test, config_.test_images);
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log_.push_back(e);
+  return e;
+}
+
+}  // namespace tpu::train

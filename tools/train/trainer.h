@@ -1,0 +1,71 @@
+#pragma once
+
+// Training a Network on a data set: minibatch SGD with momentum and L2 weight
+// decay (PyTorch's formulation: v = momentum v + g + decay w, w -= lr v), a
+// learning-rate schedule, pixels scaled to [0, 1], the training set shuffled
+// each epoch from the seed. The same seed gives the same weights, byte for byte.
+//
+// The training file (`tpusim train --config TRAIN.yaml`), every key optional:
+//   epochs: 20            batch: 64          lr: 0.01
+//   momentum: 0.9         weight_decay: 5e-4
+//   schedule: constant    # constant, step (lr x gamma every step_epochs) or cosine (to 0 at the end)
+//   step_epochs: 10       gamma: 0.1
+//   seed: 1               # weights and shuffling
+//   train_images: 0       test_images: 0     # 0: all of them; fewer for a short run
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tools/train/fashion_mnist.h"
+#include "tools/train/network.h"
+
+namespace tpu::train {
+
+struct TrainConfig {
+  int64_t epochs = 20, batch = 64;
+  double lr = 0.01, momentum = 0.9, weight_decay = 5e-4;
+  std::string schedule = "constant";
+  int64_t step_epochs = 10;
+  double gamma = 0.1;
+  uint64_t seed = 1;
+  int64_t train_images = 0, test_images = 0;
+};
+
+// Throws compiler::ModelError naming the file, line and key.
+TrainConfig load_train_config(const std::string& path);
+
+// The learning rate of an epoch (from 0) under the config's schedule.
+double learning_rate(const TrainConfig& c, int64_t epoch);
+
+struct EpochLog {
+  int64_t epoch = 0;  // from 1
+  double lr = 0, loss = 0, train_accuracy = 0, test_accuracy = 0, seconds = 0;
+};
+
+// Called after each minibatch: images done in the epoch, of how many, the running loss and accuracy.
+using Progress = std::function<void(const EpochLog& so_far, int64_t done, int64_t of)>;
+
+class Trainer {
+ public:
+  Trainer(Network& net, TrainConfig config);
+  // One epoch over (the config's share of) the training set; tested on the test set after it.
+  EpochLog epoch(const Dataset& train, const Dataset& test, const Progress& progress = {});
+  const std::vector<EpochLog>& log() const { return log_; }
+
+ private:
+  Network& net_;
+  TrainConfig config_;
+  std::mt19937_64 rng_;
+  std::vector<std::vector<float>> velocity_;  // per param
+  std::vector<EpochLog> log_;
+};
+
+// The fraction of the first `limit` images (0: all) the network classifies right.
+double accuracy(Network& net, const Dataset& data, int64_t limit = 0, int64_t batch = 256);
+
+// Images [from, from + n) as a batch of the network's input shape, pixels / 255.
+Tensor batch_of(const Network& net, const Dataset& data, const std::vector<int64_t>& order, int64_t from, int64_t n);
+
+}  // namespace tpu::train
