@@ -8,9 +8,15 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
+#include "tools/compiler/compiler.h"
+#include "tools/compiler/interpreter.h"
+#include "tools/train/export.h"
 #include "tools/train/trainer.h"
+#include "sim/base/config.h"
+#include "sim/base/params.h"
 
 namespace tpu::train {
 namespace {
@@ -52,6 +58,37 @@ TEST(Trainer, LeNet300100LearnsAndIsDeterministic) {
   std::vector<std::vector<float>> other;
   run("lenet_300_100.yaml", c, &other);
   EXPECT_FALSE(a == other);
+}
+
+// The trained model as the compiler reads it: compiled to int8 (calibrated on training images), the
+// reference interpreter classifies the test images within 2 points of the float network.
+TEST(Trainer, TheTrainedModelDeploysThroughTheCompiler) {
+  TrainConfig c;
+  c.epochs = 1;
+  c.train_images = 3000;
+  const std::string model = kSrc + "/models/lenet_300_100.yaml";
+  Network net = Network::from_graph(compiler::load_model(model, 1, false), c.seed);
+  Trainer(net, c).epoch(train_set(), test_set());
+  const std::string dir = testing::TempDir() + "trained_" + std::to_string(getpid());
+  const std::string path = write_trained_model(model, net, "trained for a test", dir);
+  compiler::CompileOptions o;
+  std::vector<int64_t> order(64);
+  for (int64_t i = 0; i < 64; ++i) order[static_cast<size_t>(i)] = i;
+  o.calibration = batch_of(net, train_set(), order, 0, 64).v;
+  const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(kSrc + "/configs/tpu_v1.yaml"));
+  const compiler::Compiled compiled = compiler::compile_model(path, chip, o);
+  const int64_t n = 500;
+  int64_t right = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<int64_t> one = {i};
+    const Tensor x = batch_of(net, test_set(), one, 0, 1);
+    const std::vector<int8_t> out = compiler::run_int8(compiled.qgraph, compiler::quantize_input(compiled.qgraph, x.v)).back();
+    right += std::max_element(out.begin(), out.end()) - out.begin() == test_set().labels[static_cast<size_t>(i)];
+  }
+  const double float_accuracy = accuracy(net, test_set(), n), int8_accuracy = double(right) / double(n);
+  EXPECT_GT(float_accuracy, 0.65);
+  EXPECT_NEAR(int8_accuracy, float_accuracy, 0.02);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Trainer, LeNet5Learns) {

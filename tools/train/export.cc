@@ -1,0 +1,47 @@
+#include "tools/train/export.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "tools/tensor_io/npy.h"
+
+namespace tpu::train {
+
+namespace {
+
+void write_param(const std::string& path, const Param& p) {
+  tensor_io::Array a;
+  a.dtype = isa::DType::kF32;
+  a.shape = p.shape;
+  a.bytes.resize(p.value.size() * sizeof(float));
+  std::memcpy(a.bytes.data(), p.value.data(), a.bytes.size());
+  tensor_io::write_npy(path, a);
+}
+
+}  // namespace
+
+std::string write_trained_model(const std::string& model, const Network& net, const std::string& note,
+                                const std::string& out_dir) {
+  std::filesystem::create_directories(out_dir);
+  YAML::Node root = YAML::LoadFile(model);
+  for (const Network::Trained& t : net.trained()) {
+    write_param(out_dir + "/" + t.layer + ".weights.npy", *t.weights);
+    write_param(out_dir + "/" + t.layer + ".bias.npy", *t.bias);
+    for (YAML::Node node : root["layers"])
+      if (node["name"] && node["name"].as<std::string>() == t.layer) {
+        node["weights"] = t.layer + ".weights.npy";
+        node["bias"] = t.layer + ".bias.npy";
+      }
+  }
+  root["note"] = note;
+  YAML::Emitter yaml;
+  yaml << root;
+  const std::string path = out_dir + "/model.yaml";
+  std::ofstream(path) << yaml.c_str() << "\n";
+  return path;
+}
+
+}  // namespace tpu::train
