@@ -10,8 +10,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "tools/compiler/compiler.h"
+#include "tools/compiler/compress.h"
 #include "tools/compiler/interpreter.h"
 #include "tools/train/export.h"
 #include "tools/train/trainer.h"
@@ -41,8 +43,12 @@ std::vector<EpochLog> run(const std::string& model, TrainConfig c, std::vector<s
   return t.log();
 }
 
+// Short runs take a larger step than the 20-epoch recipe's 0.01 to get somewhere in a few batches.
+constexpr double kShortRunLr = 0.05;
+
 TEST(Trainer, LeNet300100LearnsAndIsDeterministic) {
   TrainConfig c;
+  c.lr = kShortRunLr;
   c.epochs = 2;
   c.train_images = 3000;
   c.test_images = 1000;
@@ -64,6 +70,7 @@ TEST(Trainer, LeNet300100LearnsAndIsDeterministic) {
 // reference interpreter classifies the test images within 2 points of the float network.
 TEST(Trainer, TheTrainedModelDeploysThroughTheCompiler) {
   TrainConfig c;
+  c.lr = kShortRunLr;
   c.epochs = 1;
   c.train_images = 3000;
   const std::string model = kSrc + "/models/lenet_300_100.yaml";
@@ -93,11 +100,78 @@ TEST(Trainer, TheTrainedModelDeploysThroughTheCompiler) {
 
 TEST(Trainer, LeNet5Learns) {
   TrainConfig c;
+  c.lr = kShortRunLr;
   c.epochs = 1;
-  c.train_images = 2000;
+  c.train_images = 5000;
   c.test_images = 500;
   const std::vector<EpochLog> log = run("lenet5.yaml", c);
   EXPECT_GT(log[0].test_accuracy, 0.40) << "chance is 0.10";
+}
+
+// One step by hand: a plain weight by v = m v + g + decay w, w -= lr v; a pruned one stays 0; a
+// shared one follows its centroid, moved by the sum of its weights' gradients (no decay).
+TEST(Trainer, StepsMaskedAndSharedWeightsByTheirRules) {
+  Param p{"weights", {4}, {1.0f, 2.0f, 0.0f, -1.0f}, {0.5f, -1.0f, 3.0f, 2.0f}, {}, {}, {}};
+  std::vector<float> v(4, 0.1f);
+  sgd_step(p, v, 0.1, 0.9, 0.01);
+  for (int i = 0; i < 4; ++i) {
+    const float before[] = {1.0f, 2.0f, 0.0f, -1.0f}, g[] = {0.5f, -1.0f, 3.0f, 2.0f};
+    const float vi = 0.9f * 0.1f + g[i] + 0.01f * before[i];
+    EXPECT_FLOAT_EQ(v[i], vi);
+    EXPECT_FLOAT_EQ(p.value[i], before[i] - 0.1f * vi);
+  }
+  p.value = {1.0f, 2.0f, 0.0f, -1.0f};
+  p.mask = {1, 1, 0, 1};
+  v.assign(4, 0.1f);
+  sgd_step(p, v, 0.1, 0.9, 0.01);
+  EXPECT_EQ(p.value[2], 0.0f) << "pruned";
+  EXPECT_EQ(v[2], 0.0f);
+  Param s{"weights", {5}, {0.5f, -0.25f, 0.5f, 0.0f, 0.5f}, {1.0f, 2.0f, 3.0f, 7.0f, -1.0f}, {}, {2, 1, 2, 0, 2},
+          {0.0f, -0.25f, 0.5f}};
+  std::vector<float> cv(3, 0.0f);
+  sgd_step(s, cv, 0.1, 0.9, 0.01);
+  EXPECT_FLOAT_EQ(s.centroids[2], 0.5f - 0.1f * (1.0f + 3.0f - 1.0f));
+  EXPECT_FLOAT_EQ(s.centroids[1], -0.25f - 0.1f * 2.0f);
+  EXPECT_EQ(s.centroids[0], 0.0f) << "the pruned weights' zero is fixed";
+  EXPECT_EQ(s.value, (std::vector<float>{s.centroids[2], s.centroids[1], s.centroids[2], 0.0f, s.centroids[2]}));
+}
+
+// Masked retraining: LeNet-300-100 with fc1 pruned to 10% keeps its pruned weights at zero while
+// it learns; its shared fc2 keeps 15 values and the zero.
+TEST(Trainer, PrunedAndSharedLayersTrainWithinTheirConstraints) {
+  TrainConfig c;
+  c.lr = kShortRunLr;
+  c.epochs = 1;
+  c.train_images = 2000;
+  c.test_images = 500;
+  Network net = Network::from_graph(compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false), c.seed);
+  Trainer(net, c).epoch(train_set(), test_set());
+  Param& fc1 = *net.trained()[0].weights;
+  fc1.value = compiler::prune(fc1.value, 0.1);
+  fc1.mask.resize(fc1.value.size());
+  for (size_t i = 0; i < fc1.value.size(); ++i) fc1.mask[i] = fc1.value[i] != 0;
+  Param& fc2 = *net.trained()[1].weights;
+  const compiler::SharedWeights shared = compiler::share_weights(fc2.value, 15);
+  fc2.cluster = shared.indices;
+  fc2.centroids = shared.codebook;
+  for (size_t i = 0; i < fc2.value.size(); ++i) fc2.value[i] = fc2.centroids[fc2.cluster[i]];
+  const std::vector<float> kept_before = fc1.value;
+  // A centroid moves by the sum of its thousands of weights' gradients: fine-tuning takes small steps.
+  c.lr = 1e-3;
+  Trainer tune(net, c);
+  const EpochLog e = tune.epoch(train_set(), test_set());
+  size_t changed = 0;
+  for (size_t i = 0; i < fc1.value.size(); ++i) {
+    if (!fc1.mask[i]) {
+      ASSERT_EQ(fc1.value[i], 0.0f) << i;
+    }
+    changed += fc1.mask[i] && fc1.value[i] != kept_before[i];
+  }
+  EXPECT_GT(changed, fc1.value.size() / 20) << "the kept weights train";
+  std::set<float> values(fc2.value.begin(), fc2.value.end());
+  EXPECT_LE(values.size(), 16u);
+  for (size_t i = 0; i < fc2.value.size(); ++i) ASSERT_EQ(fc2.value[i], fc2.centroids[fc2.cluster[i]]);
+  EXPECT_GT(e.test_accuracy, 0.6);
 }
 
 TEST(Trainer, SchedulesFollowTheirDefinitions) {

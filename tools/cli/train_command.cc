@@ -73,6 +73,7 @@ void add_train_command(CLI::App& app) {
       if (!args->quiet)
         std::printf("epoch %lld: loss %.4f  train %.2f%%  test %.2f%%  %.2f s\n", static_cast<long long>(e.epoch), e.loss,
                     100 * e.train_accuracy, 100 * e.test_accuracy, e.seconds);
+      std::fflush(stdout);  // a line per epoch, also into a pipe or file
     }
     const train::EpochLog& last = trainer.log().back();
     char note[512];

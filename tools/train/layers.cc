@@ -20,14 +20,20 @@ int64_t product(const std::vector<int64_t>& s) {
 }
 
 Param make_param(const std::string& name, std::vector<int64_t> shape) {
-  const size_t n = static_cast<size_t>(product(shape));
-  return {name, std::move(shape), std::vector<float>(n, 0.0f), std::vector<float>(n, 0.0f)};
+  Param p;
+  p.name = name;
+  p.value.assign(static_cast<size_t>(product(shape)), 0.0f);
+  p.grad = p.value;
+  p.shape = std::move(shape);
+  return p;
 }
 
-void glorot(Param& w, int64_t fan_in, int64_t fan_out, std::mt19937_64& rng) {
-  const float limit = std::sqrt(6.0f / static_cast<float>(fan_in + fan_out));
+// Uniform within +-1/sqrt(fan_in), weights and bias alike: how PyTorch initializes its Linear and
+// Conv2d layers, so the trainer's recipe is the anchors' (tools/train/trainer.h).
+void init_uniform(Param& p, int64_t fan_in, std::mt19937_64& rng) {
+  const float limit = 1.0f / std::sqrt(static_cast<float>(fan_in));
   std::uniform_real_distribution<float> u(-limit, limit);
-  for (float& v : w.value) v = u(rng);
+  for (float& v : p.value) v = u(rng);
 }
 
 void expect_rank(const Tensor& x, size_t rank, const char* layer) {
@@ -47,7 +53,8 @@ Tensor Tensor::zeros(std::vector<int64_t> shape) {
 
 Dense::Dense(int64_t inputs, int64_t units, std::mt19937_64& rng)
     : k_(inputs), m_(units), w_(make_param("weights", {inputs, units})), b_(make_param("bias", {units})) {
-  glorot(w_, inputs, units, rng);
+  init_uniform(w_, inputs, rng);
+  init_uniform(b_, inputs, rng);
 }
 
 Tensor Dense::forward(const Tensor& x) {
@@ -79,7 +86,8 @@ Conv2d::Conv2d(int64_t kernel, int64_t in_channels, int64_t filters, int64_t str
       pad_(pad),
       w_(make_param("weights", {kernel, kernel, in_channels, filters})),
       b_(make_param("bias", {filters})) {
-  glorot(w_, kernel * kernel * in_channels, kernel * kernel * filters, rng);
+  init_uniform(w_, kernel * kernel * in_channels, rng);
+  init_uniform(b_, kernel * kernel * in_channels, rng);
 }
 
 Tensor Conv2d::forward(const Tensor& x) {

@@ -21,10 +21,16 @@ struct Tensor {
 };
 
 // A trained parameter and the gradient of the loss with respect to it, summed over a minibatch.
+// Deep Compression constrains weights two ways (Han, Mao and Dally, ICLR 2016): pruned ones
+// (mask 0) stay zero; shared ones are centroids[cluster[i]] and train through their centroid,
+// whose gradient is the sum of its weights' (cluster 0 is the zero of a pruned weight, fixed).
 struct Param {
   std::string name;  // "weights" or "bias"
   std::vector<int64_t> shape;
   std::vector<float> value, grad;
+  std::vector<uint8_t> mask;     // empty: every weight trains
+  std::vector<uint8_t> cluster;  // empty: not shared
+  std::vector<float> centroids;  // centroids[0] = 0
 };
 
 class TrainLayer {
@@ -39,7 +45,7 @@ class TrainLayer {
 // y = x W + b over the last axis of a [N, K] input.
 class Dense : public TrainLayer {
  public:
-  // Weights drawn uniformly within +-sqrt(6 / (K + units)) (Glorot), bias zero.
+  // Weights and bias drawn uniformly within +-1/sqrt(K), as PyTorch's Linear.
   Dense(int64_t inputs, int64_t units, std::mt19937_64& rng);
   Tensor forward(const Tensor& x) override;
   Tensor backward(const Tensor& dy) override;
@@ -51,7 +57,8 @@ class Dense : public TrainLayer {
   Tensor x_;
 };
 
-// A convolution of an N x H x W x C image with zero padding `pad` on every side and `stride`.
+// A convolution of an N x H x W x C image with zero padding `pad` on every side and `stride`;
+// weights and bias drawn uniformly within +-1/sqrt(k k Cin), as PyTorch's Conv2d.
 class Conv2d : public TrainLayer {
  public:
   Conv2d(int64_t kernel, int64_t in_channels, int64_t filters, int64_t stride, int64_t pad, std::mt19937_64& rng);

@@ -98,7 +98,36 @@ double accuracy(Network& net, const Dataset& data, int64_t limit, int64_t batch)
 }
 
 Trainer::Trainer(Network& net, TrainConfig config) : net_(net), config_(std::move(config)), rng_(config_.seed ^ 0x5eed) {
-  for (Param* p : net_.params()) velocity_.emplace_back(p->value.size(), 0.0f);
+  reset_momentum();
+}
+
+void Trainer::reset_momentum() {
+  velocity_.clear();
+  for (Param* p : net_.params()) velocity_.emplace_back(p->cluster.empty() ? p->value.size() : p->centroids.size(), 0.0f);
+}
+
+void sgd_step(Param& p, std::vector<float>& v, double rate, double momentum, double weight_decay) {
+  const float m = float(momentum), decay = float(weight_decay), lr = float(rate);
+  if (!p.cluster.empty()) {
+    std::vector<float> g(p.centroids.size(), 0.0f);
+    for (size_t i = 0; i < p.value.size(); ++i) g[p.cluster[i]] += p.grad[i];
+    for (size_t c = 1; c < p.centroids.size(); ++c) {  // centroid 0 is the pruned weights' zero
+      v[c] = m * v[c] + g[c];
+      p.centroids[c] -= lr * v[c];
+    }
+    for (size_t i = 0; i < p.value.size(); ++i) p.value[i] = p.centroids[p.cluster[i]];
+    return;
+  }
+  const bool masked = !p.mask.empty();
+  for (size_t i = 0; i < p.value.size(); ++i) {
+    if (masked && !p.mask[i]) {
+      v[i] = 0;
+      p.value[i] = 0;
+      continue;
+    }
+    v[i] = m * v[i] + p.grad[i] + decay * p.value[i];
+    p.value[i] -= lr * v[i];
+  }
 }
 
 EpochLog Trainer::epoch(const Dataset& train, const Dataset& test, const Progress& progress) {
@@ -120,15 +149,8 @@ EpochLog Trainer::epoch(const Dataset& train, const Dataset& test, const Progres
     for (Param* p : params) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
     const Loss l = softmax_cross_entropy(net_.forward(batch_of(net_, train, order, from, b)), labels);
     net_.backward(l.grad);
-    for (size_t k = 0; k < params.size(); ++k) {
-      Param& p = *params[k];
-      std::vector<float>& v = velocity_[k];
-      const float m = float(config_.momentum), decay = float(config_.weight_decay), lr = float(e.lr);
-      for (size_t i = 0; i < p.value.size(); ++i) {
-        v[i] = m * v[i] + p.grad[i] + decay * p.value[i];
-        p.value[i] -= lr * v[i];
-      }
-    }
+    for (size_t k = 0; k < params.size(); ++k)
+      sgd_step(*params[k], velocity_[k], e.lr, config_.momentum, config_.weight_decay);
     loss += l.loss * double(b);
     correct += l.correct;
     e.loss = loss / double(from + b);

@@ -4,6 +4,10 @@
 // decay (PyTorch's formulation: v = momentum v + g + decay w, w -= lr v), a
 // learning-rate schedule, pixels scaled to [0, 1], the training set shuffled
 // each epoch from the seed. The same seed gives the same weights, byte for byte.
+// A pruned parameter (Param::mask) keeps its pruned weights at zero; a shared
+// one (Param::cluster) moves its centroids by the same rule, each by the sum
+// of its weights' gradients, without weight decay (the centroids are the
+// values the layer keeps, not a penalty's target).
 //
 // The training file (`tpusim train --config TRAIN.yaml`), every key optional:
 //   epochs: 20            batch: 64          lr: 0.01
@@ -50,6 +54,8 @@ using Progress = std::function<void(const EpochLog& so_far, int64_t done, int64_
 class Trainer {
  public:
   Trainer(Network& net, TrainConfig config);
+  // Forgets the momentum (after the params' masks or clusters change).
+  void reset_momentum();
   // One epoch over (the config's share of) the training set; tested on the test set after it.
   EpochLog epoch(const Dataset& train, const Dataset& test, const Progress& progress = {});
   const std::vector<EpochLog>& log() const { return log_; }
@@ -58,9 +64,13 @@ class Trainer {
   Network& net_;
   TrainConfig config_;
   std::mt19937_64 rng_;
-  std::vector<std::vector<float>> velocity_;  // per param
+  std::vector<std::vector<float>> velocity_;  // per param: of each weight, or of each centroid when shared
   std::vector<EpochLog> log_;
 };
+
+// One SGD step of a parameter from its gradient (as the header says, masks and clusters included);
+// `velocity` holds a value per weight, or per centroid when the parameter is shared.
+void sgd_step(Param& p, std::vector<float>& velocity, double lr, double momentum, double weight_decay);
 
 // The fraction of the first `limit` images (0: all) the network classifies right.
 double accuracy(Network& net, const Dataset& data, int64_t limit = 0, int64_t batch = 256);
