@@ -43,15 +43,18 @@ std::vector<EpochLog> run(const std::string& model, TrainConfig c, std::vector<s
   return t.log();
 }
 
-// Short runs take a larger step than the 20-epoch recipe's 0.01 to get somewhere in a few batches.
-constexpr double kShortRunLr = 0.05;
+// A short run: a larger step than the 20-epoch recipe's 0.01, to get somewhere in a few batches.
+TrainConfig short_run(int64_t epochs, int64_t train_images, int64_t test_images) {
+  TrainConfig c;
+  c.lr = 0.05;
+  c.epochs = epochs;
+  c.train_images = train_images;
+  c.test_images = test_images;
+  return c;
+}
 
 TEST(Trainer, LeNet300100LearnsAndIsDeterministic) {
-  TrainConfig c;
-  c.lr = kShortRunLr;
-  c.epochs = 2;
-  c.train_images = 3000;
-  c.test_images = 1000;
+  TrainConfig c = short_run(2, 3000, 1000);
   std::vector<std::vector<float>> a, b;
   const std::vector<EpochLog> log = run("lenet_300_100.yaml", c, &a);
   ASSERT_EQ(log.size(), 2u);
@@ -69,10 +72,7 @@ TEST(Trainer, LeNet300100LearnsAndIsDeterministic) {
 // The trained model as the compiler reads it: compiled to int8 (calibrated on training images), the
 // reference interpreter classifies the test images within 2 points of the float network.
 TEST(Trainer, TheTrainedModelDeploysThroughTheCompiler) {
-  TrainConfig c;
-  c.lr = kShortRunLr;
-  c.epochs = 1;
-  c.train_images = 3000;
+  TrainConfig c = short_run(1, 3000, 0);
   const std::string model = kSrc + "/models/lenet_300_100.yaml";
   Network net = Network::from_graph(compiler::load_model(model, 1, false), c.seed);
   Trainer(net, c).epoch(train_set(), test_set());
@@ -99,11 +99,7 @@ TEST(Trainer, TheTrainedModelDeploysThroughTheCompiler) {
 }
 
 TEST(Trainer, LeNet5Learns) {
-  TrainConfig c;
-  c.lr = kShortRunLr;
-  c.epochs = 1;
-  c.train_images = 5000;
-  c.test_images = 500;
+  TrainConfig c = short_run(1, 5000, 500);
   const std::vector<EpochLog> log = run("lenet5.yaml", c);
   EXPECT_GT(log[0].test_accuracy, 0.40) << "chance is 0.10";
 }
@@ -139,11 +135,7 @@ TEST(Trainer, StepsMaskedAndSharedWeightsByTheirRules) {
 // Masked retraining: LeNet-300-100 with fc1 pruned to 10% keeps its pruned weights at zero while
 // it learns; its shared fc2 keeps 15 values and the zero.
 TEST(Trainer, PrunedAndSharedLayersTrainWithinTheirConstraints) {
-  TrainConfig c;
-  c.lr = kShortRunLr;
-  c.epochs = 1;
-  c.train_images = 2000;
-  c.test_images = 500;
+  TrainConfig c = short_run(1, 2000, 500);
   Network net = Network::from_graph(compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false), c.seed);
   Trainer(net, c).epoch(train_set(), test_set());
   Param& fc1 = *net.trained()[0].weights;

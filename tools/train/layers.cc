@@ -90,6 +90,24 @@ Conv2d::Conv2d(int64_t kernel, int64_t in_channels, int64_t filters, int64_t str
   init_uniform(b_, kernel * kernel * in_channels, rng);
 }
 
+template <class F>
+void Conv2d::for_each_tap(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, F&& f) const {
+  const int64_t patch = k_ * k_ * cin_;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox)
+        for (int64_t ky = 0; ky < k_; ++ky) {
+          const int64_t iy = oy * stride_ + ky - pad_;
+          if (iy < 0 || iy >= h) continue;
+          for (int64_t kx = 0; kx < k_; ++kx) {
+            const int64_t ix = ox * stride_ + kx - pad_;
+            if (ix < 0 || ix >= w) continue;
+            f(static_cast<size_t>(((b * oh + oy) * ow + ox) * patch + (ky * k_ + kx) * cin_),
+              static_cast<size_t>(((b * h + iy) * w + ix) * cin_));
+          }
+        }
+}
+
 Tensor Conv2d::forward(const Tensor& x) {
   expect_rank(x, 4, "conv2d");
   in_shape_ = x.shape;
@@ -98,20 +116,7 @@ Tensor Conv2d::forward(const Tensor& x) {
   const int64_t rows = n * oh * ow, patch = k_ * k_ * cin_;
   // The input as one patch per output pixel (im2col), the convolution then one matrix product.
   cols_.assign(static_cast<size_t>(rows * patch), 0.0f);
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        float* row = &cols_[static_cast<size_t>(((b * oh + oy) * ow + ox) * patch)];
-        for (int64_t ky = 0; ky < k_; ++ky) {
-          const int64_t iy = oy * stride_ + ky - pad_;
-          if (iy < 0 || iy >= h) continue;
-          for (int64_t kx = 0; kx < k_; ++kx) {
-            const int64_t ix = ox * stride_ + kx - pad_;
-            if (ix < 0 || ix >= w) continue;
-            std::copy_n(&x.v[static_cast<size_t>(((b * h + iy) * w + ix) * cin_)], cin_, row + (ky * k_ + kx) * cin_);
-          }
-        }
-      }
+  for_each_tap(n, h, w, oh, ow, [&](size_t col, size_t pixel) { std::copy_n(&x.v[pixel], cin_, &cols_[col]); });
   Tensor y = Tensor::zeros({n, oh, ow, cout_});
   Map Y(y.v.data(), rows, cout_);
   Y.noalias() = ConstMap(cols_.data(), rows, patch) * ConstMap(w_.value.data(), patch, cout_);
@@ -128,22 +133,9 @@ Tensor Conv2d::backward(const Tensor& dy) {
   Matrix dcols = dY * ConstMap(w_.value.data(), patch, cout_).transpose();
   // Each patch's gradient back onto the pixels it was copied from (col2im).
   Tensor dx = Tensor::zeros(in_shape_);
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const float* row = dcols.data() + ((b * oh + oy) * ow + ox) * patch;
-        for (int64_t ky = 0; ky < k_; ++ky) {
-          const int64_t iy = oy * stride_ + ky - pad_;
-          if (iy < 0 || iy >= h) continue;
-          for (int64_t kx = 0; kx < k_; ++kx) {
-            const int64_t ix = ox * stride_ + kx - pad_;
-            if (ix < 0 || ix >= w) continue;
-            float* d = &dx.v[static_cast<size_t>(((b * h + iy) * w + ix) * cin_)];
-            const float* s = row + (ky * k_ + kx) * cin_;
-            for (int64_t c = 0; c < cin_; ++c) d[c] += s[c];
-          }
-        }
-      }
+  for_each_tap(n, h, w, oh, ow, [&](size_t col, size_t pixel) {
+    for (int64_t c = 0; c < cin_; ++c) dx.v[pixel + static_cast<size_t>(c)] += dcols.data()[col + static_cast<size_t>(c)];
+  });
   return dx;
 }
 

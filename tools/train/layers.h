@@ -67,6 +67,9 @@ class Conv2d : public TrainLayer {
   std::vector<Param*> params() override { return {&w_, &b_}; }
 
  private:
+  // f(offset in the patches, offset in the image) for each tap of each output pixel inside the image.
+  template <class F>
+  void for_each_tap(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, F&& f) const;
   int64_t k_, cin_, cout_, stride_, pad_;
   Param w_, b_;
   std::vector<int64_t> in_shape_;
