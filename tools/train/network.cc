@@ -44,6 +44,10 @@ Network Network::from_graph(const compiler::Graph& g, uint64_t seed) {
     if (l.op == Op::kDense || l.op == Op::kConv2d) {
       const std::vector<Param*> p = net.layers_.back()->params();
       net.trained_.push_back({l.name, p[0], p[1]});
+      if (!l.weights.empty() && !l.given) {  // the model's own weights (the loader checked their shapes)
+        p[0]->value = l.weights;
+        p[1]->value = l.bias;
+      }
     }
     if (l.act == isa::ActFunc::relu)
       net.layers_.push_back(std::make_unique<Relu>());

@@ -17,7 +17,8 @@ namespace tpu::train {
 class Network {
  public:
   // Throws compiler::ModelError naming the layer the trainer cannot train (a branch, an op or an
-  // activation it has not, uneven padding). Weights are drawn from `seed`.
+  // activation it has not, uneven padding). Weights are drawn from `seed`, or taken from the
+  // graph's layers that have theirs (a model naming .npy files, loaded with its weights).
   static Network from_graph(const compiler::Graph& graph, uint64_t seed);
 
   // The logits of a batch [N, ...the model's input shape without its batch].

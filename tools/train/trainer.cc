@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "tools/train/yaml_values.h"
+
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -17,45 +19,33 @@ TrainConfig load_train_config(const std::string& path) {
   } catch (const YAML::ParserException& e) {
     throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
+  return read_train_config(root, path, "");
+}
+
+TrainConfig read_train_config(const YAML::Node& root, const std::string& path, const std::string& section) {
   TrainConfig c;
   if (!root || root.IsNull()) return c;
-  if (!root.IsMap()) throw compiler::ModelError(path + ": a training file is a mapping of keys");
-  auto where = [&](const YAML::Node& n) { return path + ":" + std::to_string(n.Mark().line + 1) + ": "; };
-  auto number = [&](const std::string& key, const YAML::Node& n, double lo, double hi) {
-    double v = 0;
-    try {
-      v = n.as<double>();
-    } catch (const YAML::Exception&) {
-      throw compiler::ModelError(where(n) + key + " should be a number");
-    }
-    if (!(v >= lo && v <= hi))
-      throw compiler::ModelError(where(n) + key + " must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    return v;
-  };
-  auto whole = [&](const std::string& key, const YAML::Node& n, double lo, double hi) {
-    const double v = number(key, n, lo, hi);
-    if (v != std::floor(v)) throw compiler::ModelError(where(n) + key + " should be a whole number");
-    return static_cast<int64_t>(v);
-  };
+  if (!root.IsMap())
+    throw compiler::ModelError(path + ": " + (section.empty() ? "a training file" : section) + " is a mapping of keys");
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = kv.first.as<std::string>(), name = section.empty() ? key : section + "." + key;
     const YAML::Node& v = kv.second;
-    if (key == "epochs") c.epochs = whole(key, v, 1, 100000);
-    else if (key == "batch") c.batch = whole(key, v, 1, 1 << 20);
-    else if (key == "lr") c.lr = number(key, v, 0, 100);
-    else if (key == "momentum") c.momentum = number(key, v, 0, 1);
-    else if (key == "weight_decay") c.weight_decay = number(key, v, 0, 1);
-    else if (key == "step_epochs") c.step_epochs = whole(key, v, 1, 100000);
-    else if (key == "gamma") c.gamma = number(key, v, 0, 1);
-    else if (key == "seed") c.seed = static_cast<uint64_t>(whole(key, v, 0, 9e15));
-    else if (key == "train_images") c.train_images = whole(key, v, 0, 1e9);
-    else if (key == "test_images") c.test_images = whole(key, v, 0, 1e9);
+    if (key == "epochs") c.epochs = yaml_whole(path, v, name, 1, 100000);
+    else if (key == "batch") c.batch = yaml_whole(path, v, name, 1, 1 << 20);
+    else if (key == "lr") c.lr = yaml_number(path, v, name, 0, 100);
+    else if (key == "momentum") c.momentum = yaml_number(path, v, name, 0, 1);
+    else if (key == "weight_decay") c.weight_decay = yaml_number(path, v, name, 0, 1);
+    else if (key == "step_epochs") c.step_epochs = yaml_whole(path, v, name, 1, 100000);
+    else if (key == "gamma") c.gamma = yaml_number(path, v, name, 0, 1);
+    else if (key == "seed") c.seed = static_cast<uint64_t>(yaml_whole(path, v, name, 0, 9e15));
+    else if (key == "train_images") c.train_images = yaml_whole(path, v, name, 0, 1e9);
+    else if (key == "test_images") c.test_images = yaml_whole(path, v, name, 0, 1e9);
     else if (key == "schedule") {
       c.schedule = v.as<std::string>();
       if (c.schedule != "constant" && c.schedule != "step" && c.schedule != "cosine")
-        throw compiler::ModelError(where(v) + "schedule '" + c.schedule + "' is not constant, step or cosine");
+        throw compiler::ModelError(yaml_where(path, v) + name + " '" + c.schedule + "' is not constant, step or cosine");
     } else {
-      throw compiler::ModelError(where(kv.first) + "unknown key '" + key +
+      throw compiler::ModelError(yaml_where(path, kv.first) + "unknown key '" + name +
                                  "' (epochs, batch, lr, momentum, weight_decay, schedule, step_epochs, gamma, seed, "
                                  "train_images, test_images)");
     }

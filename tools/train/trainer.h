@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <yaml-cpp/yaml.h>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ struct TrainConfig {
 
 // Throws compiler::ModelError naming the file, line and key.
 TrainConfig load_train_config(const std::string& path);
+// The same keys from a node of a file (a plan's `train` section, named `section` in messages).
+TrainConfig read_train_config(const YAML::Node& node, const std::string& path, const std::string& section);
 
 // The learning rate of an epoch (from 0) under the config's schedule.
 double learning_rate(const TrainConfig& c, int64_t epoch);

@@ -1,0 +1,82 @@
+// Deep Compression's training stages on a short seeded LeNet-300-100 run:
+// each layer ends with exactly its planned share of weights and at most
+// 2^bits - 1 shared values, and keeps its accuracy through the stages; the
+// plan's mistakes are named by file, line and key.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "tools/train/deep_compression.h"
+
+namespace tpu::train {
+namespace {
+
+const std::string kSrc = TPUSIM_SOURCE_DIR;
+
+TEST(DeepCompression, RoundsPruneGeometricallyToTheTarget) {
+  EXPECT_DOUBLE_EQ(round_density(0.08, 3, 3), 0.08);
+  EXPECT_NEAR(round_density(0.08, 1, 3), std::cbrt(0.08), 1e-12);
+  EXPECT_NEAR(round_density(0.08, 2, 3) / round_density(0.08, 1, 3), round_density(0.08, 1, 3), 1e-12);
+}
+
+TEST(DeepCompression, PrunesSharesAndKeepsItsAccuracy) {
+  const compiler::Graph g = compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false);
+  const std::string path = testing::TempDir() + "plan_" + std::to_string(getpid()) + ".yaml";
+  std::ofstream(path) << "train: {epochs: 1, lr: 0.05, train_images: 3000, test_images: 1000}\n"
+                         "prune: {rounds: 2, retrain_epochs: 1, density: {fc1: 0.1, fc2: 0.1, fc3: 0.3}}\n"
+                         "quantize: {bits: {fc1: 4, fc2: 4, fc3: 4}, finetune_epochs: 1, finetune_lr: 0.001}\n";
+  const CompressPlan plan = load_plan(path, g);
+  Network net = Network::from_graph(g, plan.train.seed);
+  const std::vector<StageResult> stages =
+      deep_compress(net, plan, load_fashion_mnist(Split::kTrain), load_fashion_mnist(Split::kTest));
+  ASSERT_EQ(stages.size(), 4u);
+  const char* names[] = {"float", "pruned", "quantized", "fine-tuned"};
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(stages[i].stage, names[i]);
+  EXPECT_GT(stages[0].test_accuracy, 0.65);
+  for (const StageResult& s : stages) EXPECT_GT(s.test_accuracy, 0.55) << s.stage;
+  EXPECT_GE(stages[3].test_accuracy, stages[2].test_accuracy - 0.03);
+  for (const Network::Trained& t : net.trained()) {
+    const double d = plan.density.at(t.layer);
+    size_t nonzero = 0;
+    std::set<float> values;
+    for (float v : t.weights->value) {
+      nonzero += v != 0;
+      if (v != 0) values.insert(v);
+    }
+    EXPECT_EQ(nonzero, static_cast<size_t>(std::llround(d * double(t.weights->value.size())))) << t.layer;
+    EXPECT_LE(values.size(), 15u) << t.layer;
+    EXPECT_GE(values.size(), 8u) << t.layer;
+  }
+}
+
+TEST(DeepCompression, PlanMistakesNameTheirLineAndKey) {
+  const compiler::Graph g = compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false);
+  const std::string path = testing::TempDir() + "bad_plan_" + std::to_string(getpid()) + ".yaml";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"prune: {density: {fc9: 0.1}}\n", ":1: prune.density: 'fc9' is not a dense or conv2d layer of"},
+      {"prune:\n  density:\n    fc1: 2\n", ":3: prune.density.fc1 must lie in"},
+      {"quantize: {bits: {fc1: 4.5}}\n", ":1: quantize.bits.fc1 should be a whole number"},
+      {"prune: {round: 3}\n", ":1: unknown key 'prune.round'"},
+      {"train: {epoch: 3}\n", ":1: unknown key 'train.epoch'"},
+      {"squeeze: {}\n", ":1: unknown key 'squeeze'"},
+  };
+  for (const auto& [text, message] : bad) {
+    std::ofstream(path) << text;
+    try {
+      load_plan(path, g);
+      ADD_FAILURE() << text;
+    } catch (const compiler::ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(path + message), std::string::npos) << e.what();
+    }
+  }
+  std::ofstream(path) << "train: none\n";
+  EXPECT_FALSE(load_plan(path, g).train_first);
+}
+
+}  // namespace
+}  // namespace tpu::train

@@ -1,0 +1,38 @@
+#pragma once
+
+// Numbers of the training and plan files, checked where they are read: a
+// mistake names the file, the line and the key.
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <string>
+
+#include "tools/compiler/graph.h"
+
+namespace tpu::train {
+
+inline std::string yaml_where(const std::string& path, const YAML::Node& n) {
+  return path + ":" + std::to_string(n.Mark().line + 1) + ": ";
+}
+
+inline double yaml_number(const std::string& path, const YAML::Node& n, const std::string& key, double lo, double hi) {
+  double v = 0;
+  try {
+    v = n.as<double>();
+  } catch (const YAML::Exception&) {
+    throw compiler::ModelError(yaml_where(path, n) + key + " should be a number");
+  }
+  if (!(v >= lo && v <= hi))
+    throw compiler::ModelError(yaml_where(path, n) + key + " must lie in [" + std::to_string(lo) + ", " +
+                               std::to_string(hi) + "]");
+  return v;
+}
+
+inline int64_t yaml_whole(const std::string& path, const YAML::Node& n, const std::string& key, double lo, double hi) {
+  const double v = yaml_number(path, n, key, lo, hi);
+  if (v != std::floor(v)) throw compiler::ModelError(yaml_where(path, n) + key + " should be a whole number");
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace tpu::train
