@@ -8,10 +8,16 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "sim/base/config.h"
+#include "sim/base/params.h"
+#include "tools/compiler/compiler.h"
+#include "tools/compiler/interpreter.h"
 #include "tools/train/deep_compression.h"
+#include "tools/train/export.h"
 
 namespace tpu::train {
 namespace {
@@ -22,6 +28,47 @@ TEST(DeepCompression, RoundsPruneGeometricallyToTheTarget) {
   EXPECT_DOUBLE_EQ(round_density(0.08, 3, 3), 0.08);
   EXPECT_NEAR(round_density(0.08, 1, 3), std::cbrt(0.08), 1e-12);
   EXPECT_NEAR(round_density(0.08, 2, 3) / round_density(0.08, 1, 3), round_density(0.08, 1, 3), 1e-12);
+}
+
+// The compressed network written for the compiler puts its layers on the sparse engine with exactly
+// their non-zeros and shared values (the codebook's int16 steps within half a step of them), and the
+// int8 interpreter classifies within 2 points of the float compressed network.
+void expect_deploys_with_its_values(Network& net, const CompressPlan& plan) {
+  LayerKeys keys;
+  for (const Network::Trained& t : net.trained()) keys[t.layer] = sparse_engine_keys(*t.weights, plan.bits.at(t.layer));
+  const std::string dir = testing::TempDir() + "compressed_" + std::to_string(getpid());
+  const std::string model = write_trained_model(kSrc + "/models/lenet_300_100.yaml", net, "compressed for a test", dir, keys);
+  const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(kSrc + "/configs/eie.yaml"));
+  compiler::CompileOptions o;
+  std::vector<int64_t> order(64);
+  for (int64_t i = 0; i < 64; ++i) order[static_cast<size_t>(i)] = i;
+  const Dataset train = load_fashion_mnist(Split::kTrain), test = load_fashion_mnist(Split::kTest);
+  o.calibration = batch_of(net, train, order, 0, 64).v;
+  const compiler::Compiled c = compiler::compile_model(model, chip, o);
+  for (size_t li = 0, t = 0; li < c.graph->layers.size(); ++li) {
+    if (c.graph->layers[li].op != compiler::Op::kDense) continue;
+    const Network::Trained& trained = net.trained()[t++];
+    ASSERT_TRUE(c.lowered.report.layers[li].sparse) << trained.layer;
+    const compiler::QLayer& q = c.qgraph.layers[li];
+    const std::vector<float>& w = trained.weights->value;
+    double step = 0;  // the codebook's scale: its largest value over the largest trained one
+    for (size_t i = 0; i < w.size(); ++i)
+      if (q.codebook_indices[i] != 0) step = std::max(step, std::fabs(double(w[i])) / 32767.0);
+    for (size_t i = 0; i < w.size(); ++i) {
+      ASSERT_EQ(q.codebook_indices[i] != 0, w[i] != 0) << trained.layer << " weight " << i;
+      ASSERT_NEAR(q.codebook[q.codebook_indices[i]] * step, w[i], step) << trained.layer << " weight " << i;
+    }
+  }
+  int64_t right = 0;
+  const int64_t n = 500;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<int64_t> one = {i};
+    const std::vector<int8_t> out =
+        compiler::run_int8(c.qgraph, compiler::quantize_input(c.qgraph, batch_of(net, test, one, 0, 1).v)).back();
+    right += std::max_element(out.begin(), out.end()) - out.begin() == test.labels[static_cast<size_t>(i)];
+  }
+  EXPECT_NEAR(double(right) / double(n), accuracy(net, test, n), 0.02);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(DeepCompression, PrunesSharesAndKeepsItsAccuracy) {
@@ -40,6 +87,7 @@ TEST(DeepCompression, PrunesSharesAndKeepsItsAccuracy) {
   EXPECT_GT(stages[0].test_accuracy, 0.65);
   for (const StageResult& s : stages) EXPECT_GT(s.test_accuracy, 0.55) << s.stage;
   EXPECT_GE(stages[3].test_accuracy, stages[2].test_accuracy - 0.03);
+  expect_deploys_with_its_values(net, plan);
   for (const Network::Trained& t : net.trained()) {
     const double d = plan.density.at(t.layer);
     size_t nonzero = 0;

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,8 +24,17 @@ void write_param(const std::string& path, const Param& p) {
 
 }  // namespace
 
+std::map<std::string, std::string> sparse_engine_keys(const Param& w, int bits) {
+  if (bits < 1 || bits > 4 || w.shape.size() != 2) return {};
+  size_t nonzero = 0;
+  for (float v : w.value) nonzero += v != 0;
+  char density[32];
+  std::snprintf(density, sizeof density, "%.17g", double(nonzero) / double(w.value.size()));
+  return {{"engine", "sparse"}, {"density", density}, {"bits", std::to_string(bits)}};
+}
+
 std::string write_trained_model(const std::string& model, const Network& net, const std::string& note,
-                                const std::string& out_dir) {
+                                const std::string& out_dir, const LayerKeys& extra) {
   std::filesystem::create_directories(out_dir);
   YAML::Node root = YAML::LoadFile(model);
   for (const Network::Trained& t : net.trained()) {
@@ -34,6 +44,8 @@ std::string write_trained_model(const std::string& model, const Network& net, co
       if (node["name"] && node["name"].as<std::string>() == t.layer) {
         node["weights"] = t.layer + ".weights.npy";
         node["bias"] = t.layer + ".bias.npy";
+        if (const auto e = extra.find(t.layer); e != extra.end())
+          for (const auto& [key, value] : e->second) node[key] = value;
       }
   }
   root["note"] = note;
