@@ -46,14 +46,7 @@ void check_keys(const std::string& path, const YAML::Node& node, const std::vect
 }  // namespace
 
 CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw compiler::ModelError(path + ": cannot be read");
-  } catch (const YAML::ParserException& e) {
-    throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
-  }
+  const YAML::Node root = yaml_load(path);
   if (!root.IsMap()) throw compiler::ModelError(path + ": a plan is a mapping of train, prune and quantize");
   check_keys(path, root, {"train", "prune", "quantize"}, "");
   CompressPlan p;

@@ -11,14 +11,7 @@
 namespace tpu::train {
 
 TrainConfig load_train_config(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw compiler::ModelError(path + ": cannot be read");
-  } catch (const YAML::ParserException& e) {
-    throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
-  }
+  const YAML::Node root = yaml_load(path);
   return read_train_config(root, path, "");
 }
 

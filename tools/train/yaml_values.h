@@ -12,6 +12,17 @@
 
 namespace tpu::train {
 
+// The file's YAML; a file that cannot be read or parsed is a ModelError naming it (and the line).
+inline YAML::Node yaml_load(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw compiler::ModelError(path + ": cannot be read");
+  } catch (const YAML::ParserException& e) {
+    throw compiler::ModelError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+}
+
 inline std::string yaml_where(const std::string& path, const YAML::Node& n) {
   return path + ":" + std::to_string(n.Mark().line + 1) + ": ";
 }
