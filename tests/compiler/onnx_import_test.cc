@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 
+#include "tests/compiler/bit_exact.h"
 #include "tests/support/sim_harness.h"
 #include "tools/compiler/compiler.h"
 #include "tools/compiler/interpreter.h"
@@ -432,6 +433,36 @@ TEST(OnnxImport, AFunctionBetweenFlattenAndGemmKeepsTheFeatureOrder) {
     for (int f = 0; f < 8; ++f) want += std::max(0.0f, x[static_cast<size_t>(f)]) * w[static_cast<size_t>(f * 3 + j)];
     EXPECT_NEAR(got[static_cast<size_t>(j)], want, 1e-5) << j;
   }
+}
+
+// An ONNX model's float Gemm and MatMul layers go to the sparse engine as a YAML model's dense
+// layers do (`--sparse all`), compressed, bit-exact against the interpreter.
+TEST(OnnxImport, FloatMatMulsRunOnTheSparseEngine) {
+  onnx::ModelProto m;
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("two_matmuls");
+  add_value(g->add_input(), "x", TensorProto::FLOAT, {1, 64});
+  add_value(g->add_output(), "y", TensorProto::FLOAT, {1, 10});
+  std::mt19937 rng(9);
+  add_tensor(g, "w1", TensorProto::FLOAT, {64, 48}, uniform(rng, 64 * 48, -50, 50));
+  add_tensor(g, "w2", TensorProto::FLOAT, {48, 10}, uniform(rng, 48 * 10, -50, 50));
+  const char* chain[][4] = {{"MatMul", "x", "w1", "h"}, {"Relu", "h", "", "r"}, {"MatMul", "r", "w2", "y"}};
+  for (const auto& [op, a, b, out] : chain) {
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type(op);
+    n->add_input(a);
+    if (*b) n->add_input(b);
+    n->add_output(out);
+  }
+  const sim::ChipParams params = load_params("configs/eie.yaml");
+  compiler::CompileOptions o;
+  o.sparse = compiler::CompileOptions::Sparse::kAll;
+  o.density = 0.2;
+  const compiler::Compiled c = compiler::compile_model(save(m, "two_matmuls"), params, o);
+  int sparse = 0;
+  for (const compiler::LayerReport& l : c.lowered.report.layers) sparse += l.sparse;
+  EXPECT_EQ(sparse, 2);
+  EXPECT_GT(expect_bit_exact(c, params, "onnx on the sparse engine").stat("sparse_engine", "macs"), 0u);
 }
 
 // Malformed or unsupported nodes are refused by node, never read out of range.
