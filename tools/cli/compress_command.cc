@@ -65,11 +65,12 @@ void add_compress_command(CLI::App& app) {
       if (!args->quiet) std::printf("%-11s test accuracy %.2f%%\n", s.stage.c_str(), 100 * s.test_accuracy);
     }
     train::write_trained_model(args->model, net, note + ".", args->out, sparse);
+    train::write_calibration(net, train_set, 256, args->out);  // for tpusim compile --calibrate
     write_output(args->out + "/compress.json",
                  nlohmann::json{{"model", args->model}, {"plan", args->plan}, {"accuracy", accuracy}, {"layers", layers}}
                          .dump(2) +
                      "\n");
-    if (!args->quiet) std::printf("wrote %s/model.yaml, its weights and compress.json\n", args->out.c_str());
+    if (!args->quiet) std::printf("wrote %s/model.yaml, its weights, calibration.npy and compress.json\n", args->out.c_str());
   });
 }
 

@@ -80,6 +80,7 @@ void add_train_command(CLI::App& app) {
     std::snprintf(note, sizeof note, "%s as tpusim train trained it on Fashion-MNIST (from %s): %lld epochs, %.2f%% test accuracy.",
                   graph.name.c_str(), args->model.c_str(), static_cast<long long>(last.epoch), 100 * last.test_accuracy);
     train::write_trained_model(args->model, net, note, args->out);
+    train::write_calibration(net, train_set, 256, args->out);  // for tpusim compile --calibrate
     std::string csv = "epoch,lr,loss,train_accuracy,test_accuracy,seconds\n";
     nlohmann::json log = nlohmann::json::array();
     for (const train::EpochLog& e : trainer.log()) {
@@ -100,7 +101,7 @@ void add_train_command(CLI::App& app) {
                                 {"log", log},
                                 {"test_accuracy", last.test_accuracy}};
     write_output(args->out + "/train.json", out.dump(2) + "\n");
-    if (!args->quiet) std::printf("wrote %s/model.yaml, its weights, train_log.csv and train.json\n", args->out.c_str());
+    if (!args->quiet) std::printf("wrote %s/model.yaml, its weights, calibration.npy, train_log.csv and train.json\n", args->out.c_str());
   });
 }
 

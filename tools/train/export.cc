@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tools/tensor_io/npy.h"
+#include "tools/train/trainer.h"
 
 namespace tpu::train {
 
@@ -23,6 +24,19 @@ void write_param(const std::string& path, const Param& p) {
 }
 
 }  // namespace
+
+std::string write_calibration(const Network& net, const Dataset& train, int64_t images, const std::string& out_dir) {
+  std::vector<int64_t> order(static_cast<size_t>(std::min(images, train.count)));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  const Tensor x = batch_of(net, train, order, 0, static_cast<int64_t>(order.size()));
+  Param p;
+  p.shape = x.shape;
+  p.value = x.v;
+  std::filesystem::create_directories(out_dir);
+  const std::string path = out_dir + "/calibration.npy";
+  write_param(path, p);
+  return path;
+}
 
 std::map<std::string, std::string> sparse_engine_keys(const Param& w, int bits) {
   if (bits < 1 || bits > 4 || w.shape.size() != 2) return {};

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "tools/train/fashion_mnist.h"
 #include "tools/train/network.h"
 
 namespace tpu::train {
@@ -16,6 +17,10 @@ namespace tpu::train {
 using LayerKeys = std::map<std::string, std::map<std::string, std::string>>;
 std::string write_trained_model(const std::string& model, const Network& net, const std::string& note,
                                 const std::string& out_dir, const LayerKeys& extra = {});
+
+// OUT_DIR/calibration.npy: the first `images` training images as the network takes them (float32,
+// [images, ...input shape], pixels / 255), for `tpusim compile --calibrate`.
+std::string write_calibration(const Network& net, const Dataset& train, int64_t images, const std::string& out_dir);
 
 // The keys that put a pruned and shared dense layer on the sparse engine with exactly its weights:
 // `engine: sparse`, the density its non-zeros make (so the compiler's pruning keeps them all) and

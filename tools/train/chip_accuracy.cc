@@ -1,0 +1,62 @@
+#include "tools/train/chip_accuracy.h"
+
+#include "isa/arith.h"
+#include "sim/top/isolated_run.h"
+#include "tools/compiler/graph.h"
+
+namespace tpu::train {
+
+ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& chip, const Dataset& data,
+                           int64_t images) {
+  const isa::TensorDesc *in = nullptr, *out = nullptr;
+  for (const isa::TensorDesc& t : program.tensors) {
+    const isa::TensorDesc*& slot = t.role == isa::TensorRole::kInput ? in : out;
+    if (slot) throw compiler::ModelError("the program has more than one " + std::string(isa::to_string(t.role)) + " tensor");
+    slot = &t;
+  }
+  if (!in || !out) throw compiler::ModelError("the program needs one input and one output tensor");
+  const int64_t batch = in->shape.at(0), pixels = data.rows * data.cols;
+  if (in->dtype != isa::DType::kI8 || in->elements() != batch * pixels)
+    throw compiler::ModelError("the program's input '" + in->name + "' does not take batches of " + std::to_string(batch) +
+                               " int8 images of " + std::to_string(pixels) + " pixels");
+  if (out->dtype != isa::DType::kI8 || out->shape.size() != 2 || out->shape[0] != batch)
+    throw compiler::ModelError("the program's output '" + out->name + "' is not an int8 row of class scores per image");
+  const int64_t classes = out->shape[1];
+  ChipAccuracy a;
+  a.images = images > 0 ? std::min(images, data.count) : data.count;
+  for (int64_t from = 0; from < a.images; from += batch) {
+    // The batch's images (a short last batch filled with blank ones, whose classes are not counted).
+    std::vector<uint8_t> x(static_cast<size_t>(batch * pixels), static_cast<uint8_t>(static_cast<int8_t>(in->zero_point)));
+    const int64_t n = std::min(batch, a.images - from);
+    for (int64_t i = 0; i < n * pixels; ++i) {
+      const double real = double(data.pixels[static_cast<size_t>(from * pixels + i)]) / 255.0;
+      x[static_cast<size_t>(i)] =
+          static_cast<uint8_t>(static_cast<int8_t>(std::clamp<int64_t>(isa::arith::quantize(real, in->scale, in->zero_point), -128, 127)));
+    }
+    sim::IsolatedOptions o;
+    o.memories = false;
+    o.inputs[in->name] = std::move(x);
+    const sim::IsolatedRun run = sim::run_isolated(chip, program, o);
+    if (!run.halted())
+      throw std::runtime_error("the program did not halt on images " + std::to_string(from) + " to " +
+                               std::to_string(from + n - 1) + ": " + run.result.value("fault", std::string("?")));
+    const std::vector<uint8_t>& y = run.outputs.at(out->name);
+    for (int64_t i = 0; i < n; ++i) {
+      const int8_t* row = reinterpret_cast<const int8_t*>(&y[static_cast<size_t>(i * classes)]);
+      const uint8_t best = static_cast<uint8_t>(std::max_element(row, row + classes) - row);
+      a.predictions.push_back(best);
+      a.correct += best == data.labels[static_cast<size_t>(from + i)];
+    }
+    ++a.runs;
+    a.latency_us += run.result["latency_us"].get<double>();
+    a.energy_uj += run.result["energy"]["total_uj"].get<double>();
+    a.weight_bytes += run.result["units"]["weight_memory"]["read_bytes"].get<double>();
+  }
+  const double inferences = double(a.runs * batch);
+  a.latency_us /= double(a.runs);
+  a.energy_uj /= inferences;
+  a.weight_bytes /= inferences;
+  return a;
+}
+
+}  // namespace tpu::train
