@@ -40,10 +40,8 @@ void expect_deploys_with_its_values(Network& net, const CompressPlan& plan) {
   const std::string model = write_trained_model(kSrc + "/models/lenet_300_100.yaml", net, "compressed for a test", dir, keys);
   const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(kSrc + "/configs/eie.yaml"));
   compiler::CompileOptions o;
-  std::vector<int64_t> order(64);
-  for (int64_t i = 0; i < 64; ++i) order[static_cast<size_t>(i)] = i;
   const Dataset train = load_fashion_mnist(Split::kTrain), test = load_fashion_mnist(Split::kTest);
-  o.calibration = batch_of(net, train, order, 0, 64).v;
+  o.calibration = first_images(net, train, 64).v;
   const compiler::Compiled c = compiler::compile_model(model, chip, o);
   for (size_t li = 0, t = 0; li < c.graph->layers.size(); ++li) {
     if (c.graph->layers[li].op != compiler::Op::kDense) continue;

@@ -80,9 +80,7 @@ TEST(Trainer, TheTrainedModelDeploysThroughTheCompiler) {
   const std::string dir = testing::TempDir() + "trained_" + std::to_string(getpid());
   const std::string path = write_trained_model(model, net, "trained for a test", dir);
   compiler::CompileOptions o;
-  std::vector<int64_t> order(64);
-  for (int64_t i = 0; i < 64; ++i) order[static_cast<size_t>(i)] = i;
-  o.calibration = batch_of(net, train_set(), order, 0, 64).v;
+  o.calibration = first_images(net, train_set(), 64).v;
   const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(kSrc + "/configs/tpu_v1.yaml"));
   const compiler::Compiled compiled = compiler::compile_model(path, chip, o);
   const int64_t n = 500;
@@ -110,9 +108,7 @@ TEST(Trainer, TheChipClassifiesAsTheInterpreterDoes) {
   const std::string path = write_trained_model(model, net, "trained for a test", dir);
   compiler::CompileOptions o;
   o.batch = 40;
-  std::vector<int64_t> order(64);
-  for (int64_t i = 0; i < 64; ++i) order[static_cast<size_t>(i)] = i;
-  o.calibration = batch_of(net, train_set(), order, 0, 64).v;
+  o.calibration = first_images(net, train_set(), 64).v;
   const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(kSrc + "/configs/tpu_v1.yaml"));
   const compiler::Compiled compiled = compiler::compile_model(path, chip, o);
   const ChipAccuracy a = chip_accuracy(compiled.lowered.program, chip, test_set(), 100);

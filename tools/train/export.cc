@@ -26,9 +26,7 @@ void write_param(const std::string& path, const Param& p) {
 }  // namespace
 
 std::string write_calibration(const Network& net, const Dataset& train, int64_t images, const std::string& out_dir) {
-  std::vector<int64_t> order(static_cast<size_t>(std::min(images, train.count)));
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  const Tensor x = batch_of(net, train, order, 0, static_cast<int64_t>(order.size()));
+  const Tensor x = first_images(net, train, images);
   Param p;
   p.shape = x.shape;
   p.value = x.v;

@@ -67,6 +67,12 @@ Tensor batch_of(const Network& net, const Dataset& data, const std::vector<int64
   return x;
 }
 
+Tensor first_images(const Network& net, const Dataset& data, int64_t n) {
+  std::vector<int64_t> order(static_cast<size_t>(std::min(n, data.count)));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  return batch_of(net, data, order, 0, static_cast<int64_t>(order.size()));
+}
+
 double accuracy(Network& net, const Dataset& data, int64_t limit, int64_t batch) {
   const int64_t n = limit > 0 ? std::min(limit, data.count) : data.count;
   std::vector<int64_t> order(static_cast<size_t>(n));

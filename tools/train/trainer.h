@@ -78,6 +78,9 @@ void sgd_step(Param& p, std::vector<float>& velocity, double lr, double momentum
 // The fraction of the first `limit` images (0: all) the network classifies right.
 double accuracy(Network& net, const Dataset& data, int64_t limit = 0, int64_t batch = 256);
 
+// The first n images (fewer if the set has fewer) as a batch of the network's input shape, pixels / 255.
+Tensor first_images(const Network& net, const Dataset& data, int64_t n);
+
 // Images [from, from + n) as a batch of the network's input shape, pixels / 255.
 Tensor batch_of(const Network& net, const Dataset& data, const std::vector<int64_t>& order, int64_t from, int64_t n);
 
