@@ -51,6 +51,37 @@ TEST(Prune, AgreesWithSortingByMagnitude) {
   }
 }
 
+// Each start converges to a k-means fixed point (every centroid its weights' mean). On weights
+// nine in ten near -1 and one in ten near +1, density starts (and ends) with more centroids among
+// the many than linear does; random is the same for a seed and another for another.
+TEST(ShareWeights, EachStartEndsAtAFixedPointAndDensityFollowsTheWeights) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> near(0, 0.05f);
+  std::vector<float> w(5000);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = (i % 10 ? -1.0f : 1.0f) + near(rng);
+  auto negative = [](const SharedWeights& s) {
+    int n = 0;
+    for (float c : s.codebook) n += c < 0;
+    return n;
+  };
+  for (CentroidInit init : {CentroidInit::kLinear, CentroidInit::kDensity, CentroidInit::kRandom}) {
+    const SharedWeights s = share_weights(w, 15, init, 3);
+    std::vector<double> sum(s.codebook.size(), 0);
+    std::vector<int> count(s.codebook.size(), 0);
+    for (size_t i = 0; i < w.size(); ++i) {
+      sum[s.indices[i]] += w[i];
+      ++count[s.indices[i]];
+    }
+    for (size_t c = 1; c < s.codebook.size(); ++c)
+      if (count[c] > 0) {
+        EXPECT_NEAR(s.codebook[c], sum[c] / count[c], 1e-5) << "init " << int(init) << " centroid " << c;
+      }
+  }
+  EXPECT_GT(negative(share_weights(w, 15, CentroidInit::kDensity)), negative(share_weights(w, 15, CentroidInit::kLinear)));
+  EXPECT_EQ(share_weights(w, 15, CentroidInit::kRandom, 3).codebook, share_weights(w, 15, CentroidInit::kRandom, 3).codebook);
+  EXPECT_NE(share_weights(w, 15, CentroidInit::kRandom, 3).codebook, share_weights(w, 15, CentroidInit::kRandom, 4).codebook);
+}
+
 TEST(ShareWeights, KeepsAFewDistinctValuesExactly) {
   const std::vector<float> w = {0, 0.25f, -0.5f, 0.25f, 0, 1.5f, -0.5f};
   const SharedWeights s = share_weights(w, 15);

@@ -110,6 +110,7 @@ TEST(DeepCompression, PlanMistakesNameTheirLineAndKey) {
       {"prune: {round: 3}\n", ":1: unknown key 'prune.round'"},
       {"train: {epoch: 3}\n", ":1: unknown key 'train.epoch'"},
       {"squeeze: {}\n", ":1: unknown key 'squeeze'"},
+      {"quantize: {init: kmeans++}\n", ":1: quantize.init 'kmeans++' is not linear, density or random"},
   };
   for (const auto& [text, message] : bad) {
     std::ofstream(path) << text;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <random>
 
 namespace tpu::compiler {
 
@@ -43,7 +44,7 @@ std::vector<float> prune(std::vector<float> weights, double density) {
   return weights;
 }
 
-SharedWeights share_weights(const std::vector<float>& weights, int clusters) {
+SharedWeights share_weights(const std::vector<float>& weights, int clusters, CentroidInit init, uint64_t seed) {
   SharedWeights s;
   s.indices.assign(weights.size(), 0);
   std::vector<float> values;
@@ -61,7 +62,21 @@ SharedWeights share_weights(const std::vector<float>& weights, int clusters) {
     std::vector<double> prefix(values.size() + 1, 0);
     for (size_t i = 0; i < values.size(); ++i) prefix[i + 1] = prefix[i] + values[i];
     const double lo = values.front(), hi = values.back();
-    for (int c = 0; c < clusters; ++c) centroids.push_back(clusters == 1 ? (lo + hi) / 2 : lo + (hi - lo) * c / (clusters - 1));
+    if (init == CentroidInit::kLinear) {
+      for (int c = 0; c < clusters; ++c)
+        centroids.push_back(clusters == 1 ? (lo + hi) / 2 : lo + (hi - lo) * c / (clusters - 1));
+    } else if (init == CentroidInit::kDensity) {
+      for (int c = 0; c < clusters; ++c)
+        centroids.push_back(values[static_cast<size_t>((c + 0.5) / clusters * double(values.size()))]);
+    } else {
+      std::mt19937_64 rng(seed);
+      for (int c = 0; c < clusters; ++c) {  // a partial Fisher-Yates over the distinct values
+        const size_t pick = static_cast<size_t>(c) + rng() % (distinct.size() - static_cast<size_t>(c));
+        std::swap(distinct[static_cast<size_t>(c)], distinct[pick]);
+        centroids.push_back(distinct[static_cast<size_t>(c)]);
+      }
+      std::sort(centroids.begin(), centroids.end());
+    }
     for (int iteration = 0; iteration < 1000; ++iteration) {
       std::vector<double> next = centroids;
       size_t begin = 0;

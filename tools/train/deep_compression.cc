@@ -63,7 +63,14 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
     p.density = layer_map<double>(path, pr["density"], "prune.density", g, 1e-6, 1);
   }
   if (const YAML::Node q = root["quantize"]) {
-    check_keys(path, q, {"bits", "finetune_epochs", "finetune_lr"}, "quantize.");
+    check_keys(path, q, {"bits", "init", "finetune_epochs", "finetune_lr"}, "quantize.");
+    if (const YAML::Node i = q["init"]) {
+      const std::string v = i.as<std::string>();
+      if (v == "linear") p.init = compiler::CentroidInit::kLinear;
+      else if (v == "density") p.init = compiler::CentroidInit::kDensity;
+      else if (v == "random") p.init = compiler::CentroidInit::kRandom;
+      else throw compiler::ModelError(yaml_where(path, i) + "quantize.init '" + v + "' is not linear, density or random");
+    }
     p.bits = layer_map<int>(path, q["bits"], "quantize.bits", g, 1, 8);
     if (q["finetune_epochs"])
       p.finetune_epochs = yaml_whole(path, q["finetune_epochs"], "quantize.finetune_epochs", 0, 1000);
@@ -105,7 +112,7 @@ std::vector<StageResult> deep_compress(Network& net, const CompressPlan& plan, c
       const auto b = plan.bits.find(t.layer);
       if (b == plan.bits.end()) continue;
       Param& w = *t.weights;
-      const compiler::SharedWeights s = compiler::share_weights(w.value, (1 << b->second) - 1);
+      const compiler::SharedWeights s = compiler::share_weights(w.value, (1 << b->second) - 1, plan.init, plan.train.seed);
       w.cluster = s.indices;
       w.centroids = s.codebook;
       for (size_t i = 0; i < w.value.size(); ++i) w.value[i] = w.centroids[w.cluster[i]];

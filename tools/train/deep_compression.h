@@ -10,7 +10,8 @@
 //   train: {epochs: 20, ...}     # how the float model trains first (trainer.h's keys); with
 //                                # `train: none`, the model's own weights (a trained model.yaml)
 //   prune: {rounds: 3, retrain_epochs: 5, density: {fc1: 0.08, fc2: 0.09, fc3: 0.26}}
-//   quantize: {bits: {fc1: 4, fc2: 4, fc3: 4}, finetune_epochs: 3, finetune_lr: 0.001}
+//   quantize: {bits: {fc1: 4, fc2: 4, fc3: 4}, init: linear, finetune_epochs: 3, finetune_lr: 0.001}
+//                                # init: linear, density or random (compiler/compress.h)
 // Layers a map leaves out are not pruned (density 1) or not shared. Retraining uses the train
 // section's recipe; fine-tuning its own rate (a centroid moves by its weights' summed gradients).
 
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/compiler/compress.h"
 #include "tools/train/trainer.h"
 
 namespace tpu::train {
@@ -28,6 +30,7 @@ struct CompressPlan {
   int64_t rounds = 3, retrain_epochs = 5;
   std::map<std::string, double> density;
   std::map<std::string, int> bits;
+  compiler::CentroidInit init = compiler::CentroidInit::kLinear;
   int64_t finetune_epochs = 3;
   double finetune_lr = 1e-3;
 };
