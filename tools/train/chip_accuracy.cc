@@ -1,8 +1,11 @@
 #include "tools/train/chip_accuracy.h"
 
-#include "isa/arith.h"
+#include <algorithm>
+#include <cstring>
+
 #include "sim/top/isolated_run.h"
 #include "tools/compiler/graph.h"
+#include "tools/tensor_io/npy.h"
 
 namespace tpu::train {
 
@@ -25,14 +28,17 @@ ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& c
   ChipAccuracy a;
   a.images = images > 0 ? std::min(images, data.count) : data.count;
   for (int64_t from = 0; from < a.images; from += batch) {
-    // The batch's images (a short last batch filled with blank ones, whose classes are not counted).
-    std::vector<uint8_t> x(static_cast<size_t>(batch * pixels), static_cast<uint8_t>(static_cast<int8_t>(in->zero_point)));
+    // The batch's images (a short last batch filled with blank ones, whose classes are not counted),
+    // quantized as any float input to the chip is (tensor_io::tensor_bytes).
     const int64_t n = std::min(batch, a.images - from);
-    for (int64_t i = 0; i < n * pixels; ++i) {
-      const double real = double(data.pixels[static_cast<size_t>(from * pixels + i)]) / 255.0;
-      x[static_cast<size_t>(i)] =
-          static_cast<uint8_t>(static_cast<int8_t>(std::clamp<int64_t>(isa::arith::quantize(real, in->scale, in->zero_point), -128, 127)));
-    }
+    tensor_io::Array images;
+    images.dtype = isa::DType::kF32;
+    images.shape = in->shape;
+    std::vector<float> real(static_cast<size_t>(batch * pixels), 0.0f);
+    for (int64_t i = 0; i < n * pixels; ++i) real[static_cast<size_t>(i)] = float(data.pixels[static_cast<size_t>(from * pixels + i)]) / 255.0f;
+    images.bytes.resize(real.size() * sizeof(float));
+    std::memcpy(images.bytes.data(), real.data(), images.bytes.size());
+    std::vector<uint8_t> x = tensor_io::tensor_bytes(images, *in, "the data set's images");
     sim::IsolatedOptions o;
     o.memories = false;
     o.inputs[in->name] = std::move(x);
