@@ -110,6 +110,9 @@ TEST(DeepCompression, PlanMistakesNameTheirLineAndKey) {
       {"prune: {round: 3}\n", ":1: unknown key 'prune.round'"},
       {"train: {epoch: 3}\n", ":1: unknown key 'train.epoch'"},
       {"squeeze: {}\n", ":1: unknown key 'squeeze'"},
+      {"prune: 3\n", ":1: prune should be a mapping of keys"},
+      {"quantize: [1]\n", ":1: quantize should be a mapping of keys"},
+      {"quantize: {init: [linear]}\n", ":1: quantize.init should be a word"},
       {"quantize: {init: kmeans++}\n", ":1: quantize.init 'kmeans++' is not linear, density or random"},
   };
   for (const auto& [text, message] : bad) {

@@ -21,8 +21,13 @@ TEST(Huffman, GivesTheTextbookOptimum) {
   uint64_t bits = 0;
   for (int s = 0; s < 6; ++s) bits += c[s] * code.lengths[s];
   EXPECT_EQ(bits, 224u);
-  EXPECT_EQ(code.lengths[0], 1);
-  EXPECT_EQ(code.lengths[4] + code.lengths[5], 8);
+  // Canonical words from lengths 1, 3, 3, 3, 4, 4: a 0, b 100, c 101, d 110, e 1110, f 1111.
+  const uint64_t words[] = {0b0, 0b100, 0b101, 0b110, 0b1110, 0b1111};
+  const uint8_t lengths[] = {1, 3, 3, 3, 4, 4};
+  for (int s = 0; s < 6; ++s) {
+    EXPECT_EQ(code.lengths[s], lengths[s]) << s;
+    EXPECT_EQ(code.words[s], words[s]) << s;
+  }
   EXPECT_EQ(code.table_bytes(), 1u + 2 * 6);
 }
 

@@ -229,6 +229,7 @@ TEST(Trainer, TrainingFileMistakesNameTheirLineAndKey) {
       {"lr: fast\n", ":1: lr should be a number"},
       {"batch: 0\n", ":1: batch must lie in"},
       {"epochs: 2.5\n", ":1: epochs should be a whole number"},
+      {"schedule: {a: 1}\n", ":1: schedule should be a word"},
       {"schedule: linear\n", ":1: schedule 'linear' is not constant, step or cosine"},
       {"[1, 2]\n", ": a training file is a mapping of keys"},
   };

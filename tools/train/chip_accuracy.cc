@@ -18,7 +18,8 @@ ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& c
     slot = &t;
   }
   if (!in || !out) throw compiler::ModelError("the program needs one input and one output tensor");
-  const int64_t batch = in->shape.at(0), pixels = data.rows * data.cols;
+  if (in->shape.empty() || in->shape[0] < 1) throw compiler::ModelError("the program's input '" + in->name + "' has no batch");
+  const int64_t batch = in->shape[0], pixels = data.rows * data.cols;
   if (in->dtype != isa::DType::kI8 || in->elements() != batch * pixels)
     throw compiler::ModelError("the program's input '" + in->name + "' does not take batches of " + std::to_string(batch) +
                                " int8 images of " + std::to_string(pixels) + " pixels");
@@ -27,6 +28,7 @@ ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& c
   const int64_t classes = out->shape[1];
   ChipAccuracy a;
   a.images = images > 0 ? std::min(images, data.count) : data.count;
+  if (a.images == 0) throw compiler::ModelError("the data set has no images");
   for (int64_t from = 0; from < a.images; from += batch) {
     // The batch's images (a short last batch filled with blank ones, whose classes are not counted),
     // quantized as any float input to the chip is (tensor_io::tensor_bytes).
@@ -46,7 +48,10 @@ ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& c
     if (!run.halted())
       throw std::runtime_error("the program did not halt on images " + std::to_string(from) + " to " +
                                std::to_string(from + n - 1) + ": " + run.result.value("fault", std::string("?")));
-    const std::vector<uint8_t>& y = run.outputs.at(out->name);
+    const auto found = run.outputs.find(out->name);
+    if (found == run.outputs.end() || found->second.size() < static_cast<size_t>(batch * classes))
+      throw std::runtime_error("the run did not return the output '" + out->name + "' whole");
+    const std::vector<uint8_t>& y = found->second;
     for (int64_t i = 0; i < n; ++i) {
       const int8_t* row = reinterpret_cast<const int8_t*>(&y[static_cast<size_t>(i * classes)]);
       const uint8_t best = static_cast<uint8_t>(std::max_element(row, row + classes) - row);

@@ -51,21 +51,23 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
   check_keys(path, root, {"train", "prune", "quantize"}, "");
   CompressPlan p;
   if (const YAML::Node t = root["train"]) {
-    if (t.IsScalar() && t.as<std::string>() == "none")
+    if (t.IsScalar() && t.Scalar() == "none")
       p.train_first = false;
     else
       p.train = read_train_config(t, path, "train");
   }
   if (const YAML::Node pr = root["prune"]) {
+    yaml_mapping(path, pr, "prune");
     check_keys(path, pr, {"rounds", "retrain_epochs", "density"}, "prune.");
     if (pr["rounds"]) p.rounds = yaml_whole(path, pr["rounds"], "prune.rounds", 1, 100);
     if (pr["retrain_epochs"]) p.retrain_epochs = yaml_whole(path, pr["retrain_epochs"], "prune.retrain_epochs", 0, 1000);
     p.density = layer_map<double>(path, pr["density"], "prune.density", g, 1e-6, 1);
   }
   if (const YAML::Node q = root["quantize"]) {
+    yaml_mapping(path, q, "quantize");
     check_keys(path, q, {"bits", "init", "finetune_epochs", "finetune_lr"}, "quantize.");
     if (const YAML::Node i = q["init"]) {
-      const std::string v = i.as<std::string>();
+      const std::string v = yaml_string(path, i, "quantize.init");
       if (v == "linear") p.init = compiler::CentroidInit::kLinear;
       else if (v == "density") p.init = compiler::CentroidInit::kDensity;
       else if (v == "random") p.init = compiler::CentroidInit::kRandom;

@@ -27,7 +27,12 @@ IdxArray read_idx(const std::string& path) {
       const char* what = gzerror(f.get(), &code);
       throw DataError(path + ": not a readable gzip or IDX file (" + std::string(what ? what : "?") + ")");
     }
-    if (n == 0) break;
+    if (n == 0) {
+      int code = Z_OK;
+      gzerror(f.get(), &code);
+      if (code != Z_OK) throw DataError(path + ": its gzip stream is truncated or corrupt");
+      break;
+    }
     bytes.insert(bytes.end(), chunk, chunk + n);
   }
   if (bytes.size() < 4) throw DataError(path + ": " + std::to_string(bytes.size()) + " bytes: too short for an IDX header");
@@ -47,6 +52,8 @@ IdxArray read_idx(const std::string& path) {
   for (size_t d = 0; d < rank; ++d) {
     const uint8_t* p = &bytes[4 + 4 * d];
     a.dims.push_back(uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]);
+    if (a.dims.back() != 0 && elements > bytes.size() / a.dims.back())  // more than the file holds: no overflow
+      throw DataError(path + ": truncated: its dimensions need more bytes than the file's " + std::to_string(bytes.size()));
     elements *= a.dims.back();
   }
   const uint64_t have = bytes.size() - header;

@@ -222,6 +222,10 @@ Loss softmax_cross_entropy(const Tensor& logits, const std::vector<uint8_t>& lab
   if (static_cast<int64_t>(labels.size()) != n)
     throw std::invalid_argument("softmax cross-entropy: " + std::to_string(labels.size()) + " labels for " +
                                 std::to_string(n) + " samples");
+  for (uint8_t label : labels)
+    if (label >= classes)
+      throw std::invalid_argument("softmax cross-entropy: label " + std::to_string(label) + " of " +
+                                  std::to_string(classes) + " classes");
   Loss l;
   l.grad = Tensor::zeros(logits.shape);
   for (int64_t i = 0; i < n; ++i) {

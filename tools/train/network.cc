@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "tools/train/fashion_mnist.h"
+
 namespace tpu::train {
 
 Network Network::from_graph(const compiler::Graph& g, uint64_t seed) {
@@ -22,6 +24,7 @@ Network Network::from_graph(const compiler::Graph& g, uint64_t seed) {
         net.layers_.push_back(std::make_unique<Dense>(x[1], l.units, rng));
         break;
       case Op::kConv2d:
+        if (x.size() != 4) throw compiler::ModelError(where + "the trainer's conv2d reads images");
         if (l.kh != l.kw || l.sh != l.sw || l.groups != 1 || l.dh != 1 || l.dw != 1 || l.pad_top != l.pad_left ||
             l.pad_top != l.pad_bottom || l.pad_top != l.pad_right)
           throw compiler::ModelError(where + "the trainer's conv2d takes square kernels and strides, even padding, "
@@ -54,8 +57,9 @@ Network Network::from_graph(const compiler::Graph& g, uint64_t seed) {
     else if (l.act != isa::ActFunc::identity)
       throw compiler::ModelError(where + "the trainer's activations are relu and identity");
   }
-  if (g.layers.back().shape.size() != 2)
-    throw compiler::ModelError(g.file + ": the last layer must give a vector of class scores");
+  if (g.layers.back().shape.size() != 2 || g.layers.back().shape[1] < kFashionMnistClasses)
+    throw compiler::ModelError(g.file + ": the last layer must give a vector of " +
+                               std::to_string(kFashionMnistClasses) + " or more class scores");
   return net;
 }
 

@@ -34,7 +34,7 @@ TrainConfig read_train_config(const YAML::Node& root, const std::string& path, c
     else if (key == "train_images") c.train_images = yaml_whole(path, v, name, 0, 1e9);
     else if (key == "test_images") c.test_images = yaml_whole(path, v, name, 0, 1e9);
     else if (key == "schedule") {
-      c.schedule = v.as<std::string>();
+      c.schedule = yaml_string(path, v, name);
       if (c.schedule != "constant" && c.schedule != "step" && c.schedule != "cosine")
         throw compiler::ModelError(yaml_where(path, v) + name + " '" + c.schedule + "' is not constant, step or cosine");
     } else {

@@ -27,6 +27,16 @@ inline std::string yaml_where(const std::string& path, const YAML::Node& n) {
   return path + ":" + std::to_string(n.Mark().line + 1) + ": ";
 }
 
+inline std::string yaml_string(const std::string& path, const YAML::Node& n, const std::string& key) {
+  if (!n.IsScalar()) throw compiler::ModelError(yaml_where(path, n) + key + " should be a word");
+  return n.as<std::string>();
+}
+
+// A section that must be a mapping of keys.
+inline void yaml_mapping(const std::string& path, const YAML::Node& n, const std::string& key) {
+  if (!n.IsMap()) throw compiler::ModelError(yaml_where(path, n) + key + " should be a mapping of keys");
+}
+
 inline double yaml_number(const std::string& path, const YAML::Node& n, const std::string& key, double lo, double hi) {
   double v = 0;
   try {
