@@ -68,11 +68,14 @@ TEST(Backward, DenseMatchesFiniteDifferences) {
 
 TEST(Backward, Conv2dMatchesFiniteDifferencesWithStrideAndPadding) {
   std::mt19937_64 rng(2);
-  for (const auto& [stride, pad] : {std::pair{1, 0}, std::pair{1, 2}, std::pair{2, 1}}) {
-    Conv2d c(3, 2, 4, stride, pad, rng);
-    check_layer("conv2d stride " + std::to_string(stride) + " pad " + std::to_string(pad), c,
-                random_tensor({2, 6, 5, 2}, rng), rng);
-  }
+  // Two input channels lay the patches out pixel by pixel, one tap by tap (layers.h): both checked.
+  for (const int channels : {2, 1})
+    for (const auto& [stride, pad] : {std::pair{1, 0}, std::pair{1, 2}, std::pair{2, 1}}) {
+      Conv2d c(3, channels, 4, stride, pad, rng);
+      check_layer("conv2d " + std::to_string(channels) + " channels stride " + std::to_string(stride) + " pad " +
+                      std::to_string(pad),
+                  c, random_tensor({2, 6, 5, channels}, rng), rng);
+    }
 }
 
 TEST(Backward, PoolsMatchFiniteDifferences) {

@@ -15,6 +15,7 @@
 
 #include "tools/cli/commands.h"
 #include "tools/train/export.h"
+#include "tools/train/gemm.h"
 #include "tools/train/trainer.h"
 
 namespace tpu::cli {
@@ -22,7 +23,7 @@ namespace tpu::cli {
 namespace {
 
 struct TrainArgs {
-  std::string model, config, out, data = train::kFashionMnistDir;
+  std::string model, config, out, data = train::kFashionMnistDir, kernel;
   bool quiet = false;
 };
 
@@ -48,8 +49,15 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--config", args->config, "Training file (tools/train/trainer.h lists its keys)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--data", args->data, "Fashion-MNIST's directory (Debian's dataset-fashion-mnist)");
+  cmd->add_option("--kernel", args->kernel,
+                  "Matrix kernel (avx512, avx2 or portable; default the fastest this CPU has); all give the same bits");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
   cmd->callback([args] {
+    if (!args->kernel.empty()) try {
+        train::set_gemm_kernel(args->kernel);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string("--kernel: ") + e.what());
+      }
     namespace fs = std::filesystem;
     const train::TrainConfig config = args->config.empty() ? train::TrainConfig{} : train::load_train_config(args->config);
     const compiler::Graph graph = compiler::load_model(args->model, 1, false);
@@ -71,8 +79,9 @@ void add_train_command(CLI::App& app) {
       const train::EpochLog e = trainer.epoch(train_set, test_set, progress);
       if (tty) std::fprintf(stderr, "\r\033[K");
       if (!args->quiet)
-        std::printf("epoch %lld: loss %.4f  train %.2f%%  test %.2f%%  %.2f s\n", static_cast<long long>(e.epoch), e.loss,
-                    100 * e.train_accuracy, 100 * e.test_accuracy, e.seconds);
+        std::printf("epoch %lld: loss %.4f  train %.2f%%  test %.2f%%  %.2f s (training %.2f s, %s kernel)\n",
+                    static_cast<long long>(e.epoch), e.loss, 100 * e.train_accuracy, 100 * e.test_accuracy, e.seconds,
+                    e.train_seconds, train::gemm_kernel().c_str());
       std::fflush(stdout);  // a line per epoch, also into a pipe or file
     }
     const train::EpochLog& last = trainer.log().back();
@@ -81,15 +90,15 @@ void add_train_command(CLI::App& app) {
                   graph.name.c_str(), args->model.c_str(), static_cast<long long>(last.epoch), 100 * last.test_accuracy);
     train::write_trained_model(args->model, net, note, args->out);
     train::write_calibration(net, train_set, 256, args->out);  // for tpusim compile --calibrate
-    std::string csv = "epoch,lr,loss,train_accuracy,test_accuracy,seconds\n";
+    std::string csv = "epoch,lr,loss,train_accuracy,test_accuracy,train_seconds,seconds\n";
     nlohmann::json log = nlohmann::json::array();
     for (const train::EpochLog& e : trainer.log()) {
       char line[256];
-      std::snprintf(line, sizeof line, "%lld,%.6g,%.6f,%.6f,%.6f,%.3f\n", static_cast<long long>(e.epoch), e.lr, e.loss,
-                    e.train_accuracy, e.test_accuracy, e.seconds);
+      std::snprintf(line, sizeof line, "%lld,%.6g,%.6f,%.6f,%.6f,%.3f,%.3f\n", static_cast<long long>(e.epoch), e.lr,
+                    e.loss, e.train_accuracy, e.test_accuracy, e.train_seconds, e.seconds);
       csv += line;
       log.push_back({{"epoch", e.epoch}, {"lr", e.lr}, {"loss", e.loss}, {"train_accuracy", e.train_accuracy},
-                     {"test_accuracy", e.test_accuracy}, {"seconds", e.seconds}});
+                     {"test_accuracy", e.test_accuracy}, {"train_seconds", e.train_seconds}, {"seconds", e.seconds}});
     }
     write_output(args->out + "/train_log.csv", csv);
     const nlohmann::json out = {{"model", args->model},
@@ -98,6 +107,7 @@ void add_train_command(CLI::App& app) {
                                   {"momentum", config.momentum}, {"weight_decay", config.weight_decay},
                                   {"schedule", config.schedule}, {"seed", config.seed},
                                   {"train_images", config.train_images}, {"test_images", config.test_images}}},
+                                {"matrix_kernel", train::gemm_kernel()},
                                 {"log", log},
                                 {"test_accuracy", last.test_accuracy}};
     write_output(args->out + "/train.json", out.dump(2) + "\n");

@@ -1,17 +1,14 @@
 #include "tools/train/layers.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
+#include "tools/train/gemm.h"
+
 namespace tpu::train {
 
 namespace {
-
-using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Map = Eigen::Map<Matrix>;
-using ConstMap = Eigen::Map<const Matrix>;
 
 int64_t product(const std::vector<int64_t>& s) {
   int64_t n = 1;
@@ -42,6 +39,20 @@ void expect_rank(const Tensor& x, size_t rank, const char* layer) {
                                 std::to_string(x.shape.size()));
 }
 
+// y[r][c] += bias[c] for each of `rows` rows.
+void add_bias(std::vector<float>& y, const std::vector<float>& bias, int64_t rows) {
+  const size_t c = bias.size();
+  for (int64_t r = 0; r < rows; ++r)
+    for (size_t j = 0; j < c; ++j) y[static_cast<size_t>(r) * c + j] += bias[j];
+}
+
+// grad[c] += the sum over rows of dy[r][c].
+void add_column_sums(std::vector<float>& grad, const std::vector<float>& dy, int64_t rows) {
+  const size_t c = grad.size();
+  for (int64_t r = 0; r < rows; ++r)
+    for (size_t j = 0; j < c; ++j) grad[j] += dy[static_cast<size_t>(r) * c + j];
+}
+
 }  // namespace
 
 Tensor Tensor::zeros(std::vector<int64_t> shape) {
@@ -57,24 +68,23 @@ Dense::Dense(int64_t inputs, int64_t units, std::mt19937_64& rng)
   init_uniform(b_, inputs, rng);
 }
 
-Tensor Dense::forward(const Tensor& x) {
+Tensor Dense::forward(Tensor x) {
   expect_rank(x, 2, "dense");
-  x_ = x;
-  const int64_t n = x.shape[0];
+  x_ = std::move(x);
+  const int64_t n = x_.shape[0];
   Tensor y = Tensor::zeros({n, m_});
-  Map Y(y.v.data(), n, m_);
-  Y.noalias() = ConstMap(x.v.data(), n, k_) * ConstMap(w_.value.data(), k_, m_);
-  Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b_.value.data(), m_);
+  gemm(n, m_, k_, x_.v.data(), false, w_.value.data(), false, y.v.data(), false);
+  add_bias(y.v, b_.value, n);
   return y;
 }
 
-Tensor Dense::backward(const Tensor& dy) {
+Tensor Dense::backward(Tensor dy) {
   const int64_t n = dy.shape[0];
-  const ConstMap dY(dy.v.data(), n, m_);
-  Map(w_.grad.data(), k_, m_).noalias() += ConstMap(x_.v.data(), n, k_).transpose() * dY;
-  Eigen::Map<Eigen::RowVectorXf>(b_.grad.data(), m_) += dY.colwise().sum();
+  gemm(k_, m_, n, x_.v.data(), true, dy.v.data(), false, w_.grad.data(), true);
+  add_column_sums(b_.grad, dy.v, n);
+  if (!input_grad) return {};
   Tensor dx = Tensor::zeros({n, k_});
-  Map(dx.v.data(), n, k_).noalias() = dY * ConstMap(w_.value.data(), k_, m_).transpose();
+  gemm(n, k_, m_, dy.v.data(), false, w_.value.data(), true, dx.v.data(), false);
   return dx;
 }
 
@@ -84,6 +94,7 @@ Conv2d::Conv2d(int64_t kernel, int64_t in_channels, int64_t filters, int64_t str
       cout_(filters),
       stride_(stride),
       pad_(pad),
+      tap_major_(in_channels == 1),
       w_(make_param("weights", {kernel, kernel, in_channels, filters})),
       b_(make_param("bias", {filters})) {
   init_uniform(w_, kernel * kernel * in_channels, rng);
@@ -91,24 +102,47 @@ Conv2d::Conv2d(int64_t kernel, int64_t in_channels, int64_t filters, int64_t str
 }
 
 template <class F>
-void Conv2d::for_each_tap(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, F&& f) const {
-  const int64_t patch = k_ * k_ * cin_;
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox)
-        for (int64_t ky = 0; ky < k_; ++ky) {
-          const int64_t iy = oy * stride_ + ky - pad_;
-          if (iy < 0 || iy >= h) continue;
-          for (int64_t kx = 0; kx < k_; ++kx) {
-            const int64_t ix = ox * stride_ + kx - pad_;
-            if (ix < 0 || ix >= w) continue;
-            f(static_cast<size_t>(((b * oh + oy) * ow + ox) * patch + (ky * k_ + kx) * cin_),
-              static_cast<size_t>(((b * h + iy) * w + ix) * cin_));
+void Conv2d::for_each_run(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, F&& f) const {
+  const int64_t rows = n * oh * ow, patch = k_ * k_ * cin_;
+  if (!tap_major_) {
+    // Each output pixel's kernel rows: the taps inside the image, consecutive in both.
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const int64_t x0 = ox * stride_ - pad_;
+          const int64_t first = std::max<int64_t>(0, -x0), last = std::min<int64_t>(k_, w - x0);
+          if (first >= last) continue;
+          for (int64_t ky = 0; ky < k_; ++ky) {
+            const int64_t iy = oy * stride_ + ky - pad_;
+            if (iy < 0 || iy >= h) continue;
+            f(static_cast<size_t>(((b * oh + oy) * ow + ox) * patch + (ky * k_ + first) * cin_),
+              static_cast<size_t>(((b * h + iy) * w + x0 + first) * cin_), static_cast<size_t>((last - first) * cin_),
+              size_t{1});
           }
         }
+    return;
+  }
+  // Each tap's output rows: the output pixels whose tap lies inside the image, ox * stride + kx - pad in [0, w).
+  for (int64_t ky = 0; ky < k_; ++ky)
+    for (int64_t kx = 0; kx < k_; ++kx) {
+      const int64_t lo = std::max<int64_t>(0, (pad_ - kx + stride_ - 1) / stride_);
+      const int64_t hi = std::min<int64_t>(ow, (w - 1 + pad_ - kx) / stride_ + 1);
+      if (lo >= hi) continue;
+      for (int64_t c = 0; c < cin_; ++c) {
+        const int64_t p = (ky * k_ + kx) * cin_ + c;
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t oy = 0; oy < oh; ++oy) {
+            const int64_t iy = oy * stride_ + ky - pad_;
+            if (iy < 0 || iy >= h) continue;
+            f(static_cast<size_t>(p * rows + (b * oh + oy) * ow + lo),
+              static_cast<size_t>(((b * h + iy) * w + lo * stride_ + kx - pad_) * cin_ + c), static_cast<size_t>(hi - lo),
+              static_cast<size_t>(stride_ * cin_));
+          }
+      }
+    }
 }
 
-Tensor Conv2d::forward(const Tensor& x) {
+Tensor Conv2d::forward(Tensor x) {
   expect_rank(x, 4, "conv2d");
   in_shape_ = x.shape;
   const int64_t n = x.shape[0], h = x.shape[1], w = x.shape[2];
@@ -116,30 +150,46 @@ Tensor Conv2d::forward(const Tensor& x) {
   const int64_t rows = n * oh * ow, patch = k_ * k_ * cin_;
   // The input as one patch per output pixel (im2col), the convolution then one matrix product.
   cols_.assign(static_cast<size_t>(rows * patch), 0.0f);
-  for_each_tap(n, h, w, oh, ow, [&](size_t col, size_t pixel) { std::copy_n(&x.v[pixel], cin_, &cols_[col]); });
+  float* __restrict cols = cols_.data();
+  const float* __restrict in = x.v.data();
+  for_each_run(n, h, w, oh, ow, [&](size_t col, size_t pixel, size_t count, size_t step) {
+    if (step == 1)  // a plain copy the compiler vectorizes
+      for (size_t i = 0; i < count; ++i) cols[col + i] = in[pixel + i];
+    else
+      for (size_t i = 0; i < count; ++i) cols[col + i] = in[pixel + i * step];
+  });
   Tensor y = Tensor::zeros({n, oh, ow, cout_});
-  Map Y(y.v.data(), rows, cout_);
-  Y.noalias() = ConstMap(cols_.data(), rows, patch) * ConstMap(w_.value.data(), patch, cout_);
-  Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b_.value.data(), cout_);
+  gemm(rows, cout_, patch, cols_.data(), tap_major_, w_.value.data(), false, y.v.data(), false);
+  add_bias(y.v, b_.value, rows);
   return y;
 }
 
-Tensor Conv2d::backward(const Tensor& dy) {
+Tensor Conv2d::backward(Tensor dy) {
   const int64_t n = in_shape_[0], h = in_shape_[1], w = in_shape_[2];
   const int64_t oh = dy.shape[1], ow = dy.shape[2], rows = n * oh * ow, patch = k_ * k_ * cin_;
-  const ConstMap dY(dy.v.data(), rows, cout_);
-  Map(w_.grad.data(), patch, cout_).noalias() += ConstMap(cols_.data(), rows, patch).transpose() * dY;
-  Eigen::Map<Eigen::RowVectorXf>(b_.grad.data(), cout_) += dY.colwise().sum();
-  Matrix dcols = dY * ConstMap(w_.value.data(), patch, cout_).transpose();
+  gemm(patch, cout_, rows, cols_.data(), !tap_major_, dy.v.data(), false, w_.grad.data(), true);
+  add_column_sums(b_.grad, dy.v, rows);
+  if (!input_grad) return {};
+  std::vector<float> dcols(static_cast<size_t>(patch * rows));  // laid out as cols_
+  if (tap_major_)
+    gemm(patch, rows, cout_, w_.value.data(), false, dy.v.data(), true, dcols.data(), false);
+  else
+    gemm(rows, patch, cout_, dy.v.data(), false, w_.value.data(), true, dcols.data(), false);
   // Each patch's gradient back onto the pixels it was copied from (col2im).
   Tensor dx = Tensor::zeros(in_shape_);
-  for_each_tap(n, h, w, oh, ow, [&](size_t col, size_t pixel) {
-    for (int64_t c = 0; c < cin_; ++c) dx.v[pixel + static_cast<size_t>(c)] += dcols.data()[col + static_cast<size_t>(c)];
+  float* __restrict out = dx.v.data();
+  const float* __restrict from = dcols.data();
+  for_each_run(n, h, w, oh, ow, [&](size_t col, size_t pixel, size_t count, size_t step) {
+    if (step == 1)
+      for (size_t i = 0; i < count; ++i) out[pixel + i] += from[col + i];
+    else
+      for (size_t i = 0; i < count; ++i) out[pixel + i * step] += from[col + i];
   });
   return dx;
 }
 
-Tensor Pool::forward(const Tensor& x) {
+// Pooling windows channel by channel in the inner loop (NHWC keeps a pixel's channels together).
+Tensor Pool::forward(Tensor x) {
   expect_rank(x, 4, "pool");
   in_shape_ = x.shape;
   const int64_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3];
@@ -149,23 +199,33 @@ Tensor Pool::forward(const Tensor& x) {
   const float scale = 1.0f / static_cast<float>(k_ * k_);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox)
-        for (int64_t ch = 0; ch < c; ++ch) {
-          const size_t out = static_cast<size_t>(((b * oh + oy) * ow + ox) * c + ch);
-          float best = -INFINITY, sum = 0;
-          for (int64_t ky = 0; ky < k_; ++ky)
-            for (int64_t kx = 0; kx < k_; ++kx) {
-              const int64_t in = ((b * h + oy * stride_ + ky) * w + ox * stride_ + kx) * c + ch;
-              const float v = x.v[static_cast<size_t>(in)];
-              sum += v;
-              if (kind_ == Kind::kMax && v > best) best = v, argmax_[out] = in;
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const size_t out = static_cast<size_t>(((b * oh + oy) * ow + ox) * c);
+        float* __restrict yo = &y.v[out];
+        for (int64_t ky = 0; ky < k_; ++ky)
+          for (int64_t kx = 0; kx < k_; ++kx) {
+            const int64_t in = ((b * h + oy * stride_ + ky) * w + ox * stride_ + kx) * c;
+            const float* __restrict xi = &x.v[static_cast<size_t>(in)];
+            if (kind_ == Kind::kAverage) {
+              for (int64_t ch = 0; ch < c; ++ch) yo[ch] += xi[ch];
+              continue;
             }
-          y.v[out] = kind_ == Kind::kMax ? best : sum * scale;
-        }
+            int64_t* __restrict am = &argmax_[out];
+            const bool first = ky == 0 && kx == 0;
+            for (int64_t ch = 0; ch < c; ++ch) {
+              // Arithmetic selects, not branches: which element wins is data, and mispredicts.
+              const int64_t take = first | (xi[ch] > yo[ch]);
+              yo[ch] = first ? xi[ch] : std::max(yo[ch], xi[ch]);
+              am[ch] += take * (in + ch - am[ch]);
+            }
+          }
+        if (kind_ == Kind::kAverage)
+          for (int64_t ch = 0; ch < c; ++ch) yo[ch] *= scale;
+      }
   return y;
 }
 
-Tensor Pool::backward(const Tensor& dy) {
+Tensor Pool::backward(Tensor dy) {
   Tensor dx = Tensor::zeros(in_shape_);
   if (kind_ == Kind::kMax) {
     for (size_t o = 0; o < dy.v.size(); ++o) dx.v[static_cast<size_t>(argmax_[o])] += dy.v[o];
@@ -176,44 +236,46 @@ Tensor Pool::backward(const Tensor& dy) {
   const float scale = 1.0f / static_cast<float>(k_ * k_);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox)
-        for (int64_t ch = 0; ch < c; ++ch) {
-          const float g = dy.v[static_cast<size_t>(((b * oh + oy) * ow + ox) * c + ch)] * scale;
-          for (int64_t ky = 0; ky < k_; ++ky)
-            for (int64_t kx = 0; kx < k_; ++kx)
-              dx.v[static_cast<size_t>(((b * h + oy * stride_ + ky) * w + ox * stride_ + kx) * c + ch)] += g;
-        }
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const float* g = &dy.v[static_cast<size_t>(((b * oh + oy) * ow + ox) * c)];
+        for (int64_t ky = 0; ky < k_; ++ky)
+          for (int64_t kx = 0; kx < k_; ++kx) {
+            float* d = &dx.v[static_cast<size_t>(((b * h + oy * stride_ + ky) * w + ox * stride_ + kx) * c)];
+            for (int64_t ch = 0; ch < c; ++ch) d[ch] += g[ch] * scale;
+          }
+      }
   return dx;
 }
 
-Tensor Relu::forward(const Tensor& x) {
-  Tensor y = x;
-  positive_.assign(x.v.size(), false);
-  for (size_t i = 0; i < y.v.size(); ++i) {
-    positive_[i] = y.v[i] > 0;
-    if (!positive_[i]) y.v[i] = 0;
+Tensor Relu::forward(Tensor x) {
+  const size_t n = x.v.size();
+  positive_.resize(n);
+  float* __restrict v = x.v.data();
+  uint8_t* __restrict positive = positive_.data();
+  for (size_t i = 0; i < n; ++i) {
+    positive[i] = v[i] > 0;
+    v[i] = v[i] > 0 ? v[i] : 0.0f;
   }
-  return y;
+  return x;
 }
 
-Tensor Relu::backward(const Tensor& dy) {
-  Tensor dx = dy;
-  for (size_t i = 0; i < dx.v.size(); ++i)
-    if (!positive_[i]) dx.v[i] = 0;
-  return dx;
+Tensor Relu::backward(Tensor dy) {
+  const size_t n = dy.v.size();
+  float* __restrict d = dy.v.data();
+  const uint8_t* __restrict positive = positive_.data();
+  for (size_t i = 0; i < n; ++i) d[i] = positive[i] ? d[i] : 0.0f;
+  return dy;
 }
 
-Tensor Flatten::forward(const Tensor& x) {
+Tensor Flatten::forward(Tensor x) {
   in_shape_ = x.shape;
-  Tensor y = x;
-  y.shape = {x.shape[0], product(x.shape) / x.shape[0]};
-  return y;
+  x.shape = {in_shape_[0], product(in_shape_) / in_shape_[0]};
+  return x;
 }
 
-Tensor Flatten::backward(const Tensor& dy) {
-  Tensor dx = dy;
-  dx.shape = in_shape_;
-  return dx;
+Tensor Flatten::backward(Tensor dy) {
+  dy.shape = in_shape_;
+  return dy;
 }
 
 Loss softmax_cross_entropy(const Tensor& logits, const std::vector<uint8_t>& labels) {

@@ -3,7 +3,8 @@
 // The trainer's layers: float32 forward and backward passes over a minibatch,
 // in the compiler's layout (batch first, images N x H x W x C; dense weights
 // [K][N], conv2d weights [kh][kw][Cin][Cout], as models/README.md has them),
-// so trained weights deploy as they are. Matrix products go through Eigen.
+// so trained weights deploy as they are. Matrix products go through
+// tools/train/gemm.h (the same bits on every machine).
 // Each layer keeps what its backward pass needs from its last forward pass.
 
 #include <cstdint>
@@ -36,10 +37,13 @@ struct Param {
 class TrainLayer {
  public:
   virtual ~TrainLayer() = default;
-  virtual Tensor forward(const Tensor& x) = 0;
+  virtual Tensor forward(Tensor x) = 0;
   // dL/dx from dL/dy of the last forward pass; adds dL/dparam into each param's grad.
-  virtual Tensor backward(const Tensor& dy) = 0;
+  virtual Tensor backward(Tensor dy) = 0;
   virtual std::vector<Param*> params() { return {}; }
+  // False for a network's first trained layer: backward() then returns an empty tensor (nothing
+  // reads the input's gradient) and saves its matrix product.
+  bool input_grad = true;
 };
 
 // y = x W + b over the last axis of a [N, K] input.
@@ -47,8 +51,8 @@ class Dense : public TrainLayer {
  public:
   // Weights and bias drawn uniformly within +-1/sqrt(K), as PyTorch's Linear.
   Dense(int64_t inputs, int64_t units, std::mt19937_64& rng);
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dy) override;
+  Tensor forward(Tensor x) override;
+  Tensor backward(Tensor dy) override;
   std::vector<Param*> params() override { return {&w_, &b_}; }
 
  private:
@@ -62,18 +66,23 @@ class Dense : public TrainLayer {
 class Conv2d : public TrainLayer {
  public:
   Conv2d(int64_t kernel, int64_t in_channels, int64_t filters, int64_t stride, int64_t pad, std::mt19937_64& rng);
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dy) override;
+  Tensor forward(Tensor x) override;
+  Tensor backward(Tensor dy) override;
   std::vector<Param*> params() override { return {&w_, &b_}; }
 
  private:
-  // f(offset in the patches, offset in the image) for each tap of each output pixel inside the image.
+  // f(offset in the patches, offset in the image, count, image step) for each run of values the
+  // patches copy from the image: consecutive in the patches, `step` apart in the image.
   template <class F>
-  void for_each_tap(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, F&& f) const;
+  void for_each_run(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, F&& f) const;
   int64_t k_, cin_, cout_, stride_, pad_;
+  // The patches' layout, whichever copies in longer runs: pixel-major [N * OH * OW][k * k * Cin]
+  // (a kernel row of Cin-channel pixels at a time), or tap-major, transposed, for one input channel
+  // (a row of output pixels at a time).
+  bool tap_major_;
   Param w_, b_;
   std::vector<int64_t> in_shape_;
-  std::vector<float> cols_;  // the last input as patches: [N * OH * OW][k * k * Cin]
+  std::vector<float> cols_;  // the last input as patches
 };
 
 // Max or average over k x k windows at `stride`, windows inside the image (no padding).
@@ -81,8 +90,8 @@ class Pool : public TrainLayer {
  public:
   enum class Kind { kMax, kAverage };
   Pool(Kind kind, int64_t kernel, int64_t stride) : kind_(kind), k_(kernel), stride_(stride) {}
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dy) override;
+  Tensor forward(Tensor x) override;
+  Tensor backward(Tensor dy) override;
 
  private:
   Kind kind_;
@@ -93,18 +102,18 @@ class Pool : public TrainLayer {
 
 class Relu : public TrainLayer {
  public:
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dy) override;
+  Tensor forward(Tensor x) override;
+  Tensor backward(Tensor dy) override;
 
  private:
-  std::vector<bool> positive_;
+  std::vector<uint8_t> positive_;
 };
 
 // [N, ...] to [N, rest].
 class Flatten : public TrainLayer {
  public:
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dy) override;
+  Tensor forward(Tensor x) override;
+  Tensor backward(Tensor dy) override;
 
  private:
   std::vector<int64_t> in_shape_;

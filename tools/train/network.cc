@@ -45,6 +45,10 @@ Network Network::from_graph(const compiler::Graph& g, uint64_t seed) {
                                    " (it trains dense, conv2d, maxpool, avgpool and flatten)");
     }
     if (l.op == Op::kDense || l.op == Op::kConv2d) {
+      if (net.trained_.empty()) {
+        net.first_trained_ = net.layers_.size() - 1;
+        net.layers_.back()->input_grad = false;
+      }
       const std::vector<Param*> p = net.layers_.back()->params();
       net.trained_.push_back({l.name, p[0], p[1]});
       if (!l.weights.empty() && !l.given) {  // the model's own weights (the loader checked their shapes)
@@ -63,15 +67,13 @@ Network Network::from_graph(const compiler::Graph& g, uint64_t seed) {
   return net;
 }
 
-Tensor Network::forward(const Tensor& x) {
-  Tensor y = x;
-  for (auto& l : layers_) y = l->forward(y);
-  return y;
+Tensor Network::forward(Tensor x) {
+  for (auto& l : layers_) x = l->forward(std::move(x));
+  return x;
 }
 
-void Network::backward(const Tensor& dlogits) {
-  Tensor d = dlogits;
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) d = (*it)->backward(d);
+void Network::backward(Tensor d) {
+  for (size_t i = layers_.size(); i-- > first_trained_;) d = layers_[i]->backward(std::move(d));
 }
 
 std::vector<Param*> Network::params() {

@@ -22,9 +22,10 @@ class Network {
   static Network from_graph(const compiler::Graph& graph, uint64_t seed);
 
   // The logits of a batch [N, ...the model's input shape without its batch].
-  Tensor forward(const Tensor& x);
-  // From dL/dlogits of the last forward pass, the gradients of every parameter (added to theirs).
-  void backward(const Tensor& dlogits);
+  Tensor forward(Tensor x);
+  // From dL/dlogits of the last forward pass, the gradients of every parameter (added to theirs);
+  // it stops at the first trained layer (nothing needs the gradient of what comes before).
+  void backward(Tensor dlogits);
 
   struct Trained {
     std::string layer;   // the model's layer name
@@ -39,6 +40,7 @@ class Network {
   std::vector<std::unique_ptr<TrainLayer>> layers_;
   std::vector<Trained> trained_;
   std::vector<int64_t> input_shape_;
+  size_t first_trained_ = 0;  // index in layers_
 };
 
 }  // namespace tpu::train

@@ -146,6 +146,7 @@ EpochLog Trainer::epoch(const Dataset& train, const Dataset& test, const Progres
     e.train_accuracy = double(correct) / double(from + b);
     if (progress) progress(e, from + b, n);
   }
+  e.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   e.test_accuracy = accuracy(net_, test, config_.test_images);
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log_.push_back(e);

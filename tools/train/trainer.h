@@ -48,7 +48,8 @@ double learning_rate(const TrainConfig& c, int64_t epoch);
 
 struct EpochLog {
   int64_t epoch = 0;  // from 1
-  double lr = 0, loss = 0, train_accuracy = 0, test_accuracy = 0, seconds = 0;
+  double lr = 0, loss = 0, train_accuracy = 0, test_accuracy = 0;
+  double train_seconds = 0, seconds = 0;  // the pass over the training set; with the test pass after it
 };
 
 // Called after each minibatch: images done in the epoch, of how many, the running loss and accuracy.
