@@ -17,6 +17,7 @@
 #include "tools/compiler/compiler.h"
 #include "tools/compiler/interpreter.h"
 #include "tools/train/deep_compression.h"
+#include "tools/train/storage_table.h"
 #include "tools/train/export.h"
 
 namespace tpu::train {
@@ -74,18 +75,44 @@ TEST(DeepCompression, PrunesSharesAndKeepsItsAccuracy) {
   const std::string path = testing::TempDir() + "plan_" + std::to_string(getpid()) + ".yaml";
   std::ofstream(path) << "train: {epochs: 1, lr: 0.05, train_images: 3000, test_images: 1000}\n"
                          "prune: {rounds: 2, retrain_epochs: 1, density: {fc1: 0.1, fc2: 0.1, fc3: 0.3}}\n"
-                         "quantize: {bits: {fc1: 4, fc2: 4, fc3: 4}, finetune_epochs: 1, finetune_lr: 0.001}\n";
+                         "quantize: {bits: {fc: 4}, finetune_epochs: 1, finetune_lr: 0.001}\n";
   const CompressPlan plan = load_plan(path, g);
+  EXPECT_EQ(plan.bits, (std::map<std::string, int>{{"fc1", 4}, {"fc2", 4}, {"fc3", 4}}));
   Network net = Network::from_graph(g, plan.train.seed);
-  const std::vector<StageResult> stages =
+  const CompressionResult result =
       deep_compress(net, plan, load_fashion_mnist(Split::kTrain), load_fashion_mnist(Split::kTest));
+  const std::vector<StageResult>& stages = result.stages;
   ASSERT_EQ(stages.size(), 4u);
   const char* names[] = {"float", "pruned", "quantized", "fine-tuned"};
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(stages[i].stage, names[i]);
+  // Each stage's snapshot is what the network had then: pruned zeros stay, quantized values stay.
+  for (size_t l = 0; l < net.trained().size(); ++l) {
+    EXPECT_EQ(stages[3].weights[l], net.trained()[l].weights->value);
+    EXPECT_NE(stages[2].weights[l], stages[3].weights[l]);
+    for (size_t i = 0; i < stages[1].weights[l].size(); ++i) {
+      if (stages[1].weights[l][i] == 0) {
+        ASSERT_EQ(stages[3].weights[l][i], 0.0f) << l << " " << i;
+      }
+    }
+  }
   EXPECT_GT(stages[0].test_accuracy, 0.65);
   for (const StageResult& s : stages) EXPECT_GT(s.test_accuracy, 0.55) << s.stage;
   EXPECT_GE(stages[3].test_accuracy, stages[2].test_accuracy - 0.03);
   expect_deploys_with_its_values(net, plan);
+  // Stored and read back, both codings give the network's weights bit for bit and its engine keys.
+  const StorageTable table = storage_table(pack_network(net, plan));
+  EXPECT_EQ(table.total.dense_bytes, 4u * (784 * 300 + 300 + 300 * 100 + 100 + 100 * 10 + 10));
+  EXPECT_EQ(table.total.huffman_bytes, table.huffman_file.size());
+  EXPECT_LT(table.huffman_file.size(), table.fixed_file.size());
+  for (const std::vector<uint8_t>* file : {&table.fixed_file, &table.huffman_file}) {
+    Network back = Network::from_graph(g, 99);
+    const LayerKeys keys = unpack_network(back, parse_packed(*file, "c.dcz"), "c.dcz");
+    for (size_t l = 0; l < net.trained().size(); ++l) {
+      EXPECT_EQ(back.trained()[l].weights->value, net.trained()[l].weights->value) << l;
+      EXPECT_EQ(back.trained()[l].bias->value, net.trained()[l].bias->value) << l;
+      EXPECT_EQ(keys.at(net.trained()[l].layer).at("engine"), "sparse");
+    }
+  }
   for (const Network::Trained& t : net.trained()) {
     const double d = plan.density.at(t.layer);
     size_t nonzero = 0;
@@ -114,6 +141,12 @@ TEST(DeepCompression, PlanMistakesNameTheirLineAndKey) {
       {"quantize: [1]\n", ":1: quantize should be a mapping of keys"},
       {"quantize: {init: [linear]}\n", ":1: quantize.init should be a word"},
       {"quantize: {init: kmeans++}\n", ":1: quantize.init 'kmeans++' is not linear, density or random"},
+      {"quantize: {bits: {fc: 9}}\n", ":1: quantize.bits.fc must lie in"},
+      {"storage: {index_bits: {conv: 0}}\n", ":1: storage.index_bits.conv must lie in"},
+      {"storage: {width: 3}\n", ":1: unknown key 'storage.width'"},
+      {"sensitivity: {densities: []}\n", ":1: sensitivity.densities is a list of densities"},
+      {"sensitivity: {densities: [0.5, 1.5]}\n", ":1: sensitivity.densities must lie in"},
+      {"sensitivity: {budget: -1}\n", ":1: sensitivity.budget must lie in"},
   };
   for (const auto& [text, message] : bad) {
     std::ofstream(path) << text;
@@ -126,6 +159,46 @@ TEST(DeepCompression, PlanMistakesNameTheirLineAndKey) {
   }
   std::ofstream(path) << "train: none\n";
   EXPECT_FALSE(load_plan(path, g).train_first);
+  // Kinds give every layer of theirs a value, a layer's own entry wins; index bits default to the paper's.
+  std::ofstream(path) << "quantize: {bits: {fc: 5, fc3: 6}}\nstorage: {index_bits: {fc2: 3}}\n";
+  const CompressPlan p = load_plan(path, g);
+  EXPECT_EQ(p.bits, (std::map<std::string, int>{{"fc1", 5}, {"fc2", 5}, {"fc3", 6}}));
+  EXPECT_EQ(p.index_bits, (std::map<std::string, int>{{"fc1", 5}, {"fc2", 3}, {"fc3", 5}}));
+  const compiler::Graph lenet5 = compiler::load_model(kSrc + "/models/lenet5.yaml", 1, false);
+  std::ofstream(path) << "prune: {density: {conv: 0.5, fc: 0.1}}\n";
+  const CompressPlan q = load_plan(path, lenet5);
+  EXPECT_EQ(q.density.at("conv2"), 0.5);
+  EXPECT_EQ(q.density.at("fc2"), 0.1);
+  EXPECT_EQ(q.index_bits.at("conv1"), 8);
+  EXPECT_EQ(q.index_bits.at("fc1"), 5);
+}
+
+TEST(DeepCompression, SensitivityPrunesOneLayerAtATimeAndProposesWithinTheBudget) {
+  const compiler::Graph g = compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false);
+  Network net = Network::from_graph(g, 3);
+  const Dataset train = load_fashion_mnist(Split::kTrain), test = load_fashion_mnist(Split::kTest);
+  TrainConfig c;
+  c.train_images = 3000;
+  c.test_images = 500;
+  Trainer(net, c).epoch(train, test);
+  std::vector<std::vector<float>> before;
+  for (const Network::Trained& t : net.trained()) before.push_back(t.weights->value);
+  const double baseline = accuracy(net, test, 500);
+  const std::vector<SensitivityPoint> points = sensitivity(net, {0.01, 1.0}, test, 500);
+  ASSERT_EQ(points.size(), 6u);
+  for (size_t l = 0; l < before.size(); ++l) EXPECT_EQ(net.trained()[l].weights->value, before[l]);  // restored
+  for (const SensitivityPoint& p : points) {
+    if (p.density == 1.0) {
+      EXPECT_EQ(p.accuracy, baseline) << p.layer;
+    }
+  }
+  // Keeping 1% of fc1's weights alone costs accuracy (independently: prune it here and measure).
+  net.trained()[0].weights->value = compiler::prune(before[0], 0.01);
+  EXPECT_EQ(points[0].accuracy, accuracy(net, test, 500));
+  EXPECT_LT(points[0].accuracy, baseline - 0.05);
+  const std::vector<SensitivityPoint> synthetic = {
+      {"a", 0.1, 0.80}, {"a", 0.2, 0.884}, {"a", 0.5, 0.89}, {"b", 0.1, 0.70}, {"b", 0.5, 0.70}};
+  EXPECT_EQ(propose_densities(synthetic, 0.888, 0.5), (std::map<std::string, double>{{"a", 0.2}, {"b", 1.0}}));
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ void add_onnx_test_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_compress_command(CLI::App& app);
+void add_unpack_command(CLI::App& app);
 void add_accuracy_command(CLI::App& app);
 
 // Writes text to a file (atomically) or, for "" or "-", to stdout.

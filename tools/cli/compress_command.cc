@@ -3,13 +3,16 @@
 // (those shared in at most 4 bits, with exactly their trained values).
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "isa/program.h"
 #include "tools/cli/commands.h"
 #include "tools/train/deep_compression.h"
 #include "tools/train/export.h"
+#include "tools/train/storage_table.h"
 
 namespace tpu::cli {
 
@@ -18,6 +21,10 @@ struct CompressArgs {
   std::string model, plan, out, data = train::kFashionMnistDir;
   bool quiet = false;
 };
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  isa::write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
+}
 }  // namespace
 
 void add_compress_command(CLI::App& app) {
@@ -40,37 +47,97 @@ void add_compress_command(CLI::App& app) {
     train::Network net = train::Network::from_graph(graph, plan.train.seed);
     const train::Dataset train_set = train::load_fashion_mnist(train::Split::kTrain, args->data);
     const train::Dataset test_set = train::load_fashion_mnist(train::Split::kTest, args->data);
-    const std::vector<train::StageResult> stages = train::deep_compress(net, plan, train_set, test_set);
-    train::LayerKeys sparse;
+    const train::CompressionResult result = train::deep_compress(net, plan, train_set, test_set);
+    const std::string out = args->out;
+    std::filesystem::create_directories(out);
+
+    // The storage: fixed-width (P+Q) and Huffman-coded (P+Q+H) files, and the pruned stage's (P).
+    const train::StorageTable table = train::storage_table(train::pack_network(net, plan));
+    write_bytes(out + "/compressed_pq.dcz", table.fixed_file);
+    write_bytes(out + "/compressed_pqh.dcz", table.huffman_file);
+    nlohmann::json storage = {{"dense_float32_bytes", table.total.dense_bytes},
+                              {"pq_bytes", table.total.fixed_bytes},
+                              {"pqh_bytes", table.total.huffman_bytes}};
+    for (const train::StageResult& s : result.stages)
+      if (s.stage == "pruned") {
+        const train::StorageTable p = train::storage_table(train::pack_network(net, plan, &s.weights));
+        write_bytes(out + "/pruned.dcz", p.fixed_file);
+        storage["pruned_bytes"] = p.total.fixed_bytes;
+      }
     nlohmann::json layers = nlohmann::json::array();
-    for (const train::Network::Trained& t : net.trained()) {
-      const auto bits = plan.bits.find(t.layer);
-      if (bits != plan.bits.end())
-        if (auto keys = train::sparse_engine_keys(*t.weights, bits->second); !keys.empty()) sparse[t.layer] = keys;
-      size_t kept = 0;
-      for (float v : t.weights->value) kept += v != 0;
-      layers.push_back({{"layer", t.layer},
-                        {"weights", t.weights->value.size()},
-                        {"kept", kept},
-                        {"bits", bits == plan.bits.end() ? 32 : bits->second},
-                        {"sparse_engine", sparse.count(t.layer) > 0}});
+    train::LayerKeys sparse;
+    for (const train::StorageRow& r : table.rows) {
+      const auto bits = plan.bits.find(r.layer);
+      for (const train::Network::Trained& t : net.trained())
+        if (t.layer == r.layer && bits != plan.bits.end())
+          if (auto keys = train::sparse_engine_keys(*t.weights, bits->second); !keys.empty()) sparse[r.layer] = keys;
+      layers.push_back({{"layer", r.layer}, {"weights", r.weights}, {"kept", r.kept}, {"entries", r.entries},
+                        {"fillers", r.fillers}, {"weight_bits", r.weight_bits}, {"index_bits", r.index_bits},
+                        {"huffman_weight_bits", r.huffman_weight_bits}, {"huffman_index_bits", r.huffman_index_bits},
+                        {"dense_bytes", r.dense_bytes}, {"pq_bytes", r.fixed_bytes}, {"pqh_bytes", r.huffman_bytes},
+                        {"sparse_engine", sparse.count(r.layer) > 0}});
     }
     std::string note = graph.name + " compressed by tpusim compress (" + args->plan + "):";
     nlohmann::json accuracy = nlohmann::json::object();
-    for (const train::StageResult& s : stages) {
+    for (const train::StageResult& s : result.stages) {
       char part[64];
       std::snprintf(part, sizeof part, " %s %.2f%%", s.stage.c_str(), 100 * s.test_accuracy);
       note += part;
       accuracy[s.stage] = s.test_accuracy;
       if (!args->quiet) std::printf("%-11s test accuracy %.2f%%\n", s.stage.c_str(), 100 * s.test_accuracy);
     }
-    train::write_trained_model(args->model, net, note + ".", args->out, sparse);
-    train::write_calibration(net, train_set, 256, args->out);  // for tpusim compile --calibrate
-    write_output(args->out + "/compress.json",
-                 nlohmann::json{{"model", args->model}, {"plan", args->plan}, {"accuracy", accuracy}, {"layers", layers}}
-                         .dump(2) +
-                     "\n");
-    if (!args->quiet) std::printf("wrote %s/model.yaml, its weights, calibration.npy and compress.json\n", args->out.c_str());
+    nlohmann::json sensitivity = nlohmann::json::array();
+    std::string csv = "layer,density,test_accuracy\n";
+    for (const train::SensitivityPoint& p : result.sensitivity) {
+      sensitivity.push_back({{"layer", p.layer}, {"density", p.density}, {"accuracy", p.accuracy}});
+      char line[160];
+      std::snprintf(line, sizeof line, "%s,%.6g,%.6f\n", p.layer.c_str(), p.density, p.accuracy);
+      csv += line;
+    }
+    if (!result.sensitivity.empty()) write_output(out + "/sensitivity.csv", csv);
+    train::write_trained_model(args->model, net, note + ".", out, sparse);
+    train::write_calibration(net, train_set, 256, out);  // for tpusim compile --calibrate
+    write_output(out + "/compress.json", nlohmann::json{{"model", args->model},
+                                                        {"plan", args->plan},
+                                                        {"accuracy", accuracy},
+                                                        {"density", result.density},
+                                                        {"sensitivity", sensitivity},
+                                                        {"storage", storage},
+                                                        {"layers", layers}}
+                                                 .dump(2) +
+                                             "\n");
+    if (!args->quiet) {
+      std::printf("storage: %llu bytes dense float32, %llu P+Q (%.1fx), %llu P+Q+H (%.1fx)\n",
+                  static_cast<unsigned long long>(table.total.dense_bytes),
+                  static_cast<unsigned long long>(table.total.fixed_bytes),
+                  double(table.total.dense_bytes) / double(table.total.fixed_bytes),
+                  static_cast<unsigned long long>(table.total.huffman_bytes),
+                  double(table.total.dense_bytes) / double(table.total.huffman_bytes));
+      std::printf("wrote %s/model.yaml, its weights, calibration.npy, compressed_pq.dcz, compressed_pqh.dcz and "
+                  "compress.json\n", out.c_str());
+    }
+  });
+}
+
+void add_unpack_command(CLI::App& app) {
+  auto args = std::make_shared<CompressArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "unpack", "The model a packed weights file (tpusim compress's .dcz) holds, as OUTDIR/model.yaml and its .npy "
+                "weights for tpusim compile (shared fc layers of at most 4 bits on the sparse engine)");
+  cmd->add_option("packed", args->plan, "Packed weights file (.dcz)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--model", args->model, "The model file the weights are for")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-o,--out", args->out, "Output directory")->required();
+  cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  cmd->callback([args] {
+    const std::string bytes = isa::read_file(args->plan);
+    const std::vector<train::PackedLayer> layers =
+        train::parse_packed(std::vector<uint8_t>(bytes.begin(), bytes.end()), args->plan);
+    const compiler::Graph graph = compiler::load_model(args->model, 1, false);
+    train::Network net = train::Network::from_graph(graph, 1);
+    const train::LayerKeys keys = train::unpack_network(net, layers, args->plan);
+    train::write_trained_model(args->model, net, graph.name + " as unpacked by tpusim unpack from " + args->plan + ".",
+                               args->out, keys);
+    if (!args->quiet) std::printf("wrote %s/model.yaml and its weights\n", args->out.c_str());
   });
 }
 

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   tpu::cli::add_sweep_command(app);
   tpu::cli::add_train_command(app);
   tpu::cli::add_compress_command(app);
+  tpu::cli::add_unpack_command(app);
   tpu::cli::add_accuracy_command(app);
   try {
     app.parse(argc, argv);

@@ -14,22 +14,37 @@ namespace tpu::train {
 namespace {
 
 
-// A map of layer name -> value, each a dense or conv2d layer of the graph.
+// A map of layer name -> value, each a dense or conv2d layer of the graph; the keys `conv` and `fc`
+// give every conv2d or dense layer without its own entry that value.
 template <class T>
 std::map<std::string, T> layer_map(const std::string& path, const YAML::Node& node, const std::string& key,
                                    const compiler::Graph& g, double lo, double hi) {
-  std::map<std::string, T> m;
+  std::map<std::string, T> m, kinds;
   if (!node) return m;
-  if (!node.IsMap()) throw compiler::ModelError(yaml_where(path, node) + key + " maps layer names to values");
+  if (!node.IsMap()) throw compiler::ModelError(yaml_where(path, node) + key + " maps layer names (or conv, fc) to values");
   for (const auto& kv : node) {
     const std::string layer = kv.first.as<std::string>();
+    const std::string name = key + "." + layer;
+    const T value = std::is_integral_v<T> ? static_cast<T>(yaml_whole(path, kv.second, name, lo, hi))
+                                          : static_cast<T>(yaml_number(path, kv.second, name, lo, hi));
+    if (layer == "conv" || layer == "fc") {
+      kinds[layer] = value;
+      continue;
+    }
     const int i = g.find(layer);
     if (i < 0 || (g.layers[static_cast<size_t>(i)].op != compiler::Op::kDense &&
                   g.layers[static_cast<size_t>(i)].op != compiler::Op::kConv2d))
-      throw compiler::ModelError(yaml_where(path, kv.first) + key + ": '" + layer + "' is not a dense or conv2d layer of " + g.file);
-    const std::string name = key + "." + layer;
-    m[layer] = std::is_integral_v<T> ? static_cast<T>(yaml_whole(path, kv.second, name, lo, hi))
-                                     : static_cast<T>(yaml_number(path, kv.second, name, lo, hi));
+      throw compiler::ModelError(yaml_where(path, kv.first) + key + ": '" + layer + "' is not a dense or conv2d layer of " +
+                                 g.file + " (nor conv or fc, every layer of that kind)");
+    m[layer] = value;
+  }
+  for (const compiler::Layer& l : g.layers) {
+    const char* kind = l.op == compiler::Op::kConv2d ? "conv" : l.op == compiler::Op::kDense ? "fc" : nullptr;
+    if (!kind || m.count(l.name)) continue;
+    if (l.name == "conv" || l.name == "fc")
+      throw compiler::ModelError(path + ": " + key + ": layer '" + l.name + "' of " + g.file +
+                                 " has the name of a kind of layer; rename it to give it a value of its own");
+    if (const auto k = kinds.find(kind); k != kinds.end()) m[l.name] = k->second;
   }
   return m;
 }
@@ -48,7 +63,7 @@ void check_keys(const std::string& path, const YAML::Node& node, const std::vect
 CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
   const YAML::Node root = yaml_load(path);
   if (!root.IsMap()) throw compiler::ModelError(path + ": a plan is a mapping of train, prune and quantize");
-  check_keys(path, root, {"train", "prune", "quantize"}, "");
+  check_keys(path, root, {"train", "sensitivity", "prune", "quantize", "storage"}, "");
   CompressPlan p;
   if (const YAML::Node t = root["train"]) {
     if (t.IsScalar() && t.Scalar() == "none")
@@ -78,6 +93,28 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
       p.finetune_epochs = yaml_whole(path, q["finetune_epochs"], "quantize.finetune_epochs", 0, 1000);
     if (q["finetune_lr"]) p.finetune_lr = yaml_number(path, q["finetune_lr"], "quantize.finetune_lr", 1e-9, 10);
   }
+  for (const compiler::Layer& l : g.layers)  // Deep Compression's widths: 8 bits in conv layers, 5 in fc
+    if (l.op == compiler::Op::kConv2d || l.op == compiler::Op::kDense) p.index_bits[l.name] = l.op == compiler::Op::kConv2d ? 8 : 5;
+  if (const YAML::Node st = root["storage"]) {
+    yaml_mapping(path, st, "storage");
+    check_keys(path, st, {"index_bits"}, "storage.");
+    for (const auto& [layer, bits] : layer_map<int>(path, st["index_bits"], "storage.index_bits", g, 1, 8))
+      p.index_bits[layer] = bits;
+  }
+  if (const YAML::Node se = root["sensitivity"]) {
+    yaml_mapping(path, se, "sensitivity");
+    check_keys(path, se, {"densities", "budget", "test_images"}, "sensitivity.");
+    p.sensitivity = true;
+    if (const YAML::Node d = se["densities"]) {
+      if (!d.IsSequence() || d.size() == 0)
+        throw compiler::ModelError(yaml_where(path, d) + "sensitivity.densities is a list of densities in (0, 1]");
+      p.sensitivity_densities.clear();
+      for (const auto& v : d) p.sensitivity_densities.push_back(yaml_number(path, v, "sensitivity.densities", 1e-6, 1));
+      std::sort(p.sensitivity_densities.begin(), p.sensitivity_densities.end());
+    }
+    if (se["budget"]) p.sensitivity_budget = yaml_number(path, se["budget"], "sensitivity.budget", 0, 100);
+    if (se["test_images"]) p.sensitivity_images = yaml_whole(path, se["test_images"], "sensitivity.test_images", 0, 1e9);
+  }
   return p;
 }
 
@@ -85,21 +122,69 @@ double round_density(double target, int64_t round, int64_t rounds) {
   return std::pow(target, double(round) / double(rounds));
 }
 
-std::vector<StageResult> deep_compress(Network& net, const CompressPlan& plan, const Dataset& train,
-                                       const Dataset& test, const Progress& progress) {
-  std::vector<StageResult> stages;
+namespace {
+
+std::vector<std::vector<float>> snapshot(const Network& net) {
+  std::vector<std::vector<float>> w;
+  for (const Network::Trained& t : net.trained()) w.push_back(t.weights->value);
+  return w;
+}
+
+}  // namespace
+
+std::vector<SensitivityPoint> sensitivity(Network& net, const std::vector<double>& densities, const Dataset& test,
+                                          int64_t test_images) {
+  std::vector<SensitivityPoint> points;
+  for (const Network::Trained& t : net.trained()) {
+    const std::vector<float> keep = t.weights->value;
+    for (double d : densities) {
+      t.weights->value = compiler::prune(keep, d);
+      points.push_back({t.layer, d, accuracy(net, test, test_images)});
+    }
+    t.weights->value = keep;
+  }
+  return points;
+}
+
+std::map<std::string, double> propose_densities(const std::vector<SensitivityPoint>& points, double baseline,
+                                                double budget) {
+  std::map<std::string, double> m;
+  for (const SensitivityPoint& p : points) {
+    double& d = m.emplace(p.layer, 1.0).first->second;
+    if (100 * (baseline - p.accuracy) <= budget && p.density < d) d = p.density;
+  }
+  return m;
+}
+
+CompressionResult deep_compress(Network& net, const CompressPlan& plan, const Dataset& train, const Dataset& test,
+                                const Progress& progress) {
+  CompressionResult result;
+  std::vector<StageResult>& stages = result.stages;
   auto run = [&](TrainConfig c, int64_t epochs) {
     c.epochs = epochs;
     Trainer t(net, c);
     for (int64_t e = 0; e < epochs; ++e) t.epoch(train, test, progress);
   };
+  auto stage = [&](const char* name) { stages.push_back({name, accuracy(net, test, plan.train.test_images), snapshot(net)}); };
   if (plan.train_first) run(plan.train, plan.train.epochs);
-  stages.push_back({"float", accuracy(net, test, plan.train.test_images)});
-  if (!plan.density.empty()) {
+  stage("float");
+  result.density = plan.density;
+  if (plan.sensitivity) {
+    result.sensitivity = sensitivity(net, plan.sensitivity_densities, test, plan.sensitivity_images);
+    const double baseline = plan.sensitivity_images == plan.train.test_images
+                                ? stages[0].test_accuracy
+                                : accuracy(net, test, plan.sensitivity_images);
+    if (result.density.empty()) {
+      result.density = propose_densities(result.sensitivity, baseline, plan.sensitivity_budget);
+      for (auto it = result.density.begin(); it != result.density.end();)  // density 1: not pruned
+        it = it->second >= 1 ? result.density.erase(it) : std::next(it);
+    }
+  }
+  if (!result.density.empty()) {
     for (int64_t r = 1; r <= plan.rounds; ++r) {
       for (const Network::Trained& t : net.trained()) {
-        const auto d = plan.density.find(t.layer);
-        if (d == plan.density.end()) continue;
+        const auto d = result.density.find(t.layer);
+        if (d == result.density.end()) continue;
         Param& w = *t.weights;
         w.value = compiler::prune(std::move(w.value), round_density(d->second, r, plan.rounds));
         w.mask.resize(w.value.size());
@@ -107,7 +192,7 @@ std::vector<StageResult> deep_compress(Network& net, const CompressPlan& plan, c
       }
       run(plan.train, plan.retrain_epochs);
     }
-    stages.push_back({"pruned", accuracy(net, test, plan.train.test_images)});
+    stage("pruned");
   }
   if (!plan.bits.empty()) {
     for (const Network::Trained& t : net.trained()) {
@@ -119,13 +204,13 @@ std::vector<StageResult> deep_compress(Network& net, const CompressPlan& plan, c
       w.centroids = s.codebook;
       for (size_t i = 0; i < w.value.size(); ++i) w.value[i] = w.centroids[w.cluster[i]];
     }
-    stages.push_back({"quantized", accuracy(net, test, plan.train.test_images)});
+    stage("quantized");
     TrainConfig tune = plan.train;
     tune.lr = plan.finetune_lr;
     run(tune, plan.finetune_epochs);
-    stages.push_back({"fine-tuned", accuracy(net, test, plan.train.test_images)});
+    stage("fine-tuned");
   }
-  return stages;
+  return result;
 }
 
 }  // namespace tpu::train

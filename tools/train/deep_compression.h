@@ -9,11 +9,17 @@
 // The plan file (`tpusim compress --plan PLAN.yaml`):
 //   train: {epochs: 20, ...}     # how the float model trains first (trainer.h's keys); with
 //                                # `train: none`, the model's own weights (a trained model.yaml)
+//   sensitivity: {densities: [0.05, 0.1, 0.2, 0.5], budget: 0.5, test_images: 0}
+//                                # optional: accuracy with each layer alone pruned to each density
+//                                # (no retraining); proposes per layer the lowest density within
+//                                # `budget` points of the float model, used where prune.density is absent
 //   prune: {rounds: 3, retrain_epochs: 5, density: {fc1: 0.08, fc2: 0.09, fc3: 0.26}}
-//   quantize: {bits: {fc1: 4, fc2: 4, fc3: 4}, init: linear, finetune_epochs: 3, finetune_lr: 0.001}
+//   quantize: {bits: {conv: 8, fc: 5, fc3: 6}, init: linear, finetune_epochs: 3, finetune_lr: 0.001}
 //                                # init: linear, density or random (compiler/compress.h)
-// Layers a map leaves out are not pruned (density 1) or not shared. Retraining uses the train
-// section's recipe; fine-tuning its own rate (a centroid moves by its weights' summed gradients).
+//   storage: {index_bits: {conv: 8, fc: 5}}   # relative index widths (these are the defaults)
+// A map's keys are layer names, or `conv` and `fc` for every conv2d or dense layer without its own
+// entry. Layers a map leaves out are not pruned (density 1) or not shared. Retraining uses the
+// train section's recipe; fine-tuning its own rate (a centroid moves by its weights' summed gradients).
 
 #include <map>
 #include <string>
@@ -33,6 +39,11 @@ struct CompressPlan {
   compiler::CentroidInit init = compiler::CentroidInit::kLinear;
   int64_t finetune_epochs = 3;
   double finetune_lr = 1e-3;
+  std::map<std::string, int> index_bits;  // every dense and conv2d layer
+  bool sensitivity = false;
+  std::vector<double> sensitivity_densities = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7};
+  double sensitivity_budget = 0.5;  // accuracy points
+  int64_t sensitivity_images = 0;   // 0: the whole test set
 };
 
 // Throws compiler::ModelError naming the file, line and key; a layer the plan names must be a
@@ -46,10 +57,29 @@ double round_density(double target, int64_t round, int64_t rounds);
 struct StageResult {
   std::string stage;  // "float", "pruned", "quantized", "fine-tuned"
   double test_accuracy = 0;
+  std::vector<std::vector<float>> weights;  // each trained layer's weights after the stage
 };
 
-// Runs the plan's stages on `net` (trained first if the plan says so); returns each stage's accuracy.
-std::vector<StageResult> deep_compress(Network& net, const CompressPlan& plan, const Dataset& train,
+// Sensitivity of each layer to pruning: the accuracy with it alone pruned to each density.
+struct SensitivityPoint {
+  std::string layer;
+  double density = 1, accuracy = 0;
+};
+std::vector<SensitivityPoint> sensitivity(Network& net, const std::vector<double>& densities, const Dataset& test,
+                                          int64_t test_images);
+// Per layer, the lowest density whose accuracy is within `budget` points (of 100) of `baseline`
+// (1 where none is).
+std::map<std::string, double> propose_densities(const std::vector<SensitivityPoint>& points, double baseline,
+                                                double budget);
+
+struct CompressionResult {
+  std::vector<StageResult> stages;
+  std::vector<SensitivityPoint> sensitivity;  // when the plan asks for it
+  std::map<std::string, double> density;     // the densities pruned to (the plan's, or proposed)
+};
+
+// Runs the plan's stages on `net` (trained first if the plan says so): each stage's accuracy and weights.
+CompressionResult deep_compress(Network& net, const CompressPlan& plan, const Dataset& train,
                                        const Dataset& test, const Progress& progress = {});
 
 }  // namespace tpu::train
