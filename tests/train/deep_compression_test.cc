@@ -102,7 +102,9 @@ TEST(DeepCompression, PrunesSharesAndKeepsItsAccuracy) {
   // Stored and read back, both codings give the network's weights bit for bit and its engine keys.
   const StorageTable table = storage_table(pack_network(net, plan));
   EXPECT_EQ(table.total.dense_bytes, 4u * (784 * 300 + 300 + 300 * 100 + 100 + 100 * 10 + 10));
-  EXPECT_EQ(table.total.huffman_bytes, table.huffman_file.size());
+  uint64_t records = packed_header_bytes();
+  for (const StorageRow& row : table.rows) records += row.huffman_bytes;
+  EXPECT_EQ(records, table.huffman_file.size());
   EXPECT_LT(table.huffman_file.size(), table.fixed_file.size());
   for (const std::vector<uint8_t>* file : {&table.fixed_file, &table.huffman_file}) {
     Network back = Network::from_graph(g, 99);
@@ -113,6 +115,20 @@ TEST(DeepCompression, PrunesSharesAndKeepsItsAccuracy) {
       EXPECT_EQ(keys.at(net.trained()[l].layer).at("engine"), "sparse");
     }
   }
+  // A file for another model, or with a layer of another shape, is refused before anything changes.
+  Network lenet5 = Network::from_graph(compiler::load_model(kSrc + "/models/lenet5.yaml", 1, false), 1);
+  EXPECT_THROW(unpack_network(lenet5, parse_packed(table.huffman_file, "c.dcz"), "c.dcz"), compiler::ModelError);
+  std::vector<PackedLayer> wrong = parse_packed(table.huffman_file, "c.dcz");
+  wrong[2].outputs = 11;
+  Network untouched = Network::from_graph(g, 99);
+  const std::vector<float> before = untouched.trained()[0].weights->value;
+  try {
+    unpack_network(untouched, wrong, "c.dcz");
+    ADD_FAILURE() << "no error";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.dcz: layer fc3 is 100 x 11, the model's 100 x 10"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(untouched.trained()[0].weights->value, before);
   for (const Network::Trained& t : net.trained()) {
     const double d = plan.density.at(t.layer);
     size_t nonzero = 0;

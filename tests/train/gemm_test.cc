@@ -9,8 +9,10 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 #include "tools/train/gemm.h"
+#include "tools/train/trainer.h"
 
 namespace tpu::train {
 namespace {
@@ -62,6 +64,56 @@ TEST(Gemm, EveryKernelGivesTheBitsOfTheOrderedSum) {
           << kernel << " m " << m << " n " << n << " k " << k << " a^T " << at << " b^T " << bt << " accumulate " << acc;
     }
   }
+}
+
+TEST(Gemm, AnyNumberOfThreadsGivesTheSameBits) {
+  std::mt19937_64 rng(12);
+  std::uniform_real_distribution<float> u(-1, 1);
+  struct Reset {
+    ~Reset() { set_gemm_threads(1); }
+  } reset;
+  for (const int threads : {2, 3, 5}) {
+    set_gemm_threads(threads);
+    for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{64, 300, 784}, {301, 7, 150}, {97, 129, 65}}) {
+      for (const bool at : {false, true}) {
+        std::vector<float> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n)), c(static_cast<size_t>(m * n));
+        for (float& x : a) x = u(rng);
+        for (float& x : b) x = u(rng);
+        const std::vector<float> want = reference(m, n, k, a, at, b, false, c, false);
+        gemm(m, n, k, a.data(), at, b.data(), false, c.data(), false);
+        ASSERT_EQ(std::memcmp(c.data(), want.data(), c.size() * sizeof(float)), 0) << threads << " threads, m " << m;
+      }
+    }
+  }
+  set_gemm_threads(1);
+  EXPECT_EQ(gemm_threads(), 1);
+  EXPECT_THROW(set_gemm_threads(0), std::invalid_argument);
+}
+
+// End to end: a LeNet-5 trained briefly by each kernel, and by two threads, has the same weights.
+TEST(Gemm, EveryKernelAndThreadCountTrainsTheSameWeights) {
+  const compiler::Graph g = compiler::load_model(std::string(TPUSIM_SOURCE_DIR) + "/models/lenet5.yaml", 1, false);
+  const Dataset train = load_fashion_mnist(Split::kTrain), test = load_fashion_mnist(Split::kTest);
+  TrainConfig c;
+  c.train_images = 256;
+  c.test_images = 64;
+  auto trained = [&](const std::string& kernel, int threads) {
+    KernelChoice choice(kernel);
+    set_gemm_threads(threads);
+    Network net = Network::from_graph(g, 5);
+    Trainer(net, c).epoch(train, test);
+    set_gemm_threads(1);
+    std::vector<float> all;
+    for (const Param* p : net.params()) all.insert(all.end(), p->value.begin(), p->value.end());
+    return all;
+  };
+  const std::vector<float> want = trained("portable", 1);
+  for (const std::string& kernel : gemm_kernels())
+    for (const int threads : {1, 2}) {
+      const std::vector<float> got = trained(kernel, threads);
+      ASSERT_EQ(got.size(), want.size());
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << kernel << " " << threads;
+    }
 }
 
 TEST(Gemm, TheFastestKernelRunsAndAnUnknownOneIsNamed) {

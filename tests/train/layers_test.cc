@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <functional>
 #include <random>
 
@@ -76,6 +77,48 @@ TEST(Backward, Conv2dMatchesFiniteDifferencesWithStrideAndPadding) {
                       std::to_string(pad),
                   c, random_tensor({2, 6, 5, channels}, rng), rng);
     }
+  // Kernels wider than the padded image, where taps fall outside on every pixel.
+  for (const int channels : {1, 2}) {
+    Conv2d c(3, channels, 2, 2, 1, rng);
+    check_layer("conv2d on a narrow image, " + std::to_string(channels) + " channels", c,
+                random_tensor({2, 3, 1, channels}, rng), rng);
+  }
+}
+
+// The forward pass against the convolution's definition (finite differences alone would accept a
+// forward pass that reads the wrong pixel, if its backward pass wrote there too).
+TEST(Forward, Conv2dIsTheConvolutionOnEveryShape) {
+  std::mt19937_64 rng(9);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int64_t k = 1 + static_cast<int64_t>(rng() % 4), cin = 1 + static_cast<int64_t>(rng() % 3);
+    const int64_t cout = 1 + static_cast<int64_t>(rng() % 3), stride = 1 + static_cast<int64_t>(rng() % 3);
+    const int64_t pad = static_cast<int64_t>(rng() % 3);
+    const int64_t h = std::max<int64_t>(1, k - 2 * pad) + static_cast<int64_t>(rng() % 4);
+    const int64_t w = std::max<int64_t>(1, k - 2 * pad) + static_cast<int64_t>(rng() % 4);
+    Conv2d c(k, cin, cout, stride, pad, rng);
+    const Tensor x = random_tensor({2, h, w, cin}, rng);
+    const Tensor y = c.forward(x);
+    const std::vector<float>& wt = c.params()[0]->value;
+    const std::vector<float>& b = c.params()[1]->value;
+    const int64_t oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    ASSERT_EQ(y.shape, (std::vector<int64_t>{2, oh, ow, cout}));
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox)
+          for (int64_t o = 0; o < cout; ++o) {
+            double s = b[static_cast<size_t>(o)];
+            for (int64_t ky = 0; ky < k; ++ky)
+              for (int64_t kx = 0; kx < k; ++kx)
+                for (int64_t ci = 0; ci < cin; ++ci) {
+                  const int64_t iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  s += double(x.v[static_cast<size_t>(((n * h + iy) * w + ix) * cin + ci)]) *
+                       wt[static_cast<size_t>(((ky * k + kx) * cin + ci) * cout + o)];
+                }
+            ASSERT_NEAR(y.v[static_cast<size_t>(((n * oh + oy) * ow + ox) * cout + o)], s, 1e-5)
+                << "trial " << trial << " k " << k << " stride " << stride << " pad " << pad << " w " << w;
+          }
+  }
 }
 
 TEST(Backward, PoolsMatchFiniteDifferences) {

@@ -36,8 +36,11 @@ void add_accuracy_command(CLI::App& app) {
     std::printf("accuracy %.2f%% (%lld of %lld test images) on %s, %lld runs\n", 100 * a.accuracy(),
                 static_cast<long long>(a.correct), static_cast<long long>(a.images), args->config.c_str(),
                 static_cast<long long>(a.runs));
-    std::printf("per run %.3f us; per inference %.3f uJ, %.0f weight-DRAM bytes\n", a.latency_us, a.energy_uj,
+    std::printf("per run %.3f us; per image %.3f uJ, %.0f weight-DRAM bytes\n", a.latency_us, a.energy_uj,
                 a.weight_bytes);
+    if (a.ties > 0)
+      std::printf("%lld images have their highest score in more than one class (counted as the lowest of them)\n",
+                  static_cast<long long>(a.ties));
   });
 }
 

@@ -12,13 +12,16 @@
 #include "tools/cli/commands.h"
 #include "tools/train/deep_compression.h"
 #include "tools/train/export.h"
+#include "tools/train/gemm.h"
+#include "tools/train/onnx_export.h"
 #include "tools/train/storage_table.h"
 
 namespace tpu::cli {
 
 namespace {
 struct CompressArgs {
-  std::string model, plan, out, data = train::kFashionMnistDir;
+  std::string model, plan, out, data = train::kFashionMnistDir, packed;
+  int threads = 1;
   bool quiet = false;
 };
 
@@ -40,8 +43,11 @@ void add_compress_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--out", args->out, "Output directory")->required();
   cmd->add_option("--data", args->data, "Fashion-MNIST's directory (Debian's dataset-fashion-mnist)");
+  cmd->add_option("--threads", args->threads, "Threads for the matrix products (the same weights for any number)")
+      ->check(CLI::Range(1, 256));
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
   cmd->callback([args] {
+    train::set_gemm_threads(args->threads);
     const compiler::Graph graph = compiler::load_model(args->model, 1, false);
     const train::CompressPlan plan = train::load_plan(args->plan, graph);
     train::Network net = train::Network::from_graph(graph, plan.train.seed);
@@ -60,17 +66,16 @@ void add_compress_command(CLI::App& app) {
                               {"pqh_bytes", table.total.huffman_bytes}};
     for (const train::StageResult& s : result.stages)
       if (s.stage == "pruned") {
-        const train::StorageTable p = train::storage_table(train::pack_network(net, plan, &s.weights));
+        const train::StorageTable p = train::storage_table(train::pack_network(net, plan, &s));
         write_bytes(out + "/pruned.dcz", p.fixed_file);
         storage["pruned_bytes"] = p.total.fixed_bytes;
       }
+    // The model written for the compiler is the packed file's, read back (as `tpusim unpack` reads it).
+    train::Network deployed = train::Network::from_graph(graph, 1);
+    const std::string pqh = out + "/compressed_pqh.dcz";
+    const train::LayerKeys sparse = train::unpack_network(deployed, train::parse_packed(table.huffman_file, pqh), pqh);
     nlohmann::json layers = nlohmann::json::array();
-    train::LayerKeys sparse;
     for (const train::StorageRow& r : table.rows) {
-      const auto bits = plan.bits.find(r.layer);
-      for (const train::Network::Trained& t : net.trained())
-        if (t.layer == r.layer && bits != plan.bits.end())
-          if (auto keys = train::sparse_engine_keys(*t.weights, bits->second); !keys.empty()) sparse[r.layer] = keys;
       layers.push_back({{"layer", r.layer}, {"weights", r.weights}, {"kept", r.kept}, {"entries", r.entries},
                         {"fillers", r.fillers}, {"weight_bits", r.weight_bits}, {"index_bits", r.index_bits},
                         {"huffman_weight_bits", r.huffman_weight_bits}, {"huffman_index_bits", r.huffman_index_bits},
@@ -95,8 +100,9 @@ void add_compress_command(CLI::App& app) {
       csv += line;
     }
     if (!result.sensitivity.empty()) write_output(out + "/sensitivity.csv", csv);
-    train::write_trained_model(args->model, net, note + ".", out, sparse);
+    train::write_trained_model(args->model, deployed, note + ".", out, sparse);
     train::write_calibration(net, train_set, 256, out);  // for tpusim compile --calibrate
+    train::write_onnx(net, graph, out + "/model.onnx");
     write_output(out + "/compress.json", nlohmann::json{{"model", args->model},
                                                         {"plan", args->plan},
                                                         {"accuracy", accuracy},
@@ -113,8 +119,9 @@ void add_compress_command(CLI::App& app) {
                   double(table.total.dense_bytes) / double(table.total.fixed_bytes),
                   static_cast<unsigned long long>(table.total.huffman_bytes),
                   double(table.total.dense_bytes) / double(table.total.huffman_bytes));
-      std::printf("wrote %s/model.yaml, its weights, calibration.npy, compressed_pq.dcz, compressed_pqh.dcz and "
-                  "compress.json\n", out.c_str());
+      std::printf("wrote %s/model.yaml, its weights, model.onnx, calibration.npy, compressed_pq.dcz, compressed_pqh.dcz%s%s "
+                  "and compress.json\n", out.c_str(), storage.contains("pruned_bytes") ? ", pruned.dcz" : "",
+                  result.sensitivity.empty() ? "" : ", sensitivity.csv");
     }
   });
 }
@@ -124,18 +131,18 @@ void add_unpack_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "unpack", "The model a packed weights file (tpusim compress's .dcz) holds, as OUTDIR/model.yaml and its .npy "
                 "weights for tpusim compile (shared fc layers of at most 4 bits on the sparse engine)");
-  cmd->add_option("packed", args->plan, "Packed weights file (.dcz)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("packed", args->packed, "Packed weights file (.dcz)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--model", args->model, "The model file the weights are for")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--out", args->out, "Output directory")->required();
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
   cmd->callback([args] {
-    const std::string bytes = isa::read_file(args->plan);
+    const std::string bytes = isa::read_file(args->packed);
     const std::vector<train::PackedLayer> layers =
-        train::parse_packed(std::vector<uint8_t>(bytes.begin(), bytes.end()), args->plan);
+        train::parse_packed(std::vector<uint8_t>(bytes.begin(), bytes.end()), args->packed);
     const compiler::Graph graph = compiler::load_model(args->model, 1, false);
     train::Network net = train::Network::from_graph(graph, 1);
-    const train::LayerKeys keys = train::unpack_network(net, layers, args->plan);
-    train::write_trained_model(args->model, net, graph.name + " as unpacked by tpusim unpack from " + args->plan + ".",
+    const train::LayerKeys keys = train::unpack_network(net, layers, args->packed);
+    train::write_trained_model(args->model, net, graph.name + " as unpacked by tpusim unpack from " + args->packed + ".",
                                args->out, keys);
     if (!args->quiet) std::printf("wrote %s/model.yaml and its weights\n", args->out.c_str());
   });

@@ -15,6 +15,8 @@
 #include "tools/sweep/sensitivity_report.h"
 #include "tools/sweep/sweep_spec.h"
 #include "tools/sweep/sweep_report.h"
+#include "tools/train/dc_report.h"
+#include "tools/train/gemm.h"
 
 namespace tpu::cli {
 
@@ -34,11 +36,13 @@ void add_report_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "report",
       "Write a report (tpu-v1: the TPU v1 validation report; tpu-v1-sensitivity: the TPU paper's Section 7 study; "
-      "eie: the sparse engine against the EIE paper; "
+      "eie: the sparse engine against the EIE paper; deep-compression: training, Deep Compression and the chip's "
+      "accuracy on Fashion-MNIST; "
       "sweep DIR: a sweep's results, with charts; study SWEEP.yaml: run a sweep and write reports/NAME.md)");
-  cmd->add_option("report", args->which, "Which report: tpu-v1, tpu-v1-sensitivity, eie, sweep DIR, or study SWEEP.yaml")
+  cmd->add_option("report", args->which,
+                  "Which report: tpu-v1, tpu-v1-sensitivity, eie, deep-compression, sweep DIR, or study SWEEP.yaml")
       ->required()
-      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "eie", "sweep", "study"}));
+      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "eie", "deep-compression", "sweep", "study"}));
   cmd->add_option("dir", args->dir, "With sweep: the sweep's results directory; with study: the sweep file")
       ->check(CLI::ExistingPath);
   cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
@@ -48,7 +52,9 @@ void add_report_command(CLI::App& app) {
                   "Markdown to write (default reports/tpu_v1_validation.md, reports/tpu_v1_sensitivity.md); its charts "
                   "go into a folder of its name beside it");
   cmd->add_option("--sweep", args->sweep, "With tpu-v1-sensitivity: the study's sweep file")->check(CLI::ExistingFile);
-  cmd->add_option("-j,--jobs", args->jobs, "With tpu-v1-sensitivity, eie and study: runs at once (default: the cores)")
+  cmd->add_option("-j,--jobs", args->jobs,
+                  "With tpu-v1-sensitivity, eie and study: runs at once; with deep-compression: threads of the matrix "
+                  "products (default: the cores)")
       ->check(CLI::Range(1, 4096));
   cmd->callback([args] {
     namespace fs = std::filesystem;
@@ -90,6 +96,26 @@ void add_report_command(CLI::App& app) {
       for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
       write_output(out, r.markdown);
       std::cout << "wrote " << out << " and its charts in " << charts.string() << "/\n";
+      return;
+    }
+    if (args->which == "deep-compression") {
+      const std::string out = args->output.empty() ? "reports/deep_compression.md" : args->output;
+      const fs::path charts = fs::path(out).replace_extension();
+      train::DcReportOptions o;
+      o.charts_folder = charts.filename().string();
+      train::set_gemm_threads(jobs);  // the same bits for any number
+      const train::DcReport r = train::deep_compression_report(o);
+      fs::create_directories(charts);
+      for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
+      auto write_bytes = [](const fs::path& path, const std::vector<uint8_t>& b) {
+        isa::write_file_atomically(path.string(), std::string(b.begin(), b.end()));
+      };
+      for (const train::DcNetwork& n : r.networks) {
+        write_bytes(charts / (n.name + ".dcz"), n.table.huffman_file);
+        if (!n.pruned_file.empty()) write_bytes(charts / (n.name + "_pruned.dcz"), n.pruned_file);
+      }
+      write_output(out, r.markdown);
+      std::cout << "wrote " << out << ", its charts and packed weights in " << charts.string() << "/\n";
       return;
     }
     if (args->which == "sweep") {

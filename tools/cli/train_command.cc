@@ -15,6 +15,7 @@
 
 #include "tools/cli/commands.h"
 #include "tools/train/export.h"
+#include "tools/train/onnx_export.h"
 #include "tools/train/gemm.h"
 #include "tools/train/trainer.h"
 
@@ -24,6 +25,7 @@ namespace {
 
 struct TrainArgs {
   std::string model, config, out, data = train::kFashionMnistDir, kernel;
+  int threads = 1;
   bool quiet = false;
 };
 
@@ -51,8 +53,11 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "Fashion-MNIST's directory (Debian's dataset-fashion-mnist)");
   cmd->add_option("--kernel", args->kernel,
                   "Matrix kernel (avx512, avx2 or portable; default the fastest this CPU has); all give the same bits");
+  cmd->add_option("--threads", args->threads, "Threads for the matrix products (the same weights for any number)")
+      ->check(CLI::Range(1, 256));
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
   cmd->callback([args] {
+    train::set_gemm_threads(args->threads);
     if (!args->kernel.empty()) try {
         train::set_gemm_kernel(args->kernel);
       } catch (const std::invalid_argument& e) {
@@ -90,6 +95,7 @@ void add_train_command(CLI::App& app) {
                   graph.name.c_str(), args->model.c_str(), static_cast<long long>(last.epoch), 100 * last.test_accuracy);
     train::write_trained_model(args->model, net, note, args->out);
     train::write_calibration(net, train_set, 256, args->out);  // for tpusim compile --calibrate
+    train::write_onnx(net, graph, args->out + "/model.onnx");
     std::string csv = "epoch,lr,loss,train_accuracy,test_accuracy,train_seconds,seconds\n";
     nlohmann::json log = nlohmann::json::array();
     for (const train::EpochLog& e : trainer.log()) {
@@ -108,10 +114,11 @@ void add_train_command(CLI::App& app) {
                                   {"schedule", config.schedule}, {"seed", config.seed},
                                   {"train_images", config.train_images}, {"test_images", config.test_images}}},
                                 {"matrix_kernel", train::gemm_kernel()},
+                                {"threads", args->threads},
                                 {"log", log},
                                 {"test_accuracy", last.test_accuracy}};
     write_output(args->out + "/train.json", out.dump(2) + "\n");
-    if (!args->quiet) std::printf("wrote %s/model.yaml, its weights, calibration.npy, train_log.csv and train.json\n", args->out.c_str());
+    if (!args->quiet) std::printf("wrote %s/model.yaml, its weights, model.onnx, calibration.npy, train_log.csv and train.json\n", args->out.c_str());
   });
 }
 

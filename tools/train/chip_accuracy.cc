@@ -5,9 +5,23 @@
 
 #include "sim/top/isolated_run.h"
 #include "tools/compiler/graph.h"
+#include "tools/compiler/interpreter.h"
 #include "tools/tensor_io/npy.h"
 
 namespace tpu::train {
+
+namespace {
+
+// Images [from, from + n) of a batch of `batch` as floats (pixels / 255), the rest blank.
+std::vector<float> batch_images(const Dataset& data, int64_t from, int64_t n, int64_t batch) {
+  const int64_t pixels = data.rows * data.cols;
+  std::vector<float> real(static_cast<size_t>(batch * pixels), 0.0f);
+  for (int64_t i = 0; i < n * pixels; ++i)
+    real[static_cast<size_t>(i)] = float(data.pixels[static_cast<size_t>(from * pixels + i)]) / 255.0f;
+  return real;
+}
+
+}  // namespace
 
 ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& chip, const Dataset& data,
                            int64_t images) {
@@ -36,8 +50,7 @@ ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& c
     tensor_io::Array images;
     images.dtype = isa::DType::kF32;
     images.shape = in->shape;
-    std::vector<float> real(static_cast<size_t>(batch * pixels), 0.0f);
-    for (int64_t i = 0; i < n * pixels; ++i) real[static_cast<size_t>(i)] = float(data.pixels[static_cast<size_t>(from * pixels + i)]) / 255.0f;
+    const std::vector<float> real = batch_images(data, from, n, batch);
     images.bytes.resize(real.size() * sizeof(float));
     std::memcpy(images.bytes.data(), real.data(), images.bytes.size());
     std::vector<uint8_t> x = tensor_io::tensor_bytes(images, *in, "the data set's images");
@@ -54,20 +67,38 @@ ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& c
     const std::vector<uint8_t>& y = found->second;
     for (int64_t i = 0; i < n; ++i) {
       const int8_t* row = reinterpret_cast<const int8_t*>(&y[static_cast<size_t>(i * classes)]);
-      const uint8_t best = static_cast<uint8_t>(std::max_element(row, row + classes) - row);
-      a.predictions.push_back(best);
-      a.correct += best == data.labels[static_cast<size_t>(from + i)];
+      const int8_t* best = std::max_element(row, row + classes);
+      a.predictions.push_back(static_cast<uint8_t>(best - row));
+      a.outputs.insert(a.outputs.end(), row, row + classes);
+      a.ties += std::count(row, row + classes, *best) > 1;
+      a.correct += best - row == data.labels[static_cast<size_t>(from + i)];
     }
     ++a.runs;
     a.latency_us += run.result["latency_us"].get<double>();
     a.energy_uj += run.result["energy"]["total_uj"].get<double>();
+    a.dynamic_uj += run.result["energy"]["dynamic_uj"].get<double>();
     a.weight_bytes += run.result["units"]["weight_memory"]["read_bytes"].get<double>();
   }
-  const double inferences = double(a.runs * batch);
+  const double inferences = double(a.images);
   a.latency_us /= double(a.runs);
   a.energy_uj /= inferences;
+  a.dynamic_uj /= inferences;
   a.weight_bytes /= inferences;
   return a;
+}
+
+std::vector<int8_t> interpreter_outputs(const compiler::QGraph& graph, const Dataset& data, int64_t images) {
+  const int64_t batch = graph.graph->layers.front().shape[0];
+  images = images > 0 ? std::min(images, data.count) : data.count;
+  std::vector<int8_t> rows;
+  for (int64_t from = 0; from < images; from += batch) {
+    const int64_t n = std::min(batch, images - from);
+    const std::vector<int8_t> y =
+        compiler::run_int8(graph, compiler::quantize_input(graph, batch_images(data, from, n, batch))).back();
+    const size_t classes = y.size() / static_cast<size_t>(batch);
+    rows.insert(rows.end(), y.begin(), y.begin() + static_cast<long>(classes * static_cast<size_t>(n)));
+  }
+  return rows;
 }
 
 }  // namespace tpu::train

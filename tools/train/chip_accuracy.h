@@ -10,6 +10,7 @@
 
 #include "isa/program.h"
 #include "sim/base/params.h"
+#include "tools/compiler/quantize.h"
 #include "tools/train/fashion_mnist.h"
 
 namespace tpu::train {
@@ -17,9 +18,12 @@ namespace tpu::train {
 struct ChipAccuracy {
   int64_t images = 0, correct = 0;
   std::vector<uint8_t> predictions;  // per image
+  std::vector<int8_t> outputs;       // per image, its row of class scores
+  int64_t ties = 0;                  // images whose highest score more than one class has
   int64_t runs = 0;
-  double latency_us = 0;                  // of a run (a batch), the mean
-  double energy_uj = 0, weight_bytes = 0;  // per inference
+  double latency_us = 0;  // of a run (a batch), the mean
+  // Per image classified: a short last batch's blank images cost the chip too, and count here.
+  double energy_uj = 0, dynamic_uj = 0, weight_bytes = 0;  // energy_uj includes the static
   double accuracy() const { return images ? double(correct) / double(images) : 0; }
 };
 
@@ -28,5 +32,9 @@ struct ChipAccuracy {
 // std::runtime_error when a run does not halt.
 ChipAccuracy chip_accuracy(const isa::Program& program, const sim::ChipParams& chip, const Dataset& data,
                            int64_t images = 0);
+
+// The reference interpreter's rows of class scores for the same images in the same batches (each
+// batch of the graph's, a short last one filled with blank images), to compare with the chip's.
+std::vector<int8_t> interpreter_outputs(const compiler::QGraph& graph, const Dataset& data, int64_t images);
 
 }  // namespace tpu::train

@@ -73,7 +73,14 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
   }
   if (const YAML::Node pr = root["prune"]) {
     yaml_mapping(path, pr, "prune");
-    check_keys(path, pr, {"rounds", "retrain_epochs", "density"}, "prune.");
+    check_keys(path, pr, {"rounds", "retrain_epochs", "retrain_lr", "retrain_schedule", "density"}, "prune.");
+    if (pr["retrain_lr"]) p.retrain_lr = yaml_number(path, pr["retrain_lr"], "prune.retrain_lr", 1e-9, 10);
+    if (const YAML::Node rs = pr["retrain_schedule"]) {
+      p.retrain_schedule = yaml_string(path, rs, "prune.retrain_schedule");
+      if (p.retrain_schedule != "constant" && p.retrain_schedule != "cosine")
+        throw compiler::ModelError(yaml_where(path, rs) + "prune.retrain_schedule '" + p.retrain_schedule +
+                                   "' is not constant or cosine");
+    }
     if (pr["rounds"]) p.rounds = yaml_whole(path, pr["rounds"], "prune.rounds", 1, 100);
     if (pr["retrain_epochs"]) p.retrain_epochs = yaml_whole(path, pr["retrain_epochs"], "prune.retrain_epochs", 0, 1000);
     p.density = layer_map<double>(path, pr["density"], "prune.density", g, 1e-6, 1);
@@ -124,10 +131,13 @@ double round_density(double target, int64_t round, int64_t rounds) {
 
 namespace {
 
-std::vector<std::vector<float>> snapshot(const Network& net) {
-  std::vector<std::vector<float>> w;
-  for (const Network::Trained& t : net.trained()) w.push_back(t.weights->value);
-  return w;
+StageResult snapshot(const Network& net, const char* stage, double accuracy) {
+  StageResult s{stage, accuracy, {}, {}};
+  for (const Network::Trained& t : net.trained()) {
+    s.weights.push_back(t.weights->value);
+    s.biases.push_back(t.bias->value);
+  }
+  return s;
 }
 
 }  // namespace
@@ -160,22 +170,23 @@ CompressionResult deep_compress(Network& net, const CompressPlan& plan, const Da
                                 const Progress& progress) {
   CompressionResult result;
   std::vector<StageResult>& stages = result.stages;
-  auto run = [&](TrainConfig c, int64_t epochs) {
+  auto run = [&](TrainConfig c, int64_t epochs, const std::string& phase) {
     c.epochs = epochs;
     Trainer t(net, c);
-    for (int64_t e = 0; e < epochs; ++e) t.epoch(train, test, progress);
+    for (int64_t e = 0; e < epochs; ++e) result.epochs.push_back({phase, t.epoch(train, test, progress)});
   };
-  auto stage = [&](const char* name) { stages.push_back({name, accuracy(net, test, plan.train.test_images), snapshot(net)}); };
-  if (plan.train_first) run(plan.train, plan.train.epochs);
+  auto stage = [&](const char* name) { stages.push_back(snapshot(net, name, accuracy(net, test, plan.train.test_images))); };
+  if (plan.train_first) run(plan.train, plan.train.epochs, "train");
   stage("float");
   result.density = plan.density;
   if (plan.sensitivity) {
     result.sensitivity = sensitivity(net, plan.sensitivity_densities, test, plan.sensitivity_images);
-    const double baseline = plan.sensitivity_images == plan.train.test_images
-                                ? stages[0].test_accuracy
-                                : accuracy(net, test, plan.sensitivity_images);
+    result.sensitivity_baseline = plan.sensitivity_images == plan.train.test_images
+                                      ? stages[0].test_accuracy
+                                      : accuracy(net, test, plan.sensitivity_images);
+    result.proposed = propose_densities(result.sensitivity, result.sensitivity_baseline, plan.sensitivity_budget);
     if (result.density.empty()) {
-      result.density = propose_densities(result.sensitivity, baseline, plan.sensitivity_budget);
+      result.density = result.proposed;
       for (auto it = result.density.begin(); it != result.density.end();)  // density 1: not pruned
         it = it->second >= 1 ? result.density.erase(it) : std::next(it);
     }
@@ -190,7 +201,10 @@ CompressionResult deep_compress(Network& net, const CompressPlan& plan, const Da
         w.mask.resize(w.value.size());
         for (size_t i = 0; i < w.value.size(); ++i) w.mask[i] = w.value[i] != 0;
       }
-      run(plan.train, plan.retrain_epochs);
+      TrainConfig retrain = plan.train;
+      if (plan.retrain_lr > 0) retrain.lr = plan.retrain_lr;
+      if (!plan.retrain_schedule.empty()) retrain.schedule = plan.retrain_schedule;
+      run(retrain, plan.retrain_epochs, "retrain " + std::to_string(r));
     }
     stage("pruned");
   }
@@ -207,7 +221,7 @@ CompressionResult deep_compress(Network& net, const CompressPlan& plan, const Da
     stage("quantized");
     TrainConfig tune = plan.train;
     tune.lr = plan.finetune_lr;
-    run(tune, plan.finetune_epochs);
+    run(tune, plan.finetune_epochs, "fine-tune");
     stage("fine-tuned");
   }
   return result;

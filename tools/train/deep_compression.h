@@ -14,6 +14,8 @@
 //                                # (no retraining); proposes per layer the lowest density within
 //                                # `budget` points of the float model, used where prune.density is absent
 //   prune: {rounds: 3, retrain_epochs: 5, density: {fc1: 0.08, fc2: 0.09, fc3: 0.26}}
+//                                # also retrain_lr and retrain_schedule (constant, or cosine over each
+//                                # round's epochs); the train section's by default
 //   quantize: {bits: {conv: 8, fc: 5, fc3: 6}, init: linear, finetune_epochs: 3, finetune_lr: 0.001}
 //                                # init: linear, density or random (compiler/compress.h)
 //   storage: {index_bits: {conv: 8, fc: 5}}   # relative index widths (these are the defaults)
@@ -34,6 +36,8 @@ struct CompressPlan {
   bool train_first = true;
   TrainConfig train;
   int64_t rounds = 3, retrain_epochs = 5;
+  double retrain_lr = 0;             // 0: the train section's
+  std::string retrain_schedule;      // "": the train section's; constant or cosine (over each round's epochs)
   std::map<std::string, double> density;
   std::map<std::string, int> bits;
   compiler::CentroidInit init = compiler::CentroidInit::kLinear;
@@ -57,7 +61,7 @@ double round_density(double target, int64_t round, int64_t rounds);
 struct StageResult {
   std::string stage;  // "float", "pruned", "quantized", "fine-tuned"
   double test_accuracy = 0;
-  std::vector<std::vector<float>> weights;  // each trained layer's weights after the stage
+  std::vector<std::vector<float>> weights, biases;  // each trained layer's after the stage
 };
 
 // Sensitivity of each layer to pruning: the accuracy with it alone pruned to each density.
@@ -74,7 +78,14 @@ std::map<std::string, double> propose_densities(const std::vector<SensitivityPoi
 
 struct CompressionResult {
   std::vector<StageResult> stages;
+  struct Epoch {
+    std::string phase;  // "train", "retrain 1".. (each pruning round), "fine-tune"
+    EpochLog log;
+  };
+  std::vector<Epoch> epochs;
   std::vector<SensitivityPoint> sensitivity;  // when the plan asks for it
+  double sensitivity_baseline = 0;            // the float model's accuracy on the same images
+  std::map<std::string, double> proposed;     // propose_densities' answer
   std::map<std::string, double> density;     // the densities pruned to (the plan's, or proposed)
 };
 

@@ -1,6 +1,10 @@
 #include "tools/train/gemm.h"
 
+#include <algorithm>
+#include <atomic>
+#include <functional>
 #include <stdexcept>
+#include <thread>
 
 #include "tools/train/gemm_tile.h"
 
@@ -8,7 +12,7 @@ namespace tpu::train {
 
 namespace {
 
-using Kernel = void (*)(const gemm_detail::Task&, bool columns);
+using Kernel = void (*)(const gemm_detail::Task&, bool columns, int64_t from, int64_t to);
 
 struct Available {
   std::string name;
@@ -32,7 +36,61 @@ const Available*& chosen() {
   return c;
 }
 
+// Threads that wait for a share of a product: share i of `shares` runs on thread i (0 the caller's).
+// They spin (yielding) between products rather than sleep: a product takes a fraction of a
+// millisecond, and waking a sleeping thread costs about as much.
+class Workers {
+ public:
+  ~Workers() { resize(1); }
+  int size() const { return static_cast<int>(threads_.size()) + 1; }
+  void resize(int n) {
+    stop_ = true;
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    stop_ = false;
+    for (int i = 1; i < n; ++i) threads_.emplace_back([this, i, g = generation_.load()] { serve(i, g); });
+  }
+  void run(const std::function<void(int)>& share) {
+    job_ = &share;
+    pending_ = size() - 1;
+    generation_.fetch_add(1, std::memory_order_release);
+    share(0);
+    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  }
+
+ private:
+  void serve(int i, uint64_t seen) {
+    for (;;) {
+      uint64_t g;
+      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+        if (stop_) return;
+        std::this_thread::yield();
+      }
+      seen = g;
+      (*job_)(i);
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+  std::vector<std::thread> threads_;
+  const std::function<void(int)>* job_ = nullptr;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+};
+
+Workers& workers() {
+  static Workers w;
+  return w;
+}
+
 }  // namespace
+
+void set_gemm_threads(int threads) {
+  if (threads < 1) throw std::invalid_argument("matrix threads: " + std::to_string(threads) + " (at least 1)");
+  workers().resize(threads);
+}
+
+int gemm_threads() { return workers().size(); }
 
 void gemm(int64_t m, int64_t n, int64_t k, const float* a, bool a_transposed, const float* b, bool b_transposed,
           float* c, bool accumulate) {
@@ -48,7 +106,20 @@ void gemm(int64_t m, int64_t n, int64_t k, const float* a, bool a_transposed, co
   const gemm_detail::Task t{m, n, k, a, a_transposed ? 1 : k, a_transposed ? m : 1, b, c, accumulate};
   // A C narrower than a vector fills the vectors with its rows instead, where A's columns are rows
   // of memory (A stored transposed). Either tile gives the same bits; this is only speed.
-  chosen()->run(t, a_transposed && n < 16 && m > n);
+  const bool columns = a_transposed && n < 16 && m > n;
+  // Threads share C's rows (columns, for column tiles) in runs of whole tiles; each element is still
+  // one thread's ordered sum, so the bits do not depend on the threads.
+  const int64_t other = columns ? n : m;
+  const int threads = gemm_threads();
+  const Kernel run = chosen()->run;
+  if (threads == 1 || m * n * k < (int64_t{1} << 17) || other < 12) return run(t, columns, 0, other);
+  // Shares in whole 6-row tiles (the vector kernels'; the portable kernel's 4-row tiles only change
+  // where a share's last tile ends, not any element's sum).
+  const int64_t tiles = (other + 5) / 6, per = (tiles + threads - 1) / threads;
+  workers().run([&](int i) {
+    const int64_t from = std::min(other, i * per * 6), to = std::min(other, (i + 1) * per * 6);
+    if (from < to) run(t, columns, from, to);
+  });
 }
 
 std::vector<std::string> gemm_kernels() {

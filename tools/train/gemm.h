@@ -4,8 +4,9 @@
 // float32 and row-major, on the fastest kernel this machine has (AVX-512,
 // AVX2 with FMA, or portable C++). Every kernel sums each element of C in the
 // same order -- from C's old value (or zero), one fused multiply-add per term,
-// p = 0 to k - 1 -- so every kernel gives the same bits on every machine, and
-// a trained network is the same whichever kernel trained it.
+// p = 0 to k - 1 -- so every kernel, on any x86-64 machine and with any number
+// of threads, gives the same bits, and a trained network (with the same build
+// and C library) is the same whichever kernel trained it. One caller at a time.
 
 #include <cstdint>
 #include <string>
@@ -24,5 +25,9 @@ std::vector<std::string> gemm_kernels();
 const std::string& gemm_kernel();
 // Throws std::invalid_argument naming the kernels this machine has when `name` is not one of them.
 void set_gemm_kernel(const std::string& name);
+
+// How many threads share each product (1 by default); any number gives the same bits.
+void set_gemm_threads(int threads);
+int gemm_threads();
 
 }  // namespace tpu::train

@@ -22,6 +22,6 @@ struct Avx2Ops {
 };
 }  // namespace
 
-void run_avx2(const Task& t, bool columns) { run<Avx2Ops>(t, columns); }
+void run_avx2(const Task& t, bool columns, int64_t from, int64_t to) { run<Avx2Ops>(t, columns, from, to); }
 
 }  // namespace tpu::train::gemm_detail

@@ -20,6 +20,6 @@ struct Avx512Ops {
 };
 }  // namespace
 
-void run_avx512(const Task& t, bool columns) { run<Avx512Ops>(t, columns); }
+void run_avx512(const Task& t, bool columns, int64_t from, int64_t to) { run<Avx512Ops>(t, columns, from, to); }
 
 }  // namespace tpu::train::gemm_detail

@@ -20,6 +20,6 @@ struct PortableOps {
 };
 }  // namespace
 
-void run_portable(const Task& t, bool columns) { run<PortableOps>(t, columns); }
+void run_portable(const Task& t, bool columns, int64_t from, int64_t to) { run<PortableOps>(t, columns, from, to); }
 
 }  // namespace tpu::train::gemm_detail

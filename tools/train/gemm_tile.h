@@ -35,7 +35,7 @@ struct Task {
 
 // (No std:: helpers in the kernels' files: an inline function compiled with wider instructions
 // could be the copy the linker keeps for everyone.)
-inline int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }  // internal linkage: one per file
 
 template <class Ops, int R, int V>
 struct RowTile {
@@ -120,16 +120,17 @@ void run_tile(int r, int v, const Task& t, int64_t i0, int64_t j0, int last) {
 // Row tiles: C's columns in blocks as wide as the largest tile (the block's rows of B stay in cache
 // while every row tile passes). Column tiles: C's rows in blocks as tall as the largest (the block's
 // columns of A stay in cache while every column tile passes).
+// Only the rows (row tiles) or columns (column tiles) of C in [from, to): a thread's share.
 template <class Ops>
-void run(const Task& t, bool columns) {
+void run(const Task& t, bool columns, int64_t from, int64_t to) {
   constexpr int64_t kBlock = Ops::kWidth * Ops::kVecs;
-  const int64_t vectorized = columns ? t.m : t.n, other = columns ? t.n : t.m;
+  const int64_t vectorized = columns ? t.m : t.n;
   for (int64_t x0 = 0; x0 < vectorized; x0 += kBlock) {
     const int64_t span = smaller(kBlock, vectorized - x0);
     const int vecs = static_cast<int>((span + Ops::kWidth - 1) / Ops::kWidth);
     const int last = static_cast<int>(span - (vecs - 1) * Ops::kWidth);
-    for (int64_t y0 = 0; y0 < other; y0 += Ops::kRows) {
-      const int count = static_cast<int>(smaller(Ops::kRows, other - y0));
+    for (int64_t y0 = from; y0 < to; y0 += Ops::kRows) {
+      const int count = static_cast<int>(smaller(Ops::kRows, to - y0));
       if (columns)
         run_tile<Ops, ColumnTile, Ops::kRows, Ops::kVecs>(count, vecs, t, x0, y0, last);
       else
@@ -138,9 +139,9 @@ void run(const Task& t, bool columns) {
   }
 }
 
-// `columns`: column tiles (t.a_row must be 1).
-void run_avx512(const Task& t, bool columns);
-void run_avx2(const Task& t, bool columns);
-void run_portable(const Task& t, bool columns);
+// `columns`: column tiles (t.a_row must be 1); C's rows (or, with column tiles, columns) [from, to).
+void run_avx512(const Task& t, bool columns, int64_t from, int64_t to);
+void run_avx2(const Task& t, bool columns, int64_t from, int64_t to);
+void run_portable(const Task& t, bool columns, int64_t from, int64_t to);
 
 }  // namespace tpu::train::gemm_detail

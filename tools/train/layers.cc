@@ -125,6 +125,7 @@ void Conv2d::for_each_run(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t o
   // Each tap's output rows: the output pixels whose tap lies inside the image, ox * stride + kx - pad in [0, w).
   for (int64_t ky = 0; ky < k_; ++ky)
     for (int64_t kx = 0; kx < k_; ++kx) {
+      if (w - 1 + pad_ - kx < 0) continue;  // the tap lies right of the image for every pixel (and / truncates)
       const int64_t lo = std::max<int64_t>(0, (pad_ - kx + stride_ - 1) / stride_);
       const int64_t hi = std::min<int64_t>(ow, (w - 1 + pad_ - kx) / stride_ + 1);
       if (lo >= hi) continue;

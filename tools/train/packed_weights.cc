@@ -61,6 +61,7 @@ uint64_t write_stream(isa::ByteWriter& w, const std::vector<uint8_t>& symbols, i
     return symbols.size() * static_cast<uint64_t>(width);
   }
   const HuffmanData d = huffman_encode(symbols);
+  if (d.bits > UINT32_MAX) throw std::invalid_argument("a Huffman stream of more than 2^32 bits does not fit the file");
   const size_t start = w.size();
   int used = 0;
   for (uint8_t l : d.code.lengths) used += l > 0;
@@ -74,6 +75,13 @@ uint64_t write_stream(isa::ByteWriter& w, const std::vector<uint8_t>& symbols, i
   w.u32(static_cast<uint32_t>(d.bits));
   w.bytes(d.bytes.data(), d.bytes.size());
   return d.bits;
+}
+
+// Whether a Huffman-coded stream (its table and bit count included) is smaller than fixed width.
+bool huffman_pays(const std::vector<uint8_t>& symbols, int width) {
+  if (symbols.empty()) return false;
+  const HuffmanData d = huffman_encode(symbols);
+  return d.code.table_bytes() + 4 + (d.bits + 7) / 8 < packed_bytes(symbols.size(), width);
 }
 
 std::vector<uint8_t> read_stream(isa::ByteReader& r, uint64_t count, int width, Coding coding, const std::string& what) {
@@ -126,6 +134,7 @@ PackedLayer pack_layer(const std::string& name, uint32_t inputs, uint32_t output
     throw std::invalid_argument(where + "weights or bias do not match " + std::to_string(inputs) + " x " +
                                 std::to_string(outputs));
   if (index_bits < 1 || index_bits > 8) throw std::invalid_argument(where + "index bits must be 1 to 8");
+  if (name.size() > 255) throw std::invalid_argument(where + "a name of more than 255 bytes does not fit the file");
   const bool shared = !codebook.empty();
   if (shared ? (weight_bits < 1 || weight_bits > 8 || codebook.size() > (1u << weight_bits) - 1) : weight_bits != 32)
     throw std::invalid_argument(where + "a codebook of " + std::to_string(codebook.size()) + " values with " +
@@ -204,7 +213,12 @@ std::vector<uint8_t> serialize_packed(const std::vector<PackedLayer>& layers, Co
     w.u32(l.outputs);
     w.u8(static_cast<uint8_t>(l.weight_bits));
     w.u8(static_cast<uint8_t>(l.index_bits));
-    w.u8(coding == Coding::kHuffman ? 1 : 0);
+    // Huffman coding asked for: each stream coded so where that is smaller than its fixed widths.
+    const Coding weights = coding == Coding::kHuffman && shared && huffman_pays(l.symbol, l.weight_bits)
+                               ? Coding::kHuffman : Coding::kFixed;
+    const Coding indices = coding == Coding::kHuffman && huffman_pays(l.zeros, l.index_bits) ? Coding::kHuffman
+                                                                                            : Coding::kFixed;
+    w.u8(static_cast<uint8_t>((weights == Coding::kHuffman ? 1 : 0) | (indices == Coding::kHuffman ? 2 : 0)));
     w.u32(static_cast<uint32_t>(entries));
     size_t at = w.size();
     if (shared) {
@@ -221,12 +235,12 @@ std::vector<uint8_t> serialize_packed(const std::vector<PackedLayer>& layers, Co
     w.bytes(ends.data(), ends.size());
     s.pointer_bytes = w.size() - at;
     if (shared) {
-      s.weight_bits = write_stream(w, l.symbol, l.weight_bits, coding, &s.weight_table_bytes);
+      s.weight_bits = write_stream(w, l.symbol, l.weight_bits, weights, &s.weight_table_bytes);
     } else {
       for (float v : l.value) put_f32(w, v);
       s.weight_bits = 32 * entries;
     }
-    s.index_bits = write_stream(w, l.zeros, l.index_bits, coding, &s.index_table_bytes);
+    s.index_bits = write_stream(w, l.zeros, l.index_bits, indices, &s.index_table_bytes);
     s.bytes = w.size() - start;
     s.entries = entries;
     for (size_t e = 0; e < entries; ++e) s.fillers += l.symbol[e] == 0 && (shared || l.value[e] == 0);
@@ -256,8 +270,11 @@ std::vector<PackedLayer> parse_packed(const std::vector<uint8_t>& bytes, const s
     if (!(l.weight_bits == 32 || (l.weight_bits >= 1 && l.weight_bits <= 8)))
       r.fail(what + ": weight bits " + std::to_string(l.weight_bits) + " (1 to 8, or 32)");
     if (l.index_bits < 1 || l.index_bits > 8) r.fail(what + ": index bits " + std::to_string(l.index_bits) + " (1 to 8)");
-    if (coding_byte > 1) r.fail(what + ": coding " + std::to_string(coding_byte) + " (0 fixed, 1 Huffman)");
-    const Coding coding = coding_byte ? Coding::kHuffman : Coding::kFixed;
+    if (coding_byte > 3)
+      r.fail(what + ": coding " + std::to_string(coding_byte) + " (bit 0: weights Huffman coded, bit 1: indices)");
+    if (l.weight_bits == 32 && (coding_byte & 1)) r.fail(what + ": float32 weights Huffman coded");
+    const Coding weight_coding = coding_byte & 1 ? Coding::kHuffman : Coding::kFixed;
+    const Coding index_coding = coding_byte & 2 ? Coding::kHuffman : Coding::kFixed;
     // Each entry covers at least one weight, so a column never has more entries than outputs.
     if (uint64_t{entries} > uint64_t{l.inputs} * l.outputs)
       r.fail(what + ": " + std::to_string(entries) + " entries for " + std::to_string(l.inputs) + " x " +
@@ -282,7 +299,7 @@ std::vector<PackedLayer> parse_packed(const std::vector<uint8_t>& bytes, const s
     if (l.inputs > 0 && l.column_end.back() != entries)
       r.fail(what + ": the columns hold " + std::to_string(l.column_end.back()) + " of " + std::to_string(entries) + " entries");
     if (shared) {
-      l.symbol = read_stream(r, entries, l.weight_bits, coding, what + " weights");
+      l.symbol = read_stream(r, entries, l.weight_bits, weight_coding, what + " weights");
       for (uint8_t s : l.symbol)
         if (s > l.codebook.size()) r.fail(what + ": weight index " + std::to_string(s) + " past the codebook");
     } else {
@@ -290,7 +307,7 @@ std::vector<PackedLayer> parse_packed(const std::vector<uint8_t>& bytes, const s
       for (uint32_t e = 0; e < entries; ++e) l.value.push_back(get_f32(r, "weights"));
       l.symbol.assign(entries, 0);
     }
-    l.zeros = read_stream(r, entries, l.index_bits, coding, what + " indices");
+    l.zeros = read_stream(r, entries, l.index_bits, index_coding, what + " indices");
     // Every entry must land inside its column.
     uint64_t e = 0;
     for (uint32_t k = 0; k < l.inputs; ++k) {

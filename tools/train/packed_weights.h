@@ -14,7 +14,8 @@
 //   "TPUDCZ01", u32 layers, then per layer:
 //   u8 name length, the name; u32 K, u32 N; u8 weight bits b (1-8: a codebook of
 //   at most 2^b - 1 values, index 0 the zero; 32: each entry a float32 value);
-//   u8 index bits r (1-8); u8 coding (0: fixed width, 1: Huffman); u32 entries;
+//   u8 index bits r (1-8); u8 coding (bit 0: the weights Huffman coded, bit 1: the indices; each
+//   stream is coded so only where that makes it smaller, tables included); u32 entries;
 //   u8 codebook size then its float32 values (shared layers only); N float32 biases;
 //   K column ends (entries so far), each p bits with p the bits of `entries`, padded to a byte;
 //   the weight stream; the index stream. A fixed-width stream is its entries at b (or r) bits,
@@ -62,7 +63,8 @@ struct StoredSize {
   uint64_t entries = 0, fillers = 0;
 };
 
-// The file's bytes; `sizes`, when given, gets each layer's share (the rest is the file's header).
+// The file's bytes, every stream fixed width or (kHuffman) Huffman coded where that is smaller;
+// `sizes`, when given, gets each layer's share (the rest is the file's header).
 std::vector<uint8_t> serialize_packed(const std::vector<PackedLayer>& layers, Coding coding,
                                       std::vector<StoredSize>* sizes = nullptr);
 // The layers of a file's bytes. Throws isa::ProgramError naming `file`, the layer and what is wrong.

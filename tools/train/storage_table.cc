@@ -2,8 +2,7 @@
 
 namespace tpu::train {
 
-std::vector<PackedLayer> pack_network(const Network& net, const CompressPlan& plan,
-                                      const std::vector<std::vector<float>>* weights) {
+std::vector<PackedLayer> pack_network(const Network& net, const CompressPlan& plan, const StageResult* stage) {
   std::vector<PackedLayer> layers;
   for (size_t i = 0; i < net.trained().size(); ++i) {
     const Network::Trained& t = net.trained()[i];
@@ -11,10 +10,11 @@ std::vector<PackedLayer> pack_network(const Network& net, const CompressPlan& pl
     const uint32_t outputs = static_cast<uint32_t>(w.shape.back());
     const uint32_t inputs = static_cast<uint32_t>(w.value.size() / outputs);
     const auto index_bits = plan.index_bits.find(t.layer);
-    const int r = index_bits == plan.index_bits.end() ? 5 : index_bits->second;
+    const int r = index_bits != plan.index_bits.end() ? index_bits->second : w.shape.size() == 4 ? 8 : 5;  // load_plan's defaults
     const auto bits = plan.bits.find(t.layer);
-    if (weights || w.cluster.empty() || bits == plan.bits.end()) {
-      layers.push_back(pack_layer(t.layer, inputs, outputs, weights ? (*weights)[i] : w.value, t.bias->value, {}, 32, r));
+    if (stage || w.cluster.empty() || bits == plan.bits.end()) {
+      layers.push_back(pack_layer(t.layer, inputs, outputs, stage ? stage->weights[i] : w.value,
+                                  stage ? stage->biases[i] : t.bias->value, {}, 32, r));
       continue;
     }
     const std::vector<float> codebook(w.centroids.begin() + 1, w.centroids.end());  // [0] is the zero
@@ -24,25 +24,34 @@ std::vector<PackedLayer> pack_network(const Network& net, const CompressPlan& pl
 }
 
 LayerKeys unpack_network(Network& net, const std::vector<PackedLayer>& layers, const std::string& file) {
-  LayerKeys keys;
+  // Every layer matched and its shape checked first, so a file for another model changes nothing.
+  if (layers.size() != net.trained().size())
+    throw compiler::ModelError(file + ": " + std::to_string(layers.size()) + " layers for the model's " +
+                               std::to_string(net.trained().size()) + " dense and conv2d layers");
+  std::vector<const PackedLayer*> of;
   for (const Network::Trained& t : net.trained()) {
     const PackedLayer* found = nullptr;
     for (const PackedLayer& l : layers)
-      if (l.name == t.layer) found = &l;
+      if (l.name == t.layer) {
+        if (found) throw compiler::ModelError(file + ": two layers named " + t.layer);
+        found = &l;
+      }
     if (!found) throw compiler::ModelError(file + ": no layer " + t.layer + " (the model's dense and conv2d layers)");
     const uint64_t n = static_cast<uint64_t>(t.weights->shape.back());
     if (found->outputs != n || uint64_t{found->inputs} * n != t.weights->value.size())
       throw compiler::ModelError(file + ": layer " + t.layer + " is " + std::to_string(found->inputs) + " x " +
                                  std::to_string(found->outputs) + ", the model's " +
                                  std::to_string(t.weights->value.size() / n) + " x " + std::to_string(n));
-    t.weights->value = unpack_weights(*found);
-    t.bias->value = found->bias;
-    if (found->weight_bits <= 8)
-      if (auto k = sparse_engine_keys(*t.weights, found->weight_bits); !k.empty()) keys[t.layer] = k;
+    of.push_back(found);
   }
-  if (layers.size() != net.trained().size())
-    throw compiler::ModelError(file + ": " + std::to_string(layers.size()) + " layers for the model's " +
-                               std::to_string(net.trained().size()) + " dense and conv2d layers");
+  LayerKeys keys;
+  for (size_t i = 0; i < of.size(); ++i) {
+    const Network::Trained& t = net.trained()[i];
+    t.weights->value = unpack_weights(*of[i]);
+    t.bias->value = of[i]->bias;
+    if (of[i]->weight_bits <= 8)
+      if (auto k = sparse_engine_keys(*t.weights, of[i]->weight_bits); !k.empty()) keys[t.layer] = k;
+  }
   return keys;
 }
 

@@ -19,9 +19,8 @@ namespace tpu::train {
 
 // The network's dense and conv2d layers as the plan stores them: a shared layer (Param::cluster)
 // with its codebook at the plan's bits, any other with float32 values; each at the plan's index bits.
-// `weights` (a stage's snapshot, StageResult::weights) stores those instead, all float32.
-std::vector<PackedLayer> pack_network(const Network& net, const CompressPlan& plan,
-                                      const std::vector<std::vector<float>>* weights = nullptr);
+// `stage` (a stage's snapshot) stores its weights and biases instead, all float32.
+std::vector<PackedLayer> pack_network(const Network& net, const CompressPlan& plan, const StageResult* stage = nullptr);
 
 // The reverse: each trained layer's weights and bias from the packed layer of its name (`file`'s;
 // shapes checked before anything is unpacked), and the keys that put each shared fc layer of at
