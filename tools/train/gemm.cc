@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -36,15 +38,20 @@ const Available*& chosen() {
   return c;
 }
 
-// Threads that wait for a share of a product: share i of `shares` runs on thread i (0 the caller's).
-// They spin (yielding) between products rather than sleep: a product takes a fraction of a
-// millisecond, and waking a sleeping thread costs about as much.
+// Threads that wait for a share of a product: share i runs on thread i (0 the caller's). Between
+// products a worker spins a little (products come a fraction of a millisecond apart in training,
+// and waking a sleeping thread costs about as much), then sleeps, so an idle pool takes no core
+// from the rest of the program (such as the chip's runs).
 class Workers {
  public:
   ~Workers() { resize(1); }
   int size() const { return static_cast<int>(threads_.size()) + 1; }
   void resize(int n) {
-    stop_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
     for (std::thread& t : threads_) t.join();
     threads_.clear();
     stop_ = false;
@@ -53,7 +60,11 @@ class Workers {
   void run(const std::function<void(int)>& share) {
     job_ = &share;
     pending_ = size() - 1;
-    generation_.fetch_add(1, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
     share(0);
     while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   }
@@ -61,21 +72,25 @@ class Workers {
  private:
   void serve(int i, uint64_t seen) {
     for (;;) {
-      uint64_t g;
-      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
-        if (stop_) return;
+      for (int spin = 0; spin < 2000 && generation_.load(std::memory_order_acquire) == seen && !stop_; ++spin)
         std::this_thread::yield();
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
+        if (stop_) return;
+        seen = generation_.load();
       }
-      seen = g;
       (*job_)(i);
       pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
   std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
   const std::function<void(int)>* job_ = nullptr;
   std::atomic<int> pending_{0};
   std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> stop_{false};
+  bool stop_ = false;  // written under mutex_
 };
 
 Workers& workers() {
