@@ -168,6 +168,28 @@ TEST(PackedWeights, DamagedFilesAreRefusedByName) {
   }
 }
 
+// Files whose every field reads but whose entries contradict each other, written here directly.
+TEST(PackedWeights, EntriesThatContradictTheLayerAreRefused) {
+  const PackedLayer good = pack_layer("fc1", 2, 3, {0, 0.5f, 0, 0.25f, 0, 0.5f}, {0, 0, 0}, {0.25f, 0.5f}, 2, 2);
+  PackedLayer l = good;
+  l.symbol[0] = 3;  // the codebook has 2 values
+  expect_refused(serialize_packed({l}, Coding::kFixed), "layer fc1: weight index 3 past the codebook");
+  l = good;
+  l.zeros[0] = 3;  // column 0: 3 zeros, its entry, then another: row 5 of 3
+  expect_refused(serialize_packed({l}, Coding::kFixed), "layer fc1: column 0's entries reach row");
+  l = good;
+  l.column_end = {2, 1};
+  expect_refused(serialize_packed({l}, Coding::kFixed), "layer fc1: column 1 ends at entry 1, out of order");
+  l = good;
+  std::vector<uint8_t> b = serialize_packed({pack_layer("fc1", 1, 2, {0, 0.5f}, {0, 0}, {}, 32, 4)}, Coding::kFixed);
+  b[8 + 4 + 1 + 3 + 8 + 2] = 1;  // the coding byte of a float32 layer: weights Huffman coded
+  expect_refused(b, "layer fc1: float32 weights Huffman coded");
+  b = serialize_packed({good}, Coding::kFixed);
+  b.resize(8 + 4 + 1 + 3 + 6);  // inside K and N
+  expect_refused(b, "truncated layer fc1 outputs");
+  EXPECT_THROW(pack_layer(std::string(256, 'x'), 1, 1, {0}, {0}, {}, 32, 4), std::invalid_argument);
+}
+
 TEST(PackedWeights, AWeightOutsideTheCodebookIsNamed) {
   try {
     pack_layer("fc2", 2, 2, {0, 0.5f, 0.25f, 0}, {0, 0}, {0.5f}, 1, 4);

@@ -261,12 +261,13 @@ std::vector<PackedLayer> parse_packed(const std::vector<uint8_t>& bytes, const s
     const uint8_t* name = r.bytes(name_length, "layer name");
     l.name.assign(reinterpret_cast<const char*>(name), name_length);
     const std::string what = "layer " + l.name;
-    l.inputs = r.u32("inputs");
-    l.outputs = r.u32("outputs");
-    l.weight_bits = r.u8("weight bits");
-    l.index_bits = r.u8("index bits");
-    const uint8_t coding_byte = r.u8("coding");
-    const uint32_t entries = r.u32("entries");
+    auto of = [&](const char* field) { return what + " " + field; };  // a read's name in a truncation error
+    l.inputs = r.u32(of("inputs").c_str());
+    l.outputs = r.u32(of("outputs").c_str());
+    l.weight_bits = r.u8(of("weight bits").c_str());
+    l.index_bits = r.u8(of("index bits").c_str());
+    const uint8_t coding_byte = r.u8(of("coding").c_str());
+    const uint32_t entries = r.u32(of("entries").c_str());
     if (!(l.weight_bits == 32 || (l.weight_bits >= 1 && l.weight_bits <= 8)))
       r.fail(what + ": weight bits " + std::to_string(l.weight_bits) + " (1 to 8, or 32)");
     if (l.index_bits < 1 || l.index_bits > 8) r.fail(what + ": index bits " + std::to_string(l.index_bits) + " (1 to 8)");
@@ -281,16 +282,16 @@ std::vector<PackedLayer> parse_packed(const std::vector<uint8_t>& bytes, const s
              std::to_string(l.outputs) + " weights");
     const bool shared = l.weight_bits <= 8;
     if (shared) {
-      const uint8_t size = r.u8("codebook size");
+      const uint8_t size = r.u8(of("codebook size").c_str());
       if (size > (1u << l.weight_bits) - 1)
         r.fail(what + ": a codebook of " + std::to_string(size) + " values for " + std::to_string(l.weight_bits) + "-bit weights");
-      for (int c = 0; c < size; ++c) l.codebook.push_back(get_f32(r, "codebook"));
+      for (int c = 0; c < size; ++c) l.codebook.push_back(get_f32(r, of("codebook").c_str()));
       if (l.codebook.empty()) r.fail(what + ": an empty codebook");
     }
     if (l.outputs > (bytes.size() - r.pos()) / 4) r.fail(what + ": truncated biases");
-    for (uint32_t n = 0; n < l.outputs; ++n) l.bias.push_back(get_f32(r, "biases"));
+    for (uint32_t n = 0; n < l.outputs; ++n) l.bias.push_back(get_f32(r, of("biases").c_str()));
     const int width = bits_of(entries);
-    const uint8_t* ends = r.bytes(packed_bytes(l.inputs, width), "column ends");
+    const uint8_t* ends = r.bytes(packed_bytes(l.inputs, width), of("column ends").c_str());
     for (uint64_t v : unpack_bits(ends, l.inputs, width)) l.column_end.push_back(static_cast<uint32_t>(v));
     for (uint32_t k = 0; k < l.inputs; ++k)
       if (l.column_end[k] > entries || (k > 0 && l.column_end[k] < l.column_end[k - 1]))
@@ -304,7 +305,7 @@ std::vector<PackedLayer> parse_packed(const std::vector<uint8_t>& bytes, const s
         if (s > l.codebook.size()) r.fail(what + ": weight index " + std::to_string(s) + " past the codebook");
     } else {
       if (entries > (bytes.size() - r.pos()) / 4) r.fail(what + ": truncated weights");
-      for (uint32_t e = 0; e < entries; ++e) l.value.push_back(get_f32(r, "weights"));
+      for (uint32_t e = 0; e < entries; ++e) l.value.push_back(get_f32(r, of("weights").c_str()));
       l.symbol.assign(entries, 0);
     }
     l.zeros = read_stream(r, entries, l.index_bits, index_coding, what + " indices");
