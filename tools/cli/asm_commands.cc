@@ -42,6 +42,10 @@ void write_output(const std::string& path, const std::string& text) {
   isa::write_file_atomically(path, text);
 }
 
+void write_output_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  isa::write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
+}
+
 void add_asm_commands(CLI::App& app) {
   auto as = std::make_shared<AsmArgs>();
   CLI::App* asm_cmd = app.add_subcommand("asm", "Assemble a .s file into a program container (.tpb)");

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 namespace tpu::cli {
 
@@ -29,5 +30,7 @@ void add_accuracy_command(CLI::App& app);
 
 // Writes text to a file (atomically) or, for "" or "-", to stdout.
 void write_output(const std::string& path, const std::string& text);
+// Writes bytes to a file, atomically.
+void write_output_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
 }  // namespace tpu::cli

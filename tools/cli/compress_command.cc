@@ -24,10 +24,6 @@ struct CompressArgs {
   int threads = 1;
   bool quiet = false;
 };
-
-void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
-  isa::write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
-}
 }  // namespace
 
 void add_compress_command(CLI::App& app) {
@@ -59,16 +55,16 @@ void add_compress_command(CLI::App& app) {
 
     // The storage: fixed-width (P+Q) and Huffman-coded (P+Q+H) files, and the pruned stage's (P).
     const train::StorageTable table = train::storage_table(train::pack_network(net, plan));
-    write_bytes(out + "/compressed_pq.dcz", table.fixed_file);
-    write_bytes(out + "/compressed_pqh.dcz", table.huffman_file);
+    write_output_bytes(out + "/compressed_pq.dcz", table.fixed_file);
+    write_output_bytes(out + "/compressed_pqh.dcz", table.huffman_file);
     nlohmann::json storage = {{"dense_float32_bytes", table.total.dense_bytes},
                               {"pq_bytes", table.total.fixed_bytes},
                               {"pqh_bytes", table.total.huffman_bytes}};
     for (const train::StageResult& s : result.stages)
       if (s.stage == "pruned") {
-        const train::StorageTable p = train::storage_table(train::pack_network(net, plan, &s));
-        write_bytes(out + "/pruned.dcz", p.fixed_file);
-        storage["pruned_bytes"] = p.total.fixed_bytes;
+        const std::vector<uint8_t> pruned = train::serialize_packed(train::pack_network(net, plan, &s), train::Coding::kFixed);
+        write_output_bytes(out + "/pruned.dcz", pruned);
+        storage["pruned_bytes"] = pruned.size();
       }
     // The model written for the compiler is the packed file's, read back (as `tpusim unpack` reads it).
     train::Network deployed = train::Network::from_graph(graph, 1);

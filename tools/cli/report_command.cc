@@ -107,12 +107,9 @@ void add_report_command(CLI::App& app) {
       const train::DcReport r = train::deep_compression_report(o);
       fs::create_directories(charts);
       for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
-      auto write_bytes = [](const fs::path& path, const std::vector<uint8_t>& b) {
-        isa::write_file_atomically(path.string(), std::string(b.begin(), b.end()));
-      };
       for (const train::DcNetwork& n : r.networks) {
-        write_bytes(charts / (n.name + ".dcz"), n.table.huffman_file);
-        if (!n.pruned_file.empty()) write_bytes(charts / (n.name + "_pruned.dcz"), n.pruned_file);
+        write_output_bytes((charts / (n.name + ".dcz")).string(), n.table.huffman_file);
+        if (!n.pruned_file.empty()) write_output_bytes((charts / (n.name + "_pruned.dcz")).string(), n.pruned_file);
       }
       write_output(out, r.markdown);
       std::cout << "wrote " << out << ", its charts and packed weights in " << charts.string() << "/\n";

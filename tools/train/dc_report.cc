@@ -96,7 +96,7 @@ DcNetwork run_network(const DcReportOptions& o, const std::string& name, const D
   n.table = storage_table(pack_network(net, n.settings));
   for (const StageResult& s : n.result.stages)
     if (s.stage == "pruned") {
-      n.pruned_file = storage_table(pack_network(net, n.settings, &s)).fixed_file;
+      n.pruned_file = serialize_packed(pack_network(net, n.settings, &s), Coding::kFixed);
       n.pruned_bytes = n.pruned_file.size();
     }
   uint64_t most = 0;

@@ -54,6 +54,23 @@ std::map<std::string, double> as_doubles(const std::map<std::string, T>& m) {
   return {m.begin(), m.end()};
 }
 
+// Lines of points grouped by title, in the titles' order.
+class Lines {
+ public:
+  void add(const std::string& title, double x, double y) {
+    report::Series& s = by_title_[title];
+    s.title = title;
+    s.style = "with linespoints pointsize 1.2";
+    s.points.push_back({x, y});
+  }
+  void into(report::Chart& c) const {
+    for (const auto& [title, s] : by_title_) c.series.push_back(s);
+  }
+
+ private:
+  std::map<std::string, report::Series> by_title_;
+};
+
 report::Chart sensitivity_chart(const DcNetwork& n) {
   report::Chart c;
   c.name = n.name + "_sensitivity";
@@ -61,14 +78,9 @@ report::Chart sensitivity_chart(const DcNetwork& n) {
   c.ylabel = "test accuracy (%)";
   c.log_x = true;
   c.log_x_base = 10;
-  std::map<std::string, report::Series> by_layer;
-  for (const SensitivityPoint& p : n.result.sensitivity) {
-    report::Series& s = by_layer[p.layer];
-    s.title = p.layer;
-    s.style = "with linespoints pointsize 1.2";
-    s.points.push_back({p.density, 100 * p.accuracy});
-  }
-  for (auto& [layer, s] : by_layer) c.series.push_back(s);
+  Lines lines;
+  for (const SensitivityPoint& p : n.result.sensitivity) lines.add(p.layer, p.density, 100 * p.accuracy);
+  lines.into(c);
   if (!n.result.sensitivity.empty()) {
     const double lo = n.settings.sensitivity_densities.front(), hi = n.settings.sensitivity_densities.back();
     c.series.push_back({"float model", {{lo, 100 * n.float_accuracy()}, {hi, 100 * n.float_accuracy()}}, "with lines dashtype 2"});
@@ -82,15 +94,10 @@ report::Chart bits_chart(const DcNetwork& n) {
   c.xlabel = "bits per weight of the layers shared (no retraining)";
   c.ylabel = "test accuracy (%)";
   c.log_x = false;
-  std::map<std::string, report::Series> by;
-  for (const BitsPoint& p : n.bits) {
-    const std::string title = p.kind + (p.pruned ? " layers, pruned + shared" : " layers, shared only");
-    report::Series& s = by[title];
-    s.title = title;
-    s.style = "with linespoints pointsize 1.2";
-    s.points.push_back({double(p.bits), 100 * p.accuracy});
-  }
-  for (auto& [title, s] : by) c.series.push_back(s);
+  Lines lines;
+  for (const BitsPoint& p : n.bits)
+    lines.add(p.kind + (p.pruned ? " layers, pruned + shared" : " layers, shared only"), double(p.bits), 100 * p.accuracy);
+  lines.into(c);
   return c;
 }
 

@@ -1,6 +1,7 @@
 #include "tools/train/packed_weights.h"
 
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "isa/bytes.h"
@@ -52,15 +53,25 @@ float get_f32(isa::ByteReader& r, const char* what) {
   return f;
 }
 
-// One stream of symbols: fixed width or Huffman coded. Returns the stream's bits (tables apart).
-uint64_t write_stream(isa::ByteWriter& w, const std::vector<uint8_t>& symbols, int width, Coding coding,
-                      uint64_t* table_bytes) {
-  if (coding == Coding::kFixed || symbols.empty()) {
+// A stream's Huffman code when coding it makes it smaller than fixed width (its table and bit count
+// included); none otherwise.
+std::optional<HuffmanData> huffman_if_smaller(const std::vector<uint8_t>& symbols, int width) {
+  if (symbols.empty()) return std::nullopt;
+  HuffmanData d = huffman_encode(symbols);
+  if (d.code.table_bytes() + 4 + (d.bits + 7) / 8 >= packed_bytes(symbols.size(), width)) return std::nullopt;
+  return d;
+}
+
+// One stream of symbols: Huffman coded by `code`, or at fixed width without one. Returns the
+// stream's bits (tables apart).
+uint64_t write_stream(isa::ByteWriter& w, const std::vector<uint8_t>& symbols, int width,
+                      const std::optional<HuffmanData>& code, uint64_t* table_bytes) {
+  if (!code) {
     const std::vector<uint8_t> bytes = pack_bits(std::vector<uint64_t>(symbols.begin(), symbols.end()), width);
     w.bytes(bytes.data(), bytes.size());
     return symbols.size() * static_cast<uint64_t>(width);
   }
-  const HuffmanData d = huffman_encode(symbols);
+  const HuffmanData& d = *code;
   if (d.bits > UINT32_MAX) throw std::invalid_argument("a Huffman stream of more than 2^32 bits does not fit the file");
   const size_t start = w.size();
   int used = 0;
@@ -75,13 +86,6 @@ uint64_t write_stream(isa::ByteWriter& w, const std::vector<uint8_t>& symbols, i
   w.u32(static_cast<uint32_t>(d.bits));
   w.bytes(d.bytes.data(), d.bytes.size());
   return d.bits;
-}
-
-// Whether a Huffman-coded stream (its table and bit count included) is smaller than fixed width.
-bool huffman_pays(const std::vector<uint8_t>& symbols, int width) {
-  if (symbols.empty()) return false;
-  const HuffmanData d = huffman_encode(symbols);
-  return d.code.table_bytes() + 4 + (d.bits + 7) / 8 < packed_bytes(symbols.size(), width);
 }
 
 std::vector<uint8_t> read_stream(isa::ByteReader& r, uint64_t count, int width, Coding coding, const std::string& what) {
@@ -214,11 +218,11 @@ std::vector<uint8_t> serialize_packed(const std::vector<PackedLayer>& layers, Co
     w.u8(static_cast<uint8_t>(l.weight_bits));
     w.u8(static_cast<uint8_t>(l.index_bits));
     // Huffman coding asked for: each stream coded so where that is smaller than its fixed widths.
-    const Coding weights = coding == Coding::kHuffman && shared && huffman_pays(l.symbol, l.weight_bits)
-                               ? Coding::kHuffman : Coding::kFixed;
-    const Coding indices = coding == Coding::kHuffman && huffman_pays(l.zeros, l.index_bits) ? Coding::kHuffman
-                                                                                            : Coding::kFixed;
-    w.u8(static_cast<uint8_t>((weights == Coding::kHuffman ? 1 : 0) | (indices == Coding::kHuffman ? 2 : 0)));
+    const bool huffman = coding == Coding::kHuffman;
+    const std::optional<HuffmanData> weights =
+        huffman && shared ? huffman_if_smaller(l.symbol, l.weight_bits) : std::nullopt;
+    const std::optional<HuffmanData> indices = huffman ? huffman_if_smaller(l.zeros, l.index_bits) : std::nullopt;
+    w.u8(static_cast<uint8_t>((weights ? 1 : 0) | (indices ? 2 : 0)));
     w.u32(static_cast<uint32_t>(entries));
     size_t at = w.size();
     if (shared) {
