@@ -3,5 +3,5 @@ set output 'lenet5_bits.svg'
 set grid
 set key outside right top font ',10'
 set xlabel "bits per weight of the layers shared (no retraining)"
-set ylabel "test accuracy (%)"
+set ylabel "validation accuracy (%)"
 plot 'lenet5_bits.dat' index 0 with linespoints pointsize 1.2 title "conv layers, pruned + shared", 'lenet5_bits.dat' index 1 with linespoints pointsize 1.2 title "conv layers, shared only", 'lenet5_bits.dat' index 2 with linespoints pointsize 1.2 title "fc layers, pruned + shared", 'lenet5_bits.dat' index 3 with linespoints pointsize 1.2 title "fc layers, shared only"

@@ -3,6 +3,6 @@ set output 'lenet_300_100_sensitivity.svg'
 set grid
 set key outside right top font ',10'
 set xlabel "density of the one layer pruned (no retraining)"
-set ylabel "test accuracy (%)"
+set ylabel "validation accuracy (%)"
 set logscale x 10
 plot 'lenet_300_100_sensitivity.dat' index 0 with linespoints pointsize 1.2 title "fc1", 'lenet_300_100_sensitivity.dat' index 1 with linespoints pointsize 1.2 title "fc2", 'lenet_300_100_sensitivity.dat' index 2 with linespoints pointsize 1.2 title "fc3", 'lenet_300_100_sensitivity.dat' index 3 with lines dashtype 2 title "float model"

@@ -80,13 +80,20 @@ TEST_P(CheckedInReport, ItsFiguresFollowFromItsPackedFiles) {
   unpack_network(pruned, parse_packed(std::vector<uint8_t>(pruned_bytes.begin(), pruned_bytes.end()), pruned_file),
                  pruned_file);
   const LayerKeys keys = unpack_network(net, layers, file);
-  const std::vector<std::string> stages = row(md, "Accuracy at each stage", name, "");
-  ASSERT_GE(stages.size(), 7u) << "no stage row for " << name;
+  const std::vector<std::string> stages = row(md, "Accuracy at each stage", name, "test");
+  ASSERT_GE(stages.size(), 8u) << "no stage row for " << name;
   const double float_accuracy = accuracy(trained, test), fine_tuned = accuracy(net, test);
-  EXPECT_EQ(pct(float_accuracy), stages[1]);
-  EXPECT_EQ(pct(accuracy(pruned, test)), stages[2]);
-  EXPECT_EQ(pct(fine_tuned), stages[4]);
+  EXPECT_EQ(pct(float_accuracy), stages[2]);
+  EXPECT_EQ(pct(accuracy(pruned, test)), stages[3]);
+  EXPECT_EQ(pct(fine_tuned), stages[5]);
   EXPECT_LE(100 * (float_accuracy - fine_tuned), t.loss_points + 1e-9);
+  // The validation images the choices were made by: held out of training, so the same cells again.
+  ASSERT_GT(plan.train.validation_images, 0) << "the plan holds no validation images out";
+  const std::vector<std::string> held_out = row(md, "Accuracy at each stage", name, "validation");
+  ASSERT_GE(held_out.size(), 8u) << "no validation row for " << name;
+  EXPECT_EQ(pct(validation_accuracy(trained, plan.train, train)), held_out[2]);
+  EXPECT_EQ(pct(validation_accuracy(pruned, plan.train, train)), held_out[3]);
+  EXPECT_EQ(pct(validation_accuracy(net, plan.train, train)), held_out[5]);
 
   // On the chip, compiled as the report compiles them, the whole test set, every image as the interpreter.
   const std::string dir = testing::TempDir() + "dc_checked_" + std::to_string(getpid()) + name;

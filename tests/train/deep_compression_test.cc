@@ -189,6 +189,27 @@ TEST(DeepCompression, PlanMistakesNameTheirLineAndKey) {
   EXPECT_EQ(q.index_bits.at("fc1"), 5);
 }
 
+// Choices are measured on the validation images a config holds out (the training file's last), else on
+// the test images; a limit takes the first of either.
+TEST(DeepCompression, ChoicesAreMeasuredOnTheHeldOutImages) {
+  const Dataset train = load_fashion_mnist(Split::kTrain), test = load_fashion_mnist(Split::kTest);
+  TrainConfig c;
+  ChoiceImages i = choice_images(c, train, test);
+  EXPECT_EQ(i.data, &test);
+  EXPECT_EQ(i.from, 0);
+  EXPECT_EQ(i.count, test.count);
+  EXPECT_STREQ(i.name, "test");
+  c.validation_images = 5000;
+  i = choice_images(c, train, test, 300);
+  EXPECT_EQ(i.data, &train);
+  EXPECT_EQ(i.from, train.count - 5000);
+  EXPECT_EQ(i.count, 300);
+  EXPECT_STREQ(i.name, "validation");
+  EXPECT_EQ(training_images(c, train), train.count - 5000);
+  c.validation_images = train.count;
+  EXPECT_THROW(choice_images(c, train, test), compiler::ModelError);
+}
+
 TEST(DeepCompression, SensitivityPrunesOneLayerAtATimeAndProposesWithinTheBudget) {
   const compiler::Graph g = compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false);
   Network net = Network::from_graph(g, 3);
@@ -200,7 +221,7 @@ TEST(DeepCompression, SensitivityPrunesOneLayerAtATimeAndProposesWithinTheBudget
   std::vector<std::vector<float>> before;
   for (const Network::Trained& t : net.trained()) before.push_back(t.weights->value);
   const double baseline = accuracy(net, test, 500);
-  const std::vector<SensitivityPoint> points = sensitivity(net, {0.01, 1.0}, test, 500);
+  const std::vector<SensitivityPoint> points = sensitivity(net, {0.01, 1.0}, choice_images(c, train, test, 500));
   ASSERT_EQ(points.size(), 6u);
   for (size_t l = 0; l < before.size(); ++l) EXPECT_EQ(net.trained()[l].weights->value, before[l]);  // restored
   for (const SensitivityPoint& p : points) {

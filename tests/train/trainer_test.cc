@@ -70,6 +70,46 @@ TEST(Trainer, LeNet300100LearnsAndIsDeterministic) {
   EXPECT_FALSE(a == other);
 }
 
+// The images [from, from + n) of a data set, copied.
+Dataset slice(const Dataset& d, int64_t from, int64_t n) {
+  Dataset s{n, d.rows, d.cols, {}, {}};
+  const auto pixels = static_cast<size_t>(d.rows * d.cols);
+  s.pixels.assign(d.pixels.begin() + static_cast<long>(from * pixels), d.pixels.begin() + static_cast<long>((from + n) * pixels));
+  s.labels.assign(d.labels.begin() + from, d.labels.begin() + from + n);
+  return s;
+}
+
+// Validation images held out of a 2,000-image training file: training is exactly training on its first
+// 1,600 alone (the held-out 400 never reach a gradient), and their accuracy is logged each epoch.
+TEST(Trainer, HeldOutValidationImagesAreNeverTrainedOn) {
+  const Dataset file = slice(train_set(), 0, 2000), first = slice(train_set(), 0, 1600);
+  const Dataset tail = slice(train_set(), 1600, 400);
+  const compiler::Graph g = compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false);
+  TrainConfig held = short_run(2, 0, 300), alone = held;
+  held.validation_images = 400;
+  Network a = Network::from_graph(g, held.seed), b = Network::from_graph(g, held.seed);
+  Trainer ta(a, held), tb(b, alone);
+  for (int e = 0; e < 2; ++e) {
+    const EpochLog la = ta.epoch(file, test_set()), lb = tb.epoch(first, test_set());
+    EXPECT_EQ(la.loss, lb.loss);
+    EXPECT_EQ(la.test_accuracy, lb.test_accuracy);
+    EXPECT_EQ(la.validation_accuracy, accuracy(a, tail));
+    EXPECT_EQ(lb.validation_accuracy, -1) << "none held out";
+  }
+  for (size_t i = 0; i < a.params().size(); ++i) EXPECT_TRUE(a.params()[i]->value == b.params()[i]->value) << i;
+  EXPECT_GT(accuracy(a, tail), 0.5) << "chance is 0.10";
+  // Holding out every image leaves nothing to train on: refused, naming the key.
+  held.validation_images = 2000;
+  Network c = Network::from_graph(g, held.seed);
+  Trainer tc(c, held);
+  try {
+    tc.epoch(file, test_set());
+    ADD_FAILURE() << "trained on no images";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("validation_images 2000"), std::string::npos) << e.what();
+  }
+}
+
 // The trained model as the compiler reads it: compiled to int8 (calibrated on training images), the
 // reference interpreter classifies the test images within 2 points of the float network.
 TEST(Trainer, TheTrainedModelDeploysThroughTheCompiler) {

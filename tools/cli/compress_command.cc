@@ -79,16 +79,22 @@ void add_compress_command(CLI::App& app) {
                         {"sparse_engine", sparse.count(r.layer) > 0}});
     }
     std::string note = graph.name + " compressed by tpusim compress (" + args->plan + "):";
-    nlohmann::json accuracy = nlohmann::json::object();
+    nlohmann::json accuracy = nlohmann::json::object(), validation = nlohmann::json::object();
     for (const train::StageResult& s : result.stages) {
       char part[64];
       std::snprintf(part, sizeof part, " %s %.2f%%", s.stage.c_str(), 100 * s.test_accuracy);
       note += part;
       accuracy[s.stage] = s.test_accuracy;
-      if (!args->quiet) std::printf("%-11s test accuracy %.2f%%\n", s.stage.c_str(), 100 * s.test_accuracy);
+      if (s.validation_accuracy >= 0) validation[s.stage] = s.validation_accuracy;
+      if (!args->quiet && s.validation_accuracy >= 0)
+        std::printf("%-11s test accuracy %.2f%%  (validation %.2f%%)\n", s.stage.c_str(), 100 * s.test_accuracy,
+                    100 * s.validation_accuracy);
+      else if (!args->quiet)
+        std::printf("%-11s test accuracy %.2f%%\n", s.stage.c_str(), 100 * s.test_accuracy);
     }
     nlohmann::json sensitivity = nlohmann::json::array();
-    std::string csv = "layer,density,test_accuracy\n";
+    // The images it measured ("validation" held out of the training set, or "test") name the column.
+    std::string csv = "layer,density," + result.sensitivity_images + "_accuracy\n";
     for (const train::SensitivityPoint& p : result.sensitivity) {
       sensitivity.push_back({{"layer", p.layer}, {"density", p.density}, {"accuracy", p.accuracy}});
       char line[160];
@@ -102,8 +108,10 @@ void add_compress_command(CLI::App& app) {
     write_output(out + "/compress.json", nlohmann::json{{"model", args->model},
                                                         {"plan", args->plan},
                                                         {"accuracy", accuracy},
+                                                        {"validation_accuracy", validation},
                                                         {"density", result.density},
                                                         {"sensitivity", sensitivity},
+                                                        {"sensitivity_images", result.sensitivity_images},
                                                         {"storage", storage},
                                                         {"layers", layers}}
                                                  .dump(2) +

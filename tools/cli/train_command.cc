@@ -83,10 +83,13 @@ void add_train_command(CLI::App& app) {
         };
       const train::EpochLog e = trainer.epoch(train_set, test_set, progress);
       if (tty) std::fprintf(stderr, "\r\033[K");
-      if (!args->quiet)
-        std::printf("epoch %lld: loss %.4f  train %.2f%%  test %.2f%%  %.2f s (training %.2f s, %s kernel)\n",
-                    static_cast<long long>(e.epoch), e.loss, 100 * e.train_accuracy, 100 * e.test_accuracy, e.seconds,
-                    e.train_seconds, train::gemm_kernel().c_str());
+      if (!args->quiet) {
+        char validation[48] = "";
+        if (e.validation_accuracy >= 0) std::snprintf(validation, sizeof validation, "  validation %.2f%%", 100 * e.validation_accuracy);
+        std::printf("epoch %lld: loss %.4f  train %.2f%%%s  test %.2f%%  %.2f s (training %.2f s, %s kernel)\n",
+                    static_cast<long long>(e.epoch), e.loss, 100 * e.train_accuracy, validation, 100 * e.test_accuracy,
+                    e.seconds, e.train_seconds, train::gemm_kernel().c_str());
+      }
       std::fflush(stdout);  // a line per epoch, also into a pipe or file
     }
     const train::EpochLog& last = trainer.log().back();
@@ -96,14 +99,18 @@ void add_train_command(CLI::App& app) {
     train::write_trained_model(args->model, net, note, args->out);
     train::write_calibration(net, train_set, 256, args->out);  // for tpusim compile --calibrate
     train::write_onnx(net, graph, args->out + "/model.onnx");
-    std::string csv = "epoch,lr,loss,train_accuracy,test_accuracy,train_seconds,seconds\n";
+    // validation_accuracy is empty (null in the JSON) when no images are held out.
+    std::string csv = "epoch,lr,loss,train_accuracy,validation_accuracy,test_accuracy,train_seconds,seconds\n";
     nlohmann::json log = nlohmann::json::array();
     for (const train::EpochLog& e : trainer.log()) {
-      char line[256];
-      std::snprintf(line, sizeof line, "%lld,%.6g,%.6f,%.6f,%.6f,%.3f,%.3f\n", static_cast<long long>(e.epoch), e.lr,
-                    e.loss, e.train_accuracy, e.test_accuracy, e.train_seconds, e.seconds);
+      const bool held_out = e.validation_accuracy >= 0;
+      char validation[32] = "", line[256];
+      if (held_out) std::snprintf(validation, sizeof validation, "%.6f", e.validation_accuracy);
+      std::snprintf(line, sizeof line, "%lld,%.6g,%.6f,%.6f,%s,%.6f,%.3f,%.3f\n", static_cast<long long>(e.epoch), e.lr,
+                    e.loss, e.train_accuracy, validation, e.test_accuracy, e.train_seconds, e.seconds);
       csv += line;
       log.push_back({{"epoch", e.epoch}, {"lr", e.lr}, {"loss", e.loss}, {"train_accuracy", e.train_accuracy},
+                     {"validation_accuracy", held_out ? nlohmann::json(e.validation_accuracy) : nlohmann::json()},
                      {"test_accuracy", e.test_accuracy}, {"train_seconds", e.train_seconds}, {"seconds", e.seconds}});
     }
     write_output(args->out + "/train_log.csv", csv);
@@ -112,7 +119,8 @@ void add_train_command(CLI::App& app) {
                                  {{"epochs", config.epochs}, {"batch", config.batch}, {"lr", config.lr},
                                   {"momentum", config.momentum}, {"weight_decay", config.weight_decay},
                                   {"schedule", config.schedule}, {"seed", config.seed},
-                                  {"train_images", config.train_images}, {"test_images", config.test_images}}},
+                                  {"train_images", config.train_images}, {"test_images", config.test_images},
+                                  {"validation_images", config.validation_images}}},
                                 {"matrix_kernel", train::gemm_kernel()},
                                 {"threads", args->threads},
                                 {"log", log},

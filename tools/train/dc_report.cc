@@ -37,7 +37,7 @@ bool is_conv(const compiler::Graph& g, const std::string& layer) {
 // Accuracy vs bits (the paper's Fig. 8): from a stage's weights, every layer of one kind shared in
 // `bits` (2^bits - 1 values and the zero) without retraining, the other layers as they are.
 std::vector<BitsPoint> bits_sweep(Network& net, const compiler::Graph& g, const DcNetwork& n, const DcReportOptions& o,
-                                  const Dataset& test) {
+                                  const ChoiceImages& images) {
   std::vector<BitsPoint> points;
   for (const StageResult& stage : n.result.stages) {
     if (stage.stage != "float" && stage.stage != "pruned") continue;
@@ -54,7 +54,7 @@ std::vector<BitsPoint> bits_sweep(Network& net, const compiler::Graph& g, const 
               compiler::share_weights(w.value, (1 << bits) - 1, n.settings.init, n.settings.train.seed);
           for (size_t i = 0; i < w.value.size(); ++i) w.value[i] = s.codebook[s.indices[i]];
         }
-        points.push_back({kind, stage.stage == "pruned", bits, accuracy(net, test, n.settings.train.test_images)});
+        points.push_back({kind, stage.stage == "pruned", bits, accuracy(net, images)});
       }
     }
   }
@@ -102,10 +102,13 @@ DcNetwork run_network(const DcReportOptions& o, const std::string& name, const D
   uint64_t most = 0;
   for (const Network::Trained& t : net.trained())
     if (t.weights->value.size() > most) most = t.weights->value.size(), n.histogram_layer = t.layer;
-  n.bits = bits_sweep(net, g, n, o, test);
-  for (uint64_t seed : o.more_seeds) {
+  const ChoiceImages choice = choice_images(n.settings.train, train, test, n.settings.train.test_images);
+  n.choice_images = choice.name;
+  n.bits = bits_sweep(net, g, n, o, choice);
+  for (uint64_t seed : o.anchor_seeds) {
     TrainConfig c = n.settings.train;
     c.seed = seed;
+    c.validation_images = 0;
     Network again = Network::from_graph(g, seed);
     Trainer t(again, c);
     for (int64_t e = 0; e < c.epochs; ++e) t.epoch(train, test);

@@ -42,7 +42,9 @@ struct DcReportOptions {
   std::string dense_chip = "configs/tpu_v1.yaml", sparse_chip = "configs/eie.yaml";
   int64_t chip_batch = 100, chip_images = 0;  // 0: the whole test set
   std::vector<int> bits = {2, 3, 4, 5, 6, 7, 8};  // the bits sweep
-  std::vector<uint64_t> more_seeds = {2, 3};       // the float training again, for the anchors' comparison
+  // The float training alone from each seed, on the whole training set as the anchors trained (the
+  // compressed model's float model holds its plan's validation images out).
+  std::vector<uint64_t> anchor_seeds = {1, 2, 3};
   // A short run (tests): when set, these replace the plans' own.
   int64_t train_images = 0, test_images = 0, epochs = 0, retrain_epochs = -1, finetune_epochs = -1;
 };
@@ -70,8 +72,9 @@ struct DcNetwork {
   uint64_t pruned_bytes = 0;  // the pruned network stored with float32 values
   std::vector<uint8_t> pruned_file;
   std::vector<BitsPoint> bits;
+  std::string choice_images;  // what the sensitivity and the bits sweep measure: "validation" or "test"
   std::string histogram_layer;  // the layer with the most weights
-  std::vector<std::vector<EpochLog>> seed_logs;  // training alone from each of more_seeds
+  std::vector<std::vector<EpochLog>> seed_logs;  // training alone from each of anchor_seeds
   ChipRun dense, compressed;
   double float_accuracy() const { return result.stages.front().test_accuracy; }
   double final_accuracy() const { return result.stages.back().test_accuracy; }

@@ -110,7 +110,7 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
   }
   if (const YAML::Node se = root["sensitivity"]) {
     yaml_mapping(path, se, "sensitivity");
-    check_keys(path, se, {"densities", "budget", "test_images"}, "sensitivity.");
+    check_keys(path, se, {"densities", "budget", "images"}, "sensitivity.");
     p.sensitivity = true;
     if (const YAML::Node d = se["densities"]) {
       if (!d.IsSequence() || d.size() == 0)
@@ -120,7 +120,7 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
       std::sort(p.sensitivity_densities.begin(), p.sensitivity_densities.end());
     }
     if (se["budget"]) p.sensitivity_budget = yaml_number(path, se["budget"], "sensitivity.budget", 0, 100);
-    if (se["test_images"]) p.sensitivity_images = yaml_whole(path, se["test_images"], "sensitivity.test_images", 0, 1e9);
+    if (se["images"]) p.sensitivity_images = yaml_whole(path, se["images"], "sensitivity.images", 0, 1e9);
   }
   return p;
 }
@@ -131,8 +131,8 @@ double round_density(double target, int64_t round, int64_t rounds) {
 
 namespace {
 
-StageResult snapshot(const Network& net, const char* stage, double accuracy) {
-  StageResult s{stage, accuracy, {}, {}};
+StageResult snapshot(const Network& net, const char* stage, double test_accuracy, double validation_accuracy) {
+  StageResult s{stage, test_accuracy, validation_accuracy, {}, {}};
   for (const Network::Trained& t : net.trained()) {
     s.weights.push_back(t.weights->value);
     s.biases.push_back(t.bias->value);
@@ -142,14 +142,25 @@ StageResult snapshot(const Network& net, const char* stage, double accuracy) {
 
 }  // namespace
 
-std::vector<SensitivityPoint> sensitivity(Network& net, const std::vector<double>& densities, const Dataset& test,
-                                          int64_t test_images) {
+ChoiceImages choice_images(const TrainConfig& c, const Dataset& train, const Dataset& test, int64_t limit) {
+  if (c.validation_images <= 0) return {&test, 0, limit > 0 ? std::min(limit, test.count) : test.count, "test"};
+  training_images(c, train);  // checks that some are left to train on
+  const int64_t n = limit > 0 ? std::min(limit, c.validation_images) : c.validation_images;
+  return {&train, train.count - c.validation_images, n, "validation"};
+}
+
+double accuracy(Network& net, const ChoiceImages& images) {
+  return accuracy_of(net, *images.data, images.from, images.count);
+}
+
+std::vector<SensitivityPoint> sensitivity(Network& net, const std::vector<double>& densities,
+                                          const ChoiceImages& images) {
   std::vector<SensitivityPoint> points;
   for (const Network::Trained& t : net.trained()) {
     const std::vector<float> keep = t.weights->value;
     for (double d : densities) {
       t.weights->value = compiler::prune(keep, d);
-      points.push_back({t.layer, d, accuracy(net, test, test_images)});
+      points.push_back({t.layer, d, accuracy(net, images)});
     }
     t.weights->value = keep;
   }
@@ -175,15 +186,19 @@ CompressionResult deep_compress(Network& net, const CompressPlan& plan, const Da
     Trainer t(net, c);
     for (int64_t e = 0; e < epochs; ++e) result.epochs.push_back({phase, t.epoch(train, test, progress)});
   };
-  auto stage = [&](const char* name) { stages.push_back(snapshot(net, name, accuracy(net, test, plan.train.test_images))); };
+  auto stage = [&](const char* name) {
+    const double validation = plan.train.validation_images > 0 ? validation_accuracy(net, plan.train, train) : -1;
+    stages.push_back(snapshot(net, name, accuracy(net, test, plan.train.test_images), validation));
+  };
   if (plan.train_first) run(plan.train, plan.train.epochs, "train");
   stage("float");
   result.density = plan.density;
   if (plan.sensitivity) {
-    result.sensitivity = sensitivity(net, plan.sensitivity_densities, test, plan.sensitivity_images);
-    result.sensitivity_baseline = plan.sensitivity_images == plan.train.test_images
-                                      ? stages[0].test_accuracy
-                                      : accuracy(net, test, plan.sensitivity_images);
+    const ChoiceImages images = choice_images(plan.train, train, test, plan.sensitivity_images);
+    result.sensitivity = sensitivity(net, plan.sensitivity_densities, images);
+    result.sensitivity_images = images.name;
+    result.sensitivity_count = images.count;
+    result.sensitivity_baseline = accuracy(net, images);
     result.proposed = propose_densities(result.sensitivity, result.sensitivity_baseline, plan.sensitivity_budget);
     if (result.density.empty()) {
       result.density = result.proposed;

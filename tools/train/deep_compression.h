@@ -5,14 +5,19 @@
 // each round followed by retraining with the pruned weights held at zero;
 // then weight sharing by k-means per layer (2^bits - 1 values and the zero)
 // and fine-tuning of the shared values. The test accuracy after each stage.
+// Choices (the sensitivity analysis) are measured on the validation images
+// the train section holds out of the training set (`validation_images`), so
+// the test set decides nothing; without them, on the test images, and the
+// result says so.
 //
 // The plan file (`tpusim compress --plan PLAN.yaml`):
 //   train: {epochs: 20, ...}     # how the float model trains first (trainer.h's keys); with
 //                                # `train: none`, the model's own weights (a trained model.yaml)
-//   sensitivity: {densities: [0.05, 0.1, 0.2, 0.5], budget: 0.5, test_images: 0}
+//   sensitivity: {densities: [0.05, 0.1, 0.2, 0.5], budget: 0.5, images: 0}
 //                                # optional: accuracy with each layer alone pruned to each density
 //                                # (no retraining); proposes per layer the lowest density within
-//                                # `budget` points of the float model, used where prune.density is absent
+//                                # `budget` points of the float model, used where prune.density is absent;
+//                                # over the first `images` (0: all) of the images choices are measured on
 //   prune: {rounds: 3, retrain_epochs: 5, density: {fc1: 0.08, fc2: 0.09, fc3: 0.26}}
 //                                # also retrain_lr and retrain_schedule (constant, or cosine over each
 //                                # round's epochs); the train section's by default
@@ -47,7 +52,7 @@ struct CompressPlan {
   bool sensitivity = false;
   std::vector<double> sensitivity_densities = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7};
   double sensitivity_budget = 0.5;  // accuracy points
-  int64_t sensitivity_images = 0;   // 0: the whole test set
+  int64_t sensitivity_images = 0;   // 0: all the images choices are measured on
 };
 
 // Throws compiler::ModelError naming the file, line and key; a layer the plan names must be a
@@ -58,9 +63,20 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& graph);
 // round keeps the same share of what the one before kept.
 double round_density(double target, int64_t round, int64_t rounds);
 
+// The images a plan's choices are measured on: the validation images its train section holds out
+// of the training set, or, when it holds none out, the test images (at most `limit` of them, 0: all).
+struct ChoiceImages {
+  const Dataset* data = nullptr;
+  int64_t from = 0, count = 0;
+  const char* name = "";  // "validation" or "test"
+};
+ChoiceImages choice_images(const TrainConfig& c, const Dataset& train, const Dataset& test, int64_t limit = 0);
+double accuracy(Network& net, const ChoiceImages& images);
+
 struct StageResult {
   std::string stage;  // "float", "pruned", "quantized", "fine-tuned"
   double test_accuracy = 0;
+  double validation_accuracy = -1;  // -1: no images held out
   std::vector<std::vector<float>> weights, biases;  // each trained layer's after the stage
 };
 
@@ -69,8 +85,8 @@ struct SensitivityPoint {
   std::string layer;
   double density = 1, accuracy = 0;
 };
-std::vector<SensitivityPoint> sensitivity(Network& net, const std::vector<double>& densities, const Dataset& test,
-                                          int64_t test_images);
+std::vector<SensitivityPoint> sensitivity(Network& net, const std::vector<double>& densities,
+                                          const ChoiceImages& images);
 // Per layer, the lowest density whose accuracy is within `budget` points (of 100) of `baseline`
 // (1 where none is).
 std::map<std::string, double> propose_densities(const std::vector<SensitivityPoint>& points, double baseline,
@@ -84,6 +100,8 @@ struct CompressionResult {
   };
   std::vector<Epoch> epochs;
   std::vector<SensitivityPoint> sensitivity;  // when the plan asks for it
+  std::string sensitivity_images;             // what it measured: "validation" or "test"
+  int64_t sensitivity_count = 0;              // how many of them
   double sensitivity_baseline = 0;            // the float model's accuracy on the same images
   std::map<std::string, double> proposed;     // propose_densities' answer
   std::map<std::string, double> density;     // the densities pruned to (the plan's, or proposed)

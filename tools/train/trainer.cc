@@ -33,6 +33,7 @@ TrainConfig read_train_config(const YAML::Node& root, const std::string& path, c
     else if (key == "seed") c.seed = static_cast<uint64_t>(yaml_whole(path, v, name, 0, 9e15));
     else if (key == "train_images") c.train_images = yaml_whole(path, v, name, 0, 1e9);
     else if (key == "test_images") c.test_images = yaml_whole(path, v, name, 0, 1e9);
+    else if (key == "validation_images") c.validation_images = yaml_whole(path, v, name, 0, 1e9);
     else if (key == "schedule") {
       c.schedule = yaml_string(path, v, name);
       if (c.schedule != "constant" && c.schedule != "step" && c.schedule != "cosine")
@@ -40,7 +41,7 @@ TrainConfig read_train_config(const YAML::Node& root, const std::string& path, c
     } else {
       throw compiler::ModelError(yaml_where(path, kv.first) + "unknown key '" + name +
                                  "' (epochs, batch, lr, momentum, weight_decay, schedule, step_epochs, gamma, seed, "
-                                 "train_images, test_images)");
+                                 "train_images, test_images, validation_images)");
     }
   }
   return c;
@@ -73,15 +74,31 @@ Tensor first_images(const Network& net, const Dataset& data, int64_t n) {
   return batch_of(net, data, order, 0, static_cast<int64_t>(order.size()));
 }
 
+int64_t training_images(const TrainConfig& c, const Dataset& train) {
+  const int64_t n = train.count - c.validation_images;
+  if (n <= 0)
+    throw compiler::ModelError("validation_images " + std::to_string(c.validation_images) + " holds out every one of the " +
+                               std::to_string(train.count) + " training images; hold out fewer");
+  return c.train_images > 0 ? std::min(c.train_images, n) : n;
+}
+
 double accuracy(Network& net, const Dataset& data, int64_t limit, int64_t batch) {
-  const int64_t n = limit > 0 ? std::min(limit, data.count) : data.count;
+  return accuracy_of(net, data, 0, limit > 0 ? std::min(limit, data.count) : data.count, batch);
+}
+
+double validation_accuracy(Network& net, const TrainConfig& c, const Dataset& train) {
+  training_images(c, train);  // checks that some are left to train on
+  return accuracy_of(net, train, train.count - c.validation_images, c.validation_images);
+}
+
+double accuracy_of(Network& net, const Dataset& data, int64_t first, int64_t n, int64_t batch) {
   std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), int64_t{0});
+  std::iota(order.begin(), order.end(), first);
   int64_t correct = 0;
   for (int64_t from = 0; from < n; from += batch) {
     const int64_t b = std::min(batch, n - from);
-    const std::vector<uint8_t> labels(data.labels.begin() + from, data.labels.begin() + from + b);
-    correct += softmax_cross_entropy(net.forward(batch_of(net, data, order, from, b)), labels).correct;
+    const auto label = data.labels.begin() + first + from;
+    correct += softmax_cross_entropy(net.forward(batch_of(net, data, order, from, b)), std::vector<uint8_t>(label, label + b)).correct;
   }
   return double(correct) / double(n);
 }
@@ -119,27 +136,32 @@ void sgd_step(Param& p, std::vector<float>& v, double rate, double momentum, dou
   }
 }
 
+Loss Trainer::step(const Dataset& data, const std::vector<int64_t>& order, int64_t from, int64_t count, double lr) {
+  std::vector<uint8_t> labels(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    labels[static_cast<size_t>(i)] = data.labels[static_cast<size_t>(order[static_cast<size_t>(from + i)])];
+  const std::vector<Param*> params = net_.params();
+  for (Param* p : params) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
+  Loss l = softmax_cross_entropy(net_.forward(batch_of(net_, data, order, from, count)), labels);
+  net_.backward(std::move(l.grad));  // the step's caller needs the loss, not its gradient
+  for (size_t k = 0; k < params.size(); ++k) sgd_step(*params[k], velocity_[k], lr, config_.momentum, config_.weight_decay);
+  return l;
+}
+
 EpochLog Trainer::epoch(const Dataset& train, const Dataset& test, const Progress& progress) {
   const auto start = std::chrono::steady_clock::now();
-  const int64_t n = config_.train_images > 0 ? std::min(config_.train_images, train.count) : train.count;
+  const int64_t n = training_images(config_, train);
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng_() % i]);  // Fisher-Yates
   EpochLog e;
   e.epoch = static_cast<int64_t>(log_.size()) + 1;
   e.lr = learning_rate(config_, e.epoch - 1);
-  const std::vector<Param*> params = net_.params();
   double loss = 0;
   int64_t correct = 0;
   for (int64_t from = 0; from < n; from += config_.batch) {
     const int64_t b = std::min(config_.batch, n - from);
-    std::vector<uint8_t> labels(static_cast<size_t>(b));
-    for (int64_t i = 0; i < b; ++i) labels[static_cast<size_t>(i)] = train.labels[static_cast<size_t>(order[static_cast<size_t>(from + i)])];
-    for (Param* p : params) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
-    const Loss l = softmax_cross_entropy(net_.forward(batch_of(net_, train, order, from, b)), labels);
-    net_.backward(l.grad);
-    for (size_t k = 0; k < params.size(); ++k)
-      sgd_step(*params[k], velocity_[k], e.lr, config_.momentum, config_.weight_decay);
+    const Loss l = step(train, order, from, b, e.lr);
     loss += l.loss * double(b);
     correct += l.correct;
     e.loss = loss / double(from + b);
@@ -148,6 +170,7 @@ EpochLog Trainer::epoch(const Dataset& train, const Dataset& test, const Progres
   }
   e.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   e.test_accuracy = accuracy(net_, test, config_.test_images);
+  if (config_.validation_images > 0) e.validation_accuracy = validation_accuracy(net_, config_, train);
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log_.push_back(e);
   return e;

@@ -16,6 +16,8 @@
 //   step_epochs: 10       gamma: 0.1
 //   seed: 1               # weights and shuffling
 //   train_images: 0       test_images: 0     # 0: all of them; fewer for a short run
+//   validation_images: 0  # the training file's last N images, held out: never trained on, their
+//                         # accuracy logged each epoch; a plan's sensitivity and choices use them
 
 #include <cstdint>
 #include <functional>
@@ -35,7 +37,7 @@ struct TrainConfig {
   int64_t step_epochs = 10;
   double gamma = 0.1;
   uint64_t seed = 1;
-  int64_t train_images = 0, test_images = 0;
+  int64_t train_images = 0, test_images = 0, validation_images = 0;
 };
 
 // Throws compiler::ModelError naming the file, line and key.
@@ -46,9 +48,14 @@ TrainConfig read_train_config(const YAML::Node& node, const std::string& path, c
 // The learning rate of an epoch (from 0) under the config's schedule.
 double learning_rate(const TrainConfig& c, int64_t epoch);
 
+// The images a config trains on: the training file's first, less the validation images held out
+// at its end, at most train_images. Throws compiler::ModelError when none are left.
+int64_t training_images(const TrainConfig& c, const Dataset& train);
+
 struct EpochLog {
   int64_t epoch = 0;  // from 1
   double lr = 0, loss = 0, train_accuracy = 0, test_accuracy = 0;
+  double validation_accuracy = -1;  // -1: no images held out
   double train_seconds = 0, seconds = 0;  // the pass over the training set; with the test pass after it
 };
 
@@ -62,6 +69,8 @@ class Trainer {
   void reset_momentum();
   // One epoch over (the config's share of) the training set; tested on the test set after it.
   EpochLog epoch(const Dataset& train, const Dataset& test, const Progress& progress = {});
+  // One SGD step at rate `lr` on the minibatch of images order[from .. from + count) of `data`.
+  Loss step(const Dataset& data, const std::vector<int64_t>& order, int64_t from, int64_t count, double lr);
   const std::vector<EpochLog>& log() const { return log_; }
 
  private:
@@ -78,6 +87,10 @@ void sgd_step(Param& p, std::vector<float>& velocity, double lr, double momentum
 
 // The fraction of the first `limit` images (0: all) the network classifies right.
 double accuracy(Network& net, const Dataset& data, int64_t limit = 0, int64_t batch = 256);
+// The same of the images [from, from + count).
+double accuracy_of(Network& net, const Dataset& data, int64_t from, int64_t count, int64_t batch = 256);
+// Of the validation images the config holds out of `train` (its last validation_images).
+double validation_accuracy(Network& net, const TrainConfig& c, const Dataset& train);
 
 // The first n images (fewer if the set has fewer) as a batch of the network's input shape, pixels / 255.
 Tensor first_images(const Network& net, const Dataset& data, int64_t n);
