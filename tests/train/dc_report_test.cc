@@ -41,6 +41,14 @@ TEST(DeepCompressionReport, AShortRunGivesRealOutcomesOnEveryPath) {
     ASSERT_EQ(n.result.stages.size(), 4u);
     for (const StageResult& s : n.result.stages) EXPECT_GT(s.test_accuracy, 0.3) << s.stage;
     EXPECT_FALSE(n.result.sensitivity.empty());
+    // The plans hold validation images out: every epoch and stage measures them, and the
+    // sensitivity analysis (its baseline the float model on the same images) measures on them.
+    ASSERT_GT(n.settings.train.validation_images, 0);
+    EXPECT_EQ(n.result.sensitivity_images, "validation");
+    EXPECT_EQ(n.result.sensitivity_count, 500) << "the short run's limit";
+    for (const CompressionResult::Epoch& e : n.result.epochs) EXPECT_GE(e.log.validation_accuracy, 0.0) << e.phase;
+    for (const StageResult& s : n.result.stages) EXPECT_GT(s.validation_accuracy, 0.3) << s.stage;
+    EXPECT_EQ(n.choice_images, "validation");
     // Both files hold the fine-tuned network exactly, and their sizes are the table's.
     for (const std::vector<uint8_t>* file : {&n.table.fixed_file, &n.table.huffman_file}) {
       const std::vector<PackedLayer> layers = parse_packed(*file, n.name + ".dcz");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <numeric>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -194,7 +195,7 @@ TEST(DeepCompression, PlanMistakesNameTheirLineAndKey) {
 TEST(DeepCompression, ChoicesAreMeasuredOnTheHeldOutImages) {
   const Dataset train = load_fashion_mnist(Split::kTrain), test = load_fashion_mnist(Split::kTest);
   TrainConfig c;
-  ChoiceImages i = choice_images(c, train, test);
+  ImageRange i = choice_images(c, train, test);
   EXPECT_EQ(i.data, &test);
   EXPECT_EQ(i.from, 0);
   EXPECT_EQ(i.count, test.count);
@@ -206,6 +207,17 @@ TEST(DeepCompression, ChoicesAreMeasuredOnTheHeldOutImages) {
   EXPECT_EQ(i.count, 300);
   EXPECT_STREQ(i.name, "validation");
   EXPECT_EQ(training_images(c, train), train.count - 5000);
+  // Their accuracy is that of the same images copied out (a trained network, so classes differ).
+  Network net = Network::from_graph(compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false), 3);
+  TrainConfig brief;
+  brief.train_images = 3000;
+  brief.test_images = 100;
+  Trainer(net, brief).epoch(train, test);
+  std::vector<int64_t> tail(300);
+  std::iota(tail.begin(), tail.end(), train.count - 5000);
+  EXPECT_EQ(accuracy(net, i), accuracy(net, subset(train, tail)));
+  EXPECT_GT(accuracy(net, i), 0.5) << "chance is 0.10";
+  EXPECT_THROW(accuracy(net, ImageRange{&train, train.count - 10, 11, ""}), std::out_of_range);
   c.validation_images = train.count;
   EXPECT_THROW(choice_images(c, train, test), compiler::ModelError);
 }

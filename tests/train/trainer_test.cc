@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <set>
 
 #include "tools/compiler/compiler.h"
@@ -72,11 +73,9 @@ TEST(Trainer, LeNet300100LearnsAndIsDeterministic) {
 
 // The images [from, from + n) of a data set, copied.
 Dataset slice(const Dataset& d, int64_t from, int64_t n) {
-  Dataset s{n, d.rows, d.cols, {}, {}};
-  const auto pixels = static_cast<size_t>(d.rows * d.cols);
-  s.pixels.assign(d.pixels.begin() + static_cast<long>(from * pixels), d.pixels.begin() + static_cast<long>((from + n) * pixels));
-  s.labels.assign(d.labels.begin() + from, d.labels.begin() + from + n);
-  return s;
+  std::vector<int64_t> indices(static_cast<size_t>(n));
+  std::iota(indices.begin(), indices.end(), from);
+  return subset(d, indices);
 }
 
 // Validation images held out of a 2,000-image training file: training is exactly training on its first
@@ -107,6 +106,65 @@ TEST(Trainer, HeldOutValidationImagesAreNeverTrainedOn) {
     ADD_FAILURE() << "trained on no images";
   } catch (const compiler::ModelError& e) {
     EXPECT_NE(std::string(e.what()).find("validation_images 2000"), std::string::npos) << e.what();
+  }
+}
+
+// A network's classes change at its last layer only: the outputs kept score as before, bit for bit;
+// an output added draws its weights and bias from the seed within +-1/sqrt(K), as a new layer's.
+TEST(Trainer, ClassesAreAddedAndDroppedAtTheLastLayer) {
+  const compiler::Graph g = compiler::load_model(kSrc + "/models/lenet_300_100.yaml", 1, false);
+  Network net = Network::from_graph(g, 4);
+  const Tensor x = first_images(net, test_set(), 8);
+  const Tensor before = net.forward(x);
+  ASSERT_EQ(net.classes(), 10);
+  net.set_classes(5, 11);
+  EXPECT_EQ(net.classes(), 5);
+  const Tensor five = net.forward(x);
+  ASSERT_EQ(five.shape, (std::vector<int64_t>{8, 5}));
+  for (int64_t i = 0; i < 8; ++i)
+    for (int64_t c = 0; c < 5; ++c) EXPECT_EQ(five.v[static_cast<size_t>(i * 5 + c)], before.v[static_cast<size_t>(i * 10 + c)]);
+  Network again = Network::from_graph(g, 4);
+  again.set_classes(5, 11);
+  net.set_classes(6, 21);
+  again.set_classes(6, 21);
+  const Param& w = *net.trained().back().weights;
+  ASSERT_EQ(w.shape, (std::vector<int64_t>{100, 6}));
+  EXPECT_EQ(w.value, again.trained().back().weights->value) << "the same seed draws the same output";
+  for (int64_t k = 0; k < 100; ++k) EXPECT_LE(std::abs(w.value[static_cast<size_t>(k * 6 + 5)]), 0.1f);
+  const Tensor six = net.forward(x);
+  for (int64_t i = 0; i < 8; ++i)
+    for (int64_t c = 0; c < 5; ++c) EXPECT_EQ(six.v[static_cast<size_t>(i * 6 + c)], five.v[static_cast<size_t>(i * 5 + c)]);
+  Network other = Network::from_graph(g, 4);
+  other.set_classes(6, 22);
+  EXPECT_NE(other.trained().back().weights->value, w.value);
+  // It trains with the new class's label; a label past the classes is refused.
+  TrainConfig c = short_run(1, 500, 100);
+  std::vector<int64_t> order(64);
+  std::iota(order.begin(), order.end(), 0);
+  Dataset six_classes = slice(train_set(), 0, 64);
+  for (uint8_t& l : six_classes.labels) l = l % 6;
+  Trainer t(net, c);
+  EXPECT_GT(t.step(six_classes, order, 0, 64, 0.01).loss, 0);
+  for (uint8_t& l : six_classes.labels) l = 6;
+  EXPECT_ANY_THROW(t.step(six_classes, order, 0, 64, 0.01));
+}
+
+// A step's multiply-accumulates, from the layers' shapes: each trained layer's product, its weights'
+// gradient, and its input's but for the first trained layer's.
+TEST(Trainer, CountsTheMultiplyAccumulatesOfEachStep) {
+  std::vector<int64_t> order(64);
+  std::iota(order.begin(), order.end(), 0);
+  TrainConfig c = short_run(1, 500, 100);
+  const uint64_t b = 64;
+  for (const auto& [model, per_image] : std::vector<std::pair<std::string, uint64_t>>{
+           {"lenet_300_100.yaml", 2 * 784 * 300 + 3 * (300 * 100 + 100 * 10)},
+           {"lenet5.yaml", 2 * (28 * 28 * 25 * 1 * 6) + 3 * (10 * 10 * 25 * 6 * 16 + 400 * 120 + 120 * 84 + 84 * 10)}}) {
+    Network net = Network::from_graph(compiler::load_model(kSrc + "/models/" + model, 1, false), 1);
+    Trainer t(net, c);
+    t.step(train_set(), order, 0, 64, 0.01);
+    EXPECT_EQ(t.macs(), b * per_image) << model;
+    t.step(train_set(), order, 0, 32, 0.01);
+    EXPECT_EQ(t.macs(), (b + 32) * per_image) << model;
   }
 }
 

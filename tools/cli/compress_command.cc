@@ -93,12 +93,13 @@ void add_compress_command(CLI::App& app) {
         std::printf("%-11s test accuracy %.2f%%\n", s.stage.c_str(), 100 * s.test_accuracy);
     }
     nlohmann::json sensitivity = nlohmann::json::array();
-    // The images it measured ("validation" held out of the training set, or "test") name the column.
-    std::string csv = "layer,density," + result.sensitivity_images + "_accuracy\n";
+    // images: what the accuracy is of ("validation", held out of the training set, or "test").
+    std::string csv = "layer,density,images,accuracy\n";
     for (const train::SensitivityPoint& p : result.sensitivity) {
       sensitivity.push_back({{"layer", p.layer}, {"density", p.density}, {"accuracy", p.accuracy}});
-      char line[160];
-      std::snprintf(line, sizeof line, "%s,%.6g,%.6f\n", p.layer.c_str(), p.density, p.accuracy);
+      char line[192];
+      std::snprintf(line, sizeof line, "%s,%.6g,%s,%.6f\n", p.layer.c_str(), p.density, result.sensitivity_images.c_str(),
+                    p.accuracy);
       csv += line;
     }
     if (!result.sensitivity.empty()) write_output(out + "/sensitivity.csv", csv);
@@ -108,10 +109,13 @@ void add_compress_command(CLI::App& app) {
     write_output(out + "/compress.json", nlohmann::json{{"model", args->model},
                                                         {"plan", args->plan},
                                                         {"accuracy", accuracy},
-                                                        {"validation_accuracy", validation},
+                                                        {"validation_accuracy",  // null: none held out
+                                                         validation.empty() ? nlohmann::json() : validation},
                                                         {"density", result.density},
                                                         {"sensitivity", sensitivity},
-                                                        {"sensitivity_images", result.sensitivity_images},
+                                                        {"sensitivity_images",  // null: no analysis
+                                                         result.sensitivity.empty() ? nlohmann::json()
+                                                                                    : nlohmann::json(result.sensitivity_images)},
                                                         {"storage", storage},
                                                         {"layers", layers}}
                                                  .dump(2) +

@@ -37,7 +37,7 @@ bool is_conv(const compiler::Graph& g, const std::string& layer) {
 // Accuracy vs bits (the paper's Fig. 8): from a stage's weights, every layer of one kind shared in
 // `bits` (2^bits - 1 values and the zero) without retraining, the other layers as they are.
 std::vector<BitsPoint> bits_sweep(Network& net, const compiler::Graph& g, const DcNetwork& n, const DcReportOptions& o,
-                                  const ChoiceImages& images) {
+                                  const ImageRange& images) {
   std::vector<BitsPoint> points;
   for (const StageResult& stage : n.result.stages) {
     if (stage.stage != "float" && stage.stage != "pruned") continue;
@@ -102,7 +102,7 @@ DcNetwork run_network(const DcReportOptions& o, const std::string& name, const D
   uint64_t most = 0;
   for (const Network::Trained& t : net.trained())
     if (t.weights->value.size() > most) most = t.weights->value.size(), n.histogram_layer = t.layer;
-  const ChoiceImages choice = choice_images(n.settings.train, train, test, n.settings.train.test_images);
+  const ImageRange choice = choice_images(n.settings.train, train, test, n.settings.sensitivity_images);
   n.choice_images = choice.name;
   n.bits = bits_sweep(net, g, n, o, choice);
   for (uint64_t seed : o.anchor_seeds) {

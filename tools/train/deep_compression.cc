@@ -49,21 +49,12 @@ std::map<std::string, T> layer_map(const std::string& path, const YAML::Node& no
   return m;
 }
 
-void check_keys(const std::string& path, const YAML::Node& node, const std::vector<std::string>& known,
-                const std::string& section) {
-  for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      throw compiler::ModelError(yaml_where(path, kv.first) + "unknown key '" + section + key + "'");
-  }
-}
-
 }  // namespace
 
 CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
   const YAML::Node root = yaml_load(path);
   if (!root.IsMap()) throw compiler::ModelError(path + ": a plan is a mapping of train, prune and quantize");
-  check_keys(path, root, {"train", "sensitivity", "prune", "quantize", "storage"}, "");
+  yaml_check_keys(path, root, {"train", "sensitivity", "prune", "quantize", "storage"}, "");
   CompressPlan p;
   if (const YAML::Node t = root["train"]) {
     if (t.IsScalar() && t.Scalar() == "none")
@@ -73,7 +64,7 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
   }
   if (const YAML::Node pr = root["prune"]) {
     yaml_mapping(path, pr, "prune");
-    check_keys(path, pr, {"rounds", "retrain_epochs", "retrain_lr", "retrain_schedule", "density"}, "prune.");
+    yaml_check_keys(path, pr, {"rounds", "retrain_epochs", "retrain_lr", "retrain_schedule", "density"}, "prune.");
     if (pr["retrain_lr"]) p.retrain_lr = yaml_number(path, pr["retrain_lr"], "prune.retrain_lr", 1e-9, 10);
     if (const YAML::Node rs = pr["retrain_schedule"]) {
       p.retrain_schedule = yaml_string(path, rs, "prune.retrain_schedule");
@@ -87,7 +78,7 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
   }
   if (const YAML::Node q = root["quantize"]) {
     yaml_mapping(path, q, "quantize");
-    check_keys(path, q, {"bits", "init", "finetune_epochs", "finetune_lr"}, "quantize.");
+    yaml_check_keys(path, q, {"bits", "init", "finetune_epochs", "finetune_lr"}, "quantize.");
     if (const YAML::Node i = q["init"]) {
       const std::string v = yaml_string(path, i, "quantize.init");
       if (v == "linear") p.init = compiler::CentroidInit::kLinear;
@@ -104,13 +95,13 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& g) {
     if (l.op == compiler::Op::kConv2d || l.op == compiler::Op::kDense) p.index_bits[l.name] = l.op == compiler::Op::kConv2d ? 8 : 5;
   if (const YAML::Node st = root["storage"]) {
     yaml_mapping(path, st, "storage");
-    check_keys(path, st, {"index_bits"}, "storage.");
+    yaml_check_keys(path, st, {"index_bits"}, "storage.");
     for (const auto& [layer, bits] : layer_map<int>(path, st["index_bits"], "storage.index_bits", g, 1, 8))
       p.index_bits[layer] = bits;
   }
   if (const YAML::Node se = root["sensitivity"]) {
     yaml_mapping(path, se, "sensitivity");
-    check_keys(path, se, {"densities", "budget", "images"}, "sensitivity.");
+    yaml_check_keys(path, se, {"densities", "budget", "images"}, "sensitivity.");
     p.sensitivity = true;
     if (const YAML::Node d = se["densities"]) {
       if (!d.IsSequence() || d.size() == 0)
@@ -142,19 +133,14 @@ StageResult snapshot(const Network& net, const char* stage, double test_accuracy
 
 }  // namespace
 
-ChoiceImages choice_images(const TrainConfig& c, const Dataset& train, const Dataset& test, int64_t limit) {
-  if (c.validation_images <= 0) return {&test, 0, limit > 0 ? std::min(limit, test.count) : test.count, "test"};
-  training_images(c, train);  // checks that some are left to train on
-  const int64_t n = limit > 0 ? std::min(limit, c.validation_images) : c.validation_images;
-  return {&train, train.count - c.validation_images, n, "validation"};
-}
-
-double accuracy(Network& net, const ChoiceImages& images) {
-  return accuracy_of(net, *images.data, images.from, images.count);
+ImageRange choice_images(const TrainConfig& c, const Dataset& train, const Dataset& test, int64_t limit) {
+  ImageRange r = c.validation_images > 0 ? validation_range(c, train) : ImageRange{&test, 0, test.count, "test"};
+  if (limit > 0) r.count = std::min(limit, r.count);
+  return r;
 }
 
 std::vector<SensitivityPoint> sensitivity(Network& net, const std::vector<double>& densities,
-                                          const ChoiceImages& images) {
+                                          const ImageRange& images) {
   std::vector<SensitivityPoint> points;
   for (const Network::Trained& t : net.trained()) {
     const std::vector<float> keep = t.weights->value;
@@ -194,7 +180,7 @@ CompressionResult deep_compress(Network& net, const CompressPlan& plan, const Da
   stage("float");
   result.density = plan.density;
   if (plan.sensitivity) {
-    const ChoiceImages images = choice_images(plan.train, train, test, plan.sensitivity_images);
+    const ImageRange images = choice_images(plan.train, train, test, plan.sensitivity_images);
     result.sensitivity = sensitivity(net, plan.sensitivity_densities, images);
     result.sensitivity_images = images.name;
     result.sensitivity_count = images.count;

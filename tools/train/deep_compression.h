@@ -5,10 +5,10 @@
 // each round followed by retraining with the pruned weights held at zero;
 // then weight sharing by k-means per layer (2^bits - 1 values and the zero)
 // and fine-tuning of the shared values. The test accuracy after each stage.
-// Choices (the sensitivity analysis) are measured on the validation images
-// the train section holds out of the training set (`validation_images`), so
-// the test set decides nothing; without them, on the test images, and the
-// result says so.
+// The sensitivity analysis measures on the validation images the train
+// section holds out of the training set (`validation_images`), so its
+// proposals never see the test set; without them, on the test images, and
+// the result says so.
 //
 // The plan file (`tpusim compress --plan PLAN.yaml`):
 //   train: {epochs: 20, ...}     # how the float model trains first (trainer.h's keys); with
@@ -63,15 +63,10 @@ CompressPlan load_plan(const std::string& path, const compiler::Graph& graph);
 // round keeps the same share of what the one before kept.
 double round_density(double target, int64_t round, int64_t rounds);
 
-// The images a plan's choices are measured on: the validation images its train section holds out
-// of the training set, or, when it holds none out, the test images (at most `limit` of them, 0: all).
-struct ChoiceImages {
-  const Dataset* data = nullptr;
-  int64_t from = 0, count = 0;
-  const char* name = "";  // "validation" or "test"
-};
-ChoiceImages choice_images(const TrainConfig& c, const Dataset& train, const Dataset& test, int64_t limit = 0);
-double accuracy(Network& net, const ChoiceImages& images);
+// The images the sensitivity analysis (and the report's bits sweep) measure on: the validation images
+// the train section holds out of the training set, or, when it holds none out, the test images; the
+// first `limit` of them (0: all).
+ImageRange choice_images(const TrainConfig& c, const Dataset& train, const Dataset& test, int64_t limit = 0);
 
 struct StageResult {
   std::string stage;  // "float", "pruned", "quantized", "fine-tuned"
@@ -86,7 +81,7 @@ struct SensitivityPoint {
   double density = 1, accuracy = 0;
 };
 std::vector<SensitivityPoint> sensitivity(Network& net, const std::vector<double>& densities,
-                                          const ChoiceImages& images);
+                                          const ImageRange& images);
 // Per layer, the lowest density whose accuracy is within `budget` points (of 100) of `baseline`
 // (1 where none is).
 std::map<std::string, double> propose_densities(const std::vector<SensitivityPoint>& points, double baseline,

@@ -1,6 +1,7 @@
 #include "tools/train/fashion_mnist.h"
 
 #include <filesystem>
+#include <stdexcept>
 
 namespace tpu::train {
 
@@ -33,6 +34,21 @@ Dataset load_fashion_mnist(Split split, const std::string& dir) {
   d.pixels = std::move(images.data);
   d.labels = std::move(labels.data);
   return d;
+}
+
+Dataset subset(const Dataset& data, const std::vector<int64_t>& indices) {
+  const auto pixels = static_cast<size_t>(data.rows * data.cols);
+  Dataset s{static_cast<int64_t>(indices.size()), data.rows, data.cols, {}, {}};
+  s.pixels.reserve(indices.size() * pixels);
+  s.labels.reserve(indices.size());
+  for (const int64_t i : indices) {
+    if (i < 0 || i >= data.count)
+      throw std::out_of_range("image " + std::to_string(i) + " of a set of " + std::to_string(data.count));
+    const auto at = data.pixels.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * pixels);
+    s.pixels.insert(s.pixels.end(), at, at + static_cast<std::ptrdiff_t>(pixels));
+    s.labels.push_back(data.labels[static_cast<size_t>(i)]);
+  }
+  return s;
 }
 
 }  // namespace tpu::train

@@ -27,4 +27,8 @@ enum class Split { kTrain, kTest };
 // missing or corrupt (read_idx), images and labels that do not match, a label out of range.
 Dataset load_fashion_mnist(Split split, const std::string& dir = kFashionMnistDir);
 
+// The images of `data` at `indices`, in their order, with their labels; throws std::out_of_range
+// for an index past its end.
+Dataset subset(const Dataset& data, const std::vector<int64_t>& indices);
+
 }  // namespace tpu::train

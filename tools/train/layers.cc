@@ -68,6 +68,30 @@ Dense::Dense(int64_t inputs, int64_t units, std::mt19937_64& rng)
   init_uniform(b_, inputs, rng);
 }
 
+void Dense::set_units(int64_t units, std::mt19937_64& rng) {
+  if (units < 1) throw std::invalid_argument("a dense layer gives at least one output");
+  if (!w_.mask.empty() || !w_.cluster.empty())
+    throw std::invalid_argument("a pruned or shared dense layer cannot change its outputs");
+  Param w = make_param("weights", {k_, units}), b = make_param("bias", {units});
+  for (int64_t k = 0; k < k_; ++k)
+    for (int64_t n = 0; n < std::min(m_, units); ++n)
+      w.value[static_cast<size_t>(k * units + n)] = w_.value[static_cast<size_t>(k * m_ + n)];
+  for (int64_t n = 0; n < std::min(m_, units); ++n) b.value[static_cast<size_t>(n)] = b_.value[static_cast<size_t>(n)];
+  const float limit = 1.0f / std::sqrt(static_cast<float>(k_));
+  std::uniform_real_distribution<float> u(-limit, limit);
+  for (int64_t n = m_; n < units; ++n) {
+    for (int64_t k = 0; k < k_; ++k) w.value[static_cast<size_t>(k * units + n)] = u(rng);
+    b.value[static_cast<size_t>(n)] = u(rng);
+  }
+  w_ = std::move(w);
+  b_ = std::move(b);
+  m_ = units;
+}
+
+uint64_t Dense::forward_macs() const {
+  return x_.shape.empty() ? 0 : static_cast<uint64_t>(x_.shape[0] * k_ * m_);
+}
+
 Tensor Dense::forward(Tensor x) {
   expect_rank(x, 2, "dense");
   x_ = std::move(x);
@@ -141,6 +165,12 @@ void Conv2d::for_each_run(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t o
           }
       }
     }
+}
+
+uint64_t Conv2d::forward_macs() const {
+  if (in_shape_.empty()) return 0;
+  const int64_t oh = (in_shape_[1] + 2 * pad_ - k_) / stride_ + 1, ow = (in_shape_[2] + 2 * pad_ - k_) / stride_ + 1;
+  return static_cast<uint64_t>(in_shape_[0] * oh * ow * k_ * k_ * cin_ * cout_);
 }
 
 Tensor Conv2d::forward(Tensor x) {

@@ -41,6 +41,9 @@ class TrainLayer {
   // dL/dx from dL/dy of the last forward pass; adds dL/dparam into each param's grad.
   virtual Tensor backward(Tensor dy) = 0;
   virtual std::vector<Param*> params() { return {}; }
+  // The multiply-accumulates of its last forward pass's matrix product (0: it has none); its
+  // backward pass does as many for the weights' gradient and again for the input's.
+  virtual uint64_t forward_macs() const { return 0; }
   // False for a network's first trained layer: backward() then returns an empty tensor (nothing
   // reads the input's gradient) and saves its matrix product.
   bool input_grad = true;
@@ -54,6 +57,12 @@ class Dense : public TrainLayer {
   Tensor forward(Tensor x) override;
   Tensor backward(Tensor dy) override;
   std::vector<Param*> params() override { return {&w_, &b_}; }
+  uint64_t forward_macs() const override;
+  int64_t units() const { return m_; }
+  // Keeps the first `units` outputs' weights and biases; each output added draws its K incoming
+  // weights, then its bias, as a new layer's (uniform within +-1/sqrt(K)). Throws
+  // std::invalid_argument for a pruned or shared layer (its mask or clusters fit its old shape).
+  void set_units(int64_t units, std::mt19937_64& rng);
 
  private:
   int64_t k_, m_;
@@ -69,6 +78,7 @@ class Conv2d : public TrainLayer {
   Tensor forward(Tensor x) override;
   Tensor backward(Tensor dy) override;
   std::vector<Param*> params() override { return {&w_, &b_}; }
+  uint64_t forward_macs() const override;
 
  private:
   // f(offset in the patches, offset in the image, count, image step) for each run of values the

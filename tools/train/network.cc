@@ -61,10 +61,27 @@ Network Network::from_graph(const compiler::Graph& g, uint64_t seed) {
     else if (l.act != isa::ActFunc::identity)
       throw compiler::ModelError(where + "the trainer's activations are relu and identity");
   }
-  if (g.layers.back().shape.size() != 2 || g.layers.back().shape[1] < kFashionMnistClasses)
-    throw compiler::ModelError(g.file + ": the last layer must give a vector of " +
-                               std::to_string(kFashionMnistClasses) + " or more class scores");
+  if (g.layers.back().shape.size() != 2 || g.layers.back().shape[1] < 2)
+    throw compiler::ModelError(g.file + ": the last layer must give a vector of class scores (2 or more)");
   return net;
+}
+
+namespace {
+Dense* last_dense(const std::vector<std::unique_ptr<TrainLayer>>& layers) {
+  return layers.empty() ? nullptr : dynamic_cast<Dense*>(layers.back().get());
+}
+}  // namespace
+
+int64_t Network::classes() const {
+  const Trained& last = trained_.back();
+  return last.bias->shape[0];
+}
+
+void Network::set_classes(int64_t classes, uint64_t seed) {
+  Dense* d = last_dense(layers_);
+  if (!d) throw compiler::ModelError("only a network whose last layer is dense can change its classes");
+  std::mt19937_64 rng(seed);
+  d->set_units(classes, rng);
 }
 
 Tensor Network::forward(Tensor x) {
@@ -74,6 +91,13 @@ Tensor Network::forward(Tensor x) {
 
 void Network::backward(Tensor d) {
   for (size_t i = layers_.size(); i-- > first_trained_;) d = layers_[i]->backward(std::move(d));
+}
+
+uint64_t Network::step_macs() const {
+  uint64_t macs = 0;
+  for (size_t i = first_trained_; i < layers_.size(); ++i)
+    macs += layers_[i]->forward_macs() * (layers_[i]->input_grad ? 3 : 2);
+  return macs;
 }
 
 std::vector<Param*> Network::params() {

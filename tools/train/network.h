@@ -36,6 +36,15 @@ class Network {
   std::vector<Param*> params();
   const std::vector<int64_t>& input_shape() const { return input_shape_; }  // without the batch
 
+  // The multiply-accumulates of the last forward pass and the backward pass after it (every trained
+  // layer's product, its weights' gradient, and its input's but for the first trained layer's).
+  uint64_t step_macs() const;
+  // The class scores the network gives (its last layer's outputs).
+  int64_t classes() const;
+  // Gives `classes` scores: the last layer (a dense one) keeps its first outputs and draws those it
+  // adds from `seed` (Dense::set_units). Throws compiler::ModelError when the last layer is not dense.
+  void set_classes(int64_t classes, uint64_t seed);
+
  private:
   std::vector<std::unique_ptr<TrainLayer>> layers_;
   std::vector<Trained> trained_;

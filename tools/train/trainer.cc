@@ -83,15 +83,24 @@ int64_t training_images(const TrainConfig& c, const Dataset& train) {
 }
 
 double accuracy(Network& net, const Dataset& data, int64_t limit, int64_t batch) {
-  return accuracy_of(net, data, 0, limit > 0 ? std::min(limit, data.count) : data.count, batch);
+  return accuracy(net, ImageRange{&data, 0, limit > 0 ? std::min(limit, data.count) : data.count, ""}, batch);
+}
+
+ImageRange validation_range(const TrainConfig& c, const Dataset& train) {
+  training_images(c, train);  // throws when none are left to train on
+  return {&train, train.count - c.validation_images, c.validation_images, "validation"};
 }
 
 double validation_accuracy(Network& net, const TrainConfig& c, const Dataset& train) {
-  training_images(c, train);  // checks that some are left to train on
-  return accuracy_of(net, train, train.count - c.validation_images, c.validation_images);
+  return accuracy(net, validation_range(c, train));
 }
 
-double accuracy_of(Network& net, const Dataset& data, int64_t first, int64_t n, int64_t batch) {
+double accuracy(Network& net, const ImageRange& images, int64_t batch) {
+  const Dataset& data = *images.data;
+  const int64_t first = images.from, n = images.count;
+  if (first < 0 || n < 0 || first + n > data.count)
+    throw std::out_of_range("images " + std::to_string(first) + " to " + std::to_string(first + n) + " of a set of " +
+                            std::to_string(data.count));
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), first);
   int64_t correct = 0;
@@ -144,18 +153,29 @@ Loss Trainer::step(const Dataset& data, const std::vector<int64_t>& order, int64
   for (Param* p : params) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
   Loss l = softmax_cross_entropy(net_.forward(batch_of(net_, data, order, from, count)), labels);
   net_.backward(std::move(l.grad));  // the step's caller needs the loss, not its gradient
+  macs_ += net_.step_macs();
   for (size_t k = 0; k < params.size(); ++k) sgd_step(*params[k], velocity_[k], lr, config_.momentum, config_.weight_decay);
   return l;
 }
 
 EpochLog Trainer::epoch(const Dataset& train, const Dataset& test, const Progress& progress) {
   const auto start = std::chrono::steady_clock::now();
+  EpochLog e = train_pass(train, progress);
+  e.test_accuracy = accuracy(net_, test, config_.test_images);
+  if (config_.validation_images > 0) e.validation_accuracy = validation_accuracy(net_, config_, train);
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log_.push_back(e);
+  return e;
+}
+
+EpochLog Trainer::train_pass(const Dataset& train, const Progress& progress) {
+  const auto start = std::chrono::steady_clock::now();
   const int64_t n = training_images(config_, train);
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng_() % i]);  // Fisher-Yates
   EpochLog e;
-  e.epoch = static_cast<int64_t>(log_.size()) + 1;
+  e.epoch = passes_ + 1;
   e.lr = learning_rate(config_, e.epoch - 1);
   double loss = 0;
   int64_t correct = 0;
@@ -168,11 +188,8 @@ EpochLog Trainer::epoch(const Dataset& train, const Dataset& test, const Progres
     e.train_accuracy = double(correct) / double(from + b);
     if (progress) progress(e, from + b, n);
   }
-  e.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  e.test_accuracy = accuracy(net_, test, config_.test_images);
-  if (config_.validation_images > 0) e.validation_accuracy = validation_accuracy(net_, config_, train);
-  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log_.push_back(e);
+  e.train_seconds = e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ++passes_;
   return e;
 }
 

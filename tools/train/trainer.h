@@ -56,7 +56,7 @@ struct EpochLog {
   int64_t epoch = 0;  // from 1
   double lr = 0, loss = 0, train_accuracy = 0, test_accuracy = 0;
   double validation_accuracy = -1;  // -1: no images held out
-  double train_seconds = 0, seconds = 0;  // the pass over the training set; with the test pass after it
+  double train_seconds = 0, seconds = 0;  // the pass over the training set; with the test and validation passes
 };
 
 // Called after each minibatch: images done in the epoch, of how many, the running loss and accuracy.
@@ -69,8 +69,13 @@ class Trainer {
   void reset_momentum();
   // One epoch over (the config's share of) the training set; tested on the test set after it.
   EpochLog epoch(const Dataset& train, const Dataset& test, const Progress& progress = {});
-  // One SGD step at rate `lr` on the minibatch of images order[from .. from + count) of `data`.
+  // The epoch's pass over the training set alone (its loss and training accuracy), not logged.
+  EpochLog train_pass(const Dataset& train, const Progress& progress = {});
+  // One SGD step at rate `lr` on the minibatch of images order[from .. from + count) of `data`: its
+  // loss and correct answers (the gradient is spent on the step).
   Loss step(const Dataset& data, const std::vector<int64_t>& order, int64_t from, int64_t count, double lr);
+  // The multiply-accumulates of every step so far (Network::step_macs).
+  uint64_t macs() const { return macs_; }
   const std::vector<EpochLog>& log() const { return log_; }
 
  private:
@@ -79,17 +84,29 @@ class Trainer {
   std::mt19937_64 rng_;
   std::vector<std::vector<float>> velocity_;  // per param: of each weight, or of each centroid when shared
   std::vector<EpochLog> log_;
+  uint64_t macs_ = 0;
+  int64_t passes_ = 0;  // over the training set, each an epoch of the schedule
 };
 
 // One SGD step of a parameter from its gradient (as the header says, masks and clusters included);
 // `velocity` holds a value per weight, or per centroid when the parameter is shared.
 void sgd_step(Param& p, std::vector<float>& velocity, double lr, double momentum, double weight_decay);
 
-// The fraction of the first `limit` images (0: all) the network classifies right.
+// The images [from, from + count) of a data set, and what they are ("test", "validation", ...).
+struct ImageRange {
+  const Dataset* data = nullptr;
+  int64_t from = 0, count = 0;
+  const char* name = "";
+};
+// The validation images a config holds out of `train`: its last validation_images (none: count 0).
+ImageRange validation_range(const TrainConfig& c, const Dataset& train);
+
+// The fraction of the images the network classifies right; throws std::out_of_range for a range
+// past the data set's end.
+double accuracy(Network& net, const ImageRange& images, int64_t batch = 256);
+// Of the first `limit` images (0: all).
 double accuracy(Network& net, const Dataset& data, int64_t limit = 0, int64_t batch = 256);
-// The same of the images [from, from + count).
-double accuracy_of(Network& net, const Dataset& data, int64_t from, int64_t count, int64_t batch = 256);
-// Of the validation images the config holds out of `train` (its last validation_images).
+// Of the validation images the config holds out of `train`.
 double validation_accuracy(Network& net, const TrainConfig& c, const Dataset& train);
 
 // The first n images (fewer if the set has fewer) as a batch of the network's input shape, pixels / 255.

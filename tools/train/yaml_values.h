@@ -5,9 +5,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "isa/text.h"
 #include "tools/compiler/graph.h"
 
 namespace tpu::train {
@@ -54,6 +58,19 @@ inline int64_t yaml_whole(const std::string& path, const YAML::Node& n, const st
   const double v = yaml_number(path, n, key, lo, hi);
   if (v != std::floor(v)) throw compiler::ModelError(yaml_where(path, n) + key + " should be a whole number");
   return static_cast<int64_t>(v);
+}
+
+// Every key of a mapping is one of `known`; else the error names the line, the key (after
+// `section`, "prune." say) and the nearest known one.
+inline void yaml_check_keys(const std::string& path, const YAML::Node& node, const std::vector<std::string>& known,
+                            const std::string& section) {
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    const std::vector<std::string_view> views(known.begin(), known.end());
+    throw compiler::ModelError(yaml_where(path, kv.first) + "unknown key '" + section + key + "'" +
+                               isa::did_you_mean(key, views));
+  }
 }
 
 }  // namespace tpu::train
