@@ -1,0 +1,105 @@
+// A continual run in miniature, seeded: the initial model learns its classes,
+// each update adds its class's output and trains, every deployment's scores on
+// the chip equal the reference interpreter's on every image, the first
+// deployment ships the whole weight image and a later one what changed, and
+// the same inputs give the same record byte for byte.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "sim/base/config.h"
+#include "tools/continual/run.h"
+#include "tools/continual/study.h"
+
+namespace tpu::continual {
+namespace {
+
+const std::string kSrc = TPUSIM_SOURCE_DIR;
+
+struct Mini {
+  StudySpec spec;
+  train::Dataset train, test;
+  sim::ChipParams chip;
+  std::string work;
+};
+
+const Mini& mini() {
+  static const Mini m = [] {
+    Mini m;
+    m.work = testing::TempDir() + "continual_run_" + std::to_string(getpid());
+    std::filesystem::create_directories(m.work);
+    const std::string path = m.work + "/mini.yaml";
+    std::ofstream(path) << "model: " << kSrc << "/models/lenet_300_100.yaml\n"
+                        << "bootstraps: 1\n"
+                        << "initial: {epochs: 8, lr: 0.05}\n"
+                        << "update: {lr: 0.01}\n"
+                        << "scenarios: {new_classes: {initial_classes: 8, initial_per_class: 100, update_size: 40}}\n"
+                        << "experiments: {iterations: {epochs: [8]}, old_data: {lambda: [1], epochs: 8}}\n"
+                        << "test_per_class: 30\n"
+                        << "deploy: {chip: " << kSrc << "/configs/tpu_v1.yaml, batch: 60, check: true}\n";
+    m.spec = load_study(path);
+    m.train = train::load_fashion_mnist(train::Split::kTrain);
+    m.test = train::load_fashion_mnist(train::Split::kTest);
+    m.chip = sim::read_chip_params(sim::Config::load(m.spec.deploy.chip));
+    return m;
+  }();
+  return m;
+}
+
+TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
+  const Mini& m = mini();
+  const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
+  const RunResult r = run_point(m.spec, study_points(m.spec)[0], s, initial_model(m.spec, "new_classes", 0, s), m.test,
+                                m.chip, m.work + "/p0");
+  ASSERT_EQ(r.steps.size(), 3u);
+  EXPECT_GT(r.steps[0].accuracy, 0.5) << "8 classes: chance is 0.125";
+  for (size_t t = 0; t < 3; ++t) {
+    const StepRecord& st = r.steps[t];
+    SCOPED_TRACE(t);
+    EXPECT_EQ(st.classes, 8 + static_cast<int64_t>(t));
+    EXPECT_EQ(st.training_set, 800 + 40 * static_cast<int64_t>(t));
+    EXPECT_EQ(st.chip.images, 30 * st.classes);
+    EXPECT_EQ(st.chip.agree, st.chip.images) << "the chip's scores are the interpreter's";
+    EXPECT_NEAR(st.chip.accuracy, st.accuracy, 0.05) << "int8 on the chip near the float model";
+    ASSERT_EQ(st.per_class.size(), static_cast<size_t>(st.classes));
+    if (t > 0) {
+      // 8 epochs of the training set in minibatches of 64, rounded up (at a rate of 0.01, ten times the
+      // protocol's, for the miniature's few iterations to learn the new class).
+      EXPECT_EQ(st.update.iterations, (8 * st.training_set + 63) / 64);
+      EXPECT_EQ(st.update.macs, static_cast<uint64_t>(st.update.iterations * 64) *
+                                    (2 * 784 * 300 + 3 * (300 * 100 + 100 * static_cast<uint64_t>(st.classes))));
+      EXPECT_GT(st.per_class.back(), 0.3) << "the new class is learned";
+      EXPECT_GT(st.chip.changed_weight_bytes, 0u);
+      EXPECT_LE(st.chip.changed_weight_bytes, st.chip.weight_image_bytes);
+    }
+    EXPECT_GT(st.chip.upload_us, 0);
+    EXPECT_GT(st.chip.latency_us, 0);
+  }
+  EXPECT_EQ(r.steps[0].chip.changed_weight_bytes, r.steps[0].chip.weight_image_bytes) << "the first ships it all";
+  EXPECT_EQ(r.float_matrix.learned, (std::vector<int64_t>{0, 0, 0, 0, 0, 0, 0, 0, 1, 2}));
+  // The same inputs, the same record (wall times aside).
+  const RunResult again = run_point(m.spec, study_points(m.spec)[0], s, initial_model(m.spec, "new_classes", 0, s), m.test,
+                                    m.chip, m.work + "/p0again");
+  nlohmann::json a = to_json(m.spec, study_points(m.spec)[0], r), b = to_json(m.spec, study_points(m.spec)[0], again);
+  a.erase("wall");
+  b.erase("wall");
+  EXPECT_EQ(a.dump(), b.dump());
+}
+
+// Only the new class's images (lambda 1) forget the old classes more than the whole training set does.
+TEST(ContinualRun, OnlyNewDataForgetsMore) {
+  const Mini& m = mini();
+  const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
+  const std::vector<StudyPoint> points = study_points(m.spec);
+  const RunResult all = run_point(m.spec, points[0], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/a");
+  const RunResult only_new = run_point(m.spec, points[1], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/b");
+  EXPECT_GT(mean_forgetting(only_new.float_matrix), mean_forgetting(all.float_matrix) + 0.1);
+  EXPECT_LT(only_new.steps.back().accuracy, all.steps.back().accuracy - 0.1);
+}
+
+}  // namespace
+}  // namespace tpu::continual

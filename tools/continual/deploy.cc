@@ -1,0 +1,122 @@
+#include "tools/continual/deploy.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+
+#include "isa/encoding.h"
+#include "sim/top/isolated_run.h"
+#include "tools/compiler/compiler.h"
+#include "tools/continual/metrics.h"
+#include "tools/train/chip_accuracy.h"
+#include "tools/train/export.h"
+#include "tools/train/trainer.h"
+
+namespace tpu::continual {
+
+namespace {
+
+// Re-sending a few unchanged bytes costs less than another instruction word and its latency.
+constexpr uint64_t kMergeGap = 64;
+
+uint64_t run_bytes(const std::vector<std::pair<uint64_t, uint64_t>>& runs) {
+  uint64_t n = 0;
+  for (const auto& r : runs) n += r.second;
+  return n;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> whole(const isa::MemoryImage& image) {
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  for (const auto& [start, bytes] : image.segments()) runs.push_back({start, bytes.size()});
+  return runs;
+}
+
+isa::Word word(isa::Opcode op, std::initializer_list<std::pair<const char*, int64_t>> fields) {
+  isa::Instruction insn = isa::make_instruction(isa::spec_of(op));
+  for (const auto& [name, value] : fields) insn.set(name, value);
+  return isa::encode(insn);
+}
+
+}  // namespace
+
+std::vector<std::pair<uint64_t, uint64_t>> changed_runs(const isa::MemoryImage& before, const isa::MemoryImage& now,
+                                                       uint64_t gap) {
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  for (const auto& [start, bytes] : now.segments())
+    for (uint64_t i = 0; i < bytes.size(); ++i) {
+      const uint64_t addr = start + i;
+      if (before.read(addr) == bytes[i]) continue;  // what the memory holds already (0 where never written)
+      if (!runs.empty() && addr - (runs.back().first + runs.back().second) < gap)
+        runs.back().second = addr + 1 - runs.back().first;
+      else
+        runs.push_back({addr, 1});
+    }
+  return runs;
+}
+
+isa::Program upload_program(const isa::MemoryImage& image, const std::vector<std::pair<uint64_t, uint64_t>>& runs) {
+  constexpr uint64_t kMaxLen = (uint64_t{1} << 24) - 1;  // ldw's len field
+  isa::Program p;
+  uint64_t host = 0;
+  for (const auto& [addr, bytes] : runs)
+    for (uint64_t done = 0; done < bytes; done += kMaxLen) {
+      const uint64_t len = std::min(kMaxLen, bytes - done);
+      std::vector<uint8_t> data(len);
+      for (uint64_t i = 0; i < len; ++i) data[i] = image.read(addr + done + i);
+      p.host.write(host, data);
+      p.text.push_back(word(isa::Opcode::ldw, {{"host", int64_t(host)}, {"dram", int64_t(addr + done)}, {"len", int64_t(len)}}));
+      host += len;
+    }
+  p.text.push_back(word(isa::Opcode::halt, {}));
+  return p;
+}
+
+Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::ChipParams& chip,
+                  const train::Dataset& calibration, const train::Dataset& test, const Deployment* previous,
+                  const std::string& work_dir) {
+  const auto start = std::chrono::steady_clock::now();
+  // The model file with the network's weights, its last layer as wide as the classes it knows.
+  const std::string last = net.trained().back().layer;
+  const std::string model = train::write_trained_model(spec.model, net, "a continual study's update", work_dir,
+                                                       {{last, {{"units", std::to_string(net.classes())}}}});
+  compiler::CompileOptions options;
+  options.batch = spec.deploy.batch;
+  options.calibration = train::first_images(net, calibration, spec.deploy.calibration_images).v;
+  const compiler::Compiled compiled = compiler::compile_model(model, chip, options);
+  Deployment d;
+  d.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  d.program = compiled.lowered.program;
+
+  const train::ChipAccuracy a = train::chip_accuracy(d.program, chip, test);
+  d.accuracy = a.accuracy();
+  d.images = a.images;
+  if (spec.deploy.check) {
+    const std::vector<int8_t> want = train::interpreter_outputs(compiled.qgraph, test, 0);
+    const auto classes = static_cast<size_t>(net.classes());
+    d.agree = 0;
+    for (size_t i = 0; i < static_cast<size_t>(a.images); ++i)
+      d.agree += std::equal(want.begin() + static_cast<long>(i * classes), want.begin() + static_cast<long>((i + 1) * classes),
+                            a.outputs.begin() + static_cast<long>(i * classes));
+  }
+  d.per_class = per_class_accuracy(test.labels, a.predictions, net.classes());
+  d.latency_us = a.latency_us;
+  d.energy_uj = a.energy_uj;
+  d.dynamic_uj = a.dynamic_uj;
+
+  d.weight_image_bytes = d.program.dram.total_bytes();
+  const auto weights = previous ? changed_runs(previous->program.dram, d.program.dram, kMergeGap) : whole(d.program.dram);
+  d.changed_weight_bytes =
+      previous ? run_bytes(changed_runs(previous->program.dram, d.program.dram, 1)) : d.weight_image_bytes;
+  d.changed_host_bytes = run_bytes(previous ? changed_runs(previous->program.host, d.program.host, 1) : whole(d.program.host));
+  if (!weights.empty()) {
+    sim::IsolatedOptions o;
+    o.memories = false;
+    const sim::IsolatedRun upload = sim::run_isolated(chip, upload_program(d.program.dram, weights), o);
+    if (!upload.halted()) throw std::runtime_error("the upload program did not halt: " + upload.result.value("fault", std::string("?")));
+    d.upload_us = upload.result["latency_us"].get<double>();
+  }
+  return d;
+}
+
+}  // namespace tpu::continual

@@ -1,0 +1,127 @@
+#include "tools/continual/run.h"
+
+#include <algorithm>
+
+#include "tools/compiler/compiler.h"
+#include "tools/train/trainer.h"
+
+namespace tpu::continual {
+
+train::Network initial_model(const StudySpec& spec, const std::string& scenario, int64_t bootstrap, const Stream& stream) {
+  const uint64_t seed = purpose_seed(spec, scenario, bootstrap, kInitialModel);
+  train::Network net = train::Network::from_graph(compiler::load_model(spec.model, 1, false), seed);
+  net.set_classes(stream.initial_classes, seed);
+  train::TrainConfig c = spec.initial;
+  c.seed = seed;
+  train_initial(net, c, stream.pool, stream.initial);
+  return net;
+}
+
+std::vector<uint8_t> predict(train::Network& net, const train::Dataset& data) {
+  constexpr int64_t kBatch = 256;
+  std::vector<uint8_t> out;
+  for (int64_t from = 0; from < data.count; from += kBatch) {
+    const int64_t n = std::min(kBatch, data.count - from);
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = from + i;
+    const train::Tensor y = net.forward(train::batch_of(net, data, order, 0, n));
+    const int64_t classes = y.shape[1];
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = &y.v[static_cast<size_t>(i * classes)];
+      out.push_back(static_cast<uint8_t>(std::max_element(row, row + classes) - row));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Images spread evenly over the known ones: what the deployment calibrates on.
+train::Dataset spread(const train::Dataset& pool, const std::vector<int64_t>& known, int64_t n) {
+  std::vector<int64_t> pick;
+  const auto size = static_cast<int64_t>(known.size());
+  for (int64_t i = 0; i < std::min(n, size); ++i) pick.push_back(known[static_cast<size_t>(i * size / std::min(n, size))]);
+  return train::subset(pool, pick);
+}
+
+}  // namespace
+
+RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream& stream, train::Network net,
+                    const train::Dataset& test, const sim::ChipParams& chip, const std::string& work_dir) {
+  const Setting& setting = spec.settings.at(point.setting);
+  RunResult r;
+  std::vector<int64_t> known = stream.initial;
+  std::mt19937_64 rng(purpose_seed(spec, setting.scenario, point.bootstrap, kMinibatches));
+  for (size_t t = 0; t <= stream.updates.size(); ++t) {
+    StepRecord s;
+    s.step = static_cast<int64_t>(t);
+    if (t > 0) {
+      const std::vector<int64_t> update = noisy_update(stream, t - 1, setting.noise);
+      const int64_t classes = stream.classes_after(s.step);
+      if (classes != net.classes())
+        net.set_classes(classes, purpose_seed(spec, setting.scenario, point.bootstrap, kNewOutput, t));
+      const int64_t iterations =
+          update_iterations(setting, static_cast<int64_t>(known.size() + update.size()), spec.update.batch);
+      s.update = fine_tune(net, spec.update, stream.pool, known, update, iterations, setting.lambda, rng);
+      known.insert(known.end(), update.begin(), update.end());
+    }
+    s.classes = net.classes();
+    s.training_set = static_cast<int64_t>(known.size());
+    const train::Dataset images = test_images(stream, s.step, test, spec.test_per_class);
+    s.per_class = per_class_accuracy(images.labels, predict(net, images), s.classes);
+    s.accuracy = train::accuracy(net, images);
+    s.chip = deploy(net, spec, chip, spread(stream.pool, known, spec.deploy.calibration_images), images,
+                    t > 0 ? &r.steps.back().chip : nullptr, work_dir);
+    r.float_matrix.acc.push_back(s.per_class);
+    r.chip_matrix.acc.push_back(s.chip.per_class);
+    r.steps.push_back(std::move(s));
+  }
+  // The step each output was learned at: the initial ones at 0, each added one at its update.
+  for (int64_t j = 0; j < r.steps.back().classes; ++j) {
+    const int64_t at = std::max<int64_t>(0, j - stream.initial_classes + 1);
+    r.float_matrix.learned.push_back(at);
+    r.chip_matrix.learned.push_back(at);
+  }
+  return r;
+}
+
+nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const RunResult& r) {
+  const Setting& setting = spec.settings.at(point.setting);
+  nlohmann::json steps = nlohmann::json::array(), wall = nlohmann::json::array();
+  for (const StepRecord& s : r.steps) {
+    const Deployment& d = s.chip;
+    steps.push_back({{"step", s.step},
+                     {"classes", s.classes},
+                     {"training_set", s.training_set},
+                     {"iterations", s.update.iterations},
+                     {"training_macs", s.update.macs},
+                     {"loss", s.update.loss},
+                     {"accuracy", s.accuracy},
+                     {"per_class", s.per_class},
+                     {"chip",
+                      {{"accuracy", d.accuracy},
+                       {"per_class", d.per_class},
+                       {"latency_us", d.latency_us},
+                       {"energy_uj", d.energy_uj},
+                       {"dynamic_uj", d.dynamic_uj},
+                       {"weight_image_bytes", d.weight_image_bytes},
+                       {"changed_weight_bytes", d.changed_weight_bytes},
+                       {"changed_host_bytes", d.changed_host_bytes},
+                       {"upload_us", d.upload_us}}}});
+    wall.push_back({{"update_seconds", s.update.seconds}, {"compile_seconds", d.compile_seconds}});
+  }
+  return {{"point", point.index},
+          {"setting", setting.label()},
+          {"experiment", setting.experiment},
+          {"scenario", setting.scenario},
+          {"bootstrap", point.bootstrap},
+          {"steps", steps},
+          {"forgetting", mean_forgetting(r.float_matrix)},
+          {"backward_transfer", backward_transfer(r.float_matrix)},
+          {"per_class_forgetting", forgetting(r.float_matrix)},
+          {"chip_forgetting", mean_forgetting(r.chip_matrix)},
+          {"chip_backward_transfer", backward_transfer(r.chip_matrix)},
+          {"wall", wall}};
+}
+
+}  // namespace tpu::continual

@@ -1,0 +1,195 @@
+#include "tools/continual/study.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "tools/train/fashion_mnist.h"
+#include "tools/train/yaml_values.h"
+
+namespace tpu::continual {
+
+using compiler::ModelError;
+using train::yaml_check_keys;
+using train::yaml_mapping;
+using train::yaml_number;
+using train::yaml_where;
+using train::yaml_whole;
+
+std::string Setting::label() const {
+  char s[64];
+  if (experiment == "old_data") std::snprintf(s, sizeof s, "lambda %g", lambda);
+  else if (experiment == "label_noise") std::snprintf(s, sizeof s, "noise %g", noise);
+  else if (constant > 0) std::snprintf(s, sizeof s, "constant %lld", static_cast<long long>(constant));
+  else std::snprintf(s, sizeof s, "epochs %g", epochs);
+  return s;
+}
+
+namespace {
+
+const std::vector<std::string> kScenarios = {"new_classes", "growing_data"};
+const std::vector<std::string> kExperiments = {"iterations", "old_data", "label_noise"};
+
+// A file named in the study, relative to its folder; it must exist.
+std::string resolve(const std::string& path, const YAML::Node& n, const std::string& key) {
+  const std::string name = train::yaml_string(path, n, key);
+  const std::filesystem::path p = std::filesystem::path(path).parent_path() / name;
+  if (!std::filesystem::exists(p)) throw ModelError(yaml_where(path, n) + key + " '" + name + "': no such file (" + p.string() + ")");
+  return p.lexically_normal().string();
+}
+
+std::vector<double> numbers(const std::string& path, const YAML::Node& n, const std::string& key, double lo, double hi) {
+  std::vector<double> v;
+  if (n.IsScalar()) return {yaml_number(path, n, key, lo, hi)};
+  if (!n.IsSequence() || n.size() == 0) throw ModelError(yaml_where(path, n) + key + " should be a number or a list of them");
+  for (const YAML::Node& e : n) v.push_back(yaml_number(path, e, key, lo, hi));
+  return v;
+}
+
+void read_scenarios(const std::string& path, const YAML::Node& node, StudySpec& s) {
+  yaml_mapping(path, node, "scenarios");
+  yaml_check_keys(path, node, kScenarios, "scenarios.");
+  if (const YAML::Node n = node["new_classes"]) {
+    yaml_mapping(path, n, "scenarios.new_classes");
+    yaml_check_keys(path, n, {"initial_classes", "initial_per_class", "update_size"}, "scenarios.new_classes.");
+    NewClasses& c = s.new_classes;
+    if (n["initial_classes"])
+      c.initial_classes = yaml_whole(path, n["initial_classes"], "scenarios.new_classes.initial_classes", 2,
+                                     train::kFashionMnistClasses - 1);
+    if (n["initial_per_class"])
+      c.initial_per_class = yaml_whole(path, n["initial_per_class"], "scenarios.new_classes.initial_per_class", 1, 6000);
+    if (n["update_size"]) c.update_size = yaml_whole(path, n["update_size"], "scenarios.new_classes.update_size", 1, 6000);
+    // A known class gives its initial images and, with label noise, up to an update set per step.
+    const int64_t steps = train::kFashionMnistClasses - c.initial_classes;
+    if (c.initial_per_class + steps * c.update_size > 6000)
+      throw ModelError(yaml_where(path, n) + "scenarios.new_classes: " + std::to_string(c.initial_per_class) +
+                       " initial images and " + std::to_string(steps) + " update sets of " +
+                       std::to_string(c.update_size) + " may need more than the 6000 training images a class has");
+  }
+  if (const YAML::Node n = node["growing_data"]) {
+    yaml_mapping(path, n, "scenarios.growing_data");
+    yaml_check_keys(path, n, {"initial_per_class", "update_size", "steps"}, "scenarios.growing_data.");
+    GrowingData& g = s.growing_data;
+    if (n["initial_per_class"])
+      g.initial_per_class = yaml_whole(path, n["initial_per_class"], "scenarios.growing_data.initial_per_class", 1, 6000);
+    if (n["update_size"]) g.update_size = yaml_whole(path, n["update_size"], "scenarios.growing_data.update_size", 1, 60000);
+    if (n["steps"]) g.steps = yaml_whole(path, n["steps"], "scenarios.growing_data.steps", 1, 10000);
+    // Each update set, and its noise's replacements, come from images not drawn before.
+    if (10 * g.initial_per_class + 2 * g.steps * g.update_size > 60000)
+      throw ModelError(yaml_where(path, n) + "scenarios.growing_data: " + std::to_string(g.initial_per_class) +
+                       " initial images per class and " + std::to_string(g.steps) + " update sets of " +
+                       std::to_string(g.update_size) + " (twice, for label noise) need more than the 60000 training images");
+  }
+}
+
+void read_experiment(const std::string& path, const std::string& name, const YAML::Node& n, StudySpec& s) {
+  const std::string at = "experiments." + name;
+  yaml_mapping(path, n, at);
+  const std::vector<std::string> swept = name == "iterations" ? std::vector<std::string>{"epochs", "constant"}
+                                         : name == "old_data"  ? std::vector<std::string>{"lambda"}
+                                                               : std::vector<std::string>{"noise"};
+  std::vector<std::string> known = {"scenarios", "epochs", "constant", "lambda", "noise"};
+  yaml_check_keys(path, n, known, at + ".");
+  std::vector<std::string> scenarios = {"new_classes"};
+  if (const YAML::Node sc = n["scenarios"]) {
+    if (!sc.IsSequence() || sc.size() == 0) throw ModelError(yaml_where(path, sc) + at + ".scenarios should be a list of scenarios");
+    scenarios.clear();
+    for (const YAML::Node& e : sc) {
+      const std::string v = train::yaml_string(path, e, at + ".scenarios");
+      if (std::find(kScenarios.begin(), kScenarios.end(), v) == kScenarios.end())
+        throw ModelError(yaml_where(path, e) + at + ".scenarios: '" + v + "' is not new_classes or growing_data" +
+                         isa::did_you_mean(v, {kScenarios.begin(), kScenarios.end()}));
+      scenarios.push_back(v);
+    }
+  }
+  // The fixed settings (every key but those the experiment sweeps): one value each.
+  Setting base{name, "", 1, 0, -1, 0};
+  if (name != "iterations") {
+    if (n["epochs"] && n["constant"]) throw ModelError(yaml_where(path, n) + at + ": give epochs or constant, not both");
+    if (n["epochs"]) base.epochs = yaml_number(path, n["epochs"], at + ".epochs", 1e-6, 1e6);
+    if (n["constant"]) base.constant = yaml_whole(path, n["constant"], at + ".constant", 1, 1e9);
+  }
+  if (name != "old_data" && n["lambda"]) base.lambda = yaml_number(path, n["lambda"], at + ".lambda", 0, 1);
+  if (name != "label_noise" && n["noise"]) base.noise = yaml_number(path, n["noise"], at + ".noise", 0, 1);
+  std::vector<Setting> settings;
+  if (name == "iterations") {
+    if (!n["epochs"] && !n["constant"]) throw ModelError(yaml_where(path, n) + at + " sweeps epochs, constant or both");
+    if (n["epochs"])
+      for (double e : numbers(path, n["epochs"], at + ".epochs", 1e-6, 1e6)) settings.push_back(base), settings.back().epochs = e;
+    if (n["constant"])
+      for (double c : numbers(path, n["constant"], at + ".constant", 1, 1e9)) {
+        if (c != std::floor(c)) throw ModelError(yaml_where(path, n["constant"]) + at + ".constant should be whole numbers");
+        settings.push_back(base), settings.back().constant = static_cast<int64_t>(c);
+      }
+  } else if (name == "old_data") {
+    if (!n["lambda"]) throw ModelError(yaml_where(path, n) + at + " sweeps lambda (in [0, 1])");
+    for (double l : numbers(path, n["lambda"], at + ".lambda", 0, 1)) settings.push_back(base), settings.back().lambda = l;
+  } else {
+    if (!n["noise"]) throw ModelError(yaml_where(path, n) + at + " sweeps noise (a share of each update set, 0 to 1)");
+    for (double v : numbers(path, n["noise"], at + ".noise", 0, 1)) settings.push_back(base), settings.back().noise = v;
+  }
+  for (const std::string& scenario : scenarios)
+    for (Setting st : settings) {
+      st.scenario = scenario;
+      s.settings.push_back(st);
+    }
+}
+
+}  // namespace
+
+StudySpec load_study(const std::string& path) {
+  const YAML::Node root = train::yaml_load(path);
+  if (!root.IsMap()) throw ModelError(path + ": a study is a mapping of model, scenarios, experiments...");
+  yaml_check_keys(path, root,
+                  {"model", "bootstraps", "seed", "initial", "update", "scenarios", "experiments", "test_per_class", "deploy"},
+                  "");
+  StudySpec s;
+  s.file = path;
+  s.name = std::filesystem::path(path).stem().string();
+  if (!root["model"]) throw ModelError(path + ": no model (the network to train, a model YAML file)");
+  s.model = resolve(path, root["model"], "model");
+  if (root["bootstraps"]) s.bootstraps = yaml_whole(path, root["bootstraps"], "bootstraps", 1, 1000);
+  if (root["seed"]) s.seed = static_cast<uint64_t>(yaml_whole(path, root["seed"], "seed", 0, 9e15));
+  if (root["initial"]) s.initial = train::read_train_config(root["initial"], path, "initial");
+  s.update.lr = 0.001;  // the protocol's (DESIGN.md section 6)
+  if (root["update"]) {
+    const YAML::Node u = root["update"];
+    s.update = train::read_train_config(u, path, "update");
+    if (!u["lr"]) s.update.lr = 0.001;
+    for (const char* key : {"epochs", "schedule", "train_images", "validation_images"})
+      if (u.IsMap() && u[key])
+        throw ModelError(yaml_where(path, u[key]) + "update." + key + " does not apply: an experiment sets how long each update trains");
+  }
+  if (root["scenarios"]) read_scenarios(path, root["scenarios"], s);
+  const YAML::Node ex = root["experiments"];
+  if (!ex) throw ModelError(path + ": no experiments (iterations, old_data, label_noise)");
+  yaml_mapping(path, ex, "experiments");
+  yaml_check_keys(path, ex, kExperiments, "experiments.");
+  for (const auto& kv : ex) read_experiment(path, kv.first.as<std::string>(), kv.second, s);
+  if (root["test_per_class"]) s.test_per_class = yaml_whole(path, root["test_per_class"], "test_per_class", 0, 1000);
+  const YAML::Node d = root["deploy"];
+  if (!d) throw ModelError(path + ": no deploy section (the chip the updated models run on)");
+  yaml_mapping(path, d, "deploy");
+  yaml_check_keys(path, d, {"chip", "batch", "calibration_images", "check"}, "deploy.");
+  if (!d["chip"]) throw ModelError(yaml_where(path, d) + "deploy.chip: the chip's config file is missing");
+  s.deploy.chip = resolve(path, d["chip"], "deploy.chip");
+  if (d["batch"]) s.deploy.batch = yaml_whole(path, d["batch"], "deploy.batch", 1, 100000);
+  if (d["calibration_images"])
+    s.deploy.calibration_images = yaml_whole(path, d["calibration_images"], "deploy.calibration_images", 1, 60000);
+  if (const YAML::Node c = d["check"]) {
+    if (!c.IsScalar() || (c.Scalar() != "true" && c.Scalar() != "false"))
+      throw ModelError(yaml_where(path, c) + "deploy.check should be true or false");
+    s.deploy.check = c.Scalar() == "true";
+  }
+  return s;
+}
+
+std::vector<StudyPoint> study_points(const StudySpec& spec) {
+  std::vector<StudyPoint> points;
+  for (size_t s = 0; s < spec.settings.size(); ++s)
+    for (int64_t b = 0; b < spec.bootstraps; ++b) points.push_back({points.size(), s, b});
+  return points;
+}
+
+}  // namespace tpu::continual
