@@ -1,9 +1,6 @@
 #include "tools/sweep/runner.h"
 
-#include <sys/prctl.h>
-#include <sys/wait.h>
 
-#include <csignal>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,6 +24,7 @@
 #include "sim/top/energy.h"
 #include "sim/top/results.h"
 #include "tools/report/workload.h"
+#include "tools/sweep/task_pool.h"
 
 namespace tpu::sweep {
 
@@ -46,13 +44,6 @@ report::Workload workload_of(const WorkloadRef& ref) {
 }
 
 const std::string& workload_id(const WorkloadRef& ref) { return ref.id; }
-
-// A record that is there, whole, and not of a run that died: a crashed run is run again.
-bool finished(const std::string& record) {
-  if (!fs::exists(record)) return false;
-  const nlohmann::json rec = nlohmann::json::parse(read_text(record), nullptr, false);
-  return !rec.is_discarded() && rec.value("status", "") != "crashed";
-}
 
 // What a run's result depends on besides the build: the workload's files, and the point's resolved
 // configuration with the contents of the tables it names (a point whose configuration is invalid is
@@ -91,11 +82,8 @@ struct Run {
   std::string record;  // its file
 };
 
-// The child's work: one run, its record written atomically. Never returns.
-[[noreturn]] void run_child(const SweepSpec& spec, const Run& run, pid_t parent) {
-  // A sweep killed (even with SIGKILL) takes its runs with it, so none writes a record after it.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(6);
+// The child's work: one run, its record written atomically.
+void run_child(const SweepSpec& spec, const Run& run) {
   nlohmann::json rec;
   rec["point"] = run.point->index;
   rec["workload"] = workload_id(spec.workloads[run.workload]);
@@ -150,13 +138,7 @@ struct Run {
   rec["exit_status"] = status;
   rec["build"] = report::build_identity();
   rec["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  try {
-    isa::write_file_atomically(run.record, rec.dump(1) + "\n");
-  } catch (...) {
-    _exit(5);
-  }
-  std::cout.flush();
-  _exit(0);
+  isa::write_file_atomically(run.record, rec.dump(1) + "\n");
 }
 
 // The identity of a sweep definition: its file's text and the build. (What each run depends on
@@ -331,39 +313,6 @@ std::vector<size_t> missing_runs(const SweepSpec& spec, const std::vector<Point>
   return missing;
 }
 
-namespace {
-
-// The positions of the runs a shard takes: every N-th of all runs, or of those a runs file lists.
-std::vector<size_t> shard_positions(size_t total, const LocalRunOptions& o) {
-  std::vector<size_t> listed;
-  if (o.runs_file.empty()) {
-    for (size_t i = 0; i < total; ++i) listed.push_back(i);
-  } else {
-    if (!fs::is_regular_file(o.runs_file)) throw SweepError(o.runs_file + ": no such runs file");
-    std::istringstream lines(read_text(o.runs_file));
-    std::set<size_t> seen;
-    size_t line_no = 0;
-    for (std::string line; std::getline(lines, line);) {
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      char* end = nullptr;
-      const unsigned long long v = std::strtoull(line.c_str(), &end, 10);
-      const std::string where = o.runs_file + ":" + std::to_string(line_no) + ": '" + line + "' ";
-      if (line.empty() || *end != '\0' || v >= total)
-        throw SweepError(where + "is not the position of a run of this sweep (" +
-                         (total == 0 ? std::string("it has none") : "0 to " + std::to_string(total - 1)) + ")");
-      if (!seen.insert(static_cast<size_t>(v)).second) throw SweepError(where + "is listed twice");
-      listed.push_back(static_cast<size_t>(v));
-    }
-  }
-  std::vector<size_t> mine;
-  for (size_t j = 0; j < listed.size(); ++j)
-    if (static_cast<int>(j % static_cast<size_t>(o.shards)) == o.shard) mine.push_back(listed[j]);
-  return mine;
-}
-
-}  // namespace
-
 bool claim_directory(const SweepSpec& spec, const std::string& dir) {
   const bool created = !fs::exists(dir);
   fs::create_directories(dir + "/runs");
@@ -387,89 +336,36 @@ bool claim_directory(const SweepSpec& spec, const std::string& dir) {
 
 SweepOutcome run_local(const SweepSpec& spec, const std::vector<Point>& points, const LocalRunOptions& o) {
   const std::string dir = o.out_dir;
-  const std::vector<size_t> mine = shard_positions(points.size() * spec.workloads.size(), o);  // before any file
+  const std::vector<size_t> mine =  // before any file
+      shard_positions(points.size() * spec.workloads.size(), o.shard, o.shards, o.runs_file);
   const bool created = claim_directory(spec, dir);
   const std::vector<Run> runs = plan(spec, points, dir);
-  SweepOutcome out;
-  std::vector<const Run*> todo;
-  for (const size_t i : mine) {
-    ++out.runs;
-    if (finished(runs[i].record)) {
-      ++out.reused;
-    } else if (!o.aggregate_only) {
-      todo.push_back(&runs[i]);
-      ++out.ran;
-    } else {
-      ++out.missing;
-    }
+  std::vector<Task> tasks;
+  for (const Run& r : runs) {
+    const std::string workload = workload_id(spec.workloads[r.workload]);
+    nlohmann::json crash{{"point", r.point->index}, {"workload", workload}, {"values", nlohmann::json::object()}};
+    for (const auto& [key, value] : r.point->values) crash["values"][key] = value;
+    tasks.push_back({r.record, "point " + std::to_string(r.point->index) + ", " + fs::path(workload).filename().string(), crash});
   }
-  const bool tty = o.progress && isatty(STDERR_FILENO);
-  std::map<pid_t, const Run*> running;
-  size_t next = 0, completed = 0, failures = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  std::cout.flush();
-  std::cerr.flush();
-  while (next < todo.size() || !running.empty()) {
-    while (next < todo.size() && running.size() < static_cast<size_t>(std::max(1, o.jobs))) {
-      const Run* r = todo[next++];
-      const pid_t parent = getpid();
-      const pid_t pid = fork();
-      if (pid < 0) throw SweepError("cannot start a process for point " + std::to_string(r->point->index));
-      if (pid == 0) run_child(spec, *r, parent);
-      running[pid] = r;
-    }
-    int wstatus = 0;
-    const pid_t pid = waitpid(-1, &wstatus, 0);
-    if (pid < 0 && errno == EINTR) continue;
-    if (pid < 0) throw SweepError(std::string("waiting for the runs: ") + std::strerror(errno));
-    const Run* r = running.at(pid);
-    running.erase(pid);
-    ++completed;
-    if (!fs::exists(r->record)) {
-      // The process died before writing its record: record why, so the sweep goes on.
-      nlohmann::json rec{{"point", r->point->index}, {"workload", workload_id(spec.workloads[r->workload])},
-                         {"status", "crashed"}, {"exit_status", 4},
-                         {"reason", WIFSIGNALED(wstatus) ? "the run was killed by signal " + std::to_string(WTERMSIG(wstatus))
-                                                         : "the run exited with status " + std::to_string(WEXITSTATUS(wstatus))}};
-      rec["values"] = nlohmann::json::object();
-      for (const auto& [key, value] : r->point->values) rec["values"][key] = value;
-      isa::write_file_atomically(r->record, rec.dump(1) + "\n");
-    }
-    {
-      const nlohmann::json rec = nlohmann::json::parse(read_text(r->record), nullptr, false);
-      failures += rec.is_discarded() || rec.value("exit_status", 1) != 0;
-      // A metric path that a run which ran to its end does not have is a mistake in the sweep file:
-      // stop at the first such run, keeping nothing of this start of a new directory.
-      if (!rec.is_discarded() && rec.contains("bad_metric")) {
-        for (const auto& [child, run] : running) kill(child, SIGKILL);
-        while (!running.empty()) {
-          if (waitpid(-1, nullptr, 0) > 0 || errno != EINTR) running.erase(running.begin());
-        }
-        const std::string reason = rec["reason"];
-        // Only a directory this sweep made, and not a shard's (other shards write into it).
-        if (created && o.shards == 1 && o.runs_file.empty()) fs::remove_all(dir);
-        throw SweepError(reason + " (the first run that ran to its end)");
-      }
-    }
-    if (o.progress) {
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double rate = completed / std::max(s, 1e-9);
-      const double eta = (todo.size() - completed) / std::max(rate, 1e-9);
-      char line[200];
-      std::snprintf(line, sizeof line, "%s[%zu/%zu] %zu failed; point %zu, %s  %.1f runs/s, %.0f s left%s",
-                    tty ? "\r" : "", completed, todo.size(), failures, r->point->index,
-                    fs::path(workload_id(spec.workloads[r->workload])).filename().c_str(), rate, eta, tty ? "\033[K" : "");
-      std::cerr << line << (tty ? "" : "\n") << std::flush;
-    }
-  }
-  if (tty) std::cerr << "\n";
-  for (const size_t i : mine) {
-    if (!fs::exists(runs[i].record)) continue;  // missing (aggregate_only)
-    const nlohmann::json rec = nlohmann::json::parse(read_text(runs[i].record), nullptr, false);
-    if (rec.is_discarded() || rec.value("exit_status", 1) != 0) ++out.failed;
+  // A metric path that a run which ran to its end does not have is a mistake in the sweep file:
+  // stop at the first such run, keeping nothing of this start of a new directory (and nothing of
+  // a shard's: other shards write into it).
+  bool stopped = false;
+  const auto bad_metric = [&](const nlohmann::json& rec) -> std::string {
+    if (!rec.contains("bad_metric")) return "";
+    stopped = true;
+    return rec["reason"].get<std::string>() + " (the first run that ran to its end)";
+  };
+  PoolOutcome p;
+  try {
+    p = run_tasks(tasks, mine, o.aggregate_only, {o.jobs, o.progress}, [&](size_t i) { run_child(spec, runs[i]); },
+                  bad_metric);
+  } catch (const SweepError&) {
+    if (stopped && created && o.shards == 1 && o.runs_file.empty()) fs::remove_all(dir);  // the runs are gone
+    throw;
   }
   if (o.shards == 1 && o.runs_file.empty()) aggregate(spec, runs, dir);
-  return out;
+  return {p.runs, p.reused, p.ran, p.failed, p.missing};
 }
 
 void run_study(const SweepSpec& spec, const std::vector<Point>& points, const std::string& out_dir, int jobs) {

@@ -114,21 +114,37 @@ std::vector<Job> live_jobs(const std::vector<Job>& recorded) {
   return live;
 }
 
+void require_sbatch() {
+  if (!on_path("sbatch"))
+    throw SweepError("--backend slurm: sbatch is not on PATH (install slurm-client, or use --backend local)");
+}
+
 }  // namespace
 
 SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
-  if (!on_path("sbatch"))
-    throw SweepError("--backend slurm: sbatch is not on PATH (install slurm-client, or use --backend local)");
+  require_sbatch();
   claim_directory(spec, o.out_dir);
-  const std::vector<Point> points = expand(spec);
-  SlurmSubmission sub;
-  const std::vector<size_t> missing = missing_runs(spec, points, o.out_dir);
-  sub.missing = missing.size();
-  if (sub.missing == 0) return sub;
+  const std::string file = fs::absolute(spec.path).lexically_normal().string();
+  const std::string dir = fs::absolute(o.out_dir).lexically_normal().string();
+  return submit_array({spec.name, dir, quote(self_executable()) + " sweep " + quote(file) + " --out " + quote(dir) + " -q -j 1",
+                       missing_runs(spec, expand(spec), o.out_dir)},
+                      o);
+}
+
+std::string self_executable() {
   std::error_code ec;
   const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
   if (ec) throw SweepError("--backend slurm: cannot find the tpusim executable");
-  const std::string dir = fs::absolute(o.out_dir).lexically_normal().string();
+  return self;
+}
+
+SlurmSubmission submit_array(const ArrayJob& job, const SlurmOptions& o) {
+  require_sbatch();
+  SlurmSubmission sub;
+  const std::vector<size_t>& missing = job.missing;
+  sub.missing = missing.size();
+  if (sub.missing == 0) return sub;
+  const std::string& dir = job.dir;
   // The runs an earlier submission has not finished count as missing; submitting them again would
   // run them twice.
   const std::string jobs_file = dir + "/slurm/jobs.txt";
@@ -143,7 +159,6 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
                      " are still queued or running; wait for them (squeue --jobs=" + listed +
                      ") or cancel them (scancel" + spaced + ") and submit again");
   }
-  const std::string file = fs::absolute(spec.path).lexically_normal().string();
   fs::create_directories(dir + "/slurm");
   // The runs to do, listed for the tasks to share out (named by their list: a later submission for
   // what this one leaves gets its own).
@@ -157,15 +172,15 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
   if (!o.partition.empty()) options += " --partition=" + quote(o.partition);
   if (!o.time_limit.empty()) options += " --time=" + quote(o.time_limit);
   if (!o.memory.empty()) options += " --mem=" + quote(o.memory);
-  const std::string sweep = quote(self) + " sweep " + quote(file) + " --out " + quote(dir) + " -q -j 1";
+  const std::string& sweep = job.command;
   const std::string script = dir + "/slurm/shard-" + name + ".sh";
-  isa::write_file_atomically(script, "#!/bin/sh\n# A shard of sweep " + spec.name +
+  isa::write_file_atomically(script, "#!/bin/sh\n# A shard of " + job.name +
                                          ": of the runs " + runs_file + " lists, those at K, K + N, ...\n" + "exec " +
                                          sweep + " --runs " + quote(runs_file) + " --shard \"$SLURM_ARRAY_TASK_ID/" +
                                          std::to_string(tasks) + "\"\n");
   const std::string array = "0-" + std::to_string(tasks - 1) + (o.at_once > 0 ? "%" + std::to_string(o.at_once) : "");
   // Each job recorded as soon as it is submitted (the results job's submission may still fail).
-  const std::string array_name = "tpusim-" + spec.name, results_name = array_name + "-results";
+  const std::string array_name = "tpusim-" + job.name, results_name = array_name + "-results";
   sub.array_job = sbatch("--job-name=" + quote(array_name) + " --array=" + array + options +
                          " --output=" + quote(dir + "/slurm/shard-" + name + "-%a.out") + " " + quote(script));
   jobs.push_back({sub.array_job, array_name});

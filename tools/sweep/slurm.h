@@ -10,6 +10,7 @@
 // queued or running, whose runs would otherwise run twice.
 
 #include <string>
+#include <vector>
 
 #include "tools/sweep/sweep_spec.h"
 
@@ -30,5 +31,19 @@ struct SlurmSubmission {
 
 // Throws SweepError when sbatch is missing, fails or does not answer.
 SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& options);
+
+// Any set of runs as such an array: the positions of the runs without a record, and the command
+// that runs a shard of them (the tasks append `--runs FILE --shard K/N`, the aggregation job
+// `--aggregate-only`), its outputs and job list in DIR/slurm/.
+struct ArrayJob {
+  std::string name;     // the jobs are tpusim-NAME and tpusim-NAME-results
+  std::string dir;      // absolute
+  std::string command;  // quoted, as the shell reads it
+  std::vector<size_t> missing;
+};
+SlurmSubmission submit_array(const ArrayJob& job, const SlurmOptions& options);
+
+// This process's executable, for the jobs to run.
+std::string self_executable();
 
 }  // namespace tpu::sweep
