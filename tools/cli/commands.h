@@ -24,6 +24,8 @@ void add_report_command(CLI::App& app);
 void add_onnx_test_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+// `tpusim train continual`, under train.
+CLI::App* add_continual_command(CLI::App& train);
 void add_compress_command(CLI::App& app);
 void add_unpack_command(CLI::App& app);
 void add_accuracy_command(CLI::App& app);

@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <set>
 #include <memory>
+#include <set>
+#include <tuple>
 
 #include "sim/base/config.h"
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/runner_options.h"
 #include "tools/compiler/lower.h"
 #include "tools/sweep/runner.h"
 #include "tools/sweep/slurm.h"
@@ -19,11 +21,9 @@ namespace tpu::cli {
 
 namespace {
 
-struct SweepArgs {
-  std::string file, out, backend = "local", shard, runs;
-  int jobs = 0;
-  bool dry_run = false, quiet = false, aggregate_only = false;
-  sweep::SlurmOptions slurm;
+struct SweepArgs : RunnerArgs {
+  std::string file;
+  bool dry_run = false;
 };
 
 // The chip configuration of a point: the base with the point's values set, checked as any configuration is.
@@ -85,9 +85,8 @@ void run(const SweepArgs& args) {
   const sweep::SweepSpec spec = sweep::load_sweep(args.file);
   const std::string out = args.out.empty() ? "build/sweeps/" + spec.name : args.out;
   if (args.dry_run) return dry_run(spec, out);
+  check_backend(args);
   if (args.backend == "slurm") {
-    if (!args.shard.empty() || !args.runs.empty())
-      throw std::invalid_argument("--backend slurm makes its own shards: --shard and --runs go with the local backend");
     sweep::SlurmOptions so = args.slurm;
     so.out_dir = out;
     const sweep::SlurmSubmission sub = sweep::submit_slurm(spec, so);
@@ -104,17 +103,7 @@ void run(const SweepArgs& args) {
   o.out_dir = out;
   o.jobs = args.jobs > 0 ? args.jobs : sweep::default_jobs();
   o.progress = !args.quiet;
-  if (!args.shard.empty()) {
-    const size_t slash = args.shard.find('/');
-    try {
-      o.shard = std::stoi(args.shard.substr(0, slash));
-      o.shards = std::stoi(args.shard.substr(slash + 1));
-    } catch (const std::exception&) {
-      o.shards = 0;
-    }
-    if (slash == std::string::npos || o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
-      throw std::invalid_argument("--shard " + args.shard + ": expected K/N with 0 <= K < N");
-  }
+  std::tie(o.shard, o.shards) = parse_shard(args.shard);
   o.aggregate_only = aggregate_only;
   o.runs_file = args.runs;
   const auto t0 = std::chrono::steady_clock::now();
@@ -143,24 +132,7 @@ void add_sweep_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("sweep", "Run a design-space sweep described by a YAML file (configs/sweeps/)");
   cmd->add_option("file", args->file, "Sweep file")->required()->check(CLI::ExistingFile);
   cmd->add_flag("--dry-run", args->dry_run, "List the points (after constraints) and the runs, and run nothing");
-  cmd->add_option("-j,--jobs", args->jobs, "Runs at once (default: the number of cores)")->check(CLI::Range(1, 4096));
-  cmd->add_option("--out", args->out, "Results directory (default: build/sweeps/NAME); a rerun resumes it");
-  cmd->add_flag("-q,--quiet", args->quiet, "No progress lines");
-  cmd->add_option("--backend", args->backend, "local: on this machine; slurm: a job array on a Slurm cluster")
-      ->check(CLI::IsMember({"local", "slurm"}));
-  cmd->add_option("--shard", args->shard, "Run only shard K of N (K/N): what each Slurm array task runs");
-  cmd->add_option("--runs", args->runs,
-                  "Run only the runs this file lists (positions, one per line; a Slurm submission writes it), "
-                  "split by --shard");
-  cmd->add_option("--partition", args->slurm.partition, "Slurm partition");
-  cmd->add_option("--time", args->slurm.time_limit, "Slurm time limit per task (as sbatch --time)");
-  cmd->add_option("--mem", args->slurm.memory, "Slurm memory per task (as sbatch --mem)");
-  cmd->add_option("--tasks", args->slurm.tasks, "Slurm array tasks (default: one per missing run, at most 100)")
-      ->check(CLI::Range(1, 100000));
-  cmd->add_option("--at-once", args->slurm.at_once, "Slurm array tasks running at once")->check(CLI::Range(1, 100000));
-  cmd->add_flag("--wait", args->slurm.wait, "With --backend slurm: wait for the results");
-  cmd->add_flag("--aggregate-only", args->aggregate_only,
-                "Run nothing: write the results files from the runs recorded (what a Slurm sweep's last job does)");
+  add_runner_options(cmd, *args, "Results directory (default: build/sweeps/NAME); a rerun resumes it");
   cmd->callback([args] { run(*args); });
 }
 

@@ -46,8 +46,9 @@ void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand(
       "train", "Train a model (models/*.yaml) on Fashion-MNIST; writes OUTDIR/model.yaml naming its trained .npy weights");
-  cmd->add_option("model", args->model, "Model file")->required()->check(CLI::ExistingFile);
-  cmd->add_option("-o,--out", args->out, "Output directory")->required();
+  // Not required of the parser: `tpusim train continual STUDY` has none.
+  cmd->add_option("model", args->model, "Model file")->check(CLI::ExistingFile);
+  cmd->add_option("-o,--out", args->out, "Output directory");
   cmd->add_option("--config", args->config, "Training file (tools/train/trainer.h lists its keys)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--data", args->data, "Fashion-MNIST's directory (Debian's dataset-fashion-mnist)");
@@ -56,7 +57,11 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads for the matrix products (the same weights for any number)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
-  cmd->callback([args] {
+  const CLI::App* continual = add_continual_command(*cmd);
+  cmd->callback([args, continual] {
+    if (continual->parsed()) return;
+    if (args->model.empty() || args->out.empty())
+      throw CLI::RequiredError(args->model.empty() ? "model" : "--out");
     train::set_gemm_threads(args->threads);
     if (!args->kernel.empty()) try {
         train::set_gemm_kernel(args->kernel);

@@ -18,16 +18,17 @@
 
 namespace tpu::sweep {
 
-namespace {
-
-namespace fs = std::filesystem;
-
-// A shell word, quoted.
-std::string quote(const std::string& s) {
+std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string quote(const std::string& s) { return shell_quote(s); }
 
 // Runs a Slurm client command, returning its standard output; a non-zero status or no answer
 // within the timeout is an error.

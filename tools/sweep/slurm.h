@@ -43,6 +43,9 @@ struct ArrayJob {
 };
 SlurmSubmission submit_array(const ArrayJob& job, const SlurmOptions& options);
 
+// A shell word, quoted ('...').
+std::string shell_quote(const std::string& s);
+
 // This process's executable, for the jobs to run.
 std::string self_executable();
 
