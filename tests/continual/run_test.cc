@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "isa/program.h"
 #include "sim/base/config.h"
 #include "tools/continual/run.h"
 #include "tools/continual/study.h"
@@ -81,13 +82,29 @@ TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
   }
   EXPECT_EQ(r.steps[0].chip.changed_weight_bytes, r.steps[0].chip.weight_image_bytes) << "the first ships it all";
   EXPECT_EQ(r.float_matrix.learned, (std::vector<int64_t>{0, 0, 0, 0, 0, 0, 0, 0, 1, 2}));
-  // The same inputs, the same record (wall times aside).
-  const RunResult again = run_point(m.spec, study_points(m.spec)[0], s, initial_model(m.spec, "new_classes", 0, s), m.test,
-                                    m.chip, m.work + "/p0again");
-  nlohmann::json a = to_json(m.spec, study_points(m.spec)[0], r), b = to_json(m.spec, study_points(m.spec)[0], again);
-  a.erase("wall");
-  b.erase("wall");
-  EXPECT_EQ(a.dump(), b.dump());
+  // The same inputs, the same record (wall times aside); also with the chip's measurements kept in a
+  // cache, and read back from it.
+  const auto record = [&](const std::string& cache) {
+    const RunResult again = run_point(m.spec, study_points(m.spec)[0], s, initial_model(m.spec, "new_classes", 0, s),
+                                      m.test, m.chip, m.work + "/p0again", cache);
+    nlohmann::json j = to_json(m.spec, study_points(m.spec)[0], again);
+    j.erase("wall");
+    return j.dump();
+  };
+  nlohmann::json first = to_json(m.spec, study_points(m.spec)[0], r);
+  first.erase("wall");
+  EXPECT_EQ(record(""), first.dump());
+  const std::string cache = m.work + "/cache";
+  EXPECT_EQ(record(cache), first.dump());
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(cache), std::filesystem::directory_iterator{}), 3);
+  EXPECT_EQ(record(cache), first.dump()) << "read back from the cache";
+  // It is the cache that answers: a measurement edited there is what the record says.
+  for (const auto& e : std::filesystem::directory_iterator(cache)) {
+    nlohmann::json j = nlohmann::json::parse(isa::read_file(e.path().string()));
+    j["latency_us"] = 12345.0;
+    std::ofstream(e.path()) << j.dump();
+  }
+  EXPECT_EQ(nlohmann::json::parse(record(cache))["steps"][2]["chip"]["latency_us"], 12345.0);
 }
 
 // Only the new class's images (lambda 1) forget the old classes more than the whole training set does.

@@ -9,6 +9,7 @@
 #include "sim/top/isolated_run.h"
 #include "tools/compiler/compiler.h"
 #include "tools/continual/metrics.h"
+#include "tools/report/workload.h"
 #include "tools/train/chip_accuracy.h"
 #include "tools/train/export.h"
 #include "tools/train/trainer.h"
@@ -36,6 +37,52 @@ isa::Word word(isa::Opcode op, std::initializer_list<std::pair<const char*, int6
   isa::Instruction insn = isa::make_instruction(isa::spec_of(op));
   for (const auto& [name, value] : fields) insn.set(name, value);
   return isa::encode(insn);
+}
+
+// The chip's classification of `test` by the deployment's program: accuracy (overall and per output),
+// latency and energy, read from `cache_dir` when this program, these images and this chip were
+// measured before (the key hashes all three), else measured and kept there.
+void measure(Deployment& d, const compiler::Compiled& compiled, const sim::ChipParams& chip, const train::Dataset& test,
+             bool check, const std::string& cache_dir) {
+  const std::vector<uint8_t> program = isa::serialize(d.program);
+  nlohmann::json chip_json;
+  sim::to_json(chip_json, chip);
+  uint64_t key = report::fnv1a(std::string(program.begin(), program.end()));
+  key = report::fnv1a(std::string(test.pixels.begin(), test.pixels.end()) + std::string(test.labels.begin(), test.labels.end()), key);
+  key = report::fnv1a(chip_json.dump() + (check ? "check" : ""), key);
+  const std::string file = cache_dir.empty() ? "" : cache_dir + "/" + report::hex(key) + ".json";
+  if (!file.empty() && std::filesystem::exists(file)) {
+    const nlohmann::json m = nlohmann::json::parse(isa::read_file(file), nullptr, false);
+    if (!m.is_discarded()) {
+      d.accuracy = m["accuracy"], d.images = m["images"], d.agree = m["agree"];
+      d.per_class = m["per_class"].get<std::vector<double>>();
+      d.latency_us = m["latency_us"], d.energy_uj = m["energy_uj"], d.dynamic_uj = m["dynamic_uj"];
+      return;
+    }
+  }
+  const train::ChipAccuracy a = train::chip_accuracy(d.program, chip, test);
+  d.accuracy = a.accuracy();
+  d.images = a.images;
+  const int64_t classes = compiled.qgraph.graph->layers.back().shape[1];
+  if (check) {
+    const std::vector<int8_t> want = train::interpreter_outputs(compiled.qgraph, test, 0);
+    const auto n = static_cast<size_t>(classes);
+    d.agree = 0;
+    for (size_t i = 0; i < static_cast<size_t>(a.images); ++i)
+      d.agree += std::equal(want.begin() + static_cast<long>(i * n), want.begin() + static_cast<long>((i + 1) * n),
+                            a.outputs.begin() + static_cast<long>(i * n));
+  }
+  d.per_class = per_class_accuracy(test.labels, a.predictions, classes);
+  d.latency_us = a.latency_us;
+  d.energy_uj = a.energy_uj;
+  d.dynamic_uj = a.dynamic_uj;
+  if (!file.empty()) {
+    std::filesystem::create_directories(cache_dir);
+    isa::write_file_atomically(file, nlohmann::json{{"accuracy", d.accuracy}, {"images", d.images}, {"agree", d.agree},
+                                                    {"per_class", d.per_class}, {"latency_us", d.latency_us},
+                                                    {"energy_uj", d.energy_uj}, {"dynamic_uj", d.dynamic_uj}}
+                                         .dump() + "\n");
+  }
 }
 
 }  // namespace
@@ -74,7 +121,7 @@ isa::Program upload_program(const isa::MemoryImage& image, const std::vector<std
 
 Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::ChipParams& chip,
                   const train::Dataset& calibration, const train::Dataset& test, const Deployment* previous,
-                  const std::string& work_dir) {
+                  const std::string& work_dir, const std::string& cache_dir) {
   const auto start = std::chrono::steady_clock::now();
   // The model file with the network's weights, its last layer as wide as the classes it knows.
   const std::string last = net.trained().back().layer;
@@ -88,26 +135,13 @@ Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::C
   d.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   d.program = compiled.lowered.program;
 
-  const train::ChipAccuracy a = train::chip_accuracy(d.program, chip, test);
-  d.accuracy = a.accuracy();
-  d.images = a.images;
-  if (spec.deploy.check) {
-    const std::vector<int8_t> want = train::interpreter_outputs(compiled.qgraph, test, 0);
-    const auto classes = static_cast<size_t>(net.classes());
-    d.agree = 0;
-    for (size_t i = 0; i < static_cast<size_t>(a.images); ++i)
-      d.agree += std::equal(want.begin() + static_cast<long>(i * classes), want.begin() + static_cast<long>((i + 1) * classes),
-                            a.outputs.begin() + static_cast<long>(i * classes));
-  }
-  d.per_class = per_class_accuracy(test.labels, a.predictions, net.classes());
-  d.latency_us = a.latency_us;
-  d.energy_uj = a.energy_uj;
-  d.dynamic_uj = a.dynamic_uj;
+  measure(d, compiled, chip, test, spec.deploy.check, cache_dir);
 
   d.weight_image_bytes = d.program.dram.total_bytes();
   const auto weights = previous ? changed_runs(previous->program.dram, d.program.dram, kMergeGap) : whole(d.program.dram);
   d.changed_weight_bytes =
       previous ? run_bytes(changed_runs(previous->program.dram, d.program.dram, 1)) : d.weight_image_bytes;
+  d.uploaded_bytes = run_bytes(weights);
   d.changed_host_bytes = run_bytes(previous ? changed_runs(previous->program.host, d.program.host, 1) : whole(d.program.host));
   if (!weights.empty()) {
     sim::IsolatedOptions o;

@@ -28,9 +28,9 @@ struct Deployment {
   double energy_uj = 0, dynamic_uj = 0;  // per image classified
   uint64_t weight_image_bytes = 0;       // the program's weight DRAM image
   uint64_t changed_weight_bytes = 0;     // of it, differing from the previous deployment (all: the first)
+  uint64_t uploaded_bytes = 0;           // what the upload sends: changed runs less than 64 bytes apart as one
   uint64_t changed_host_bytes = 0;       // host memory (biases and requantization tables) likewise
-  double upload_us = 0;  // the host link loading the changed weight bytes, runs less than 64 bytes apart
-                         // sent as one (simulated)
+  double upload_us = 0;                  // the host link loading the uploaded bytes (simulated)
   double compile_seconds = 0;            // wall time (not deterministic: kept out of results files)
   isa::Program program;                  // for the next deployment's comparison
 };
@@ -45,9 +45,11 @@ isa::Program upload_program(const isa::MemoryImage& image, const std::vector<std
 
 // Deploys `net` (trained from the study's model) compiled in `work_dir`; `previous` is the last
 // deployment (nullptr for the first), `calibration` the images to calibrate on, `test` the images
-// to classify, labelled by output.
+// to classify, labelled by output. With a `cache_dir`, the chip's measurement of a program on a set
+// of images is kept there and reused for the same program, images and chip (every setting of a
+// bootstrap deploys the same initial model first).
 Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::ChipParams& chip,
                   const train::Dataset& calibration, const train::Dataset& test, const Deployment* previous,
-                  const std::string& work_dir);
+                  const std::string& work_dir, const std::string& cache_dir = "");
 
 }  // namespace tpu::continual

@@ -47,7 +47,8 @@ train::Dataset spread(const train::Dataset& pool, const std::vector<int64_t>& kn
 }  // namespace
 
 RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream& stream, train::Network net,
-                    const train::Dataset& test, const sim::ChipParams& chip, const std::string& work_dir) {
+                    const train::Dataset& test, const sim::ChipParams& chip, const std::string& work_dir,
+                    const std::string& cache_dir) {
   const Setting& setting = spec.settings.at(point.setting);
   RunResult r;
   std::vector<int64_t> known = stream.initial;
@@ -71,7 +72,7 @@ RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream
     s.per_class = per_class_accuracy(images.labels, predict(net, images), s.classes);
     s.accuracy = train::accuracy(net, images);
     s.chip = deploy(net, spec, chip, spread(stream.pool, known, spec.deploy.calibration_images), images,
-                    t > 0 ? &r.steps.back().chip : nullptr, work_dir);
+                    t > 0 ? &r.steps.back().chip : nullptr, work_dir, cache_dir);
     r.float_matrix.acc.push_back(s.per_class);
     r.chip_matrix.acc.push_back(s.chip.per_class);
     r.steps.push_back(std::move(s));
@@ -106,6 +107,7 @@ nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const Run
                        {"dynamic_uj", d.dynamic_uj},
                        {"weight_image_bytes", d.weight_image_bytes},
                        {"changed_weight_bytes", d.changed_weight_bytes},
+                       {"uploaded_bytes", d.uploaded_bytes},
                        {"changed_host_bytes", d.changed_host_bytes},
                        {"upload_us", d.upload_us}}}});
     wall.push_back({{"update_seconds", s.update.seconds}, {"compile_seconds", d.compile_seconds}});

@@ -40,9 +40,11 @@ train::Network initial_model(const StudySpec& spec, const std::string& scenario,
 // The float network's class for each image (argmax, ties to the lower output, as the chip's).
 std::vector<uint8_t> predict(train::Network& net, const train::Dataset& data);
 
-// Runs `point` from `initial` (initial_model's), deploying each step on `chip` in `work_dir`.
+// Runs `point` from `initial` (initial_model's), deploying each step on `chip` in `work_dir` (with
+// the chip's measurements kept in `cache_dir`, when given: deploy()).
 RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream& stream, train::Network initial,
-                    const train::Dataset& test, const sim::ChipParams& chip, const std::string& work_dir);
+                    const train::Dataset& test, const sim::ChipParams& chip, const std::string& work_dir,
+                    const std::string& cache_dir = "");
 
 // The run's record: every figure that the inputs fix (wall times apart, under "wall").
 nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const RunResult& r);

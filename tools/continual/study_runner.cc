@@ -125,7 +125,7 @@ sweep::PoolOutcome run_study_local(const StudySpec& spec, const StudyRunOptions&
       const Stream stream = draw_stream(spec, s.scenario, p.bootstrap, train);
       const std::string scratch = o.out_dir + "/work/p" + std::to_string(p.index);
       const RunResult r = run_point(spec, p, stream, cached_initial(spec, s.scenario, p.bootstrap, stream, o.out_dir), test,
-                                    chip, scratch);
+                                    chip, scratch, o.out_dir + "/chip_cache");
       fs::remove_all(scratch);
       rec = to_json(spec, p, r);
       rec["status"] = "done";
