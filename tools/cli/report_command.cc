@@ -9,6 +9,7 @@
 #include "sim/base/config.h"
 #include "sim/base/params.h"
 #include "tools/cli/commands.h"
+#include "tools/continual/continual_report.h"
 #include "tools/report/tpu_v1_report.h"
 #include "tools/sweep/eie_report.h"
 #include "tools/sweep/runner.h"
@@ -37,13 +38,14 @@ void add_report_command(CLI::App& app) {
       "report",
       "Write a report (tpu-v1: the TPU v1 validation report; tpu-v1-sensitivity: the TPU paper's Section 7 study; "
       "eie: the sparse engine against the EIE paper; deep-compression: training, Deep Compression and the chip's "
-      "accuracy on Fashion-MNIST; "
+      "accuracy on Fashion-MNIST; continual: the continual fine-tuning study (configs/continual/lenet_300_100.yaml); "
       "sweep DIR: a sweep's results, with charts; study SWEEP.yaml: run a sweep and write reports/NAME.md)");
   cmd->add_option("report", args->which,
-                  "Which report: tpu-v1, tpu-v1-sensitivity, eie, deep-compression, sweep DIR, or study SWEEP.yaml")
+                  "Which report: tpu-v1, tpu-v1-sensitivity, eie, deep-compression, continual, sweep DIR, or study SWEEP.yaml")
       ->required()
-      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "eie", "deep-compression", "sweep", "study"}));
-  cmd->add_option("dir", args->dir, "With sweep: the sweep's results directory; with study: the sweep file")
+      ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "eie", "deep-compression", "continual", "sweep", "study"}));
+  cmd->add_option("dir", args->dir, "With sweep: the sweep's results directory; with study: the sweep file; with continual: the study file "
+                  "(default configs/continual/lenet_300_100.yaml)")
       ->check(CLI::ExistingPath);
   cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
   cmd->add_option("--workloads", args->workloads, "Folder of the applications' workloads")
@@ -53,7 +55,7 @@ void add_report_command(CLI::App& app) {
                   "go into a folder of its name beside it");
   cmd->add_option("--sweep", args->sweep, "With tpu-v1-sensitivity: the study's sweep file")->check(CLI::ExistingFile);
   cmd->add_option("-j,--jobs", args->jobs,
-                  "With tpu-v1-sensitivity, eie and study: runs at once; with deep-compression: threads of the matrix "
+                  "With tpu-v1-sensitivity, eie, continual and study: runs at once; with deep-compression: threads of the matrix "
                   "products (default: the cores)")
       ->check(CLI::Range(1, 4096));
   cmd->callback([args] {
@@ -92,6 +94,20 @@ void add_report_command(CLI::App& app) {
       o.jobs = jobs;
       o.charts_folder = charts.filename().string();
       const sweep::EieReport r = sweep::eie_report(o);
+      fs::create_directories(charts);
+      for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
+      write_output(out, r.markdown);
+      std::cout << "wrote " << out << " and its charts in " << charts.string() << "/\n";
+      return;
+    }
+    if (args->which == "continual") {
+      const std::string out = args->output.empty() ? "reports/continual_learning.md" : args->output;
+      const fs::path charts = fs::path(out).replace_extension();
+      continual::ContinualReportOptions o;
+      if (!args->dir.empty()) o.study = args->dir;
+      o.charts_folder = charts.filename().string();
+      o.jobs = jobs;
+      continual::ContinualReport r = continual::continual_report(o);
       fs::create_directories(charts);
       for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
       write_output(out, r.markdown);

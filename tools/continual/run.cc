@@ -51,6 +51,7 @@ RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream
                     const std::string& cache_dir) {
   const Setting& setting = spec.settings.at(point.setting);
   RunResult r;
+  r.classes = stream.classes;
   std::vector<int64_t> known = stream.initial;
   std::mt19937_64 rng(purpose_seed(spec, setting.scenario, point.bootstrap, kMinibatches));
   for (size_t t = 0; t <= stream.updates.size(); ++t) {
@@ -117,6 +118,7 @@ nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const Run
           {"experiment", setting.experiment},
           {"scenario", setting.scenario},
           {"bootstrap", point.bootstrap},
+          {"class_of_output", r.classes},
           {"steps", steps},
           {"forgetting", mean_forgetting(r.float_matrix)},
           {"backward_transfer", backward_transfer(r.float_matrix)},

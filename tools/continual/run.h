@@ -29,6 +29,7 @@ struct StepRecord {
 };
 
 struct RunResult {
+  std::vector<int> classes;  // Fashion-MNIST's class of each output (Stream::classes)
   std::vector<StepRecord> steps;
   AccuracyMatrix float_matrix, chip_matrix;
 };

@@ -87,7 +87,13 @@ std::string data_text(const Chart& c) {
   std::string data;
   for (const Series& one : c.series) {
     if (one.points.empty()) continue;
-    for (const auto& [x, y] : one.points) data += number(x) + " " + number(y) + "\n";
+    if (!one.band.empty() && one.band.size() != one.points.size())
+      throw PlotError(c.name + ": series '" + one.title + "' has a band of another length than its points");
+    for (size_t i = 0; i < one.points.size(); ++i) {
+      data += number(one.points[i].first) + " " + number(one.points[i].second);
+      if (!one.band.empty()) data += " " + number(one.band[i].first) + " " + number(one.band[i].second);
+      data += "\n";
+    }
     data += "\n\n";  // a new gnuplot data block
   }
   return data;
@@ -118,8 +124,13 @@ bool draw(const std::string& dir, const Chart& c) {
   size_t block = 0;
   for (const Series& one : c.series) {
     if (one.points.empty()) continue;
-    gp += std::string(block ? ", " : "") + "'" + gnuplot_path(c.name + ".dat") + "' index " + std::to_string(block) +
-          " " + one.style + " title \"" + gnuplot_text(one.title) + "\"";
+    const std::string data = "'" + gnuplot_path(c.name + ".dat") + "' index " + std::to_string(block);
+    // A band and its points in one colour: the series' own line type.
+    const std::string colour = one.band.empty() ? "" : " lt " + std::to_string(block + 1);
+    gp += block ? ", " : "";
+    if (!one.band.empty())
+      gp += data + " using 1:3:4 with filledcurves fillstyle transparent solid 0.18 noborder" + colour + " notitle, ";
+    gp += data + (one.band.empty() ? "" : " using 1:2") + " " + one.style + colour + " title \"" + gnuplot_text(one.title) + "\"";
     ++block;
   }
   gp += "\n";

@@ -21,6 +21,9 @@ struct Series {
   std::string title;
   std::vector<std::pair<double, double>> points;
   std::string style = "with points pointsize 1.2";  // gnuplot's, after the data
+  // A band around the points (a confidence interval), low and high at each point: drawn shaded
+  // beneath them in their colour. Empty: none.
+  std::vector<std::pair<double, double>> band;
 };
 
 struct Chart {

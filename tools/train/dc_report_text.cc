@@ -276,7 +276,8 @@ void training(std::ostream& md, const DcReportOptions& o, const DcReport& r) {
     md << ". PyTorch itself, the same recipe from " << t->pytorch_seeds << " seeds: " << pct(t->pytorch_final)
        << " after the last epoch and " << pct(t->pytorch_mean) << " over the last five, the means; these seeds' "
        << pct(mean_over(n.seed_logs, last)) << " and " << pct(mean_over(n.seed_logs, five)) << " ("
-       << (mean_over(n.seed_logs, last) >= t->pytorch_final && mean_over(n.seed_logs, five) >= t->pytorch_mean
+       << (mean_over(n.seed_logs, last) >= t->pytorch_final - kPytorchRounding &&
+                   mean_over(n.seed_logs, five) >= t->pytorch_mean - kPytorchRounding
                ? "at least PyTorch's: met"
                : "below PyTorch's: not met")
        << ").\n";

@@ -1,0 +1,139 @@
+#include "tools/continual/continual_report.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "tools/continual/study_runner.h"
+
+namespace tpu::continual {
+
+namespace {
+
+// Accuracy differences are judged in points (of 100) against these margins.
+constexpr double kHolds = 1.0;      // "accuracy holds": within a point of the most trained setting
+constexpr double kNeeded = 2.0;     // "old data is needed": ignoring it costs more than two points
+constexpr double kNoiseCost = 3.0;  // "10% noise costs only about 2%": three points at most
+
+std::string points(double fraction) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1f", 100 * fraction);
+  return s;
+}
+
+double final_of(const SettingSummary& s, bool chip) {
+  return chip ? s.final_chip_accuracy.mean : s.final_accuracy.mean;
+}
+
+std::vector<const SettingSummary*> of(const std::vector<SettingSummary>& all, const std::string& experiment,
+                                      const std::string& scenario) {
+  std::vector<const SettingSummary*> v;
+  for (const SettingSummary& s : all)
+    if (s.setting.experiment == experiment && s.setting.scenario == scenario) v.push_back(&s);
+  return v;
+}
+
+Verdict iterations(const StudySpec& spec, const std::vector<SettingSummary>& all, const std::string& scenario, bool chip) {
+  Verdict v{"Accuracy holds with far fewer iterations per update, except at a tenth of an epoch, and a small constant "
+            "such as the update-set size suffices",
+            scenario, chip, "not measured", ""};
+  const std::vector<const SettingSummary*> runs = of(all, "iterations", scenario);
+  const SettingSummary* most = nullptr;  // the most epochs: the reference
+  for (const SettingSummary* s : runs)
+    if (s->setting.constant == 0 && (!most || s->x > most->x)) most = s;
+  if (!most) return v;
+  const int64_t update = scenario == "new_classes" ? spec.new_classes.update_size : spec.growing_data.update_size;
+  const double ref = final_of(*most, chip);
+  int fewer = 0, fewer_hold = 0;
+  bool tenth_worse = false, tenth = false, constant = false, constant_holds = false;
+  std::string detail;
+  for (const SettingSummary* s : runs) {
+    const double loss = ref - final_of(*s, chip);
+    if (s == most) continue;
+    if (s->setting.constant == 0 && std::abs(s->x - 0.1) < 1e-9) {
+      tenth = true;
+      tenth_worse = 100 * loss > kHolds;
+    } else if (s->setting.constant == 0) {
+      ++fewer;
+      fewer_hold += 100 * loss <= kHolds;
+    } else if (s->setting.constant == update) {
+      constant = true;
+      constant_holds = 100 * loss <= kHolds;
+    }
+    detail += (detail.empty() ? "" : "; ") + s->setting.label() + " " + points(final_of(*s, chip)) + "%";
+  }
+  v.why = "final accuracy " + points(ref) + "% with " + most->setting.label() + " (the reference); " + detail +
+          ". Rule: a setting holds within " + points(kHolds / 100) + " point of the reference.";
+  const int met = (fewer > 0 && fewer_hold == fewer) + (tenth && tenth_worse) + (constant && constant_holds);
+  const int asked = (fewer > 0) + tenth + constant;
+  v.verdict = asked == 0 ? "not measured" : met == asked ? (asked == 3 ? "reproduced" : "partly (not every part measured)")
+                                          : met > 0 ? "partly" : "not reproduced";
+  return v;
+}
+
+Verdict old_data(const std::vector<SettingSummary>& all, const std::string& scenario, bool chip) {
+  Verdict v{"Old data is needed to avoid overfitting the small update set", scenario, chip, "not measured", ""};
+  const SettingSummary *only_new = nullptr, *best = nullptr;
+  for (const SettingSummary* s : of(all, "old_data", scenario)) {
+    if (s->x == 1) only_new = s;
+    else if (!best || final_of(*s, chip) > final_of(*best, chip)) best = s;
+  }
+  if (!only_new || !best) return v;
+  const double cost = final_of(*best, chip) - final_of(*only_new, chip);
+  v.why = "final accuracy " + points(final_of(*only_new, chip)) + "% with only the new data (lambda 1) against " +
+          points(final_of(*best, chip)) + "% at the best " + best->setting.label() + ": " + points(cost) +
+          " points. Rule: reproduced above " + points(kNeeded / 100) + ", partly above half that.";
+  v.verdict = 100 * cost > kNeeded ? "reproduced" : 100 * cost > kNeeded / 2 ? "partly" : "not reproduced";
+  return v;
+}
+
+Verdict noise(const std::vector<SettingSummary>& all, const std::string& scenario, bool chip) {
+  Verdict v{"10% label noise costs only about 2% accuracy", scenario, chip, "not measured", ""};
+  const SettingSummary *clean = nullptr, *ten = nullptr;
+  for (const SettingSummary* s : of(all, "label_noise", scenario)) {
+    if (s->x == 0) clean = s;
+    if (std::abs(s->x - 0.1) < 1e-9) ten = s;
+  }
+  if (!clean || !ten) return v;
+  const double cost = final_of(*clean, chip) - final_of(*ten, chip);
+  v.why = "final accuracy " + points(final_of(*clean, chip)) + "% without noise, " + points(final_of(*ten, chip)) +
+          "% with 10%: " + points(cost) + " points. Rule: reproduced at most " + points(kNoiseCost / 100) +
+          ", partly at most " + points(5.0 / 100) + ".";
+  v.verdict = 100 * cost <= kNoiseCost ? "reproduced" : 100 * cost <= 5 ? "partly" : "not reproduced";
+  return v;
+}
+
+}  // namespace
+
+std::vector<Verdict> judge(const StudySpec& spec, const std::vector<SettingSummary>& settings) {
+  std::vector<Verdict> v;
+  for (const bool chip : {false, true})
+    for (const char* scenario : {"new_classes", "growing_data"}) {
+      for (Verdict x : {iterations(spec, settings, scenario, chip), old_data(settings, scenario, chip),
+                        noise(settings, scenario, chip)})
+        if (x.verdict != "not measured") v.push_back(std::move(x));
+    }
+  return v;
+}
+
+ContinualReport continual_report(const ContinualReportOptions& o) {
+  ContinualReport r;
+  r.spec = load_study(o.study);
+  const std::string dir = o.results.empty() ? "build/studies/" + r.spec.name : o.results;
+  if (o.run) {
+    StudyRunOptions run;
+    run.out_dir = dir;
+    run.data = o.data;
+    run.jobs = o.jobs;
+    run.progress = false;
+    const sweep::PoolOutcome out = run_study_local(r.spec, run);
+    if (out.failed > 0)
+      throw std::runtime_error(dir + ": " + std::to_string(out.failed) + " runs failed; a report needs every run (see " +
+                               dir + "/runs/)");
+  }
+  r.settings = summarize(r.spec, read_study_results(dir));
+  r.verdicts = judge(r.spec, r.settings);
+  write_continual_text(o, r);
+  return r;
+}
+
+}  // namespace tpu::continual

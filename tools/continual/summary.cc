@@ -1,0 +1,104 @@
+#include "tools/continual/summary.h"
+
+#include <boost/math/distributions/students_t.hpp>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "tools/train/fashion_mnist.h"
+
+namespace tpu::continual {
+
+Interval interval(const std::vector<double>& v) {
+  Interval r;
+  r.n = static_cast<int64_t>(v.size());
+  if (v.empty()) return r;
+  for (double x : v) r.mean += x / double(v.size());
+  r.lo = r.hi = r.mean;
+  if (v.size() < 2) return r;
+  double ss = 0;
+  for (double x : v) ss += (x - r.mean) * (x - r.mean);
+  const double sd = std::sqrt(ss / double(v.size() - 1));
+  const boost::math::students_t t(double(v.size() - 1));
+  const double half = boost::math::quantile(boost::math::complement(t, 0.025)) * sd / std::sqrt(double(v.size()));
+  r.lo = r.mean - half;
+  r.hi = r.mean + half;
+  return r;
+}
+
+namespace {
+
+double swept(const Setting& s) {
+  if (s.experiment == "old_data") return s.lambda;
+  if (s.experiment == "label_noise") return s.noise;
+  return s.constant > 0 ? double(s.constant) : s.epochs;
+}
+
+// The mean over a run's updates (steps 1..) of the figure at `key` (in the step, or its chip part).
+double per_update(const nlohmann::json& rec, const char* key, bool chip) {
+  double sum = 0;
+  const nlohmann::json& steps = rec["steps"];
+  for (size_t t = 1; t < steps.size(); ++t) sum += (chip ? steps[t]["chip"][key] : steps[t][key]).get<double>();
+  return steps.size() > 1 ? sum / double(steps.size() - 1) : 0;
+}
+
+}  // namespace
+
+std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<nlohmann::json>& records) {
+  const std::vector<StudyPoint> points = study_points(spec);
+  if (records.size() != points.size())
+    throw std::runtime_error(spec.file + ": " + std::to_string(records.size()) + " results for " +
+                             std::to_string(points.size()) + " runs; run the study to its end");
+  std::vector<SettingSummary> out;
+  for (size_t si = 0; si < spec.settings.size(); ++si) {
+    SettingSummary s;
+    s.setting = spec.settings[si];
+    s.x = swept(s.setting);
+    std::vector<std::vector<double>> acc, chip;
+    std::vector<double> fin, fin_chip, fg, fg_chip, bwt, bwt_chip, its, macs, changed, uploaded, up_us, lat, energy;
+    std::vector<std::vector<double>> by_class(train::kFashionMnistClasses);
+    for (const StudyPoint& p : points) {
+      if (p.setting != si) continue;
+      const nlohmann::json& rec = records[p.index];
+      if (rec.value("status", "") != "done")
+        throw std::runtime_error("run " + std::to_string(p.index) + " (" + s.setting.label() + ") did not finish: " +
+                                 rec.value("reason", std::string("no reason recorded")));
+      const nlohmann::json& steps = rec["steps"];
+      acc.resize(steps.size()), chip.resize(steps.size());
+      for (size_t t = 0; t < steps.size(); ++t) {
+        acc[t].push_back(steps[t]["accuracy"]);
+        chip[t].push_back(steps[t]["chip"]["accuracy"]);
+      }
+      fin.push_back(steps.back()["accuracy"]);
+      fin_chip.push_back(steps.back()["chip"]["accuracy"]);
+      fg.push_back(rec["forgetting"]), fg_chip.push_back(rec["chip_forgetting"]);
+      bwt.push_back(rec["backward_transfer"]), bwt_chip.push_back(rec["chip_backward_transfer"]);
+      its.push_back(per_update(rec, "iterations", false));
+      macs.push_back(per_update(rec, "training_macs", false));
+      changed.push_back(per_update(rec, "changed_weight_bytes", true));
+      uploaded.push_back(per_update(rec, "uploaded_bytes", true));
+      up_us.push_back(per_update(rec, "upload_us", true));
+      lat.push_back(steps.back()["chip"]["latency_us"]);
+      energy.push_back(steps.back()["chip"]["energy_uj"]);
+      // Forgetting per class: of each output learned before the last step, under its class's name.
+      const std::vector<double> f = rec["per_class_forgetting"];
+      const std::vector<int> classes = rec["class_of_output"];
+      const auto last = static_cast<int64_t>(steps.size() - 1);
+      const int64_t initial = steps[0]["classes"];
+      for (size_t j = 0; j < f.size(); ++j)
+        if (std::max<int64_t>(0, int64_t(j) - initial + 1) < last) by_class[static_cast<size_t>(classes[j])].push_back(f[j]);
+    }
+    for (size_t t = 0; t < acc.size(); ++t) s.accuracy.push_back(interval(acc[t])), s.chip_accuracy.push_back(interval(chip[t]));
+    s.final_accuracy = interval(fin), s.final_chip_accuracy = interval(fin_chip);
+    s.forgetting = interval(fg), s.chip_forgetting = interval(fg_chip);
+    s.backward_transfer = interval(bwt), s.chip_backward_transfer = interval(bwt_chip);
+    s.iterations = interval(its), s.training_macs = interval(macs);
+    s.changed_weight_bytes = interval(changed), s.uploaded_bytes = interval(uploaded), s.upload_us = interval(up_us);
+    s.latency_us = interval(lat), s.energy_uj = interval(energy);
+    for (const std::vector<double>& v : by_class) s.class_forgetting.push_back(interval(v).mean);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace tpu::continual
