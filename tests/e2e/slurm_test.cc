@@ -1,4 +1,4 @@
-// tpusim sweep --backend slurm on a real one-node Slurm that the test starts
+// tpusim sweep (and train continual) --backend slurm on a real one-node Slurm that the test starts
 // (munged, slurmctld, slurmd under a temporary directory) and stops by their
 // pids: the results equal the local backend's byte for byte, a rerun submits
 // nothing, and an unreachable Slurm is a clear error.
@@ -89,6 +89,27 @@ TEST_F(Slurm, AJobArrayGivesTheLocalResultsByteForByteAndARerunSubmitsNothing) {
     if (e.path().filename().string().rfind("runs-", 0) == 0 && read(e.path().string()) == "1\n4\n") ++lists;
   EXPECT_EQ(lists, 1u) << "the resubmission lists exactly the two missing runs";
   for (const char* f : {"/results.csv", "/results.jsonl"}) EXPECT_EQ(read(dir + "/slurm" + f), read(dir + "/local" + f)) << f;
+}
+
+// A continual study as a job array: the same results as on this machine, byte for byte.
+TEST_F(Slurm, AContinualStudyRunsAsAJobArray) {
+  ASSERT_TRUE(started_) << "the one-node Slurm did not start:\n" << read(base_ + ".log");
+  const std::string dir = base_ + "/continual";
+  fs::create_directories(dir);
+  const std::string file = dir + "/tiny.yaml";
+  std::ofstream(file) << "model: " << kSrc << "/models/lenet_300_100.yaml\nbootstraps: 2\ninitial: {epochs: 2, lr: 0.05}\n"
+                      << "scenarios: {new_classes: {initial_classes: 8, initial_per_class: 30, update_size: 20}}\n"
+                      << "experiments: {iterations: {constant: [3, 6]}}\ntest_per_class: 10\n"
+                      << "deploy: {chip: " << kSrc << "/configs/tpu_v1.yaml, batch: 50}\n";
+  const Outcome slurm = tpusim("train continual " + file + " --backend slurm --wait --tasks 2 -q --out " + dir + "/slurm");
+  ASSERT_EQ(slurm.status, 0) << slurm.output;
+  EXPECT_NE(slurm.output.find("4 runs submitted as job array"), std::string::npos) << slurm.output;
+  EXPECT_NE(slurm.output.find("4 runs (0 run now, 4 done before), 0 failed"), std::string::npos) << slurm.output;
+  ASSERT_EQ(tpusim("train continual " + file + " -j 2 -q --out " + dir + "/local").status, 0);
+  for (const char* f : {"/results.csv", "/results.jsonl"}) {
+    EXPECT_FALSE(read(dir + "/slurm" + f).empty()) << f;
+    EXPECT_EQ(read(dir + "/slurm" + f), read(dir + "/local" + f)) << f;
+  }
 }
 
 // Leaves the node as the other tests need it, whatever an assertion cut short: resumed, with no
