@@ -39,7 +39,8 @@ const Mini& mini() {
                         << "initial: {epochs: 8, lr: 0.05}\n"
                         << "update: {lr: 0.01}\n"
                         << "scenarios: {new_classes: {initial_classes: 8, initial_per_class: 100, update_size: 40}}\n"
-                        << "experiments: {iterations: {epochs: [8]}, old_data: {lambda: [1], epochs: 8}}\n"
+                        << "experiments: {iterations: {epochs: [8, 0.1]}, old_data: {lambda: [1], epochs: 8},\n"
+                        << "              label_noise: {noise: [0, 0.5], epochs: 8}}\n"
                         << "test_per_class: 30\n"
                         << "deploy: {chip: " << kSrc << "/configs/tpu_v1.yaml, batch: 60, check: true}\n";
     m.spec = load_study(path);
@@ -73,7 +74,7 @@ TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
       EXPECT_EQ(st.update.iterations, (8 * st.training_set + 63) / 64);
       EXPECT_EQ(st.update.macs, static_cast<uint64_t>(st.update.iterations * 64) *
                                     (2 * 784 * 300 + 3 * (300 * 100 + 100 * static_cast<uint64_t>(st.classes))));
-      EXPECT_GT(st.per_class.back(), 0.3) << "the new class is learned";
+      EXPECT_GT(st.per_class.back(), 0.1) << "the new class is learned (an untrained output scores none of its images)";
       EXPECT_GT(st.chip.changed_weight_bytes, 0u);
       EXPECT_LE(st.chip.changed_weight_bytes, st.chip.weight_image_bytes);
     }
@@ -113,9 +114,31 @@ TEST(ContinualRun, OnlyNewDataForgetsMore) {
   const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
   const std::vector<StudyPoint> points = study_points(m.spec);
   const RunResult all = run_point(m.spec, points[0], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/a");
-  const RunResult only_new = run_point(m.spec, points[1], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/b");
+  const RunResult only_new = run_point(m.spec, points[2], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/b");
   EXPECT_GT(mean_forgetting(only_new.float_matrix), mean_forgetting(all.float_matrix) + 0.1);
   EXPECT_LT(only_new.steps.back().accuracy, all.steps.back().accuracy - 0.1);
+}
+
+// A tenth of an epoch per update leaves the new classes barely learned, where eight epochs learn them.
+TEST(ContinualRun, FewIterationsLearnTheNewClassesLess) {
+  const Mini& m = mini();
+  const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
+  const std::vector<StudyPoint> points = study_points(m.spec);
+  const RunResult many = run_point(m.spec, points[0], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/c");
+  const RunResult few = run_point(m.spec, points[1], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/d");
+  EXPECT_EQ(few.steps[1].update.iterations, 2) << "0.1 x 840 / 64, rounded up";
+  const auto new_classes = [](const RunResult& r) { return (r.steps.back().per_class[8] + r.steps.back().per_class[9]) / 2; };
+  EXPECT_LT(new_classes(few), new_classes(many) - 0.2);
+}
+
+// Half of each update set mislabelled costs accuracy against a clean update.
+TEST(ContinualRun, LabelNoiseCostsAccuracy) {
+  const Mini& m = mini();
+  const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
+  const std::vector<StudyPoint> points = study_points(m.spec);
+  const RunResult clean = run_point(m.spec, points[3], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/e");
+  const RunResult noisy = run_point(m.spec, points[4], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/f");
+  EXPECT_LT(noisy.steps.back().accuracy, clean.steps.back().accuracy - 0.02);
 }
 
 }  // namespace

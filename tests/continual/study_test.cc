@@ -11,7 +11,11 @@
 #include <fstream>
 #include <set>
 
+#include "isa/encoding.h"
+#include "isa/program.h"
+#include "tools/continual/deploy.h"
 #include "tools/continual/metrics.h"
+#include "tools/continual/update.h"
 #include "tools/continual/stream.h"
 #include "tools/continual/study.h"
 
@@ -80,11 +84,16 @@ TEST(Study, MistakesAreNamedByLineAndKey) {
   expect_refused("scenarios: {new_classes: {initial_classes: 2, initial_per_class: 5000, update_size: 200}}\n" + ex,
                  "more than the 6000 training images a class has");
   expect_refused("scenarios: {growing_data: {initial_per_class: 5000, update_size: 1000, steps: 10}}\n" + ex,
-                 "need more than the 60000 training images");
+                 "may need more than the 6000 training images a class has");
   expect_refused("update: {epochs: 3}\n" + ex, "update.epochs does not apply");
   expect_refused("deploy: {chip: nowhere.yaml}\n" + ex, "deploy.chip 'nowhere.yaml': no such file", false);
   expect_refused(ex, "no deploy section", false);
   expect_refused("", "no experiments");
+  expect_refused("initial: {seed: 3}\n" + ex, "initial.seed does not apply here");
+  expect_refused("update: {validation_images: 10}\n" + ex, "update.validation_images does not apply here");
+  expect_refused("update: {lr: 0.01, momentun: 0.9}\n" + ex, "unknown key 'update.momentun'; did you mean 'momentum'?");
+  expect_refused("experiments: {old_data: {lambda: [0.5, 0.5]}}\n", "gives lambda 0.5 twice");
+  expect_refused("experiments: {label_noise: {scenarios: [new_classes, new_classes], noise: 0.1}}\n", "names new_classes twice");
 }
 
 // The draws: classes in a seeded order, each image drawn once, labelled by output; the update sets of
@@ -173,6 +182,51 @@ TEST(Metrics, ForgettingAndBackwardTransferByTheirDefinitions) {
   EXPECT_DOUBLE_EQ(mean_forgetting(m), (0.15 + 0.35 + (0.6 - 0.9)) / 3);
   EXPECT_DOUBLE_EQ(backward_transfer(m), ((0.75 - 0.9) + (0.5 - 0.8) + (0.9 - 0.6)) / 3);
   EXPECT_EQ(per_class_accuracy({0, 0, 1, 2, 2, 2}, {0, 1, 1, 2, 0, 2}, 3), (std::vector<double>{0.5, 1, 2.0 / 3}));
+}
+
+// Lambda 0 never draws from the update set and lambda 1 always does; without lambda each image of
+// both sets is drawn alike (here 1 of 4 from the update set).
+TEST(Update, MinibatchesDrawByLambda) {
+  const std::vector<int64_t> earlier = {0, 1, 2}, update = {3};
+  std::mt19937_64 rng(5);
+  for (int64_t i : draw_minibatch(earlier, update, 0, 500, rng)) EXPECT_LT(i, 3);
+  for (int64_t i : draw_minibatch(earlier, update, 1, 500, rng)) EXPECT_EQ(i, 3);
+  int64_t from_update = 0;
+  for (int64_t i : draw_minibatch(earlier, update, -1, 20000, rng)) from_update += i == 3;
+  EXPECT_NEAR(double(from_update) / 20000, 0.25, 0.015);
+  from_update = 0;
+  for (int64_t i : draw_minibatch(earlier, update, 0.7, 20000, rng)) from_update += i == 3;
+  EXPECT_NEAR(double(from_update) / 20000, 0.7, 0.015);
+  Setting s;
+  s.epochs = 0.5;
+  EXPECT_EQ(update_iterations(s, 1000, 64), 8) << "500 / 64 rounded up";
+  s.constant = 100;
+  EXPECT_EQ(update_iterations(s, 1000, 64), 100);
+}
+
+// The bytes an update ships: those that differ from the memory's (0 where never written), runs
+// closer than the gap merged; the upload program loads exactly them, a long run in several ldw.
+TEST(Deploy, ChangedRunsAndTheUploadProgram) {
+  isa::MemoryImage before, now;
+  before.write(100, std::vector<uint8_t>(50, 7));
+  now.write(100, std::vector<uint8_t>(50, 7));
+  now.write(110, {1, 2});
+  now.write(140, {9});
+  now.write(300, {0, 0, 5});  // zeros where nothing was written are what the memory holds
+  EXPECT_EQ(changed_runs(before, now, 1), (std::vector<std::pair<uint64_t, uint64_t>>{{110, 2}, {140, 1}, {302, 1}}));
+  EXPECT_EQ(changed_runs(before, now, 64), (std::vector<std::pair<uint64_t, uint64_t>>{{110, 31}, {302, 1}}));
+  const isa::Program p = upload_program(now, changed_runs(before, now, 64));
+  ASSERT_EQ(p.text.size(), 3u);  // two ldw and a halt
+  isa::Instruction first;
+  std::string why;
+  ASSERT_TRUE(isa::decode(p.text[0], &first, &why)) << why;
+  EXPECT_EQ(first.opcode(), isa::Opcode::ldw);
+  EXPECT_EQ(first.get("dram"), 110);
+  EXPECT_EQ(first.get("len"), 31);
+  for (uint64_t i = 0; i < 31; ++i) EXPECT_EQ(p.host.read(uint64_t(first.get("host")) + i), now.read(110 + i));
+  isa::MemoryImage big;
+  big.write(0, std::vector<uint8_t>((uint64_t{1} << 24) + 10, 3));
+  EXPECT_EQ(upload_program(big, {{0, (uint64_t{1} << 24) + 10}}).text.size(), 3u) << "2^24 - 1 bytes an ldw at most";
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ nlohmann::json record(size_t point, double a) {
   chip1["changed_weight_bytes"] = 40;
   return {{"point", point}, {"status", "done"}, {"forgetting", 0.1}, {"chip_forgetting", 0.1},
           {"backward_transfer", -0.1}, {"chip_backward_transfer", -0.1}, {"per_class_forgetting", std::vector<double>(6, 0.0)},
+          {"learned_at", std::vector<int64_t>{0, 0, 0, 0, 0, 1}},
           {"class_of_output", std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}},
           {"steps", {{{"accuracy", 0.5}, {"classes", 5}, {"iterations", 0}, {"training_macs", 0}, {"chip", chip0}},
                      {{"accuracy", a}, {"classes", 6}, {"iterations", 10}, {"training_macs", 1000}, {"chip", chip1}}}}};
@@ -89,6 +90,22 @@ TEST(Summary, VerdictsFollowTheirRules) {
   EXPECT_EQ(v[0].verdict, "not reproduced");
   EXPECT_EQ(v[1].verdict, "not reproduced");
   EXPECT_NE(v[1].why.find("10.0 points"), std::string::npos) << v[1].why;
+}
+
+// Iterations: fewer epochs hold within a point of the most, a tenth of an epoch does not, and the
+// constant of the update set's size (100 images) holds.
+TEST(Summary, TheIterationsVerdictHasThreeParts) {
+  const StudySpec spec = spec_of("{iterations: {epochs: [0.1, 0.5, 4], constant: [100]}}");
+  auto verdict = [&](double tenth, double half, double most, double constant) {
+    std::vector<nlohmann::json> r;
+    for (double a : {tenth, half, most, constant}) r.push_back(record(r.size(), a)), r.push_back(record(r.size(), a));
+    return judge(spec, summarize(spec, r)).front();
+  };
+  EXPECT_EQ(verdict(0.7, 0.795, 0.8, 0.792).verdict, "reproduced");
+  EXPECT_EQ(verdict(0.795, 0.795, 0.8, 0.792).verdict, "partly") << "a tenth of an epoch holds too";
+  EXPECT_EQ(verdict(0.7, 0.75, 0.8, 0.792).verdict, "partly") << "half an epoch does not hold";
+  EXPECT_EQ(verdict(0.8, 0.75, 0.8, 0.7).verdict, "not reproduced");
+  EXPECT_NE(verdict(0.7, 0.795, 0.8, 0.792).why.find("80.0% with epochs 4 (the reference)"), std::string::npos);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "tools/continual/study_runner.h"
 
@@ -37,9 +38,7 @@ Verdict iterations(const StudySpec& spec, const std::vector<SettingSummary>& all
             "such as the update-set size suffices",
             scenario, chip, "not measured", ""};
   const std::vector<const SettingSummary*> runs = of(all, "iterations", scenario);
-  const SettingSummary* most = nullptr;  // the most epochs: the reference
-  for (const SettingSummary* s : runs)
-    if (s->setting.constant == 0 && (!most || s->x > most->x)) most = s;
+  const SettingSummary* most = most_trained(all, scenario);
   if (!most) return v;
   const int64_t update = scenario == "new_classes" ? spec.new_classes.update_size : spec.growing_data.update_size;
   const double ref = final_of(*most, chip);
@@ -104,6 +103,15 @@ Verdict noise(const std::vector<SettingSummary>& all, const std::string& scenari
 
 }  // namespace
 
+const SettingSummary* most_trained(const std::vector<SettingSummary>& settings, const std::string& scenario) {
+  const SettingSummary* most = nullptr;
+  for (const SettingSummary& s : settings)
+    if (s.setting.experiment == "iterations" && s.setting.scenario == scenario && s.setting.constant == 0 &&
+        (!most || s.x > most->x))
+      most = &s;
+  return most;
+}
+
 std::vector<Verdict> judge(const StudySpec& spec, const std::vector<SettingSummary>& settings) {
   std::vector<Verdict> v;
   for (const bool chip : {false, true})
@@ -120,6 +128,12 @@ ContinualReport continual_report(const ContinualReportOptions& o) {
   r.spec = load_study(o.study);
   const std::string dir = o.results.empty() ? "build/studies/" + r.spec.name : o.results;
   if (o.run) {
+    // A directory of another definition (or build) is started afresh: the report needs this one's runs.
+    try {
+      claim_study_directory(r.spec, dir);
+    } catch (const sweep::SweepError&) {
+      std::filesystem::remove_all(dir);
+    }
     StudyRunOptions run;
     run.out_dir = dir;
     run.data = o.data;

@@ -42,6 +42,9 @@ struct ContinualReport {
 
 ContinualReport continual_report(const ContinualReportOptions& options);
 
+// The iterations experiment's setting of the most epochs in a scenario (the reference), or null.
+const SettingSummary* most_trained(const std::vector<SettingSummary>& settings, const std::string& scenario);
+
 // The verdicts and the text from summaries already made (continual_report's second half).
 std::vector<Verdict> judge(const StudySpec& spec, const std::vector<SettingSummary>& settings);
 void write_continual_text(const ContinualReportOptions& options, ContinualReport& report);

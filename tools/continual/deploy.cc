@@ -53,11 +53,12 @@ void measure(Deployment& d, const compiler::Compiled& compiled, const sim::ChipP
   const std::string file = cache_dir.empty() ? "" : cache_dir + "/" + report::hex(key) + ".json";
   if (!file.empty() && std::filesystem::exists(file)) {
     const nlohmann::json m = nlohmann::json::parse(isa::read_file(file), nullptr, false);
-    if (!m.is_discarded()) {
-      d.accuracy = m["accuracy"], d.images = m["images"], d.agree = m["agree"];
-      d.per_class = m["per_class"].get<std::vector<double>>();
-      d.latency_us = m["latency_us"], d.energy_uj = m["energy_uj"], d.dynamic_uj = m["dynamic_uj"];
+    try {  // an entry that does not read whole is measured again
+      d.accuracy = m.at("accuracy"), d.images = m.at("images"), d.agree = m.at("agree");
+      d.per_class = m.at("per_class").get<std::vector<double>>();
+      d.latency_us = m.at("latency_us"), d.energy_uj = m.at("energy_uj"), d.dynamic_uj = m.at("dynamic_uj");
       return;
+    } catch (const nlohmann::json::exception&) {
     }
   }
   const train::ChipAccuracy a = train::chip_accuracy(d.program, chip, test);
@@ -135,7 +136,9 @@ Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::C
   d.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   d.program = compiled.lowered.program;
 
+  const auto chip_start = std::chrono::steady_clock::now();
   measure(d, compiled, chip, test, spec.deploy.check, cache_dir);
+  d.chip_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - chip_start).count();
 
   d.weight_image_bytes = d.program.dram.total_bytes();
   const auto weights = previous ? changed_runs(previous->program.dram, d.program.dram, kMergeGap) : whole(d.program.dram);
@@ -150,6 +153,7 @@ Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::C
     if (!upload.halted()) throw std::runtime_error("the upload program did not halt: " + upload.result.value("fault", std::string("?")));
     d.upload_us = upload.result["latency_us"].get<double>();
   }
+  d.deploy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return d;
 }
 

@@ -31,7 +31,9 @@ struct Deployment {
   uint64_t uploaded_bytes = 0;           // what the upload sends: changed runs less than 64 bytes apart as one
   uint64_t changed_host_bytes = 0;       // host memory (biases and requantization tables) likewise
   double upload_us = 0;                  // the host link loading the uploaded bytes (simulated)
-  double compile_seconds = 0;            // wall time (not deterministic: kept out of results files)
+  // Wall times (not deterministic: kept out of results files): compiling, the chip classifying the
+  // test images, and the whole deployment.
+  double compile_seconds = 0, chip_seconds = 0, deploy_seconds = 0;
   isa::Program program;                  // for the next deployment's comparison
 };
 

@@ -1,6 +1,8 @@
 #include "tools/continual/run.h"
 
 #include <algorithm>
+#include <functional>
+#include <numeric>
 
 #include "tools/compiler/compiler.h"
 #include "tools/train/trainer.h"
@@ -70,20 +72,19 @@ RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream
     s.classes = net.classes();
     s.training_set = static_cast<int64_t>(known.size());
     const train::Dataset images = test_images(stream, s.step, test, spec.test_per_class);
-    s.per_class = per_class_accuracy(images.labels, predict(net, images), s.classes);
-    s.accuracy = train::accuracy(net, images);
+    const std::vector<uint8_t> predicted = predict(net, images);
+    s.per_class = per_class_accuracy(images.labels, predicted, s.classes);
+    s.accuracy = double(std::inner_product(predicted.begin(), predicted.end(), images.labels.begin(), int64_t{0},
+                                           std::plus<>(), std::equal_to<>())) /
+                 double(images.count);
     s.chip = deploy(net, spec, chip, spread(stream.pool, known, spec.deploy.calibration_images), images,
                     t > 0 ? &r.steps.back().chip : nullptr, work_dir, cache_dir);
     r.float_matrix.acc.push_back(s.per_class);
     r.chip_matrix.acc.push_back(s.chip.per_class);
     r.steps.push_back(std::move(s));
   }
-  // The step each output was learned at: the initial ones at 0, each added one at its update.
-  for (int64_t j = 0; j < r.steps.back().classes; ++j) {
-    const int64_t at = std::max<int64_t>(0, j - stream.initial_classes + 1);
-    r.float_matrix.learned.push_back(at);
-    r.chip_matrix.learned.push_back(at);
-  }
+  for (int64_t j = 0; j < r.steps.back().classes; ++j) r.float_matrix.learned.push_back(stream.learned_at(j, setting.lambda));
+  r.chip_matrix.learned = r.float_matrix.learned;
   return r;
 }
 
@@ -111,7 +112,8 @@ nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const Run
                        {"uploaded_bytes", d.uploaded_bytes},
                        {"changed_host_bytes", d.changed_host_bytes},
                        {"upload_us", d.upload_us}}}});
-    wall.push_back({{"update_seconds", s.update.seconds}, {"compile_seconds", d.compile_seconds}});
+    wall.push_back({{"update_seconds", s.update.seconds}, {"compile_seconds", d.compile_seconds},
+                    {"chip_seconds", d.chip_seconds}, {"deploy_seconds", d.deploy_seconds}});
   }
   return {{"point", point.index},
           {"setting", setting.label()},
@@ -123,6 +125,7 @@ nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const Run
           {"forgetting", mean_forgetting(r.float_matrix)},
           {"backward_transfer", backward_transfer(r.float_matrix)},
           {"per_class_forgetting", forgetting(r.float_matrix)},
+          {"learned_at", r.float_matrix.learned},
           {"chip_forgetting", mean_forgetting(r.chip_matrix)},
           {"chip_backward_transfer", backward_transfer(r.chip_matrix)},
           {"wall", wall}};

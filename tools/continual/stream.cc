@@ -36,14 +36,23 @@ class ClassPools {
 
 }  // namespace
 
-int64_t Stream::classes_after(int64_t n) const {
-  return classes.size() == static_cast<size_t>(initial_classes) ? initial_classes : initial_classes + n;
+int64_t Stream::classes_after(int64_t n) const { return new_classes ? initial_classes + n : initial_classes; }
+
+int64_t Stream::learned_at(int64_t output, double lambda) const {
+  if (output < initial_classes) return 0;
+  return output - initial_classes + 1 + (lambda == 0 ? 1 : 0);
 }
 
 uint64_t purpose_seed(const StudySpec& spec, const std::string& scenario, int64_t bootstrap, uint64_t purpose,
                       uint64_t step) {
   if (scenario != "new_classes" && scenario != "growing_data") throw std::invalid_argument("no scenario '" + scenario + "'");
-  std::seed_seq seq{spec.seed, uint64_t{scenario == "new_classes" ? 1u : 2u}, static_cast<uint64_t>(bootstrap), purpose, step};
+  // seed_seq takes 32 bits of each value: each 64-bit one as two.
+  std::vector<uint32_t> words;
+  for (const uint64_t v : {spec.seed, uint64_t{scenario == "new_classes" ? 1u : 2u}, static_cast<uint64_t>(bootstrap), purpose, step}) {
+    words.push_back(static_cast<uint32_t>(v));
+    words.push_back(static_cast<uint32_t>(v >> 32));
+  }
+  std::seed_seq seq(words.begin(), words.end());
   std::array<uint32_t, 2> v;
   seq.generate(v.begin(), v.end());
   return (uint64_t{v[0]} << 32) | v[1];
@@ -54,6 +63,7 @@ Stream draw_stream(const StudySpec& spec, const std::string& scenario, int64_t b
   std::mt19937_64 rng(purpose_seed(spec, scenario, bootstrap, kDraws));
   ClassPools pools(train, rng);
   Stream s;
+  s.new_classes = new_classes;
   s.classes.resize(kClasses);
   std::iota(s.classes.begin(), s.classes.end(), 0);
   std::vector<int64_t>& file = s.file;

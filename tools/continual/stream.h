@@ -21,6 +21,7 @@
 namespace tpu::continual {
 
 struct Stream {
+  bool new_classes = false;     // the scenario: a class an update (else more images of all)
   std::vector<int> classes;     // Fashion-MNIST's class of each output, in the order learned
   int64_t initial_classes = 0;  // outputs before the first update
   train::Dataset pool;          // every image drawn, labelled by output
@@ -33,6 +34,9 @@ struct Stream {
   std::vector<Update> updates;
   // The outputs the network has after `updates` updates.
   int64_t classes_after(int64_t updates) const;
+  // The update output j is first trained at (0: an initial one): the one that adds it, or with
+  // lambda 0, which leaves an update's new data to the next, the one after (past the last: never).
+  int64_t learned_at(int64_t output, double lambda) const;
 };
 
 // A seed for one purpose of one bootstrap of a scenario (draws, initial weights, outputs added,

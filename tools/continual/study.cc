@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -27,6 +29,17 @@ std::string Setting::label() const {
 }
 
 namespace {
+
+// Keys of the trainer's that a section of a study does not take.
+void refuse(const std::string& path, const YAML::Node& section, const std::string& name, const std::vector<const char*>& keys) {
+  if (!section || !section.IsMap()) return;
+  for (const char* key : keys)
+    if (section[key])
+      throw ModelError(yaml_where(path, section[key]) + name + "." + key + " does not apply here: " +
+                       (name == "update" && std::string(key) != "seed" && std::string(key).find("images") == std::string::npos
+                            ? "an experiment sets how long each update trains, at the update's constant rate"
+                            : "the study's seed and scenarios choose the seeds and images"));
+}
 
 const std::vector<std::string> kScenarios = {"new_classes", "growing_data"};
 const std::vector<std::string> kExperiments = {"iterations", "old_data", "label_noise"};
@@ -75,22 +88,20 @@ void read_scenarios(const std::string& path, const YAML::Node& node, StudySpec& 
       g.initial_per_class = yaml_whole(path, n["initial_per_class"], "scenarios.growing_data.initial_per_class", 1, 6000);
     if (n["update_size"]) g.update_size = yaml_whole(path, n["update_size"], "scenarios.growing_data.update_size", 1, 60000);
     if (n["steps"]) g.steps = yaml_whole(path, n["steps"], "scenarios.growing_data.steps", 1, 10000);
-    // Each update set, and its noise's replacements, come from images not drawn before.
-    if (10 * g.initial_per_class + 2 * g.steps * g.update_size > 60000)
+    // Each update set, and its noise's replacements, come from images not drawn before, each of a class
+    // drawn at random: one class may give them all.
+    if (g.initial_per_class + 2 * g.steps * g.update_size > 6000)
       throw ModelError(yaml_where(path, n) + "scenarios.growing_data: " + std::to_string(g.initial_per_class) +
                        " initial images per class and " + std::to_string(g.steps) + " update sets of " +
-                       std::to_string(g.update_size) + " (twice, for label noise) need more than the 60000 training images");
+                       std::to_string(g.update_size) + " (twice, for label noise) may need more than the 6000 "
+                       "training images a class has");
   }
 }
 
 void read_experiment(const std::string& path, const std::string& name, const YAML::Node& n, StudySpec& s) {
   const std::string at = "experiments." + name;
   yaml_mapping(path, n, at);
-  const std::vector<std::string> swept = name == "iterations" ? std::vector<std::string>{"epochs", "constant"}
-                                         : name == "old_data"  ? std::vector<std::string>{"lambda"}
-                                                               : std::vector<std::string>{"noise"};
-  std::vector<std::string> known = {"scenarios", "epochs", "constant", "lambda", "noise"};
-  yaml_check_keys(path, n, known, at + ".");
+  yaml_check_keys(path, n, {"scenarios", "epochs", "constant", "lambda", "noise"}, at + ".");
   std::vector<std::string> scenarios = {"new_classes"};
   if (const YAML::Node sc = n["scenarios"]) {
     if (!sc.IsSequence() || sc.size() == 0) throw ModelError(yaml_where(path, sc) + at + ".scenarios should be a list of scenarios");
@@ -100,6 +111,8 @@ void read_experiment(const std::string& path, const std::string& name, const YAM
       if (std::find(kScenarios.begin(), kScenarios.end(), v) == kScenarios.end())
         throw ModelError(yaml_where(path, e) + at + ".scenarios: '" + v + "' is not new_classes or growing_data" +
                          isa::did_you_mean(v, {kScenarios.begin(), kScenarios.end()}));
+      if (std::find(scenarios.begin(), scenarios.end(), v) != scenarios.end())
+        throw ModelError(yaml_where(path, e) + at + ".scenarios names " + v + " twice");
       scenarios.push_back(v);
     }
   }
@@ -129,6 +142,10 @@ void read_experiment(const std::string& path, const std::string& name, const YAM
     if (!n["noise"]) throw ModelError(yaml_where(path, n) + at + " sweeps noise (a share of each update set, 0 to 1)");
     for (double v : numbers(path, n["noise"], at + ".noise", 0, 1)) settings.push_back(base), settings.back().noise = v;
   }
+  for (size_t i = 0; i < settings.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (settings[i].label() == settings[j].label())
+        throw ModelError(yaml_where(path, n) + at + " gives " + settings[i].label() + " twice");
   for (const std::string& scenario : scenarios)
     for (Setting st : settings) {
       st.scenario = scenario;
@@ -151,15 +168,17 @@ StudySpec load_study(const std::string& path) {
   s.model = resolve(path, root["model"], "model");
   if (root["bootstraps"]) s.bootstraps = yaml_whole(path, root["bootstraps"], "bootstraps", 1, 1000);
   if (root["seed"]) s.seed = static_cast<uint64_t>(yaml_whole(path, root["seed"], "seed", 0, 9e15));
+  // The seeds come from the study's seed, per bootstrap; the images from the scenario.
+  const std::vector<const char*> not_here = {"seed", "train_images", "test_images", "validation_images"};
+  refuse(path, root["initial"], "initial", not_here);
   if (root["initial"]) s.initial = train::read_train_config(root["initial"], path, "initial");
   s.update.lr = 0.001;  // the protocol's (DESIGN.md section 6)
   if (root["update"]) {
     const YAML::Node u = root["update"];
+    refuse(path, u, "update", not_here);
+    refuse(path, u, "update", {"epochs", "schedule", "step_epochs", "gamma"});
     s.update = train::read_train_config(u, path, "update");
     if (!u["lr"]) s.update.lr = 0.001;
-    for (const char* key : {"epochs", "schedule", "train_images", "validation_images"})
-      if (u.IsMap() && u[key])
-        throw ModelError(yaml_where(path, u[key]) + "update." + key + " does not apply: an experiment sets how long each update trains");
   }
   if (root["scenarios"]) read_scenarios(path, root["scenarios"], s);
   const YAML::Node ex = root["experiments"];

@@ -27,8 +27,9 @@ std::string fingerprint(const StudySpec& s) {
   return report::hex(report::fnv1a(isa::read_file(s.deploy.chip), h));
 }
 
-// Makes DIR this study's results directory, or throws when it holds another's.
-void claim(const StudySpec& spec, const std::string& dir) {
+}  // namespace
+
+void claim_study_directory(const StudySpec& spec, const std::string& dir) {
   fs::create_directories(dir + "/runs");
   const std::string mark = dir + "/study.json", id = fingerprint(spec);
   if (fs::exists(mark)) {
@@ -45,6 +46,8 @@ void claim(const StudySpec& spec, const std::string& dir) {
                     .dump(1) +
                 "\n");
 }
+
+namespace {
 
 std::vector<sweep::Task> tasks_of(const StudySpec& spec, const std::vector<StudyPoint>& points, const std::string& dir) {
   const std::string id = fingerprint(spec);
@@ -111,11 +114,14 @@ void aggregate(const std::vector<sweep::Task>& tasks, const std::string& dir) {
 sweep::PoolOutcome run_study_local(const StudySpec& spec, const StudyRunOptions& o) {
   const std::vector<StudyPoint> points = study_points(spec);
   const std::vector<size_t> mine = sweep::shard_positions(points.size(), o.shard, o.shards, o.runs_file);
-  claim(spec, o.out_dir);
+  claim_study_directory(spec, o.out_dir);
   const std::vector<sweep::Task> tasks = tasks_of(spec, points, o.out_dir);
-  // Read once here; each point's process shares them.
-  const train::Dataset train = train::load_fashion_mnist(train::Split::kTrain, o.data);
-  const train::Dataset test = train::load_fashion_mnist(train::Split::kTest, o.data);
+  // Read once here, each point's process sharing them (not for writing the results files alone).
+  train::Dataset train, test;
+  if (!o.aggregate_only) {
+    train = train::load_fashion_mnist(train::Split::kTrain, o.data);
+    test = train::load_fashion_mnist(train::Split::kTest, o.data);
+  }
   const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(spec.deploy.chip));
   const auto work = [&](size_t i) {
     const StudyPoint& p = points[i];
@@ -143,7 +149,7 @@ sweep::PoolOutcome run_study_local(const StudySpec& spec, const StudyRunOptions&
 }
 
 sweep::SlurmSubmission submit_study_slurm(const StudySpec& spec, const sweep::SlurmOptions& o) {
-  claim(spec, o.out_dir);
+  claim_study_directory(spec, o.out_dir);
   const std::vector<sweep::Task> tasks = tasks_of(spec, study_points(spec), o.out_dir);
   std::vector<size_t> missing;
   for (size_t i = 0; i < tasks.size(); ++i)

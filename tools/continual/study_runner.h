@@ -30,6 +30,10 @@ struct StudyRunOptions {
   bool aggregate_only = false;
 };
 
+// Makes DIR this study's results directory (DIR/study.json names it), or throws sweep::SweepError
+// when it holds another study's (or another build's) results.
+void claim_study_directory(const StudySpec& spec, const std::string& dir);
+
 // Throws compiler::ModelError or sweep::SweepError (DIR holds another study's results).
 sweep::PoolOutcome run_study_local(const StudySpec& spec, const StudyRunOptions& options);
 

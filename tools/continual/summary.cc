@@ -49,6 +49,13 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
   if (records.size() != points.size())
     throw std::runtime_error(spec.file + ": " + std::to_string(records.size()) + " results for " +
                              std::to_string(points.size()) + " runs; run the study to its end");
+  std::vector<const nlohmann::json*> by_point(points.size(), nullptr);
+  for (const nlohmann::json& rec : records) {
+    const size_t p = rec.value("point", points.size());
+    if (p >= points.size() || by_point[p])
+      throw std::runtime_error(spec.file + ": a result of no run, or of one run twice (point " + std::to_string(p) + ")");
+    by_point[p] = &rec;
+  }
   std::vector<SettingSummary> out;
   for (size_t si = 0; si < spec.settings.size(); ++si) {
     SettingSummary s;
@@ -59,7 +66,7 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
     std::vector<std::vector<double>> by_class(train::kFashionMnistClasses);
     for (const StudyPoint& p : points) {
       if (p.setting != si) continue;
-      const nlohmann::json& rec = records[p.index];
+      const nlohmann::json& rec = *by_point[p.index];
       if (rec.value("status", "") != "done")
         throw std::runtime_error("run " + std::to_string(p.index) + " (" + s.setting.label() + ") did not finish: " +
                                  rec.value("reason", std::string("no reason recorded")));
@@ -83,10 +90,10 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
       // Forgetting per class: of each output learned before the last step, under its class's name.
       const std::vector<double> f = rec["per_class_forgetting"];
       const std::vector<int> classes = rec["class_of_output"];
+      const std::vector<int64_t> learned = rec["learned_at"];
       const auto last = static_cast<int64_t>(steps.size() - 1);
-      const int64_t initial = steps[0]["classes"];
       for (size_t j = 0; j < f.size(); ++j)
-        if (std::max<int64_t>(0, int64_t(j) - initial + 1) < last) by_class[static_cast<size_t>(classes[j])].push_back(f[j]);
+        if (learned[j] < last) by_class[static_cast<size_t>(classes[j])].push_back(f[j]);
     }
     for (size_t t = 0; t < acc.size(); ++t) s.accuracy.push_back(interval(acc[t])), s.chip_accuracy.push_back(interval(chip[t]));
     s.final_accuracy = interval(fin), s.final_chip_accuracy = interval(fin_chip);

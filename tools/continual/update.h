@@ -17,6 +17,11 @@ namespace tpu::continual {
 // included): its constant, or epochs x training_set / batch rounded up (at least one).
 int64_t update_iterations(const Setting& setting, int64_t training_set, int64_t batch);
 
+// One minibatch of `size` images, each drawn with replacement: with probability `lambda` from
+// `update`, else from `earlier` (lambda < 0: from both alike, as one set).
+std::vector<int64_t> draw_minibatch(const std::vector<int64_t>& earlier, const std::vector<int64_t>& update, double lambda,
+                                    int64_t size, std::mt19937_64& rng);
+
 struct UpdateLog {
   int64_t iterations = 0;
   uint64_t macs = 0;   // of the training steps (Network::step_macs)
@@ -24,9 +29,8 @@ struct UpdateLog {
   double seconds = 0;  // wall time (not deterministic: kept out of a study's results files)
 };
 
-// Fine-tunes `net` on `iterations` minibatches of `config.batch` images of `pool`, each image drawn
-// with replacement: with probability `lambda` from `update`, else from `earlier` (lambda < 0: from
-// both alike, as one set). SGD at config.lr with its momentum and weight decay, fresh momentum.
+// Fine-tunes `net` on `iterations` minibatches of `config.batch` images of `pool` (draw_minibatch),
+// SGD at config.lr with its momentum and weight decay, from fresh momentum.
 UpdateLog fine_tune(train::Network& net, const train::TrainConfig& config, const train::Dataset& pool,
                     const std::vector<int64_t>& earlier, const std::vector<int64_t>& update, int64_t iterations,
                     double lambda, std::mt19937_64& rng);

@@ -15,11 +15,18 @@ TrainConfig load_train_config(const std::string& path) {
   return read_train_config(root, path, "");
 }
 
+namespace {
+const std::vector<std::string> kTrainKeys = {"epochs",      "batch", "lr",   "momentum",     "weight_decay",
+                                             "schedule",    "step_epochs", "gamma", "seed", "train_images",
+                                             "test_images", "validation_images"};
+}  // namespace
+
 TrainConfig read_train_config(const YAML::Node& root, const std::string& path, const std::string& section) {
   TrainConfig c;
   if (!root || root.IsNull()) return c;
   if (!root.IsMap())
     throw compiler::ModelError(path + ": " + (section.empty() ? "a training file" : section) + " is a mapping of keys");
+  yaml_check_keys(path, root, kTrainKeys, section.empty() ? "" : section + ".");
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>(), name = section.empty() ? key : section + "." + key;
     const YAML::Node& v = kv.second;
@@ -38,10 +45,6 @@ TrainConfig read_train_config(const YAML::Node& root, const std::string& path, c
       c.schedule = yaml_string(path, v, name);
       if (c.schedule != "constant" && c.schedule != "step" && c.schedule != "cosine")
         throw compiler::ModelError(yaml_where(path, v) + name + " '" + c.schedule + "' is not constant, step or cosine");
-    } else {
-      throw compiler::ModelError(yaml_where(path, kv.first) + "unknown key '" + name +
-                                 "' (epochs, batch, lr, momentum, weight_decay, schedule, step_epochs, gamma, seed, "
-                                 "train_images, test_images, validation_images)");
     }
   }
   return c;
