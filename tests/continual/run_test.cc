@@ -52,11 +52,17 @@ const Mini& mini() {
   return m;
 }
 
-TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
+// Point `i` of the miniature from its bootstrap's initial model (trained again each time), deployed in work/dir.
+RunResult run(size_t i, const std::string& dir, const std::string& cache = "") {
   const Mini& m = mini();
   const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
-  const RunResult r = run_point(m.spec, study_points(m.spec)[0], s, initial_model(m.spec, "new_classes", 0, s), m.test,
-                                m.chip, m.work + "/p0");
+  return run_point(m.spec, study_points(m.spec)[i], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip,
+                   m.work + "/" + dir, cache);
+}
+
+TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
+  const Mini& m = mini();
+  const RunResult r = run(0, "p0");
   ASSERT_EQ(r.steps.size(), 3u);
   EXPECT_GT(r.steps[0].accuracy, 0.5) << "8 classes: chance is 0.125";
   for (size_t t = 0; t < 3; ++t) {
@@ -86,9 +92,7 @@ TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
   // The same inputs, the same record (wall times aside); also with the chip's measurements kept in a
   // cache, and read back from it.
   const auto record = [&](const std::string& cache) {
-    const RunResult again = run_point(m.spec, study_points(m.spec)[0], s, initial_model(m.spec, "new_classes", 0, s),
-                                      m.test, m.chip, m.work + "/p0again", cache);
-    nlohmann::json j = to_json(m.spec, study_points(m.spec)[0], again);
+    nlohmann::json j = to_json(m.spec, study_points(m.spec)[0], run(0, "p0again", cache));
     j.erase("wall");
     return j.dump();
   };
@@ -110,22 +114,16 @@ TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
 
 // Only the new class's images (lambda 1) forget the old classes more than the whole training set does.
 TEST(ContinualRun, OnlyNewDataForgetsMore) {
-  const Mini& m = mini();
-  const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
-  const std::vector<StudyPoint> points = study_points(m.spec);
-  const RunResult all = run_point(m.spec, points[0], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/a");
-  const RunResult only_new = run_point(m.spec, points[2], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/b");
+  const RunResult all = run(0, "a");
+  const RunResult only_new = run(2, "b");
   EXPECT_GT(mean_forgetting(only_new.float_matrix), mean_forgetting(all.float_matrix) + 0.1);
   EXPECT_LT(only_new.steps.back().accuracy, all.steps.back().accuracy - 0.1);
 }
 
 // A tenth of an epoch per update leaves the new classes barely learned, where eight epochs learn them.
 TEST(ContinualRun, FewIterationsLearnTheNewClassesLess) {
-  const Mini& m = mini();
-  const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
-  const std::vector<StudyPoint> points = study_points(m.spec);
-  const RunResult many = run_point(m.spec, points[0], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/c");
-  const RunResult few = run_point(m.spec, points[1], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/d");
+  const RunResult many = run(0, "c");
+  const RunResult few = run(1, "d");
   EXPECT_EQ(few.steps[1].update.iterations, 2) << "0.1 x 840 / 64, rounded up";
   const auto new_classes = [](const RunResult& r) { return (r.steps.back().per_class[8] + r.steps.back().per_class[9]) / 2; };
   EXPECT_LT(new_classes(few), new_classes(many) - 0.2);
@@ -133,11 +131,8 @@ TEST(ContinualRun, FewIterationsLearnTheNewClassesLess) {
 
 // Half of each update set mislabelled costs accuracy against a clean update.
 TEST(ContinualRun, LabelNoiseCostsAccuracy) {
-  const Mini& m = mini();
-  const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
-  const std::vector<StudyPoint> points = study_points(m.spec);
-  const RunResult clean = run_point(m.spec, points[3], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/e");
-  const RunResult noisy = run_point(m.spec, points[4], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip, m.work + "/f");
+  const RunResult clean = run(3, "e");
+  const RunResult noisy = run(4, "f");
   EXPECT_LT(noisy.steps.back().accuracy, clean.steps.back().accuracy - 0.02);
 }
 

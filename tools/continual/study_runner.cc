@@ -11,6 +11,7 @@
 #include "tools/compiler/compiler.h"
 #include "tools/continual/run.h"
 #include "tools/report/workload.h"
+#include "tools/sweep/runner.h"
 #include "tools/sweep/sweep_spec.h"
 #include "tools/train/export.h"
 
@@ -162,11 +163,6 @@ sweep::SlurmSubmission submit_study_slurm(const StudySpec& spec, const sweep::Sl
       o);
 }
 
-std::vector<nlohmann::json> read_study_results(const std::string& out_dir) {
-  std::vector<nlohmann::json> runs;
-  std::istringstream lines(isa::read_file(out_dir + "/results.jsonl"));
-  for (std::string line; std::getline(lines, line);) runs.push_back(nlohmann::json::parse(line));
-  return runs;
-}
+std::vector<nlohmann::json> read_study_results(const std::string& out_dir) { return sweep::read_results(out_dir); }
 
 }  // namespace tpu::continual

@@ -28,8 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string quote(const std::string& s) { return shell_quote(s); }
-
 // Runs a Slurm client command, returning its standard output; a non-zero status or no answer
 // within the timeout is an error.
 std::string slurm_command(const std::string& command) {
@@ -127,7 +125,7 @@ SlurmSubmission submit_slurm(const SweepSpec& spec, const SlurmOptions& o) {
   claim_directory(spec, o.out_dir);
   const std::string file = fs::absolute(spec.path).lexically_normal().string();
   const std::string dir = fs::absolute(o.out_dir).lexically_normal().string();
-  return submit_array({spec.name, dir, quote(self_executable()) + " sweep " + quote(file) + " --out " + quote(dir) + " -q -j 1",
+  return submit_array({spec.name, dir, shell_quote(self_executable()) + " sweep " + shell_quote(file) + " --out " + shell_quote(dir) + " -q -j 1",
                        missing_runs(spec, expand(spec), o.out_dir)},
                       o);
 }
@@ -170,26 +168,26 @@ SlurmSubmission submit_array(const ArrayJob& job, const SlurmOptions& o) {
   isa::write_file_atomically(runs_file, list);
   const uint64_t tasks = std::min<uint64_t>(sub.missing, o.tasks > 0 ? static_cast<uint64_t>(o.tasks) : 100);
   std::string options;
-  if (!o.partition.empty()) options += " --partition=" + quote(o.partition);
-  if (!o.time_limit.empty()) options += " --time=" + quote(o.time_limit);
-  if (!o.memory.empty()) options += " --mem=" + quote(o.memory);
+  if (!o.partition.empty()) options += " --partition=" + shell_quote(o.partition);
+  if (!o.time_limit.empty()) options += " --time=" + shell_quote(o.time_limit);
+  if (!o.memory.empty()) options += " --mem=" + shell_quote(o.memory);
   const std::string& sweep = job.command;
   const std::string script = dir + "/slurm/shard-" + name + ".sh";
   isa::write_file_atomically(script, "#!/bin/sh\n# A shard of " + job.name +
                                          ": of the runs " + runs_file + " lists, those at K, K + N, ...\n" + "exec " +
-                                         sweep + " --runs " + quote(runs_file) + " --shard \"$SLURM_ARRAY_TASK_ID/" +
+                                         sweep + " --runs " + shell_quote(runs_file) + " --shard \"$SLURM_ARRAY_TASK_ID/" +
                                          std::to_string(tasks) + "\"\n");
   const std::string array = "0-" + std::to_string(tasks - 1) + (o.at_once > 0 ? "%" + std::to_string(o.at_once) : "");
   // Each job recorded as soon as it is submitted (the results job's submission may still fail).
   const std::string array_name = "tpusim-" + job.name, results_name = array_name + "-results";
-  sub.array_job = sbatch("--job-name=" + quote(array_name) + " --array=" + array + options +
-                         " --output=" + quote(dir + "/slurm/shard-" + name + "-%a.out") + " " + quote(script));
+  sub.array_job = sbatch("--job-name=" + shell_quote(array_name) + " --array=" + array + options +
+                         " --output=" + shell_quote(dir + "/slurm/shard-" + name + "-%a.out") + " " + shell_quote(script));
   jobs.push_back({sub.array_job, array_name});
   record_jobs(jobs_file, jobs);
   // Failed runs are in the records; the job itself succeeds.
-  sub.aggregate_job = sbatch("--job-name=" + quote(results_name) +
+  sub.aggregate_job = sbatch("--job-name=" + shell_quote(results_name) +
                              " --dependency=afterany:" + sub.array_job + options + " --output=" +
-                             quote(dir + "/slurm/results.out") + " --wrap=" + quote(sweep + " --aggregate-only || true"));
+                             shell_quote(dir + "/slurm/results.out") + " --wrap=" + shell_quote(sweep + " --aggregate-only || true"));
   jobs.push_back({sub.aggregate_job, results_name});
   record_jobs(jobs_file, jobs);
   // Until the results job has left the queue (squeue no longer knows a job long finished).
