@@ -38,8 +38,10 @@ const Mini& mini() {
                         << "bootstraps: 1\n"
                         << "initial: {epochs: 8, lr: 0.05}\n"
                         << "update: {lr: 0.01}\n"
-                        << "scenarios: {new_classes: {initial_classes: 8, initial_per_class: 100, update_size: 40}}\n"
-                        << "experiments: {iterations: {epochs: [8, 0.1]}, old_data: {lambda: [1], epochs: 8},\n"
+                        << "scenarios: {new_classes: {initial_classes: 8, initial_per_class: 100, update_size: 40},\n"
+                        << "            growing_data: {initial_per_class: 20, update_size: 150, steps: 2}}\n"
+                        << "experiments: {iterations: {scenarios: [new_classes, growing_data], epochs: [8, 0.1]},\n"
+                        << "              old_data: {lambda: [1], epochs: 8},\n"
                         << "              label_noise: {noise: [0, 0.5], epochs: 8}}\n"
                         << "test_per_class: 30\n"
                         << "deploy: {chip: " << kSrc << "/configs/tpu_v1.yaml, batch: 60, check: true}\n";
@@ -55,9 +57,10 @@ const Mini& mini() {
 // Point `i` of the miniature from its bootstrap's initial model (trained again each time), deployed in work/dir.
 RunResult run(size_t i, const std::string& dir, const std::string& cache = "") {
   const Mini& m = mini();
-  const Stream s = draw_stream(m.spec, "new_classes", 0, m.train);
-  return run_point(m.spec, study_points(m.spec)[i], s, initial_model(m.spec, "new_classes", 0, s), m.test, m.chip,
-                   m.work + "/" + dir, cache);
+  const StudyPoint p = study_points(m.spec)[i];
+  const std::string& scenario = m.spec.settings[p.setting].scenario;
+  const Stream s = draw_stream(m.spec, scenario, 0, m.train);
+  return run_point(m.spec, p, s, initial_model(m.spec, scenario, 0, s), m.test, m.chip, m.work + "/" + dir, cache);
 }
 
 TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
@@ -115,7 +118,7 @@ TEST(ContinualRun, UpdatesGrowTheOutputsAndDeployExactly) {
 // Only the new class's images (lambda 1) forget the old classes more than the whole training set does.
 TEST(ContinualRun, OnlyNewDataForgetsMore) {
   const RunResult all = run(0, "a");
-  const RunResult only_new = run(2, "b");
+  const RunResult only_new = run(4, "b");
   EXPECT_GT(mean_forgetting(only_new.float_matrix), mean_forgetting(all.float_matrix) + 0.1);
   EXPECT_LT(only_new.steps.back().accuracy, all.steps.back().accuracy - 0.1);
 }
@@ -131,9 +134,25 @@ TEST(ContinualRun, FewIterationsLearnTheNewClassesLess) {
 
 // Half of each update set mislabelled costs accuracy against a clean update.
 TEST(ContinualRun, LabelNoiseCostsAccuracy) {
-  const RunResult clean = run(3, "e");
-  const RunResult noisy = run(4, "f");
+  const RunResult clean = run(5, "e");
+  const RunResult noisy = run(6, "f");
   EXPECT_LT(noisy.steps.back().accuracy, clean.steps.back().accuracy - 0.02);
+}
+
+// Growing data: every class known from the start, each update more images of them; trained on them,
+// the model gains, and a tenth of an epoch per update gains less.
+TEST(ContinualRun, GrowingDataGainsWithTheData) {
+  const RunResult many = run(2, "g");
+  const RunResult few = run(3, "h");
+  ASSERT_EQ(many.steps.size(), 3u);
+  for (size_t t = 0; t < 3; ++t) {
+    EXPECT_EQ(many.steps[t].classes, 10);
+    EXPECT_EQ(many.steps[t].training_set, 200 + 150 * static_cast<int64_t>(t));
+  }
+  EXPECT_EQ(few.steps[1].update.iterations, 1) << "0.1 x 350 / 64, rounded up";
+  EXPECT_GT(many.steps.back().accuracy, many.steps[0].accuracy + 0.03) << "500 images against 200";
+  EXPECT_GT(many.steps.back().accuracy, few.steps.back().accuracy + 0.02);
+  EXPECT_EQ(many.float_matrix.learned, std::vector<int64_t>(10, 0)) << "every class known from the start";
 }
 
 }  // namespace

@@ -19,11 +19,11 @@ namespace {
 const std::string kSrc = TPUSIM_SOURCE_DIR;
 namespace fs = std::filesystem;
 
-std::string study_file(const std::string& dir, const std::string& extra = "") {
+std::string study_file(const std::string& dir, const std::string& extra = "", int bootstraps = 2) {
   fs::create_directories(dir);
   const std::string path = dir + "/tiny.yaml";
   std::ofstream(path) << "model: " << kSrc << "/models/lenet_300_100.yaml\n"
-                      << "bootstraps: 2\n"
+                      << "bootstraps: " << bootstraps << "\n"
                       << "initial: {epochs: 3, lr: 0.05}\n"
                       << "scenarios: {new_classes: {initial_classes: 8, initial_per_class: 50, update_size: 20},\n"
                       << "            growing_data: {initial_per_class: 20, update_size: 30, steps: 2}}\n"
@@ -35,16 +35,22 @@ std::string study_file(const std::string& dir, const std::string& extra = "") {
   return path;
 }
 
-TEST(StudyRunner, ResultsAreTheSameBytesForAnyJobsAndResume) {
-  const std::string base = testing::TempDir() + "study_runner_" + std::to_string(getpid());
-  const StudySpec spec = load_study(study_file(base));
-  ASSERT_EQ(study_points(spec).size(), 6u);
+// Options running a study in base/one with one job and in base/two with two.
+std::pair<StudyRunOptions, StudyRunOptions> one_and_two_jobs(const std::string& base) {
   StudyRunOptions one;
   one.out_dir = base + "/one";
   one.progress = false;
   StudyRunOptions two = one;
   two.out_dir = base + "/two";
   two.jobs = 2;
+  return {one, two};
+}
+
+TEST(StudyRunner, ResultsAreTheSameBytesForAnyJobsAndResume) {
+  const std::string base = testing::TempDir() + "study_runner_" + std::to_string(getpid());
+  const StudySpec spec = load_study(study_file(base));
+  ASSERT_EQ(study_points(spec).size(), 6u);
+  auto [one, two] = one_and_two_jobs(base);
   const sweep::PoolOutcome a = run_study_local(spec, one), b = run_study_local(spec, two);
   EXPECT_EQ(a.ran, 6u);
   EXPECT_EQ(b.ran, 6u);
@@ -78,6 +84,22 @@ TEST(StudyRunner, ResultsAreTheSameBytesForAnyJobsAndResume) {
   const StudySpec other = load_study(study_file(base + "/other", "seed: 7\n"));
   StudyRunOptions into = one;
   EXPECT_THROW(run_study_local(other, into), sweep::SweepError);
+  fs::remove_all(base);
+}
+
+// One bootstrap, two settings at once: both runs want its initial model at the same time, each trains
+// it and keeps the first one kept (they are the same); the results are those of one job.
+TEST(StudyRunner, TwoRunsWantingOneInitialModelAtOnce) {
+  const std::string base = testing::TempDir() + "study_runner_once_" + std::to_string(getpid());
+  const StudySpec spec = load_study(study_file(base, "", 1));
+  auto [one, two] = one_and_two_jobs(base);
+  EXPECT_EQ(run_study_local(spec, one).failed, 0u);
+  EXPECT_EQ(run_study_local(spec, two).failed, 0u);
+  EXPECT_EQ(isa::read_file(one.out_dir + "/results.jsonl"), isa::read_file(two.out_dir + "/results.jsonl"));
+  std::vector<std::string> kept;
+  for (const auto& e : fs::directory_iterator(two.out_dir + "/initial")) kept.push_back(e.path().filename().string());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, (std::vector<std::string>{"growing_data-0", "new_classes-0"})) << "no draft left behind";
   fs::remove_all(base);
 }
 

@@ -78,6 +78,8 @@ TEST(Study, MistakesAreNamedByLineAndKey) {
   expect_refused("experiments: {iteration: {epochs: 1}}\n", "unknown key 'experiments.iteration'; did you mean 'iterations'?");
   expect_refused("experiments: {old_data: {lambda: [0, 1.5]}}\n", "experiments.old_data.lambda must lie in [0");
   expect_refused("experiments: {label_noise: {noise: 1.2}}\n", "experiments.label_noise.noise must lie in [0");
+  expect_refused("experiments: {label_noise: {noise: -0.1}}\n", "experiments.label_noise.noise must lie in [0");
+  expect_refused("experiments: {old_data: {lambda: -0.5}}\n", "experiments.old_data.lambda must lie in [0");
   expect_refused("experiments: {old_data: {epochs: 1}}\n", "experiments.old_data sweeps lambda");
   expect_refused("experiments: {iterations: {scenarios: [new_class], epochs: 1}}\n", "did you mean 'new_classes'?");
   expect_refused("scenarios: {new_classes: {initial_classes: 10}}\n" + ex, "initial_classes must lie in [2");
@@ -94,6 +96,40 @@ TEST(Study, MistakesAreNamedByLineAndKey) {
   expect_refused("update: {lr: 0.01, momentun: 0.9}\n" + ex, "unknown key 'update.momentun'; did you mean 'momentum'?");
   expect_refused("experiments: {old_data: {lambda: [0.5, 0.5]}}\n", "gives lambda 0.5 twice");
   expect_refused("experiments: {label_noise: {scenarios: [new_classes, new_classes], noise: 0.1}}\n", "names new_classes twice");
+}
+
+// A compressed study: its plan read with the study's file, the plan's mistakes named with both files.
+TEST(Study, CompressionNamesItsPlanAndChip) {
+  const std::string dir = testing::TempDir() + "study_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const auto plan = [&](const std::string& name, const std::string& body) {
+    std::ofstream(dir + "/" + name + ".yaml") << body;
+    return dir + "/" + name + ".yaml";
+  };
+  const std::string good = plan("plan", "prune: {density: {fc1: 0.1}}\nquantize: {bits: {fc: 4}}\n");
+  const std::string ex = "experiments: {iterations: {epochs: 1}}\n";
+  const std::string eie = "deploy: {chip: " + kSrc + "/configs/eie.yaml}\n";
+  const StudySpec s = load_study(write_study("compressed", ex + eie + "compress: {plan: " + good + ", codebooks: frozen}\n", false));
+  EXPECT_TRUE(s.compress.on());
+  EXPECT_EQ(s.compress.codebooks, "frozen");
+  EXPECT_EQ(s.compress.settings.density.at("fc1"), 0.1);
+  EXPECT_EQ(s.compress.settings.bits.at("fc3"), 4) << "fc: every dense layer";
+  EXPECT_FALSE(s.compress.settings.train_first);
+  EXPECT_FALSE(load_study(write_study("dense", ex)).compress.on());
+  expect_refused(ex + eie + "compress: {plan: " + good + ", codebooks: frozn}\n", "did you mean 'frozen'?", false);
+  expect_refused(ex + eie + "compress: {plan: " + good + ", codebook: frozen}\n", "unknown key 'compress.codebook'; did you mean 'codebooks'?", false);
+  expect_refused(ex + eie + "compress: {codebooks: frozen}\n", "compress.plan: the Deep Compression plan file is missing", false);
+  expect_refused(ex + "compress: {plan: " + good + "}\n", "no sparse engine", true);
+  expect_refused(ex + eie + "compress: {plan: " + plan("trains", "train: {epochs: 3}\nprune: {density: {fc1: 0.1}}\n") + "}\n",
+                 "trains.yaml:1: train does not apply to a continual study's plan", false);
+  expect_refused(ex + eie + "compress: {plan: " + plan("chooses", "sensitivity: {budget: 1}\n") + "}\n",
+                 "sensitivity does not apply", false);
+  expect_refused(ex + eie + "compress: {plan: " + plan("wide", "quantize: {bits: {fc: 5}}\n") + "}\n",
+                 "quantize.bits.fc1 is 5; the sparse engine's codebook holds 4 bits", false);
+  expect_refused(ex + eie + "compress: {plan: " + plan("idle", "storage: {index_bits: {fc: 4}}\n") + "}\n",
+                 "neither prunes nor shares", false);
+  expect_refused(ex + eie + "compress: {plan: " + plan("typo", "prune: {density: {fc9: 0.1}}\n") + "}\n",
+                 "'fc9' is not a dense or conv2d layer", false);
 }
 
 // The draws: classes in a seeded order, each image drawn once, labelled by output; the update sets of

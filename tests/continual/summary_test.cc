@@ -38,7 +38,8 @@ StudySpec spec_of(const std::string& experiments) {
 
 // A record of two steps whose final accuracy is `a` (the chip's a - 0.01).
 nlohmann::json record(size_t point, double a) {
-  const nlohmann::json chip0{{"accuracy", 0.5}, {"latency_us", 10.0}, {"energy_uj", 1.0}, {"changed_weight_bytes", 100},
+  const nlohmann::json chip0{{"accuracy", 0.5}, {"latency_us", 10.0}, {"energy_uj", 1.0}, {"dynamic_uj", 0.25},
+                             {"changed_weight_bytes", 100},
                              {"uploaded_bytes", 100}, {"upload_us", 1.0}};
   nlohmann::json chip1 = chip0;
   chip1["accuracy"] = a - 0.01;
@@ -48,7 +49,8 @@ nlohmann::json record(size_t point, double a) {
           {"learned_at", std::vector<int64_t>{0, 0, 0, 0, 0, 1}},
           {"class_of_output", std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}},
           {"steps", {{{"accuracy", 0.5}, {"classes", 5}, {"iterations", 0}, {"training_macs", 0}, {"chip", chip0}},
-                     {{"accuracy", a}, {"classes", 6}, {"iterations", 10}, {"training_macs", 1000}, {"chip", chip1}}}}};
+                     {{"accuracy", a}, {"classes", 6}, {"iterations", 10}, {"training_macs", 1000}, {"chip", chip1},
+                      {"per_class", std::vector<double>{a, a, a, a, a, 0.2}}}}}};
 }
 
 TEST(Summary, SettingsSummariseTheirBootstraps) {
@@ -63,6 +65,9 @@ TEST(Summary, SettingsSummariseTheirBootstraps) {
   EXPECT_DOUBLE_EQ(s[0].accuracy[0].mean, 0.5);
   EXPECT_DOUBLE_EQ(s[0].changed_weight_bytes.mean, 40) << "per update: step 0 ships the whole image, not counted";
   EXPECT_DOUBLE_EQ(s[0].iterations.mean, 10);
+  EXPECT_DOUBLE_EQ(s[0].dynamic_uj.mean, 0.25);
+  EXPECT_DOUBLE_EQ(s[0].initial_classes_accuracy.mean, 0.7) << "outputs 0-4, learned at step 0";
+  EXPECT_DOUBLE_EQ(s[0].added_classes_accuracy.mean, 0.2) << "output 5, learned by the update";
   nlohmann::json failed = record(3, 0.5);
   failed["status"] = "failed";
   EXPECT_THROW(summarize(spec, {record(0, 0.6), record(1, 0.8), record(2, 0.3), failed}), std::runtime_error);
@@ -89,7 +94,20 @@ TEST(Summary, VerdictsFollowTheirRules) {
   v = verdicts(0.8, 0.8, 0.8, 0.7);
   EXPECT_EQ(v[0].verdict, "not reproduced");
   EXPECT_EQ(v[1].verdict, "not reproduced");
-  EXPECT_NE(v[1].why.find("10.0 points"), std::string::npos) << v[1].why;
+  EXPECT_NE(v[1].why.find("+10.0 [+10.0, +10.0] points"), std::string::npos) << v[1].why;
+}
+
+// Settings share their bootstraps' draws: a difference is taken bootstrap by bootstrap, so a constant
+// gap has no spread however much the draws themselves differ.
+TEST(Summary, DifferencesArePaired) {
+  const StudySpec spec = spec_of("{old_data: {lambda: [0.5, 1]}}");
+  const std::vector<SettingSummary> s = summarize(spec, {record(0, 0.8), record(1, 0.6), record(2, 0.7), record(3, 0.5)});
+  EXPECT_GT(s[0].final_accuracy.hi - s[0].final_accuracy.lo, 0.5) << "two draws 20 points apart";
+  const Interval d = paired_difference(s[0], s[1], false);
+  EXPECT_NEAR(d.mean, 0.1, 1e-12);
+  EXPECT_NEAR(d.lo, 0.1, 1e-12);
+  EXPECT_NEAR(d.hi, 0.1, 1e-12);
+  EXPECT_EQ(d.n, 2);
 }
 
 // Iterations: fewer epochs hold within a point of the most, a tenth of an epoch does not, and the
@@ -105,6 +123,7 @@ TEST(Summary, TheIterationsVerdictHasThreeParts) {
   EXPECT_EQ(verdict(0.795, 0.795, 0.8, 0.792).verdict, "partly") << "a tenth of an epoch holds too";
   EXPECT_EQ(verdict(0.7, 0.75, 0.8, 0.792).verdict, "partly") << "half an epoch does not hold";
   EXPECT_EQ(verdict(0.8, 0.75, 0.8, 0.7).verdict, "not reproduced");
+  EXPECT_EQ(verdict(0.7, 0.75, 0.8, 0.7).verdict, "not reproduced") << "only the tenth of an epoch falls short";
   EXPECT_NE(verdict(0.7, 0.795, 0.8, 0.792).why.find("80.0% with epochs 4 (the reference)"), std::string::npos);
 }
 

@@ -148,6 +148,28 @@ TEST(Trainer, ClassesAreAddedAndDroppedAtTheLastLayer) {
   EXPECT_GT(t.step(six_classes, order, 0, 64, 0.01).loss, 0);
   for (uint8_t& l : six_classes.labels) l = 6;
   EXPECT_ANY_THROW(t.step(six_classes, order, 0, 64, 0.01));
+  // A pruned last layer keeps its zeros held through a change of classes; the added output trains free.
+  Param& pruned = *net.trained().back().weights;
+  pruned.mask.assign(pruned.value.size(), 1);
+  for (size_t i = 0; i < pruned.value.size(); i += 2) pruned.value[i] = 0, pruned.mask[i] = 0;
+  net.set_classes(7, 31);
+  const Param& grown = *net.trained().back().weights;
+  ASSERT_EQ(grown.mask.size(), grown.value.size());
+  for (int64_t k = 0; k < 100; ++k)
+    for (int64_t n = 0; n < 7; ++n) {
+      const auto i = static_cast<size_t>(k * 7 + n);
+      EXPECT_EQ(grown.mask[i], n == 6 || (k * 6 + n) % 2 == 1) << k << "," << n;
+      if (n < 6 && !grown.mask[i]) {
+        EXPECT_EQ(grown.value[i], 0.0f);
+      }
+    }
+  for (uint8_t& l : six_classes.labels) l = 6;
+  Trainer again_t(net, c);
+  again_t.step(six_classes, order, 0, 64, 0.01);
+  for (size_t i = 0; i < grown.value.size(); ++i)
+    if (!grown.mask[i]) {
+      EXPECT_EQ(grown.value[i], 0.0f) << "a pruned weight stays zero";
+    }
 }
 
 // A step's multiply-accumulates, from the layers' shapes: each trained layer's product, its weights'

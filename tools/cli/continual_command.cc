@@ -29,7 +29,7 @@ void run(const ContinualArgs& args) {
   if (args.backend == "slurm") {
     sweep::SlurmOptions so = args.slurm;
     so.out_dir = out;
-    const sweep::SlurmSubmission sub = continual::submit_study_slurm(spec, so);
+    const sweep::SlurmSubmission sub = continual::submit_study_slurm(spec, so, args.data);
     if (sub.missing == 0)
       std::cout << "study " << spec.name << ": nothing missing in " << out << "\n";
     else

@@ -29,6 +29,7 @@ struct ReportArgs {
   std::string output;
   std::string sweep = "configs/sweeps/tpu_v1_sensitivity.yaml";
   int jobs = 0;
+  bool no_run = false;
 };
 }  // namespace
 
@@ -45,7 +46,7 @@ void add_report_command(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"tpu-v1", "tpu-v1-sensitivity", "eie", "deep-compression", "continual", "sweep", "study"}));
   cmd->add_option("dir", args->dir, "With sweep: the sweep's results directory; with study: the sweep file; with continual: the study file "
-                  "(default configs/continual/lenet_300_100.yaml)")
+                  "(default configs/continual/lenet_300_100.yaml and its compressed twins; a study given is reported alone)")
       ->check(CLI::ExistingPath);
   cmd->add_option("-c,--config", args->config, "Chip configuration")->check(CLI::ExistingFile);
   cmd->add_option("--workloads", args->workloads, "Folder of the applications' workloads")
@@ -58,9 +59,13 @@ void add_report_command(CLI::App& app) {
                   "With tpu-v1-sensitivity, eie, continual and study: runs at once; with deep-compression: threads of the matrix "
                   "products (default: the cores)")
       ->check(CLI::Range(1, 4096));
+  cmd->add_flag("--no-run", args->no_run,
+                 "With continual: write the report from the studies' results already in build/reports/continual/ "
+                 "(after editing the report's text), running nothing");
   cmd->callback([args] {
     namespace fs = std::filesystem;
     const int jobs = args->jobs > 0 ? args->jobs : sweep::default_jobs();
+    if (args->no_run && args->which != "continual") throw std::invalid_argument("--no-run applies to report continual only");
     if (args->which == "study") {
       if (args->dir.empty()) throw std::invalid_argument("report study: give the study's sweep file");
       if (!fs::is_regular_file(args->dir))
@@ -104,14 +109,18 @@ void add_report_command(CLI::App& app) {
       const std::string out = args->output.empty() ? "reports/continual_learning.md" : args->output;
       const fs::path charts = fs::path(out).replace_extension();
       continual::ContinualReportOptions o;
-      if (!args->dir.empty()) o.study = args->dir;
+      if (!args->dir.empty()) o.study = args->dir, o.compressed.clear();  // another study: reported alone
       o.charts_folder = charts.filename().string();
       o.jobs = jobs;
+      o.run = !args->no_run;
       continual::ContinualReport r = continual::continual_report(o);
       fs::create_directories(charts);
       for (const report::Chart& c : r.charts) report::draw(charts.string(), c);
+      // The runs' results beside the report, a file per study: its test rebuilds the report from them.
+      for (const continual::StudyReport* st : r.all())
+        write_output((charts / (st->spec.name + ".jsonl")).string(), isa::read_file(st->results_dir + "/results.jsonl"));
       write_output(out, r.markdown);
-      std::cout << "wrote " << out << " and its charts in " << charts.string() << "/\n";
+      std::cout << "wrote " << out << ", its charts and the runs' results (NAME.jsonl a study) in " << charts.string() << "/\n";
       return;
     }
     if (args->which == "deep-compression") {

@@ -122,12 +122,11 @@ isa::Program upload_program(const isa::MemoryImage& image, const std::vector<std
 
 Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::ChipParams& chip,
                   const train::Dataset& calibration, const train::Dataset& test, const Deployment* previous,
-                  const std::string& work_dir, const std::string& cache_dir) {
+                  const std::string& work_dir, const std::string& cache_dir, train::LayerKeys keys) {
   const auto start = std::chrono::steady_clock::now();
   // The model file with the network's weights, its last layer as wide as the classes it knows.
-  const std::string last = net.trained().back().layer;
-  const std::string model = train::write_trained_model(spec.model, net, "a continual study's update", work_dir,
-                                                       {{last, {{"units", std::to_string(net.classes())}}}});
+  keys[net.trained().back().layer]["units"] = std::to_string(net.classes());
+  const std::string model = train::write_trained_model(spec.model, net, "a continual study's update", work_dir, keys);
   compiler::CompileOptions options;
   options.batch = spec.deploy.batch;
   options.calibration = train::first_images(net, calibration, spec.deploy.calibration_images).v;
@@ -149,7 +148,9 @@ Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::C
   if (!weights.empty()) {
     sim::IsolatedOptions o;
     o.memories = false;
-    const sim::IsolatedRun upload = sim::run_isolated(chip, upload_program(d.program.dram, weights), o);
+    const isa::Program program = upload_program(d.program.dram, weights);
+    d.upload_transfers = program.text.size() - 1;  // all but the halt
+    const sim::IsolatedRun upload = sim::run_isolated(chip, program, o);
     if (!upload.halted()) throw std::runtime_error("the upload program did not halt: " + upload.result.value("fault", std::string("?")));
     d.upload_us = upload.result["latency_us"].get<double>();
   }

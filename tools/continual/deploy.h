@@ -15,6 +15,7 @@
 #include "isa/program.h"
 #include "sim/base/params.h"
 #include "tools/continual/study.h"
+#include "tools/train/export.h"
 #include "tools/train/network.h"
 
 namespace tpu::continual {
@@ -30,6 +31,7 @@ struct Deployment {
   uint64_t changed_weight_bytes = 0;     // of it, differing from the previous deployment (all: the first)
   uint64_t uploaded_bytes = 0;           // what the upload sends: changed runs less than 64 bytes apart as one
   uint64_t changed_host_bytes = 0;       // host memory (biases and requantization tables) likewise
+  uint64_t upload_transfers = 0;         // the upload program's ldw instructions
   double upload_us = 0;                  // the host link loading the uploaded bytes (simulated)
   // Wall times (not deterministic: kept out of results files): compiling, the chip classifying the
   // test images, and the whole deployment.
@@ -49,9 +51,10 @@ isa::Program upload_program(const isa::MemoryImage& image, const std::vector<std
 // deployment (nullptr for the first), `calibration` the images to calibrate on, `test` the images
 // to classify, labelled by output. With a `cache_dir`, the chip's measurement of a program on a set
 // of images is kept there and reused for the same program, images and chip (every setting of a
-// bootstrap deploys the same initial model first).
+// bootstrap deploys the same initial model first). `keys` go into the model's layers (the sparse
+// engine's, for a compressed deployment).
 Deployment deploy(const train::Network& net, const StudySpec& spec, const sim::ChipParams& chip,
                   const train::Dataset& calibration, const train::Dataset& test, const Deployment* previous,
-                  const std::string& work_dir, const std::string& cache_dir = "");
+                  const std::string& work_dir, const std::string& cache_dir = "", train::LayerKeys keys = {});
 
 }  // namespace tpu::continual

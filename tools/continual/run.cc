@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "tools/compiler/compiler.h"
+#include "tools/continual/compression.h"
 #include "tools/train/trainer.h"
 
 namespace tpu::continual {
@@ -16,6 +17,7 @@ train::Network initial_model(const StudySpec& spec, const std::string& scenario,
   train::TrainConfig c = spec.initial;
   c.seed = seed;
   train_initial(net, c, stream.pool, stream.initial);
+  if (spec.compress.on()) compress_initial(net, spec, seed, train::subset(stream.pool, stream.initial));
   return net;
 }
 
@@ -46,6 +48,12 @@ train::Dataset spread(const train::Dataset& pool, const std::vector<int64_t>& kn
   return train::subset(pool, pick);
 }
 
+double share_right(const train::Dataset& images, const std::vector<uint8_t>& predicted) {
+  return double(std::inner_product(predicted.begin(), predicted.end(), images.labels.begin(), int64_t{0}, std::plus<>(),
+                                   std::equal_to<>())) /
+         double(images.count);
+}
+
 }  // namespace
 
 RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream& stream, train::Network net,
@@ -56,6 +64,9 @@ RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream
   r.classes = stream.classes;
   std::vector<int64_t> known = stream.initial;
   std::mt19937_64 rng(purpose_seed(spec, setting.scenario, point.bootstrap, kMinibatches));
+  const Compress& compress = spec.compress;
+  Codebooks codebooks;
+  if (compress.on()) hold_pruned(net, compress);
   for (size_t t = 0; t <= stream.updates.size(); ++t) {
     StepRecord s;
     s.step = static_cast<int64_t>(t);
@@ -67,6 +78,7 @@ RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream
       const int64_t iterations =
           update_iterations(setting, static_cast<int64_t>(known.size() + update.size()), spec.update.batch);
       s.update = fine_tune(net, spec.update, stream.pool, known, update, iterations, setting.lambda, rng);
+      if (compress.on()) prune_outputs_added(net, compress);
       known.insert(known.end(), update.begin(), update.end());
     }
     s.classes = net.classes();
@@ -74,11 +86,17 @@ RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream
     const train::Dataset images = test_images(stream, s.step, test, spec.test_per_class);
     const std::vector<uint8_t> predicted = predict(net, images);
     s.per_class = per_class_accuracy(images.labels, predicted, s.classes);
-    s.accuracy = double(std::inner_product(predicted.begin(), predicted.end(), images.labels.begin(), int64_t{0},
-                                           std::plus<>(), std::equal_to<>())) /
-                 double(images.count);
+    s.accuracy = share_right(images, predicted);
+    // A compressed deployment ships the weights shared again; the host keeps its float ones.
+    const std::vector<std::vector<float>> host = compress.on() ? weights_of(net) : std::vector<std::vector<float>>{};
+    train::LayerKeys keys;
+    if (compress.on()) {
+      keys = share_for_deployment(net, compress, codebooks, purpose_seed(spec, setting.scenario, point.bootstrap, kSharing, t));
+      s.compressed_accuracy = share_right(images, predict(net, images));
+    }
     s.chip = deploy(net, spec, chip, spread(stream.pool, known, spec.deploy.calibration_images), images,
-                    t > 0 ? &r.steps.back().chip : nullptr, work_dir, cache_dir);
+                    t > 0 ? &r.steps.back().chip : nullptr, work_dir, cache_dir, keys);
+    if (compress.on()) set_weights(net, host);
     r.float_matrix.acc.push_back(s.per_class);
     r.chip_matrix.acc.push_back(s.chip.per_class);
     r.steps.push_back(std::move(s));
@@ -101,6 +119,7 @@ nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const Run
                      {"loss", s.update.loss},
                      {"accuracy", s.accuracy},
                      {"per_class", s.per_class},
+                     {"compressed_accuracy", s.compressed_accuracy},
                      {"chip",
                       {{"accuracy", d.accuracy},
                        {"per_class", d.per_class},
@@ -111,7 +130,9 @@ nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const Run
                        {"changed_weight_bytes", d.changed_weight_bytes},
                        {"uploaded_bytes", d.uploaded_bytes},
                        {"changed_host_bytes", d.changed_host_bytes},
+                       {"upload_transfers", d.upload_transfers},
                        {"upload_us", d.upload_us}}}});
+    if (!spec.compress.on()) steps.back().erase("compressed_accuracy");
     wall.push_back({{"update_seconds", s.update.seconds}, {"compile_seconds", d.compile_seconds},
                     {"chip_seconds", d.chip_seconds}, {"deploy_seconds", d.deploy_seconds}});
   }

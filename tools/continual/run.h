@@ -25,6 +25,7 @@ struct StepRecord {
   UpdateLog update;          // (none for step 0)
   double accuracy = 0;       // float, on the test images of the known classes
   std::vector<double> per_class;
+  double compressed_accuracy = -1;  // float, with the weights the deployment shares (-1: not compressed)
   Deployment chip;
 };
 

@@ -44,7 +44,7 @@ struct Stream {
 // algorithm is the standard's).
 uint64_t purpose_seed(const StudySpec& spec, const std::string& scenario, int64_t bootstrap, uint64_t purpose,
                       uint64_t step = 0);
-enum Purpose : uint64_t { kDraws = 0, kInitialModel = 1, kNewOutput = 2, kMinibatches = 3 };
+enum Purpose : uint64_t { kDraws = 0, kInitialModel = 1, kNewOutput = 2, kMinibatches = 3, kSharing = 4 };
 
 // The draws of bootstrap `bootstrap` for `scenario` (new_classes or growing_data): seeded by the
 // study's seed, the scenario and the bootstrap alone.

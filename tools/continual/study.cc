@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "sim/base/config.h"
+#include "sim/base/params.h"
+#include "tools/compiler/graph.h"
 #include "tools/train/fashion_mnist.h"
 #include "tools/train/yaml_values.h"
 
@@ -30,16 +33,18 @@ std::string Setting::label() const {
 
 namespace {
 
-// Keys of the trainer's that a section of a study does not take.
-void refuse(const std::string& path, const YAML::Node& section, const std::string& name, const std::vector<const char*>& keys) {
+// Keys of the trainer's that a section of a study does not take, and why.
+void refuse(const std::string& path, const YAML::Node& section, const std::string& name, const std::vector<const char*>& keys,
+            const std::string& why) {
   if (!section || !section.IsMap()) return;
   for (const char* key : keys)
-    if (section[key])
-      throw ModelError(yaml_where(path, section[key]) + name + "." + key + " does not apply here: " +
-                       (name == "update" && std::string(key) != "seed" && std::string(key).find("images") == std::string::npos
-                            ? "an experiment sets how long each update trains, at the update's constant rate"
-                            : "the study's seed and scenarios choose the seeds and images"));
+    if (section[key]) throw ModelError(yaml_where(path, section[key]) + name + "." + key + " does not apply here: " + why);
 }
+
+// Each update's rate unless the study says otherwise: the protocol's (DESIGN.md section 6).
+constexpr double kProtocolRate = 0.001;
+
+constexpr int64_t kPerClass = train::kFashionMnistTrainPerClass;
 
 const std::vector<std::string> kScenarios = {"new_classes", "growing_data"};
 const std::vector<std::string> kExperiments = {"iterations", "old_data", "label_noise"};
@@ -71,29 +76,34 @@ void read_scenarios(const std::string& path, const YAML::Node& node, StudySpec& 
       c.initial_classes = yaml_whole(path, n["initial_classes"], "scenarios.new_classes.initial_classes", 2,
                                      train::kFashionMnistClasses - 1);
     if (n["initial_per_class"])
-      c.initial_per_class = yaml_whole(path, n["initial_per_class"], "scenarios.new_classes.initial_per_class", 1, 6000);
-    if (n["update_size"]) c.update_size = yaml_whole(path, n["update_size"], "scenarios.new_classes.update_size", 1, 6000);
+      c.initial_per_class =
+          yaml_whole(path, n["initial_per_class"], "scenarios.new_classes.initial_per_class", 1, kPerClass);
+    if (n["update_size"]) c.update_size = yaml_whole(path, n["update_size"], "scenarios.new_classes.update_size", 1, kPerClass);
     // A known class gives its initial images and, with label noise, up to an update set per step.
     const int64_t steps = train::kFashionMnistClasses - c.initial_classes;
-    if (c.initial_per_class + steps * c.update_size > 6000)
+    if (c.initial_per_class + steps * c.update_size > kPerClass)
       throw ModelError(yaml_where(path, n) + "scenarios.new_classes: " + std::to_string(c.initial_per_class) +
                        " initial images and " + std::to_string(steps) + " update sets of " +
-                       std::to_string(c.update_size) + " may need more than the 6000 training images a class has");
+                       std::to_string(c.update_size) + " may need more than the " + std::to_string(kPerClass) +
+                       " training images a class has");
   }
   if (const YAML::Node n = node["growing_data"]) {
     yaml_mapping(path, n, "scenarios.growing_data");
     yaml_check_keys(path, n, {"initial_per_class", "update_size", "steps"}, "scenarios.growing_data.");
     GrowingData& g = s.growing_data;
     if (n["initial_per_class"])
-      g.initial_per_class = yaml_whole(path, n["initial_per_class"], "scenarios.growing_data.initial_per_class", 1, 6000);
-    if (n["update_size"]) g.update_size = yaml_whole(path, n["update_size"], "scenarios.growing_data.update_size", 1, 60000);
+      g.initial_per_class =
+          yaml_whole(path, n["initial_per_class"], "scenarios.growing_data.initial_per_class", 1, kPerClass);
+    if (n["update_size"])
+      g.update_size = yaml_whole(path, n["update_size"], "scenarios.growing_data.update_size", 1, 10 * kPerClass);
     if (n["steps"]) g.steps = yaml_whole(path, n["steps"], "scenarios.growing_data.steps", 1, 10000);
     // Each update set, and its noise's replacements, come from images not drawn before, each of a class
     // drawn at random: one class may give them all.
-    if (g.initial_per_class + 2 * g.steps * g.update_size > 6000)
+    if (g.initial_per_class + 2 * g.steps * g.update_size > kPerClass)
       throw ModelError(yaml_where(path, n) + "scenarios.growing_data: " + std::to_string(g.initial_per_class) +
                        " initial images per class and " + std::to_string(g.steps) + " update sets of " +
-                       std::to_string(g.update_size) + " (twice, for label noise) may need more than the 6000 "
+                       std::to_string(g.update_size) + " (twice, for label noise) may need more than the " +
+                       std::to_string(kPerClass) + " "
                        "training images a class has");
   }
 }
@@ -153,13 +163,48 @@ void read_experiment(const std::string& path, const std::string& name, const YAM
     }
 }
 
+void read_compress(const std::string& path, const YAML::Node& n, StudySpec& s) {
+  yaml_mapping(path, n, "compress");
+  yaml_check_keys(path, n, {"plan", "codebooks"}, "compress.");
+  if (!n["plan"]) throw ModelError(yaml_where(path, n) + "compress.plan: the Deep Compression plan file is missing");
+  Compress& c = s.compress;
+  c.plan = resolve(path, n["plan"], "compress.plan");
+  if (const YAML::Node b = n["codebooks"]) {
+    c.codebooks = train::yaml_string(path, b, "compress.codebooks");
+    if (c.codebooks != "recluster" && c.codebooks != "frozen")
+      throw ModelError(yaml_where(path, b) + "compress.codebooks '" + c.codebooks + "' is not recluster or frozen" +
+                       isa::did_you_mean(c.codebooks, {"recluster", "frozen"}));
+  }
+  const YAML::Node plan = train::yaml_load(c.plan);
+  for (const char* key : {"train", "sensitivity"})
+    if (plan.IsMap() && plan[key] && !(std::string(key) == "train" && plan[key].IsScalar() && plan[key].Scalar() == "none"))
+      throw ModelError(yaml_where(c.plan, plan[key]) + key + " does not apply to a continual study's plan: " +
+                       (std::string(key) == "train" ? "the study's initial section trains the model (and its retraining)"
+                                                    : "no images are held out to choose densities on; give prune.density") +
+                       " (named by " + path + ", compress.plan)");
+  const compiler::Graph g = compiler::load_model(s.model, 1, false);
+  c.settings = train::load_plan(c.plan, g);
+  c.settings.train_first = false;
+  if (c.settings.density.empty() && c.settings.bits.empty())
+    throw ModelError(c.plan + ": the plan neither prunes nor shares a layer (named by " + path + ", compress.plan)");
+  for (const auto& [layer, bits] : c.settings.bits)
+    if (bits > 4)
+      throw ModelError(c.plan + ": quantize.bits." + layer + " is " + std::to_string(bits) +
+                       "; the sparse engine's codebook holds 4 bits (named by " + path + ", compress.plan)");
+  const sim::ChipParams chip = sim::read_chip_params(sim::Config::load(s.deploy.chip));
+  if (chip.sparse_engine.pes == 0)
+    throw ModelError(s.deploy.chip + ": no sparse engine (sparse_engine.pes is 0) for the compressed layers; deploy a "
+                     "compressed study on a chip with one, such as configs/eie.yaml (named by " + path + ", deploy.chip)");
+}
+
 }  // namespace
 
 StudySpec load_study(const std::string& path) {
   const YAML::Node root = train::yaml_load(path);
   if (!root.IsMap()) throw ModelError(path + ": a study is a mapping of model, scenarios, experiments...");
   yaml_check_keys(path, root,
-                  {"model", "bootstraps", "seed", "initial", "update", "scenarios", "experiments", "test_per_class", "deploy"},
+                  {"model", "bootstraps", "seed", "initial", "update", "scenarios", "experiments", "test_per_class", "deploy",
+                   "compress"},
                   "");
   StudySpec s;
   s.file = path;
@@ -170,15 +215,17 @@ StudySpec load_study(const std::string& path) {
   if (root["seed"]) s.seed = static_cast<uint64_t>(yaml_whole(path, root["seed"], "seed", 0, 9e15));
   // The seeds come from the study's seed, per bootstrap; the images from the scenario.
   const std::vector<const char*> not_here = {"seed", "train_images", "test_images", "validation_images"};
-  refuse(path, root["initial"], "initial", not_here);
+  const std::string chosen = "the study's seed and scenarios choose the seeds and images";
+  refuse(path, root["initial"], "initial", not_here, chosen);
   if (root["initial"]) s.initial = train::read_train_config(root["initial"], path, "initial");
-  s.update.lr = 0.001;  // the protocol's (DESIGN.md section 6)
+  s.update.lr = kProtocolRate;
   if (root["update"]) {
     const YAML::Node u = root["update"];
-    refuse(path, u, "update", not_here);
-    refuse(path, u, "update", {"epochs", "schedule", "step_epochs", "gamma"});
+    refuse(path, u, "update", not_here, chosen);
+    refuse(path, u, "update", {"epochs", "schedule", "step_epochs", "gamma"},
+           "an experiment sets how long each update trains, at the update's constant rate");
     s.update = train::read_train_config(u, path, "update");
-    if (!u["lr"]) s.update.lr = 0.001;
+    if (!u["lr"]) s.update.lr = kProtocolRate;
   }
   if (root["scenarios"]) read_scenarios(path, root["scenarios"], s);
   const YAML::Node ex = root["experiments"];
@@ -201,6 +248,7 @@ StudySpec load_study(const std::string& path) {
       throw ModelError(yaml_where(path, c) + "deploy.check should be true or false");
     s.deploy.check = c.Scalar() == "true";
   }
+  if (const YAML::Node c = root["compress"]) read_compress(path, c, s);
   return s;
 }
 

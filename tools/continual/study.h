@@ -19,6 +19,7 @@
 //   test_per_class: 0            # test images per class (0: all 1,000)
 //   deploy: {chip: ../tpu_v1.yaml, batch: 100, calibration_images: 256, check: false}
 //                                # check: the reference interpreter too, on every image
+//   compress: {plan: ../compress/continual_lenet_300_100.yaml, codebooks: recluster}   # optional, below
 //
 // Scenarios. new_classes: the network starts on `initial_classes` of the ten
 // (drawn per bootstrap), `initial_per_class` images each; each update brings
@@ -39,11 +40,28 @@
 // Label noise: that fraction of each update set (rounded down) is replaced by
 // images of the other classes already known, each keeping the label of the
 // image it replaces; growing_data's known classes are all ten.
+//
+// Compression (`compress:`). The initial model, once trained, goes through
+// the plan's Deep Compression stages (deep_compression.h: pruning rounds
+// retrained on the initial images, weight sharing and its fine-tuning, at the
+// study's `initial` recipe; the plan takes neither a train nor a sensitivity
+// section, since the study trains the model and no images are held out to
+// choose densities on). Afterwards the host keeps float weights with the
+// pruned ones held at zero: each update trains them (a new output's weights
+// free), then prunes a new output's weights to its layer's density by
+// magnitude among themselves (the whole layer again would prune the young,
+// small weights of a new output away). Each
+// deployment shares the weights again: `recluster` runs k-means afresh from
+// the plan's init (no fine-tuning of the shared values); `frozen` keeps the
+// codebook of the deployment before and moves each weight to its nearest
+// value (ties to the lower). The shared fc layers run on the chip's sparse
+// engine (the deploy chip must have one; at most 4 bits, its codebook).
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "tools/train/deep_compression.h"
 #include "tools/train/trainer.h"
 
 namespace tpu::continual {
@@ -72,6 +90,13 @@ struct Deploy {
   bool check = false;  // also run the reference interpreter on every image and count agreement
 };
 
+struct Compress {
+  std::string plan;  // the plan file (resolved); empty: every deployment int8 dense
+  train::CompressPlan settings;
+  std::string codebooks = "recluster";  // or frozen
+  bool on() const { return !plan.empty(); }
+};
+
 struct StudySpec {
   std::string file, name;  // name: the file's stem
   std::string model;       // resolved against the file's folder
@@ -83,6 +108,7 @@ struct StudySpec {
   std::vector<Setting> settings;  // experiments in file order, each's settings in its order, per scenario
   int64_t test_per_class = 0;
   Deploy deploy;
+  Compress compress;
 };
 
 // Throws compiler::ModelError naming the file, line and key (with the nearest valid key for an

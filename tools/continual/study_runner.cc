@@ -25,6 +25,7 @@ namespace {
 std::string fingerprint(const StudySpec& s) {
   uint64_t h = report::fnv1a(isa::read_file(s.file), report::fnv1a(report::build_identity()));
   h = report::fnv1a(isa::read_file(s.model), h);
+  if (s.compress.on()) h = report::fnv1a(isa::read_file(s.compress.plan), h);
   return report::hex(report::fnv1a(isa::read_file(s.deploy.chip), h));
 }
 
@@ -149,7 +150,7 @@ sweep::PoolOutcome run_study_local(const StudySpec& spec, const StudyRunOptions&
   return out;
 }
 
-sweep::SlurmSubmission submit_study_slurm(const StudySpec& spec, const sweep::SlurmOptions& o) {
+sweep::SlurmSubmission submit_study_slurm(const StudySpec& spec, const sweep::SlurmOptions& o, const std::string& data) {
   claim_study_directory(spec, o.out_dir);
   const std::vector<sweep::Task> tasks = tasks_of(spec, study_points(spec), o.out_dir);
   std::vector<size_t> missing;
@@ -159,7 +160,8 @@ sweep::SlurmSubmission submit_study_slurm(const StudySpec& spec, const sweep::Sl
   const std::string dir = fs::absolute(o.out_dir).lexically_normal().string();
   const auto q = sweep::shell_quote;
   return sweep::submit_array(
-      {spec.name, dir, q(sweep::self_executable()) + " train continual " + q(file) + " --out " + q(dir) + " -q -j 1", missing},
+      {spec.name, dir, q(sweep::self_executable()) + " train continual " + q(file) + " --out " + q(dir) + " --data " + q(fs::absolute(data).lexically_normal().string()) + " -q -j 1",
+       missing},
       o);
 }
 

@@ -17,12 +17,13 @@
 #include "tools/continual/study.h"
 #include "tools/sweep/slurm.h"
 #include "tools/sweep/task_pool.h"
+#include "tools/train/fashion_mnist.h"
 
 namespace tpu::continual {
 
 struct StudyRunOptions {
   std::string out_dir;
-  std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string data = train::kFashionMnistDir;
   int jobs = 1;
   bool progress = true;
   int shard = 0, shards = 1;  // as the sweep runner's (a Slurm task's share)
@@ -38,7 +39,8 @@ void claim_study_directory(const StudySpec& spec, const std::string& dir);
 sweep::PoolOutcome run_study_local(const StudySpec& spec, const StudyRunOptions& options);
 
 // The points without a record in DIR, as a Slurm job array (tools/sweep/slurm.h).
-sweep::SlurmSubmission submit_study_slurm(const StudySpec& spec, const sweep::SlurmOptions& options);
+sweep::SlurmSubmission submit_study_slurm(const StudySpec& spec, const sweep::SlurmOptions& options,
+                                         const std::string& data = train::kFashionMnistDir);
 
 // The records of DIR/results.jsonl in point order.
 std::vector<nlohmann::json> read_study_results(const std::string& out_dir);

@@ -61,9 +61,13 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
     SettingSummary s;
     s.setting = spec.settings[si];
     s.x = swept(s.setting);
-    std::vector<std::vector<double>> acc, chip;
-    std::vector<double> fin, fin_chip, fg, fg_chip, bwt, bwt_chip, its, macs, changed, uploaded, up_us, lat, energy;
+    std::vector<std::vector<double>> acc, chip, shared;
+    std::vector<double> fin_shared;
+    std::vector<double>& fin = s.finals;
+    std::vector<double>& fin_chip = s.chip_finals;
+    std::vector<double> fg, fg_chip, bwt, bwt_chip, its, macs, changed, uploaded, up_us, lat, energy, dynamic;
     std::vector<std::vector<double>> by_class(train::kFashionMnistClasses);
+    std::vector<double> initial_classes, added_classes;
     for (const StudyPoint& p : points) {
       if (p.setting != si) continue;
       const nlohmann::json& rec = *by_point[p.index];
@@ -75,7 +79,9 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
       for (size_t t = 0; t < steps.size(); ++t) {
         acc[t].push_back(steps[t]["accuracy"]);
         chip[t].push_back(steps[t]["chip"]["accuracy"]);
+        if (spec.compress.on()) shared.resize(steps.size()), shared[t].push_back(steps[t]["compressed_accuracy"]);
       }
+      if (spec.compress.on()) fin_shared.push_back(steps.back()["compressed_accuracy"]);
       fin.push_back(steps.back()["accuracy"]);
       fin_chip.push_back(steps.back()["chip"]["accuracy"]);
       fg.push_back(rec["forgetting"]), fg_chip.push_back(rec["chip_forgetting"]);
@@ -87,6 +93,7 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
       up_us.push_back(per_update(rec, "upload_us", true));
       lat.push_back(steps.back()["chip"]["latency_us"]);
       energy.push_back(steps.back()["chip"]["energy_uj"]);
+      dynamic.push_back(steps.back()["chip"]["dynamic_uj"]);
       // Forgetting per class: of each output learned before the last step, under its class's name.
       const std::vector<double> f = rec["per_class_forgetting"];
       const std::vector<int> classes = rec["class_of_output"];
@@ -94,15 +101,25 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
       const auto last = static_cast<int64_t>(steps.size() - 1);
       for (size_t j = 0; j < f.size(); ++j)
         if (learned[j] < last) by_class[static_cast<size_t>(classes[j])].push_back(f[j]);
+      const std::vector<double> end = steps.back()["per_class"];
+      double initial = 0, added = 0;
+      int64_t n_initial = 0, n_added = 0;
+      for (size_t j = 0; j < end.size() && j < learned.size(); ++j)
+        (learned[j] == 0 ? initial : added) += end[j], ++(learned[j] == 0 ? n_initial : n_added);
+      if (n_initial > 0) initial_classes.push_back(initial / double(n_initial));
+      if (n_added > 0) added_classes.push_back(added / double(n_added));
     }
     for (size_t t = 0; t < acc.size(); ++t) s.accuracy.push_back(interval(acc[t])), s.chip_accuracy.push_back(interval(chip[t]));
+    for (const std::vector<double>& v : shared) s.compressed_accuracy.push_back(interval(v));
     s.final_accuracy = interval(fin), s.final_chip_accuracy = interval(fin_chip);
+    s.final_compressed_accuracy = interval(fin_shared);
     s.forgetting = interval(fg), s.chip_forgetting = interval(fg_chip);
     s.backward_transfer = interval(bwt), s.chip_backward_transfer = interval(bwt_chip);
     s.iterations = interval(its), s.training_macs = interval(macs);
     s.changed_weight_bytes = interval(changed), s.uploaded_bytes = interval(uploaded), s.upload_us = interval(up_us);
-    s.latency_us = interval(lat), s.energy_uj = interval(energy);
+    s.latency_us = interval(lat), s.energy_uj = interval(energy), s.dynamic_uj = interval(dynamic);
     for (const std::vector<double>& v : by_class) s.class_forgetting.push_back(interval(v).mean);
+    s.initial_classes_accuracy = interval(initial_classes), s.added_classes_accuracy = interval(added_classes);
     out.push_back(std::move(s));
   }
   return out;

@@ -24,12 +24,17 @@ struct SettingSummary {
   Setting setting;
   double x = 0;  // the swept value: epochs, constant iterations, lambda or noise
   std::vector<Interval> accuracy, chip_accuracy;  // per step (0: the initial model)
-  Interval final_accuracy, final_chip_accuracy;
+  std::vector<Interval> compressed_accuracy;     // per step, a compressed study's shared weights in float (else empty)
+  Interval final_accuracy, final_chip_accuracy, final_compressed_accuracy;
+  std::vector<double> finals, chip_finals;       // the final accuracies by bootstrap (for paired differences)
   Interval forgetting, chip_forgetting, backward_transfer, chip_backward_transfer;
   // Per update (steps 1..), the mean over a run's updates:
   Interval iterations, training_macs, changed_weight_bytes, uploaded_bytes, upload_us;
-  Interval latency_us, energy_uj;  // per batch and per image, on the chip
+  Interval latency_us, energy_uj, dynamic_uj;  // per batch and per image (all, and of it dynamic), on the chip
   std::vector<double> class_forgetting;  // per Fashion-MNIST class, the mean over runs that learned it early
+  // The final float accuracy over the classes known from the start and over those updates brought (each
+  // run's mean over its outputs; n = 0 when no update brought one).
+  Interval initial_classes_accuracy, added_classes_accuracy;
 };
 
 // Per setting of `spec`, from the records of results.jsonl (study_runner.h); throws

@@ -104,7 +104,7 @@ report::Chart sensitivity_chart(const DcNetwork& n) {
   if (!n.result.sensitivity.empty()) {
     const double lo = n.settings.sensitivity_densities.front(), hi = n.settings.sensitivity_densities.back();
     const double y = 100 * n.result.sensitivity_baseline;
-    c.series.push_back({"float model", {{lo, y}, {hi, y}}, "with lines dashtype 2"});
+    c.series.push_back({"float model", {{lo, y}, {hi, y}}, "with lines dashtype 2", {}});
   }
   return c;
 }
@@ -144,7 +144,7 @@ report::Chart weights_chart(const DcNetwork& n) {
     std::vector<double> h(bins, 0);
     for (float v : s.weights[layer])
       if (v != 0) h[std::min<size_t>(bins - 1, static_cast<size_t>((double(v) + top) / width))] += 1;
-    report::Series series{s.stage, {}, s.stage == "fine-tuned" ? "with impulses linewidth 2" : "with steps"};
+    report::Series series{s.stage, {}, s.stage == "fine-tuned" ? "with impulses linewidth 2" : "with steps", {}};
     for (int b = 0; b < bins; ++b) series.points.push_back({-top + (b + 0.5) * width, h[static_cast<size_t>(b)]});
     c.series.push_back(series);
   }
@@ -163,7 +163,7 @@ report::Chart storage_chart(const DcReport& r) {
   for (size_t i = 0; i < r.networks.size(); ++i) {
     const DcNetwork& n = r.networks[i];
     const double dx = (double(i) - 0.5 * double(r.networks.size() - 1)) * 0.2;
-    report::Series s{n.name, {{1 + dx, double(n.table.total.dense_bytes)}}, "with boxes"};
+    report::Series s{n.name, {{1 + dx, double(n.table.total.dense_bytes)}}, "with boxes", {}};
     if (n.pruned_bytes > 0) s.points.push_back({2 + dx, double(n.pruned_bytes)});  // a plan without pruning has none
     s.points.push_back({3 + dx, double(n.table.total.fixed_bytes)});
     s.points.push_back({4 + dx, double(n.table.total.huffman_bytes)});

@@ -14,6 +14,10 @@ namespace tpu::train {
 
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 inline constexpr int kFashionMnistClasses = 10;
+inline constexpr int64_t kFashionMnistTrainPerClass = 6000;  // the training file's images of each class
+// Each label's name, as the data set's documentation gives them.
+inline constexpr const char* kFashionMnistClassNames[kFashionMnistClasses] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
 struct Dataset {
   int64_t count = 0, rows = 0, cols = 0;

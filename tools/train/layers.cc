@@ -70,12 +70,16 @@ Dense::Dense(int64_t inputs, int64_t units, std::mt19937_64& rng)
 
 void Dense::set_units(int64_t units, std::mt19937_64& rng) {
   if (units < 1) throw std::invalid_argument("a dense layer gives at least one output");
-  if (!w_.mask.empty() || !w_.cluster.empty())
-    throw std::invalid_argument("a pruned or shared dense layer cannot change its outputs");
+  if (!w_.cluster.empty()) throw std::invalid_argument("a shared dense layer cannot change its outputs");
   Param w = make_param("weights", {k_, units}), b = make_param("bias", {units});
+  // A pruned layer keeps its zeros held; the outputs it adds train free.
+  if (!w_.mask.empty()) w.mask.assign(w.value.size(), 1);
   for (int64_t k = 0; k < k_; ++k)
-    for (int64_t n = 0; n < std::min(m_, units); ++n)
-      w.value[static_cast<size_t>(k * units + n)] = w_.value[static_cast<size_t>(k * m_ + n)];
+    for (int64_t n = 0; n < std::min(m_, units); ++n) {
+      const auto to = static_cast<size_t>(k * units + n), from = static_cast<size_t>(k * m_ + n);
+      w.value[to] = w_.value[from];
+      if (!w.mask.empty()) w.mask[to] = w_.mask[from];
+    }
   for (int64_t n = 0; n < std::min(m_, units); ++n) b.value[static_cast<size_t>(n)] = b_.value[static_cast<size_t>(n)];
   const float limit = 1.0f / std::sqrt(static_cast<float>(k_));
   std::uniform_real_distribution<float> u(-limit, limit);

@@ -60,8 +60,9 @@ class Dense : public TrainLayer {
   uint64_t forward_macs() const override;
   int64_t units() const { return m_; }
   // Keeps the first `units` outputs' weights and biases; each output added draws its K incoming
-  // weights, then its bias, as a new layer's (uniform within +-1/sqrt(K)). Throws
-  // std::invalid_argument for a pruned or shared layer (its mask or clusters fit its old shape).
+  // weights, then its bias, as a new layer's (uniform within +-1/sqrt(K)). A pruned layer keeps the
+  // mask of the outputs it keeps (an added output trains free). Throws std::invalid_argument for a
+  // shared layer (its clusters fit its old shape).
   void set_units(int64_t units, std::mt19937_64& rng);
 
  private:

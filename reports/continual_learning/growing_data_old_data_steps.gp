@@ -1,0 +1,7 @@
+set terminal svg size 720,440 dynamic noenhanced font 'sans,12' background rgb 'white'
+set output 'growing_data_old_data_steps.svg'
+set grid
+set key outside right top font ',10'
+set xlabel "update step (0: the initial model)"
+set ylabel "test accuracy over the classes known (%)"
+plot 'growing_data_old_data_steps.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.18 noborder lt 1 notitle, 'growing_data_old_data_steps.dat' index 0 using 1:2 with linespoints pointsize 0.8 lt 1 title "lambda 0", 'growing_data_old_data_steps.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.18 noborder lt 2 notitle, 'growing_data_old_data_steps.dat' index 1 using 1:2 with linespoints pointsize 0.8 lt 2 title "lambda 0.25", 'growing_data_old_data_steps.dat' index 2 using 1:3:4 with filledcurves fillstyle transparent solid 0.18 noborder lt 3 notitle, 'growing_data_old_data_steps.dat' index 2 using 1:2 with linespoints pointsize 0.8 lt 3 title "lambda 0.5", 'growing_data_old_data_steps.dat' index 3 using 1:3:4 with filledcurves fillstyle transparent solid 0.18 noborder lt 4 notitle, 'growing_data_old_data_steps.dat' index 3 using 1:2 with linespoints pointsize 0.8 lt 4 title "lambda 0.75", 'growing_data_old_data_steps.dat' index 4 using 1:3:4 with filledcurves fillstyle transparent solid 0.18 noborder lt 5 notitle, 'growing_data_old_data_steps.dat' index 4 using 1:2 with linespoints pointsize 0.8 lt 5 title "lambda 1"
