@@ -74,46 +74,40 @@ size_t nonzeros(const std::vector<float>& w) {
   return static_cast<size_t>(std::count_if(w.begin(), w.end(), [](float v) { return v != 0; }));
 }
 
-// After an update, an output without a zero held (every output of a layer not pruned yet, an output
-// added) is pruned to its layer's density among its own weights; an output pruned before is left as it is.
+// After the update that added it, a new output is pruned to its layer's density among its own weights;
+// the outputs there were before are left as they are, however many weights each kept (the layer was
+// pruned whole, so they differ; one kept them all).
 TEST(ContinualCompression, AnUpdatePrunesTheOutputsItAdded) {
   const StudySpec spec = mini().study("recluster");
   train::Network net = train::Network::from_graph(compiler::load_model(spec.model, 1, false), 3);
   net.set_classes(8, 3);
+  train::Param& w = *net.trained().back().weights;
+  w.value = compiler::prune(std::move(w.value), 0.5);
+  for (size_t k = 0; k < 100; ++k) w.value[k * 8 + 3] = 0.01f * float(k + 1);  // output 3 keeps all 100
   hold_pruned(net, spec.compress);
-  for (const train::Network::Trained& t : net.trained()) EXPECT_EQ(t.weights->mask.size(), t.weights->value.size());
-  prune_outputs_added(net, spec.compress);
-  const std::vector<std::vector<float>> before = weights_of(net);
+  const std::vector<float> before = w.value;
   net.set_classes(9, 4);
-  prune_outputs_added(net, spec.compress);
-  for (const train::Network::Trained& t : net.trained()) {
-    const train::Param& w = *t.weights;
-    const auto k = static_cast<size_t>(w.shape[0]), n = w.value.size() / k;
-    const double d = spec.compress.settings.density.at(t.layer);
-    for (size_t o = 0; o < n; ++o) {
-      size_t kept = 0;
-      for (size_t i = 0; i < k; ++i) kept += w.value[i * n + o] != 0;
-      EXPECT_EQ(kept, static_cast<size_t>(std::llround(d * double(k)))) << t.layer << " output " << o;
-    }
-    for (size_t i = 0; i < w.value.size(); ++i) ASSERT_EQ(w.mask[i], w.value[i] != 0) << t.layer << " " << i;
-  }
-  // The outputs kept are as they were, the new one's survivors its largest weights.
+  const std::vector<float> drawn = net.trained().back().weights->value;
+  prune_added_outputs(net, spec.compress, 8);
   const train::Param& last = *net.trained().back().weights;
-  for (size_t i = 0; i < 100; ++i)
-    for (size_t o = 0; o < 8; ++o) EXPECT_EQ(last.value[i * 9 + o], before.back()[i * 8 + o]);
-  float smallest_kept = 1e9f, largest_pruned = 0;
-  train::Network fresh = train::Network::from_graph(compiler::load_model(spec.model, 1, false), 3);
-  fresh.set_classes(8, 3);
-  fresh.set_classes(9, 4);
-  const train::Param& drawn = *fresh.trained().back().weights;
-  for (size_t i = 0; i < 100; ++i) {
-    const float v = std::abs(drawn.value[i * 9 + 8]);
-    if (last.value[i * 9 + 8] != 0)
-      smallest_kept = std::min(smallest_kept, v);
-    else
-      largest_pruned = std::max(largest_pruned, v);
+  std::vector<size_t> kept(9, 0);
+  for (size_t k = 0; k < 100; ++k)
+    for (size_t o = 0; o < 9; ++o) kept[o] += last.value[k * 9 + o] != 0;
+  EXPECT_EQ(kept[8], 50u) << "the new output at fc3's density, 0.5";
+  EXPECT_EQ(kept[3], 100u) << "an output there was before, whole";
+  for (size_t k = 0; k < 100; ++k)
+    for (size_t o = 0; o < 8; ++o) ASSERT_EQ(last.value[k * 9 + o], before[k * 8 + o]) << k << "," << o;
+  for (size_t i = 0; i < last.value.size(); ++i) ASSERT_EQ(last.mask[i], last.value[i] != 0) << i;
+  float smallest_kept = 1e9f, largest_pruned = 0;  // the new output's survivors are its largest weights
+  for (size_t k = 0; k < 100; ++k) {
+    const float v = std::abs(drawn[k * 9 + 8]);
+    if (last.value[k * 9 + 8] != 0) smallest_kept = std::min(smallest_kept, v);
+    else largest_pruned = std::max(largest_pruned, v);
   }
   EXPECT_GE(smallest_kept, largest_pruned);
+  const size_t fc1 = nonzeros(net.trained().front().weights->value);
+  prune_added_outputs(net, spec.compress, 9);
+  EXPECT_EQ(nonzeros(net.trained().front().weights->value), fc1) << "no output added: nothing pruned";
 }
 
 // Each dense layer's distinct weight values (the zero among them).
@@ -149,6 +143,7 @@ Shipped run(const std::string& codebooks) {
 }
 
 TEST(ContinualCompression, EachRuleDeploysOnTheSparseEngineExactly) {
+  std::vector<RunResult> hosts;
   for (const std::string rule : {"recluster", "frozen"}) {
     SCOPED_TRACE(rule);
     const Shipped s = run(rule);
@@ -160,8 +155,9 @@ TEST(ContinualCompression, EachRuleDeploysOnTheSparseEngineExactly) {
       EXPECT_NEAR(st.chip.accuracy, st.compressed_accuracy, 0.05) << "the chip runs the shared weights";
       EXPECT_GT(st.compressed_accuracy, 0.4);
     }
-    EXPECT_GT(r.steps[1].per_class[8], 0.5) << "each new class is learned (half of each minibatch its images)";
-    EXPECT_GT(r.steps[2].per_class[9], 0.5);
+    EXPECT_GT(r.steps[1].chip.per_class[8], 0.5) << "each new class is learned (half of each minibatch its images)";
+    EXPECT_GT(r.steps[2].chip.per_class[9], 0.5);
+    hosts.push_back(r);
     EXPECT_LT(r.steps[2].chip.changed_weight_bytes, r.steps[0].chip.weight_image_bytes);
     size_t moved = 0;  // layers whose last values are not all among the first deployment's
     for (const auto& [layer, values] : s.last) {
@@ -173,6 +169,11 @@ TEST(ContinualCompression, EachRuleDeploysOnTheSparseEngineExactly) {
       EXPECT_EQ(moved, 0u) << "frozen codebooks ship the first deployment's values";
     else
       EXPECT_EQ(moved, 3u) << "k-means afresh moves every layer's values";
+  }
+  // The host trains its own float weights whatever a deployment shipped: both rules see the same.
+  for (size_t t = 0; t < hosts[0].steps.size(); ++t) {
+    EXPECT_EQ(hosts[0].steps[t].accuracy, hosts[1].steps[t].accuracy) << t;
+    EXPECT_EQ(hosts[0].steps[t].per_class, hosts[1].steps[t].per_class) << t;
   }
 }
 

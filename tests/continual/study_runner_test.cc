@@ -19,7 +19,11 @@ namespace {
 const std::string kSrc = TPUSIM_SOURCE_DIR;
 namespace fs = std::filesystem;
 
-std::string study_file(const std::string& dir, const std::string& extra = "", int bootstraps = 2) {
+constexpr const char* kExperiments =
+    "{iterations: {scenarios: [new_classes, growing_data], constant: [5]}, label_noise: {noise: [0.5], constant: 5}}";
+
+std::string study_file(const std::string& dir, const std::string& extra = "", int bootstraps = 2,
+                       const std::string& experiments = kExperiments) {
   fs::create_directories(dir);
   const std::string path = dir + "/tiny.yaml";
   std::ofstream(path) << "model: " << kSrc << "/models/lenet_300_100.yaml\n"
@@ -27,8 +31,7 @@ std::string study_file(const std::string& dir, const std::string& extra = "", in
                       << "initial: {epochs: 3, lr: 0.05}\n"
                       << "scenarios: {new_classes: {initial_classes: 8, initial_per_class: 50, update_size: 20},\n"
                       << "            growing_data: {initial_per_class: 20, update_size: 30, steps: 2}}\n"
-                      << "experiments: {iterations: {scenarios: [new_classes, growing_data], constant: [5]},\n"
-                      << "              label_noise: {noise: [0.5], constant: 5}}\n"
+                      << "experiments: " << experiments << "\n"
                       << "test_per_class: 10\n"
                       << "deploy: {chip: " << kSrc << "/configs/tpu_v1.yaml, batch: 50}\n"
                       << extra;
@@ -87,11 +90,13 @@ TEST(StudyRunner, ResultsAreTheSameBytesForAnyJobsAndResume) {
   fs::remove_all(base);
 }
 
-// One bootstrap, two settings at once: both runs want its initial model at the same time, each trains
-// it and keeps the first one kept (they are the same); the results are those of one job.
+// One bootstrap, two settings of one scenario at once: both runs want its initial model at the same
+// time, each trains it and the one kept second finds it kept (they are the same); the results are
+// those of one job.
 TEST(StudyRunner, TwoRunsWantingOneInitialModelAtOnce) {
   const std::string base = testing::TempDir() + "study_runner_once_" + std::to_string(getpid());
-  const StudySpec spec = load_study(study_file(base, "", 1));
+  const StudySpec spec = load_study(study_file(base, "", 1, "{iterations: {constant: [5, 6]}}"));
+  ASSERT_EQ(study_points(spec).size(), 2u);
   auto [one, two] = one_and_two_jobs(base);
   EXPECT_EQ(run_study_local(spec, one).failed, 0u);
   EXPECT_EQ(run_study_local(spec, two).failed, 0u);
@@ -99,7 +104,7 @@ TEST(StudyRunner, TwoRunsWantingOneInitialModelAtOnce) {
   std::vector<std::string> kept;
   for (const auto& e : fs::directory_iterator(two.out_dir + "/initial")) kept.push_back(e.path().filename().string());
   std::sort(kept.begin(), kept.end());
-  EXPECT_EQ(kept, (std::vector<std::string>{"growing_data-0", "new_classes-0"})) << "no draft left behind";
+  EXPECT_EQ(kept, std::vector<std::string>{"new_classes-0"}) << "no draft left behind";
   fs::remove_all(base);
 }
 

@@ -43,6 +43,7 @@ nlohmann::json record(size_t point, double a) {
                              {"uploaded_bytes", 100}, {"upload_us", 1.0}};
   nlohmann::json chip1 = chip0;
   chip1["accuracy"] = a - 0.01;
+  chip1["per_class"] = std::vector<double>{0.5, 0.5, 0.5, 0.5, 0.5, 0.1};
   chip1["changed_weight_bytes"] = 40;
   return {{"point", point}, {"status", "done"}, {"forgetting", 0.1}, {"chip_forgetting", 0.1},
           {"backward_transfer", -0.1}, {"chip_backward_transfer", -0.1}, {"per_class_forgetting", std::vector<double>(6, 0.0)},
@@ -66,8 +67,10 @@ TEST(Summary, SettingsSummariseTheirBootstraps) {
   EXPECT_DOUBLE_EQ(s[0].changed_weight_bytes.mean, 40) << "per update: step 0 ships the whole image, not counted";
   EXPECT_DOUBLE_EQ(s[0].iterations.mean, 10);
   EXPECT_DOUBLE_EQ(s[0].dynamic_uj.mean, 0.25);
-  EXPECT_DOUBLE_EQ(s[0].initial_classes_accuracy.mean, 0.7) << "outputs 0-4, learned at step 0";
-  EXPECT_DOUBLE_EQ(s[0].added_classes_accuracy.mean, 0.2) << "output 5, learned by the update";
+  EXPECT_DOUBLE_EQ(s[0].groups.initial.mean, 0.7) << "outputs 0-4, learned at step 0";
+  EXPECT_DOUBLE_EQ(s[0].groups.added.mean, 0.2) << "output 5, learned by the update";
+  EXPECT_DOUBLE_EQ(s[0].chip_groups.initial.mean, 0.5);
+  EXPECT_DOUBLE_EQ(s[0].chip_groups.added.mean, 0.1);
   nlohmann::json failed = record(3, 0.5);
   failed["status"] = "failed";
   EXPECT_THROW(summarize(spec, {record(0, 0.6), record(1, 0.8), record(2, 0.3), failed}), std::runtime_error);

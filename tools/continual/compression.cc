@@ -1,6 +1,7 @@
 #include "tools/continual/compression.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "tools/compiler/compress.h"
 #include "tools/train/deep_compression.h"
@@ -32,28 +33,25 @@ void hold_pruned(train::Network& net, const Compress& c) {
   }
 }
 
-void prune_outputs_added(train::Network& net, const Compress& c) {
-  for (const train::Network::Trained& t : net.trained()) {
-    const auto d = c.settings.density.find(t.layer);
-    if (d == c.settings.density.end()) continue;
-    train::Param& w = *t.weights;
-    const auto inputs = static_cast<size_t>(w.shape.front()), outputs = w.value.size() / inputs;
-    for (size_t n = 0; n < outputs; ++n) {
-      bool held = false;  // a zero held: the output was pruned before
-      for (size_t k = 0; k < inputs && !held; ++k) held = !w.mask.empty() && !w.mask[k * outputs + n];
-      if (held) continue;
-      std::vector<float> column(inputs);
-      for (size_t k = 0; k < inputs; ++k) column[k] = w.value[k * outputs + n];
-      column = compiler::prune(std::move(column), d->second);
-      for (size_t k = 0; k < inputs; ++k) w.value[k * outputs + n] = column[k];
-    }
-    hold_zeros(w);
+void prune_added_outputs(train::Network& net, const Compress& c, int64_t from) {
+  const train::Network::Trained& last = net.trained().back();
+  const auto d = c.settings.density.find(last.layer);
+  if (d == c.settings.density.end()) return;
+  train::Param& w = *last.weights;
+  const auto inputs = static_cast<size_t>(w.shape.front()), outputs = w.value.size() / inputs;
+  for (auto n = static_cast<size_t>(from); n < outputs; ++n) {
+    std::vector<float> column(inputs);
+    for (size_t k = 0; k < inputs; ++k) column[k] = w.value[k * outputs + n];
+    column = compiler::prune(std::move(column), d->second);
+    for (size_t k = 0; k < inputs; ++k) w.value[k * outputs + n] = column[k];
   }
+  hold_zeros(w);
 }
 
 std::vector<float> nearest_values(const std::vector<float>& weights, const std::vector<float>& codebook) {
   std::vector<float> out(weights.size(), 0.0f);
   if (codebook.size() < 2) return out;
+  assert(std::is_sorted(codebook.begin() + 1, codebook.end()));
   for (size_t i = 0; i < weights.size(); ++i) {
     if (weights[i] == 0) continue;
     // codebook[1..] ascending: the first value not below the weight, or the one before it.

@@ -24,10 +24,10 @@ void compress_initial(train::Network& net, const StudySpec& spec, uint64_t seed,
 // shared values released to train one by one.
 void hold_pruned(train::Network& net, const Compress& c);
 
-// After an update: in each pruned layer, every output without a zero held (one the update added)
-// pruned to the layer's density by magnitude among its own weights, then its zeros held too. (Pruning
-// the whole layer again would prune a new output away: its weights are young and small.)
-void prune_outputs_added(train::Network& net, const Compress& c);
+// After the update that added them: the last layer's outputs from `from` on, each pruned to the
+// layer's density by magnitude among its own weights, then their zeros held too. (Pruning the whole
+// layer again would prune a new output away: its weights are young and small.)
+void prune_added_outputs(train::Network& net, const Compress& c, int64_t from);
 
 // Each shared layer's codebook (entry 0 the zero), by layer.
 using Codebooks = std::map<std::string, std::vector<float>>;

@@ -74,11 +74,12 @@ Verdict iterations(const StudySpec& spec, const std::vector<SettingSummary>& all
   for (const SettingSummary* s : runs)
     if (s->setting.constant == 0 && (!fewest || s->x < fewest->x)) fewest = s;
   std::string where;
-  if (!chip && fewest && fewest != most && most->added_classes_accuracy.n > 0)
-    where = " The classes the updates brought end at " + points(most->added_classes_accuracy.mean) + "% with " +
-            most->setting.label() + " and " + points(fewest->added_classes_accuracy.mean) + "% with " +
-            fewest->setting.label() + "; those known from the start at " + points(most->initial_classes_accuracy.mean) +
-            "% and " + points(fewest->initial_classes_accuracy.mean) + "%.";
+  const auto groups = [chip](const SettingSummary* s) { return chip ? s->chip_groups : s->groups; };
+  if (fewest && fewest != most && groups(most).added.n > 0)
+    where = " The classes the updates brought end at " + points(groups(most).added.mean) + "% with " +
+            most->setting.label() + " and " + points(groups(fewest).added.mean) + "% with " + fewest->setting.label() +
+            "; those known from the start at " + points(groups(most).initial.mean) + "% and " +
+            points(groups(fewest).initial.mean) + "%.";
   v.why = "final accuracy " + points(ref) + "% with " + most->setting.label() + " (the reference); " + detail + "." +
           where + " Rule: a setting holds when its mean loss against the reference is within " + points(kHolds / 100) +
           " point (in brackets the paired difference's 95% interval over the bootstraps).";

@@ -72,13 +72,13 @@ RunResult run_point(const StudySpec& spec, const StudyPoint& point, const Stream
     s.step = static_cast<int64_t>(t);
     if (t > 0) {
       const std::vector<int64_t> update = noisy_update(stream, t - 1, setting.noise);
-      const int64_t classes = stream.classes_after(s.step);
+      const int64_t classes = stream.classes_after(s.step), before = net.classes();
       if (classes != net.classes())
         net.set_classes(classes, purpose_seed(spec, setting.scenario, point.bootstrap, kNewOutput, t));
       const int64_t iterations =
           update_iterations(setting, static_cast<int64_t>(known.size() + update.size()), spec.update.batch);
       s.update = fine_tune(net, spec.update, stream.pool, known, update, iterations, setting.lambda, rng);
-      if (compress.on()) prune_outputs_added(net, compress);
+      if (compress.on() && classes > before) prune_added_outputs(net, compress, before);
       known.insert(known.end(), update.begin(), update.end());
     }
     s.classes = net.classes();

@@ -2,6 +2,7 @@
 
 #include <boost/math/distributions/students_t.hpp>
 
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -42,6 +43,20 @@ double per_update(const nlohmann::json& rec, const char* key, bool chip) {
   return steps.size() > 1 ? sum / double(steps.size() - 1) : 0;
 }
 
+// A run's final accuracy over the classes known from the start and over those updates brought, each
+// its outputs' mean, added to `into` (initial, added; nothing for a group without outputs).
+void group(const std::vector<double>& per_class, const std::vector<int64_t>& learned,
+           std::array<std::vector<double>, 2>& into) {
+  std::array<double, 2> sum{};
+  std::array<int64_t, 2> n{};
+  for (size_t j = 0; j < per_class.size() && j < learned.size(); ++j) {
+    const size_t g = learned[j] == 0 ? 0 : 1;
+    sum[g] += per_class[j], ++n[g];
+  }
+  for (size_t g = 0; g < 2; ++g)
+    if (n[g] > 0) into[g].push_back(sum[g] / double(n[g]));
+}
+
 }  // namespace
 
 std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<nlohmann::json>& records) {
@@ -67,7 +82,7 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
     std::vector<double>& fin_chip = s.chip_finals;
     std::vector<double> fg, fg_chip, bwt, bwt_chip, its, macs, changed, uploaded, up_us, lat, energy, dynamic;
     std::vector<std::vector<double>> by_class(train::kFashionMnistClasses);
-    std::vector<double> initial_classes, added_classes;
+    std::array<std::array<std::vector<double>, 2>, 2> groups;  // float, chip: initial, added
     for (const StudyPoint& p : points) {
       if (p.setting != si) continue;
       const nlohmann::json& rec = *by_point[p.index];
@@ -101,13 +116,8 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
       const auto last = static_cast<int64_t>(steps.size() - 1);
       for (size_t j = 0; j < f.size(); ++j)
         if (learned[j] < last) by_class[static_cast<size_t>(classes[j])].push_back(f[j]);
-      const std::vector<double> end = steps.back()["per_class"];
-      double initial = 0, added = 0;
-      int64_t n_initial = 0, n_added = 0;
-      for (size_t j = 0; j < end.size() && j < learned.size(); ++j)
-        (learned[j] == 0 ? initial : added) += end[j], ++(learned[j] == 0 ? n_initial : n_added);
-      if (n_initial > 0) initial_classes.push_back(initial / double(n_initial));
-      if (n_added > 0) added_classes.push_back(added / double(n_added));
+      group(steps.back()["per_class"], learned, groups[0]);
+      group(steps.back()["chip"]["per_class"], learned, groups[1]);
     }
     for (size_t t = 0; t < acc.size(); ++t) s.accuracy.push_back(interval(acc[t])), s.chip_accuracy.push_back(interval(chip[t]));
     for (const std::vector<double>& v : shared) s.compressed_accuracy.push_back(interval(v));
@@ -119,7 +129,8 @@ std::vector<SettingSummary> summarize(const StudySpec& spec, const std::vector<n
     s.changed_weight_bytes = interval(changed), s.uploaded_bytes = interval(uploaded), s.upload_us = interval(up_us);
     s.latency_us = interval(lat), s.energy_uj = interval(energy), s.dynamic_uj = interval(dynamic);
     for (const std::vector<double>& v : by_class) s.class_forgetting.push_back(interval(v).mean);
-    s.initial_classes_accuracy = interval(initial_classes), s.added_classes_accuracy = interval(added_classes);
+    s.groups = {interval(groups[0][0]), interval(groups[0][1])};
+    s.chip_groups = {interval(groups[1][0]), interval(groups[1][1])};
     out.push_back(std::move(s));
   }
   return out;

@@ -32,9 +32,12 @@ struct SettingSummary {
   Interval iterations, training_macs, changed_weight_bytes, uploaded_bytes, upload_us;
   Interval latency_us, energy_uj, dynamic_uj;  // per batch and per image (all, and of it dynamic), on the chip
   std::vector<double> class_forgetting;  // per Fashion-MNIST class, the mean over runs that learned it early
-  // The final float accuracy over the classes known from the start and over those updates brought (each
-  // run's mean over its outputs; n = 0 when no update brought one).
-  Interval initial_classes_accuracy, added_classes_accuracy;
+  // The final accuracy over the classes known from the start and over those updates brought (each run's
+  // mean over its outputs; n = 0 when no update brought one), float and on the chip.
+  struct ClassGroups {
+    Interval initial, added;
+  };
+  ClassGroups groups, chip_groups;
 };
 
 // Per setting of `spec`, from the records of results.jsonl (study_runner.h); throws
