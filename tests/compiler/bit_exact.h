@@ -23,9 +23,10 @@ inline SimRun expect_bit_exact(const compiler::Compiled& c, const sim::ChipParam
   SimRun run = simulate(params, c.lowered.program, options);
   EXPECT_TRUE(run.halted()) << what << ": " << run.fault_reason() << " at pc " << run.fault_pc();
   if (!run.halted()) return run;
-  for (int o : c.graph->outputs) {
+  for (size_t k = 0; k < c.graph->outputs.size(); ++k) {
+    const int o = c.graph->outputs[k];
     const auto& layer = c.graph->layers[static_cast<size_t>(o)];
-    const auto& values = run.result["outputs"][layer.name]["values"];
+    const auto& values = run.result["outputs"][c.graph->output_name(k)]["values"];
     const auto& want = expected[static_cast<size_t>(o)];
     EXPECT_EQ(values.size(), want.size()) << what << ": " << layer.name;
     if (values.size() != want.size()) continue;

@@ -97,8 +97,7 @@ std::vector<int> run_on_chip(const std::string& path, const std::vector<int>& in
   const SimRun run = simulate(params, c.lowered.program, sim_options);
   EXPECT_TRUE(run.halted()) << run.fault_reason();
   std::vector<int> out;
-  const auto& layer = c.graph->layers[static_cast<size_t>(c.graph->outputs[0])];
-  for (const auto& v : run.result["outputs"][layer.name]["values"]) out.push_back(v.get<int>() + output_shift);
+  for (const auto& v : run.result["outputs"][c.graph->output_name(0)]["values"]) out.push_back(v.get<int>() + output_shift);
   return out;
 }
 
@@ -432,6 +431,49 @@ TEST(OnnxImport, AFunctionBetweenFlattenAndGemmKeepsTheFeatureOrder) {
     double want = 0;
     for (int f = 0; f < 8; ++f) want += std::max(0.0f, x[static_cast<size_t>(f)]) * w[static_cast<size_t>(f * 3 + j)];
     EXPECT_NEAR(got[static_cast<size_t>(j)], want, 1e-5) << j;
+  }
+}
+
+// A program's output tensor has the graph's name for it, not the node's (PyTorch names nodes
+// "/fc/Gemm"): it is what a user asks for. A node of that name computing another tensor is refused.
+TEST(OnnxImport, OutputsAreNamedAsTheGraphNamesThem) {
+  const auto model = [](const std::string& first_node) {
+    onnx::ModelProto m;
+    onnx::GraphProto* g = m.mutable_graph();
+    g->set_name("named_output");
+    add_value(g->add_input(), "input", TensorProto::FLOAT, {1, 4});
+    add_value(g->add_output(), "output", TensorProto::FLOAT, {1, 3});
+    add_tensor(g, "w1", TensorProto::FLOAT, {4, 4}, std::vector<double>(16, 0.25));
+    add_tensor(g, "w2", TensorProto::FLOAT, {4, 3}, std::vector<double>(12, -0.5));
+    const char* chain[][4] = {{first_node.c_str(), "input", "w1", "h"}, {"/fc/Gemm", "h", "w2", "output"}};
+    for (const auto& [name, in, w, out] : chain) {
+      onnx::NodeProto* n = g->add_node();
+      n->set_name(name);
+      n->set_op_type("MatMul");
+      n->add_input(in);
+      n->add_input(w);
+      n->add_output(out);
+    }
+    return save(m, "named_output");
+  };
+  const compiler::Graph graph = compiler::load_onnx(model("/fc1/MatMul"));
+  ASSERT_EQ(graph.outputs.size(), 1u);
+  EXPECT_EQ(graph.output_name(0), "output");
+  EXPECT_EQ(graph.layers[static_cast<size_t>(graph.outputs[0])].name, "/fc/Gemm") << "messages name the node";
+  const compiler::Compiled c = compiler::compile_model(model("/fc1/MatMul"), load_params("configs/tiny.yaml"));
+  size_t outputs = 0;
+  for (const isa::TensorDesc& t : c.lowered.program.tensors)
+    if (t.role == isa::TensorRole::kOutput) {
+      ++outputs;
+      EXPECT_EQ(t.name, "output");
+    }
+  EXPECT_EQ(outputs, 1u);
+  try {
+    compiler::load_onnx(model("output"));
+    ADD_FAILURE() << "a node named as the output, computing another tensor, was accepted";
+  } catch (const compiler::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("output 'output' is also the name of node 'output'"), std::string::npos)
+        << e.what();
   }
 }
 

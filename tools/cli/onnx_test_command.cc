@@ -108,7 +108,7 @@ Verdict run_case(const fs::path& dir, const sim::ChipParams& chip, std::string* 
       return Verdict::kFail;
     }
     const int out = c.graph->outputs[0];
-    const auto& desc = run.result["outputs"][c.graph->layers[static_cast<size_t>(out)].name];
+    const auto& desc = run.result["outputs"][c.graph->output_name(0)];
     const compiler::Layer& last = c.graph->layers[static_cast<size_t>(out)];
     auto onnx_order = [&](std::vector<float> v) {
       if (last.is_image()) return compiler::to_nchw(v, expected.dims);

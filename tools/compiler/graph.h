@@ -112,6 +112,12 @@ struct Graph {
   uint64_t seed = 1;
   std::vector<Layer> layers;  // layers[0] is the input
   std::vector<int> outputs;
+  // What a program calls each output (an ONNX graph's output names; empty: its layer's name). Layers
+  // keep their nodes' names for messages.
+  std::vector<std::string> output_names;
+  const std::string& output_name(size_t k) const {
+    return output_names.empty() ? layers[static_cast<size_t>(outputs[k])].name : output_names[k];
+  }
 
   int find(const std::string& layer) const;
   // "model.yaml: layer 'fc2' (line 12): " for messages.

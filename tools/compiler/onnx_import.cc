@@ -796,12 +796,23 @@ struct OnnxImport {
     return true;
   }
 
+  // The graph's outputs, the program's tensors named as the graph names them (a user asks for the
+  // graph's: `--output output=y.npy`, not `/fc/Gemm`).
   Graph finish(const onnx::GraphProto& graph) {
     for (const auto& o : graph.output()) {
       const auto it = layer_of.find(o.name());
       if (it == layer_of.end() || it->second == 0)
         throw ModelError(path + ": output '" + o.name() + "' is not computed");
+      const Layer& l = g.layers[static_cast<size_t>(it->second)];
+      const int other = g.find(o.name());
+      if (other >= 0 && other != it->second)
+        throw ModelError(path + ": output '" + o.name() + "' is also the name of node '" + o.name() +
+                         "', which computes another tensor; rename one of them");
+      if (std::find(g.outputs.begin(), g.outputs.end(), it->second) != g.outputs.end())
+        throw ModelError(path + ": output '" + o.name() + "' is the tensor of another output (node '" + l.name +
+                         "'); give it once");
       g.outputs.push_back(it->second);
+      g.output_names.push_back(o.name());
     }
     infer_shapes(g);
     return g;

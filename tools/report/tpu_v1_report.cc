@@ -85,13 +85,13 @@ Chart roofline(const std::vector<App>& apps, const sim::ChipParams& chip) {
   c.x_range = {{10, 10000}};
   c.y_range = {{0.5, 200}};
   c.key = "inside left top";
-  Series roof{"roofline: min(peak, 2 x weight bandwidth x intensity)", {}, "with lines lw 2 lc rgb 'black'"};
+  Series roof{"roofline: min(peak, 2 x weight bandwidth x intensity)", {}, "with lines lw 2 lc rgb 'black'", {}};
   for (int i = 0; i <= 60; ++i) {
     const double x = 10 * std::pow(1000.0, i / 60.0);
     roof.points.emplace_back(x, roof_tops(chip, x));
   }
-  Series simulated{"simulated, at the weight bytes the run moved", {}, "with points pointtype 7 pointsize 1.3 lc rgb '#1f77b4'"};
-  Series measured{"measured (Jouppi et al. 2017, Table 3), at the model's", {}, "with points pointtype 5 pointsize 1.1 lc rgb '#d62728'"};
+  Series simulated{"simulated, at the weight bytes the run moved", {}, "with points pointtype 7 pointsize 1.3 lc rgb '#1f77b4'", {}};
+  Series measured{"measured (Jouppi et al. 2017, Table 3), at the model's", {}, "with points pointtype 5 pointsize 1.1 lc rgb '#d62728'", {}};
   for (const App& a : apps) {
     // Simulated at the intensity of the bytes the run moved, measured at the model's (Table 1's).
     const double x = static_cast<double>(a.macs) / a.moved_bytes;

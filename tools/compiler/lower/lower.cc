@@ -52,9 +52,10 @@ void lay_out_host(ProgramBuilder& b) {
   const Layer& in = g.layers[0];
   add_tensor(b, in.name, isa::TensorRole::kInput, 0, host);
   host = align(host + static_cast<uint64_t>(elements(in.shape)) * passes);
-  for (int o : g.outputs) {
+  for (size_t k = 0; k < g.outputs.size(); ++k) {
+    const int o = g.outputs[k];
     b.host.output[o] = host;
-    add_tensor(b, g.layers[static_cast<size_t>(o)].name, isa::TensorRole::kOutput, o, host);
+    add_tensor(b, g.output_name(k), isa::TensorRole::kOutput, o, host);
     host = align(host + b.tensor_bytes(o) * passes);
   }
   b.host.tables = host;
