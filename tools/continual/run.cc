@@ -119,7 +119,6 @@ nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const Run
                      {"loss", s.update.loss},
                      {"accuracy", s.accuracy},
                      {"per_class", s.per_class},
-                     {"compressed_accuracy", s.compressed_accuracy},
                      {"chip",
                       {{"accuracy", d.accuracy},
                        {"per_class", d.per_class},
@@ -132,7 +131,7 @@ nlohmann::json to_json(const StudySpec& spec, const StudyPoint& point, const Run
                        {"changed_host_bytes", d.changed_host_bytes},
                        {"upload_transfers", d.upload_transfers},
                        {"upload_us", d.upload_us}}}});
-    if (!spec.compress.on()) steps.back().erase("compressed_accuracy");
+    if (spec.compress.on()) steps.back()["compressed_accuracy"] = s.compressed_accuracy;
     wall.push_back({{"update_seconds", s.update.seconds}, {"compile_seconds", d.compile_seconds},
                     {"chip_seconds", d.chip_seconds}, {"deploy_seconds", d.deploy_seconds}});
   }
